@@ -1,0 +1,32 @@
+# allybot: `make run` starts it on SQLite, `make test` runs the whole suite.
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test lint migrate bench clean
+
+$(BIN)/allybot: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+run: $(BIN)/allybot
+	$(BIN)/allybot serve --port 3000
+
+test: $(BIN)/allybot
+	$(BIN)/pytest -q
+
+lint: $(BIN)/allybot
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy bot handlers scheduler
+
+migrate: $(BIN)/allybot
+	$(BIN)/allybot migrate
+
+bench: $(BIN)/allybot
+	$(BIN)/python benchmarks/events.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -1,0 +1,121 @@
+"""Builds allybot: the Bolt app, the aiohttp web app around it, and what they share."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp
+
+from bot import migrate
+from bot.db import Database
+from bot.inbox import Inbox
+from bot.logs import log_context
+from bot.metrics import REQUEST_SECONDS, REQUESTS
+from bot.settings import Settings
+from bot.slack import InstrumentedWebClient, SlackClients, retry_handlers
+from handlers import register_all
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class AllyBot:
+    """Everything one allybot process runs: settings, database, Slack clients, Bolt, web."""
+
+    settings: Settings
+    db: Database
+    clients: SlackClients
+    inbox: Inbox
+    bolt: AsyncApp
+    web: web.Application
+
+    async def start(self) -> None:
+        await self.clients.start()
+
+    async def close(self) -> None:
+        await self.inbox.drain()
+        await self.clients.close()
+        await self.db.dispose()
+
+
+def request_kind(body: dict[str, Any]) -> str:
+    """A low-cardinality label for a Slack request, for /metrics and logs."""
+    if "command" in body:
+        return "command"
+    kind = str(body.get("type") or "unknown")
+    return {
+        "event_callback": "event",
+        "block_actions": "action",
+        "view_submission": "view",
+        "view_closed": "view",
+        "message_action": "shortcut",
+        "shortcut": "shortcut",
+        "block_suggestion": "options",
+        "url_verification": "url_verification",
+    }.get(kind, "other")
+
+
+def _outcome(status: int) -> str:
+    if status < 300:
+        return "ok"
+    return {401: "unauthorized", 404: "unhandled"}.get(status, "error")
+
+
+def create_app(settings: Settings, *, db: Database | None = None) -> AllyBot:
+    """A complete allybot; nothing is module-level, so tests can build as many as they need."""
+    db = db or Database(settings.database_url)
+    clients = SlackClients(settings)
+    inbox = Inbox(db, clients)
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    signing = settings.slack_signing_secret
+    bolt = AsyncApp(
+        client=InstrumentedWebClient(
+            token=token, base_url=settings.slack_api_url, retry_handlers=retry_handlers()
+        ),
+        signing_secret=signing.get_secret_value() if signing else None,
+        request_verification_enabled=signing is not None,
+        process_before_response=True,
+        logger=logging.getLogger("allybot.bolt"),
+    )
+    register_all(bolt, inbox)
+
+    async def slack_events(request: web.Request) -> web.Response:
+        started = time.perf_counter()
+        bolt_request = await to_bolt_request(request)
+        kind = request_kind(bolt_request.body)
+        ids = {
+            "request": bolt_request.body.get("event_id")
+            or request.headers.get("X-Slack-Request-Timestamp")
+        }
+        with log_context(team=bolt_request.context.team_id, kind=kind, **ids):
+            bolt_response = await bolt.async_dispatch(bolt_request)
+            outcome = _outcome(bolt_response.status)
+            REQUESTS.labels(kind, outcome).inc()
+            REQUEST_SECONDS.labels(kind).observe(time.perf_counter() - started)
+            if outcome != "ok":
+                logger.info("slack request answered %s", bolt_response.status)
+        return await to_aiohttp_response(bolt_response)
+
+    async def healthz(_request: web.Request) -> web.Response:
+        try:
+            state = await migrate.schema_state(db)
+        except Exception as exc:  # the point of the endpoint is to report it
+            logger.warning("health check: database unreachable: %s", type(exc).__name__)
+            return web.json_response({"status": "error", "database": "unreachable"}, status=503)
+        return web.json_response({"status": "ok", **state}, dumps=json.dumps)
+
+    async def metrics(_request: web.Request) -> web.Response:
+        return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    webapp = web.Application(client_max_size=1024 * 1024)
+    webapp.router.add_post("/slack/events", slack_events)
+    webapp.router.add_get("/healthz", healthz)
+    webapp.router.add_get("/metrics", metrics)
+    return AllyBot(settings=settings, db=db, clients=clients, inbox=inbox, bolt=bolt, web=webapp)

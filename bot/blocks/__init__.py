@@ -1,0 +1,1 @@
+"""Block Kit builders: pure functions from values to slack_sdk models."""

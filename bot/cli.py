@@ -1,0 +1,145 @@
+"""The `allybot` command: serve, socket, migrate, tick."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from datetime import UTC, datetime
+
+from aiohttp import web
+
+from bot import logs, migrate
+from bot.db import Database
+from bot.settings import Settings, SettingsError, load_settings
+
+logger = logging.getLogger("allybot")
+
+
+def _instant(value: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not an ISO-8601 instant such as 2026-12-01T09:00:00Z"
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="allybot", description="allybot for Slack")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="HTTP mode: Events API, commands, interactivity")
+    serve.add_argument("--host", default="0.0.0.0")
+    serve.add_argument("--port", type=int, default=3000)
+    serve.add_argument(
+        "--tick-seconds", type=float, default=60.0, help="seconds between scheduler passes"
+    )
+    socket = sub.add_parser("socket", help="Socket Mode (needs SLACK_APP_TOKEN)")
+    socket.add_argument("--tick-seconds", type=float, default=60.0)
+    sub.add_parser("migrate", help="upgrade the database to the newest schema")
+    tick = sub.add_parser("tick", help="run one scheduler pass at an instant, then exit")
+    tick.add_argument("--now", type=_instant, default=None, help="ISO-8601 instant (default: now)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        if args.command == "serve":
+            settings.require_http()
+        elif args.command == "socket":
+            settings.require_socket()
+    except SettingsError as exc:
+        print(f"allybot: {exc}", file=sys.stderr)
+        return 2
+    logs.configure(settings.allybot_log_level, settings.allybot_log_format)
+    runners = {"serve": _serve, "socket": _socket, "migrate": _migrate, "tick": _tick}
+    return asyncio.run(runners[args.command](settings, args))
+
+
+async def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
+    db = Database(settings.database_url)
+    try:
+        await migrate.upgrade(db)
+    finally:
+        await db.dispose()
+    logger.info("database at the newest schema")
+    return 0
+
+
+async def _tick(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.app import create_app
+    from scheduler.planner import run_pass
+
+    bot = create_app(settings)
+    await migrate.upgrade(bot.db)
+    await bot.start()
+    try:
+        result = await run_pass(bot, now=args.now or datetime.now(UTC))
+        await bot.inbox.drain()
+    finally:
+        await bot.close()
+    logger.info("pass done: %s", result)
+    return 0
+
+
+def _stop_event() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.app import create_app
+    from scheduler.clock import start_clock
+
+    bot = create_app(settings)
+    await migrate.upgrade(bot.db)
+    await bot.start()
+    runner = web.AppRunner(bot.web, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, args.host, args.port, backlog=1024)
+    await site.start()
+    clock = start_clock(bot, interval_seconds=args.tick_seconds)
+    port = runner.addresses[0][1] if runner.addresses else args.port
+    logger.info("allybot serving on http://%s:%d", args.host, port)
+    stop = _stop_event()
+    await stop.wait()
+    logger.info("shutting down: finishing work in flight")
+    clock.shutdown(wait=False)
+    await site.stop()
+    await bot.close()
+    await runner.cleanup()
+    return 0
+
+
+async def _socket(settings: Settings, args: argparse.Namespace) -> int:
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+    from bot.app import create_app
+    from scheduler.clock import start_clock
+
+    bot = create_app(settings)
+    await migrate.upgrade(bot.db)
+    await bot.start()
+    assert settings.slack_app_token is not None
+    handler = AsyncSocketModeHandler(bot.bolt, settings.slack_app_token.get_secret_value())
+    await handler.connect_async()
+    clock = start_clock(bot, interval_seconds=args.tick_seconds)
+    logger.info("allybot connected in Socket Mode")
+    stop = _stop_event()
+    await stop.wait()
+    clock.shutdown(wait=False)
+    await handler.close_async()
+    await bot.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

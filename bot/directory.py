@@ -1,0 +1,45 @@
+"""Profiles of the people a request names, from allybot's cache or Slack's users.info."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.db import Database
+from bot.models import Person
+from bot.services import people
+from bot.slack import slack_error
+
+
+async def lookup(
+    db: Database, client: AsyncWebClient, *, team_id: str, user_ids: Iterable[str]
+) -> dict[str, Person]:
+    """People by id; an id Slack does not know is absent from the answer."""
+    ids = list(dict.fromkeys(user_ids))
+    now = datetime.now(UTC)
+    async with db.session() as session:
+        known = await people.get_people(session, team_id=team_id, user_ids=ids)
+    stale = people.stale_ids(known, ids, now)
+    if not stale:
+        return known
+    answers = await asyncio.gather(*(_users_info(client, uid) for uid in stale))
+    fresh = [people.Profile.from_slack(user) for user in answers if user is not None]
+    async with db.session() as session:
+        await people.save_profiles(session, team_id=team_id, profiles=fresh, now=now)
+        return await people.get_people(session, team_id=team_id, user_ids=ids)
+
+
+async def _users_info(client: AsyncWebClient, user_id: str) -> dict[str, Any] | None:
+    try:
+        resp = await client.users_info(user=user_id)
+    except SlackApiError as exc:
+        if slack_error(exc) in ("user_not_found", "user_not_visible"):
+            return None
+        raise
+    user = resp.get("user")
+    return dict(user) if user else None

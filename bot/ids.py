@@ -1,0 +1,18 @@
+"""Every action_id, callback_id and block_id allybot puts on Slack surfaces."""
+
+from enum import StrEnum
+
+
+class Action(StrEnum):
+    SAY_THANKS = "kudos_say_thanks"
+
+
+class Callback(StrEnum):
+    GIVE_KUDOS_FOR_MESSAGE = "give_kudos_for_message"
+    TRACK_AS_COMMITMENT = "track_as_commitment"
+
+
+class Command(StrEnum):
+    KUDOS = "/kudos"
+    COMMIT = "/commit"
+    ALLY = "/ally"

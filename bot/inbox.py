@@ -1,0 +1,176 @@
+"""Ack fast, lose nothing: each Slack delivery is recorded, acked, then worked on after.
+
+A Bolt listener made by `Inbox.listener` stores the payload under a unique key (Slack's
+event_id, or the command's trigger_id) before it acks, so a retry of the same delivery is
+recognised on any replica and a crash after the ack leaves a row another pass picks up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_sdk.models.blocks import Block
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.db import Database
+from bot.logs import log_context
+from bot.metrics import DELIVERIES, HANDLER_SECONDS
+from bot.services import inbound
+from bot.slack import SlackClients
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Work:
+    """What a handler needs after the ack: the payload, the database and a Slack client."""
+
+    kind: str
+    team_id: str
+    body: dict[str, Any]
+    db: Database
+    client: AsyncWebClient
+    clients: SlackClients
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+    @property
+    def user_id(self) -> str:
+        user = self.body.get("user_id") or self.body.get("user") or {}
+        return str(user["id"] if isinstance(user, dict) else user)
+
+    async def respond(
+        self,
+        text: str,
+        *,
+        blocks: list[Block] | None = None,
+        response_type: str = "ephemeral",
+        replace_original: bool = False,
+    ) -> bool:
+        """Answer through the payload's response_url; False when there is none or it failed."""
+        url = self.body.get("response_url")
+        if not url:
+            return False
+        resp = await self.clients.webhook(url).send(
+            text=text,
+            blocks=blocks,
+            response_type=response_type,
+            replace_original=replace_original,
+        )
+        if resp.status_code != 200:
+            logger.warning("response_url answered %s", resp.status_code)
+            return False
+        return True
+
+
+WorkFn = Callable[[Work], Awaitable[None]]
+KeyFn = Callable[[dict[str, Any]], str]
+
+
+def team_of(body: dict[str, Any]) -> str:
+    """The workspace a payload came from, whatever its shape."""
+    team = body.get("team_id") or body.get("team") or (body.get("user") or {}).get("team_id")
+    if isinstance(team, dict):
+        team = team.get("id")
+    return str(team or "")
+
+
+class Inbox:
+    """Records deliveries before the ack and runs their handlers in tasks it owns."""
+
+    def __init__(self, db: Database, clients: SlackClients, *, concurrency: int = 64) -> None:
+        self.db = db
+        self.clients = clients
+        self.handlers: dict[str, WorkFn] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._limit = asyncio.Semaphore(concurrency)
+
+    def listener(self, kind: str, key: KeyFn, work: WorkFn) -> Callable[..., Awaitable[None]]:
+        """A Bolt listener: record under `key`, ack, and work on it after the response."""
+        self.handlers[kind] = work
+
+        async def record_then_ack(ack: AsyncAck, body: dict[str, Any]) -> None:
+            team_id = team_of(body)
+            async with self.db.session() as session:
+                new_id = await inbound.record(
+                    session,
+                    team_id=team_id,
+                    key=key(body),
+                    kind=kind,
+                    payload=body,
+                    now=datetime.now(UTC),
+                )
+            await ack()
+            DELIVERIES.labels(kind, "recorded" if new_id else "duplicate").inc()
+            if new_id is not None:
+                self.submit(new_id)
+
+        return record_then_ack
+
+    def submit(self, inbound_id: int) -> None:
+        """Work on a recorded delivery in a task this inbox owns and awaits on shutdown."""
+        task = asyncio.create_task(self._run(inbound_id))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _run(self, inbound_id: int) -> None:
+        async with self._limit:
+            async with self.db.session() as session:
+                row = await inbound.get_pending(session, inbound_id=inbound_id)
+            if row is None or row.payload is None:
+                return
+            await self.process(row.id, row.kind, row.team_id, row.payload)
+
+    async def process(self, inbound_id: int, kind: str, team_id: str, body: dict[str, Any]) -> None:
+        """Run the handler for one delivery and record the outcome."""
+        handler = self.handlers.get(kind)
+        started = time.perf_counter()
+        with log_context(team=team_id, delivery=inbound_id, kind=kind):
+            try:
+                if handler is None:
+                    raise LookupError(f"no handler for {kind}")
+                client = await self.clients.for_team(team_id)
+                await handler(
+                    Work(
+                        kind=kind,
+                        team_id=team_id,
+                        body=body,
+                        db=self.db,
+                        client=client,
+                        clients=self.clients,
+                    )
+                )
+            except Exception as exc:
+                logger.exception("delivery failed")
+                async with self.db.session() as session:
+                    status = await inbound.fail(
+                        session, inbound_id=inbound_id, now=datetime.now(UTC), error=repr(exc)
+                    )
+                DELIVERIES.labels(kind, "failed" if status == "failed" else "retry").inc()
+                return
+            finally:
+                HANDLER_SECONDS.labels(kind).observe(time.perf_counter() - started)
+            async with self.db.session() as session:
+                await inbound.finish(session, inbound_id=inbound_id, now=datetime.now(UTC))
+            DELIVERIES.labels(kind, "done").inc()
+            logger.info("delivery done")
+
+    async def recover(self, *, now: datetime | None = None) -> int:
+        """Process deliveries whose worker died or failed earlier; returns how many."""
+        async with self.db.session() as session:
+            rows = await inbound.claim_expired(session, now=now or datetime.now(UTC))
+        for row in rows:
+            if row.payload is not None:
+                await self.process(row.id, row.kind, row.team_id, row.payload)
+        return len(rows)
+
+    async def drain(self, timeout: float = 10.0) -> None:
+        """Wait for the work in flight, so a shutdown loses nothing it acked."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=timeout)

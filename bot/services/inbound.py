@@ -1,0 +1,103 @@
+"""The durable record of Slack deliveries: deduplication and crash recovery."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db import dialect_of, insert_for
+from bot.models import Inbound
+
+LEASE = timedelta(seconds=60)
+MAX_ATTEMPTS = 5
+
+
+async def record(
+    session: AsyncSession,
+    *,
+    team_id: str,
+    key: str,
+    kind: str,
+    payload: dict[str, Any],
+    now: datetime,
+) -> int | None:
+    """Store a delivery under its unique key; None when the same delivery was already stored."""
+    stmt = (
+        insert_for(session, Inbound)
+        .values(
+            team_id=team_id,
+            key=key,
+            kind=kind,
+            payload=payload,
+            status="pending",
+            attempts=1,
+            lease_until=now + LEASE,
+            received_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["team_id", "key"])
+        .returning(Inbound.id)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def get_pending(session: AsyncSession, *, inbound_id: int) -> Inbound | None:
+    """The delivery if it still waits to be processed."""
+    row = await session.get(Inbound, inbound_id)
+    return row if row is not None and row.status == "pending" else None
+
+
+async def claim_expired(session: AsyncSession, *, now: datetime, limit: int = 100) -> list[Inbound]:
+    """Take over deliveries whose processor died (its lease ran out); safe on many replicas."""
+    candidates = (
+        select(Inbound.id)
+        .where(Inbound.status == "pending", Inbound.lease_until < now)
+        .order_by(Inbound.id)
+        .limit(limit)
+    )
+    if dialect_of(session) == "postgresql":
+        candidates = candidates.with_for_update(skip_locked=True)
+    ids = list((await session.execute(candidates)).scalars())
+    if not ids:
+        return []
+    claimed = await session.execute(
+        update(Inbound)
+        .where(Inbound.id.in_(ids), Inbound.status == "pending", Inbound.lease_until < now)
+        .values(lease_until=now + LEASE, attempts=Inbound.attempts + 1)
+        .returning(Inbound)
+    )
+    return list(claimed.scalars())
+
+
+async def finish(session: AsyncSession, *, inbound_id: int, now: datetime) -> None:
+    """Mark a delivery done and drop its payload: only the dedup key is kept."""
+    await session.execute(
+        update(Inbound)
+        .where(Inbound.id == inbound_id)
+        .values(status="done", payload=None, finished_at=now, error=None)
+    )
+
+
+async def fail(session: AsyncSession, *, inbound_id: int, now: datetime, error: str) -> str:
+    """Record a failed attempt: retried after a backoff, given up after MAX_ATTEMPTS."""
+    row = await session.get(Inbound, inbound_id)
+    if row is None:
+        return "gone"
+    row.error = error[:2000]
+    if row.attempts >= MAX_ATTEMPTS:
+        row.status = "failed"
+        row.finished_at = now
+    else:
+        row.lease_until = now + timedelta(seconds=15 * 2**row.attempts)
+    await session.flush()
+    return row.status
+
+
+async def purge_done(session: AsyncSession, *, before: datetime) -> int:
+    """Forget the dedup keys of deliveries long done; Slack retries within minutes."""
+    result = await session.execute(
+        delete(Inbound).where(Inbound.status == "done", Inbound.finished_at < before)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -1,0 +1,232 @@
+"""The rules of kudos: who may be recognised, for what, and how often."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db import insert_for
+from bot.models import Kudos, Person, Workspace
+
+DEFAULT_TAGS = ("teamwork", "mentoring", "reliable", "helpful", "inclusive", "courage", "listening")
+MAX_RECEIVERS = 10
+MAX_TEXT = 1000
+
+USER_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
+GROUP_MENTION = re.compile(r"<!(subteam\^[A-Z0-9]+|here|channel|everyone)(?:\|[^>]*)?>")
+BARE_MENTION = re.compile(r"(?<![<\w])@([\w.\-]+)")
+TAG = re.compile(r"(?<![\w&<])#([A-Za-z][\w\-]*)")
+
+
+class KudosRejected(Exception):
+    """A kudos that breaks a rule; the message tells the giver, privately, what to change."""
+
+
+@dataclass(frozen=True)
+class ParsedKudos:
+    receivers: tuple[str, ...]
+    reason: str
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class GiveResult:
+    kudos: list[Kudos]
+    new: bool
+
+
+def tags_for(workspace: Workspace | None) -> tuple[str, ...]:
+    """The workspace's tags: the defaults plus its own."""
+    extra = tuple(t.lower() for t in (workspace.custom_tags if workspace else []) or [])
+    return DEFAULT_TAGS + tuple(t for t in extra if t not in DEFAULT_TAGS)
+
+
+def usage(tags: Sequence[str] = DEFAULT_TAGS) -> str:
+    return (
+        "*Give kudos:* `/kudos @ann @bob <why> [#tag …]`, e.g. "
+        "`/kudos @ann thanks for the clear demo #teamwork`.\n"
+        "Say what they did: kudos recognise a behaviour. "
+        f"Tags: {' '.join('#' + t for t in tags)}."
+    )
+
+
+def parse_kudos_text(text: str, *, known_tags: Collection[str] = DEFAULT_TAGS) -> ParsedKudos:
+    """Split `/kudos` text into receivers, reason and tags, or say what is wrong with it."""
+    text = text.strip()
+    if len(text) > MAX_TEXT:
+        raise KudosRejected(
+            f"That kudos is {len(text):,} characters; keep it under {MAX_TEXT:,} "
+            "so it reads well in the channel."
+        )
+    if not text:
+        raise KudosRejected("Who is it for, and why? " + usage(tuple(known_tags)))
+    if group := GROUP_MENTION.search(text):
+        raise KudosRejected(
+            f"Kudos go to people, not to groups like `{group.group(0)}`: "
+            "mention each person you want to recognise."
+        )
+    receivers = tuple(dict.fromkeys(USER_MENTION.findall(text)))
+    without_mentions = USER_MENTION.sub(" ", text)
+    if bare := BARE_MENTION.search(without_mentions):
+        raise KudosRejected(
+            f"I couldn't find `@{bare.group(1)}` in this workspace. "
+            "Pick people from the @-mention list so Slack links them."
+        )
+    if not receivers:
+        raise KudosRejected("Mention who the kudos are for. " + usage(tuple(known_tags)))
+    if len(receivers) > MAX_RECEIVERS:
+        raise KudosRejected(
+            f"That's {len(receivers)} people; kudos go to at most {MAX_RECEIVERS} at once. "
+            "Split them up, or recognise the group in a message of your own."
+        )
+    known = {t.lower() for t in known_tags}
+    tags = tuple(dict.fromkeys(t.lower() for t in TAG.findall(without_mentions)))
+    unknown = [t for t in tags if t not in known]
+    if unknown:
+        raise KudosRejected(
+            f"I don't know the tag #{unknown[0]}. Tags here: "
+            f"{' '.join('#' + t for t in known_tags)}."
+        )
+    reason = " ".join(TAG.sub(" ", without_mentions).split())
+    reason = reason.strip(" ,.:;-–—!")
+    if not re.search(r"\w", reason):
+        raise KudosRejected(
+            "Say why: kudos recognise something a person did, e.g. "
+            "`/kudos @ann thanks for untangling the release notes`."
+        )
+    return ParsedKudos(receivers=receivers, reason=reason, tags=tags)
+
+
+def check_people(giver: Person, receivers: Sequence[Person]) -> None:
+    """Kudos go from a person to other, active, human people."""
+    for person in receivers:
+        if person.user_id == giver.user_id:
+            raise KudosRejected(
+                "Kudos are for recognising others, so you can't give them to yourself. "
+                "Who helped you lately?"
+            )
+        if person.is_bot or person.user_id == "USLACKBOT":
+            raise KudosRejected(
+                f"<@{person.user_id}> is a bot; kudos are for people. "
+                "Recognise the person who built or ran it instead."
+            )
+        if person.deleted:
+            raise KudosRejected(f"<@{person.user_id}> is no longer in this workspace.")
+
+
+def local_midnight(now: datetime, tz: str) -> datetime:
+    """The start of the giver's day, in their own time zone, for the daily limit."""
+    local = now.astimezone(ZoneInfo(tz))
+    midnight = datetime(local.year, local.month, local.day, tzinfo=ZoneInfo(tz))
+    return midnight
+
+
+async def given_since(
+    session: AsyncSession, *, team_id: str, giver_id: str, since: datetime, exclude_key: str
+) -> int:
+    """How many kudos this person gave since an instant, derived in SQL."""
+    stmt = select(func.count(Kudos.id)).where(
+        Kudos.team_id == team_id,
+        Kudos.giver_id == giver_id,
+        Kudos.created_at >= since,
+        Kudos.source_key != exclude_key,
+    )
+    return int((await session.execute(stmt)).scalar_one())
+
+
+async def give(
+    session: AsyncSession,
+    *,
+    workspace: Workspace,
+    giver: Person,
+    parsed: ParsedKudos,
+    channel_id: str | None,
+    source: str,
+    source_key: str,
+    now: datetime,
+) -> GiveResult:
+    """Log a kudos once per (source, receiver), within the giver's daily limit."""
+    team_id = workspace.team_id
+    existing = await _by_source(session, team_id=team_id, source_key=source_key)
+    if existing:
+        return GiveResult(kudos=existing, new=False)
+    # Lock the giver's row so concurrent kudos from one person cannot both pass the limit.
+    await session.execute(
+        select(Person.user_id)
+        .where(Person.team_id == team_id, Person.user_id == giver.user_id)
+        .with_for_update()
+    )
+    midnight = local_midnight(now, giver.tz)
+    used = await given_since(
+        session, team_id=team_id, giver_id=giver.user_id, since=midnight, exclude_key=source_key
+    )
+    limit = workspace.daily_kudos_limit
+    if used + len(parsed.receivers) > limit:
+        left = max(limit - used, 0)
+        reset = midnight + timedelta(days=1)
+        hours = max(1, round((reset - now).total_seconds() / 3600))
+        raise KudosRejected(
+            f"You can give {limit} kudos a day and have {left} left today"
+            + (f", so this one for {len(parsed.receivers)} people won't fit" if left else "")
+            + f". Your count resets at midnight your time (in about {hours} h)."
+        )
+    rows = [
+        {
+            "team_id": team_id,
+            "giver_id": giver.user_id,
+            "receiver_id": receiver,
+            "channel_id": channel_id,
+            "text": parsed.reason,
+            "tags": list(parsed.tags),
+            "source": source,
+            "source_key": source_key,
+            "created_at": now,
+        }
+        for receiver in parsed.receivers
+    ]
+    stmt = insert_for(session, Kudos).values(rows)
+    await session.execute(
+        stmt.on_conflict_do_nothing(index_elements=["team_id", "source_key", "receiver_id"])
+    )
+    return GiveResult(
+        kudos=await _by_source(session, team_id=team_id, source_key=source_key), new=True
+    )
+
+
+async def _by_source(session: AsyncSession, *, team_id: str, source_key: str) -> list[Kudos]:
+    stmt = (
+        select(Kudos)
+        .where(Kudos.team_id == team_id, Kudos.source_key == source_key)
+        .order_by(Kudos.id)
+        .limit(MAX_RECEIVERS)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def mark_announced(
+    session: AsyncSession,
+    *,
+    team_id: str,
+    source_key: str,
+    channel_id: str | None,
+    ts: str | None,
+    now: datetime,
+) -> None:
+    """Remember that the public post went out, so a re-run does not post it again."""
+    for row in await _by_source(session, team_id=team_id, source_key=source_key):
+        row.post_channel_id, row.post_ts, row.announced_at = channel_id, ts, now
+    await session.flush()
+
+
+async def mark_notified(session: AsyncSession, *, kudos_id: int, now: datetime) -> None:
+    """Remember that the receiver was told, so a re-run does not DM them twice."""
+    row = await session.get(Kudos, kudos_id)
+    if row is not None:
+        row.notified_at = now
+        await session.flush()

@@ -1,0 +1,111 @@
+"""People and workspaces as allybot knows them: cached Slack profile facts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db import insert_for
+from bot.models import Person, Workspace
+
+PROFILE_TTL = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """The facts allybot keeps from Slack's users.info."""
+
+    user_id: str
+    name: str | None
+    tz: str
+    is_bot: bool
+    deleted: bool
+    is_admin: bool
+    is_owner: bool
+
+    @classmethod
+    def from_slack(cls, user: Mapping[str, Any]) -> Profile:
+        profile = user.get("profile") or {}
+        tz = str(user.get("tz") or "UTC")
+        try:
+            ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            tz = "UTC"
+        return cls(
+            user_id=str(user["id"]),
+            name=profile.get("display_name") or user.get("real_name") or user.get("name"),
+            tz=tz,
+            is_bot=bool(user.get("is_bot")) or user.get("id") == "USLACKBOT",
+            deleted=bool(user.get("deleted")),
+            is_admin=bool(user.get("is_admin")),
+            is_owner=bool(user.get("is_owner")) or bool(user.get("is_primary_owner")),
+        )
+
+
+async def ensure_workspace(
+    session: AsyncSession, *, team_id: str, enterprise_id: str | None = None
+) -> Workspace:
+    """The workspace row, created with default settings on first sight."""
+    stmt = insert_for(session, Workspace).values(
+        team_id=team_id, enterprise_id=enterprise_id, custom_tags=[]
+    )
+    await session.execute(stmt.on_conflict_do_nothing(index_elements=["team_id"]))
+    workspace = await session.get(Workspace, team_id)
+    assert workspace is not None
+    return workspace
+
+
+async def get_people(
+    session: AsyncSession, *, team_id: str, user_ids: Iterable[str]
+) -> dict[str, Person]:
+    ids = list(dict.fromkeys(user_ids))
+    if not ids:
+        return {}
+    stmt = select(Person).where(Person.team_id == team_id, Person.user_id.in_(ids))
+    return {p.user_id: p for p in (await session.execute(stmt)).scalars()}
+
+
+def stale_ids(people: Mapping[str, Person], user_ids: Iterable[str], now: datetime) -> list[str]:
+    """The people whose cached profile is missing or older than a day."""
+    return [
+        uid
+        for uid in dict.fromkeys(user_ids)
+        if uid not in people
+        or people[uid].profile_refreshed_at is None
+        or now - people[uid].profile_refreshed_at > PROFILE_TTL  # type: ignore[operator]
+    ]
+
+
+async def save_profiles(
+    session: AsyncSession, *, team_id: str, profiles: Sequence[Profile], now: datetime
+) -> None:
+    """Insert or refresh cached profiles in one statement, keeping preferences."""
+    if not profiles:
+        return
+    rows = [
+        {
+            "team_id": team_id,
+            "user_id": p.user_id,
+            "name": p.name,
+            "tz": p.tz,
+            "is_bot": p.is_bot,
+            "deleted": p.deleted,
+            "is_admin": p.is_admin,
+            "is_owner": p.is_owner,
+            "profile_refreshed_at": now,
+            "created_at": now,
+        }
+        for p in profiles
+    ]
+    stmt = insert_for(session, Person).values(rows)
+    fields = ("name", "tz", "is_bot", "deleted", "is_admin", "is_owner", "profile_refreshed_at")
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["team_id", "user_id"], set_={f: stmt.excluded[f] for f in fields}
+    )
+    await session.execute(stmt)

@@ -1,0 +1,134 @@
+"""Deployment settings, read once from the environment or a `.env` file."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+MANIFEST_HINT = "create the Slack app from manifest.yml (see README, 'Create the Slack app')"
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message is one line for the operator."""
+
+
+class Settings(BaseSettings):
+    """Exactly the variables of PRODUCT.md's interface contract."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_client_id: str | None = None
+    slack_client_secret: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    database_url: str = "sqlite:///./allybot.db"
+    allybot_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
+        default="INFO"
+    )
+    allybot_log_format: Literal["text", "json"] = "text"
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _bot_token(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None and not v.get_secret_value().startswith("xoxb-"):
+            raise ValueError(f"must be a bot token starting with xoxb- ({MANIFEST_HINT})")
+        return v
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None and not v.get_secret_value().startswith("xapp-"):
+            raise ValueError("must be an app-level token starting with xapp- (Basic Information)")
+        return v
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _api_url(cls, v: str) -> str:
+        if not v.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL such as https://slack.com/api/")
+        return v if v.endswith("/") else v + "/"
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, v: str) -> str:
+        try:
+            url = make_url(v)
+        except ArgumentError:
+            raise ValueError(
+                "is not a database URL; use e.g. sqlite:///./allybot.db or "
+                "postgresql://user@host/db"
+            ) from None
+        if url.get_backend_name() not in ("sqlite", "postgresql"):
+            raise ValueError("must point at SQLite or PostgreSQL")
+        return v
+
+    @field_validator("allybot_log_level", mode="before")
+    @classmethod
+    def _upper(cls, v: object) -> object:
+        return v.upper() if isinstance(v, str) else v
+
+    @property
+    def oauth_enabled(self) -> bool:
+        """Multi-workspace installs are on when the app's client credentials are set."""
+        return bool(self.slack_client_id and self.slack_client_secret)
+
+    def require_http(self) -> None:
+        """HTTP mode needs the signing secret and one way to get a bot token."""
+        if self.slack_signing_secret is None:
+            raise SettingsError(
+                "SLACK_SIGNING_SECRET is not set: copy the Signing Secret from the Slack "
+                f"app's Basic Information page ({MANIFEST_HINT})"
+            )
+        self._require_token_source()
+
+    def require_socket(self) -> None:
+        """Socket Mode needs the app-level token and one way to get a bot token."""
+        if self.slack_app_token is None:
+            raise SettingsError(
+                "SLACK_APP_TOKEN is not set: create an app-level token with the "
+                f"connections:write scope on the app's Basic Information page ({MANIFEST_HINT})"
+            )
+        self._require_token_source()
+
+    def _require_token_source(self) -> None:
+        both_oauth = self.slack_client_id is not None or self.slack_client_secret is not None
+        if self.slack_bot_token is not None and both_oauth:
+            raise SettingsError(
+                "SLACK_BOT_TOKEN and SLACK_CLIENT_ID/SLACK_CLIENT_SECRET are both set: keep "
+                "SLACK_BOT_TOKEN for one workspace, or the client pair for many, not both"
+            )
+        if self.slack_bot_token is None and not self.oauth_enabled:
+            if both_oauth:
+                raise SettingsError(
+                    "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET must be set together "
+                    "(the app's Basic Information page)"
+                )
+            raise SettingsError(
+                f"SLACK_BOT_TOKEN is not set: {MANIFEST_HINT}, install it to your workspace "
+                "and set SLACK_BOT_TOKEN=xoxb-… (or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET "
+                "for installs in many workspaces)"
+            )
+
+
+def load_settings() -> Settings:
+    """Read the settings, turning pydantic's report into one operator-facing line."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name = str(err["loc"][0]).upper() if err["loc"] else "a setting"
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        raise SettingsError(f"{name} {msg}") from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return load_settings()

@@ -1,0 +1,93 @@
+"""Slack Web API clients: retries on 429/5xx/connection errors, counted in /metrics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from bot.metrics import SLACK_CALLS, SLACK_ERRORS
+from bot.settings import Settings
+
+
+def retry_handlers() -> list[AsyncRetryHandler]:
+    """Honour Retry-After on 429 and back off on 5xx and dropped connections, a few times."""
+    return [
+        AsyncRateLimitErrorRetryHandler(max_retry_count=5),
+        AsyncServerErrorRetryHandler(max_retry_count=3),
+        AsyncConnectionErrorRetryHandler(max_retry_count=3),
+    ]
+
+
+class InstrumentedWebClient(AsyncWebClient):
+    """An AsyncWebClient that counts every call and every error by method."""
+
+    async def api_call(self, api_method: str, *args: Any, **kwargs: Any) -> AsyncSlackResponse:
+        SLACK_CALLS.labels(api_method).inc()
+        try:
+            return await super().api_call(api_method, *args, **kwargs)
+        except SlackApiError as exc:
+            SLACK_ERRORS.labels(api_method, str(exc.response.get("error", "unknown"))).inc()
+            raise
+        except Exception as exc:
+            SLACK_ERRORS.labels(api_method, type(exc).__name__).inc()
+            raise
+
+
+def slack_error(exc: SlackApiError) -> str:
+    """Slack's error code from a failed call."""
+    return str(exc.response.get("error", "unknown"))
+
+
+class SlackClients:
+    """Hands out a Web API client for a workspace, sharing one HTTP connection pool."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._session: aiohttp.ClientSession | None = None
+        self._by_token: dict[str, AsyncWebClient] = {}
+
+    async def start(self) -> None:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=100), timeout=aiohttp.ClientTimeout(total=30)
+            )
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def client(self, token: str | None) -> AsyncWebClient:
+        """A client for this token, built once and kept."""
+        key = token or ""
+        if key not in self._by_token:
+            self._by_token[key] = InstrumentedWebClient(
+                token=token,
+                base_url=self.settings.slack_api_url,
+                session=self._session,
+                retry_handlers=retry_handlers(),
+            )
+        return self._by_token[key]
+
+    async def token_for(self, team_id: str, enterprise_id: str | None = None) -> str | None:
+        """The bot token that acts in this workspace."""
+        token = self.settings.slack_bot_token
+        return token.get_secret_value() if token is not None else None
+
+    async def for_team(self, team_id: str, enterprise_id: str | None = None) -> AsyncWebClient:
+        return self.client(await self.token_for(team_id, enterprise_id))
+
+    def webhook(self, url: str) -> AsyncWebhookClient:
+        """A sender for a response_url (private replies to slash commands and buttons)."""
+        return AsyncWebhookClient(url, session=self._session, retry_handlers=retry_handlers())

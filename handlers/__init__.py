@@ -1,0 +1,13 @@
+"""Bolt listeners: parse the Slack payload, call a service, render blocks, call Slack."""
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.inbox import Inbox
+from handlers import actions, commands, events
+
+
+def register_all(app: AsyncApp, inbox: Inbox) -> None:
+    """Wire every listener into the app in one place."""
+    commands.register(app, inbox)
+    events.register(app, inbox)
+    actions.register(app, inbox)

@@ -1,0 +1,66 @@
+"""Events API listeners."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+
+from bot.blocks.help import ally_help_text
+from bot.inbox import Inbox, Work
+from bot.services import people, workspaces
+from bot.services.people import Profile
+
+
+def event_key(body: dict[str, Any]) -> str:
+    """Slack's event_id is the same on every retry of one event."""
+    return f"event:{body['event_id']}"
+
+
+async def handle_app_mention(work: Work) -> None:
+    """An @-mention of allybot gets the overview, in the thread, never as channel noise."""
+    event = work.body["event"]
+    await work.client.chat_postMessage(
+        channel=event["channel"],
+        thread_ts=event.get("thread_ts") or event["ts"],
+        text=ally_help_text(),
+    )
+
+
+async def handle_user_change(work: Work) -> None:
+    """Keep time zones, names and deleted flags current."""
+    user = work.body["event"]["user"]
+    async with work.db.session() as session:
+        await people.save_profiles(
+            session, team_id=work.team_id, profiles=[Profile.from_slack(user)], now=work.now()
+        )
+
+
+async def handle_uninstall(work: Work) -> None:
+    """The workspace removed allybot: stop everything for it."""
+    async with work.db.session() as session:
+        await workspaces.mark_uninstalled(session, team_id=work.team_id, now=work.now())
+
+
+async def acknowledge(ack: AsyncAck) -> None:
+    """Events allybot subscribes to but has nothing to do with yet are acked, so Slack does not
+    retry them."""
+    await ack()
+
+
+def register(app: AsyncApp, inbox: Inbox) -> None:
+    app.event("app_mention")(inbox.listener("app_mention", event_key, handle_app_mention))
+    app.event("user_change")(inbox.listener("user_change", event_key, handle_user_change))
+    uninstall = inbox.listener("app_uninstalled", event_key, handle_uninstall)
+    app.event("app_uninstalled")(uninstall)
+    app.event("tokens_revoked")(uninstall)
+    for name in (
+        "message",
+        "reaction_added",
+        "reaction_removed",
+        "app_home_opened",
+        "member_joined_channel",
+        "member_left_channel",
+    ):
+        app.event(name)(acknowledge)

@@ -1,0 +1,130 @@
+"""Giving kudos, from whichever surface it starts on."""
+
+from __future__ import annotations
+
+from slack_sdk.errors import SlackApiError
+
+from bot import directory
+from bot.blocks.kudos import (
+    build_kudos_dm_blocks,
+    build_kudos_post_blocks,
+    build_notice_blocks,
+    kudos_dm_text,
+    kudos_post_text,
+)
+from bot.inbox import Work
+from bot.models import Workspace
+from bot.services import kudos, people
+from bot.services.kudos import GiveResult, KudosRejected, ParsedKudos
+from bot.slack import slack_error
+
+# Where chat.postMessage cannot reach, the command's response_url still can.
+UNREACHABLE = {"not_in_channel", "channel_not_found", "is_archived", "restricted_action"}
+
+
+async def give_and_announce(
+    work: Work,
+    *,
+    giver_id: str,
+    parsed: ParsedKudos,
+    channel_id: str | None,
+    source: str,
+    source_key: str,
+) -> GiveResult:
+    """Check the people, log the kudos, post it and tell each receiver: each step once."""
+    found = await directory.lookup(
+        work.db, work.client, team_id=work.team_id, user_ids=[giver_id, *parsed.receivers]
+    )
+    missing = [uid for uid in parsed.receivers if uid not in found]
+    if missing:
+        raise KudosRejected(f"I couldn't find <@{missing[0]}> in this workspace.")
+    if giver_id not in found:
+        raise KudosRejected("I couldn't look up your Slack profile; please try again.")
+    kudos.check_people(found[giver_id], [found[uid] for uid in parsed.receivers])
+    async with work.db.session() as session:
+        workspace = await people.ensure_workspace(session, team_id=work.team_id)
+        result = await kudos.give(
+            session,
+            workspace=workspace,
+            giver=found[giver_id],
+            parsed=parsed,
+            channel_id=channel_id,
+            source=source,
+            source_key=source_key,
+            now=work.now(),
+        )
+    await _announce(work, workspace, result, channel_id=channel_id, source_key=source_key)
+    await _notify_receivers(work, workspace, result)
+    return result
+
+
+async def _announce(
+    work: Work, workspace: Workspace, result: GiveResult, *, channel_id: str | None, source_key: str
+) -> None:
+    first = result.kudos[0]
+    if first.announced_at is not None:
+        return
+    receivers = [k.receiver_id for k in result.kudos]
+    text = kudos_post_text(giver_id=first.giver_id, receiver_ids=receivers, reason=first.text)
+    blocks = build_kudos_post_blocks(
+        giver_id=first.giver_id,
+        receiver_ids=receivers,
+        reason=first.text,
+        tags=first.tags,
+        emoji=workspace.kudos_emoji,
+    )
+    target = channel_id
+    if target and target.startswith("D"):
+        target = workspace.kudos_channel_id
+    posted_channel: str | None = None
+    ts: str | None = None
+    reached = False
+    if target:
+        try:
+            resp = await work.client.chat_postMessage(
+                channel=target, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False
+            )
+            posted_channel, ts, reached = resp["channel"], resp["ts"], True
+        except SlackApiError as exc:
+            if slack_error(exc) not in UNREACHABLE:
+                raise
+    if not reached:
+        reached = await work.respond(text, blocks=blocks, response_type="in_channel")
+        posted_channel = channel_id
+    if not reached:
+        raise RuntimeError("the kudos post reached neither the channel nor the response_url")
+    async with work.db.session() as session:
+        await kudos.mark_announced(
+            session,
+            team_id=work.team_id,
+            source_key=source_key,
+            channel_id=posted_channel,
+            ts=ts,
+            now=work.now(),
+        )
+
+
+async def _notify_receivers(work: Work, workspace: Workspace, result: GiveResult) -> None:
+    for row in result.kudos:
+        if row.notified_at is not None:
+            continue
+        await work.client.chat_postMessage(
+            channel=row.receiver_id,
+            text=kudos_dm_text(giver_id=row.giver_id, channel_id=row.channel_id, reason=row.text),
+            blocks=build_kudos_dm_blocks(
+                team_id=work.team_id,
+                giver_id=row.giver_id,
+                channel_id=row.channel_id,
+                reason=row.text,
+                tags=row.tags,
+                emoji=workspace.kudos_emoji,
+            ),
+            unfurl_links=False,
+        )
+        async with work.db.session() as session:
+            await kudos.mark_notified(session, kudos_id=row.id, now=work.now())
+
+
+async def tell_privately(work: Work, text: str) -> None:
+    """A private, specific answer to the person who acted."""
+    await work.respond(text, blocks=build_notice_blocks(text))

@@ -1,0 +1,211 @@
+"""Fixtures: a database per run on SQLite and PostgreSQL, the Slack double, a real server."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import asyncpg
+import pytest
+
+from bot.db import Database
+from bot.migrate import upgrade
+from tests import payloads
+from tests.signing import signed_post
+from tests.slack_double import SlackDouble
+
+ROOT = Path(__file__).resolve().parents[1]
+PG_ADMIN_DSN = os.environ.get("ALLYBOT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+SIGNING_SECRET = "test-signing-secret"
+BOT_TOKEN = "xoxb-test"
+
+
+def _backends() -> list[str]:
+    wanted = os.environ.get("ALLYBOT_TEST_DATABASES", "sqlite,postgresql")
+    return [b.strip() for b in wanted.split(",") if b.strip()]
+
+
+@pytest.fixture(scope="session", params=_backends())
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+async def database_url(
+    backend: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[str]:
+    """A fresh database for this run, dropped at the end, so runs never collide."""
+    if backend == "sqlite":
+        path = tmp_path_factory.mktemp("db") / "allybot.db"
+        yield f"sqlite:///{path}"
+        return
+    name = f"allybot_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(PG_ADMIN_DSN)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    base = PG_ADMIN_DSN.rsplit("/", 1)[0]
+    yield f"{base}/{name}"
+    admin = await asyncpg.connect(PG_ADMIN_DSN)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture(scope="session")
+async def db(database_url: str) -> AsyncIterator[Database]:
+    """The run's database at the newest schema, for assertions and service tests."""
+    database = Database(database_url)
+    await upgrade(database)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture(scope="session")
+async def slack() -> AsyncIterator[SlackDouble]:
+    async with SlackDouble(bot_token=BOT_TOKEN) as double:
+        yield double
+
+
+@dataclass
+class Server:
+    """A running `allybot serve` process and how to talk to it as Slack does."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    http: aiohttp.ClientSession
+    secret: str = SIGNING_SECRET
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    async def post(
+        self,
+        body: str,
+        *,
+        timestamp: int | None = None,
+        retry_num: int | None = None,
+        secret: str | None = None,
+        content_type: str | None = None,
+    ) -> tuple[int, str]:
+        return await signed_post(
+            self.http,
+            f"{self.url}/slack/events",
+            body,
+            secret or self.secret,
+            timestamp=timestamp,
+            retry_num=retry_num,
+            content_type=content_type,
+        )
+
+    async def get(self, path: str) -> tuple[int, str]:
+        async with self.http.get(f"{self.url}{path}") as resp:
+            return resp.status, await resp.text()
+
+
+def server_env(database_url: str, slack_url: str, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "ALLYBOT_"))}
+    env.update(
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=slack_url,
+        DATABASE_URL=database_url,
+        ALLYBOT_LOG_LEVEL="INFO",
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(extra)
+    return env
+
+
+async def start_server(
+    env: dict[str, str], log_path: Path, *args: str, timeout: float = 30.0
+) -> tuple[subprocess.Popen[bytes], str]:
+    """Start `allybot serve` on an ephemeral port; return it once it says where it listens."""
+    log = log_path.open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", "0", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        match = re.search(r"serving on (http://[\d.]+:\d+)", log_path.read_text(errors="replace"))
+        if match:
+            return process, match.group(1)
+        if process.poll() is not None:
+            break
+        await asyncio.sleep(0.05)
+    process.kill()
+    raise RuntimeError("allybot serve did not start:\n" + log_path.read_text(errors="replace"))
+
+
+def stop_server(process: subprocess.Popen[bytes]) -> int:
+    process.terminate()
+    try:
+        return process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return process.wait()
+
+
+@pytest.fixture(scope="session")
+async def server(
+    db: Database, database_url: str, slack: SlackDouble, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Server]:
+    """One real `allybot serve` per database backend, shared by the end-to-end tests."""
+    log_path = tmp_path_factory.mktemp("server") / "allybot.log"
+    process, url = await start_server(server_env(database_url, slack.url), log_path)
+    async with aiohttp.ClientSession() as http:
+        yield Server(url=url, process=process, log_path=log_path, http=http)
+    stop_server(process)
+
+
+@dataclass
+class Team:
+    """A workspace of its own for one test, so tests sharing a server never see each other."""
+
+    slack: SlackDouble
+    team_id: str = field(default_factory=lambda: "T" + uuid.uuid4().hex[:10].upper())
+    channel_id: str = field(default_factory=lambda: "C" + uuid.uuid4().hex[:10].upper())
+
+    def user(self, name: str, **kwargs: Any) -> str:
+        """A fresh user known to the Slack double."""
+        user_id = "U" + uuid.uuid4().hex[:10].upper()
+        self.slack.add_user(user_id, team_id=self.team_id, name=name, **kwargs)
+        return user_id
+
+    def command(
+        self, command: str, text: str, *, user_id: str, channel_id: str | None = None, **kw: Any
+    ) -> tuple[str, str]:
+        """A slash command body and the response_url key it carries."""
+        key = uuid.uuid4().hex
+        body = payloads.slash_command(
+            command=command,
+            text=text,
+            user_id=user_id,
+            team_id=self.team_id,
+            channel_id=channel_id or self.channel_id,
+            response_url=self.slack.response_url(key),
+            **kw,
+        )
+        return body, key
+
+
+@pytest.fixture
+def team(slack: SlackDouble) -> Team:
+    return Team(slack=slack)

@@ -1,0 +1,26 @@
+"""The Alembic migrations and the models describe the same schema, on both backends."""
+
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy.engine import Connection
+
+from bot.db import Database
+from bot.migrate import current_revisions, head_revisions, upgrade
+from bot.models import Base
+
+
+async def test_autogenerate_finds_no_difference(db: Database) -> None:
+    def diff(connection: Connection) -> list[object]:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        return list(compare_metadata(context, Base.metadata))
+
+    async with db.engine.connect() as conn:
+        assert await conn.run_sync(diff) == []
+
+
+async def test_upgrade_is_idempotent_and_at_head(db: Database) -> None:
+    await upgrade(db)
+    async with db.engine.connect() as conn:
+        assert await conn.run_sync(current_revisions) == head_revisions()
