@@ -68,10 +68,12 @@ def _outcome(status: int) -> str:
     return {401: "unauthorized", 404: "unhandled"}.get(status, "error")
 
 
-def create_app(settings: Settings, *, db: Database | None = None) -> AllyBot:
+def create_app(
+    settings: Settings, *, db: Database | None = None, clients: SlackClients | None = None
+) -> AllyBot:
     """A complete allybot; nothing is module-level, so tests can build as many as they need."""
     db = db or Database(settings.database_url)
-    clients = SlackClients(settings)
+    clients = clients or SlackClients(settings)
     inbox = Inbox(db, clients)
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     signing = settings.slack_signing_secret

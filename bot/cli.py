@@ -42,6 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("migrate", help="upgrade the database to the newest schema")
     tick = sub.add_parser("tick", help="run one scheduler pass at an instant, then exit")
     tick.add_argument("--now", type=_instant, default=None, help="ISO-8601 instant (default: now)")
+    nudges = sub.add_parser("nudges", help="inspect the scheduler")
+    nudges_sub = nudges.add_subparsers(dest="nudges_command", required=True)
+    preview = nudges_sub.add_parser("preview", help="print what a pass would send; send nothing")
+    preview.add_argument("--now", type=_instant, default=None)
+    preview.add_argument("--team", default=None, help="only this workspace (team id)")
     return parser
 
 
@@ -57,7 +62,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"allybot: {exc}", file=sys.stderr)
         return 2
     logs.configure(settings.allybot_log_level, settings.allybot_log_format)
-    runners = {"serve": _serve, "socket": _socket, "migrate": _migrate, "tick": _tick}
+    runners = {
+        "serve": _serve,
+        "socket": _socket,
+        "migrate": _migrate,
+        "tick": _tick,
+        "nudges": _nudges_preview,
+    }
     return asyncio.run(runners[args.command](settings, args))
 
 
@@ -83,7 +94,29 @@ async def _tick(settings: Settings, args: argparse.Namespace) -> int:
         await bot.inbox.drain()
     finally:
         await bot.close()
-    logger.info("pass done: %s", result)
+    sent = result.sent
+    print(
+        f"pass at {(args.now or datetime.now(UTC)).isoformat()}: planned {result.planned}, "
+        f"sent {sent.sent}, retry {sent.retry}, failed {sent.failed}, "
+        f"cancelled {sent.cancelled}, re-sent after a crash {sent.resent}, "
+        f"deliveries recovered {result.recovered}"
+    )
+    return 0
+
+
+async def _nudges_preview(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.app import create_app
+    from scheduler.preview import preview
+
+    bot = create_app(settings)
+    await migrate.upgrade(bot.db)
+    try:
+        lines = await preview(bot, now=args.now or datetime.now(UTC), team_id=args.team)
+    finally:
+        await bot.close()
+    for line in lines:
+        print(line)
+    print(f"{len(lines)} nudges would be sent")
     return 0
 
 

@@ -5,6 +5,8 @@ from enum import StrEnum
 
 class Action(StrEnum):
     SAY_THANKS = "kudos_say_thanks"
+    TIP_HELPFUL = "tip_helpful"
+    TIP_NOT_FOR_ME = "tip_not_for_me"
 
 
 class Callback(StrEnum):

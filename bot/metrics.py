@@ -28,3 +28,9 @@ SLACK_CALLS = Counter("allybot_slack_api_calls_total", "Slack Web API calls", ["
 SLACK_ERRORS = Counter(
     "allybot_slack_api_errors_total", "Slack Web API calls that failed", ["method", "error"]
 )
+NUDGES_PLANNED = Counter("allybot_nudges_planned_total", "Nudges planned", ["kind"])
+MESSAGES = Counter(
+    "allybot_daily_messages_total",
+    "Daily messages by outcome: sent, retry, failed, cancelled, resent (possible duplicate)",
+    ["outcome"],
+)

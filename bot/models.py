@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, Boolean, Index, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from bot.db import UTCDateTime
@@ -52,6 +63,7 @@ class Person(Base):
     """A Slack user as allybot knows them: profile facts cached from users.info, preferences."""
 
     __tablename__ = "people"
+    __table_args__ = (Index("ix_people_tz", "tz"),)
 
     team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -69,6 +81,7 @@ class Person(Base):
     quiet_end: Mapped[int | None] = mapped_column(Integer)
     paused_until: Mapped[datetime | None]
     opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    engaged_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -119,3 +132,74 @@ class Inbound(Base):
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class Nudge(Base):
+    """One item allybot means to tell a person, planned once per (person, kind, subject, period).
+
+    Items for the same person and local day go out together in one `DailyMessage`.
+    """
+
+    __tablename__ = "nudges"
+    __table_args__ = (
+        UniqueConstraint("team_id", "user_id", "kind", "subject", "period", name="uq_nudges_key"),
+        Index("ix_nudges_status_day", "status", "local_day"),
+        Index("ix_nudges_message", "message_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(64))
+    period: Mapped[str] = mapped_column(String(32))
+    local_day: Mapped[date] = mapped_column(Date)
+    expires_day: Mapped[date | None] = mapped_column(Date)
+    payload: Mapped[dict[str, Any] | None]
+    status: Mapped[str] = mapped_column(String(16), default="planned")
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("daily_messages.id"))
+    planned_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DailyMessage(Base):
+    """The one DM a person gets from allybot on a local day; claimed before it is sent."""
+
+    __tablename__ = "daily_messages"
+    __table_args__ = (
+        UniqueConstraint("team_id", "user_id", "local_day", name="uq_daily_messages_day"),
+        Index("ix_daily_messages_status_lease", "status", "lease_until"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(32))
+    local_day: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="claimed")
+    claim_token: Mapped[str] = mapped_column(String(36))
+    lease_until: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    channel_id: Mapped[str | None] = mapped_column(String(32))
+    ts: Mapped[str | None] = mapped_column(String(32))
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+
+
+class TipShown(Base):
+    """A conduct tip a person was sent, in which rotation cycle, and how they rated it."""
+
+    __tablename__ = "tips_shown"
+    __table_args__ = (
+        UniqueConstraint("team_id", "user_id", "nudge_id", name="uq_tips_shown_nudge"),
+        Index("ix_tips_shown_person", "team_id", "user_id", "cycle"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(32))
+    nudge_id: Mapped[int] = mapped_column(Integer)
+    tip_id: Mapped[str] = mapped_column(String(40))
+    category: Mapped[str] = mapped_column(String(40))
+    cycle: Mapped[int] = mapped_column(Integer)
+    shown_at: Mapped[datetime] = mapped_column(default=utcnow)
+    rating: Mapped[str | None] = mapped_column(String(16))

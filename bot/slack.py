@@ -12,6 +12,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
+from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from slack_sdk.webhook.async_client import AsyncWebhookClient
@@ -20,12 +21,13 @@ from bot.metrics import SLACK_CALLS, SLACK_ERRORS
 from bot.settings import Settings
 
 
-def retry_handlers() -> list[AsyncRetryHandler]:
+def retry_handlers(backoff: float = 0.5) -> list[AsyncRetryHandler]:
     """Honour Retry-After on 429 and back off on 5xx and dropped connections, a few times."""
+    interval = BackoffRetryIntervalCalculator(backoff_factor=backoff)
     return [
         AsyncRateLimitErrorRetryHandler(max_retry_count=5),
-        AsyncServerErrorRetryHandler(max_retry_count=3),
-        AsyncConnectionErrorRetryHandler(max_retry_count=3),
+        AsyncServerErrorRetryHandler(max_retry_count=3, interval_calculator=interval),
+        AsyncConnectionErrorRetryHandler(max_retry_count=3, interval_calculator=interval),
     ]
 
 
@@ -52,8 +54,9 @@ def slack_error(exc: SlackApiError) -> str:
 class SlackClients:
     """Hands out a Web API client for a workspace, sharing one HTTP connection pool."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, backoff: float = 0.5) -> None:
         self.settings = settings
+        self.backoff = backoff
         self._session: aiohttp.ClientSession | None = None
         self._by_token: dict[str, AsyncWebClient] = {}
 
@@ -76,7 +79,7 @@ class SlackClients:
                 token=token,
                 base_url=self.settings.slack_api_url,
                 session=self._session,
-                retry_handlers=retry_handlers(),
+                retry_handlers=retry_handlers(self.backoff),
             )
         return self._by_token[key]
 
@@ -90,4 +93,6 @@ class SlackClients:
 
     def webhook(self, url: str) -> AsyncWebhookClient:
         """A sender for a response_url (private replies to slash commands and buttons)."""
-        return AsyncWebhookClient(url, session=self._session, retry_handlers=retry_handlers())
+        return AsyncWebhookClient(
+            url, session=self._session, retry_handlers=retry_handlers(self.backoff)
+        )

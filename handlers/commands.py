@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.blocks.help import ally_help_text
 from bot.ids import Command
 from bot.inbox import Inbox, Work
-from bot.services import kudos, people
+from bot.services import kudos, people, preferences
 from bot.services.kudos import KudosRejected
+from handlers.common import engaging
 from handlers.kudos import give_and_announce, tell_privately
 
 
@@ -44,8 +47,59 @@ async def handle_kudos_command(work: Work) -> None:
 
 
 async def handle_ally_command(work: Work) -> None:
-    """`/ally …`: what is available, privately."""
-    await tell_privately(work, ally_help_text())
+    """`/ally <subcommand> …`: preferences and help, answered privately."""
+    words = str(work.body.get("text") or "").split(maxsplit=1)
+    sub = words[0].lower() if words else "help"
+    rest = words[1] if len(words) > 1 else ""
+    handler = ALLY_SUBCOMMANDS.get(sub)
+    if handler is None:
+        prefix = "" if sub in ("help", "?") else f"I don't know `/ally {sub}`.\n\n"
+        await tell_privately(work, prefix + ally_help_text())
+        return
+    try:
+        async with work.db.session() as session:
+            change = await handler(session, work, rest)
+    except preferences.PreferenceError as exc:
+        await tell_privately(work, str(exc))
+        return
+    await tell_privately(work, change.summary)
+
+
+async def _tips(session: AsyncSession, work: Work, rest: str) -> preferences.Change:
+    return await preferences.set_tip_cadence(
+        session, team_id=work.team_id, user_id=work.user_id, cadence=rest, now=work.now()
+    )
+
+
+async def _pause(session: AsyncSession, work: Work, rest: str) -> preferences.Change:
+    length = preferences.parse_duration(rest or "7d")
+    return await preferences.pause(
+        session, team_id=work.team_id, user_id=work.user_id, length=length, now=work.now()
+    )
+
+
+async def _resume(session: AsyncSession, work: Work, _rest: str) -> preferences.Change:
+    return await preferences.resume(
+        session, team_id=work.team_id, user_id=work.user_id, now=work.now()
+    )
+
+
+async def _quiet(session: AsyncSession, work: Work, rest: str) -> preferences.Change:
+    if not rest:
+        raise preferences.PreferenceError(
+            "Say when: `/ally quiet 18:00-09:00`, or `/ally quiet off`."
+        )
+    return await preferences.set_quiet_hours(
+        session, team_id=work.team_id, user_id=work.user_id, text=rest, now=work.now()
+    )
+
+
+ALLY_SUBCOMMANDS: dict[str, Callable[[AsyncSession, Work, str], Awaitable[preferences.Change]]] = {
+    "tips": _tips,
+    "pause": _pause,
+    "resume": _resume,
+    "quiet": _quiet,
+}
 
 
 async def handle_commit_command(work: Work) -> None:
@@ -58,8 +112,12 @@ async def handle_commit_command(work: Work) -> None:
 
 
 def register(app: AsyncApp, inbox: Inbox) -> None:
-    app.command(Command.KUDOS)(inbox.listener("kudos_command", command_key, handle_kudos_command))
-    app.command(Command.ALLY)(inbox.listener("ally_command", command_key, handle_ally_command))
+    app.command(Command.KUDOS)(
+        inbox.listener("kudos_command", command_key, engaging(handle_kudos_command))
+    )
+    app.command(Command.ALLY)(
+        inbox.listener("ally_command", command_key, engaging(handle_ally_command))
+    )
     app.command(Command.COMMIT)(
         inbox.listener("commit_command", command_key, handle_commit_command)
     )

@@ -12,6 +12,7 @@ from bot.blocks.kudos import (
     kudos_dm_text,
     kudos_post_text,
 )
+from bot.dm import send_dm
 from bot.inbox import Work
 from bot.models import Workspace
 from bot.services import kudos, people
@@ -108,8 +109,9 @@ async def _notify_receivers(work: Work, workspace: Workspace, result: GiveResult
     for row in result.kudos:
         if row.notified_at is not None:
             continue
-        await work.client.chat_postMessage(
-            channel=row.receiver_id,
+        await send_dm(
+            work.client,
+            user_id=row.receiver_id,
             text=kudos_dm_text(giver_id=row.giver_id, channel_id=row.channel_id, reason=row.text),
             blocks=build_kudos_dm_blocks(
                 team_id=work.team_id,
@@ -119,7 +121,6 @@ async def _notify_receivers(work: Work, workspace: Workspace, result: GiveResult
                 tags=row.tags,
                 emoji=workspace.kudos_emoji,
             ),
-            unfurl_links=False,
         )
         async with work.db.session() as session:
             await kudos.mark_notified(session, kudos_id=row.id, now=work.now())

@@ -1,30 +1,69 @@
-"""One scheduler pass: everything due at an instant, derived from the database."""
+"""One scheduler pass: plan what is due at an instant from the database, then send it."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.app import AllyBot
+from bot.metrics import NUDGES_PLANNED
 from bot.services import inbound
+from scheduler import kinds, outbox
+from scheduler.kinds import PlanContext
+from scheduler.sender import SendResult, send_due
+from scheduler.zones import clock_table, clocks_now
 
 logger = logging.getLogger(__name__)
 
 KEEP_DEDUP_KEYS = timedelta(days=7)
 
 
-@dataclass(frozen=True)
+@dataclass
 class PassResult:
-    recovered: int
-    purged: int
+    recovered: int = 0
+    planned: dict[str, int] = field(default_factory=dict)
+    expired: int = 0
+    sent: SendResult = field(default_factory=SendResult)
+    purged: int = 0
 
 
-async def run_pass(bot: AllyBot, *, now: datetime) -> PassResult:
-    """Finish deliveries a crashed process left behind, then forget old dedup keys."""
-    recovered = await bot.inbox.recover(now=now)
+async def plan(
+    bot: AllyBot, *, now: datetime, team_id: str | None = None
+) -> tuple[PassResult, PlanContext | None]:
+    """Every kind plans what is due now; a key planned before is never planned again."""
+    result = PassResult()
     async with bot.db.session() as session:
-        purged = await inbound.purge_done(session, before=now - KEEP_DEDUP_KEYS)
-    if recovered or purged:
-        logger.info("pass: recovered %d deliveries, purged %d keys", recovered, purged)
-    return PassResult(recovered=recovered, purged=purged)
+        clocks = await clocks_now(session, now, team_id=team_id)
+        if not clocks:
+            return result, None
+        ctx = PlanContext(now=now, clocks=clock_table(clocks), team_id=team_id)
+        for kind in kinds.all_kinds():
+            count = await kind.plan(session, ctx)
+            result.planned[kind.name] = count
+            NUDGES_PLANNED.labels(kind.name).inc(count)
+        result.expired = await outbox.expire_old(session, today_utc=now.date())
+    return result, ctx
+
+
+async def run_pass(bot: AllyBot, *, now: datetime, team_id: str | None = None) -> PassResult:
+    """Finish deliveries a crashed process left, plan, send, and forget old dedup keys.
+
+    `team_id` narrows planning and sending to one workspace (for tests and previews).
+    """
+    recovered = await bot.inbox.recover(now=now)
+    result, ctx = await plan(bot, now=now, team_id=team_id)
+    result.recovered = recovered
+    if ctx is not None:
+        result.sent = await send_due(bot, clocks=ctx.clocks, now=now, team_id=team_id)
+    async with bot.db.session() as session:
+        result.purged = await inbound.purge_done(session, before=now - KEEP_DEDUP_KEYS)
+    if any(result.planned.values()) or result.sent.sent or result.sent.failed:
+        logger.info(
+            "pass: planned %s, sent %d, retry %d, failed %d",
+            result.planned,
+            result.sent.sent,
+            result.sent.retry,
+            result.sent.failed,
+        )
+    return result

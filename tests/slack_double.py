@@ -517,6 +517,7 @@ class SlackDouble:
         self._random_429_rate = 0.0
         self._random = random.Random(0)
         self._channel_interval: float | None = None
+        self._delays: dict[str, float] = {}
         self._last_post_at: dict[str, float] = {}
         self._methods: dict[str, _Handler] = {
             "api.test": self._api_test,
@@ -757,6 +758,12 @@ class SlackDouble:
             raise ValueError("per_second must be positive")
         self._channel_interval = None if per_second is None else 1.0 / per_second
         self._last_post_at.clear()
+        self._delays.clear()
+
+    def delay(self, method: str, seconds: float) -> None:
+        """Answer a method only after a while (the call is recorded at once), so a test can
+        stop allybot while its requests are in flight; 0 turns it off."""
+        self._delays[method] = seconds
 
     def clear_faults(self) -> None:
         """Drop scripted failures, so one test's faults cannot leak into the next."""
@@ -764,6 +771,7 @@ class SlackDouble:
         self._random_429_rate = 0.0
         self._channel_interval = None
         self._last_post_at.clear()
+        self._delays.clear()
 
     def clear_calls(self) -> None:
         """Forget recorded calls, so a shared double starts each test clean."""
@@ -848,6 +856,8 @@ class SlackDouble:
         incoming = await _read_incoming(request)
         answer = self._answer(method, incoming, at)
         self._record(method, incoming.args, incoming.token, at, answer)
+        if self._delays.get(method):
+            await asyncio.sleep(self._delays[method])
         return answer.response()
 
     async def _on_response_url(self, request: web.Request) -> web.Response:

@@ -8,6 +8,12 @@ def ally_help_text() -> str:
         "*allybot* helps you turn colleagues into allies.\n"
         "• `/kudos @ann <why> [#tag]`: recognise what someone did, in the channel; "
         "they get a DM too.\n"
+        "• `/ally tips weekly|daily|off`: short tips on gossip-free, direct, respectful "
+        "work, in a DM on your working days.\n"
+        "• `/ally pause 7d` · `/ally resume`: a break from every nudge.\n"
+        "• `/ally quiet 18:00-09:00` · `/ally quiet off`: hours when allybot stays silent "
+        "(your time zone).\n"
         "• `/ally help`: this overview.\n"
-        "Everything allybot tells you about yourself stays private to you."
+        "allybot sends you at most one DM a day, on working days, between 09:00 and 17:00 "
+        "your time. Everything it tells you about yourself stays private to you."
     )

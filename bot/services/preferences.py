@@ -1,0 +1,129 @@
+"""A person's nudge preferences: tip cadence, pause, quiet hours."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db import insert_for
+from bot.models import Person
+
+TIP_CADENCES = ("weekly", "daily", "off")
+MAX_PAUSE = timedelta(days=365)
+DURATION = re.compile(r"^(\d{1,3})\s*(d|day|days|w|wk|week|weeks)$")
+CLOCK_RANGE = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
+
+
+class PreferenceError(ValueError):
+    """Input a person typed that allybot cannot use; the message says what would work."""
+
+
+def parse_duration(text: str) -> timedelta:
+    """'7d', '2w', '10 days', '3 weeks'."""
+    match = DURATION.match(text.strip().lower())
+    if not match:
+        raise PreferenceError(f"I couldn't read `{text}` as a length of time: try `7d` or `2w`.")
+    count, unit = int(match.group(1)), match.group(2)
+    length = timedelta(weeks=count) if unit.startswith("w") else timedelta(days=count)
+    if not timedelta(days=1) <= length <= MAX_PAUSE:
+        raise PreferenceError("A pause can last from 1 day to 365 days.")
+    return length
+
+
+def parse_clock_range(text: str) -> tuple[int, int]:
+    """'18:00-09:00' as minutes after midnight; the range may cross midnight."""
+    match = CLOCK_RANGE.match(text.strip())
+    if not match:
+        raise PreferenceError(
+            f"I couldn't read `{text}` as hours: try `18:00-09:00` (24-hour clock)."
+        )
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    if h1 > 23 or h2 > 23 or m1 > 59 or m2 > 59:
+        raise PreferenceError(f"`{text}` has a time that doesn't exist on a 24-hour clock.")
+    start, end = h1 * 60 + m1, h2 * 60 + m2
+    if start == end:
+        raise PreferenceError("Quiet hours need a start and an end that differ.")
+    return start, end
+
+
+def clock(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+@dataclass(frozen=True)
+class Change:
+    """What a preference command changed, to tell the person."""
+
+    summary: str
+
+
+async def ensure_person(
+    session: AsyncSession, *, team_id: str, user_id: str, now: datetime
+) -> None:
+    """A row for this person, marked as someone who uses allybot."""
+    stmt = insert_for(session, Person).values(
+        team_id=team_id, user_id=user_id, engaged_at=now, created_at=now
+    )
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["team_id", "user_id"],
+            set_={"engaged_at": func.coalesce(Person.engaged_at, stmt.excluded.engaged_at)},
+        )
+    )
+
+
+async def _set(
+    session: AsyncSession, team_id: str, user_id: str, now: datetime, **values: object
+) -> None:
+    await ensure_person(session, team_id=team_id, user_id=user_id, now=now)
+    await session.execute(
+        update(Person).where(Person.team_id == team_id, Person.user_id == user_id).values(**values)
+    )
+
+
+async def set_tip_cadence(
+    session: AsyncSession, *, team_id: str, user_id: str, cadence: str, now: datetime
+) -> Change:
+    cadence = cadence.strip().lower()
+    if cadence not in TIP_CADENCES:
+        raise PreferenceError("Tips can be `weekly`, `daily` or `off`.")
+    await _set(session, team_id, user_id, now, tips_cadence=cadence)
+    return Change(
+        {
+            "weekly": "You'll get a conduct tip each week, on your first working day.",
+            "daily": "You'll get a conduct tip each working day.",
+            "off": "Conduct tips are off. `/ally tips weekly` brings them back.",
+        }[cadence]
+    )
+
+
+async def pause(
+    session: AsyncSession, *, team_id: str, user_id: str, length: timedelta, now: datetime
+) -> Change:
+    until = now + length
+    await _set(session, team_id, user_id, now, paused_until=until)
+    return Change(
+        f"Paused: no nudges from allybot for {length.days} days. `/ally resume` ends it early."
+    )
+
+
+async def resume(session: AsyncSession, *, team_id: str, user_id: str, now: datetime) -> Change:
+    await _set(session, team_id, user_id, now, paused_until=None, opted_out=False)
+    return Change("Welcome back: nudges are on again.")
+
+
+async def set_quiet_hours(
+    session: AsyncSession, *, team_id: str, user_id: str, text: str, now: datetime
+) -> Change:
+    if text.strip().lower() in ("off", "none"):
+        await _set(session, team_id, user_id, now, quiet_start=None, quiet_end=None)
+        return Change("Quiet hours are off.")
+    start, end = parse_clock_range(text)
+    await _set(session, team_id, user_id, now, quiet_start=start, quiet_end=end)
+    return Change(
+        f"Quiet hours set: nothing from allybot between {clock(start)} and {clock(end)} your time."
+    )

@@ -1,0 +1,90 @@
+"""Nudge kinds: each turns database state into planned nudges and renders one item.
+
+A kind is a small module with `plan` (set-based SQL: select who and what is due at `now`,
+insert nudges with ON CONFLICT DO NOTHING) and `render` (the blocks for one item of a
+person's daily message). Kinds register here in the order their items appear in a bundle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from slack_sdk.models.blocks import Block
+from sqlalchemy import Select, literal
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.selectable import Subquery
+
+from bot.db import UTCDateTime, insert_for
+from bot.models import Nudge, Person
+
+
+@dataclass(frozen=True)
+class PlanContext:
+    """What a planner needs: the instant, each zone's local clock, an optional workspace."""
+
+    now: datetime
+    clocks: Subquery
+    team_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """One item of a daily message: a plain-text line for notifications, and its blocks."""
+
+    text: str
+    blocks: list[Block]
+
+
+PlanFn = Callable[[AsyncSession, PlanContext], Awaitable[int]]
+RenderFn = Callable[[AsyncSession, Nudge, Person, bool], Awaitable[Rendered | None]]
+
+
+@dataclass(frozen=True)
+class NudgeKind:
+    name: str
+    order: int
+    plan: PlanFn
+    render: RenderFn
+    title: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+_KINDS: dict[str, NudgeKind] = {}
+
+
+def register(kind: NudgeKind) -> NudgeKind:
+    _KINDS[kind.name] = kind
+    return kind
+
+
+def all_kinds() -> list[NudgeKind]:
+    """Every registered kind, in bundle order."""
+    _load_builtin()
+    return sorted(_KINDS.values(), key=lambda k: k.order)
+
+
+def get(name: str) -> NudgeKind | None:
+    _load_builtin()
+    return _KINDS.get(name)
+
+
+def _load_builtin() -> None:
+    from scheduler.kinds import tips  # noqa: F401  (registers itself)
+
+
+async def insert_planned(session: AsyncSession, rows: Select[Any], now: datetime) -> int:
+    """INSERT … SELECT the due rows as planned nudges; a key planned before is skipped."""
+    cols = ["team_id", "user_id", "kind", "subject", "period", "local_day", "expires_day"]
+    source = rows.add_columns(
+        literal("planned").label("status"), literal(now, UTCDateTime()).label("planned_at")
+    )
+    stmt = (
+        insert_for(session, Nudge)
+        .from_select([*cols, "status", "planned_at"], source)
+        .on_conflict_do_nothing(index_elements=["team_id", "user_id", "kind", "subject", "period"])
+    )
+    result = await session.execute(stmt)
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,62 @@
+"""Conduct tips: weekly (the first working day of the week, at the start of the window)
+or daily, to people who use allybot and have not turned tips off."""
+
+from __future__ import annotations
+
+from sqlalchemy import case, literal, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.blocks.nudges import build_tip_blocks
+from bot.models import Nudge, Person, Workspace
+from bot.services import tips
+from scheduler.kinds import NudgeKind, PlanContext, Rendered, insert_planned, register
+from scheduler.zones import deliverable
+
+KIND = "tip"
+
+
+async def plan(session: AsyncSession, ctx: PlanContext) -> int:
+    """Everyone due a tip now, in one INSERT … SELECT."""
+    c = ctx.clocks
+    daily = Person.tips_cadence == "daily"
+    due = (
+        select(
+            Person.team_id,
+            Person.user_id,
+            literal(KIND),
+            literal(KIND),
+            case((daily, c.c.day), else_=c.c.week),
+            c.c.local_day,
+            case((daily, c.c.local_day), else_=c.c.week_end),
+        )
+        .join(c, c.c.tz == Person.tz)
+        .join(Workspace, Workspace.team_id == Person.team_id)
+        .where(
+            deliverable(c, ctx.now),
+            Person.tips_cadence.in_(("daily", "weekly")),
+            Person.engaged_at.is_not(None),
+        )
+    )
+    if ctx.team_id:
+        due = due.where(Person.team_id == ctx.team_id)
+    return await insert_planned(session, due, ctx.now)
+
+
+async def render(
+    session: AsyncSession, nudge: Nudge, person: Person, record: bool
+) -> Rendered | None:
+    tip, shown = await tips.pick_for_nudge(
+        session,
+        team_id=nudge.team_id,
+        user_id=nudge.user_id,
+        nudge_id=nudge.id,
+        record=record,
+    )
+    title = tips.library().categories.get(tip.category, "")
+    return Rendered(
+        text=f"Tip: {tip.text}",
+        blocks=build_tip_blocks(title=title, text=tip.text, shown_id=shown.id if shown else 0),
+    )
+
+
+register(NudgeKind(name=KIND, order=100, plan=plan, render=render, title="Conduct tip"))

@@ -1,0 +1,116 @@
+"""Local clocks for every time zone people are in, as a table SQL can join against.
+
+Time zones are few (hundreds) while people are many, so each pass computes the local day,
+minute and weekday once per zone in Python and lets the database match people to them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import Date, Integer, String, and_, literal, not_, or_, select, union_all
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql.selectable import Subquery
+
+from bot.models import Person, Workspace
+
+
+@dataclass(frozen=True)
+class LocalClock:
+    """What time it is for people in one zone."""
+
+    tz: str
+    local_day: date
+    day: str
+    minute: int
+    weekday: int
+    week: str
+    week_end: date
+
+    @classmethod
+    def at(cls, tz: str, now: datetime) -> LocalClock:
+        try:
+            local = now.astimezone(ZoneInfo(tz))
+        except (ZoneInfoNotFoundError, ValueError):
+            local = now.astimezone(ZoneInfo("UTC"))
+        iso = local.isocalendar()
+        day = local.date()
+        return cls(
+            tz=tz,
+            local_day=day,
+            day=day.isoformat(),
+            minute=local.hour * 60 + local.minute,
+            weekday=local.weekday(),
+            week=f"{iso.year}-W{iso.week:02d}",
+            week_end=day + timedelta(days=6 - local.weekday()),
+        )
+
+
+def clock_table(clocks: Iterable[LocalClock]) -> Subquery:
+    """A table (tz, local_day, day, minute, weekday, week, week_end) to join people to.
+
+    Built as UNION ALL of one-row selects, which SQLite and PostgreSQL both accept.
+    """
+    rows = [
+        select(
+            literal(c.tz, String(64)).label("tz"),
+            literal(c.local_day, Date()).label("local_day"),
+            literal(c.day, String(10)).label("day"),
+            literal(c.minute, Integer()).label("minute"),
+            literal(c.weekday, Integer()).label("weekday"),
+            literal(c.week, String(10)).label("week"),
+            literal(c.week_end, Date()).label("week_end"),
+        )
+        for c in clocks
+    ]
+    if not rows:
+        raise ValueError("no time zones to plan for")
+    return (rows[0] if len(rows) == 1 else union_all(*rows)).subquery("clocks")
+
+
+async def clocks_now(
+    session: AsyncSession, now: datetime, *, team_id: str | None = None
+) -> list[LocalClock]:
+    """A clock for each zone that someone allybot knows is in."""
+    stmt = select(Person.tz).distinct()
+    if team_id:
+        stmt = stmt.where(Person.team_id == team_id)
+    zones = list((await session.execute(stmt)).scalars())
+    return [LocalClock.at(tz, now) for tz in zones]
+
+
+def in_quiet_hours(minute: ColumnElement[int]) -> ColumnElement[bool]:
+    """Quiet hours may cross midnight (18:00-09:00)."""
+    start, end = Person.quiet_start, Person.quiet_end
+    return and_(
+        start.is_not(None),
+        end.is_not(None),
+        or_(
+            and_(start <= end, minute >= start, minute < end),
+            and_(start > end, or_(minute >= start, minute < end)),
+        ),
+    )
+
+
+def deliverable(clocks: Subquery, now: datetime) -> ColumnElement[bool]:
+    """Who may get a DM right now: a working day and inside their window, outside quiet
+    hours, not paused or opted out, a person (not a bot) still in an installed workspace.
+
+    Use with `people` joined to `clocks` on the zone and to `workspaces` on the team.
+    """
+    minute = clocks.c.minute
+    return and_(
+        Person.deleted.is_(False),
+        Person.is_bot.is_(False),
+        Person.opted_out.is_(False),
+        or_(Person.paused_until.is_(None), Person.paused_until <= now),
+        clocks.c.weekday < 5,
+        minute >= Person.window_start,
+        minute < Person.window_end,
+        not_(in_quiet_hours(minute)),
+        Workspace.uninstalled_at.is_(None),
+    )

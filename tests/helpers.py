@@ -1,0 +1,91 @@
+"""Seeding and in-process helpers shared by the scheduler tests."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from bot.app import AllyBot, create_app
+from bot.db import Database
+from bot.models import DailyMessage, Nudge, Person
+from bot.services.people import ensure_workspace
+from bot.settings import Settings
+from bot.slack import SlackClients
+from tests.slack_double import SlackDouble
+
+SIGNING_SECRET = "test-signing-secret"
+BOT_TOKEN = "xoxb-test"
+
+
+def new_id(prefix: str) -> str:
+    return prefix + uuid.uuid4().hex[:10].upper()
+
+
+async def seed_people(
+    db: Database,
+    slack: SlackDouble | None,
+    *,
+    team_id: str,
+    people: Sequence[dict[str, Any]],
+) -> list[str]:
+    """People who use allybot, with the given preferences; known to the double too."""
+    ids: list[str] = []
+    now = datetime.now(UTC)
+    async with db.session() as session:
+        await ensure_workspace(session, team_id=team_id)
+        for spec in people:
+            spec = dict(spec)
+            user_id = spec.pop("user_id", None) or new_id("U")
+            spec.setdefault("tz", "Europe/London")
+            spec.setdefault("engaged_at", now)
+            spec.setdefault("profile_refreshed_at", now)
+            session.add(Person(team_id=team_id, user_id=user_id, **spec))
+            if slack is not None:
+                slack.add_user(user_id, team_id=team_id, tz=spec["tz"])
+            ids.append(user_id)
+    return ids
+
+
+def settings_for(database_url: str, slack: SlackDouble) -> Settings:
+    return Settings(
+        slack_bot_token=BOT_TOKEN,  # type: ignore[arg-type]
+        slack_signing_secret=SIGNING_SECRET,  # type: ignore[arg-type]
+        slack_api_url=slack.url,
+        database_url=database_url,
+    )
+
+
+@asynccontextmanager
+async def running_bot(database_url: str, slack: SlackDouble) -> AsyncIterator[AllyBot]:
+    """allybot in this process, against the double, with fast retry backoff."""
+    settings = settings_for(database_url, slack)
+    bot = create_app(settings, clients=SlackClients(settings, backoff=0.01))
+    await bot.start()
+    try:
+        yield bot
+    finally:
+        await bot.close()
+
+
+async def nudges_of(db: Database, team_id: str) -> list[Nudge]:
+    async with db.session() as session:
+        stmt = select(Nudge).where(Nudge.team_id == team_id).order_by(Nudge.id)
+        return list((await session.execute(stmt)).scalars())
+
+
+async def messages_of(db: Database, team_id: str) -> list[DailyMessage]:
+    async with db.session() as session:
+        stmt = select(DailyMessage).where(DailyMessage.team_id == team_id)
+        return list((await session.execute(stmt.order_by(DailyMessage.id))).scalars())
+
+
+def at(local: str, tz: str) -> datetime:
+    """An instant given as local wall time in a zone: at('2026-11-26 09:05', 'Asia/Tokyo')."""
+    from zoneinfo import ZoneInfo
+
+    return datetime.fromisoformat(local).replace(tzinfo=ZoneInfo(tz)).astimezone(UTC)
