@@ -182,6 +182,7 @@ class DailyMessage(Base):
     ts: Mapped[str | None] = mapped_column(String(32))
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sending_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
 
 

@@ -13,6 +13,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncServerErrorRetryHandler,
 )
 from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
+from slack_sdk.http_retry.interval_calculator import RetryIntervalCalculator
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from slack_sdk.webhook.async_client import AsyncWebhookClient
@@ -21,9 +22,9 @@ from bot.metrics import SLACK_CALLS, SLACK_ERRORS
 from bot.settings import Settings
 
 
-def retry_handlers(backoff: float = 0.5) -> list[AsyncRetryHandler]:
+def retry_handlers(interval: RetryIntervalCalculator | None = None) -> list[AsyncRetryHandler]:
     """Honour Retry-After on 429 and back off on 5xx and dropped connections, a few times."""
-    interval = BackoffRetryIntervalCalculator(backoff_factor=backoff)
+    interval = interval or BackoffRetryIntervalCalculator(backoff_factor=0.5)
     return [
         AsyncRateLimitErrorRetryHandler(max_retry_count=5),
         AsyncServerErrorRetryHandler(max_retry_count=3, interval_calculator=interval),
@@ -39,7 +40,7 @@ class InstrumentedWebClient(AsyncWebClient):
         try:
             return await super().api_call(api_method, *args, **kwargs)
         except SlackApiError as exc:
-            SLACK_ERRORS.labels(api_method, str(exc.response.get("error", "unknown"))).inc()
+            SLACK_ERRORS.labels(api_method, slack_error(exc)).inc()
             raise
         except Exception as exc:
             SLACK_ERRORS.labels(api_method, type(exc).__name__).inc()
@@ -47,16 +48,22 @@ class InstrumentedWebClient(AsyncWebClient):
 
 
 def slack_error(exc: SlackApiError) -> str:
-    """Slack's error code from a failed call."""
-    return str(exc.response.get("error", "unknown"))
+    """Slack's error code from a failed call; `http_503` when the body was not JSON
+    (a server error page after the retries ran out)."""
+    data = exc.response.data
+    if isinstance(data, dict):
+        return str(data.get("error", "unknown"))
+    return f"http_{exc.response.status_code}"
 
 
 class SlackClients:
     """Hands out a Web API client for a workspace, sharing one HTTP connection pool."""
 
-    def __init__(self, settings: Settings, *, backoff: float = 0.5) -> None:
+    def __init__(
+        self, settings: Settings, *, retry_interval: RetryIntervalCalculator | None = None
+    ) -> None:
         self.settings = settings
-        self.backoff = backoff
+        self.retry_interval = retry_interval
         self._session: aiohttp.ClientSession | None = None
         self._by_token: dict[str, AsyncWebClient] = {}
 
@@ -79,7 +86,7 @@ class SlackClients:
                 token=token,
                 base_url=self.settings.slack_api_url,
                 session=self._session,
-                retry_handlers=retry_handlers(self.backoff),
+                retry_handlers=retry_handlers(self.retry_interval),
             )
         return self._by_token[key]
 
@@ -94,5 +101,5 @@ class SlackClients:
     def webhook(self, url: str) -> AsyncWebhookClient:
         """A sender for a response_url (private replies to slash commands and buttons)."""
         return AsyncWebhookClient(
-            url, session=self._session, retry_handlers=retry_handlers(self.backoff)
+            url, session=self._session, retry_handlers=retry_handlers(self.retry_interval)
         )

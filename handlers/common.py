@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from bot import directory
 from bot.inbox import Work, WorkFn
-from bot.services import preferences
+from bot.services import people
 
 
 def engaging(work_fn: WorkFn) -> WorkFn:
-    """Someone who used allybot themselves is someone allybot may nudge: remember them,
-    with their Slack profile (time zone), once the handler is done."""
+    """Someone who used allybot themselves is someone allybot may nudge: remember them, with
+    their Slack profile (time zone), before the handler talks to them about times."""
 
     async def wrapped(work: Work) -> None:
-        await work_fn(work)
         await directory.lookup(work.db, work.client, team_id=work.team_id, user_ids=[work.user_id])
         async with work.db.session() as session:
-            await preferences.ensure_person(
+            await people.ensure_person(
                 session, team_id=work.team_id, user_id=work.user_id, now=work.now()
             )
+        await work_fn(work)
 
     return wrapped

@@ -100,8 +100,8 @@ async def claim_new(
 
 
 async def reclaim_expired(session: AsyncSession, *, now: datetime, token: str, limit: int) -> int:
-    """Take over claims whose lease ran out; returns how many had died mid-send (no error
-    recorded), each a possible duplicate."""
+    """Take over claims whose lease ran out; returns how many died while their post was in
+    flight (sending, no error recorded): each a possible duplicate."""
     stale = (
         select(DailyMessage.id)
         .where(DailyMessage.status == "claimed", DailyMessage.lease_until < now)
@@ -114,13 +114,22 @@ async def reclaim_expired(session: AsyncSession, *, now: datetime, token: str, l
     if not ids:
         return 0
     died = await session.execute(
-        select(DailyMessage.id).where(DailyMessage.id.in_(ids), DailyMessage.error.is_(None))
+        select(DailyMessage.id).where(
+            DailyMessage.id.in_(ids),
+            DailyMessage.sending_at.is_not(None),
+            DailyMessage.error.is_(None),
+        )
     )
     crashed = len(list(died.scalars()))
     await session.execute(
         update(DailyMessage)
         .where(DailyMessage.id.in_(ids), DailyMessage.lease_until < now)
-        .values(claim_token=token, lease_until=now + LEASE, attempts=DailyMessage.attempts + 1)
+        .values(
+            claim_token=token,
+            lease_until=now + LEASE,
+            attempts=DailyMessage.attempts + 1,
+            sending_at=None,
+        )
     )
     return crashed
 
@@ -135,6 +144,14 @@ async def claimed(session: AsyncSession, *, token: str) -> list[DailyMessage]:
 async def items_of(session: AsyncSession, *, message_id: int) -> list[Nudge]:
     stmt = select(Nudge).where(Nudge.message_id == message_id, Nudge.status == "planned")
     return list((await session.execute(stmt.order_by(Nudge.id))).scalars())
+
+
+async def mark_sending(session: AsyncSession, *, message_id: int, now: datetime) -> None:
+    """Note that the post is about to leave, so a crash from here on counts as a possible
+    duplicate when the message is sent again."""
+    await session.execute(
+        update(DailyMessage).where(DailyMessage.id == message_id).values(sending_at=now)
+    )
 
 
 async def mark_sent(
@@ -160,6 +177,7 @@ async def mark_attempt_failed(
     if dm is None:
         return "gone"
     dm.error = error[:2000]
+    dm.sending_at = None
     if permanent or dm.attempts >= MAX_ATTEMPTS:
         dm.status = "failed"
         await session.execute(

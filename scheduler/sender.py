@@ -125,6 +125,8 @@ async def send_one(bot: AllyBot, dm: DailyMessage, *, now: datetime, result: Sen
                 MESSAGES.labels("cancelled").inc()
                 return
             rendered = await render_items(session, items, person, True)
+            if rendered:
+                await outbox.mark_sending(session, message_id=dm.id, now=now)
         if not rendered:
             async with bot.db.session() as session:
                 await outbox.cancel(session, message_id=dm.id)

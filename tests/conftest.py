@@ -10,6 +10,7 @@ import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,14 +41,11 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-@pytest.fixture(scope="session")
-async def database_url(
-    backend: str, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[str]:
-    """A fresh database for this run, dropped at the end, so runs never collide."""
+@asynccontextmanager
+async def new_database(backend: str, tmp_dir: Path) -> AsyncIterator[str]:
+    """A database of its own, dropped afterwards, so runs and tests never collide."""
     if backend == "sqlite":
-        path = tmp_path_factory.mktemp("db") / "allybot.db"
-        yield f"sqlite:///{path}"
+        yield f"sqlite:///{tmp_dir / f'allybot-{uuid.uuid4().hex[:8]}.db'}"
         return
     name = f"allybot_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     admin = await asyncpg.connect(PG_ADMIN_DSN)
@@ -55,13 +53,35 @@ async def database_url(
         await admin.execute(f'CREATE DATABASE "{name}"')
     finally:
         await admin.close()
-    base = PG_ADMIN_DSN.rsplit("/", 1)[0]
-    yield f"{base}/{name}"
-    admin = await asyncpg.connect(PG_ADMIN_DSN)
     try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        yield f"{PG_ADMIN_DSN.rsplit('/', 1)[0]}/{name}"
     finally:
-        await admin.close()
+        admin = await asyncpg.connect(PG_ADMIN_DSN)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
+@pytest.fixture(scope="session")
+async def database_url(
+    backend: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[str]:
+    """The run's shared database."""
+    async with new_database(backend, tmp_path_factory.mktemp("db")) as url:
+        yield url
+
+
+@pytest.fixture
+async def fresh_db(backend: str, tmp_path: Path) -> AsyncIterator[tuple[str, Database]]:
+    """An empty database at head for one test, for whole-process tests that act on all of it."""
+    async with new_database(backend, tmp_path) as url:
+        database = Database(url)
+        await upgrade(database)
+        try:
+            yield url, database
+        finally:
+            await database.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 from sqlalchemy import select
 
 from bot.app import AllyBot, create_app
@@ -64,7 +65,8 @@ def settings_for(database_url: str, slack: SlackDouble) -> Settings:
 async def running_bot(database_url: str, slack: SlackDouble) -> AsyncIterator[AllyBot]:
     """allybot in this process, against the double, with fast retry backoff."""
     settings = settings_for(database_url, slack)
-    bot = create_app(settings, clients=SlackClients(settings, backoff=0.01))
+    fast = FixedValueRetryIntervalCalculator(0.01)
+    bot = create_app(settings, clients=SlackClients(settings, retry_interval=fast))
     await bot.start()
     try:
         yield bot

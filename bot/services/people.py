@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import insert_for
@@ -59,6 +59,22 @@ async def ensure_workspace(
     workspace = await session.get(Workspace, team_id)
     assert workspace is not None
     return workspace
+
+
+async def ensure_person(
+    session: AsyncSession, *, team_id: str, user_id: str, now: datetime
+) -> None:
+    """A row for this person (and their workspace), marked as someone who uses allybot."""
+    await ensure_workspace(session, team_id=team_id)
+    stmt = insert_for(session, Person).values(
+        team_id=team_id, user_id=user_id, engaged_at=now, created_at=now
+    )
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["team_id", "user_id"],
+            set_={"engaged_at": func.coalesce(Person.engaged_at, stmt.excluded.engaged_at)},
+        )
+    )
 
 
 async def get_people(

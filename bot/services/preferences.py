@@ -6,11 +6,11 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db import insert_for
 from bot.models import Person
+from bot.services import people
 
 TIP_CADENCES = ("weekly", "daily", "off")
 MAX_PAUSE = timedelta(days=365)
@@ -61,25 +61,10 @@ class Change:
     summary: str
 
 
-async def ensure_person(
-    session: AsyncSession, *, team_id: str, user_id: str, now: datetime
-) -> None:
-    """A row for this person, marked as someone who uses allybot."""
-    stmt = insert_for(session, Person).values(
-        team_id=team_id, user_id=user_id, engaged_at=now, created_at=now
-    )
-    await session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["team_id", "user_id"],
-            set_={"engaged_at": func.coalesce(Person.engaged_at, stmt.excluded.engaged_at)},
-        )
-    )
-
-
 async def _set(
     session: AsyncSession, team_id: str, user_id: str, now: datetime, **values: object
 ) -> None:
-    await ensure_person(session, team_id=team_id, user_id=user_id, now=now)
+    await people.ensure_person(session, team_id=team_id, user_id=user_id, now=now)
     await session.execute(
         update(Person).where(Person.team_id == team_id, Person.user_id == user_id).values(**values)
     )

@@ -60,6 +60,10 @@ def register(kind: NudgeKind) -> NudgeKind:
     return kind
 
 
+def unregister(name: str) -> None:
+    _KINDS.pop(name, None)
+
+
 def all_kinds() -> list[NudgeKind]:
     """Every registered kind, in bundle order."""
     _load_builtin()

@@ -1,8 +1,8 @@
 """nudge engine and tips
 
-Revision ID: 1f7770157a18
+Revision ID: 604e4c2f1c71
 Revises: 45f465b83d09
-Create Date: 2026-11-26 12:12:34.662255
+Create Date: 2026-11-26 12:16:22.757763
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 
 import bot.db
 
-revision: str = "1f7770157a18"
+revision: str = "604e4c2f1c71"
 down_revision: str | None = "45f465b83d09"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -34,6 +34,7 @@ def upgrade() -> None:
         sa.Column("ts", sa.String(length=32), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("created_at", bot.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("sending_at", bot.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("sent_at", bot.db.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_daily_messages")),
         sa.UniqueConstraint("team_id", "user_id", "local_day", name="uq_daily_messages_day"),
