@@ -15,7 +15,7 @@ run: $(BIN)/allybot
 	$(BIN)/allybot serve --port 3000
 
 test: $(BIN)/allybot
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2
 
 lint: $(BIN)/allybot
 	$(BIN)/ruff check .

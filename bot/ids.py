@@ -7,11 +7,26 @@ class Action(StrEnum):
     SAY_THANKS = "kudos_say_thanks"
     TIP_HELPFUL = "tip_helpful"
     TIP_NOT_FOR_ME = "tip_not_for_me"
+    COMMIT_CONFIRM = "commit_confirm"
+    COMMIT_EDIT = "commit_edit"
+    COMMIT_CANCEL = "commit_cancel"
+    COMMIT_DONE = "commit_done"
+    COMMIT_SNOOZE_DAY = "commit_snooze_day"
+    COMMIT_SNOOZE_WEEK = "commit_snooze_week"
+    COMMIT_NEW_DATE = "commit_new_date"
+    COMMIT_DROP = "commit_drop"
+    COMMIT_DROP_TELL = "commit_drop_tell"
+    COMMIT_DROP_QUIET = "commit_drop_quiet"
+    COMMIT_KEEP = "commit_keep"
+    COMMIT_GOT_IT = "commit_got_it"
+    COMMIT_DISPUTED = "commit_disputed"
+    COMMIT_GIVE_KUDOS = "commit_give_kudos"
 
 
 class Callback(StrEnum):
     GIVE_KUDOS_FOR_MESSAGE = "give_kudos_for_message"
     TRACK_AS_COMMITMENT = "track_as_commitment"
+    COMMIT_MODAL = "commit_modal"
 
 
 class Command(StrEnum):

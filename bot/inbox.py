@@ -71,6 +71,9 @@ class Work:
 
 WorkFn = Callable[[Work], Awaitable[None]]
 KeyFn = Callable[[dict[str, Any]], str]
+# Checks a payload before the ack; a non-empty answer is sent as the ack and nothing is
+# recorded (a modal's `response_action: errors`).
+CheckFn = Callable[[dict[str, Any]], dict[str, Any] | None]
 
 
 def team_of(body: dict[str, Any]) -> str:
@@ -91,11 +94,18 @@ class Inbox:
         self._tasks: set[asyncio.Task[None]] = set()
         self._limit = asyncio.Semaphore(concurrency)
 
-    def listener(self, kind: str, key: KeyFn, work: WorkFn) -> Callable[..., Awaitable[None]]:
+    def listener(
+        self, kind: str, key: KeyFn, work: WorkFn, *, check: CheckFn | None = None
+    ) -> Callable[..., Awaitable[None]]:
         """A Bolt listener: record under `key`, ack, and work on it after the response."""
         self.handlers[kind] = work
 
         async def record_then_ack(ack: AsyncAck, body: dict[str, Any]) -> None:
+            refusal = check(body) if check else None
+            if refusal:
+                await ack(**refusal)
+                DELIVERIES.labels(kind, "refused").inc()
+                return
             team_id = team_of(body)
             async with self.db.session() as session:
                 new_id = await inbound.record(

@@ -204,3 +204,48 @@ class TipShown(Base):
     cycle: Mapped[int] = mapped_column(Integer)
     shown_at: Mapped[datetime] = mapped_column(default=utcnow)
     rating: Mapped[str | None] = mapped_column(String(16))
+
+
+class Commitment(Base):
+    """A promise a person made: what, by when, and to whom (its parties)."""
+
+    __tablename__ = "commitments"
+    __table_args__ = (
+        UniqueConstraint("team_id", "source_key", name="uq_commitments_source"),
+        Index("ix_commitments_owner", "team_id", "owner_id", "status"),
+        Index("ix_commitments_status_due", "status", "due_day"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    owner_id: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    due_at: Mapped[datetime | None]
+    due_day: Mapped[date | None] = mapped_column(Date)
+    created_day: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    shared_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    kept_on_time: Mapped[bool | None] = mapped_column(Boolean)
+    next_nudge_day: Mapped[date | None] = mapped_column(Date)
+    overdue_count: Mapped[int] = mapped_column(Integer, default=0)
+    source_key: Mapped[str] = mapped_column(String(200))
+
+
+class CommitmentParty(Base):
+    """Someone a promise was made to, and what they answered."""
+
+    __tablename__ = "commitment_parties"
+    __table_args__ = (
+        UniqueConstraint("commitment_id", "user_id", name="uq_commitment_parties_user"),
+        Index("ix_commitment_parties_user", "team_id", "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    commitment_id: Mapped[int] = mapped_column(ForeignKey("commitments.id", ondelete="CASCADE"))
+    team_id: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(32))
+    told_at: Mapped[datetime | None]
+    response: Mapped[str | None] = mapped_column(String(16))
+    responded_at: Mapped[datetime | None]

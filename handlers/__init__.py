@@ -3,7 +3,7 @@
 from slack_bolt.async_app import AsyncApp
 
 from bot.inbox import Inbox
-from handlers import actions, commands, events
+from handlers import actions, commands, commitments, events
 
 
 def register_all(app: AsyncApp, inbox: Inbox) -> None:
@@ -11,3 +11,4 @@ def register_all(app: AsyncApp, inbox: Inbox) -> None:
     commands.register(app, inbox)
     events.register(app, inbox)
     actions.register(app, inbox)
+    commitments.register(app, inbox)

@@ -102,22 +102,10 @@ ALLY_SUBCOMMANDS: dict[str, Callable[[AsyncSession, Work, str], Awaitable[prefer
 }
 
 
-async def handle_commit_command(work: Work) -> None:
-    """`/commit …`: commitments are not available in this version; say so privately."""
-    await tell_privately(
-        work,
-        "Commitments aren't switched on in this version of allybot yet. "
-        "Meanwhile, `/kudos @ann <why>` recognises a colleague. " + "`/ally help` lists the rest.",
-    )
-
-
 def register(app: AsyncApp, inbox: Inbox) -> None:
     app.command(Command.KUDOS)(
         inbox.listener("kudos_command", command_key, engaging(handle_kudos_command))
     )
     app.command(Command.ALLY)(
         inbox.listener("ally_command", command_key, engaging(handle_ally_command))
-    )
-    app.command(Command.COMMIT)(
-        inbox.listener("commit_command", command_key, handle_commit_command)
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from slack_sdk.models.blocks import Block
@@ -76,11 +76,21 @@ def get(name: str) -> NudgeKind | None:
 
 
 def _load_builtin() -> None:
-    from scheduler.kinds import tips  # noqa: F401  (registers itself)
+    from scheduler.kinds import commitments, tips  # noqa: F401  (they register themselves)
 
 
 async def insert_planned(session: AsyncSession, rows: Select[Any], now: datetime) -> int:
-    """INSERT … SELECT the due rows as planned nudges; a key planned before is skipped."""
+    """INSERT … SELECT the due rows as planned nudges; a key planned before is skipped.
+
+    `rows` selects (team_id, user_id, kind, subject, period, local_day, expires_day).
+    """
+    return len(await insert_planned_returning(session, rows, now))
+
+
+async def insert_planned_returning(
+    session: AsyncSession, rows: Select[Any], now: datetime
+) -> list[tuple[str, date]]:
+    """Like `insert_planned`, returning (subject, local_day) of each nudge it planned."""
     cols = ["team_id", "user_id", "kind", "subject", "period", "local_day", "expires_day"]
     source = rows.add_columns(
         literal("planned").label("status"), literal(now, UTCDateTime()).label("planned_at")
@@ -89,6 +99,6 @@ async def insert_planned(session: AsyncSession, rows: Select[Any], now: datetime
         insert_for(session, Nudge)
         .from_select([*cols, "status", "planned_at"], source)
         .on_conflict_do_nothing(index_elements=["team_id", "user_id", "kind", "subject", "period"])
+        .returning(Nudge.subject, Nudge.local_day)
     )
-    result = await session.execute(stmt)
-    return int(getattr(result, "rowcount", 0) or 0)
+    return [(row[0], row[1]) for row in await session.execute(stmt)]

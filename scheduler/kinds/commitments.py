@@ -1,0 +1,109 @@
+"""Commitment reminders: on the morning a promise is due, and when it is overdue (the first
+working morning after, once more three working days later, then never again)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import Select, String, and_, cast, literal, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.blocks.commitments import build_reminder_blocks
+from bot.models import Commitment, Nudge, Person, Workspace
+from bot.services import commitments
+from scheduler.kinds import (
+    NudgeKind,
+    PlanContext,
+    Rendered,
+    insert_planned,
+    insert_planned_returning,
+    register,
+)
+from scheduler.zones import deliverable
+
+DUE = "commitment_due"
+OVERDUE = "commitment_overdue"
+MAX_OVERDUE = 2
+OVERDUE_GAP_WORKING_DAYS = 3
+
+
+def add_working_days(day: date, count: int) -> date:
+    while count:
+        day += timedelta(days=1)
+        if day.weekday() < 5:
+            count -= 1
+    return day
+
+
+def _owners_due(ctx: PlanContext, kind: str) -> Select[Any]:
+    c = ctx.clocks
+    stmt = (
+        select(
+            Commitment.team_id,
+            Commitment.owner_id,
+            literal(kind),
+            cast(Commitment.id, String),
+            c.c.day,
+            c.c.local_day,
+            c.c.local_day,
+        )
+        .join(
+            Person,
+            and_(Person.team_id == Commitment.team_id, Person.user_id == Commitment.owner_id),
+        )
+        .join(c, c.c.tz == Person.tz)
+        .join(Workspace, Workspace.team_id == Commitment.team_id)
+        .where(
+            Commitment.status == "open",
+            or_(Commitment.next_nudge_day.is_(None), Commitment.next_nudge_day <= c.c.local_day),
+            deliverable(c, ctx.now),
+        )
+    )
+    return stmt.where(Commitment.team_id == ctx.team_id) if ctx.team_id else stmt
+
+
+async def plan_due(session: AsyncSession, ctx: PlanContext) -> int:
+    """The morning of the due day, unless the promise was made that same day."""
+    c = ctx.clocks
+    due = _owners_due(ctx, DUE).where(
+        Commitment.due_day == c.c.local_day, Commitment.created_day < Commitment.due_day
+    )
+    return await insert_planned(session, due, ctx.now)
+
+
+async def plan_overdue(session: AsyncSession, ctx: PlanContext) -> int:
+    """Working mornings after the due day, at most twice, three working days apart."""
+    c = ctx.clocks
+    overdue = _owners_due(ctx, OVERDUE).where(
+        Commitment.due_day < c.c.local_day, Commitment.overdue_count < MAX_OVERDUE
+    )
+    planned = await insert_planned_returning(session, overdue, ctx.now)
+    for subject, day in planned:
+        commitment = await session.get(Commitment, int(subject))
+        if commitment is not None:
+            commitment.overdue_count += 1
+            commitment.next_nudge_day = add_working_days(day, OVERDUE_GAP_WORKING_DAYS)
+    await session.flush()
+    return len(planned)
+
+
+async def render(
+    session: AsyncSession, nudge: Nudge, person: Person, record: bool
+) -> Rendered | None:
+    commitment = await session.get(Commitment, int(nudge.subject))
+    if commitment is None or commitment.status != "open":
+        return None  # closed since it was planned: nothing to remind
+    parties = [
+        p.user_id for p in await commitments.parties_of(session, commitment_id=commitment.id)
+    ]
+    overdue = nudge.kind == OVERDUE
+    label = "Overdue" if overdue else "Due today"
+    return Rendered(
+        text=f"{label}: {commitment.text}",
+        blocks=build_reminder_blocks(commitment, parties, person.tz, overdue=overdue),
+    )
+
+
+register(NudgeKind(name=OVERDUE, order=10, plan=plan_overdue, render=render, title="Overdue"))
+register(NudgeKind(name=DUE, order=20, plan=plan_due, render=render, title="Due today"))
