@@ -72,7 +72,7 @@ async def test_bad_preferences_are_explained_and_change_nothing(
 
 async def test_help_lists_the_commands(server: Server, team: Team, slack: SlackDouble) -> None:
     text = await ally(server, team, slack, team.user("cy"), "help")
-    for command in ("/kudos", "/ally tips", "/ally pause", "/ally quiet"):
+    for command in ("/kudos", "/commit", "/ally tips", "/ally pause", "/ally quiet"):
         assert command in text
 
 

@@ -8,6 +8,8 @@ def ally_help_text() -> str:
         "*allybot* helps you turn colleagues into allies.\n"
         "• `/kudos @ann <why> [#tag]`: recognise what someone did, in the channel; "
         "they get a DM too.\n"
+        "• `/commit send the deck to @bob by Friday`: keep track of a promise; allybot "
+        "reminds you and tells @bob. `/commit list` shows yours.\n"
         "• `/ally tips weekly|daily|off`: short tips on gossip-free, direct, respectful "
         "work, in a DM on your working days.\n"
         "• `/ally pause 7d` · `/ally resume`: a break from every nudge.\n"
