@@ -21,6 +21,13 @@ class Action(StrEnum):
     COMMIT_GOT_IT = "commit_got_it"
     COMMIT_DISPUTED = "commit_disputed"
     COMMIT_GIVE_KUDOS = "commit_give_kudos"
+    CHECKIN_TALKED = "checkin_talked"
+    CHECKIN_SNOOZE = "checkin_snooze"
+    CHECKIN_OPEN_DM = "checkin_open_dm"
+    CHECKIN_CADENCE = "checkin_cadence"
+    RESOLVE_DONE = "resolve_done"
+    RESOLVE_NOT_YET = "resolve_not_yet"
+    RESOLVE_HELP = "resolve_help"
 
 
 class Callback(StrEnum):

@@ -249,3 +249,62 @@ class CommitmentParty(Base):
     told_at: Mapped[datetime | None]
     response: Mapped[str | None] = mapped_column(String(16))
     responded_at: Mapped[datetime | None]
+
+
+class Ally(Base):
+    """Someone a person wants on their side, with how often they mean to reconnect.
+
+    `last_contact_day` and `due_day` are kept in the owner's local days, so the planner
+    finds who is due with one indexed comparison.
+    """
+
+    __tablename__ = "allies"
+    __table_args__ = (
+        UniqueConstraint("team_id", "user_id", "ally_id", name="uq_allies_pair"),
+        Index("ix_allies_ally", "team_id", "ally_id"),
+        Index("ix_allies_due", "due_day"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(32))
+    ally_id: Mapped[str] = mapped_column(String(32))
+    cadence_days: Mapped[int] = mapped_column(Integer, default=14)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_contact_at: Mapped[datetime]
+    last_contact_day: Mapped[date] = mapped_column(Date)
+    due_day: Mapped[date] = mapped_column(Date)
+    next_nudge_day: Mapped[date | None] = mapped_column(Date)
+
+
+class CheckIn(Base):
+    """A logged conversation between a person and an ally (`/ally met`, "We talked")."""
+
+    __tablename__ = "check_ins"
+    __table_args__ = (Index("ix_check_ins_pair", "team_id", "user_id", "ally_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(32))
+    ally_id: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    note: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(16))
+
+
+class Resolve(Base):
+    """A person's intention to talk directly to someone about a difficulty, followed up."""
+
+    __tablename__ = "resolves"
+    __table_args__ = (Index("ix_resolves_follow_up", "status", "follow_up_day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(32))
+    other_id: Mapped[str] = mapped_column(String(32))
+    topic: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    follow_up_day: Mapped[date] = mapped_column(Date)
+    follow_ups: Mapped[int] = mapped_column(Integer, default=0)
+    source_key: Mapped[str] = mapped_column(String(200), unique=True)

@@ -3,7 +3,7 @@
 from slack_bolt.async_app import AsyncApp
 
 from bot.inbox import Inbox
-from handlers import actions, commands, commitments, events
+from handlers import actions, allies, commands, commitments, events
 
 
 def register_all(app: AsyncApp, inbox: Inbox) -> None:
@@ -12,3 +12,4 @@ def register_all(app: AsyncApp, inbox: Inbox) -> None:
     events.register(app, inbox)
     actions.register(app, inbox)
     commitments.register(app, inbox)
+    allies.register(app, inbox)

@@ -13,6 +13,7 @@ from bot.ids import Command
 from bot.inbox import Inbox, Work
 from bot.services import kudos, people, preferences
 from bot.services.kudos import KudosRejected
+from handlers.allies import ALLY_FEATURES, run_ally_feature
 from handlers.common import engaging
 from handlers.kudos import give_and_announce, tell_privately
 
@@ -51,6 +52,9 @@ async def handle_ally_command(work: Work) -> None:
     words = str(work.body.get("text") or "").split(maxsplit=1)
     sub = words[0].lower() if words else "help"
     rest = words[1] if len(words) > 1 else ""
+    if sub in ALLY_FEATURES:
+        await run_ally_feature(work, sub, rest)
+        return
     handler = ALLY_SUBCOMMANDS.get(sub)
     if handler is None:
         prefix = "" if sub in ("help", "?") else f"I don't know `/ally {sub}`.\n\n"

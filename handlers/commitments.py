@@ -218,7 +218,7 @@ def _value(work: Work) -> int:
     return int(work.body["actions"][0]["value"])
 
 
-async def _answer_in_place(work: Work, note: str) -> None:
+async def answer_in_place(work: Work, note: str) -> None:
     """Swap the pressed item's buttons for a short note, in the message itself."""
     action = work.body["actions"][0]
     message = work.body.get("message") or {}
@@ -259,7 +259,7 @@ async def _confirm(work: Work) -> None:
     if untold:
         await tell_parties(work, commitment, untold)
     told = f" I've let {people(untold)} know." if untold else ""
-    await _answer_in_place(
+    await answer_in_place(
         work,
         f":white_check_mark: Tracking *{commitment.text}*.{told} "
         "I'll remind you on the morning it's due.",
@@ -268,7 +268,7 @@ async def _confirm(work: Work) -> None:
 
 async def _cancel(work: Work) -> None:
     commitment, _, _ = await _close(work, _value(work), "cancelled")
-    await _answer_in_place(work, f"Cancelled: *{commitment.text}* is not tracked.")
+    await answer_in_place(work, f"Cancelled: *{commitment.text}* is not tracked.")
 
 
 async def _open_editor(work: Work) -> None:
@@ -297,7 +297,7 @@ async def _open_editor(work: Work) -> None:
 
 async def _done(work: Work) -> None:
     commitment = await _mark_done(work, _value(work))
-    await _answer_in_place(work, f":white_check_mark: Done: *{commitment.text}*. Nicely kept.")
+    await answer_in_place(work, f":white_check_mark: Done: *{commitment.text}*. Nicely kept.")
 
 
 async def _snooze(work: Work, days: int) -> None:
@@ -309,7 +309,7 @@ async def _snooze(work: Work, days: int) -> None:
         until = await commitments.snooze(
             session, commitment=commitment, days=days, owner_tz=owner.tz, now=work.now()
         )
-    await _answer_in_place(work, f":zzz: Snoozed: I'll remind you again on {until:%a %-d %b}.")
+    await answer_in_place(work, f":zzz: Snoozed: I'll remind you again on {until:%a %-d %b}.")
 
 
 async def _snooze_day(work: Work) -> None:
@@ -330,7 +330,7 @@ async def _ask_drop(work: Work) -> None:
         ]
     if not parties:
         await _close(work, commitment.id, "dropped")
-        await _answer_in_place(work, f"Dropped: *{commitment.text}*.")
+        await answer_in_place(work, f"Dropped: *{commitment.text}*.")
         return
     await work.respond(
         f"Drop {commitment.text}?", blocks=build_drop_question_blocks(commitment, parties)
@@ -377,7 +377,7 @@ async def _party_answer(work: Work, answer: str) -> None:
             now=work.now(),
         )
     if answer == commitments.GOT_IT:
-        await _answer_in_place(work, ":thumbsup: Thanks, noted.")
+        await answer_in_place(work, ":thumbsup: Thanks, noted.")
         return
     owner_tz = (
         await directory.lookup(
@@ -397,7 +397,7 @@ async def _party_answer(work: Work, answer: str) -> None:
             *build_confirmation_blocks(commitment, [], tz)[1:],
         ],
     )
-    await _answer_in_place(
+    await answer_in_place(
         work, f"Thanks: I've let <@{commitment.owner_id}> know, so you two can sort it out."
     )
 
@@ -437,7 +437,7 @@ async def _give_kudos(work: Work) -> None:
     except KudosRejected as exc:
         await tell_privately(work, str(exc))
         return
-    await _answer_in_place(work, f":raised_hands: Kudos sent to <@{commitment.owner_id}>.")
+    await answer_in_place(work, f":raised_hands: Kudos sent to <@{commitment.owner_id}>.")
 
 
 BUTTONS = {

@@ -56,13 +56,21 @@ async def render_items(
     """Each item's blocks, in the fixed bundle order of their kinds."""
     order = {k.name: k.order for k in kinds.all_kinds()}
     rendered: list[Rendered] = []
+    by_kind: dict[str, list[Nudge]] = {}
     for item in sorted(items, key=lambda n: (order.get(n.kind, 1000), n.id)):
-        kind = kinds.get(item.kind)
+        by_kind.setdefault(item.kind, []).append(item)
+    for name, group in by_kind.items():
+        kind = kinds.get(name)
         if kind is None:
             continue
-        one = await kind.render(session, item, person, record)  # type: ignore[arg-type]
-        if one is not None:
-            rendered.append(one)
+        if kind.render_many is not None:
+            many = await kind.render_many(session, group, person, record)  # type: ignore[arg-type]
+            rendered.extend([many] if many is not None else [])
+            continue
+        for item in group:
+            one = await kind.render(session, item, person, record)  # type: ignore[arg-type]
+            if one is not None:
+                rendered.append(one)
     return rendered
 
 

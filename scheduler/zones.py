@@ -30,6 +30,7 @@ class LocalClock:
     weekday: int
     week: str
     week_end: date
+    quarter: str
 
     @classmethod
     def at(cls, tz: str, now: datetime) -> LocalClock:
@@ -47,11 +48,12 @@ class LocalClock:
             weekday=local.weekday(),
             week=f"{iso.year}-W{iso.week:02d}",
             week_end=day + timedelta(days=6 - local.weekday()),
+            quarter=f"{day.year}-Q{(day.month - 1) // 3 + 1}",
         )
 
 
 def clock_table(clocks: Iterable[LocalClock]) -> Subquery:
-    """A table (tz, local_day, day, minute, weekday, week, week_end) to join people to.
+    """A table (tz, local_day, day, minute, weekday, week, week_end, quarter) to join to.
 
     Built as UNION ALL of one-row selects, which SQLite and PostgreSQL both accept.
     """
@@ -64,6 +66,7 @@ def clock_table(clocks: Iterable[LocalClock]) -> Subquery:
             literal(c.weekday, Integer()).label("weekday"),
             literal(c.week, String(10)).label("week"),
             literal(c.week_end, Date()).label("week_end"),
+            literal(c.quarter, String(7)).label("quarter"),
         )
         for c in clocks
     ]

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import insert_for
 from bot.models import Commitment, CommitmentParty, Person
+from bot.services import allies
 from bot.services.kudos import USER_MENTION
 
 MAX_TEXT = 1000
@@ -132,6 +133,8 @@ async def create(
     commitment = found.scalar_one()
     if new_id is not None:
         await set_parties(session, commitment=commitment, parties=parties)
+        for party in parties:
+            await allies.record_contact(session, team_id=team_id, a=owner.user_id, b=party, at=now)
     return commitment
 
 
@@ -220,6 +223,11 @@ async def close(
     commitment.closed_at = now
     if commitment.due_at is not None and status != "cancelled":
         commitment.kept_on_time = status == "done" and now <= commitment.due_at
+    if status == "done":
+        for party in await parties_of(session, commitment_id=commitment.id):
+            await allies.record_contact(
+                session, team_id=commitment.team_id, a=commitment.owner_id, b=party.user_id, at=now
+            )
     await session.flush()
     return True
 

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import insert_for
 from bot.models import Kudos, Person, Workspace
+from bot.services import allies
 
 DEFAULT_TAGS = ("teamwork", "mentoring", "reliable", "helpful", "inclusive", "courage", "listening")
 MAX_RECEIVERS = 10
@@ -194,6 +195,8 @@ async def give(
     await session.execute(
         stmt.on_conflict_do_nothing(index_elements=["team_id", "source_key", "receiver_id"])
     )
+    for receiver in parsed.receivers:
+        await allies.record_contact(session, team_id=team_id, a=giver.user_id, b=receiver, at=now)
     return GiveResult(
         kudos=await _by_source(session, team_id=team_id, source_key=source_key), new=True
     )

@@ -8,7 +8,7 @@ person's daily message). Kinds register here in the order their items appear in 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -40,16 +40,20 @@ class Rendered:
 
 PlanFn = Callable[[AsyncSession, PlanContext], Awaitable[int]]
 RenderFn = Callable[[AsyncSession, Nudge, Person, bool], Awaitable[Rendered | None]]
+RenderManyFn = Callable[[AsyncSession, list[Nudge], Person, bool], Awaitable[Rendered | None]]
 
 
 @dataclass(frozen=True)
 class NudgeKind:
+    """A kind of nudge. `render_many`, when set, renders all of a person's items of this
+    kind in one section (several allies due the same day read as one line)."""
+
     name: str
     order: int
     plan: PlanFn
     render: RenderFn
     title: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
+    render_many: RenderManyFn | None = None
 
 
 _KINDS: dict[str, NudgeKind] = {}
@@ -76,7 +80,7 @@ def get(name: str) -> NudgeKind | None:
 
 
 def _load_builtin() -> None:
-    from scheduler.kinds import commitments, tips  # noqa: F401  (they register themselves)
+    from scheduler.kinds import allies, commitments, tips  # noqa: F401  (self-registering)
 
 
 async def insert_planned(session: AsyncSession, rows: Select[Any], now: datetime) -> int:

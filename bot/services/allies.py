@@ -1,0 +1,291 @@
+"""Allies, check-ins and direct conversations: who a person wants on their side, when they
+last connected, and when it is time to reconnect."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, delete, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db import insert_for
+from bot.models import Ally, CheckIn, Person, Resolve
+
+DEFAULT_CADENCE = 14
+MAX_ALLIES = 100
+MAX_NOTE = 1000
+RESOLVE_FOLLOW_UP_WORKING_DAYS = 2
+RESOLVE_MAX_FOLLOW_UPS = 3  # the first, then "Not yet" at most twice
+
+CADENCE = re.compile(
+    r"^(?:every\s+)?(?:(?P<n>\d{1,3})\s*(?P<unit>days?|weeks?|months?)|(?P<word>day|week|"
+    r"month|other week|fortnight|weekly|fortnightly|monthly|biweekly))$",
+    re.IGNORECASE,
+)
+WORDS = {
+    "day": 1,
+    "week": 7,
+    "weekly": 7,
+    "other week": 14,
+    "fortnight": 14,
+    "fortnightly": 14,
+    "biweekly": 14,
+    "month": 30,
+    "monthly": 30,
+}
+
+
+class AllyRejected(Exception):
+    """Input about allies allybot cannot use; the message says why, privately."""
+
+
+def parse_cadence(text: str) -> int:
+    """'every 2 weeks', 'every month', 'every 10 days', 'weekly' → days."""
+    text = " ".join(text.strip().lower().split())
+    if not text:
+        return DEFAULT_CADENCE
+    match = CADENCE.match(text)
+    if not match:
+        raise AllyRejected(
+            f"I couldn't read `{text}` as how often: try `every week`, `every 2 weeks`, "
+            "`every month` or `every 10 days`."
+        )
+    if match.group("word"):
+        days = WORDS[match.group("word")]
+    else:
+        n, unit = int(match.group("n")), match.group("unit")
+        days = n * {"d": 1, "w": 7, "m": 30}[unit[0]]
+    if not 1 <= days <= 365:
+        raise AllyRejected("A check-in rhythm can be from every day to once a year.")
+    return days
+
+
+def cadence_text(days: int) -> str:
+    if days % 30 == 0:
+        return "every month" if days == 30 else f"every {days // 30} months"
+    if days % 7 == 0:
+        return "every week" if days == 7 else f"every {days // 7} weeks"
+    return "every day" if days == 1 else f"every {days} days"
+
+
+def add_working_days(day: date, count: int) -> date:
+    while count:
+        day += timedelta(days=1)
+        if day.weekday() < 5:
+            count -= 1
+    return day
+
+
+def check_ally(owner_id: str, ally: Person) -> None:
+    if ally.user_id == owner_id:
+        raise AllyRejected("You're already on your own side. Name a colleague.")
+    if ally.is_bot or ally.user_id == "USLACKBOT":
+        raise AllyRejected(f"<@{ally.user_id}> is a bot; allies are people.")
+    if ally.deleted:
+        raise AllyRejected(f"<@{ally.user_id}> is no longer in this workspace.")
+
+
+def _day(instant: datetime, tz: str) -> date:
+    return instant.astimezone(ZoneInfo(tz)).date()
+
+
+async def add(
+    session: AsyncSession,
+    *,
+    team_id: str,
+    owner: Person,
+    ally: Person,
+    cadence_days: int,
+    now: datetime,
+) -> tuple[Ally, bool]:
+    """Add an ally (or change the rhythm of one); adding counts as a fresh start."""
+    check_ally(owner.user_id, ally)
+    existing = await get(session, team_id=team_id, user_id=owner.user_id, ally_id=ally.user_id)
+    if existing is not None:
+        existing.cadence_days = cadence_days
+        existing.due_day = existing.last_contact_day + timedelta(days=cadence_days)
+        await session.flush()
+        return existing, False
+    count = len(await list_allies(session, team_id=team_id, user_id=owner.user_id))
+    if count >= MAX_ALLIES:
+        raise AllyRejected(f"You have {count} allies, the most allybot keeps for one person.")
+    today = _day(now, owner.tz)
+    row = Ally(
+        team_id=team_id,
+        user_id=owner.user_id,
+        ally_id=ally.user_id,
+        cadence_days=cadence_days,
+        created_at=now,
+        last_contact_at=now,
+        last_contact_day=today,
+        due_day=today + timedelta(days=cadence_days),
+    )
+    session.add(row)
+    await session.flush()
+    return row, True
+
+
+async def get(session: AsyncSession, *, team_id: str, user_id: str, ally_id: str) -> Ally | None:
+    stmt = select(Ally).where(
+        Ally.team_id == team_id, Ally.user_id == user_id, Ally.ally_id == ally_id
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def remove(session: AsyncSession, *, team_id: str, user_id: str, ally_id: str) -> bool:
+    result = await session.execute(
+        delete(Ally).where(
+            Ally.team_id == team_id, Ally.user_id == user_id, Ally.ally_id == ally_id
+        )
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+@dataclass(frozen=True)
+class AllyView:
+    ally: Ally
+    person: Person | None
+
+    @property
+    def gone(self) -> bool:
+        return self.person is not None and self.person.deleted
+
+
+async def list_allies(session: AsyncSession, *, team_id: str, user_id: str) -> list[AllyView]:
+    """A person's allies, the longest since contact first, with who left marked."""
+    stmt = (
+        select(Ally, Person)
+        .outerjoin(Person, and_(Person.team_id == Ally.team_id, Person.user_id == Ally.ally_id))
+        .where(Ally.team_id == team_id, Ally.user_id == user_id)
+        .order_by(Ally.last_contact_at, Ally.id)
+        .limit(MAX_ALLIES)
+    )
+    return [AllyView(ally=a, person=p) for a, p in (await session.execute(stmt)).all()]
+
+
+async def record_contact(
+    session: AsyncSession, *, team_id: str, a: str, b: str, at: datetime
+) -> int:
+    """Contact between two people restarts the check-in clock on both sides' ally entries."""
+    stmt = (
+        select(Ally, Person.tz)
+        .join(Person, and_(Person.team_id == Ally.team_id, Person.user_id == Ally.user_id))
+        .where(
+            Ally.team_id == team_id,
+            or_(
+                and_(Ally.user_id == a, Ally.ally_id == b),
+                and_(Ally.user_id == b, Ally.ally_id == a),
+            ),
+            Ally.last_contact_at < at,
+        )
+        .with_for_update()
+    )
+    rows = (await session.execute(stmt)).all()
+    for ally, tz in rows:
+        day = _day(at, tz)
+        ally.last_contact_at, ally.last_contact_day = at, day
+        ally.due_day = day + timedelta(days=ally.cadence_days)
+        ally.next_nudge_day = None
+    await session.flush()
+    return len(rows)
+
+
+async def log_check_in(
+    session: AsyncSession,
+    *,
+    team_id: str,
+    user_id: str,
+    ally_id: str,
+    note: str | None,
+    source: str,
+    now: datetime,
+) -> None:
+    if note and len(note) > MAX_NOTE:
+        raise AllyRejected(f"Keep the note under {MAX_NOTE:,} characters.")
+    session.add(
+        CheckIn(team_id=team_id, user_id=user_id, ally_id=ally_id, at=now, note=note, source=source)
+    )
+    await record_contact(session, team_id=team_id, a=user_id, b=ally_id, at=now)
+
+
+async def owned_ally(
+    session: AsyncSession, *, ally_row_id: int, team_id: str, user_id: str
+) -> Ally:
+    row = await session.get(Ally, ally_row_id)
+    if row is None or row.team_id != team_id or row.user_id != user_id:
+        raise AllyRejected("That button belongs to someone else's ally list.")
+    return row
+
+
+async def snooze(session: AsyncSession, *, row: Ally, days: int, today: date) -> date:
+    row.next_nudge_day = today + timedelta(days=days)
+    await session.flush()
+    return row.next_nudge_day
+
+
+async def set_cadence(session: AsyncSession, *, row: Ally, days: int) -> None:
+    row.cadence_days = days
+    row.due_day = row.last_contact_day + timedelta(days=days)
+    row.next_nudge_day = None
+    await session.flush()
+
+
+# -- direct conversations ---------------------------------------------------------------
+
+
+async def start_resolve(
+    session: AsyncSession,
+    *,
+    team_id: str,
+    owner: Person,
+    other: Person,
+    topic: str,
+    source_key: str,
+    now: datetime,
+) -> Resolve:
+    """Remember the intention to talk, to follow up two working days later (once)."""
+    if other.user_id == owner.user_id:
+        raise AllyRejected("Name the person you want to talk to.")
+    if other.is_bot or other.deleted:
+        raise AllyRejected(f"<@{other.user_id}> can't take part in a conversation.")
+    if not re.search(r"\w", topic):
+        raise AllyRejected("Say what it's about, e.g. `/ally resolve @bob the release schedule`.")
+    if len(topic) > MAX_NOTE:
+        raise AllyRejected(f"Keep the topic under {MAX_NOTE:,} characters.")
+    stmt = (
+        insert_for(session, Resolve)
+        .values(
+            team_id=team_id,
+            user_id=owner.user_id,
+            other_id=other.user_id,
+            topic=topic,
+            created_at=now,
+            status="open",
+            follow_up_day=add_working_days(_day(now, owner.tz), RESOLVE_FOLLOW_UP_WORKING_DAYS),
+            follow_ups=0,
+            source_key=source_key,
+        )
+        .on_conflict_do_nothing(index_elements=["source_key"])
+    )
+    await session.execute(stmt)
+    found = await session.execute(select(Resolve).where(Resolve.source_key == source_key))
+    return found.scalar_one()
+
+
+async def answer_resolve(
+    session: AsyncSession, *, resolve_id: int, team_id: str, user_id: str, answer: str, today: date
+) -> Resolve:
+    row = await session.get(Resolve, resolve_id)
+    if row is None or row.team_id != team_id or row.user_id != user_id:
+        raise AllyRejected("That button belongs to someone else's conversation.")
+    if answer == "resolved":
+        row.status = "resolved"
+    elif answer == "help":
+        row.status = "help"
+    elif answer == "not_yet":
+        row.follow_up_day = add_working_days(today, RESOLVE_FOLLOW_UP_WORKING_DAYS)
+    await session.flush()
+    return row

@@ -1,0 +1,249 @@
+"""`/ally add|remove|list|met|resolve` and the buttons on check-in and follow-up nudges."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from zoneinfo import ZoneInfo
+
+from slack_bolt.async_app import AsyncApp
+
+from bot import directory
+from bot.blocks.allies import resolve_guide, third_party_help
+from bot.ids import Action
+from bot.inbox import Inbox, Work
+from bot.models import Person
+from bot.services import allies
+from bot.services.allies import AllyRejected
+from bot.services.kudos import USER_MENTION
+from handlers.commitments import action_key, answer_in_place, command_key
+from handlers.common import engaging
+from handlers.kudos import tell_privately
+
+
+async def _one_person(work: Work, text: str, usage: str) -> tuple[Person, Person, str]:
+    """The owner, the one person mentioned first in `text`, and the rest of the text."""
+    mentions = USER_MENTION.findall(text)
+    if not mentions:
+        raise AllyRejected(f"Mention someone: {usage}")
+    first = USER_MENTION.search(text)
+    assert first is not None
+    rest = (text[: first.start()] + text[first.end() :]).strip()
+    found = await directory.lookup(
+        work.db, work.client, team_id=work.team_id, user_ids=[work.user_id, mentions[0]]
+    )
+    if mentions[0] not in found:
+        raise AllyRejected(f"I couldn't find <@{mentions[0]}> in this workspace.")
+    return found[work.user_id], found[mentions[0]], rest
+
+
+async def ally_add(work: Work, rest: str) -> str:
+    owner, ally, cadence = await _one_person(work, rest, "`/ally add @bob every 2 weeks`.")
+    days = allies.parse_cadence(cadence)
+    async with work.db.session() as session:
+        _, created = await allies.add(
+            session, team_id=work.team_id, owner=owner, ally=ally, cadence_days=days, now=work.now()
+        )
+    rhythm = allies.cadence_text(days)
+    if created:
+        return (
+            f"<@{ally.user_id}> is on your ally list, {rhythm}. I'll nudge you when it's been "
+            "that long without contact (kudos, a shared promise or a logged chat all count). "
+            "Nobody is told they were added."
+        )
+    return f"Now checking in with <@{ally.user_id}> {rhythm}."
+
+
+async def ally_remove(work: Work, rest: str) -> str:
+    mentions = USER_MENTION.findall(rest)
+    if not mentions:
+        raise AllyRejected("Mention who to remove: `/ally remove @bob`.")
+    async with work.db.session() as session:
+        removed = await allies.remove(
+            session, team_id=work.team_id, user_id=work.user_id, ally_id=mentions[0]
+        )
+    if not removed:
+        raise AllyRejected(f"<@{mentions[0]}> isn't on your ally list.")
+    return f"<@{mentions[0]}> is off your ally list."
+
+
+async def ally_list(work: Work, rest: str) -> str:
+    owner = (
+        await directory.lookup(work.db, work.client, team_id=work.team_id, user_ids=[work.user_id])
+    )[work.user_id]
+    async with work.db.session() as session:
+        views = await allies.list_allies(session, team_id=work.team_id, user_id=work.user_id)
+    if not views:
+        return "Your ally list is empty. `/ally add @bob every 2 weeks` starts it."
+    today = work.now().astimezone(ZoneInfo(owner.tz)).date()
+    lines = []
+    for v in views:
+        days = (today - v.ally.last_contact_day).days
+        when = "today" if days == 0 else "yesterday" if days == 1 else f"{days} days ago"
+        rhythm = allies.cadence_text(v.ally.cadence_days)
+        line = f"• <@{v.ally.ally_id}>: last contact {when}, {rhythm}"
+        if v.gone:
+            line += " _(left the workspace: no more nudges)_"
+        elif v.ally.due_day <= today:
+            line += " :handshake: due"
+        lines.append(line)
+    return "*Your allies* (private to you):\n" + "\n".join(lines)
+
+
+async def ally_met(work: Work, rest: str) -> str:
+    owner, ally, note = await _one_person(work, rest, "`/ally met @bob lunch, talked roadmap`.")
+    async with work.db.session() as session:
+        row = await allies.get(
+            session, team_id=work.team_id, user_id=owner.user_id, ally_id=ally.user_id
+        )
+        await allies.log_check_in(
+            session,
+            team_id=work.team_id,
+            user_id=owner.user_id,
+            ally_id=ally.user_id,
+            note=note or None,
+            source="met",
+            now=work.now(),
+        )
+    extra = "" if row else f" (<@{ally.user_id}> isn't on your ally list: `/ally add` them?)"
+    return f"Logged: you and <@{ally.user_id}> connected today.{extra}"
+
+
+async def ally_resolve(work: Work, rest: str) -> str:
+    owner, other, topic = await _one_person(work, rest, "`/ally resolve @bob the release plan`.")
+    async with work.db.session() as session:
+        await allies.start_resolve(
+            session,
+            team_id=work.team_id,
+            owner=owner,
+            other=other,
+            topic=topic,
+            source_key=command_key(work.body),
+            now=work.now(),
+        )
+    return resolve_guide(other.user_id, topic)
+
+
+ALLY_FEATURES: dict[str, Callable[[Work, str], Awaitable[str]]] = {
+    "add": ally_add,
+    "remove": ally_remove,
+    "list": ally_list,
+    "met": ally_met,
+    "resolve": ally_resolve,
+}
+
+
+async def run_ally_feature(work: Work, sub: str, rest: str) -> None:
+    try:
+        text = await ALLY_FEATURES[sub](work, rest)
+    except AllyRejected as exc:
+        text = str(exc)
+    await tell_privately(work, text)
+
+
+# -- buttons ------------------------------------------------------------------------------
+
+
+def _row_id(work: Work) -> int:
+    action = work.body["actions"][0]
+    if action.get("type") == "static_select":
+        return int(action["block_id"].split(":")[1])
+    return int(action["value"])
+
+
+async def handle_ally_button(work: Work) -> None:
+    action = work.body["actions"][0]
+    owner = (
+        await directory.lookup(work.db, work.client, team_id=work.team_id, user_ids=[work.user_id])
+    )[work.user_id]
+    today = work.now().astimezone(ZoneInfo(owner.tz)).date()
+    try:
+        async with work.db.session() as session:
+            match action["action_id"]:
+                case Action.CHECKIN_TALKED:
+                    row = await allies.owned_ally(
+                        session,
+                        ally_row_id=_row_id(work),
+                        team_id=work.team_id,
+                        user_id=work.user_id,
+                    )
+                    await allies.log_check_in(
+                        session,
+                        team_id=work.team_id,
+                        user_id=work.user_id,
+                        ally_id=row.ally_id,
+                        note=None,
+                        source="we_talked",
+                        now=work.now(),
+                    )
+                    note = (
+                        f":white_check_mark: Noted: you and <@{row.ally_id}> talked. Clock reset."
+                    )
+                case Action.CHECKIN_SNOOZE:
+                    row = await allies.owned_ally(
+                        session,
+                        ally_row_id=_row_id(work),
+                        team_id=work.team_id,
+                        user_id=work.user_id,
+                    )
+                    until = await allies.snooze(session, row=row, days=7, today=today)
+                    note = f":zzz: I'll bring <@{row.ally_id}> up again on {until:%a %-d %b}."
+                case Action.CHECKIN_CADENCE:
+                    row = await allies.owned_ally(
+                        session,
+                        ally_row_id=_row_id(work),
+                        team_id=work.team_id,
+                        user_id=work.user_id,
+                    )
+                    days = int(action["selected_option"]["value"])
+                    await allies.set_cadence(session, row=row, days=days)
+                    note = f"Now checking in with <@{row.ally_id}> {allies.cadence_text(days)}."
+                case Action.RESOLVE_DONE | Action.RESOLVE_NOT_YET | Action.RESOLVE_HELP as which:
+                    answer = {
+                        Action.RESOLVE_DONE: "resolved",
+                        Action.RESOLVE_NOT_YET: "not_yet",
+                        Action.RESOLVE_HELP: "help",
+                    }[which]
+                    resolve = await allies.answer_resolve(
+                        session,
+                        resolve_id=int(action["value"]),
+                        team_id=work.team_id,
+                        user_id=work.user_id,
+                        answer=answer,
+                        today=today,
+                    )
+                    note = {
+                        "resolved": ":tada: Glad you talked it through. That takes courage.",
+                        "not_yet": (
+                            f"No rush. I'll ask again on {resolve.follow_up_day:%a %-d %b}."
+                            if resolve.follow_ups < allies.RESOLVE_MAX_FOLLOW_UPS
+                            else "No rush. I won't ask again; `/ally resolve` if you want a nudge."
+                        ),
+                        "help": third_party_help(),
+                    }[answer]
+                    if answer == "not_yet" and resolve.follow_ups < allies.RESOLVE_MAX_FOLLOW_UPS:
+                        resolve.status = "open"
+                case _:
+                    return
+    except AllyRejected as exc:
+        await tell_privately(work, str(exc))
+        return
+    await answer_in_place(work, note)
+
+
+async def acknowledge_link(ack: Callable[[], Awaitable[None]]) -> None:
+    """ "Open a DM" is a link: Slack opens it and still tells allybot; nothing to do."""
+    await ack()
+
+
+def register(app: AsyncApp, inbox: Inbox) -> None:
+    button = inbox.listener("ally_button", action_key, engaging(handle_ally_button))
+    for action in (
+        Action.CHECKIN_TALKED,
+        Action.CHECKIN_SNOOZE,
+        Action.CHECKIN_CADENCE,
+        Action.RESOLVE_DONE,
+        Action.RESOLVE_NOT_YET,
+        Action.RESOLVE_HELP,
+    ):
+        app.action(action)(button)
+    app.action(Action.CHECKIN_OPEN_DM)(acknowledge_link)

@@ -1,0 +1,288 @@
+"""Nudges about allies: check-ins due, direct-conversation follow-ups, giving back, breadth."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, timedelta
+
+from sqlalchemy import String, and_, cast, exists, func, literal, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from bot.blocks.allies import (
+    DueAlly,
+    build_breadth_blocks,
+    build_checkin_blocks,
+    build_give_back_blocks,
+    build_resolve_follow_up_blocks,
+)
+from bot.models import Ally, Kudos, Nudge, Person, Resolve, Workspace
+from scheduler.kinds import (
+    NudgeKind,
+    PlanContext,
+    Rendered,
+    insert_planned,
+    insert_planned_returning,
+    register,
+)
+from scheduler.zones import deliverable
+
+CHECKIN = "checkin"
+RESOLVE = "resolve_followup"
+GIVE_BACK = "give_back"
+BREADTH = "breadth"
+GIVE_BACK_WINDOW = timedelta(days=30)
+GIVE_BACK_MIN = 3
+BREADTH_WINDOW = timedelta(days=60)
+BREADTH_MIN_KUDOS = 6
+BREADTH_MAX_PEOPLE = 3
+
+
+def _scoped(stmt, ctx: PlanContext, team_col):  # type: ignore[no-untyped-def]
+    return stmt.where(team_col == ctx.team_id) if ctx.team_id else stmt
+
+
+async def plan_checkins(session: AsyncSession, ctx: PlanContext) -> int:
+    """Allies whose rhythm has passed since the last contact; again one rhythm later."""
+    c = ctx.clocks
+    ally = aliased(Person)
+    due = (
+        select(
+            Ally.team_id,
+            Ally.user_id,
+            literal(CHECKIN),
+            cast(Ally.id, String),
+            c.c.day,
+            c.c.local_day,
+            c.c.local_day,
+        )
+        .join(Person, and_(Person.team_id == Ally.team_id, Person.user_id == Ally.user_id))
+        .join(c, c.c.tz == Person.tz)
+        .join(Workspace, Workspace.team_id == Ally.team_id)
+        .join(ally, and_(ally.team_id == Ally.team_id, ally.user_id == Ally.ally_id))
+        .where(
+            Ally.due_day <= c.c.local_day,
+            (Ally.next_nudge_day.is_(None)) | (Ally.next_nudge_day <= c.c.local_day),
+            ally.deleted.is_(False),
+            deliverable(c, ctx.now),
+        )
+    )
+    planned = await insert_planned_returning(session, _scoped(due, ctx, Ally.team_id), ctx.now)
+    if not planned:
+        return 0
+    # Next reminder one rhythm later: one UPDATE per (day, rhythm), not one per ally.
+    days = {int(subject): day for subject, day in planned}
+    rhythms = await session.execute(
+        select(Ally.id, Ally.cadence_days).where(Ally.id.in_(list(days)))
+    )
+    groups: dict[tuple[date, int], list[int]] = defaultdict(list)
+    for row_id, cadence in rhythms.all():
+        groups[(days[row_id], cadence)].append(row_id)
+    for (day, cadence), ids in groups.items():
+        await session.execute(
+            update(Ally)
+            .where(Ally.id.in_(ids))
+            .values(next_nudge_day=day + timedelta(days=cadence))
+        )
+    return len(planned)
+
+
+async def render_checkins(
+    session: AsyncSession, nudges: list[Nudge], person: Person, record: bool
+) -> Rendered | None:
+    rows = await session.execute(select(Ally).where(Ally.id.in_([int(n.subject) for n in nudges])))
+    today = max(n.local_day for n in nudges)
+    due = sorted(
+        (
+            DueAlly(
+                row_id=a.id,
+                ally_id=a.ally_id,
+                days=(today - a.last_contact_day).days,
+                cadence_days=a.cadence_days,
+            )
+            for a in rows.scalars()
+            if a.due_day <= today
+        ),
+        key=lambda d: (-d.days, d.row_id),
+    )
+    if not due:
+        return None  # contact happened since planning
+    first = due[0]
+    return Rendered(
+        text=f"It's been {first.days} days since you and <@{first.ally_id}> connected",
+        blocks=build_checkin_blocks(person.team_id, due),
+    )
+
+
+async def render_checkin(
+    session: AsyncSession, nudge: Nudge, person: Person, record: bool
+) -> Rendered | None:
+    return await render_checkins(session, [nudge], person, record)
+
+
+async def plan_resolve_follow_ups(session: AsyncSession, ctx: PlanContext) -> int:
+    """ "Did you get to talk?" two working days after `/ally resolve`, and after "Not yet"."""
+    c = ctx.clocks
+    due = (
+        select(
+            Resolve.team_id,
+            Resolve.user_id,
+            literal(RESOLVE),
+            cast(Resolve.id, String),
+            c.c.day,
+            c.c.local_day,
+            c.c.local_day,
+        )
+        .join(Person, and_(Person.team_id == Resolve.team_id, Person.user_id == Resolve.user_id))
+        .join(c, c.c.tz == Person.tz)
+        .join(Workspace, Workspace.team_id == Resolve.team_id)
+        .where(
+            Resolve.status == "open",
+            Resolve.follow_up_day <= c.c.local_day,
+            deliverable(c, ctx.now),
+        )
+    )
+    planned = await insert_planned_returning(session, _scoped(due, ctx, Resolve.team_id), ctx.now)
+    if planned:
+        await session.execute(
+            update(Resolve)
+            .where(Resolve.id.in_([int(s) for s, _ in planned]))
+            .values(status="asked", follow_ups=Resolve.follow_ups + 1)
+        )
+    return len(planned)
+
+
+async def render_resolve(
+    session: AsyncSession, nudge: Nudge, person: Person, record: bool
+) -> Rendered | None:
+    row = await session.get(Resolve, int(nudge.subject))
+    if row is None or row.status not in ("open", "asked"):
+        return None
+    return Rendered(
+        text=f"Did you get to talk with <@{row.other_id}>?",
+        blocks=build_resolve_follow_up_blocks(row.id, row.other_id, row.topic),
+    )
+
+
+async def plan_give_back(session: AsyncSession, ctx: PlanContext) -> int:
+    """Someone recognised a person 3+ times in 30 days and was never recognised back:
+    one suggestion per pair per quarter."""
+    c = ctx.clocks
+    pairs = (
+        select(
+            Kudos.team_id.label("team_id"),
+            Kudos.receiver_id.label("user_id"),
+            Kudos.giver_id.label("giver_id"),
+        )
+        .where(Kudos.created_at >= ctx.now - GIVE_BACK_WINDOW)
+        .group_by(Kudos.team_id, Kudos.receiver_id, Kudos.giver_id)
+        .having(func.count(Kudos.id) >= GIVE_BACK_MIN)
+    )
+    pairs = _scoped(pairs, ctx, Kudos.team_id).subquery("pairs")
+    back = aliased(Kudos)
+    gave_back = exists().where(
+        back.team_id == pairs.c.team_id,
+        back.giver_id == pairs.c.user_id,
+        back.receiver_id == pairs.c.giver_id,
+    )
+    due = (
+        select(
+            pairs.c.team_id,
+            pairs.c.user_id,
+            literal(GIVE_BACK),
+            pairs.c.giver_id,
+            c.c.quarter,
+            c.c.local_day,
+            c.c.local_day,
+        )
+        .join(Person, and_(Person.team_id == pairs.c.team_id, Person.user_id == pairs.c.user_id))
+        .join(c, c.c.tz == Person.tz)
+        .join(Workspace, Workspace.team_id == pairs.c.team_id)
+        .where(~gave_back, Person.engaged_at.is_not(None), deliverable(c, ctx.now))
+    )
+    return await insert_planned(session, due, ctx.now)
+
+
+async def render_give_back(
+    session: AsyncSession, nudge: Nudge, person: Person, record: bool
+) -> Rendered | None:
+    since = nudge.planned_at - GIVE_BACK_WINDOW
+    times = (
+        await session.execute(
+            select(func.count(Kudos.id)).where(
+                Kudos.team_id == nudge.team_id,
+                Kudos.giver_id == nudge.subject,
+                Kudos.receiver_id == nudge.user_id,
+                Kudos.created_at >= since,
+            )
+        )
+    ).scalar_one()
+    return Rendered(
+        text=f"<@{nudge.subject}> has recognised you {times} times this month",
+        blocks=build_give_back_blocks(nudge.team_id, nudge.subject, int(times)),
+    )
+
+
+async def plan_breadth(session: AsyncSession, ctx: PlanContext) -> int:
+    """All of someone's 6+ kudos in 60 days went to 3 or fewer people: once a quarter."""
+    c = ctx.clocks
+    narrow = (
+        select(Kudos.team_id.label("team_id"), Kudos.giver_id.label("user_id"))
+        .where(Kudos.created_at >= ctx.now - BREADTH_WINDOW)
+        .group_by(Kudos.team_id, Kudos.giver_id)
+        .having(
+            func.count(Kudos.id) >= BREADTH_MIN_KUDOS,
+            func.count(Kudos.receiver_id.distinct()) <= BREADTH_MAX_PEOPLE,
+        )
+    )
+    narrow = _scoped(narrow, ctx, Kudos.team_id).subquery("narrow")
+    due = (
+        select(
+            narrow.c.team_id,
+            narrow.c.user_id,
+            literal(BREADTH),
+            literal(BREADTH),
+            c.c.quarter,
+            c.c.local_day,
+            c.c.local_day,
+        )
+        .join(Person, and_(Person.team_id == narrow.c.team_id, Person.user_id == narrow.c.user_id))
+        .join(c, c.c.tz == Person.tz)
+        .join(Workspace, Workspace.team_id == narrow.c.team_id)
+        .where(Person.engaged_at.is_not(None), deliverable(c, ctx.now))
+    )
+    return await insert_planned(session, due, ctx.now)
+
+
+async def render_breadth(
+    session: AsyncSession, nudge: Nudge, person: Person, record: bool
+) -> Rendered | None:
+    since = nudge.planned_at - BREADTH_WINDOW
+    count, people = (
+        await session.execute(
+            select(func.count(Kudos.id), func.count(Kudos.receiver_id.distinct())).where(
+                Kudos.team_id == nudge.team_id,
+                Kudos.giver_id == nudge.user_id,
+                Kudos.created_at >= since,
+            )
+        )
+    ).one()
+    return Rendered(
+        text="Who else made your work easier lately?",
+        blocks=build_breadth_blocks(int(count), int(people)),
+    )
+
+
+register(
+    NudgeKind(
+        name=CHECKIN,
+        order=30,
+        plan=plan_checkins,
+        render=render_checkin,
+        render_many=render_checkins,
+        title="Check-ins due",
+    )
+)
+register(NudgeKind(name=RESOLVE, order=40, plan=plan_resolve_follow_ups, render=render_resolve))
+register(NudgeKind(name=GIVE_BACK, order=50, plan=plan_give_back, render=render_give_back))
+register(NudgeKind(name=BREADTH, order=60, plan=plan_breadth, render=render_breadth))
