@@ -28,12 +28,19 @@ class Action(StrEnum):
     RESOLVE_DONE = "resolve_done"
     RESOLVE_NOT_YET = "resolve_not_yet"
     RESOLVE_HELP = "resolve_help"
+    HOME_TIPS = "home_tips"
+    HOME_PAUSE = "home_pause"
+    HOME_RESUME = "home_resume"
+    HOME_SETTINGS = "home_settings"
+    PRIVACY_ERASE = "privacy_erase"
+    PRIVACY_KEEP = "privacy_keep"
 
 
 class Callback(StrEnum):
     GIVE_KUDOS_FOR_MESSAGE = "give_kudos_for_message"
     TRACK_AS_COMMITMENT = "track_as_commitment"
     COMMIT_MODAL = "commit_modal"
+    SETTINGS_MODAL = "settings_modal"
 
 
 class Command(StrEnum):

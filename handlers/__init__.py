@@ -3,13 +3,16 @@
 from slack_bolt.async_app import AsyncApp
 
 from bot.inbox import Inbox
-from handlers import actions, allies, commands, commitments, events
+from handlers import actions, allies, channel_kudos, commands, commitments, events, home, privacy
 
 
 def register_all(app: AsyncApp, inbox: Inbox) -> None:
     """Wire every listener into the app in one place."""
     commands.register(app, inbox)
     events.register(app, inbox)
+    home.register(app, inbox)
+    channel_kudos.register(app, inbox)
     actions.register(app, inbox)
     commitments.register(app, inbox)
     allies.register(app, inbox)
+    privacy.register(app, inbox)

@@ -15,7 +15,9 @@ from bot.services import kudos, people, preferences
 from bot.services.kudos import KudosRejected
 from handlers.allies import ALLY_FEATURES, run_ally_feature
 from handlers.common import engaging
+from handlers.home import open_settings
 from handlers.kudos import give_and_announce, tell_privately
+from handlers.privacy import PRIVACY_FEATURES, engaging_unless_private
 
 
 def command_key(body: dict[str, Any]) -> str:
@@ -54,6 +56,12 @@ async def handle_ally_command(work: Work) -> None:
     rest = words[1] if len(words) > 1 else ""
     if sub in ALLY_FEATURES:
         await run_ally_feature(work, sub, rest)
+        return
+    if sub == "settings":
+        await open_settings(work)
+        return
+    if sub in PRIVACY_FEATURES:
+        await PRIVACY_FEATURES[sub](work, rest)
         return
     handler = ALLY_SUBCOMMANDS.get(sub)
     if handler is None:
@@ -111,5 +119,5 @@ def register(app: AsyncApp, inbox: Inbox) -> None:
         inbox.listener("kudos_command", command_key, engaging(handle_kudos_command))
     )
     app.command(Command.ALLY)(
-        inbox.listener("ally_command", command_key, engaging(handle_ally_command))
+        inbox.listener("ally_command", command_key, engaging_unless_private(handle_ally_command))
     )

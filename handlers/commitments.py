@@ -219,7 +219,10 @@ def _value(work: Work) -> int:
 
 
 async def answer_in_place(work: Work, note: str) -> None:
-    """Swap the pressed item's buttons for a short note, in the message itself."""
+    """Swap the pressed item's buttons for a short note, in the message itself. On Home
+    there is nothing to answer: the Home is republished."""
+    if (work.body.get("container") or {}).get("type") == "view":
+        return
     action = work.body["actions"][0]
     message = work.body.get("message") or {}
     container = work.body.get("container") or {}

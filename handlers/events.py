@@ -56,10 +56,6 @@ def register(app: AsyncApp, inbox: Inbox) -> None:
     app.event("app_uninstalled")(uninstall)
     app.event("tokens_revoked")(uninstall)
     for name in (
-        "message",
-        "reaction_added",
-        "reaction_removed",
-        "app_home_opened",
         "member_joined_channel",
         "member_left_channel",
     ):

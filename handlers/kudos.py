@@ -31,8 +31,12 @@ async def give_and_announce(
     channel_id: str | None,
     source: str,
     source_key: str,
+    public: bool = True,
 ) -> GiveResult:
-    """Check the people, log the kudos, post it and tell each receiver: each step once."""
+    """Check the people, log the kudos, post it and tell each receiver: each step once.
+
+    `public=False` where the kudos is already visible (a channel message, a reaction).
+    """
     found = await directory.lookup(
         work.db, work.client, team_id=work.team_id, user_ids=[giver_id, *parsed.receivers]
     )
@@ -54,7 +58,8 @@ async def give_and_announce(
             source_key=source_key,
             now=work.now(),
         )
-    await _announce(work, workspace, result, channel_id=channel_id, source_key=source_key)
+    if public:
+        await _announce(work, workspace, result, channel_id=channel_id, source_key=source_key)
     await _notify_receivers(work, workspace, result)
     return result
 

@@ -795,7 +795,7 @@ class SlackDouble:
         method: str,
         *,
         count: int = 1,
-        timeout: float = 5.0,
+        timeout: float = 15.0,
         where: Callable[[Call], bool] | None = None,
         **match: Any,
     ) -> list[Call]:

@@ -15,6 +15,8 @@ def ally_help_text() -> str:
         "• `/ally pause 7d` · `/ally resume`: a break from every nudge.\n"
         "• `/ally quiet 18:00-09:00` · `/ally quiet off`: hours when allybot stays silent "
         "(your time zone).\n"
+        "• `/ally export`: everything allybot holds about you, as a JSON file in your DM.\n"
+        "• `/ally forget-me`: erase it (allybot asks first; kudos stay, anonymously).\n"
         "• `/ally help`: this overview.\n"
         "allybot sends you at most one DM a day, on working days, between 09:00 and 17:00 "
         "your time. Everything it tells you about yourself stays private to you."

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import insert_for
@@ -18,6 +18,8 @@ from bot.services import allies
 DEFAULT_TAGS = ("teamwork", "mentoring", "reliable", "helpful", "inclusive", "courage", "listening")
 MAX_RECEIVERS = 10
 MAX_TEXT = 1000
+MERGE_WINDOW = timedelta(minutes=10)
+KUDOS_WORD = re.compile(r"\bkudos\b", re.IGNORECASE)
 
 USER_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 GROUP_MENTION = re.compile(r"<!(subteam\^[A-Z0-9]+|here|channel|everyone)(?:\|[^>]*)?>")
@@ -157,6 +159,16 @@ async def give(
     existing = await _by_source(session, team_id=team_id, source_key=source_key)
     if existing:
         return GiveResult(kudos=existing, new=False)
+    recent = await recently_recognised(
+        session, team_id=team_id, giver_id=giver.user_id, receivers=parsed.receivers, now=now
+    )
+    receivers = tuple(r for r in parsed.receivers if r not in recent)
+    if not receivers:
+        raise KudosRejected(
+            f"You recognised {', '.join(f'<@{r}>' for r in parsed.receivers)} a few minutes "
+            "ago, so I've kept that one: repeated kudos within 10 minutes count once."
+        )
+    parsed = ParsedKudos(receivers=receivers, reason=parsed.reason, tags=parsed.tags)
     # Lock the giver's row so concurrent kudos from one person cannot both pass the limit.
     await session.execute(
         select(Person.user_id)
@@ -200,6 +212,64 @@ async def give(
     return GiveResult(
         kudos=await _by_source(session, team_id=team_id, source_key=source_key), new=True
     )
+
+
+async def recently_recognised(
+    session: AsyncSession,
+    *,
+    team_id: str,
+    giver_id: str,
+    receivers: Sequence[str],
+    now: datetime,
+) -> set[str]:
+    """Receivers this giver already recognised in the last 10 minutes: a repeat merges."""
+    stmt = select(Kudos.receiver_id).where(
+        Kudos.team_id == team_id,
+        Kudos.giver_id == giver_id,
+        Kudos.receiver_id.in_(list(receivers)),
+        Kudos.created_at > now - MERGE_WINDOW,
+    )
+    return set((await session.execute(stmt)).scalars())
+
+
+def message_source_key(channel_id: str, ts: str, giver_id: str) -> str:
+    """One kudos per (giver, receiver, message), whether from its text or a reaction."""
+    return f"message:{channel_id}:{ts}:{giver_id}"
+
+
+def is_kudos_message(text: str, emoji: str) -> bool:
+    """A channel message that gives kudos: a mention, and the word or the kudos emoji."""
+    return bool(USER_MENTION.search(text)) and (
+        bool(KUDOS_WORD.search(text)) or f":{emoji}:" in text
+    )
+
+
+def parse_kudos_message(text: str, *, giver_id: str, known_tags: Collection[str]) -> ParsedKudos:
+    """A channel message as a kudos: everyone mentioned but the author, the message as the
+    reason (cut to the kudos limit), the known tags in it."""
+    receivers = tuple(u for u in dict.fromkeys(USER_MENTION.findall(text)) if u != giver_id)
+    if not receivers:
+        raise KudosRejected("Kudos are for recognising others, so you can't give them to yourself.")
+    known = {t.lower() for t in known_tags}
+    tags = tuple(t for t in dict.fromkeys(x.lower() for x in TAG.findall(text)) if t in known)
+    reason = " ".join(text.split())
+    if len(reason) > MAX_TEXT:
+        reason = reason[: MAX_TEXT - 1] + "…"
+    return ParsedKudos(receivers=receivers[:MAX_RECEIVERS], reason=reason, tags=tags)
+
+
+async def withdraw(
+    session: AsyncSession, *, team_id: str, source_key: str, receiver_id: str
+) -> bool:
+    """Take back a kudos (its reaction was removed)."""
+    result = await session.execute(
+        delete(Kudos).where(
+            Kudos.team_id == team_id,
+            Kudos.source_key == source_key,
+            Kudos.receiver_id == receiver_id,
+        )
+    )
+    return bool(getattr(result, "rowcount", 0))
 
 
 async def _by_source(session: AsyncSession, *, team_id: str, source_key: str) -> list[Kudos]:

@@ -112,3 +112,63 @@ async def set_quiet_hours(
     return Change(
         f"Quiet hours set: nothing from allybot between {clock(start)} and {clock(end)} your time."
     )
+
+
+@dataclass(frozen=True)
+class SettingsInput:
+    """The settings modal's fields, as the person left them."""
+
+    tips: str
+    window_start: str | None
+    window_end: str | None
+    quiet_start: str | None
+    quiet_end: str | None
+    pause_days: str | None
+    opt_out: bool
+
+
+def _minutes(hhmm: str) -> int:
+    hours, minutes = hhmm.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def settings_errors(values: SettingsInput) -> dict[str, str]:
+    """Field errors for the settings modal, keyed by block id; empty when all is well."""
+    errors: dict[str, str] = {}
+    if values.tips not in TIP_CADENCES:
+        errors["tips"] = "Pick weekly, daily or off."
+    if not values.window_start:
+        errors["window_start"] = "Pick a start time."
+    if not values.window_end:
+        errors["window_end"] = "Pick an end time."
+    start, end = values.window_start, values.window_end
+    if start and end and _minutes(end) - _minutes(start) < 60:
+        errors["window_end"] = "End at least an hour after the start, on the same day."
+    if bool(values.quiet_start) != bool(values.quiet_end):
+        errors["quiet_end" if values.quiet_start else "quiet_start"] = (
+            "Set both ends of your quiet hours, or neither."
+        )
+    elif values.quiet_start and values.quiet_start == values.quiet_end:
+        errors["quiet_end"] = "Quiet hours need a start and an end that differ."
+    days = values.pause_days
+    if days and (not days.isdigit() or not 1 <= int(days) <= 365):
+        errors["pause_days"] = "A whole number of days from 1 to 365."
+    return errors
+
+
+async def apply_settings(
+    session: AsyncSession, *, team_id: str, user_id: str, values: SettingsInput, now: datetime
+) -> Change:
+    """Save the settings modal, already checked by `settings_errors`."""
+    fields: dict[str, object] = {
+        "tips_cadence": values.tips,
+        "window_start": _minutes(values.window_start or "09:00"),
+        "window_end": _minutes(values.window_end or "17:00"),
+        "quiet_start": _minutes(values.quiet_start) if values.quiet_start else None,
+        "quiet_end": _minutes(values.quiet_end) if values.quiet_end else None,
+        "opted_out": values.opt_out,
+    }
+    if values.pause_days:
+        fields["paused_until"] = now + timedelta(days=int(values.pause_days))
+    await _set(session, team_id, user_id, now, **fields)
+    return Change("Settings saved.")

@@ -7,6 +7,7 @@ person's daily message). Kinds register here in the order their items appear in 
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -80,7 +81,8 @@ def get(name: str) -> NudgeKind | None:
 
 
 def _load_builtin() -> None:
-    from scheduler.kinds import allies, commitments, tips  # noqa: F401  (self-registering)
+    for module in ("allies", "commitments", "tips"):  # each registers its kinds on import
+        importlib.import_module(f"scheduler.kinds.{module}")
 
 
 async def insert_planned(session: AsyncSession, rows: Select[Any], now: datetime) -> int:

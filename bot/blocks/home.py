@@ -1,0 +1,250 @@
+"""The Home tab and the personal settings modal."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    CheckboxesElement,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    InputBlock,
+    MarkdownTextObject,
+    NumberInputElement,
+    Option,
+    SectionBlock,
+    StaticSelectElement,
+    TimePickerElement,
+)
+from slack_sdk.models.views import View
+
+from bot.blocks.allies import DueAlly
+from bot.blocks.commitments import summary
+from bot.ids import Action, Callback
+from bot.models import Commitment, Kudos, Person
+from bot.services.insights import Figures
+from bot.services.preferences import clock
+
+MAX_LISTED = 5
+TIP_OPTIONS = {"weekly": "Tips weekly", "daily": "Tips daily", "off": "Tips off"}
+NOT_ENOUGH = "_not enough yet_"
+
+
+def _quote(text: str, limit: int = 200) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def figure_lines(figures: Figures) -> list[str]:
+    """Each figure with one sentence on what it means; too little data says so."""
+    breadth = (
+        f"*Breadth:* you recognised {figures.breadth} "
+        f"{'person' if figures.breadth == 1 else 'people'} in 90 days."
+        if figures.breadth
+        else f"*Breadth:* {NOT_ENOUGH}: no kudos given in 90 days."
+    )
+    if figures.recognised_by >= 2:
+        reciprocity = (
+            f"*Reciprocity:* of the {figures.recognised_by} people who recognised you, you "
+            f"recognised {figures.recognised_back} back."
+        )
+    else:
+        reciprocity = f"*Reciprocity:* {NOT_ENOUGH}."
+    ft = figures.follow_through
+    follow = (
+        f"*Follow-through:* {ft.kept} of {ft.closed} promises kept on time."
+        if ft.closed >= 2
+        else f"*Follow-through:* {NOT_ENOUGH}."
+    )
+    return [
+        breadth + " Recognising many people, not the same few, keeps alliances open.",
+        reciprocity + " Recognition that flows both ways builds trust.",
+        follow + " Keeping promises, or renegotiating early, is what people rely on.",
+    ]
+
+
+def preferences_line(person: Person, now: datetime) -> str:
+    parts = [
+        f"tips {person.tips_cadence}",
+        f"window {clock(person.window_start)}–{clock(person.window_end)}",
+    ]
+    if person.quiet_start is not None and person.quiet_end is not None:
+        parts.append(f"quiet {clock(person.quiet_start)}–{clock(person.quiet_end)}")
+    if person.opted_out:
+        parts.append("*all nudges off*")
+    elif person.paused_until and person.paused_until > now:
+        until = person.paused_until.astimezone(ZoneInfo(person.tz))
+        parts.append(f"*paused until {until:%a %-d %b}*")
+    return "Your nudges: " + " · ".join(parts) + f" ({person.tz})."
+
+
+def build_home_view(
+    *,
+    person: Person,
+    due_allies: Sequence[DueAlly],
+    commitments: Sequence[tuple[Commitment, Sequence[str]]],
+    figures: Figures,
+    received: Sequence[Kudos],
+    now: datetime,
+) -> View:
+    """Allies due, open promises, recent kudos, three figures, and preferences."""
+    blocks: list[Block] = [
+        HeaderBlock(text="Your alliances"),
+        ContextBlock(elements=[MarkdownTextObject(text="Private to you.")]),
+        SectionBlock(text=MarkdownTextObject(text="*Check-ins due*")),
+    ]
+    if due_allies:
+        for d in due_allies[:MAX_LISTED]:
+            blocks.append(
+                SectionBlock(
+                    text=MarkdownTextObject(
+                        text=f"<@{d.ally_id}> · {d.days} days since you connected"
+                    ),
+                    accessory=ButtonElement(
+                        text="We talked", action_id=Action.CHECKIN_TALKED, value=str(d.row_id)
+                    ),
+                )
+            )
+    else:
+        blocks.append(
+            ContextBlock(
+                elements=[
+                    MarkdownTextObject(
+                        text="None due. `/ally add @bob every 2 weeks` keeps someone close."
+                    )
+                ]
+            )
+        )
+    blocks.append(SectionBlock(text=MarkdownTextObject(text="*Open commitments*")))
+    if commitments:
+        for commitment, parties in commitments[:MAX_LISTED]:
+            blocks.append(
+                SectionBlock(
+                    text=MarkdownTextObject(
+                        text=_quote(summary(commitment, parties, person.tz), 2900)
+                    ),
+                    accessory=ButtonElement(
+                        text="Done", action_id=Action.COMMIT_DONE, value=str(commitment.id)
+                    ),
+                )
+            )
+    else:
+        blocks.append(
+            ContextBlock(
+                elements=[MarkdownTextObject(text="None open. `/commit <what> to @bob by Friday`.")]
+            )
+        )
+    kudos_text = (
+        f"*Kudos, last 30 days:* you gave {figures.given_30d}, you received {figures.received_30d}."
+    )
+    for k in received[:3]:
+        kudos_text += f"\n> <@{k.giver_id}>: {_quote(k.text)}"
+    blocks += [
+        DividerBlock(),
+        SectionBlock(text=MarkdownTextObject(text=kudos_text)),
+        DividerBlock(),
+        SectionBlock(text=MarkdownTextObject(text="\n".join(figure_lines(figures)))),
+        DividerBlock(),
+        ContextBlock(elements=[MarkdownTextObject(text=preferences_line(person, now))]),
+    ]
+    current = Option(value=person.tips_cadence, label=TIP_OPTIONS.get(person.tips_cadence, "Tips"))
+    paused = bool(person.opted_out or (person.paused_until and person.paused_until > now))
+    blocks.append(
+        ActionsBlock(
+            block_id="home_preferences",
+            elements=[
+                StaticSelectElement(
+                    action_id=Action.HOME_TIPS,
+                    options=[Option(value=k, label=v) for k, v in TIP_OPTIONS.items()],
+                    initial_option=current,
+                ),
+                ButtonElement(text="Resume nudges", action_id=Action.HOME_RESUME, value="resume")
+                if paused
+                else ButtonElement(text="Pause 1 week", action_id=Action.HOME_PAUSE, value="7"),
+                ButtonElement(text="All settings", action_id=Action.HOME_SETTINGS, value="open"),
+            ],
+        )
+    )
+    return View(type="home", blocks=blocks)
+
+
+def _time_picker(action_id: str, minutes: int | None) -> TimePickerElement:
+    picker = TimePickerElement(action_id=action_id)
+    if minutes is not None:
+        picker.initial_time = clock(minutes % (24 * 60))
+    return picker
+
+
+def build_settings_modal(person: Person) -> View:
+    """Every personal preference in one place."""
+    tips = Option(value=person.tips_cadence, label=TIP_OPTIONS[person.tips_cadence])
+    opt_out = Option(value="opt_out", label="Send me no nudges at all")
+    return View(
+        type="modal",
+        callback_id=Callback.SETTINGS_MODAL,
+        title="allybot settings",
+        submit="Save",
+        close="Cancel",
+        blocks=[
+            InputBlock(
+                block_id="tips",
+                label="Conduct tips",
+                element=StaticSelectElement(
+                    action_id="tips",
+                    options=[Option(value=k, label=v) for k, v in TIP_OPTIONS.items()],
+                    initial_option=tips,
+                ),
+            ),
+            InputBlock(
+                block_id="window_start",
+                label="Nudges from",
+                element=_time_picker("window_start", person.window_start),
+            ),
+            InputBlock(
+                block_id="window_end",
+                label="Nudges until",
+                element=_time_picker("window_end", person.window_end),
+            ),
+            InputBlock(
+                block_id="quiet_start",
+                label="Quiet hours from",
+                optional=True,
+                element=_time_picker("quiet_start", person.quiet_start),
+            ),
+            InputBlock(
+                block_id="quiet_end",
+                label="Quiet hours until",
+                optional=True,
+                element=_time_picker("quiet_end", person.quiet_end),
+            ),
+            InputBlock(
+                block_id="pause_days",
+                label="Pause all nudges for (days)",
+                optional=True,
+                element=NumberInputElement(
+                    action_id="pause_days", is_decimal_allowed=False, min_value="1", max_value="365"
+                ),
+            ),
+            InputBlock(
+                block_id="opt_out",
+                label="Opt out",
+                optional=True,
+                element=CheckboxesElement(
+                    action_id="opt_out",
+                    options=[opt_out],
+                    initial_options=[opt_out] if person.opted_out else None,
+                ),
+            ),
+            ContextBlock(
+                elements=[
+                    MarkdownTextObject(text=f"Times are in your Slack time zone, {person.tz}.")
+                ]
+            ),
+        ],
+    )

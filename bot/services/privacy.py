@@ -1,0 +1,363 @@
+"""A person's own data: everything allybot holds about them (`/ally export`), and erasing it
+(`/ally forget-me`).
+
+Every query is keyed by the one person (team and user id), so the cost follows what that
+person did, never the size of the workspace.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, delete, func, inspect, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.models import (
+    Ally,
+    CheckIn,
+    Commitment,
+    CommitmentParty,
+    DailyMessage,
+    Kudos,
+    Nudge,
+    Person,
+    Resolve,
+    TipShown,
+)
+from bot.services import tips
+
+EXPORT_FORMAT = "allybot-export/1"
+ANON_PREFIX = "anon-"
+# Far more than a person produces in years (kudos are limited per day); a cap keeps one
+# export from ever loading a table whole if something upstream runs wild.
+MAX_ROWS = 50_000
+
+SECTIONS = (
+    "kudos_given",
+    "kudos_received",
+    "commitments_owned",
+    "commitments_to_you",
+    "allies",
+    "check_ins",
+    "resolves",
+    "tips_shown",
+    "nudges",
+    "daily_messages",
+)
+
+KUDOS_FIELDS = ("id", "giver_id", "receiver_id", "channel_id", "text", "tags", "source")
+KUDOS_DATES = ("created_at",)
+COMMITMENT_FIELDS = (
+    "id",
+    "owner_id",
+    "text",
+    "status",
+    "due_at",
+    "due_day",
+    "created_at",
+    "shared_at",
+    "closed_at",
+    "kept_on_time",
+)
+PARTY_FIELDS = ("user_id", "told_at", "response", "responded_at")
+ALLY_FIELDS = (
+    "ally_id",
+    "cadence_days",
+    "created_at",
+    "last_contact_at",
+    "last_contact_day",
+    "due_day",
+    "next_nudge_day",
+)
+CHECK_IN_FIELDS = ("ally_id", "at", "note", "source")
+RESOLVE_FIELDS = ("other_id", "topic", "status", "created_at", "follow_up_day", "follow_ups")
+TIP_FIELDS = ("tip_id", "category", "cycle", "shown_at", "rating")
+NUDGE_FIELDS = ("kind", "subject", "period", "status", "local_day", "expires_day", "planned_at")
+DAILY_MESSAGE_FIELDS = ("local_day", "status", "created_at", "sent_at")
+
+
+def _plain(value: Any) -> Any:
+    """A column value as JSON can hold it: dates and instants as ISO 8601."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, list):
+        return list(value)
+    return value
+
+
+def _pick(row: Any, fields: Sequence[str]) -> dict[str, Any]:
+    return {name: _plain(getattr(row, name)) for name in fields}
+
+
+def _person(row: Person) -> dict[str, Any]:
+    """Every column of the person row: all of it is theirs (profile facts, preferences)."""
+    return {attr.key: _plain(getattr(row, attr.key)) for attr in inspect(Person).column_attrs}
+
+
+def anonymous_id() -> str:
+    """A stand-in for an erased person in kudos: random, so nothing leads back to them, and
+    not shaped like a Slack id, so nothing mistakes it for one."""
+    return ANON_PREFIX + secrets.token_hex(8)
+
+
+@dataclass
+class _Collector:
+    """Runs the capped per-person queries and notes any section that hit the cap."""
+
+    session: AsyncSession
+    truncated: list[str]
+
+    async def rows(self, section: str, stmt: Select[*tuple[Any, ...]]) -> list[Any]:
+        found = list((await self.session.execute(stmt.limit(MAX_ROWS + 1))).all())
+        if len(found) > MAX_ROWS:
+            self.truncated.append(section)
+            found = found[:MAX_ROWS]
+        return found
+
+
+async def export(
+    session: AsyncSession, *, team_id: str, user_id: str, now: datetime
+) -> dict[str, Any]:
+    """Everything allybot holds about one person in one workspace, as plain JSON values.
+
+    Rows of other people appear only through the ids in this person's own rows: the people
+    a promise was made to, allies, who gave a kudos. Other people's private tools that name
+    this person (their ally lists, their notes) are theirs and are not included.
+    """
+    c = _Collector(session, [])
+    lib = tips.library()
+    person = await session.get(Person, (team_id, user_id))
+
+    kudos_given = await c.rows(
+        "kudos_given",
+        select(Kudos)
+        .where(Kudos.team_id == team_id, Kudos.giver_id == user_id)
+        .order_by(Kudos.created_at, Kudos.id),
+    )
+    kudos_received = await c.rows(
+        "kudos_received",
+        select(Kudos)
+        .where(Kudos.team_id == team_id, Kudos.receiver_id == user_id)
+        .order_by(Kudos.created_at, Kudos.id),
+    )
+    owned = await c.rows(
+        "commitments_owned",
+        select(Commitment)
+        .where(Commitment.team_id == team_id, Commitment.owner_id == user_id)
+        .order_by(Commitment.created_at, Commitment.id),
+    )
+    owned_parties = await c.rows(
+        "commitments_owned",
+        select(CommitmentParty)
+        .join(Commitment, Commitment.id == CommitmentParty.commitment_id)
+        .where(Commitment.team_id == team_id, Commitment.owner_id == user_id)
+        .order_by(CommitmentParty.id),
+    )
+    parties_by_commitment: dict[int, list[dict[str, Any]]] = {}
+    for (party,) in owned_parties:
+        parties_by_commitment.setdefault(party.commitment_id, []).append(_pick(party, PARTY_FIELDS))
+    to_you = await c.rows(
+        "commitments_to_you",
+        select(Commitment, CommitmentParty)
+        .join(CommitmentParty, CommitmentParty.commitment_id == Commitment.id)
+        .where(CommitmentParty.team_id == team_id, CommitmentParty.user_id == user_id)
+        .order_by(Commitment.created_at, Commitment.id),
+    )
+    allies = await c.rows(
+        "allies",
+        select(Ally)
+        .where(Ally.team_id == team_id, Ally.user_id == user_id)
+        .order_by(Ally.created_at, Ally.id),
+    )
+    check_ins = await c.rows(
+        "check_ins",
+        select(CheckIn)
+        .where(CheckIn.team_id == team_id, CheckIn.user_id == user_id)
+        .order_by(CheckIn.at, CheckIn.id),
+    )
+    resolves = await c.rows(
+        "resolves",
+        select(Resolve)
+        .where(Resolve.team_id == team_id, Resolve.user_id == user_id)
+        .order_by(Resolve.created_at, Resolve.id),
+    )
+    tips_shown = await c.rows(
+        "tips_shown",
+        select(TipShown)
+        .where(TipShown.team_id == team_id, TipShown.user_id == user_id)
+        .order_by(TipShown.shown_at, TipShown.id),
+    )
+    nudges = await c.rows(
+        "nudges",
+        select(Nudge)
+        .where(Nudge.team_id == team_id, Nudge.user_id == user_id)
+        .order_by(Nudge.local_day, Nudge.id),
+    )
+    daily = await c.rows(
+        "daily_messages",
+        select(DailyMessage)
+        .where(DailyMessage.team_id == team_id, DailyMessage.user_id == user_id)
+        .order_by(DailyMessage.local_day, DailyMessage.id),
+    )
+
+    def tip(row: TipShown) -> dict[str, Any]:
+        found = lib.by_id(row.tip_id)
+        return {**_pick(row, TIP_FIELDS), "text": found.text if found else None}
+
+    sections: dict[str, list[dict[str, Any]]] = {
+        "kudos_given": [_pick(k, KUDOS_FIELDS + KUDOS_DATES) for (k,) in kudos_given],
+        "kudos_received": [_pick(k, KUDOS_FIELDS + KUDOS_DATES) for (k,) in kudos_received],
+        "commitments_owned": [
+            {**_pick(cm, COMMITMENT_FIELDS), "parties": parties_by_commitment.get(cm.id, [])}
+            for (cm,) in owned
+        ],
+        "commitments_to_you": [
+            {**_pick(cm, COMMITMENT_FIELDS), "your_answer": _pick(party, PARTY_FIELDS)}
+            for cm, party in to_you
+        ],
+        "allies": [_pick(a, ALLY_FIELDS) for (a,) in allies],
+        "check_ins": [_pick(ci, CHECK_IN_FIELDS) for (ci,) in check_ins],
+        "resolves": [_pick(r, RESOLVE_FIELDS) for (r,) in resolves],
+        "tips_shown": [tip(t) for (t,) in tips_shown],
+        "nudges": [_pick(n, NUDGE_FIELDS) for (n,) in nudges],
+        "daily_messages": [_pick(d, DAILY_MESSAGE_FIELDS) for (d,) in daily],
+    }
+    empty = person is None and not any(sections.values())
+    return {
+        "format": EXPORT_FORMAT,
+        "team_id": team_id,
+        "user_id": user_id,
+        "generated_at": now.isoformat(),
+        "empty": empty,
+        "truncated": sorted(set(c.truncated)),
+        "person": _person(person) if person is not None else None,
+        **sections,
+    }
+
+
+def is_empty(data: dict[str, Any]) -> bool:
+    return bool(data.get("empty"))
+
+
+async def _count(session: AsyncSession, stmt: Select[Any]) -> int:
+    return int((await session.execute(stmt)).scalar_one())
+
+
+async def holdings(session: AsyncSession, *, team_id: str, user_id: str) -> dict[str, int]:
+    """How many rows of each kind allybot holds about a person, for the forget-me question."""
+    n = func.count()
+    return {
+        "person": 1 if await session.get(Person, (team_id, user_id)) is not None else 0,
+        "kudos_given": await _count(
+            session, select(n).where(Kudos.team_id == team_id, Kudos.giver_id == user_id)
+        ),
+        "kudos_received": await _count(
+            session, select(n).where(Kudos.team_id == team_id, Kudos.receiver_id == user_id)
+        ),
+        "commitments_owned": await _count(
+            session,
+            select(n).where(Commitment.team_id == team_id, Commitment.owner_id == user_id),
+        ),
+        "commitments_to_you": await _count(
+            session,
+            select(n).where(CommitmentParty.team_id == team_id, CommitmentParty.user_id == user_id),
+        ),
+        "allies": await _count(
+            session, select(n).where(Ally.team_id == team_id, Ally.user_id == user_id)
+        ),
+        "check_ins": await _count(
+            session, select(n).where(CheckIn.team_id == team_id, CheckIn.user_id == user_id)
+        ),
+        "resolves": await _count(
+            session, select(n).where(Resolve.team_id == team_id, Resolve.user_id == user_id)
+        ),
+        "tips_shown": await _count(
+            session, select(n).where(TipShown.team_id == team_id, TipShown.user_id == user_id)
+        ),
+        "nudges": await _count(
+            session, select(n).where(Nudge.team_id == team_id, Nudge.user_id == user_id)
+        ),
+        "daily_messages": await _count(
+            session,
+            select(n).where(DailyMessage.team_id == team_id, DailyMessage.user_id == user_id),
+        ),
+    }
+
+
+@dataclass(frozen=True)
+class Erased:
+    """What one erase did: rows deleted, kudos kept under the anonymous id."""
+
+    deleted: int
+    anonymised: int
+    anonymous_id: str
+
+
+def _rowcount(result: Any) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def erase(session: AsyncSession, *, team_id: str, user_id: str) -> Erased:
+    """Delete what allybot holds about a person; their kudos keep counting, anonymously.
+
+    Running it again finds nothing left, so a repeated request changes nothing more.
+    """
+    anon = anonymous_id()
+    deleted = 0
+    owned = select(Commitment.id).where(
+        Commitment.team_id == team_id, Commitment.owner_id == user_id
+    )
+    statements = [
+        # Promises: their own (with who they were made to), and their place on others'.
+        delete(CommitmentParty).where(CommitmentParty.commitment_id.in_(owned)),
+        delete(CommitmentParty).where(
+            CommitmentParty.team_id == team_id, CommitmentParty.user_id == user_id
+        ),
+        delete(Commitment).where(Commitment.team_id == team_id, Commitment.owner_id == user_id),
+        # Allies, check-ins and direct conversations, on either side.
+        delete(Ally).where(Ally.team_id == team_id, Ally.user_id == user_id),
+        delete(Ally).where(Ally.team_id == team_id, Ally.ally_id == user_id),
+        delete(CheckIn).where(
+            CheckIn.team_id == team_id, or_(CheckIn.user_id == user_id, CheckIn.ally_id == user_id)
+        ),
+        delete(Resolve).where(
+            Resolve.team_id == team_id, or_(Resolve.user_id == user_id, Resolve.other_id == user_id)
+        ),
+        delete(TipShown).where(TipShown.team_id == team_id, TipShown.user_id == user_id),
+        # Nudges to them, and nudges to others that are about them (a give-back names the
+        # giver as its subject); the nudges go first, they point at the daily messages.
+        delete(Nudge).where(Nudge.team_id == team_id, Nudge.user_id == user_id),
+        delete(Nudge).where(Nudge.team_id == team_id, Nudge.subject == user_id),
+        delete(DailyMessage).where(
+            DailyMessage.team_id == team_id, DailyMessage.user_id == user_id
+        ),
+        delete(Person).where(Person.team_id == team_id, Person.user_id == user_id),
+    ]
+    for stmt in statements:
+        deleted += _rowcount(await session.execute(stmt))
+    # A source key ends with the giver's id where it has one (`message:C…:ts:U…`,
+    # `commitment:7:U…`); channel ids and timestamps never start with ":U"/":W".
+    gave = await session.execute(
+        update(Kudos)
+        .where(Kudos.team_id == team_id, Kudos.giver_id == user_id)
+        .values(
+            giver_id=anon,
+            text="",
+            source_key=func.replace(Kudos.source_key, f":{user_id}", f":{anon}"),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    received = await session.execute(
+        update(Kudos)
+        .where(and_(Kudos.team_id == team_id, Kudos.receiver_id == user_id))
+        .values(receiver_id=anon)
+        .execution_options(synchronize_session=False)
+    )
+    await session.flush()
+    return Erased(
+        deleted=deleted, anonymised=_rowcount(gave) + _rowcount(received), anonymous_id=anon
+    )

@@ -1,0 +1,169 @@
+"""Kudos where people already are: a channel message saying kudos, the kudos reaction."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_sdk.errors import SlackApiError
+
+from bot.blocks.kudos import build_notice_blocks
+from bot.db import Database
+from bot.inbox import Inbox, Work
+from bot.services import kudos, people
+from bot.services.kudos import KudosRejected
+from bot.slack import slack_error
+from handlers.events import event_key
+from handlers.kudos import give_and_announce
+
+DEFAULT_EMOJI = "raised_hands"
+# Plain messages and "also send to channel" replies; edits, deletions, joins are not kudos.
+KUDOS_SUBTYPES = {None, "thread_broadcast"}
+
+
+class EmojiCache:
+    """Each workspace's kudos emoji, read at most once a minute, so the ack path can tell a
+    kudos from any other message without storing the others."""
+
+    def __init__(self, db: Database, ttl: float = 60.0) -> None:
+        self.db = db
+        self.ttl = ttl
+        self._cache: dict[str, tuple[float, str]] = {}
+
+    async def get(self, team_id: str) -> str:
+        hit = self._cache.get(team_id)
+        if hit and time.monotonic() - hit[0] < self.ttl:
+            return hit[1]
+        async with self.db.session() as session:
+            workspace = await people.ensure_workspace(session, team_id=team_id)
+        self._cache[team_id] = (time.monotonic(), workspace.kudos_emoji)
+        return workspace.kudos_emoji
+
+
+def base_emoji(name: str) -> str:
+    """`raised_hands::skin-tone-3` is still the kudos emoji."""
+    return name.split("::", 1)[0]
+
+
+def is_kudos_message_event(event: dict[str, Any], emoji: str) -> bool:
+    return (
+        event.get("subtype") in KUDOS_SUBTYPES
+        and not event.get("bot_id")
+        and event.get("channel_type") in ("channel", "group", None)
+        and bool(event.get("user"))
+        and kudos.is_kudos_message(str(event.get("text") or ""), emoji)
+    )
+
+
+async def _tell_giver(work: Work, channel: str, user: str, text: str) -> None:
+    """Privately, in the channel where they gave the kudos."""
+    await work.client.chat_postEphemeral(
+        channel=channel, user=user, text=text, blocks=build_notice_blocks(text)
+    )
+
+
+async def handle_kudos_message(work: Work) -> None:
+    """ "kudos @ann for the demo" in a channel: kudos to everyone mentioned; a reaction says
+    it was counted, without a reply in the channel."""
+    event = work.body["event"]
+    giver, channel, ts = event["user"], event["channel"], event["ts"]
+    async with work.db.session() as session:
+        workspace = await people.ensure_workspace(session, team_id=work.team_id)
+    try:
+        parsed = kudos.parse_kudos_message(
+            str(event.get("text") or ""), giver_id=giver, known_tags=kudos.tags_for(workspace)
+        )
+        await give_and_announce(
+            work,
+            giver_id=giver,
+            parsed=parsed,
+            channel_id=channel,
+            source="message",
+            source_key=kudos.message_source_key(channel, ts, giver),
+            public=False,
+        )
+    except KudosRejected as exc:
+        await _tell_giver(work, channel, giver, str(exc))
+        return
+    try:
+        await work.client.reactions_add(channel=channel, timestamp=ts, name=workspace.kudos_emoji)
+    except SlackApiError as exc:
+        if slack_error(exc) != "already_reacted":
+            raise
+
+
+async def handle_kudos_reaction(work: Work) -> None:
+    """The kudos emoji on someone's message: a kudos to its author."""
+    event = work.body["event"]
+    item = event["item"]
+    giver, receiver = event["user"], event.get("item_user")
+    if not receiver or receiver == giver:
+        return  # reacting to your own message is not a kudos; no need to say so
+    try:
+        await give_and_announce(
+            work,
+            giver_id=giver,
+            parsed=kudos.ParsedKudos(
+                receivers=(receiver,),
+                reason="recognised your message with a kudos reaction",
+                tags=(),
+            ),
+            channel_id=item["channel"],
+            source="reaction",
+            source_key=kudos.message_source_key(item["channel"], item["ts"], giver),
+            public=False,
+        )
+    except KudosRejected as exc:
+        await _tell_giver(work, item["channel"], giver, str(exc))
+
+
+async def handle_kudos_unreaction(work: Work) -> None:
+    """Removing the reaction takes the kudos back."""
+    event = work.body["event"]
+    item = event["item"]
+    receiver = event.get("item_user")
+    if not receiver:
+        return
+    async with work.db.session() as session:
+        await kudos.withdraw(
+            session,
+            team_id=work.team_id,
+            source_key=kudos.message_source_key(item["channel"], item["ts"], event["user"]),
+            receiver_id=receiver,
+        )
+
+
+def register(app: AsyncApp, inbox: Inbox) -> None:
+    emojis = EmojiCache(inbox.db)
+    record_message = inbox.listener("kudos_message", event_key, handle_kudos_message)
+    record_reaction = inbox.listener("kudos_reaction", event_key, handle_kudos_reaction)
+    record_unreaction = inbox.listener("kudos_unreaction", event_key, handle_kudos_unreaction)
+
+    async def on_message(ack: AsyncAck, body: dict[str, Any]) -> None:
+        """Only kudos are recorded; every other message is acked and forgotten."""
+        event = body.get("event") or {}
+        emoji = await emojis.get(str(body.get("team_id") or ""))
+        if is_kudos_message_event(event, emoji):
+            await record_message(ack, body)
+        else:
+            await ack()
+
+    async def on_reaction(ack: AsyncAck, body: dict[str, Any]) -> None:
+        event = body.get("event") or {}
+        emoji = await emojis.get(str(body.get("team_id") or ""))
+        is_kudos = (
+            base_emoji(str(event.get("reaction"))) == emoji
+            and (event.get("item") or {}).get("type") == "message"
+        )
+        if not is_kudos:
+            await ack()
+        elif event.get("type") == "reaction_added":
+            await record_reaction(ack, body)
+        else:
+            await record_unreaction(ack, body)
+
+    app.event("message")(on_message)
+    app.event("reaction_added")(on_reaction)
+    app.event("reaction_removed")(on_reaction)
