@@ -55,6 +55,8 @@ class Workspace(Base):
     kudos_emoji: Mapped[str] = mapped_column(String(100), default="raised_hands")
     daily_kudos_limit: Mapped[int] = mapped_column(Integer, default=5)
     custom_tags: Mapped[list[str]] = mapped_column(default=list)
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    digest_day: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     installed_at: Mapped[datetime] = mapped_column(default=utcnow)
     uninstalled_at: Mapped[datetime | None]
 
@@ -308,3 +310,18 @@ class Resolve(Base):
     follow_up_day: Mapped[date] = mapped_column(Date)
     follow_ups: Mapped[int] = mapped_column(Integer, default=0)
     source_key: Mapped[str] = mapped_column(String(200), unique=True)
+
+
+class Digest(Base):
+    """The weekly kudos digest of a workspace: one per ISO week, whoever posts it."""
+
+    __tablename__ = "digests"
+    __table_args__ = (UniqueConstraint("team_id", "week", name="uq_digests_week"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    week: Mapped[str] = mapped_column(String(10))
+    channel_id: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="posting")
+    ts: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

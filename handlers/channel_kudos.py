@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import time
 from typing import Any
 
@@ -9,12 +11,14 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.errors import SlackApiError
 
-from bot.blocks.kudos import build_notice_blocks
+from bot.blocks.kudos import build_give_kudos_modal, build_notice_blocks
 from bot.db import Database
+from bot.ids import Callback
 from bot.inbox import Inbox, Work
 from bot.services import kudos, people
 from bot.services.kudos import KudosRejected
 from bot.slack import slack_error
+from handlers.common import engaging
 from handlers.events import event_key
 from handlers.kudos import give_and_announce
 
@@ -167,3 +171,92 @@ def register(app: AsyncApp, inbox: Inbox) -> None:
     app.event("message")(on_message)
     app.event("reaction_added")(on_reaction)
     app.event("reaction_removed")(on_reaction)
+    register_shortcut(app, inbox)
+
+
+async def handle_give_kudos_shortcut(work: Work) -> None:
+    """ "Give kudos for this" on a message: a modal prefilled with its author and a link."""
+    body = work.body
+    channel = (body.get("channel") or {}).get("id", "")
+    message = body.get("message") or {}
+    permalink = None
+    try:
+        resp = await work.client.chat_getPermalink(channel=channel, message_ts=message["ts"])
+        permalink = resp.get("permalink")
+    except SlackApiError:
+        permalink = None  # a link is a nicety; the kudos works without it
+    async with work.db.session() as session:
+        workspace = await people.ensure_workspace(session, team_id=work.team_id)
+    author = message.get("user")
+    await work.client.views_open(
+        trigger_id=body["trigger_id"],
+        view=build_give_kudos_modal(
+            author_id=author if author != work.user_id else None,
+            permalink=permalink,
+            tags=kudos.tags_for(workspace),
+            metadata=json.dumps(
+                {"channel": channel, "ts": message.get("ts"), "permalink": permalink}
+            ),
+        ),
+    )
+
+
+def _kudos_modal_values(body: dict[str, Any]) -> tuple[str | None, str, list[str]]:
+    values = body["view"]["state"]["values"]
+    receiver = (values.get("receiver") or {}).get("receiver", {}).get("selected_user")
+    reason = ((values.get("reason") or {}).get("reason", {}).get("value") or "").strip()
+    tags = [
+        o["value"] for o in (values.get("tags") or {}).get("tags", {}).get("selected_options") or []
+    ]
+    return receiver, reason, tags
+
+
+def check_give_kudos(body: dict[str, Any]) -> dict[str, Any] | None:
+    receiver, reason, _ = _kudos_modal_values(body)
+    errors: dict[str, str] = {}
+    if not receiver:
+        errors["receiver"] = "Pick who the kudos are for."
+    elif receiver == body["user"]["id"]:
+        errors["receiver"] = "Kudos are for recognising others. Who helped you?"
+    if not re.search(r"\w", reason):
+        errors["reason"] = "Say what they did: kudos recognise a behaviour."
+    return {"response_action": "errors", "errors": errors} if errors else None
+
+
+async def handle_give_kudos_submitted(work: Work) -> None:
+    receiver, reason, tags = _kudos_modal_values(work.body)
+    meta = json.loads(work.body["view"].get("private_metadata") or "{}")
+    channel, ts, permalink = meta.get("channel"), meta.get("ts"), meta.get("permalink")
+    if permalink:
+        reason += f" (<{permalink}|message>)"
+    assert receiver is not None
+    try:
+        await give_and_announce(
+            work,
+            giver_id=work.user_id,
+            parsed=kudos.ParsedKudos(receivers=(receiver,), reason=reason, tags=tuple(tags)),
+            channel_id=channel,
+            source="shortcut",
+            source_key=kudos.message_source_key(channel or "", ts or "", work.user_id),
+        )
+    except KudosRejected as exc:
+        if channel:
+            await _tell_giver(work, channel, work.user_id, str(exc))
+
+
+def register_shortcut(app: AsyncApp, inbox: Inbox) -> None:
+    app.shortcut(Callback.GIVE_KUDOS_FOR_MESSAGE)(
+        inbox.listener(
+            "give_kudos_shortcut",
+            lambda b: f"shortcut:{b['trigger_id']}",
+            handle_give_kudos_shortcut,
+        )
+    )
+    app.view(Callback.GIVE_KUDOS_FOR_MESSAGE)(
+        inbox.listener(
+            "give_kudos_modal",
+            lambda b: f"view:{b['view']['id']}:{b['view'].get('hash', '')}",
+            engaging(handle_give_kudos_submitted),
+            check=check_give_kudos,
+        )
+    )

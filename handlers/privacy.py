@@ -12,6 +12,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.blocks.kudos import build_notice_blocks
 from bot.blocks.privacy import (
+    build_erased_home_view,
     build_forget_me_blocks,
     build_outcome_blocks,
     erased_text,
@@ -104,6 +105,9 @@ async def handle_privacy_button(work: Work) -> None:
         async with work.db.session() as session:
             erased = await privacy.erase(session, team_id=work.team_id, user_id=work.user_id)
         note = erased_text(deleted=erased.deleted, anonymised=erased.anonymised)
+        # The Home tab showed their allies and promises; published directly, as rebuilding
+        # it would look their profile up again.
+        await work.client.views_publish(user_id=work.user_id, view=build_erased_home_view())
     if not await work.respond(note, blocks=build_outcome_blocks(note), replace_original=True):
         # No response_url (or it expired): the answer still reaches them, in their DM.
         await send_dm(

@@ -10,6 +10,7 @@ from bot.app import AllyBot
 from bot.metrics import NUDGES_PLANNED
 from bot.services import inbound
 from scheduler import kinds, outbox
+from scheduler.digest import post_digests
 from scheduler.kinds import PlanContext
 from scheduler.sender import SendResult, send_due
 from scheduler.zones import clock_table, clocks_now
@@ -25,6 +26,7 @@ class PassResult:
     planned: dict[str, int] = field(default_factory=dict)
     expired: int = 0
     sent: SendResult = field(default_factory=SendResult)
+    digests: int = 0
     purged: int = 0
 
 
@@ -56,6 +58,7 @@ async def run_pass(bot: AllyBot, *, now: datetime, team_id: str | None = None) -
     result.recovered = recovered
     if ctx is not None:
         result.sent = await send_due(bot, clocks=ctx.clocks, now=now, team_id=team_id)
+    result.digests = await post_digests(bot, now=now, team_id=team_id)
     async with bot.db.session() as session:
         result.purged = await inbound.purge_done(session, before=now - KEEP_DEDUP_KEYS)
     if any(result.planned.values()) or result.sent.sent or result.sent.failed:

@@ -161,3 +161,61 @@ async def test_a_limit_in_a_channel_is_told_privately(
     note = (await slack.wait_for("chat.postEphemeral", user=ann))[0]
     assert note.args["channel"] == team.channel_id and "yourself" in note.args["text"]
     assert await rows(db, team.team_id) == []
+
+
+async def test_give_kudos_for_this_message(
+    server: Server, team: Team, slack: SlackDouble, db: Database
+) -> None:
+    ann, bob = team.user("ann"), team.user("bob")
+    ts = payloads.fresh_ts()
+    shortcut = payloads.message_shortcut(
+        user_id=ann,
+        team_id=team.team_id,
+        callback_id="give_kudos_for_message",
+        channel_id=team.channel_id,
+        message={"type": "message", "user": bob, "ts": ts, "text": "Here is the migration plan"},
+    )
+    assert (await server.post(shortcut))[0] == 200
+    opened = (
+        await slack.wait_for("views.open", where=lambda c: bob in json.dumps(c.args.get("view")))
+    )[0]
+    view = opened.args["view"]
+    view = json.loads(view) if isinstance(view, str) else view
+    receiver = next(b for b in view["blocks"] if b.get("block_id") == "receiver")
+    assert receiver["element"]["initial_user"] == bob
+
+    def submit(who: str, reason: str) -> str:
+        return payloads.view_submission(
+            user_id=ann,
+            team_id=team.team_id,
+            callback_id="give_kudos_for_message",
+            private_metadata=view["private_metadata"],
+            state_values={
+                "receiver": {"receiver": {"type": "users_select", "selected_user": who}},
+                "reason": {"reason": {"type": "plain_text_input", "value": reason}},
+                "tags": {
+                    "tags": {
+                        "type": "multi_static_select",
+                        "selected_options": [{"value": "helpful"}],
+                    }
+                },
+            },
+        )
+
+    status, text = await server.post(submit(ann, "me"))
+    assert status == 200 and "receiver" in json.loads(text)["errors"]
+    status, text = await server.post(submit(bob, "  "))
+    assert status == 200 and "reason" in json.loads(text)["errors"]
+    assert (await server.post(submit(bob, "a plan everyone could follow")))[0] == 200
+    post = (await slack.wait_for("chat.postMessage", channel=team.channel_id))[0]
+    assert "a plan everyone could follow" in str(post.args["text"])
+    await slack.wait_for("chat.postMessage", channel=bob)
+    assert (await server.post(submit(bob, "and again for the same message")))[0] == 200
+    await asyncio.sleep(0.7)
+    (row,) = await rows(db, team.team_id)
+    assert (row.giver_id, row.receiver_id, row.source, row.tags) == (
+        ann,
+        bob,
+        "shortcut",
+        ["helpful"],
+    )

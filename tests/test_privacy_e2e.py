@@ -383,6 +383,8 @@ async def test_forget_me_asks_first_refuses_others_and_erases_once(
     done = (await slack.wait_for("response_url", _key=first, timeout=10.0))[0]
     assert "erased" in done.args["text"] and done.args["replace_original"] is True
     await slack.assert_no_call("response_url", within=1.0, _key=second)
+    homes = [c for c in slack.calls_to("views.publish", user_id=ann) if c.ok]
+    assert "data was erased" in json.dumps(homes[-1].args["view"]), "Home no longer shows it"
 
     left = await rows_naming(db, team.team_id, ann)
     assert set(left.values()) == {0}, left

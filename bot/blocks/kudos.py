@@ -9,11 +9,18 @@ from slack_sdk.models.blocks import (
     Block,
     ButtonElement,
     ContextBlock,
+    InputBlock,
     MarkdownTextObject,
+    Option,
+    PlainTextInputElement,
     SectionBlock,
+    StaticMultiSelectElement,
+    UserSelectElement,
 )
+from slack_sdk.models.views import View
 
-from bot.ids import Action
+from bot.ids import Action, Callback
+from bot.services.digest import WeekInKudos
 
 
 def _mentions(user_ids: Sequence[str]) -> str:
@@ -94,3 +101,69 @@ def build_kudos_dm_blocks(
 def build_notice_blocks(text: str) -> list[Block]:
     """A private reply: one section of mrkdwn."""
     return [SectionBlock(text=MarkdownTextObject(text=text))]
+
+
+def build_give_kudos_modal(
+    *, author_id: str | None, permalink: str | None, tags: Sequence[str], metadata: str
+) -> View:
+    """ "Give kudos for this" on a message: who, why, which habits."""
+    receiver = UserSelectElement(action_id="receiver", placeholder="Who")
+    if author_id:
+        receiver.initial_user = author_id
+    blocks: list[Block] = [
+        InputBlock(block_id="receiver", label="Kudos to", element=receiver),
+        InputBlock(
+            block_id="reason",
+            label="What did they do well?",
+            element=PlainTextInputElement(action_id="reason", multiline=True, max_length=1000),
+        ),
+        InputBlock(
+            block_id="tags",
+            label="Habits it shows",
+            optional=True,
+            element=StaticMultiSelectElement(
+                action_id="tags",
+                placeholder="Tags",
+                options=[Option(value=t, label=f"#{t}") for t in tags],
+            ),
+        ),
+    ]
+    if permalink:
+        blocks.append(
+            ContextBlock(elements=[MarkdownTextObject(text=f"For <{permalink}|this message>.")])
+        )
+    return View(
+        type="modal",
+        callback_id=Callback.GIVE_KUDOS_FOR_MESSAGE,
+        title="Give kudos",
+        submit="Give kudos",
+        close="Cancel",
+        private_metadata=metadata,
+        blocks=blocks,
+    )
+
+
+def build_digest_blocks(week: WeekInKudos) -> list[Block]:
+    """The week's recognition for the whole channel: counts and newcomers, no ranking."""
+    lines = [
+        f":sparkles: *Kudos this week:* {week.kudos} from {week.givers} "
+        f"{'person' if week.givers == 1 else 'people'} to {week.receivers}."
+    ]
+    if week.first_timers:
+        lines.append(
+            "Recognised for the first time: "
+            + ", ".join(f"<@{u}>" for u in week.first_timers)
+            + ". Welcome to the club!"
+        )
+    if week.tags:
+        lines.append("Habits of the week: " + "  ".join(f"`#{t}` {n}" for t, n in week.tags))
+    return [
+        SectionBlock(text=MarkdownTextObject(text="\n".join(lines))),
+        ContextBlock(
+            elements=[
+                MarkdownTextObject(
+                    text="Who helped you this week? `/kudos @name what they did` says thanks."
+                )
+            ]
+        ),
+    ]

@@ -10,9 +10,11 @@ from slack_sdk.models.blocks import (
     Block,
     ButtonElement,
     ContextBlock,
+    HeaderBlock,
     MarkdownTextObject,
     SectionBlock,
 )
+from slack_sdk.models.views import View
 
 from bot.ids import Action
 
@@ -132,3 +134,19 @@ def not_yours_text() -> str:
 def build_outcome_blocks(text: str) -> list[Block]:
     """The question replaced by its outcome."""
     return [ContextBlock(elements=[MarkdownTextObject(text=text)])]
+
+
+def build_erased_home_view() -> View:
+    """The Home tab after an erase, so it no longer shows what was erased."""
+    return View(
+        type="home",
+        blocks=[
+            HeaderBlock(text="Your alliances"),
+            SectionBlock(
+                text=MarkdownTextObject(
+                    text="allybot holds nothing about you here: your data was erased at your "
+                    "request. `/ally help` shows how to start again."
+                )
+            ),
+        ],
+    )

@@ -1,0 +1,96 @@
+"""The weekly kudos digest: totals, first-time receivers and tags, never a leaderboard."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from bot.db import insert_for
+from bot.models import Digest, Kudos
+
+WEEK = timedelta(days=7)
+MAX_TAG_ROWS = 5000
+
+
+@dataclass(frozen=True)
+class WeekInKudos:
+    kudos: int
+    givers: int
+    receivers: int
+    first_timers: list[str]
+    tags: list[tuple[str, int]]
+
+
+async def week_in_kudos(session: AsyncSession, *, team_id: str, now: datetime) -> WeekInKudos:
+    """The last seven days of recognition in a workspace, derived in SQL."""
+    since = now - WEEK
+    week = (Kudos.team_id == team_id, Kudos.created_at >= since, Kudos.created_at < now)
+    total, givers, receivers = (
+        await session.execute(
+            select(
+                func.count(Kudos.id),
+                func.count(Kudos.giver_id.distinct()),
+                func.count(Kudos.receiver_id.distinct()),
+            ).where(*week)
+        )
+    ).one()
+    earlier = aliased(Kudos)
+    first = (
+        select(Kudos.receiver_id)
+        .where(
+            *week,
+            ~select(earlier.id)
+            .where(
+                earlier.team_id == team_id,
+                earlier.receiver_id == Kudos.receiver_id,
+                earlier.created_at < since,
+            )
+            .exists(),
+        )
+        .distinct()
+        .order_by(Kudos.receiver_id)
+        .limit(20)
+    )
+    first_timers = [
+        r for r in (await session.execute(first)).scalars() if not r.startswith("anon-")
+    ]
+    tag_lists = (
+        await session.execute(select(Kudos.tags).where(*week).limit(MAX_TAG_ROWS))
+    ).scalars()
+    tags = Counter(t for tag_list in tag_lists for t in (tag_list or []))
+    return WeekInKudos(
+        kudos=int(total),
+        givers=int(givers),
+        receivers=int(receivers),
+        first_timers=first_timers,
+        tags=tags.most_common(5),
+    )
+
+
+async def claim_week(
+    session: AsyncSession, *, team_id: str, week: str, channel_id: str, now: datetime
+) -> int | None:
+    """The right to post this week's digest; None when another pass already has it."""
+    stmt = (
+        insert_for(session, Digest)
+        .values(team_id=team_id, week=week, channel_id=channel_id, status="posting", created_at=now)
+        .on_conflict_do_nothing(index_elements=["team_id", "week"])
+        .returning(Digest.id)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def mark_posted(
+    session: AsyncSession, *, digest_id: int, ts: str | None, status: str
+) -> None:
+    await session.execute(update(Digest).where(Digest.id == digest_id).values(status=status, ts=ts))
+
+
+async def release(session: AsyncSession, *, digest_id: int) -> None:
+    """The post failed: let a later pass that week try again."""
+    await session.execute(delete(Digest).where(Digest.id == digest_id))
