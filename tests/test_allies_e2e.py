@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from bot.db import Database
 from bot.models import Ally, Kudos, Person
-from bot.services.allies import add_working_days
+from bot.workdays import add_working_days
 from scheduler.planner import run_pass
 from tests import payloads
 from tests.conftest import Server, Team

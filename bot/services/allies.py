@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import insert_for
 from bot.models import Ally, CheckIn, Person, Resolve
+from bot.workdays import add_working_days
 
 DEFAULT_CADENCE = 14
 MAX_ALLIES = 100
@@ -69,14 +70,6 @@ def cadence_text(days: int) -> str:
     if days % 7 == 0:
         return "every week" if days == 7 else f"every {days // 7} weeks"
     return "every day" if days == 1 else f"every {days} days"
-
-
-def add_working_days(day: date, count: int) -> date:
-    while count:
-        day += timedelta(days=1)
-        if day.weekday() < 5:
-            count -= 1
-    return day
 
 
 def check_ally(owner_id: str, ally: Person) -> None:

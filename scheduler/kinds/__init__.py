@@ -14,12 +14,13 @@ from datetime import date, datetime
 from typing import Any
 
 from slack_sdk.models.blocks import Block
-from sqlalchemy import Select, literal
+from sqlalchemy import Select, and_, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.selectable import Subquery
 
 from bot.db import UTCDateTime, insert_for
-from bot.models import Nudge, Person
+from bot.models import Nudge, Person, Workspace
+from scheduler.zones import deliverable
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,22 @@ def get(name: str) -> NudgeKind | None:
 def _load_builtin() -> None:
     for module in ("allies", "commitments", "tips"):  # each registers its kinds on import
         importlib.import_module(f"scheduler.kinds.{module}")
+
+
+def due_for_owner(
+    ctx: PlanContext, *, team_col: Any, user_col: Any, kind: str, subject: Any
+) -> Select[Any]:
+    """Rows of (team, person, kind, subject, today) for owners who may be messaged now;
+    a kind adds its own conditions. The period is the person's local day."""
+    c = ctx.clocks
+    stmt = (
+        select(team_col, user_col, literal(kind), subject, c.c.day, c.c.local_day, c.c.local_day)
+        .join(Person, and_(Person.team_id == team_col, Person.user_id == user_col))
+        .join(c, c.c.tz == Person.tz)
+        .join(Workspace, Workspace.team_id == team_col)
+        .where(deliverable(c, ctx.now))
+    )
+    return stmt.where(team_col == ctx.team_id) if ctx.team_id else stmt
 
 
 async def insert_planned(session: AsyncSession, rows: Select[Any], now: datetime) -> int:

@@ -21,6 +21,7 @@ from scheduler.kinds import (
     NudgeKind,
     PlanContext,
     Rendered,
+    due_for_owner,
     insert_planned,
     insert_planned_returning,
     register,
@@ -47,27 +48,21 @@ async def plan_checkins(session: AsyncSession, ctx: PlanContext) -> int:
     c = ctx.clocks
     ally = aliased(Person)
     due = (
-        select(
-            Ally.team_id,
-            Ally.user_id,
-            literal(CHECKIN),
-            cast(Ally.id, String),
-            c.c.day,
-            c.c.local_day,
-            c.c.local_day,
+        due_for_owner(
+            ctx,
+            team_col=Ally.team_id,
+            user_col=Ally.user_id,
+            kind=CHECKIN,
+            subject=cast(Ally.id, String),
         )
-        .join(Person, and_(Person.team_id == Ally.team_id, Person.user_id == Ally.user_id))
-        .join(c, c.c.tz == Person.tz)
-        .join(Workspace, Workspace.team_id == Ally.team_id)
         .join(ally, and_(ally.team_id == Ally.team_id, ally.user_id == Ally.ally_id))
         .where(
             Ally.due_day <= c.c.local_day,
             (Ally.next_nudge_day.is_(None)) | (Ally.next_nudge_day <= c.c.local_day),
             ally.deleted.is_(False),
-            deliverable(c, ctx.now),
         )
     )
-    planned = await insert_planned_returning(session, _scoped(due, ctx, Ally.team_id), ctx.now)
+    planned = await insert_planned_returning(session, due, ctx.now)
     if not planned:
         return 0
     # Next reminder one rhythm later: one UPDATE per (day, rhythm), not one per ally.
@@ -122,27 +117,14 @@ async def render_checkin(
 
 async def plan_resolve_follow_ups(session: AsyncSession, ctx: PlanContext) -> int:
     """ "Did you get to talk?" two working days after `/ally resolve`, and after "Not yet"."""
-    c = ctx.clocks
-    due = (
-        select(
-            Resolve.team_id,
-            Resolve.user_id,
-            literal(RESOLVE),
-            cast(Resolve.id, String),
-            c.c.day,
-            c.c.local_day,
-            c.c.local_day,
-        )
-        .join(Person, and_(Person.team_id == Resolve.team_id, Person.user_id == Resolve.user_id))
-        .join(c, c.c.tz == Person.tz)
-        .join(Workspace, Workspace.team_id == Resolve.team_id)
-        .where(
-            Resolve.status == "open",
-            Resolve.follow_up_day <= c.c.local_day,
-            deliverable(c, ctx.now),
-        )
-    )
-    planned = await insert_planned_returning(session, _scoped(due, ctx, Resolve.team_id), ctx.now)
+    due = due_for_owner(
+        ctx,
+        team_col=Resolve.team_id,
+        user_col=Resolve.user_id,
+        kind=RESOLVE,
+        subject=cast(Resolve.id, String),
+    ).where(Resolve.status == "open", Resolve.follow_up_day <= ctx.clocks.c.local_day)
+    planned = await insert_planned_returning(session, due, ctx.now)
     if planned:
         await session.execute(
             update(Resolve)

@@ -3,24 +3,24 @@ working morning after, once more three working days later, then never again)."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Select, String, and_, cast, literal, or_, select
+from sqlalchemy import Select, String, cast, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.blocks.commitments import build_reminder_blocks
-from bot.models import Commitment, Nudge, Person, Workspace
+from bot.models import Commitment, Nudge, Person
 from bot.services import commitments
+from bot.workdays import add_working_days
 from scheduler.kinds import (
     NudgeKind,
     PlanContext,
     Rendered,
+    due_for_owner,
     insert_planned,
     insert_planned_returning,
     register,
 )
-from scheduler.zones import deliverable
 
 DUE = "commitment_due"
 OVERDUE = "commitment_overdue"
@@ -28,39 +28,20 @@ MAX_OVERDUE = 2
 OVERDUE_GAP_WORKING_DAYS = 3
 
 
-def add_working_days(day: date, count: int) -> date:
-    while count:
-        day += timedelta(days=1)
-        if day.weekday() < 5:
-            count -= 1
-    return day
-
-
 def _owners_due(ctx: PlanContext, kind: str) -> Select[Any]:
-    c = ctx.clocks
-    stmt = (
-        select(
-            Commitment.team_id,
-            Commitment.owner_id,
-            literal(kind),
-            cast(Commitment.id, String),
-            c.c.day,
-            c.c.local_day,
-            c.c.local_day,
-        )
-        .join(
-            Person,
-            and_(Person.team_id == Commitment.team_id, Person.user_id == Commitment.owner_id),
-        )
-        .join(c, c.c.tz == Person.tz)
-        .join(Workspace, Workspace.team_id == Commitment.team_id)
-        .where(
-            Commitment.status == "open",
-            or_(Commitment.next_nudge_day.is_(None), Commitment.next_nudge_day <= c.c.local_day),
-            deliverable(c, ctx.now),
-        )
+    return due_for_owner(
+        ctx,
+        team_col=Commitment.team_id,
+        user_col=Commitment.owner_id,
+        kind=kind,
+        subject=cast(Commitment.id, String),
+    ).where(
+        Commitment.status == "open",
+        or_(
+            Commitment.next_nudge_day.is_(None),
+            Commitment.next_nudge_day <= ctx.clocks.c.local_day,
+        ),
     )
-    return stmt.where(Commitment.team_id == ctx.team_id) if ctx.team_id else stmt
 
 
 async def plan_due(session: AsyncSession, ctx: PlanContext) -> int:
