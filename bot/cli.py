@@ -35,10 +35,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="0.0.0.0")
     serve.add_argument("--port", type=int, default=3000)
     serve.add_argument(
-        "--tick-seconds", type=float, default=60.0, help="seconds between scheduler passes"
+        "--tick-seconds",
+        type=float,
+        default=60.0,
+        help="seconds between scheduler passes; 0 runs no clock (use `allybot tick` from cron)",
     )
     socket = sub.add_parser("socket", help="Socket Mode (needs SLACK_APP_TOKEN)")
-    socket.add_argument("--tick-seconds", type=float, default=60.0)
+    socket.add_argument(
+        "--tick-seconds", type=float, default=60.0, help="as for serve; 0 runs no clock"
+    )
     sub.add_parser("migrate", help="upgrade the database to the newest schema")
     tick = sub.add_parser("tick", help="run one scheduler pass at an instant, then exit")
     tick.add_argument("--now", type=_instant, default=None, help="ISO-8601 instant (default: now)")
@@ -139,13 +144,14 @@ async def _serve(settings: Settings, args: argparse.Namespace) -> int:
     await runner.setup()
     site = web.TCPSite(runner, args.host, args.port, backlog=1024)
     await site.start()
-    clock = start_clock(bot, interval_seconds=args.tick_seconds)
+    clock = start_clock(bot, interval_seconds=args.tick_seconds) if args.tick_seconds > 0 else None
     port = runner.addresses[0][1] if runner.addresses else args.port
     logger.info("allybot serving on http://%s:%d", args.host, port)
     stop = _stop_event()
     await stop.wait()
     logger.info("shutting down: finishing work in flight")
-    clock.shutdown(wait=False)
+    if clock is not None:
+        clock.shutdown(wait=False)
     await site.stop()
     await bot.close()
     await runner.cleanup()
@@ -164,11 +170,12 @@ async def _socket(settings: Settings, args: argparse.Namespace) -> int:
     assert settings.slack_app_token is not None
     handler = AsyncSocketModeHandler(bot.bolt, settings.slack_app_token.get_secret_value())
     await handler.connect_async()
-    clock = start_clock(bot, interval_seconds=args.tick_seconds)
+    clock = start_clock(bot, interval_seconds=args.tick_seconds) if args.tick_seconds > 0 else None
     logger.info("allybot connected in Socket Mode")
     stop = _stop_event()
     await stop.wait()
-    clock.shutdown(wait=False)
+    if clock is not None:
+        clock.shutdown(wait=False)
     await handler.close_async()
     await bot.close()
     return 0

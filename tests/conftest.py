@@ -189,7 +189,10 @@ async def server(
 ) -> AsyncIterator[Server]:
     """One real `allybot serve` per database backend, shared by the end-to-end tests."""
     log_path = tmp_path_factory.mktemp("server") / "allybot.log"
-    process, url = await start_server(server_env(database_url, slack.url), log_path)
+    # No clock in the shared server: the tests run passes themselves, at simulated instants.
+    process, url = await start_server(
+        server_env(database_url, slack.url), log_path, "--tick-seconds", "0"
+    )
     async with aiohttp.ClientSession() as http:
         yield Server(url=url, process=process, log_path=log_path, http=http)
     stop_server(process)

@@ -172,8 +172,8 @@ async def parties_of(session: AsyncSession, *, commitment_id: int) -> list[Commi
 async def owned(
     session: AsyncSession, *, commitment_id: int, team_id: str, user_id: str
 ) -> Commitment:
-    """The commitment, if this person owns it."""
-    commitment = await session.get(Commitment, commitment_id)
+    """The commitment, if this person owns it; locked, so two presses at once act once."""
+    commitment = await session.get(Commitment, commitment_id, with_for_update=True)
     if commitment is None or commitment.team_id != team_id or commitment.owner_id != user_id:
         raise NotYours(commitment_id)
     return commitment

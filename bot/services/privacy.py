@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, func, inspect, or_, select, update
+from sqlalchemy import Select, delete, func, inspect, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import (
@@ -36,21 +36,16 @@ ANON_PREFIX = "anon-"
 # export from ever loading a table whole if something upstream runs wild.
 MAX_ROWS = 50_000
 
-SECTIONS = (
-    "kudos_given",
-    "kudos_received",
-    "commitments_owned",
-    "commitments_to_you",
-    "allies",
-    "check_ins",
-    "resolves",
-    "tips_shown",
-    "nudges",
-    "daily_messages",
+KUDOS_FIELDS = (
+    "id",
+    "giver_id",
+    "receiver_id",
+    "channel_id",
+    "text",
+    "tags",
+    "source",
+    "created_at",
 )
-
-KUDOS_FIELDS = ("id", "giver_id", "receiver_id", "channel_id", "text", "tags", "source")
-KUDOS_DATES = ("created_at",)
 COMMITMENT_FIELDS = (
     "id",
     "owner_id",
@@ -104,6 +99,44 @@ def anonymous_id() -> str:
     return ANON_PREFIX + secrets.token_hex(8)
 
 
+@dataclass(frozen=True)
+class _Own:
+    """One kind of row a person has: its table, the column holding their id, its order in
+    the export and the fields exported."""
+
+    model: Any
+    who: Any
+    order: tuple[Any, ...]
+    fields: tuple[str, ...]
+
+    def where(self, team_id: str, user_id: str) -> tuple[Any, ...]:
+        return (self.model.team_id == team_id, self.who == user_id)
+
+
+# The export's sections, in order; the forget-me question counts the same rows.
+OWN: dict[str, _Own] = {
+    "kudos_given": _Own(Kudos, Kudos.giver_id, (Kudos.created_at, Kudos.id), KUDOS_FIELDS),
+    "kudos_received": _Own(Kudos, Kudos.receiver_id, (Kudos.created_at, Kudos.id), KUDOS_FIELDS),
+    "commitments_owned": _Own(
+        Commitment, Commitment.owner_id, (Commitment.created_at, Commitment.id), COMMITMENT_FIELDS
+    ),
+    "commitments_to_you": _Own(
+        CommitmentParty, CommitmentParty.user_id, (CommitmentParty.id,), PARTY_FIELDS
+    ),
+    "allies": _Own(Ally, Ally.user_id, (Ally.created_at, Ally.id), ALLY_FIELDS),
+    "check_ins": _Own(CheckIn, CheckIn.user_id, (CheckIn.at, CheckIn.id), CHECK_IN_FIELDS),
+    "resolves": _Own(Resolve, Resolve.user_id, (Resolve.created_at, Resolve.id), RESOLVE_FIELDS),
+    "tips_shown": _Own(TipShown, TipShown.user_id, (TipShown.shown_at, TipShown.id), TIP_FIELDS),
+    "nudges": _Own(Nudge, Nudge.user_id, (Nudge.local_day, Nudge.id), NUDGE_FIELDS),
+    "daily_messages": _Own(
+        DailyMessage,
+        DailyMessage.user_id,
+        (DailyMessage.local_day, DailyMessage.id),
+        DAILY_MESSAGE_FIELDS,
+    ),
+}
+
+
 @dataclass
 class _Collector:
     """Runs the capped per-person queries and notes any section that hit the cap."""
@@ -129,113 +162,52 @@ async def export(
     this person (their ally lists, their notes) are theirs and are not included.
     """
     c = _Collector(session, [])
-    lib = tips.library()
-    person = await session.get(Person, (team_id, user_id))
+    sections: dict[str, list[dict[str, Any]]] = {}
+    for name, own in OWN.items():
+        if name == "commitments_to_you":
+            continue
+        stmt = select(own.model).where(*own.where(team_id, user_id)).order_by(*own.order)
+        sections[name] = [_pick(row, own.fields) for (row,) in await c.rows(name, stmt)]
 
-    kudos_given = await c.rows(
-        "kudos_given",
-        select(Kudos)
-        .where(Kudos.team_id == team_id, Kudos.giver_id == user_id)
-        .order_by(Kudos.created_at, Kudos.id),
-    )
-    kudos_received = await c.rows(
-        "kudos_received",
-        select(Kudos)
-        .where(Kudos.team_id == team_id, Kudos.receiver_id == user_id)
-        .order_by(Kudos.created_at, Kudos.id),
-    )
-    owned = await c.rows(
-        "commitments_owned",
-        select(Commitment)
-        .where(Commitment.team_id == team_id, Commitment.owner_id == user_id)
-        .order_by(Commitment.created_at, Commitment.id),
-    )
+    # Promises they made carry every party's answer; promises made to them, only theirs.
     owned_parties = await c.rows(
         "commitments_owned",
         select(CommitmentParty)
         .join(Commitment, Commitment.id == CommitmentParty.commitment_id)
-        .where(Commitment.team_id == team_id, Commitment.owner_id == user_id)
+        .where(*OWN["commitments_owned"].where(team_id, user_id))
         .order_by(CommitmentParty.id),
     )
-    parties_by_commitment: dict[int, list[dict[str, Any]]] = {}
+    parties: dict[int, list[dict[str, Any]]] = {}
     for (party,) in owned_parties:
-        parties_by_commitment.setdefault(party.commitment_id, []).append(_pick(party, PARTY_FIELDS))
+        parties.setdefault(party.commitment_id, []).append(_pick(party, PARTY_FIELDS))
+    for item in sections["commitments_owned"]:
+        item["parties"] = parties.get(item["id"], [])
     to_you = await c.rows(
         "commitments_to_you",
         select(Commitment, CommitmentParty)
         .join(CommitmentParty, CommitmentParty.commitment_id == Commitment.id)
-        .where(CommitmentParty.team_id == team_id, CommitmentParty.user_id == user_id)
+        .where(*OWN["commitments_to_you"].where(team_id, user_id))
         .order_by(Commitment.created_at, Commitment.id),
     )
-    allies = await c.rows(
-        "allies",
-        select(Ally)
-        .where(Ally.team_id == team_id, Ally.user_id == user_id)
-        .order_by(Ally.created_at, Ally.id),
-    )
-    check_ins = await c.rows(
-        "check_ins",
-        select(CheckIn)
-        .where(CheckIn.team_id == team_id, CheckIn.user_id == user_id)
-        .order_by(CheckIn.at, CheckIn.id),
-    )
-    resolves = await c.rows(
-        "resolves",
-        select(Resolve)
-        .where(Resolve.team_id == team_id, Resolve.user_id == user_id)
-        .order_by(Resolve.created_at, Resolve.id),
-    )
-    tips_shown = await c.rows(
-        "tips_shown",
-        select(TipShown)
-        .where(TipShown.team_id == team_id, TipShown.user_id == user_id)
-        .order_by(TipShown.shown_at, TipShown.id),
-    )
-    nudges = await c.rows(
-        "nudges",
-        select(Nudge)
-        .where(Nudge.team_id == team_id, Nudge.user_id == user_id)
-        .order_by(Nudge.local_day, Nudge.id),
-    )
-    daily = await c.rows(
-        "daily_messages",
-        select(DailyMessage)
-        .where(DailyMessage.team_id == team_id, DailyMessage.user_id == user_id)
-        .order_by(DailyMessage.local_day, DailyMessage.id),
-    )
+    sections["commitments_to_you"] = [
+        {**_pick(cm, COMMITMENT_FIELDS), "your_answer": _pick(party, PARTY_FIELDS)}
+        for cm, party in to_you
+    ]
+    lib = tips.library()
+    for item in sections["tips_shown"]:
+        found = lib.by_id(item["tip_id"])
+        item["text"] = found.text if found else None
 
-    def tip(row: TipShown) -> dict[str, Any]:
-        found = lib.by_id(row.tip_id)
-        return {**_pick(row, TIP_FIELDS), "text": found.text if found else None}
-
-    sections: dict[str, list[dict[str, Any]]] = {
-        "kudos_given": [_pick(k, KUDOS_FIELDS + KUDOS_DATES) for (k,) in kudos_given],
-        "kudos_received": [_pick(k, KUDOS_FIELDS + KUDOS_DATES) for (k,) in kudos_received],
-        "commitments_owned": [
-            {**_pick(cm, COMMITMENT_FIELDS), "parties": parties_by_commitment.get(cm.id, [])}
-            for (cm,) in owned
-        ],
-        "commitments_to_you": [
-            {**_pick(cm, COMMITMENT_FIELDS), "your_answer": _pick(party, PARTY_FIELDS)}
-            for cm, party in to_you
-        ],
-        "allies": [_pick(a, ALLY_FIELDS) for (a,) in allies],
-        "check_ins": [_pick(ci, CHECK_IN_FIELDS) for (ci,) in check_ins],
-        "resolves": [_pick(r, RESOLVE_FIELDS) for (r,) in resolves],
-        "tips_shown": [tip(t) for (t,) in tips_shown],
-        "nudges": [_pick(n, NUDGE_FIELDS) for (n,) in nudges],
-        "daily_messages": [_pick(d, DAILY_MESSAGE_FIELDS) for (d,) in daily],
-    }
-    empty = person is None and not any(sections.values())
+    person = await session.get(Person, (team_id, user_id))
     return {
         "format": EXPORT_FORMAT,
         "team_id": team_id,
         "user_id": user_id,
         "generated_at": now.isoformat(),
-        "empty": empty,
+        "empty": person is None and not any(sections.values()),
         "truncated": sorted(set(c.truncated)),
         "person": _person(person) if person is not None else None,
-        **sections,
+        **{name: sections[name] for name in OWN},
     }
 
 
@@ -243,49 +215,13 @@ def is_empty(data: dict[str, Any]) -> bool:
     return bool(data.get("empty"))
 
 
-async def _count(session: AsyncSession, stmt: Select[Any]) -> int:
-    return int((await session.execute(stmt)).scalar_one())
-
-
 async def holdings(session: AsyncSession, *, team_id: str, user_id: str) -> dict[str, int]:
     """How many rows of each kind allybot holds about a person, for the forget-me question."""
-    n = func.count()
-    return {
-        "person": 1 if await session.get(Person, (team_id, user_id)) is not None else 0,
-        "kudos_given": await _count(
-            session, select(n).where(Kudos.team_id == team_id, Kudos.giver_id == user_id)
-        ),
-        "kudos_received": await _count(
-            session, select(n).where(Kudos.team_id == team_id, Kudos.receiver_id == user_id)
-        ),
-        "commitments_owned": await _count(
-            session,
-            select(n).where(Commitment.team_id == team_id, Commitment.owner_id == user_id),
-        ),
-        "commitments_to_you": await _count(
-            session,
-            select(n).where(CommitmentParty.team_id == team_id, CommitmentParty.user_id == user_id),
-        ),
-        "allies": await _count(
-            session, select(n).where(Ally.team_id == team_id, Ally.user_id == user_id)
-        ),
-        "check_ins": await _count(
-            session, select(n).where(CheckIn.team_id == team_id, CheckIn.user_id == user_id)
-        ),
-        "resolves": await _count(
-            session, select(n).where(Resolve.team_id == team_id, Resolve.user_id == user_id)
-        ),
-        "tips_shown": await _count(
-            session, select(n).where(TipShown.team_id == team_id, TipShown.user_id == user_id)
-        ),
-        "nudges": await _count(
-            session, select(n).where(Nudge.team_id == team_id, Nudge.user_id == user_id)
-        ),
-        "daily_messages": await _count(
-            session,
-            select(n).where(DailyMessage.team_id == team_id, DailyMessage.user_id == user_id),
-        ),
-    }
+    held = {"person": 1 if await session.get(Person, (team_id, user_id)) is not None else 0}
+    for name, own in OWN.items():
+        stmt = select(func.count()).select_from(own.model).where(*own.where(team_id, user_id))
+        held[name] = int((await session.execute(stmt)).scalar_one())
+    return held
 
 
 @dataclass(frozen=True)
@@ -353,7 +289,7 @@ async def erase(session: AsyncSession, *, team_id: str, user_id: str) -> Erased:
     )
     received = await session.execute(
         update(Kudos)
-        .where(and_(Kudos.team_id == team_id, Kudos.receiver_id == user_id))
+        .where(Kudos.team_id == team_id, Kudos.receiver_id == user_id)
         .values(receiver_id=anon)
         .execution_options(synchronize_session=False)
     )
