@@ -147,6 +147,7 @@ class Nudge(Base):
         UniqueConstraint("team_id", "user_id", "kind", "subject", "period", name="uq_nudges_key"),
         Index("ix_nudges_status_day", "status", "local_day"),
         Index("ix_nudges_message", "message_id"),
+        Index("ix_nudges_subject", "team_id", "subject"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -283,7 +284,10 @@ class CheckIn(Base):
     """A logged conversation between a person and an ally (`/ally met`, "We talked")."""
 
     __tablename__ = "check_ins"
-    __table_args__ = (Index("ix_check_ins_pair", "team_id", "user_id", "ally_id"),)
+    __table_args__ = (
+        Index("ix_check_ins_pair", "team_id", "user_id", "ally_id"),
+        Index("ix_check_ins_ally", "team_id", "ally_id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     team_id: Mapped[str] = mapped_column(String(32))
@@ -298,7 +302,11 @@ class Resolve(Base):
     """A person's intention to talk directly to someone about a difficulty, followed up."""
 
     __tablename__ = "resolves"
-    __table_args__ = (Index("ix_resolves_follow_up", "status", "follow_up_day"),)
+    __table_args__ = (
+        Index("ix_resolves_follow_up", "status", "follow_up_day"),
+        Index("ix_resolves_person", "team_id", "user_id"),
+        Index("ix_resolves_other", "team_id", "other_id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     team_id: Mapped[str] = mapped_column(String(32))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from slack_bolt.async_app import AsyncApp
 
 from bot.blocks.nudges import replace_block
@@ -12,20 +10,13 @@ from bot.inbox import Inbox, Work
 from bot.services import tips
 from handlers.common import engaging
 from handlers.events import acknowledge
+from handlers.keys import action_key
 from handlers.kudos import tell_privately
 
 TIP_NOTES = {
     tips.HELPFUL: ":white_check_mark: Thanks, noted: more tips like this one.",
     tips.NOT_FOR_ME: ":ok_hand: Noted: fewer tips like this one.",
 }
-
-
-def action_key(body: dict[str, Any]) -> str:
-    """A double click or a retried interaction is the same press: one key per
-    (person, button, value, message)."""
-    action = body["actions"][0]
-    message_ts = (body.get("container") or {}).get("message_ts", "")
-    return f"action:{body['user']['id']}:{action['action_id']}:{action.get('value')}:{message_ts}"
 
 
 async def handle_tip_rating(work: Work) -> None:

@@ -15,8 +15,9 @@ from bot.models import Person
 from bot.services import allies
 from bot.services.allies import AllyRejected
 from bot.services.kudos import USER_MENTION
-from handlers.commitments import action_key, answer_in_place, command_key
+from handlers.commitments import answer_in_place
 from handlers.common import engaging
+from handlers.keys import action_key, command_key
 from handlers.kudos import tell_privately
 
 

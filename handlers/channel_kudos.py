@@ -19,7 +19,7 @@ from bot.services import kudos, people
 from bot.services.kudos import KudosRejected
 from bot.slack import slack_error
 from handlers.common import engaging
-from handlers.events import event_key
+from handlers.keys import event_key, shortcut_key, view_key
 from handlers.kudos import give_and_announce
 
 DEFAULT_EMOJI = "raised_hands"
@@ -248,14 +248,14 @@ def register_shortcut(app: AsyncApp, inbox: Inbox) -> None:
     app.shortcut(Callback.GIVE_KUDOS_FOR_MESSAGE)(
         inbox.listener(
             "give_kudos_shortcut",
-            lambda b: f"shortcut:{b['trigger_id']}",
+            shortcut_key,
             handle_give_kudos_shortcut,
         )
     )
     app.view(Callback.GIVE_KUDOS_FOR_MESSAGE)(
         inbox.listener(
             "give_kudos_modal",
-            lambda b: f"view:{b['view']['id']}:{b['view'].get('hash', '')}",
+            view_key,
             engaging(handle_give_kudos_submitted),
             check=check_give_kudos,
         )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,13 +15,9 @@ from bot.services.kudos import KudosRejected
 from handlers.allies import ALLY_FEATURES, run_ally_feature
 from handlers.common import engaging
 from handlers.home import open_settings
+from handlers.keys import command_key
 from handlers.kudos import give_and_announce, tell_privately
 from handlers.privacy import PRIVACY_FEATURES, engaging_unless_private
-
-
-def command_key(body: dict[str, Any]) -> str:
-    """Slack gives every invocation its own trigger_id; a retry carries the same one."""
-    return f"command:{body['command']}:{body['trigger_id']}"
 
 
 async def handle_kudos_command(work: Work) -> None:

@@ -32,20 +32,10 @@ from bot.services.commitments import CommitRejected, NotYours
 from bot.services.kudos import KudosRejected, ParsedKudos
 from bot.services.when import WhenError, parse_when
 from handlers.common import engaging
+from handlers.keys import action_key, command_key, shortcut_key, view_key
 from handlers.kudos import give_and_announce, tell_privately
 
 OVERDUE_NOTE = "If the date no longer works, agree a new one early: it keeps trust."
-
-
-def command_key(body: dict[str, Any]) -> str:
-    return f"command:{body['command']}:{body['trigger_id']}"
-
-
-def action_key(body: dict[str, Any]) -> str:
-    """A double click or retried interaction is the same press."""
-    action = body["actions"][0]
-    where = (body.get("container") or {}).get("message_ts") or body.get("trigger_id", "")
-    return f"action:{body['user']['id']}:{action['action_id']}:{action.get('value')}:{where}"
 
 
 async def _owner(work: Work) -> Person:
@@ -495,10 +485,6 @@ def check_commit_modal(body: dict[str, Any]) -> dict[str, Any] | None:
     return {"response_action": "errors", "errors": errors} if errors else None
 
 
-def view_key(body: dict[str, Any]) -> str:
-    return f"view:{body['view']['id']}:{body['view'].get('hash', '')}"
-
-
 async def handle_commit_modal(work: Work) -> None:
     """Save a commitment from the modal: a new one (shortcut) or an edit (Edit, New date)."""
     v = _modal_values(work.body)
@@ -597,7 +583,5 @@ def register(app: AsyncApp, inbox: Inbox) -> None:
         )
     )
     app.shortcut(Callback.TRACK_AS_COMMITMENT)(
-        inbox.listener(
-            "track_shortcut", lambda b: f"shortcut:{b['trigger_id']}", handle_track_shortcut
-        )
+        inbox.listener("track_shortcut", shortcut_key, handle_track_shortcut)
     )

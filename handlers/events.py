@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 
@@ -11,11 +9,7 @@ from bot.blocks.help import ally_help_text
 from bot.inbox import Inbox, Work
 from bot.services import people, workspaces
 from bot.services.people import Profile
-
-
-def event_key(body: dict[str, Any]) -> str:
-    """Slack's event_id is the same on every retry of one event."""
-    return f"event:{body['event_id']}"
+from handlers.keys import event_key
 
 
 async def handle_app_mention(work: Work) -> None:

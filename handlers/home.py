@@ -19,7 +19,8 @@ from bot.inbox import Inbox, Work
 from bot.models import Kudos
 from bot.services import allies, commitments, insights, preferences
 from bot.services.preferences import SettingsInput
-from handlers.events import event_key
+from bot.services.privacy import ANON_PREFIX
+from handlers.keys import action_key, event_key, view_key
 
 
 async def publish_home(
@@ -60,6 +61,7 @@ async def publish_home(
                         Kudos.team_id == team_id,
                         Kudos.receiver_id == user_id,
                         Kudos.created_at >= now - insights.RECENT,
+                        ~Kudos.giver_id.startswith(ANON_PREFIX),
                     )
                     .order_by(Kudos.created_at.desc())
                     .limit(3)
@@ -163,12 +165,7 @@ async def handle_settings_saved(work: Work) -> None:
         )
 
 
-def view_key(body: dict[str, Any]) -> str:
-    return f"view:{body['view']['id']}:{body['view'].get('hash', '')}"
-
-
 def register(app: AsyncApp, inbox: Inbox) -> None:
-    from handlers.commitments import action_key
     from handlers.common import engaging
 
     app.event("app_home_opened")(inbox.listener("home_opened", event_key, handle_home_opened))

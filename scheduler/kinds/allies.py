@@ -162,6 +162,7 @@ async def plan_give_back(session: AsyncSession, ctx: PlanContext) -> int:
     )
     pairs = _scoped(pairs, ctx, Kudos.team_id).subquery("pairs")
     back = aliased(Kudos)
+    giver = aliased(Person)
     gave_back = exists().where(
         back.team_id == pairs.c.team_id,
         back.giver_id == pairs.c.user_id,
@@ -180,7 +181,13 @@ async def plan_give_back(session: AsyncSession, ctx: PlanContext) -> int:
         .join(Person, and_(Person.team_id == pairs.c.team_id, Person.user_id == pairs.c.user_id))
         .join(c, c.c.tz == Person.tz)
         .join(Workspace, Workspace.team_id == pairs.c.team_id)
-        .where(~gave_back, Person.engaged_at.is_not(None), deliverable(c, ctx.now))
+        .join(giver, and_(giver.team_id == pairs.c.team_id, giver.user_id == pairs.c.giver_id))
+        .where(
+            ~gave_back,
+            Person.engaged_at.is_not(None),
+            giver.deleted.is_(False),  # nobody left, or erased (an anonymous id has no row)
+            deliverable(c, ctx.now),
+        )
     )
     return await insert_planned(session, due, ctx.now)
 
