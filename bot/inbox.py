@@ -22,6 +22,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.db import Database
 from bot.logs import log_context
 from bot.metrics import DELIVERIES, HANDLER_SECONDS
+from bot.recorder import Recorder
 from bot.services import inbound
 from bot.slack import SlackClients
 
@@ -87,9 +88,11 @@ def team_of(body: dict[str, Any]) -> str:
 class Inbox:
     """Records deliveries before the ack and runs their handlers in tasks it owns."""
 
-    def __init__(self, db: Database, clients: SlackClients, *, concurrency: int = 64) -> None:
+    def __init__(self, db: Database, clients: SlackClients, *, concurrency: int = 8) -> None:
+        """`concurrency` bounds the work after the ack, so acks never queue behind it."""
         self.db = db
         self.clients = clients
+        self.recorder = Recorder(db)
         self.handlers: dict[str, WorkFn] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._limit = asyncio.Semaphore(concurrency)
@@ -106,16 +109,9 @@ class Inbox:
                 await ack(**refusal)
                 DELIVERIES.labels(kind, "refused").inc()
                 return
-            team_id = team_of(body)
-            async with self.db.session() as session:
-                new_id = await inbound.record(
-                    session,
-                    team_id=team_id,
-                    key=key(body),
-                    kind=kind,
-                    payload=body,
-                    now=datetime.now(UTC),
-                )
+            new_id = await self.recorder.record(
+                team_id=team_of(body), key=key(body), kind=kind, payload=body
+            )
             await ack()
             DELIVERIES.labels(kind, "recorded" if new_id else "duplicate").inc()
             if new_id is not None:
@@ -184,3 +180,4 @@ class Inbox:
         """Wait for the work in flight, so a shutdown loses nothing it acked."""
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=timeout)
+        await self.recorder.close()

@@ -84,6 +84,7 @@ class Person(Base):
     paused_until: Mapped[datetime | None]
     opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
     engaged_at: Mapped[datetime | None]
+    home_seen_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

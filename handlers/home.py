@@ -17,19 +17,26 @@ from bot.db import Database
 from bot.ids import Action, Callback
 from bot.inbox import Inbox, Work
 from bot.models import Kudos
-from bot.services import allies, commitments, insights, preferences
+from bot.services import allies, commitments, insights, people, preferences
 from bot.services.preferences import SettingsInput
 from bot.services.privacy import ANON_PREFIX
 from handlers.keys import action_key, event_key, view_key
 
 
 async def publish_home(
-    db: Database, client: AsyncWebClient, *, team_id: str, user_id: str, now: datetime
+    db: Database,
+    client: AsyncWebClient,
+    *,
+    team_id: str,
+    user_id: str,
+    now: datetime,
+    only_if_seen: bool = False,
 ) -> None:
-    """Build and publish one person's Home from current state."""
+    """Build and publish one person's Home from current state; with `only_if_seen`, only
+    for someone who has opened it (nobody else would see the work)."""
     found = await directory.lookup(db, client, team_id=team_id, user_ids=[user_id])
     person = found.get(user_id)
-    if person is None:
+    if person is None or (only_if_seen and person.home_seen_at is None):
         return
     today = now.astimezone(ZoneInfo(person.tz)).date()
     async with db.session() as session:
@@ -81,7 +88,12 @@ async def publish_home(
 
 async def republish_home(work: Work) -> None:
     await publish_home(
-        work.db, work.client, team_id=work.team_id, user_id=work.user_id, now=work.now()
+        work.db,
+        work.client,
+        team_id=work.team_id,
+        user_id=work.user_id,
+        now=work.now(),
+        only_if_seen=True,
     )
 
 
@@ -92,6 +104,10 @@ async def handle_home_opened(work: Work) -> None:
     await publish_home(
         work.db, work.client, team_id=work.team_id, user_id=event["user"], now=work.now()
     )
+    async with work.db.session() as session:
+        await people.mark_home_seen(
+            session, team_id=work.team_id, user_id=event["user"], now=work.now()
+        )
 
 
 async def handle_home_button(work: Work) -> None:

@@ -72,9 +72,11 @@ async def test_home_shows_commitments_kudos_and_figures(
 async def test_home_is_republished_after_a_change_and_its_buttons_work(
     server: Server, team: Team, slack: SlackDouble, db: Database
 ) -> None:
-    ann = team.user("ann")
+    ann, bob = team.user("ann"), team.user("bob")
+    await ally(server, team, slack, bob, "tips daily")  # bob never opened Home: no publish
+    await open_home(server, team, slack, ann)
     await ally(server, team, slack, ann, "tips daily")
-    published = await slack.wait_for("views.publish", user_id=ann)
+    published = await slack.wait_for("views.publish", user_id=ann, count=2)
     assert "tips daily" in json.dumps(view_of(published[-1]))
     home = view_of(published[-1])
     prefs = next(b for b in home["blocks"] if b.get("block_id") == "home_preferences")
@@ -93,12 +95,14 @@ async def test_home_is_republished_after_a_change_and_its_buttons_work(
     async with db.session() as session:
         person = await session.get(Person, (team.team_id, ann))
         assert person is not None and person.paused_until is not None
+    assert slack.calls_to("views.publish", user_id=bob) == []
 
 
 async def test_settings_modal_validates_and_saves(
     server: Server, team: Team, slack: SlackDouble, db: Database
 ) -> None:
     ann = team.user("ann", tz="Asia/Tokyo")
+    await open_home(server, team, slack, ann)
     body, _ = team.command("/ally", "settings", user_id=ann)
     assert (await server.post(body))[0] == 200
     opened = (

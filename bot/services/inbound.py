@@ -43,6 +43,34 @@ async def record(
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
+async def record_many(
+    session: AsyncSession, *, rows: list[dict[str, Any]], now: datetime
+) -> dict[tuple[str, str], int]:
+    """Store many deliveries in one statement; returns the ids of those that were new,
+    by (team_id, key)."""
+    stmt = (
+        insert_for(session, Inbound)
+        .values(
+            [
+                {
+                    "team_id": r["team_id"],
+                    "key": r["key"],
+                    "kind": r["kind"],
+                    "payload": r["payload"],
+                    "status": "pending",
+                    "attempts": 1,
+                    "lease_until": now + LEASE,
+                    "received_at": now,
+                }
+                for r in rows
+            ]
+        )
+        .on_conflict_do_nothing(index_elements=["team_id", "key"])
+        .returning(Inbound.team_id, Inbound.key, Inbound.id)
+    )
+    return {(t, k): i for t, k, i in (await session.execute(stmt)).all()}
+
+
 async def get_pending(session: AsyncSession, *, inbound_id: int) -> Inbound | None:
     """The delivery if it still waits to be processed."""
     row = await session.get(Inbound, inbound_id)

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import insert_for
@@ -125,3 +125,14 @@ async def save_profiles(
         index_elements=["team_id", "user_id"], set_={f: stmt.excluded[f] for f in fields}
     )
     await session.execute(stmt)
+
+
+async def mark_home_seen(
+    session: AsyncSession, *, team_id: str, user_id: str, now: datetime
+) -> None:
+    """The person looks at their Home tab, so it is worth keeping current."""
+    await session.execute(
+        update(Person)
+        .where(Person.team_id == team_id, Person.user_id == user_id)
+        .values(home_seen_at=now)
+    )
