@@ -1,0 +1,912 @@
+"""How long one scheduler planning pass takes at scale, and how fast due nudges go out.
+
+The issue's targets: one planning pass over 100,000 people in 200 time zones in under 5 s
+and under 300 MB on PostgreSQL, and sending that survives Slack's 429s without losing or
+doubling a message. Two measurements, each on SQLite and on PostgreSQL:
+
+1. **Planning.** 100,000 people (``--people``) with daily tips, spread evenly over 200 real
+   IANA zones, in one workspace, seeded with bulk Core INSERTs (not through the app, which
+   would measure the seeding instead). The instant is the busiest one of 2026-11-26 (a
+   Thursday): the UTC quarter-hour at which most of the 200 zones are inside the default
+   09:00-17:00 window. ``scheduler.planner.plan`` runs once at that instant in a fresh child
+   process (this script with ``--child-plan``), so ``ru_maxrss`` is the pass's peak and not
+   this process's seeding; the child also reports its RSS before the pass, and then runs
+   the same pass again, which must plan nothing. Repeated ``--repeat`` times after deleting
+   the nudges, so every pass plans the full set.
+2. **Sending.** 5,000 due people (``--send``) in zones inside their window, planned, then
+   ``scheduler.sender.send_due`` against the Slack double with 1 message/s per channel and
+   5 % random 429s (Retry-After: 1), with allybot's production retry settings
+   (``bot.app.create_app`` as ``allybot serve`` builds it), so each 429 costs a real wait.
+   The double runs in a child process (``--double child``, the default), so it does not
+   share this interpreter with the sender; its record of calls comes back over a pipe and
+   is checked: every person got exactly one accepted chat.postMessage. The database must
+   then hold one ``sent`` daily message per person, each with its own ts.
+
+Everything is on 127.0.0.1; PostgreSQL databases (``allybot_bench_<random>``) and child
+processes are removed on the way out, also on error and on the global ``--timeout``.
+
+    .venv/bin/python benchmarks/planner.py [--people 100000] [--send 5000] [--repeat 3]
+        [--backends sqlite,postgresql] [--pg-admin postgresql://postgres@127.0.0.1:5432/test]
+        [--double child|inproc] [--timeout 1800] [--json figures.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import multiprocessing
+import os
+import platform
+import resource
+import signal
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime, timedelta
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any, Protocol
+from zoneinfo import available_timezones
+
+import asyncpg
+from sqlalchemy import delete, func, insert, select, text
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # `tests` is not installed: take it from this checkout
+
+from bot.app import AllyBot, create_app  # noqa: E402
+from bot.db import Database  # noqa: E402
+from bot.migrate import upgrade  # noqa: E402
+from bot.models import DailyMessage, Nudge, Person, Workspace  # noqa: E402
+from bot.settings import Settings  # noqa: E402
+from scheduler.planner import plan  # noqa: E402
+from scheduler.sender import send_due  # noqa: E402
+from scheduler.zones import LocalClock  # noqa: E402
+from tests.slack_double import SlackDouble  # noqa: E402
+
+PG_ADMIN_DSN = os.environ.get("ALLYBOT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+BOT_TOKEN = "xoxb-bench"
+TEAM_ID = "TBENCH00001"
+BUSY_DAY = date(2026, 11, 26)  # a Thursday: every zone's local day is a working day
+STEP = timedelta(minutes=15)  # some zones are :30 or :45 off UTC
+WINDOW = (9 * 60, 17 * 60)  # the default window of Person
+ZONES = 200
+REGIONS = (
+    "Africa/",
+    "America/",
+    "Antarctica/",
+    "Asia/",
+    "Atlantic/",
+    "Australia/",
+    "Europe/",
+    "Indian/",
+    "Pacific/",
+)
+CHUNK = 5_000
+CHILD_TIMEOUT_S = 600.0
+START_TIMEOUT_S = 60.0
+UNREACHABLE_SLACK = "http://127.0.0.1:9/api/"  # planning makes no Slack calls
+BACKENDS = ("sqlite", "postgresql")
+
+logger = logging.getLogger("benchmarks.planner")
+
+
+# ---------------------------------------------------------------------------
+# Zones and the busy instant
+
+
+def pick_zones(count: int = ZONES) -> list[str]:
+    """`count` real zones, evenly spaced over the sorted geographic IANA names.
+
+    Evenly spaced rather than the first `count`, so every continent is in (the first 200
+    would be Africa and the Americas only); aliases such as US/Eastern and Etc/GMT+5 are left
+    out because people's Slack profiles carry the geographic names.
+    """
+    names = sorted(z for z in available_timezones() if z.startswith(REGIONS))
+    if len(names) < count:
+        raise SystemExit(f"only {len(names)} geographic time zones on this machine")
+    return [names[i * len(names) // count] for i in range(count)]
+
+
+def open_zones(zones: Sequence[str], instant: datetime) -> list[str]:
+    """Zones where `instant` is on a working day inside the default window, as the planner
+    sees it (scheduler.zones.LocalClock)."""
+    opened = []
+    for tz in zones:
+        clock = LocalClock.at(tz, instant)
+        if clock.weekday < 5 and WINDOW[0] <= clock.minute < WINDOW[1]:
+            opened.append(tz)
+    return opened
+
+
+def busiest_instant(zones: Sequence[str], day: date = BUSY_DAY) -> datetime:
+    """The earliest quarter-hour of `day` (UTC) with the most zones inside their window."""
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    instants = [start + i * STEP for i in range(int(timedelta(days=1) / STEP))]
+    return max(instants, key=lambda t: (len(open_zones(zones, t)), -t.timestamp()))
+
+
+def spread(count: int, zones: Sequence[str], prefix: str = "U") -> list[tuple[str, str]]:
+    """(user_id, tz) for `count` people, dealt round-robin over the zones."""
+    return [(f"{prefix}{i:09d}", zones[i % len(zones)]) for i in range(count)]
+
+
+# ---------------------------------------------------------------------------
+# Databases
+
+
+@contextlib.asynccontextmanager
+async def fresh_database(backend: str, tmp: Path, admin_dsn: str) -> AsyncIterator[str]:
+    """A new SQLite file, or a new PostgreSQL database that is always dropped afterwards."""
+    if backend == "sqlite":
+        path = tmp / f"allybot-{uuid.uuid4().hex[:8]}.db"
+        try:
+            yield f"sqlite:///{path}"
+        finally:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return
+    name = f"allybot_bench_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(admin_dsn)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    try:
+        yield f"{admin_dsn.rsplit('/', 1)[0]}/{name}"
+    finally:
+        admin = await asyncpg.connect(admin_dsn)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
+@contextlib.asynccontextmanager
+async def migrated(url: str) -> AsyncIterator[Database]:
+    """The database at head, through allybot's own migrations, disposed afterwards."""
+    db = Database(url)
+    try:
+        await upgrade(db)
+        yield db
+    finally:
+        await db.dispose()
+
+
+def person_row(user_id: str, tz: str, now: datetime) -> dict[str, Any]:
+    """A person who uses allybot and wants a tip every day, with a fresh cached profile
+    (so sending makes no users.info call, as for anyone seen in the last day)."""
+    return {
+        "team_id": TEAM_ID,
+        "user_id": user_id,
+        "name": user_id.lower(),
+        "tz": tz,
+        "is_bot": False,
+        "deleted": False,
+        "is_admin": False,
+        "is_owner": False,
+        "profile_refreshed_at": now,
+        "tips_cadence": "daily",
+        "window_start": WINDOW[0],
+        "window_end": WINDOW[1],
+        "opted_out": False,
+        "engaged_at": now,
+        "created_at": now,
+    }
+
+
+async def seed(db: Database, people: Sequence[tuple[str, str]]) -> float:
+    """Insert the workspace and people in bulk; returns seconds taken.
+
+    Core executemany in chunks, because the ORM would spend minutes building objects that
+    the planner never sees.
+    """
+    started = time.perf_counter()
+    now = datetime.now(UTC)
+    async with db.engine.begin() as conn:
+        await conn.execute(insert(Workspace).values(team_id=TEAM_ID, name="Bench", custom_tags=[]))
+        for i in range(0, len(people), CHUNK):
+            rows = [person_row(uid, tz, now) for uid, tz in people[i : i + CHUNK]]
+            await conn.execute(insert(Person), rows)
+    await analyze(db)
+    return time.perf_counter() - started
+
+
+async def analyze(db: Database, table: str | None = None) -> None:
+    """Fresh planner statistics on PostgreSQL, as autovacuum would give a table this size
+    soon after a bulk load; SQLite is left as allybot leaves it (never analysed)."""
+    if db.dialect != "postgresql":
+        return
+    async with db.engine.connect() as conn:
+        auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await auto.execute(text(f"VACUUM ANALYZE {table}" if table else "ANALYZE"))
+
+
+async def forget_nudges(db: Database) -> int:
+    """Delete every nudge, so the next pass plans the full set again."""
+    async with db.session() as session:
+        result = await session.execute(delete(Nudge))
+        gone = int(getattr(result, "rowcount", 0) or 0)
+    await analyze(db, "nudges")
+    return gone
+
+
+async def count_rows(db: Database, model: Any) -> int:
+    async with db.session() as session:
+        return int((await session.execute(select(func.count()).select_from(model))).scalar_one())
+
+
+def bench_settings(database_url: str, slack_api_url: str = UNREACHABLE_SLACK) -> Settings:
+    """Settings as `allybot serve` would read them, but never from a stray .env file."""
+    return Settings(
+        _env_file=None,
+        slack_bot_token=BOT_TOKEN,
+        slack_signing_secret="bench-signing-secret",
+        slack_api_url=slack_api_url,
+        database_url=database_url,
+    )
+
+
+# ---------------------------------------------------------------------------
+# One planning pass, in a child process of its own
+
+
+def rss_mb() -> float:
+    """This process's resident set now, from /proc (ru_maxrss only knows the peak)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set of this process so far (Linux reports ru_maxrss in KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+async def timed_plan(bot: AllyBot, instant: datetime) -> tuple[int, float]:
+    """One planning pass: how many nudges it planned, and its wall seconds."""
+    started = time.perf_counter()
+    result, _ = await plan(bot, now=instant)
+    return sum(result.planned.values()), time.perf_counter() - started
+
+
+async def child_plan(database_url: str, instant: datetime) -> dict[str, Any]:
+    """Run in the child: the pass cold (first in the process, as `allybot tick` and the
+    first pass of `serve` run it), the same pass again (must plan nothing), and the pass
+    warm (statements compiled and prepared, as every later pass of `serve` runs it)."""
+    bot = create_app(bench_settings(database_url))
+    try:
+        async with bot.db.session() as session:  # connect first: the pool is warm in serve
+            await session.execute(text("SELECT 1"))
+        before, peak_before = rss_mb(), peak_rss_mb()
+        planned, wall = await timed_plan(bot, instant)
+        peak = peak_rss_mb()
+        rerun_planned, rerun = await timed_plan(bot, instant)
+        await forget_nudges(bot.db)
+        warm_planned, warm = await timed_plan(bot, instant)
+    finally:
+        await bot.close()
+    return {
+        "planned": planned,
+        "wall_s": wall,
+        "rss_before_mb": before,
+        "peak_before_mb": peak_before,
+        "peak_rss_mb": peak,
+        "rerun_planned": rerun_planned,
+        "rerun_s": rerun,
+        "warm_planned": warm_planned,
+        "warm_s": warm,
+        "peak_rss_end_mb": peak_rss_mb(),
+    }
+
+
+async def run_child_plan(database_url: str, instant: datetime) -> dict[str, Any]:
+    """This script with --child-plan in a fresh interpreter; killed if it outlives its time."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--child-plan",
+        "--database-url",
+        database_url,
+        "--now",
+        instant.isoformat(),
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(), CHILD_TIMEOUT_S)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    if proc.returncode != 0:
+        raise RuntimeError(f"planning child failed ({proc.returncode}):\n{err.decode()}")
+    result: dict[str, Any] = json.loads(out.decode().strip().splitlines()[-1])
+    return result
+
+
+@dataclass
+class PlanFigures:
+    """Planning on one backend: what was seeded and each pass's figures."""
+
+    backend: str
+    people: int
+    zones: int
+    open_zones: int
+    instant: str
+    deliverable: int
+    seed_s: float
+    runs: list[dict[str, Any]]
+
+
+async def bench_plan(
+    backend: str, args: argparse.Namespace, tmp: Path, instant: datetime, zones: list[str]
+) -> PlanFigures:
+    """Seed once, then `--repeat` passes, each after the previous pass's nudges are gone."""
+    opened = set(open_zones(zones, instant))
+    people = spread(args.people, zones)
+    deliverable = sum(1 for _, tz in people if tz in opened)
+    async with (
+        fresh_database(backend, tmp, args.pg_admin) as url,
+        migrated(url) as db,
+    ):
+        seed_s = await seed(db, people)
+        note(f"{backend}: seeded {len(people):,} people in {seed_s:.1f} s")
+        runs = []
+        for i in range(args.repeat):
+            if i:
+                await forget_nudges(db)
+            run = await run_child_plan(url, instant)
+            run["nudges_in_db"] = await count_rows(db, Nudge)
+            note(
+                f"{backend}: pass {i + 1}: planned {run['planned']:,} in {run['wall_s']:.2f} s "
+                f"(warm {run['warm_s']:.2f} s), peak {run['peak_rss_mb']:.0f} MB; "
+                f"re-run {run['rerun_s']:.2f} s"
+            )
+            runs.append(run)
+    return PlanFigures(
+        backend,
+        len(people),
+        len(zones),
+        len(opened),
+        instant.isoformat(),
+        deliverable,
+        seed_s,
+        runs,
+    )
+
+
+# ---------------------------------------------------------------------------
+# The Slack double, in a child process or in this one
+
+
+class Double(Protocol):
+    """The Slack double wherever it runs: its URL, what it recorded, and stopping it."""
+
+    async def start(self) -> str: ...
+    async def stats(self) -> dict[str, Any]: ...
+    async def close(self) -> None: ...
+
+
+def configure_double(double: SlackDouble, users: Sequence[tuple[str, str]]) -> None:
+    """Every person known, Slack's per-channel limit, and a reproducible 5 % of 429s."""
+    for user_id, tz in users:
+        double.add_user(user_id, team_id=TEAM_ID, tz=tz)
+    double.channel_rate_limit(1.0)
+    double.random_429(0.05, seed=1)
+
+
+def double_stats(double: SlackDouble) -> dict[str, Any]:
+    """What the double recorded, boiled down to what the checks need."""
+    posts = [c for c in double.calls if c.method == "chat.postMessage"]
+    return {
+        "methods": Counter(c.method for c in double.calls),
+        "post_status": Counter(c.status for c in posts),
+        "post_errors": Counter(c.error for c in posts if not c.ok),
+        "accepted_by_channel": Counter(str(c.args.get("channel")) for c in posts if c.ok),
+    }
+
+
+def _double_main(conn: Connection, users: list[tuple[str, str]]) -> None:
+    """Child entry point: serve until the parent says stop or goes away."""
+    asyncio.run(_serve_double(conn, users))
+
+
+async def _serve_double(conn: Connection, users: list[tuple[str, str]]) -> None:
+    async with SlackDouble(bot_token=BOT_TOKEN, team_id=TEAM_ID) as double:
+        configure_double(double, users)
+        conn.send(double.url)
+        while True:
+            try:
+                request = await asyncio.to_thread(conn.recv)
+            except EOFError:
+                return
+            if request != "stats":
+                return
+            conn.send(double_stats(double))
+
+
+class DoubleProcess:
+    """The double in a child process: on a 2-core machine it then has a core of its own
+    instead of taking turns with the sender on this interpreter's event loop."""
+
+    def __init__(self, users: list[tuple[str, str]]) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._conn, child = context.Pipe()
+        self.process = context.Process(target=_double_main, args=(child, users), daemon=True)
+
+    async def start(self) -> str:
+        self.process.start()
+        if not await asyncio.to_thread(self._conn.poll, START_TIMEOUT_S):
+            raise RuntimeError("the Slack double did not start")
+        return str(self._conn.recv())
+
+    async def stats(self) -> dict[str, Any]:
+        self._conn.send("stats")
+        if not await asyncio.to_thread(self._conn.poll, 60.0):
+            raise RuntimeError("the Slack double did not answer")
+        stats: dict[str, Any] = self._conn.recv()
+        return stats
+
+    async def close(self) -> None:
+        """Ask it to stop; terminate it if it does not within seconds."""
+        if self.process.pid is None:
+            return
+        with contextlib.suppress(OSError):
+            self._conn.send("stop")
+        await asyncio.to_thread(self.process.join, 10)
+        if self.process.is_alive():
+            self.process.terminate()
+            await asyncio.to_thread(self.process.join, 5)
+
+
+class DoubleInProcess:
+    """The double on this event loop, as tests/helpers.running_bot runs it: simpler, but it
+    shares one core with the sender, so the figure is lower than allybot's own."""
+
+    def __init__(self, users: list[tuple[str, str]]) -> None:
+        self.double = SlackDouble(bot_token=BOT_TOKEN, team_id=TEAM_ID)
+        configure_double(self.double, users)
+
+    async def start(self) -> str:
+        await self.double.start()
+        return self.double.url
+
+    async def stats(self) -> dict[str, Any]:
+        return double_stats(self.double)
+
+    async def close(self) -> None:
+        await self.double.stop()
+
+
+# ---------------------------------------------------------------------------
+# Sending
+
+
+@dataclass
+class SendFigures:
+    """Sending on one backend: time, rate, 429s, and the exactly-once checks."""
+
+    backend: str
+    double: str
+    people: int
+    planned: int
+    wall_s: float
+    per_second: float
+    sent: int
+    retry: int
+    failed: int
+    cancelled: int
+    posts: int
+    status_429: int
+    users_info_calls: int
+    lost: int
+    doubled: int
+    unexpected: int
+    rows: int
+    rows_sent: int
+    distinct_ts: int
+
+    @property
+    def exactly_once(self) -> bool:
+        return (
+            self.lost == 0
+            and self.doubled == 0
+            and self.unexpected == 0
+            and self.rows == self.rows_sent == self.distinct_ts == self.people
+        )
+
+
+@dataclass(frozen=True)
+class Stored:
+    rows: int
+    rows_sent: int
+    distinct_ts: int
+
+
+async def stored_messages(db: Database) -> Stored:
+    """daily_messages as the sender left them: how many, how many sent, how many ts."""
+    async with db.session() as session:
+        rows = (await session.execute(select(DailyMessage.status, DailyMessage.ts))).all()
+    return Stored(
+        rows=len(rows),
+        rows_sent=sum(1 for status, _ in rows if status == "sent"),
+        distinct_ts=len({ts for _, ts in rows if ts}),
+    )
+
+
+async def send_through(
+    bot: AllyBot, double: Double, instant: datetime
+) -> tuple[int, float, Any, dict[str, Any]]:
+    """Plan, then time send_due alone; returns planned, seconds, result, double's stats."""
+    result, ctx = await plan(bot, now=instant)
+    if ctx is None:
+        raise RuntimeError("nothing to plan: no people in the database")
+    started = time.perf_counter()
+    sent = await send_due(bot, clocks=ctx.clocks, now=instant)
+    wall = time.perf_counter() - started
+    return sum(result.planned.values()), wall, sent, await double.stats()
+
+
+async def bench_send(
+    backend: str, args: argparse.Namespace, tmp: Path, instant: datetime, zones: list[str]
+) -> SendFigures:
+    """5,000 due people, the double with its limits, allybot with production retries."""
+    users = spread(args.send, open_zones(zones, instant), prefix="W")
+    double: Double = DoubleProcess(users) if args.double == "child" else DoubleInProcess(users)
+    async with (
+        fresh_database(backend, tmp, args.pg_admin) as url,
+        migrated(url) as db,
+    ):
+        await seed(db, users)
+        try:
+            slack_url = await double.start()
+            bot = create_app(bench_settings(url, slack_url))
+            await bot.start()
+            try:
+                planned, wall, sent, stats = await send_through(bot, double, instant)
+                stored = await stored_messages(bot.db)
+            finally:
+                await bot.close()
+        finally:
+            await double.close()
+    accepted: Counter[str] = stats["accepted_by_channel"]
+    ids = {uid for uid, _ in users}
+    figures = SendFigures(
+        backend=backend,
+        double=args.double,
+        people=len(users),
+        planned=planned,
+        wall_s=wall,
+        per_second=sent.sent / wall if wall else float("nan"),
+        sent=sent.sent,
+        retry=sent.retry,
+        failed=sent.failed,
+        cancelled=sent.cancelled,
+        posts=sum(stats["post_status"].values()),
+        status_429=stats["post_status"].get(429, 0),
+        users_info_calls=stats["methods"].get("users.info", 0),
+        lost=len(ids - set(accepted)),
+        doubled=sum(1 for uid in ids if accepted[uid] > 1),
+        unexpected=len(set(accepted) - ids),
+        **asdict(stored),
+    )
+    note(
+        f"{backend}: sent {figures.sent:,} in {wall:.1f} s ({figures.per_second:.0f}/s), "
+        f"{figures.status_429} × 429, exactly once: {figures.exactly_once}"
+    )
+    return figures
+
+
+# ---------------------------------------------------------------------------
+# Report
+
+
+def note(message: str) -> None:
+    """Progress on stderr, so stdout stays the tables."""
+    print(f"[planner] {message}", file=sys.stderr, flush=True)
+
+
+def spread_of(values: Sequence[float]) -> tuple[float, float, float]:
+    """Median, min and max: the machine is shared and noisy, so the median is the figure."""
+    return statistics.median(values), min(values), max(values)
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A plain fixed-width table that reads in a terminal and pastes into Markdown."""
+    cells = [[str(h) for h in headers], *[[str(c) for c in r] for r in rows]]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    lines = [
+        "| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |" for r in cells
+    ]
+    lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    return "\n".join(lines)
+
+
+def mmm(values: Sequence[float], fmt: str = "{:.2f}") -> str:
+    median, low, high = spread_of(values)
+    return f"{fmt.format(median)} ({fmt.format(low)}-{fmt.format(high)})"
+
+
+def plan_table(results: Sequence[PlanFigures]) -> str:
+    headers = [
+        "backend",
+        "people",
+        "deliverable",
+        "planned",
+        "pass s: median (min-max)",
+        "warm pass s",
+        "re-run s (planned)",
+        "RSS before MB",
+        "peak RSS MB",
+        "passes",
+    ]
+    rows = []
+    for r in results:
+        planned = sorted({run["planned"] for run in r.runs})
+        rerun_planned = sorted({run["rerun_planned"] for run in r.runs})
+        rows.append(
+            [
+                r.backend,
+                f"{r.people:,}",
+                f"{r.deliverable:,}",
+                "/".join(f"{p:,}" for p in planned),
+                mmm([run["wall_s"] for run in r.runs]),
+                mmm([run["warm_s"] for run in r.runs]),
+                f"{mmm([run['rerun_s'] for run in r.runs])} ({'/'.join(map(str, rerun_planned))})",
+                mmm([run["rss_before_mb"] for run in r.runs], "{:.0f}"),
+                mmm([run["peak_rss_end_mb"] for run in r.runs], "{:.0f}"),
+                len(r.runs),
+            ]
+        )
+    return table(headers, rows)
+
+
+def send_table(results: Sequence[SendFigures]) -> str:
+    headers = [
+        "backend",
+        "double",
+        "people",
+        "wall s",
+        "messages/s",
+        "posts",
+        "429s",
+        "sent/retry/failed",
+        "lost",
+        "doubled",
+        "rows sent/total",
+        "distinct ts",
+        "exactly once",
+    ]
+    rows = [
+        [
+            r.backend,
+            r.double,
+            f"{r.people:,}",
+            f"{r.wall_s:.1f}",
+            f"{r.per_second:.0f}",
+            f"{r.posts:,}",
+            r.status_429,
+            f"{r.sent}/{r.retry}/{r.failed}",
+            r.lost,
+            r.doubled,
+            f"{r.rows_sent}/{r.rows}",
+            r.distinct_ts,
+            "yes" if r.exactly_once else "NO",
+        ]
+        for r in results
+    ]
+    return table(headers, rows)
+
+
+def targets(results: Sequence[PlanFigures]) -> list[str]:
+    """The issue's targets, on PostgreSQL, from the medians."""
+    lines = []
+    for r in results:
+        if r.backend != "postgresql":
+            continue
+        wall = statistics.median(run["wall_s"] for run in r.runs)
+        warm = statistics.median(run["warm_s"] for run in r.runs)
+        peak = max(run["peak_rss_end_mb"] for run in r.runs)
+        lines.append(
+            f"target on PostgreSQL: pass < 5 s: cold {wall:.2f} s, warm {warm:.2f} s "
+            f"({'met' if max(wall, warm) < 5 else 'MISSED'}); peak < 300 MB: {peak:.0f} MB "
+            f"({'met' if peak < 300 else 'MISSED'})"
+        )
+    return lines
+
+
+def send_summary(results: Sequence[SendFigures]) -> list[str]:
+    """Median rate per backend and double, when a run was repeated."""
+    lines = []
+    for key in sorted({(r.backend, r.double) for r in results}):
+        runs = [r for r in results if (r.backend, r.double) == key]
+        if len(runs) > 1:
+            lines.append(
+                f"{key[0]} (double {key[1]}): {len(runs)} runs, messages/s "
+                + mmm([r.per_second for r in runs], "{:.0f}")
+                + ", wall s "
+                + mmm([r.wall_s for r in runs], "{:.1f}")
+            )
+    return lines
+
+
+def machine(pg_version: str | None, load_at_start: float) -> dict[str, Any]:
+    """Enough to tell runs on different hosts, code or background load apart."""
+    return {
+        "revision": revision(),
+        "nproc": os.cpu_count(),
+        "affinity": len(os.sched_getaffinity(0)),
+        "loadavg_at_start": load_at_start,
+        "loadavg_at_end": os.getloadavg()[0],
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "sqlite": sqlite3.sqlite_version,
+        "postgresql": pg_version,
+    }
+
+
+def revision() -> str:
+    """The commit measured and whether the work tree differed (read-only git commands)."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        )
+        changed = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
+    except OSError:
+        return "unknown"
+    if head.returncode != 0:  # e.g. a `git archive` snapshot: say which one in the environment
+        return os.environ.get("ALLYBOT_REVISION", "unknown (not a git checkout)")
+    edits = len(changed.stdout.splitlines())
+    return f"{head.stdout.strip()} + {edits} changed files" if edits else head.stdout.strip()
+
+
+async def pg_version(admin_dsn: str) -> str | None:
+    """The server's version, or None when PostgreSQL is not reachable."""
+    with contextlib.suppress(OSError, asyncpg.PostgresError):
+        conn = await asyncpg.connect(admin_dsn)
+        try:
+            return str(await conn.fetchval("SHOW server_version"))
+        finally:
+            await conn.close()
+    return None
+
+
+def print_report(report: dict[str, Any]) -> None:
+    m = report["machine"]
+    print(
+        f"revision {m['revision']}; nproc {m['nproc']}, python {m['python']}, "
+        f"sqlite {m['sqlite']}, postgresql {m['postgresql']}; "
+        f"load average {m['loadavg_at_start']:.2f} at start, {m['loadavg_at_end']:.2f} at end"
+    )
+    if report["plan"]:
+        first = report["plan"][0]
+        print(
+            f"\nPlanning pass: {first['people']:,} people in {first['zones']} zones, "
+            f"at {first['instant']} ({first['open_zones']} zones inside 09:00-17:00)"
+        )
+        print(plan_table([PlanFigures(**p) for p in report["plan"]]))
+        for line in targets([PlanFigures(**p) for p in report["plan"]]):
+            print(line)
+    if report["send"]:
+        print("\nSending through the Slack double (1 msg/s per channel, 5 % random 429):")
+        sends = [SendFigures(**s) for s in report["send"]]
+        print(send_table(sends))
+        for line in send_summary(sends):
+            print(line)
+
+
+# ---------------------------------------------------------------------------
+# Entry points
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Planning then sending on each backend, one database at a time."""
+    load_at_start = os.getloadavg()[0]
+    zones = pick_zones()
+    instant = busiest_instant(zones)
+    note(f"busy instant {instant.isoformat()}: {len(open_zones(zones, instant))} of 200 zones")
+    plans: list[PlanFigures] = []
+    sends: list[SendFigures] = []
+    with tempfile.TemporaryDirectory(prefix="allybot-planner-") as tmp_dir:
+        tmp = Path(tmp_dir)
+        for backend in args.backends:
+            if args.people:
+                plans.append(await bench_plan(backend, args, tmp, instant, zones))
+            for _ in range(args.send_repeat if args.send else 0):
+                sends.append(await bench_send(backend, args, tmp, instant, zones))
+    return {
+        "config": {
+            "people": args.people,
+            "send": args.send,
+            "repeat": args.repeat,
+            "send_repeat": args.send_repeat,
+            "double": args.double,
+            "backends": args.backends,
+        },
+        "machine": machine(await pg_version(args.pg_admin), load_at_start),
+        "plan": [asdict(p) for p in plans],
+        "send": [asdict(s) for s in sends],
+    }
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--people", type=int, default=100_000, help="0 skips planning")
+    parser.add_argument("--send", type=int, default=5_000, help="0 skips sending")
+    parser.add_argument("--repeat", type=int, default=3, help="planning passes per backend")
+    parser.add_argument("--send-repeat", type=int, default=1, help="sending runs per backend")
+    parser.add_argument(
+        "--backends",
+        type=lambda s: [b.strip() for b in s.split(",") if b.strip()],
+        default=list(BACKENDS),
+    )
+    parser.add_argument("--pg-admin", default=PG_ADMIN_DSN, help="where to create databases")
+    parser.add_argument("--double", choices=("child", "inproc"), default="child")
+    parser.add_argument("--timeout", type=float, default=1800.0, help="for the whole run, s")
+    parser.add_argument("--json", type=Path, help="also write every figure here")
+    parser.add_argument("--child-plan", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--database-url", help=argparse.SUPPRESS)
+    parser.add_argument("--now", type=datetime.fromisoformat, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if unknown := set(args.backends) - set(BACKENDS):
+        parser.error(f"unknown backends: {sorted(unknown)}")
+    if args.people < 0 or args.send < 0 or args.repeat < 1 or args.send_repeat < 1:
+        parser.error("--people and --send must be >= 0, --repeat and --send-repeat >= 1")
+    return args
+
+
+def exit_status(report: dict[str, Any]) -> int:
+    """Non-zero when a pass planned other than expected or a message was lost or doubled."""
+    ok = all(
+        run["planned"] == run["warm_planned"] == p["deliverable"] and run["rerun_planned"] == 0
+        for p in report["plan"]
+        for run in p["runs"]
+    ) and all(SendFigures(**s).exactly_once for s in report["send"])
+    return 0 if ok else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    # Warnings and errors only, on stderr: a message given up on would show here.
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if args.child_plan:
+        result = asyncio.run(child_plan(args.database_url, args.now))
+        print(json.dumps(result), flush=True)
+        return 0
+    # The timeout cancels the run, so every `finally` (drop databases, stop children) runs;
+    # the alarm is the backstop should that cleanup itself hang.
+    signal.alarm(int(args.timeout) + 120)
+    try:
+        report = asyncio.run(asyncio.wait_for(run(args), args.timeout))
+    except TimeoutError:
+        note(f"gave up after --timeout {args.timeout:.0f} s; databases and children removed")
+        return 2
+    finally:
+        signal.alarm(0)
+    print_report(report)
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    return exit_status(report)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
