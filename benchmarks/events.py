@@ -121,7 +121,12 @@ class Workload:
 
 
 def make_workload(name: str, n: int) -> Workload:
-    """n kudos spread over ceil(n/4) givers and 50 receivers, all new to allybot."""
+    """n kudos spread over ceil(n/4) givers and 50 receivers, all new to allybot.
+
+    Request i comes from giver i mod G in round i div G and goes to receiver (giver + round)
+    mod 50, so no giver names the same person twice (allybot counts a repeat within 10
+    minutes once) and every kudos is one allybot must store and post.
+    """
     tag = uuid.uuid4().hex[:8].upper()
     givers = [f"U{tag}G{i:05d}" for i in range(max(1, math.ceil(n / GIVES_PER_GIVER)))]
     receivers = [f"U{tag}R{i:03d}" for i in range(RECEIVERS_PER_WORKLOAD)]
@@ -132,7 +137,13 @@ def make_workload(name: str, n: int) -> Workload:
         channel_id=f"C{tag}",
         givers=givers,
         receivers=receivers,
-        pairs=[(givers[i % len(givers)], receivers[i % len(receivers)]) for i in range(n)],
+        pairs=[
+            (
+                givers[i % len(givers)],
+                receivers[(i % len(givers) + i // len(givers)) % len(receivers)],
+            )
+            for i in range(n)
+        ],
         trigger_ids=[f"{millis}.{i}.{uuid.uuid4().hex}" for i in range(n)],
     )
 
@@ -169,6 +180,11 @@ def _double_stats(double: SlackDouble) -> dict[str, Counter[str]]:
         "posts": Counter(str(c.args.get("channel")) for c in ok if c.method == "chat.postMessage"),
         "responses": Counter(
             str(c.args.get("_key", "")).split("-")[0] for c in ok if c.method == "response_url"
+        ),
+        "response_texts": Counter(
+            f"{str(c.args.get('_key', '')).split('-')[0]}|{str(c.args.get('text', ''))[:120]}"
+            for c in ok
+            if c.method == "response_url"
         ),
     }
 
@@ -339,6 +355,14 @@ class Probe:
             "SELECT status, count(*) FROM inbound WHERE team_id = ? GROUP BY status", team_id
         )
         return Counter({str(status): int(count) for status, count in rows})
+
+    async def reclaimed(self, team_id: str) -> int:
+        """Deliveries the scheduler's recovery claimed again (attempts > 1): their lease ran
+        out before they were done, so they may have been worked on twice."""
+        rows = await self.rows(
+            "SELECT count(*) FROM inbound WHERE team_id = ? AND attempts > 1", team_id
+        )
+        return int(rows[0][0])
 
     async def kudos(self, team_id: str) -> list[tuple[Any, ...]]:
         return await self.rows(
@@ -517,6 +541,11 @@ def check_stored(
         "dms": sum(double["posts"][r] for r in workload.receivers),
         "dms_match": all(double["posts"][r] == n for r, n in expected_dms.items()),
         "refusals": double["responses"][workload.team_id],
+        "refusal_examples": [
+            key.split("|", 1)[1]
+            for key, _ in double["response_texts"].most_common()
+            if key.startswith(workload.team_id + "|")
+        ][:3],
     }
     report["exactly_once"] = (
         report["rows"] == workload.size
@@ -601,12 +630,21 @@ class Bench:
         return figs
 
     async def check_all(self) -> dict[str, int]:
-        """Check every allybot phase against its database and the double's record of posts."""
+        """Check every allybot phase against its database and the double's record of posts.
+
+        Returns the Slack calls the double accepted by method, plus the posts that were not
+        a kudos post or DM (the scheduler's), which compete with kudos for allybot's time.
+        """
         stats = await self.double.stats()
+        kudos_posts = 0
         for figs, workload in self.checked:
             rows = await self.probe.kudos(workload.team_id)
             figs.stored = check_stored(workload, rows, stats)
-        return dict(stats["methods"])
+            figs.stored["reclaimed"] = await self.probe.reclaimed(workload.team_id)
+            kudos_posts += figs.stored["channel_posts"] + figs.stored["dms"]
+        calls = dict(stats["methods"])
+        calls["other chat.postMessage"] = calls.get("chat.postMessage", 0) - kudos_posts
+        return calls
 
 
 def note(message: str) -> None:
@@ -637,7 +675,10 @@ async def start_everything(
     env = app_env(database_url, slack_url)
     apps: dict[str, App] = {}
     for name, argv in server_commands(args.profile_allybot).items():
-        apps[name] = await start_app(name, argv, env, tmp / f"{name.replace(' ', '_')}.log")
+        log_dir = args.logs or tmp
+        log_dir.mkdir(parents=True, exist_ok=True)
+        log_path = log_dir / f"{name.replace(' ', '_')}.log"
+        apps[name] = await start_app(name, argv, env, log_path)
         stack.callback(stop_process, apps[name].process)
     note(f"double at {slack_url}; " + ", ".join(f"{a.name} at {a.url}" for a in apps.values()))
     bench = Bench(apps, double, slack_url.removesuffix("/api/"), Probe(database_url))
@@ -648,6 +689,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     """Warm up, then the closed loop on both apps, then the open loop on both apps."""
     plan = make_plan(args)
     results: list[Figures] = []
+    load_at_start = os.getloadavg()[0]
     async with contextlib.AsyncExitStack() as stack:
         bench, backend = await start_everything(stack, args, users_of(plan))
         for mode in MODES:
@@ -666,7 +708,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "database": backend,
             "profiled": bool(args.profile_allybot),
         },
-        "machine": machine(),
+        "machine": {**machine(), "loadavg_at_start": load_at_start},
         "results": [asdict(f) for f in results],
         "ratios": {mode: ratios(results, mode) for mode in ("closed", "open")},
         "double_calls": double_calls,
@@ -720,7 +762,8 @@ def print_report(report: dict[str, Any]) -> None:
     config, m = report["config"], report["machine"]
     print(
         f"allybot vs bare Bolt, /kudos, database {config['database']}; "
-        f"{m['nproc']} CPUs, load average at end {m['loadavg_at_end'][0]:.2f}; "
+        f"{m['nproc']} CPUs, load average {m['loadavg_at_start']:.2f} at start,"
+        f" {m['loadavg_at_end'][0]:.2f} at end; "
         f"code {m['revision']}" + ("; allybot under cProfile" if config["profiled"] else "")
     )
     results = [Figures(**r) for r in report["results"]]
@@ -752,6 +795,8 @@ def print_report(report: dict[str, Any]) -> None:
         )
         for f in (r for r in results if r.mode == mode and r.app == "allybot"):
             print(processing_line(f))
+    calls = ", ".join(f"{k} {v}" for k, v in sorted(report["double_calls"].items()))
+    print(f"\nSlack calls the double accepted in the whole run: {calls}")
 
 
 def processing_line(f: Figures) -> str:
@@ -765,6 +810,12 @@ def processing_line(f: Figures) -> str:
         f" ({s.get('rows')} rows, {s.get('missing')} missing, {s.get('duplicated')} duplicated,"
         f" receivers match: {s.get('receivers_match')}; {s.get('channel_posts')} channel posts,"
         f" {s.get('dms')} DMs, {s.get('refusals')} refusals)"
+        + (
+            f"; {s['reclaimed']} re-run by recovery after their lease ran out"
+            if s.get("reclaimed")
+            else ""
+        )
+        + "".join(f"\n  refused: {text!r}" for text in s.get("refusal_examples") or [])
     )
 
 
@@ -782,6 +833,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--warmup-concurrency", type=int, default=10, help=argparse.SUPPRESS)
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    parser.add_argument(
+        "--logs", type=Path, default=None, help="keep the apps' logs in this directory"
+    )
     parser.add_argument(
         "--profile-allybot",
         default=None,
