@@ -54,6 +54,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # `tests` is not installed: take it from this checkout
 
 from tests import payloads  # noqa: E402
+from tests.databases import scratch_postgres  # noqa: E402
 from tests.signing import signed_headers  # noqa: E402
 from tests.slack_double import SlackDouble  # noqa: E402
 
@@ -306,20 +307,8 @@ async def fresh_database(admin_url: str | None, tmp: Path) -> AsyncIterator[str]
     if admin_url.startswith("sqlite"):
         yield admin_url
         return
-    name = f"allybot_bench_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(admin_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    try:
-        yield f"{admin_url.rsplit('/', 1)[0]}/{name}"
-    finally:
-        admin = await asyncpg.connect(admin_url)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
+    async with scratch_postgres(admin_url, prefix="allybot_bench") as url:
+        yield url
 
 
 class Probe:

@@ -72,6 +72,7 @@ from bot.settings import Settings  # noqa: E402
 from scheduler.planner import plan  # noqa: E402
 from scheduler.sender import send_due  # noqa: E402
 from scheduler.zones import LocalClock  # noqa: E402
+from tests.databases import scratch_postgres  # noqa: E402
 from tests.slack_double import SlackDouble  # noqa: E402
 
 PG_ADMIN_DSN = os.environ.get("ALLYBOT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
@@ -156,20 +157,8 @@ async def fresh_database(backend: str, tmp: Path, admin_dsn: str) -> AsyncIterat
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
         return
-    name = f"allybot_bench_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(admin_dsn)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    try:
-        yield f"{admin_dsn.rsplit('/', 1)[0]}/{name}"
-    finally:
-        admin = await asyncpg.connect(admin_dsn)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
+    async with scratch_postgres(admin_dsn, prefix="allybot_bench") as url:
+        yield url
 
 
 @contextlib.asynccontextmanager

@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import asyncpg
 import pytest
 
 from bot.db import Database
 from bot.migrate import upgrade
 from tests import payloads
+from tests.databases import scratch_postgres
 from tests.signing import signed_post
 from tests.slack_double import SlackDouble
 
@@ -47,20 +47,8 @@ async def new_database(backend: str, tmp_dir: Path) -> AsyncIterator[str]:
     if backend == "sqlite":
         yield f"sqlite:///{tmp_dir / f'allybot-{uuid.uuid4().hex[:8]}.db'}"
         return
-    name = f"allybot_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(PG_ADMIN_DSN)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    try:
-        yield f"{PG_ADMIN_DSN.rsplit('/', 1)[0]}/{name}"
-    finally:
-        admin = await asyncpg.connect(PG_ADMIN_DSN)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
+    async with scratch_postgres(PG_ADMIN_DSN, prefix="allybot_test") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
