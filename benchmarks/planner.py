@@ -207,26 +207,33 @@ async def seed(db: Database, people: Sequence[tuple[str, str]]) -> float:
         for i in range(0, len(people), CHUNK):
             rows = [person_row(uid, tz, now) for uid, tz in people[i : i + CHUNK]]
             await conn.execute(insert(Person), rows)
-    await analyze(db)
+    await maintain(db, "ANALYZE people, workspaces")
     return time.perf_counter() - started
 
 
-async def analyze(db: Database, table: str | None = None) -> None:
-    """Fresh planner statistics on PostgreSQL, as autovacuum would give a table this size
-    soon after a bulk load; SQLite is left as allybot leaves it (never analysed)."""
+async def maintain(db: Database, sql: str) -> None:
+    """VACUUM or ANALYZE on PostgreSQL (outside a transaction, as they must run).
+
+    Only the tables the benchmark bulk-loads are analysed, as autovacuum soon would: the
+    nudges and daily_messages tables keep whatever statistics allybot's own use gives
+    them. Analysing nudges while it is empty makes claim_new's plan degenerate on PostgreSQL
+    (see benchmarks/README.md), which would measure the benchmark rather than allybot.
+    SQLite is left as allybot leaves it (never analysed).
+    """
     if db.dialect != "postgresql":
         return
     async with db.engine.connect() as conn:
         auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await auto.execute(text(f"VACUUM ANALYZE {table}" if table else "ANALYZE"))
+        await auto.execute(text(sql))
 
 
 async def forget_nudges(db: Database) -> int:
-    """Delete every nudge, so the next pass plans the full set again."""
+    """Delete every nudge, so the next pass plans the full set again (and vacuum the dead
+    rows away, so each pass inserts into a table in the same state)."""
     async with db.session() as session:
         result = await session.execute(delete(Nudge))
         gone = int(getattr(result, "rowcount", 0) or 0)
-    await analyze(db, "nudges")
+    await maintain(db, "VACUUM nudges")
     return gone
 
 

@@ -128,7 +128,9 @@ class Inbox:
     async def _run(self, inbound_id: int) -> None:
         async with self._limit:
             async with self.db.session() as session:
-                row = await inbound.get_pending(session, inbound_id=inbound_id)
+                row = await inbound.claim_fresh(
+                    session, inbound_id=inbound_id, now=datetime.now(UTC)
+                )
             if row is None or row.payload is None:
                 return
             await self.process(row.id, row.kind, row.team_id, row.payload)

@@ -33,7 +33,7 @@ async def record(
             kind=kind,
             payload=payload,
             status="pending",
-            attempts=1,
+            attempts=0,
             lease_until=now + LEASE,
             received_at=now,
         )
@@ -58,7 +58,7 @@ async def record_many(
                     "kind": r["kind"],
                     "payload": r["payload"],
                     "status": "pending",
-                    "attempts": 1,
+                    "attempts": 0,
                     "lease_until": now + LEASE,
                     "received_at": now,
                 }
@@ -71,10 +71,16 @@ async def record_many(
     return {(t, k): i for t, k, i in (await session.execute(stmt)).all()}
 
 
-async def get_pending(session: AsyncSession, *, inbound_id: int) -> Inbound | None:
-    """The delivery if it still waits to be processed."""
-    row = await session.get(Inbound, inbound_id)
-    return row if row is not None and row.status == "pending" else None
+async def claim_fresh(session: AsyncSession, *, inbound_id: int, now: datetime) -> Inbound | None:
+    """Start work on a delivery recorded by this process, unless a recovery pass took it
+    over meanwhile (attempts is the claim's version: whoever moves it first owns the work)."""
+    claimed = await session.execute(
+        update(Inbound)
+        .where(Inbound.id == inbound_id, Inbound.status == "pending", Inbound.attempts == 0)
+        .values(attempts=1, lease_until=now + LEASE)
+        .returning(Inbound)
+    )
+    return claimed.scalar_one_or_none()
 
 
 async def claim_expired(session: AsyncSession, *, now: datetime, limit: int = 100) -> list[Inbound]:
