@@ -57,8 +57,30 @@ class Workspace(Base):
     custom_tags: Mapped[list[str]] = mapped_column(default=list)
     timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
     digest_day: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    window_start: Mapped[int] = mapped_column(Integer, default=9 * 60, server_default="540")
+    window_end: Mapped[int] = mapped_column(Integer, default=17 * 60, server_default="1020")
+    intros_channel_id: Mapped[str | None] = mapped_column(String(32))
+    intros_cadence_weeks: Mapped[int] = mapped_column(Integer, default=2, server_default="2")
+    intros_group_size: Mapped[int] = mapped_column(Integer, default=2, server_default="2")
+    intros_day: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    intros_mode: Mapped[str] = mapped_column(String(16), default="opt_in", server_default="opt_in")
     installed_at: Mapped[datetime] = mapped_column(default=utcnow)
     uninstalled_at: Mapped[datetime | None]
+
+
+class SettingChange(Base):
+    """Who changed a workspace setting, from what to what, and when (shown as "last changed by")."""
+
+    __tablename__ = "setting_changes"
+    __table_args__ = (Index("ix_setting_changes_team_at", "team_id", "changed_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    changed_by: Mapped[str] = mapped_column(String(64))
+    field: Mapped[str] = mapped_column(String(64))
+    old_value: Mapped[str | None] = mapped_column(Text)
+    new_value: Mapped[str | None] = mapped_column(Text)
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Person(Base):
