@@ -40,6 +40,7 @@ import logging
 import multiprocessing
 import os
 import platform
+import random
 import resource
 import signal
 import sqlite3
@@ -50,7 +51,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from multiprocessing.connection import Connection
@@ -59,7 +60,7 @@ from typing import Any, Protocol
 from zoneinfo import available_timezones
 
 import asyncpg
-from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy import delete, func, insert, select, text, update
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # `tests` is not installed: take it from this checkout
@@ -67,8 +68,9 @@ sys.path.insert(0, str(ROOT))  # `tests` is not installed: take it from this che
 from bot.app import AllyBot, create_app  # noqa: E402
 from bot.db import Database  # noqa: E402
 from bot.migrate import upgrade  # noqa: E402
-from bot.models import DailyMessage, Nudge, Person, Workspace  # noqa: E402
+from bot.models import Ally, DailyMessage, Kudos, Nudge, Person, Workspace  # noqa: E402
 from bot.settings import Settings  # noqa: E402
+from scheduler.kinds.tips import KIND as TIP_KIND  # noqa: E402
 from scheduler.planner import plan  # noqa: E402
 from scheduler.sender import send_due  # noqa: E402
 from scheduler.zones import LocalClock  # noqa: E402
@@ -194,21 +196,102 @@ def person_row(user_id: str, tz: str, now: datetime) -> dict[str, Any]:
     }
 
 
-async def seed(db: Database, people: Sequence[tuple[str, str]]) -> float:
-    """Insert the workspace and people in bulk; returns seconds taken.
+async def seed(
+    db: Database,
+    people: Sequence[tuple[str, str]],
+    *,
+    allies: int = 0,
+    kudos: int = 0,
+    instant: datetime | None = None,
+) -> float:
+    """Insert the workspace, people, and (for the allies scenario) their allies and kudos in
+    bulk; returns seconds taken.
 
     Core executemany in chunks, because the ORM would spend minutes building objects that
     the planner never sees.
     """
     started = time.perf_counter()
     now = datetime.now(UTC)
+    ids = [uid for uid, _ in people]
     async with db.engine.begin() as conn:
         await conn.execute(insert(Workspace).values(team_id=TEAM_ID, name="Bench", custom_tags=[]))
         for i in range(0, len(people), CHUNK):
             rows = [person_row(uid, tz, now) for uid, tz in people[i : i + CHUNK]]
             await conn.execute(insert(Person), rows)
-    await maintain(db, "ANALYZE people, workspaces")
+        when = instant or now
+        if allies:
+            await insert_chunks(conn, Ally, ally_rows(ids, allies, when))
+        if kudos:
+            await insert_chunks(conn, Kudos, kudos_rows(ids, kudos, when))
+    await maintain(db, "ANALYZE people, workspaces, allies, kudos")
     return time.perf_counter() - started
+
+
+async def insert_chunks(conn: Any, model: Any, rows: Iterator[dict[str, Any]]) -> None:
+    """Executemany in CHUNK-sized batches, never holding every row in memory at once."""
+    batch: list[dict[str, Any]] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == CHUNK:
+            await conn.execute(insert(model), batch)
+            batch = []
+    if batch:
+        await conn.execute(insert(model), batch)
+
+
+ALLY_STRIDE = 4_999  # allies spread over the whole workspace, not neighbours only
+CADENCES = (7, 14, 14, 30)
+
+
+def ally_rows(ids: Sequence[str], per_person: int, instant: datetime) -> Iterator[dict[str, Any]]:
+    """`per_person` allies each, with cadences of a week to a month and last contact spread
+    so that roughly one ally in ten is due at `instant` (a realistic day, not a backlog).
+
+    Days are UTC days; the planner compares them with each owner's local day, so a few
+    owners east or west of UTC see them a day apart, which changes nothing at this scale.
+    """
+    rng = random.Random(5)
+    today = instant.date()
+    n = len(ids)
+    for i, owner in enumerate(ids):
+        for k in range(per_person):
+            cadence = CADENCES[(i + k) % len(CADENCES)]
+            since = rng.randint(0, cadence + cadence // 4)
+            last = today - timedelta(days=since)
+            yield {
+                "team_id": TEAM_ID,
+                "user_id": owner,
+                "ally_id": ids[(i + 1 + k * ALLY_STRIDE) % n],
+                "cadence_days": cadence,
+                "created_at": instant - timedelta(days=120),
+                "last_contact_at": datetime.combine(last, datetime.min.time(), tzinfo=UTC),
+                "last_contact_day": last,
+                "due_day": last + timedelta(days=cadence),
+                "next_nudge_day": None,
+            }
+
+
+def kudos_rows(ids: Sequence[str], total: int, instant: datetime) -> Iterator[dict[str, Any]]:
+    """`total` kudos over the 90 days before `instant`, each giver recognising a circle of
+    2, 3, 5 or 10 colleagues: the narrow circles make breadth and give-back suggestions
+    due for some people, as in a real workspace, and the wide ones do not."""
+    rng = random.Random(7)
+    n = len(ids)
+    for j in range(total):
+        giver = j % n
+        circle = (2, 3, 5, 10)[giver % 4]
+        receiver = (giver + 1 + rng.randrange(circle) * 7) % n
+        yield {
+            "team_id": TEAM_ID,
+            "giver_id": ids[giver],
+            "receiver_id": ids[receiver],
+            "channel_id": "CBENCH",
+            "text": "thanks for the review",
+            "tags": [],
+            "source": "command",
+            "source_key": f"bench-{j}",
+            "created_at": instant - timedelta(seconds=rng.randrange(90 * 86_400)),
+        }
 
 
 async def maintain(db: Database, sql: str) -> None:
@@ -228,12 +311,15 @@ async def maintain(db: Database, sql: str) -> None:
 
 
 async def forget_nudges(db: Database) -> int:
-    """Delete every nudge, so the next pass plans the full set again (and vacuum the dead
-    rows away, so each pass inserts into a table in the same state)."""
+    """Delete every nudge and undo the check-in reminders' progress, so the next pass plans
+    the full set again (and vacuum the dead rows away, so each pass starts from the same
+    state)."""
     async with db.session() as session:
         result = await session.execute(delete(Nudge))
         gone = int(getattr(result, "rowcount", 0) or 0)
-    await maintain(db, "VACUUM nudges")
+        # A planned check-in moves its ally's next reminder a rhythm on: undo that too.
+        await session.execute(update(Ally).values(next_nudge_day=None))
+    await maintain(db, "VACUUM nudges, allies")
     return gone
 
 
@@ -271,11 +357,16 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-async def timed_plan(bot: AllyBot, instant: datetime) -> tuple[int, float]:
-    """One planning pass: how many nudges it planned, and its wall seconds."""
+async def timed_plan(
+    bot: AllyBot, instant: datetime, seconds: dict[str, float] | None = None
+) -> tuple[dict[str, int], float]:
+    """One planning pass: how many nudges it planned of each kind, and its wall seconds
+    (each kind's own seconds into `seconds`, when given)."""
     started = time.perf_counter()
     result, _ = await plan(bot, now=instant)
-    return sum(result.planned.values()), time.perf_counter() - started
+    if seconds is not None:
+        seconds.update(result.plan_seconds)
+    return dict(result.planned), time.perf_counter() - started
 
 
 async def child_plan(database_url: str, instant: datetime) -> dict[str, Any]:
@@ -287,23 +378,29 @@ async def child_plan(database_url: str, instant: datetime) -> dict[str, Any]:
         async with bot.db.session() as session:  # connect first: the pool is warm in serve
             await session.execute(text("SELECT 1"))
         before, peak_before = rss_mb(), peak_rss_mb()
-        planned, wall = await timed_plan(bot, instant)
+        cold_kinds: dict[str, float] = {}
+        rerun_kinds: dict[str, float] = {}
+        planned, wall = await timed_plan(bot, instant, cold_kinds)
         peak = peak_rss_mb()
-        rerun_planned, rerun = await timed_plan(bot, instant)
+        rerun_planned, rerun = await timed_plan(bot, instant, rerun_kinds)
         await forget_nudges(bot.db)
         warm_planned, warm = await timed_plan(bot, instant)
     finally:
         await bot.close()
     return {
-        "planned": planned,
+        "planned": sum(planned.values()),
+        "planned_by_kind": planned,
+        "tips": planned.get(TIP_KIND, 0),
         "wall_s": wall,
         "rss_before_mb": before,
         "peak_before_mb": peak_before,
         "peak_rss_mb": peak,
-        "rerun_planned": rerun_planned,
+        "rerun_planned": sum(rerun_planned.values()),
         "rerun_s": rerun,
-        "warm_planned": warm_planned,
+        "warm_planned": sum(warm_planned.values()),
         "warm_s": warm,
+        "kind_s": {k: round(v, 3) for k, v in cold_kinds.items()},
+        "rerun_kind_s": {k: round(v, 3) for k, v in rerun_kinds.items()},
         "peak_rss_end_mb": peak_rss_mb(),
     }
 
@@ -340,6 +437,8 @@ class PlanFigures:
 
     backend: str
     people: int
+    allies: int
+    kudos: int
     zones: int
     open_zones: int
     instant: str
@@ -359,8 +458,11 @@ async def bench_plan(
         fresh_database(backend, tmp, args.pg_admin) as url,
         migrated(url) as db,
     ):
-        seed_s = await seed(db, people)
-        note(f"{backend}: seeded {len(people):,} people in {seed_s:.1f} s")
+        seed_s = await seed(db, people, allies=args.allies, kudos=args.kudos, instant=instant)
+        note(
+            f"{backend}: seeded {len(people):,} people, {len(people) * args.allies:,} allies, "
+            f"{args.kudos:,} kudos in {seed_s:.1f} s"
+        )
         runs = []
         for i in range(args.repeat):
             if i:
@@ -370,12 +472,15 @@ async def bench_plan(
             note(
                 f"{backend}: pass {i + 1}: planned {run['planned']:,} in {run['wall_s']:.2f} s "
                 f"(warm {run['warm_s']:.2f} s), peak {run['peak_rss_mb']:.0f} MB; "
-                f"re-run {run['rerun_s']:.2f} s"
+                f"re-run {run['rerun_s']:.2f} s; by kind {run['planned_by_kind']}; "
+                f"seconds by kind {run['kind_s']}, re-run {run['rerun_kind_s']}"
             )
             runs.append(run)
     return PlanFigures(
         backend,
         len(people),
+        len(people) * args.allies,
+        args.kudos,
         len(zones),
         len(opened),
         instant.isoformat(),
@@ -641,8 +746,10 @@ def plan_table(results: Sequence[PlanFigures]) -> str:
     headers = [
         "backend",
         "people",
-        "deliverable",
-        "planned",
+        "allies",
+        "kudos",
+        "tips due",
+        "planned (all kinds)",
         "pass s: median (min-max)",
         "warm pass s",
         "re-run s (planned)",
@@ -658,6 +765,8 @@ def plan_table(results: Sequence[PlanFigures]) -> str:
             [
                 r.backend,
                 f"{r.people:,}",
+                f"{r.allies:,}",
+                f"{r.kudos:,}",
                 f"{r.deliverable:,}",
                 "/".join(f"{p:,}" for p in planned),
                 mmm([run["wall_s"] for run in r.runs]),
@@ -717,10 +826,19 @@ def targets(results: Sequence[PlanFigures]) -> list[str]:
         wall = statistics.median(run["wall_s"] for run in r.runs)
         warm = statistics.median(run["warm_s"] for run in r.runs)
         peak = max(run["peak_rss_end_mb"] for run in r.runs)
+        # Tips alone (the nudge engine's target), or every kind over allies and kudos.
+        seconds, megabytes = (10, 500) if r.allies or r.kudos else (5, 300)
         lines.append(
-            f"target on PostgreSQL: pass < 5 s: cold {wall:.2f} s, warm {warm:.2f} s "
-            f"({'met' if max(wall, warm) < 5 else 'MISSED'}); peak < 300 MB: {peak:.0f} MB "
-            f"({'met' if peak < 300 else 'MISSED'})"
+            f"target on PostgreSQL: pass < {seconds} s: cold {wall:.2f} s, warm {warm:.2f} s "
+            f"({'met' if max(wall, warm) < seconds else 'MISSED'}); peak < {megabytes} MB: "
+            f"{peak:.0f} MB ({'met' if peak < megabytes else 'MISSED'})"
+        )
+        kinds = Counter[str]()
+        for run in r.runs:
+            kinds.update(run["planned_by_kind"])
+        lines.append(
+            "planned per pass by kind: "
+            + ", ".join(f"{k} {v // len(r.runs):,}" for k, v in sorted(kinds.items()))
         )
     return lines
 
@@ -832,6 +950,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "config": {
             "people": args.people,
+            "allies": args.allies,
+            "kudos": args.kudos,
             "send": args.send,
             "repeat": args.repeat,
             "send_repeat": args.send_repeat,
@@ -847,6 +967,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--people", type=int, default=100_000, help="0 skips planning")
+    parser.add_argument("--allies", type=int, default=20, help="allies per person (planning)")
+    parser.add_argument("--kudos", type=int, default=1_000_000, help="kudos seeded (planning)")
     parser.add_argument("--send", type=int, default=5_000, help="0 skips sending")
     parser.add_argument("--repeat", type=int, default=3, help="planning passes per backend")
     parser.add_argument("--send-repeat", type=int, default=1, help="sending runs per backend")
@@ -865,15 +987,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if unknown := set(args.backends) - set(BACKENDS):
         parser.error(f"unknown backends: {sorted(unknown)}")
-    if args.people < 0 or args.send < 0 or args.repeat < 1 or args.send_repeat < 1:
-        parser.error("--people and --send must be >= 0, --repeat and --send-repeat >= 1")
+    if min(args.people, args.send, args.allies, args.kudos) < 0:
+        parser.error("--people, --allies, --kudos and --send must be >= 0")
+    if args.repeat < 1 or args.send_repeat < 1:
+        parser.error("--repeat and --send-repeat must be >= 1")
     return args
 
 
 def exit_status(report: dict[str, Any]) -> int:
     """Non-zero when a pass planned other than expected or a message was lost or doubled."""
     ok = all(
-        run["planned"] == run["warm_planned"] == p["deliverable"] and run["rerun_planned"] == 0
+        run["tips"] == p["deliverable"]
+        and run["planned"] == run["warm_planned"]
+        and run["rerun_planned"] == 0
         for p in report["plan"]
         for run in p["runs"]
     ) and all(SendFigures(**s).exactly_once for s in report["send"])

@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.oauth.installation_store import Installation
 
 from bot import migrate
 from bot.db import Database
-from bot.inbox import Inbox
+from bot.inbox import Inbox, request_id
 from bot.logs import log_context
 from bot.metrics import REQUEST_SECONDS, REQUESTS
+from bot.oauth import INSTALL_PATH, REDIRECT_PATH, installation_store, oauth_settings
+from bot.services import workspaces
 from bot.settings import Settings
 from bot.slack import InstrumentedWebClient, SlackClients, retry_handlers
 from handlers import register_all
@@ -35,12 +40,14 @@ class AllyBot:
     inbox: Inbox
     bolt: AsyncApp
     web: web.Application
+    # Set on SIGTERM: passes claim no more work, so the process can finish what it holds.
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def start(self) -> None:
         await self.clients.start()
 
-    async def close(self) -> None:
-        await self.inbox.drain()
+    async def close(self, *, timeout: float = 10.0) -> None:
+        await self.inbox.drain(timeout=timeout)
         await self.clients.close()
         await self.db.dispose()
 
@@ -77,6 +84,22 @@ def create_app(
     inbox = Inbox(db, clients)
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     signing = settings.slack_signing_secret
+    oauth = None
+    if settings.oauth_enabled:
+        if clients.installations is None:
+            clients.installations = installation_store(settings, db.engine)
+
+        async def on_installed(installation: Installation) -> None:
+            async with db.session() as session:
+                await workspaces.mark_installed(
+                    session,
+                    team_id=str(installation.team_id),
+                    enterprise_id=installation.enterprise_id,
+                    name=installation.team_name,
+                    now=datetime.now(UTC),
+                )
+
+        oauth = oauth_settings(settings, db.engine, clients.installations, on_installed)
     bolt = AsyncApp(
         client=InstrumentedWebClient(
             token=token, base_url=settings.slack_api_url, retry_handlers=retry_handlers()
@@ -84,6 +107,7 @@ def create_app(
         signing_secret=signing.get_secret_value() if signing else None,
         request_verification_enabled=signing is not None,
         process_before_response=True,
+        oauth_settings=oauth,
         logger=logging.getLogger("allybot.bolt"),
     )
     register_all(bolt, inbox)
@@ -92,17 +116,17 @@ def create_app(
         started = time.perf_counter()
         bolt_request = await to_bolt_request(request)
         kind = request_kind(bolt_request.body)
-        ids = {
-            "request": bolt_request.body.get("event_id")
-            or request.headers.get("X-Slack-Request-Timestamp")
-        }
+        ids: dict[str, Any] = {"request": request_id(bolt_request.body)}
+        if bolt_request.context.enterprise_id:
+            ids["enterprise"] = bolt_request.context.enterprise_id
+        if "X-Slack-Retry-Num" in request.headers:
+            ids["retry"] = request.headers["X-Slack-Retry-Num"]
         with log_context(team=bolt_request.context.team_id, kind=kind, **ids):
             bolt_response = await bolt.async_dispatch(bolt_request)
             outcome = _outcome(bolt_response.status)
             REQUESTS.labels(kind, outcome).inc()
             REQUEST_SECONDS.labels(kind).observe(time.perf_counter() - started)
-            if outcome != "ok":
-                logger.info("slack request answered %s", bolt_response.status)
+            logger.info("slack request", extra={"outcome": outcome, "status": bolt_response.status})
         return await to_aiohttp_response(bolt_response)
 
     async def healthz(_request: web.Request) -> web.Response:
@@ -116,8 +140,24 @@ def create_app(
     async def metrics(_request: web.Request) -> web.Response:
         return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
+    async def oauth_page(request: web.Request) -> web.Response:
+        """GET /slack/install and /slack/oauth_redirect: Bolt's OAuth flow, allybot's pages."""
+        flow = bolt.oauth_flow
+        assert flow is not None
+        bolt_request = await to_bolt_request(request)
+        with log_context(kind="oauth", path=request.path):
+            if request.path == INSTALL_PATH:
+                bolt_response = await flow.handle_installation(bolt_request)
+            else:
+                bolt_response = await flow.handle_callback(bolt_request)
+            REQUESTS.labels("oauth", _outcome(bolt_response.status)).inc()
+        return await to_aiohttp_response(bolt_response)
+
     webapp = web.Application(client_max_size=1024 * 1024)
     webapp.router.add_post("/slack/events", slack_events)
+    if oauth is not None:
+        webapp.router.add_get(INSTALL_PATH, oauth_page)
+        webapp.router.add_get(REDIRECT_PATH, oauth_page)
     webapp.router.add_get("/healthz", healthz)
     webapp.router.add_get("/metrics", metrics)
     return AllyBot(settings=settings, db=db, clients=clients, inbox=inbox, bolt=bolt, web=webapp)

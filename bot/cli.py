@@ -7,7 +7,10 @@ import asyncio
 import logging
 import signal
 import sys
-from datetime import UTC, datetime
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -15,7 +18,13 @@ from bot import logs, migrate
 from bot.db import Database
 from bot.settings import Settings, SettingsError, load_settings
 
+if TYPE_CHECKING:
+    from bot.app import AllyBot
+    from scheduler.clock import Clock
+
 logger = logging.getLogger("allybot")
+# What `allybot serve` takes at most to stop on SIGTERM (the contract says within 10 s).
+SHUTDOWN_SECONDS = 9.0
 
 
 def _instant(value: str) -> datetime:
@@ -26,6 +35,13 @@ def _instant(value: str) -> datetime:
             f"{value!r} is not an ISO-8601 instant such as 2026-12-01T09:00:00Z"
         ) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a day such as 2026-09-01") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,6 +68,17 @@ def build_parser() -> argparse.ArgumentParser:
     preview = nudges_sub.add_parser("preview", help="print what a pass would send; send nothing")
     preview.add_argument("--now", type=_instant, default=None)
     preview.add_argument("--team", default=None, help="only this workspace (team id)")
+    report = sub.add_parser("report", help="workspace insights: counts only, never names")
+    report.add_argument("--team", default=None, help="the workspace (team id)")
+    report.add_argument("--since", type=_day, default=None, help="first day, YYYY-MM-DD")
+    report.add_argument("--html", default=None, metavar="FILE", help="write a page with charts")
+    report.add_argument("--json", action="store_true", help="print the figures as JSON")
+    settings_cmd = sub.add_parser("settings", help="a workspace's settings")
+    settings_sub = settings_cmd.add_subparsers(dest="settings_command", required=True)
+    apply = settings_sub.add_parser("apply", help="apply a YAML settings file to a workspace")
+    apply.add_argument("file", help="YAML file, validated like the /ally admin modal")
+    apply.add_argument("--team", required=True, help="the workspace (team id, T…)")
+    apply.add_argument("--by", default="cli", help="who is applying it, for the change record")
     return parser
 
 
@@ -73,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
         "migrate": _migrate,
         "tick": _tick,
         "nudges": _nudges_preview,
+        "report": _report,
+        "settings": _settings_apply,
     }
     return asyncio.run(runners[args.command](settings, args))
 
@@ -125,6 +154,45 @@ async def _nudges_preview(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _settings_apply(settings: Settings, args: argparse.Namespace) -> int:
+    """Exit 2, changing nothing, when the file or the team id is wrong."""
+    from pathlib import Path
+
+    from bot.services import workspace_settings as ws
+
+    try:
+        text = Path(args.file).read_text(encoding="utf-8")
+        wanted = ws.parse_file(text, name=args.file)
+        team_id = ws.check_team_id(args.team)
+        label = ws.check_label(args.by)
+    except OSError as exc:
+        print(f"allybot: can't read {args.file}: {exc.strerror}", file=sys.stderr)
+        return 2
+    except ws.SettingsFileError as exc:
+        print("\n".join(exc.problems), file=sys.stderr)
+        print(f"allybot: {args.file} not applied; nothing changed", file=sys.stderr)
+        return 2
+    db = Database(settings.database_url)
+    try:
+        await migrate.upgrade(db)
+        async with db.session() as session:
+            changes = await ws.apply(
+                session, team_id=team_id, settings=wanted, changed_by=label, now=datetime.now(UTC)
+            )
+    finally:
+        await db.dispose()
+    for change in changes:
+        print(f"{team_id}: {change.summary()}")
+    print(f"{team_id}: {len(changes)} settings changed from {args.file}")
+    return 0
+
+
+async def _report(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.report_cli import run_report
+
+    return await run_report(settings, args)
+
+
 def _stop_event() -> asyncio.Event:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -140,7 +208,7 @@ async def _serve(settings: Settings, args: argparse.Namespace) -> int:
     bot = create_app(settings)
     await migrate.upgrade(bot.db)
     await bot.start()
-    runner = web.AppRunner(bot.web, access_log=None)
+    runner = web.AppRunner(bot.web, access_log=None, shutdown_timeout=2.0)
     await runner.setup()
     site = web.TCPSite(runner, args.host, args.port, backlog=1024)
     await site.start()
@@ -149,13 +217,29 @@ async def _serve(settings: Settings, args: argparse.Namespace) -> int:
     logger.info("allybot serving on http://%s:%d", args.host, port)
     stop = _stop_event()
     await stop.wait()
-    logger.info("shutting down: finishing work in flight")
-    if clock is not None:
-        clock.shutdown(wait=False)
-    await site.stop()
-    await bot.close()
-    await runner.cleanup()
+    await _shut_down(bot, clock, runner.cleanup)
     return 0
+
+
+async def _shut_down(
+    bot: AllyBot, clock: Clock | None, stop_intake: Callable[[], Awaitable[None]]
+) -> None:
+    """SIGTERM: take no new requests or work, let what is in flight finish (the requests
+    being answered, the work after their acks, the scheduler pass and its sends), close;
+    all within SHUTDOWN_SECONDS. Anything still unfinished then is picked up by another
+    replica when its lease runs out."""
+    deadline = time.monotonic() + SHUTDOWN_SECONDS
+    logger.info("shutting down: no new requests; finishing work in flight")
+    bot.stopping.set()
+    await stop_intake()
+    if clock is not None and not await clock.stop(timeout=_left(deadline)):
+        logger.warning("shutting down: the scheduler pass did not finish in time")
+    await bot.close(timeout=_left(deadline))
+    logger.info("stopped")
+
+
+def _left(deadline: float) -> float:
+    return max(0.1, deadline - time.monotonic())
 
 
 async def _socket(settings: Settings, args: argparse.Namespace) -> int:
@@ -174,10 +258,7 @@ async def _socket(settings: Settings, args: argparse.Namespace) -> int:
     logger.info("allybot connected in Socket Mode")
     stop = _stop_event()
     await stop.wait()
-    if clock is not None:
-        clock.shutdown(wait=False)
-    await handler.close_async()
-    await bot.close()
+    await _shut_down(bot, clock, handler.close_async)
     return 0
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, event
+from sqlalchemy import Date, DateTime, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Dialect, make_url
 from sqlalchemy.ext.asyncio import (
@@ -16,6 +16,8 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
 
@@ -123,3 +125,23 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+class add_days(FunctionElement[date]):
+    """`day + n days` in SQL on both backends: PostgreSQL adds an integer to a date, SQLite
+    keeps dates as ISO text and has date(day, '+n days')."""
+
+    type = Date()
+    inherit_cache = True
+
+
+@compiles(add_days)
+def _add_days_default(element: add_days, compiler: Any, **kw: Any) -> str:
+    day, days = list(element.clauses)
+    return f"({compiler.process(day, **kw)} + {compiler.process(days, **kw)})"
+
+
+@compiles(add_days, "sqlite")
+def _add_days_sqlite(element: add_days, compiler: Any, **kw: Any) -> str:
+    day, days = list(element.clauses)
+    return f"date({compiler.process(day, **kw)}, ({compiler.process(days, **kw)}) || ' days')"

@@ -43,3 +43,15 @@ async def _users_info(client: AsyncWebClient, user_id: str) -> dict[str, Any] | 
         raise
     user = resp.get("user")
     return dict(user) if user else None
+
+
+async def channel_members(client: AsyncWebClient, channel_id: str) -> list[str]:
+    """Every member of a channel, page by page (conversations.members)."""
+    members: list[str] = []
+    cursor = None
+    while True:
+        resp = await client.conversations_members(channel=channel_id, limit=1000, cursor=cursor)
+        members.extend(str(m) for m in resp.get("members") or [])
+        cursor = (resp.get("response_metadata") or {}).get("next_cursor")
+        if not cursor:
+            return members

@@ -34,6 +34,14 @@ class Action(StrEnum):
     HOME_SETTINGS = "home_settings"
     PRIVACY_ERASE = "privacy_erase"
     PRIVACY_KEEP = "privacy_keep"
+    INTRO_MET_YES = "intro_met_yes"
+    INTRO_MET_NOT_YET = "intro_met_not_yet"
+    INTRO_MET_SKIP = "intro_met_skip"
+    INTRO_HOME_JOIN = "intro_home_join"
+    INTRO_HOME_LEAVE = "intro_home_leave"
+    INTRO_HOME_PAUSE = "intro_home_pause"
+    INTRO_HOME_RESUME = "intro_home_resume"
+    INTRO_HOME_NEVER = "intro_home_never"
 
 
 class Callback(StrEnum):
@@ -41,6 +49,8 @@ class Callback(StrEnum):
     TRACK_AS_COMMITMENT = "track_as_commitment"
     COMMIT_MODAL = "commit_modal"
     SETTINGS_MODAL = "settings_modal"
+    ADMIN_MODAL = "admin_settings_modal"
+    INTRO_NEVER_MODAL = "intro_never_modal"
 
 
 class Command(StrEnum):

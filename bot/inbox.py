@@ -85,6 +85,12 @@ def team_of(body: dict[str, Any]) -> str:
     return str(team or "")
 
 
+def request_id(body: dict[str, Any]) -> str | None:
+    """Slack's id for a delivery, for logs: the event's id, or the interaction's trigger."""
+    found = body.get("event_id") or body.get("trigger_id")
+    return str(found) if found else None
+
+
 class Inbox:
     """Records deliveries before the ack and runs their handlers in tasks it owns."""
 
@@ -114,6 +120,8 @@ class Inbox:
             )
             await ack()
             DELIVERIES.labels(kind, "recorded" if new_id else "duplicate").inc()
+            if new_id is None:
+                logger.info("delivery seen before", extra={"outcome": "duplicate"})
             if new_id is not None:
                 self.submit(new_id)
 
@@ -139,7 +147,7 @@ class Inbox:
         """Run the handler for one delivery and record the outcome."""
         handler = self.handlers.get(kind)
         started = time.perf_counter()
-        with log_context(team=team_id, delivery=inbound_id, kind=kind):
+        with log_context(team=team_id, request=request_id(body), delivery=inbound_id, kind=kind):
             try:
                 if handler is None:
                     raise LookupError(f"no handler for {kind}")
@@ -155,19 +163,20 @@ class Inbox:
                     )
                 )
             except Exception as exc:
-                logger.exception("delivery failed")
                 async with self.db.session() as session:
                     status = await inbound.fail(
                         session, inbound_id=inbound_id, now=datetime.now(UTC), error=repr(exc)
                     )
-                DELIVERIES.labels(kind, "failed" if status == "failed" else "retry").inc()
+                outcome = "failed" if status == "failed" else "retry"
+                logger.exception("delivery failed", extra={"outcome": outcome})
+                DELIVERIES.labels(kind, outcome).inc()
                 return
             finally:
                 HANDLER_SECONDS.labels(kind).observe(time.perf_counter() - started)
             async with self.db.session() as session:
                 await inbound.finish(session, inbound_id=inbound_id, now=datetime.now(UTC))
             DELIVERIES.labels(kind, "done").inc()
-            logger.info("delivery done")
+            logger.info("delivery done", extra={"outcome": "done"})
 
     async def recover(self, *, now: datetime | None = None) -> int:
         """Process deliveries whose worker died or failed earlier; returns how many."""
@@ -181,5 +190,20 @@ class Inbox:
     async def drain(self, timeout: float = 10.0) -> None:
         """Wait for the work in flight, so a shutdown loses nothing it acked."""
         if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=timeout)
+            _, pending = await asyncio.wait(set(self._tasks), timeout=timeout)
+            for task in pending:  # left for a recovery pass once their lease runs out
+                logger.warning("delivery unfinished at shutdown, at %s", _awaiting(task))
         await self.recorder.close()
+
+
+def _awaiting(task: asyncio.Task[None]) -> str:
+    """Where a task is waiting, coroutine by coroutine (file:line function), for the log."""
+    where: list[str] = []
+    coro: Any = task.get_coro()
+    while coro is not None:
+        frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
+        if frame is not None:
+            code = frame.f_code
+            where.append(f"{code.co_filename.rsplit('/', 1)[-1]}:{frame.f_lineno} {code.co_name}")
+        coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
+    return " > ".join(where)

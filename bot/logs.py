@@ -26,9 +26,18 @@ def log_context(**fields: Any) -> Iterator[None]:
         _context.reset(token)
 
 
+# Fields a log call may add with `extra=`, e.g. logger.info("delivery done",
+# extra={"outcome": "done"}); kept next to the context ids in both formats.
+EXTRA_FIELDS = ("outcome", "status", "reason")
+
+
 class _ContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        record.context = _context.get() or {}
+        context = dict(_context.get() or {})
+        for key in EXTRA_FIELDS:
+            if hasattr(record, key):
+                context[key] = getattr(record, key)
+        record.context = context
         return True
 
 
@@ -70,6 +79,8 @@ def configure(level: str = "INFO", fmt: str = "text") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # Library warnings go through the same handler, so a JSON log stays one object per line.
+    logging.captureWarnings(True)
     # Bolt and slack_sdk log request bodies at DEBUG; keep them quiet unless asked.
     for noisy in ("slack_bolt", "slack_sdk", "aiohttp.access", "apscheduler"):
         logging.getLogger(noisy).setLevel(max(logging.getLevelName(level), logging.WARNING))

@@ -29,6 +29,12 @@ SLACK_ERRORS = Counter(
     "allybot_slack_api_errors_total", "Slack Web API calls that failed", ["method", "error"]
 )
 NUDGES_PLANNED = Counter("allybot_nudges_planned_total", "Nudges planned", ["kind"])
+PLAN_SECONDS = Histogram(
+    "allybot_plan_seconds",
+    "Time one kind takes to plan in a scheduler pass",
+    ["kind"],
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
 MESSAGES = Counter(
     "allybot_daily_messages_total",
     "Daily messages by outcome: sent, retry, failed, cancelled, resent (possible duplicate)",

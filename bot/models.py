@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
+from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -99,8 +101,9 @@ class Person(Base):
     is_owner: Mapped[bool] = mapped_column(Boolean, default=False)
     profile_refreshed_at: Mapped[datetime | None]
     tips_cadence: Mapped[str] = mapped_column(String(16), default="weekly")
-    window_start: Mapped[int] = mapped_column(Integer, default=9 * 60)
-    window_end: Mapped[int] = mapped_column(Integer, default=17 * 60)
+    # The person's own delivery window; None follows the workspace's default window.
+    window_start: Mapped[int | None] = mapped_column(Integer)
+    window_end: Mapped[int | None] = mapped_column(Integer)
     quiet_start: Mapped[int | None] = mapped_column(Integer)
     quiet_end: Mapped[int | None] = mapped_column(Integer)
     paused_until: Mapped[datetime | None]
@@ -118,6 +121,13 @@ class Kudos(Base):
         UniqueConstraint("team_id", "source_key", "receiver_id", name="uq_kudos_source"),
         Index("ix_kudos_giver_created", "team_id", "giver_id", "created_at"),
         Index("ix_kudos_receiver_created", "team_id", "receiver_id", "created_at"),
+        # The workspace report scans a period of kudos: the pairs come from the index alone.
+        Index(
+            "ix_kudos_team_created",
+            "team_id",
+            "created_at",
+            postgresql_include=["giver_id", "receiver_id", "channel_id"],
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -171,6 +181,7 @@ class Nudge(Base):
         Index("ix_nudges_status_day", "status", "local_day"),
         Index("ix_nudges_message", "message_id"),
         Index("ix_nudges_subject", "team_id", "subject"),
+        Index("ix_nudges_kind_planned", "kind", "planned_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -356,3 +367,173 @@ class Digest(Base):
     status: Mapped[str] = mapped_column(String(16), default="posting")
     ts: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# slack_sdk's OAuth stores keep installations, bot tokens and OAuth states in tables of their
+# own design; declared on allybot's metadata so that Alembic creates them and checks them.
+SLACK_INSTALLATIONS = AsyncSQLAlchemyInstallationStore.build_installations_table(
+    Base.metadata, AsyncSQLAlchemyInstallationStore.default_installations_table_name
+)
+SLACK_BOTS = AsyncSQLAlchemyInstallationStore.build_bots_table(
+    Base.metadata, AsyncSQLAlchemyInstallationStore.default_bots_table_name
+)
+SLACK_OAUTH_STATES = AsyncSQLAlchemyOAuthStateStore.build_oauth_states_table(
+    Base.metadata, AsyncSQLAlchemyOAuthStateStore.default_table_name
+)
+
+
+class IntroMember(Base):
+    """A person's part in intros: in or out of the pool, paused until, last seen acting."""
+
+    __tablename__ = "intro_members"
+
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), default="joined")
+    paused_until: Mapped[datetime | None]
+    joined_at: Mapped[datetime | None]
+    last_active_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class IntroNever(Base):
+    """Someone a person never wants to be paired with; confidential, respected both ways."""
+
+    __tablename__ = "intro_nevers"
+    __table_args__ = (
+        UniqueConstraint("team_id", "user_id", "other_id", name="uq_intro_nevers_pair"),
+        Index("ix_intro_nevers_other", "team_id", "other_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(32))
+    other_id: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class IntroRound(Base):
+    """One pairing round of a workspace, once per period (the ISO week it falls in).
+
+    Planned by the scheduler, then claimed with a lease by whoever matches it, so a round
+    that runs twice, late, or on two replicas produces one set of matches.
+    """
+
+    __tablename__ = "intro_rounds"
+    __table_args__ = (
+        UniqueConstraint("team_id", "period", name="uq_intro_rounds_period"),
+        Index("ix_intro_rounds_status_lease", "status", "lease_until"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    period: Mapped[str] = mapped_column(String(10))
+    channel_id: Mapped[str] = mapped_column(String(32))
+    group_size: Mapped[int] = mapped_column(Integer, default=2)
+    seed: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    claim_token: Mapped[str | None] = mapped_column(String(36))
+    lease_until: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    planned_at: Mapped[datetime] = mapped_column(default=utcnow)
+    matched_at: Mapped[datetime | None]
+    pool_size: Mapped[int] = mapped_column(Integer, default=0)
+    matched: Mapped[int] = mapped_column(Integer, default=0)
+    left_out: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class IntroMatch(Base):
+    """One group of a round, with its conversation starter and whether they met."""
+
+    __tablename__ = "intro_matches"
+    __table_args__ = (
+        Index("ix_intro_matches_round", "round_id"),
+        Index("ix_intro_matches_team_created", "team_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("intro_rounds.id", ondelete="CASCADE"))
+    team_id: Mapped[str] = mapped_column(String(32))
+    size: Mapped[int] = mapped_column(Integer)
+    starter_id: Mapped[str] = mapped_column(String(40))
+    channel_id: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    met_at: Mapped[datetime | None]
+    met_by: Mapped[str | None] = mapped_column(String(32))
+
+
+class IntroMatchMember(Base):
+    """A person in a match; unique per round, so nobody is in two groups of one round.
+
+    All members of all matches are the pair history the pairing avoids repeating.
+    """
+
+    __tablename__ = "intro_match_members"
+    __table_args__ = (
+        UniqueConstraint("round_id", "user_id", name="uq_intro_match_members_round_user"),
+        Index("ix_intro_match_members_person", "team_id", "user_id"),
+        Index("ix_intro_match_members_match", "match_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    match_id: Mapped[int] = mapped_column(ForeignKey("intro_matches.id", ondelete="CASCADE"))
+    round_id: Mapped[int] = mapped_column(Integer)
+    team_id: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(32))
+
+
+class IntroAnswer(Base):
+    """A member's answer to "Did you meet?" for one match (Yes, Not yet, Skip)."""
+
+    __tablename__ = "intro_answers"
+    __table_args__ = (UniqueConstraint("match_id", "user_id", name="uq_intro_answers_member"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    match_id: Mapped[int] = mapped_column(ForeignKey("intro_matches.id", ondelete="CASCADE"))
+    team_id: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(32))
+    answer: Mapped[str] = mapped_column(String(16))
+    answered_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class IntroPost(Base):
+    """A message to a match's group DM (the intro, then "Did you meet?"), sent once.
+
+    Claimed with a token and lease before it is posted, like a daily message, so retries,
+    429s and several replicas never post it twice.
+    """
+
+    __tablename__ = "intro_posts"
+    __table_args__ = (
+        UniqueConstraint("match_id", "kind", name="uq_intro_posts_kind"),
+        Index("ix_intro_posts_status_due", "status", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    match_id: Mapped[int] = mapped_column(ForeignKey("intro_matches.id", ondelete="CASCADE"))
+    team_id: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(16))
+    due_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    claim_token: Mapped[str | None] = mapped_column(String(36))
+    lease_until: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    sending_at: Mapped[datetime | None]
+    channel_id: Mapped[str | None] = mapped_column(String(32))
+    ts: Mapped[str | None] = mapped_column(String(32))
+    error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None]
+
+
+class IntroPair(Base):
+    """How often two people were matched, and in which round last: the pair history the
+    pairing avoids repeating, kept per pair so a round reads it in one scan."""
+
+    __tablename__ = "intro_pairs"
+
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_a: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_b: Mapped[str] = mapped_column(String(32), primary_key=True)
+    times: Mapped[int] = mapped_column(Integer, default=1)
+    last_round_id: Mapped[int] = mapped_column(Integer)

@@ -19,6 +19,7 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.metrics import SLACK_CALLS, SLACK_ERRORS
+from bot.oauth import InstallationStore
 from bot.settings import Settings
 
 
@@ -60,10 +61,16 @@ class SlackClients:
     """Hands out a Web API client for a workspace, sharing one HTTP connection pool."""
 
     def __init__(
-        self, settings: Settings, *, retry_interval: RetryIntervalCalculator | None = None
+        self,
+        settings: Settings,
+        *,
+        retry_interval: RetryIntervalCalculator | None = None,
+        installations: InstallationStore | None = None,
     ) -> None:
         self.settings = settings
         self.retry_interval = retry_interval
+        # Set in OAuth mode: each workspace's own bot token, from its installation.
+        self.installations = installations
         self._session: aiohttp.ClientSession | None = None
         self._by_token: dict[str, AsyncWebClient] = {}
 
@@ -91,9 +98,18 @@ class SlackClients:
         return self._by_token[key]
 
     async def token_for(self, team_id: str, enterprise_id: str | None = None) -> str | None:
-        """The bot token that acts in this workspace."""
+        """The bot token that acts in this workspace: its installation's in OAuth mode (read
+        each time, so a reinstall or an uninstall on another replica counts at once)."""
+        if self.installations is not None:
+            bot = await self.installations.find_team_bot(team_id)
+            return bot.bot_token if bot is not None else None
         token = self.settings.slack_bot_token
         return token.get_secret_value() if token is not None else None
+
+    async def uninstall(self, team_id: str, enterprise_id: str | None = None) -> None:
+        """Forget a workspace's tokens after it removed allybot (OAuth mode)."""
+        if self.installations is not None:
+            await self.installations.forget_team(team_id, enterprise_id)
 
     async def for_team(self, team_id: str, enterprise_id: str | None = None) -> AsyncWebClient:
         return self.client(await self.token_for(team_id, enterprise_id))

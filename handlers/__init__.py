@@ -3,7 +3,18 @@
 from slack_bolt.async_app import AsyncApp
 
 from bot.inbox import Inbox
-from handlers import actions, allies, channel_kudos, commands, commitments, events, home, privacy
+from handlers import (
+    actions,
+    admin,
+    allies,
+    channel_kudos,
+    commands,
+    commitments,
+    events,
+    home,
+    intros,
+    privacy,
+)
 
 
 def register_all(app: AsyncApp, inbox: Inbox) -> None:
@@ -16,3 +27,5 @@ def register_all(app: AsyncApp, inbox: Inbox) -> None:
     commitments.register(app, inbox)
     allies.register(app, inbox)
     privacy.register(app, inbox)
+    intros.register(app, inbox)
+    admin.register(app, inbox)

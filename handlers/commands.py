@@ -12,9 +12,12 @@ from bot.ids import Command
 from bot.inbox import Inbox, Work
 from bot.services import kudos, people, preferences
 from bot.services.kudos import KudosRejected
+from handlers.admin import open_admin
 from handlers.allies import ALLY_FEATURES, run_ally_feature
 from handlers.common import engaging
 from handlers.home import open_settings
+from handlers.insights import INSIGHTS_FEATURES
+from handlers.intros import run_intros_command
 from handlers.keys import command_key
 from handlers.kudos import give_and_announce, tell_privately
 from handlers.privacy import PRIVACY_FEATURES, engaging_unless_private
@@ -55,8 +58,17 @@ async def handle_ally_command(work: Work) -> None:
     if sub == "settings":
         await open_settings(work)
         return
+    if sub == "intros":
+        await run_intros_command(work, rest)
+        return
+    if sub == "admin":
+        await open_admin(work)
+        return
     if sub in PRIVACY_FEATURES:
         await PRIVACY_FEATURES[sub](work, rest)
+        return
+    if sub in INSIGHTS_FEATURES:
+        await INSIGHTS_FEATURES[sub](work, rest)
         return
     handler = ALLY_SUBCOMMANDS.get(sub)
     if handler is None:

@@ -27,7 +27,7 @@ from bot.dm import send_dm
 from bot.ids import Action, Callback, Command
 from bot.inbox import Inbox, Work
 from bot.models import Commitment, Person
-from bot.services import commitments, kudos
+from bot.services import commitments, kudos, preferences
 from bot.services.commitments import CommitRejected, NotYours
 from bot.services.kudos import KudosRejected, ParsedKudos
 from bot.services.when import WhenError, parse_when
@@ -83,8 +83,10 @@ async def _create(work: Work, text: str) -> None:
     draft = commitments.parse_commit_text(text)
     owner = await _owner(work)
     parties = await _parties(work, owner, draft.parties)
+    async with work.db.session() as session:
+        _, window_end = await preferences.window_of(session, owner)
     due_at = (
-        parse_when(draft.when, tz=owner.tz, now=work.now(), window_end=owner.window_end)
+        parse_when(draft.when, tz=owner.tz, now=work.now(), window_end=window_end)
         if draft.when
         else None
     )
@@ -110,7 +112,11 @@ async def _list(work: Work) -> None:
     async with work.db.session() as session:
         items = await commitments.open_list(session, team_id=work.team_id, owner_id=owner.user_id)
         record = await commitments.follow_through(
-            session, team_id=work.team_id, user_id=owner.user_id, now=work.now()
+            session,
+            team_id=work.team_id,
+            user_id=owner.user_id,
+            start=work.now() - commitments.FOLLOW_THROUGH_WINDOW,
+            end=work.now(),
         )
         lines = []
         for n, c in enumerate(items, 1):

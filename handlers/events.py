@@ -32,7 +32,11 @@ async def handle_user_change(work: Work) -> None:
 
 
 async def handle_uninstall(work: Work) -> None:
-    """The workspace removed allybot: stop everything for it."""
+    """The workspace removed allybot: forget its tokens and stop everything for it."""
+    event = work.body.get("event") or {}
+    if event.get("type") == "tokens_revoked" and not (event.get("tokens") or {}).get("bot"):
+        return  # only people's own tokens went; allybot's bot token still works
+    await work.clients.uninstall(work.team_id, work.body.get("enterprise_id"))
     async with work.db.session() as session:
         await workspaces.mark_uninstalled(session, team_id=work.team_id, now=work.now())
 

@@ -13,11 +13,12 @@ from sqlalchemy import select
 from bot import directory
 from bot.blocks.allies import DueAlly
 from bot.blocks.home import build_home_view, build_settings_modal
+from bot.blocks.intros import build_home_intros_blocks
 from bot.db import Database
 from bot.ids import Action, Callback
 from bot.inbox import Inbox, Work
 from bot.models import Kudos
-from bot.services import allies, commitments, insights, people, preferences
+from bot.services import allies, commitments, insights, intros, people, preferences
 from bot.services.preferences import SettingsInput
 from bot.services.privacy import ANON_PREFIX
 from handlers.keys import action_key, event_key, view_key
@@ -60,6 +61,8 @@ async def publish_home(
             for c in open_items[:5]
         ]
         figures = await insights.figures(session, team_id=team_id, user_id=user_id, now=now)
+        window = await preferences.window_of(session, person)
+        intro_status = await intros.status(session, team_id=team_id, user_id=user_id, now=now)
         received = list(
             (
                 await session.execute(
@@ -82,6 +85,8 @@ async def publish_home(
         figures=figures,
         received=received,
         now=now,
+        window=window,
+        intros=build_home_intros_blocks(intro_status, person.tz) if intro_status.channel_id else (),
     )
     await client.views_publish(user_id=user_id, view=view)
 
@@ -142,8 +147,11 @@ async def open_settings(work: Work) -> None:
     found = await directory.lookup(
         work.db, work.client, team_id=work.team_id, user_ids=[work.user_id]
     )
+    person = found[work.user_id]
+    async with work.db.session() as session:
+        window = await preferences.window_of(session, person)
     await work.client.views_open(
-        trigger_id=work.body["trigger_id"], view=build_settings_modal(found[work.user_id])
+        trigger_id=work.body["trigger_id"], view=build_settings_modal(person, window)
     )
 
 

@@ -134,6 +134,20 @@ async def reclaim_expired(session: AsyncSession, *, now: datetime, token: str, l
     return crashed
 
 
+async def release(session: AsyncSession, *, message_ids: list[int], now: datetime) -> None:
+    """Hand claims back unsent (a process shutting down): their lease ends now, so the next
+    pass on any replica takes them over at once."""
+    await session.execute(
+        update(DailyMessage)
+        .where(
+            DailyMessage.id.in_(message_ids),
+            DailyMessage.status == "claimed",
+            DailyMessage.sending_at.is_(None),
+        )
+        .values(lease_until=now - timedelta(seconds=1))
+    )
+
+
 async def claimed(session: AsyncSession, *, token: str) -> list[DailyMessage]:
     stmt = select(DailyMessage).where(
         DailyMessage.claim_token == token, DailyMessage.status == "claimed"

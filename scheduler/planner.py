@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.app import AllyBot
-from bot.metrics import NUDGES_PLANNED
+from bot.metrics import NUDGES_PLANNED, PLAN_SECONDS
 from bot.services import inbound
 from scheduler import kinds, outbox
 from scheduler.digest import post_digests
 from scheduler.kinds import PlanContext
+from scheduler.kinds.intros import IntrosResult, run_intros
 from scheduler.sender import SendResult, send_due
 from scheduler.zones import clock_table, clocks_now
 
@@ -24,10 +26,12 @@ KEEP_DEDUP_KEYS = timedelta(days=7)
 class PassResult:
     recovered: int = 0
     planned: dict[str, int] = field(default_factory=dict)
+    plan_seconds: dict[str, float] = field(default_factory=dict)
     expired: int = 0
     sent: SendResult = field(default_factory=SendResult)
     digests: int = 0
     purged: int = 0
+    intros: IntrosResult = field(default_factory=IntrosResult)
 
 
 async def plan(
@@ -41,9 +45,12 @@ async def plan(
             return result, None
         ctx = PlanContext(now=now, clocks=clock_table(clocks), team_id=team_id)
         for kind in kinds.all_kinds():
+            started = time.perf_counter()
             count = await kind.plan(session, ctx)
+            result.plan_seconds[kind.name] = elapsed = time.perf_counter() - started
             result.planned[kind.name] = count
             NUDGES_PLANNED.labels(kind.name).inc(count)
+            PLAN_SECONDS.labels(kind.name).observe(elapsed)
         result.expired = await outbox.expire_old(session, today_utc=now.date())
     return result, ctx
 
@@ -56,6 +63,7 @@ async def run_pass(bot: AllyBot, *, now: datetime, team_id: str | None = None) -
     recovered = await bot.inbox.recover(now=now)
     result, ctx = await plan(bot, now=now, team_id=team_id)
     result.recovered = recovered
+    result.intros = await run_intros(bot, now=now, team_id=team_id)  # before sending: notices
     if ctx is not None:
         result.sent = await send_due(bot, clocks=ctx.clocks, now=now, team_id=team_id)
     result.digests = await post_digests(bot, now=now, team_id=team_id)

@@ -92,7 +92,8 @@ async def send_due(
     """Claim and send until nothing due is left; safe to run on many replicas at once."""
     result = SendResult()
     limit = asyncio.Semaphore(concurrency)
-    while True:
+    released: list[int] = []
+    while not bot.stopping.is_set():  # a process shutting down finishes its batch, no more
         token = str(uuid.uuid4())
         async with bot.db.session() as session:
             result.resent += await outbox.reclaim_expired(
@@ -108,9 +109,17 @@ async def send_due(
 
         async def bounded(dm: DailyMessage) -> None:
             async with limit:
+                if bot.stopping.is_set():  # shutting down: hand back what has not started
+                    released.append(dm.id)
+                    return
                 await send_one(bot, dm, now=now, result=result)
 
         await asyncio.gather(*(bounded(dm) for dm in messages))
+        if released:
+            async with bot.db.session() as session:
+                await outbox.release(session, message_ids=released, now=now)
+            logger.info("handed back %d unsent messages for another replica", len(released))
+            released.clear()
         if len(messages) < batch:
             break
     if result.resent:
@@ -156,7 +165,9 @@ async def send_one(bot: AllyBot, dm: DailyMessage, *, now: datetime, result: Sen
             setattr(result, outcome, getattr(result, outcome) + 1)
             result.errors.append(error)
             MESSAGES.labels(outcome).inc()
-            logger.warning("daily message not sent (%s): %s", outcome, error)
+            logger.warning(
+                "daily message not sent: %s", error, extra={"outcome": outcome, "reason": error}
+            )
             return
         async with bot.db.session() as session:
             await outbox.mark_sent(
@@ -164,3 +175,4 @@ async def send_one(bot: AllyBot, dm: DailyMessage, *, now: datetime, result: Sen
             )
         result.sent += 1
         MESSAGES.labels("sent").inc()
+        logger.info("daily message sent", extra={"outcome": "sent"})

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Date, Integer, String, and_, literal, not_, or_, select, union_all
+from sqlalchemy import Date, Integer, String, and_, func, literal, not_, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 from sqlalchemy.sql.selectable import Subquery
@@ -99,6 +99,17 @@ def in_quiet_hours(minute: ColumnElement[int]) -> ColumnElement[bool]:
     )
 
 
+def effective_window() -> tuple[ColumnElement[int], ColumnElement[int]]:
+    """A person's own delivery window, or their workspace's default when they chose none.
+
+    Use with `people` joined to `workspaces` on the team.
+    """
+    return (
+        func.coalesce(Person.window_start, Workspace.window_start),
+        func.coalesce(Person.window_end, Workspace.window_end),
+    )
+
+
 def deliverable(clocks: Subquery, now: datetime) -> ColumnElement[bool]:
     """Who may get a DM right now: a working day and inside their window, outside quiet
     hours, not paused or opted out, a person (not a bot) still in an installed workspace.
@@ -106,14 +117,15 @@ def deliverable(clocks: Subquery, now: datetime) -> ColumnElement[bool]:
     Use with `people` joined to `clocks` on the zone and to `workspaces` on the team.
     """
     minute = clocks.c.minute
+    window_start, window_end = effective_window()
     return and_(
         Person.deleted.is_(False),
         Person.is_bot.is_(False),
         Person.opted_out.is_(False),
         or_(Person.paused_until.is_(None), Person.paused_until <= now),
         clocks.c.weekday < 5,
-        minute >= Person.window_start,
-        minute < Person.window_end,
+        minute >= window_start,
+        minute < window_end,
         not_(in_quiet_hours(minute)),
         Workspace.uninstalled_at.is_(None),
     )

@@ -171,6 +171,12 @@ def stop_server(process: subprocess.Popen[bytes]) -> int:
         return process.wait()
 
 
+async def stopped(process: subprocess.Popen[bytes]) -> int:
+    """SIGTERM and wait without blocking the event loop, so the Slack double (which runs in
+    it) keeps answering the calls the server finishes while it shuts down."""
+    return await asyncio.to_thread(stop_server, process)
+
+
 @pytest.fixture(scope="session")
 async def server(
     db: Database, database_url: str, slack: SlackDouble, tmp_path_factory: pytest.TempPathFactory
@@ -183,7 +189,7 @@ async def server(
     )
     async with aiohttp.ClientSession() as http:
         yield Server(url=url, process=process, log_path=log_path, http=http)
-    stop_server(process)
+    await stopped(process)
 
 
 @dataclass

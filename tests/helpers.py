@@ -14,6 +14,7 @@ from sqlalchemy import select
 from bot.app import AllyBot, create_app
 from bot.db import Database
 from bot.models import DailyMessage, Nudge, Person
+from bot.services import workspace_settings
 from bot.services.people import ensure_workspace
 from bot.settings import Settings
 from bot.slack import SlackClients
@@ -62,9 +63,11 @@ def settings_for(database_url: str, slack: SlackDouble) -> Settings:
 
 
 @asynccontextmanager
-async def running_bot(database_url: str, slack: SlackDouble) -> AsyncIterator[AllyBot]:
+async def running_bot(
+    database_url: str, slack: SlackDouble, settings: Settings | None = None
+) -> AsyncIterator[AllyBot]:
     """allybot in this process, against the double, with fast retry backoff."""
-    settings = settings_for(database_url, slack)
+    settings = settings or settings_for(database_url, slack)
     fast = FixedValueRetryIntervalCalculator(0.01)
     bot = create_app(settings, clients=SlackClients(settings, retry_interval=fast))
     await bot.start()
@@ -91,3 +94,18 @@ def at(local: str, tz: str) -> datetime:
     from zoneinfo import ZoneInfo
 
     return datetime.fromisoformat(local).replace(tzinfo=ZoneInfo(tz)).astimezone(UTC)
+
+
+async def set_intros(
+    session: Any, *, team_id: str, channel_id: str | None, cadence_weeks: int = 2
+) -> None:
+    """An admin's intros settings, through the same service the admin modal saves with."""
+    await workspace_settings.apply(
+        session,
+        team_id=team_id,
+        settings=workspace_settings.WorkspaceSettings(
+            intros_channel=channel_id, intros_cadence=cadence_weeks
+        ),
+        changed_by="test",
+        now=datetime.now(UTC),
+    )

@@ -19,6 +19,8 @@ from bot.models import (
     Commitment,
     CommitmentParty,
     DailyMessage,
+    IntroMember,
+    IntroNever,
     Kudos,
     Nudge,
     Person,
@@ -27,6 +29,7 @@ from bot.models import (
 )
 from bot.services import tips
 from tests.conftest import Server, Team
+from tests.helpers import set_intros
 from tests.slack_double import Call, SlackDouble, dm_channel_id
 from tests.test_allies_e2e import ally_cmd, wait_until
 from tests.test_commitments_e2e import commit, press
@@ -120,6 +123,10 @@ async def seed_pair(
     assert "ally list" in await ally_cmd(server, team, slack, b, f"add <@{a}> every 2 weeks")
     assert "Logged" in await ally_cmd(server, team, slack, a, f"met <@{b}> coffee, the roadmap")
     assert "Talk to them" in await ally_cmd(server, team, slack, a, f"resolve <@{b}> the rota")
+    async with db.session() as session:
+        await set_intros(session, team_id=team.team_id, channel_id=team.channel_id)
+    assert "You're in" in await ally_cmd(server, team, slack, a, "intros join")
+    assert "never be paired" in await ally_cmd(server, team, slack, a, f"intros never <@{b}|b>")
 
 
 async def seed_messages(db: Database, team_id: str, user: str, other: str) -> None:
@@ -266,6 +273,8 @@ async def rows_naming(db: Database, team_id: str, user: str) -> dict[str, int]:
         "tips": (TipShown, TipShown.user_id == user),
         "nudges": (Nudge, or_(Nudge.user_id == user, Nudge.subject == user)),
         "daily": (DailyMessage, DailyMessage.user_id == user),
+        "intros": (IntroMember, IntroMember.user_id == user),
+        "intros_never": (IntroNever, or_(IntroNever.user_id == user, IntroNever.other_id == user)),
     }
     return {
         name: await count(db, model, model.team_id == team_id, where)
@@ -327,6 +336,8 @@ async def test_export_holds_your_data_in_your_dm_and_nothing_of_others(
     assert (str(SEEDED_DAY), "sent") in [
         (m["local_day"], m["status"]) for m in data["daily_messages"]
     ]
+    assert [m["status"] for m in data["intros"]] == ["joined"]
+    assert [n["other_id"] for n in data["intros_never"]] == [bob]
 
     text = json.dumps(data)
     assert cy not in text and dee not in text, "nothing about people unrelated to ann"
@@ -334,6 +345,8 @@ async def test_export_holds_your_data_in_your_dm_and_nothing_of_others(
     assert "every 2 weeks" not in text and '"cadence_days": 14' not in text, (
         "bob's ally list is bob's"
     )
+    _, bobs = await export_of(server, team, slack, bob)
+    assert [n["other_id"] for n in bobs["intros_never"]] == [], "ann's never list stays hers"
 
 
 async def test_forget_me_asks_first_refuses_others_and_erases_once(
@@ -432,7 +445,7 @@ async def test_forget_me_asks_first_refuses_others_and_erases_once(
     assert "nothing" in reply and "empty" in reply
     assert data["empty"] is True and data["person"] is None
     sections = [k for k, v in data.items() if isinstance(v, list) and k != "truncated"]
-    assert len(sections) == 10 and all(data[k] == [] for k in sections)
+    assert len(sections) == 14 and all(data[k] == [] for k in sections)
     assert await count(db, Person, Person.team_id == team.team_id, Person.user_id == ann) == 0, (
         "asking for the export does not sign ann up again"
     )

@@ -26,14 +26,14 @@ from slack_sdk.models.views import View
 
 from bot.blocks.allies import DueAlly
 from bot.blocks.commitments import summary
+from bot.blocks.insights import insight_lines
 from bot.ids import Action, Callback
 from bot.models import Commitment, Kudos, Person
 from bot.services.insights import Figures
-from bot.services.preferences import clock
+from bot.services.preferences import clock, effective_window
 
 MAX_LISTED = 5
 TIP_OPTIONS = {"weekly": "Tips weekly", "daily": "Tips daily", "off": "Tips off"}
-NOT_ENOUGH = "_not enough yet_"
 
 
 def _quote(text: str, limit: int = 200) -> str:
@@ -42,37 +42,17 @@ def _quote(text: str, limit: int = 200) -> str:
 
 
 def figure_lines(figures: Figures) -> list[str]:
-    """Each figure with one sentence on what it means; too little data says so."""
-    breadth = (
-        f"*Breadth:* you recognised {figures.breadth} "
-        f"{'person' if figures.breadth == 1 else 'people'} in 90 days."
-        if figures.breadth
-        else f"*Breadth:* {NOT_ENOUGH}: no kudos given in 90 days."
-    )
-    if figures.recognised_by >= 2:
-        reciprocity = (
-            f"*Reciprocity:* of the {figures.recognised_by} people who recognised you, you "
-            f"recognised {figures.recognised_back} back."
-        )
-    else:
-        reciprocity = f"*Reciprocity:* {NOT_ENOUGH}."
-    ft = figures.follow_through
-    follow = (
-        f"*Follow-through:* {ft.kept} of {ft.closed} promises kept on time."
-        if ft.closed >= 2
-        else f"*Follow-through:* {NOT_ENOUGH}."
-    )
-    return [
-        breadth + " Recognising many people, not the same few, keeps alliances open.",
-        reciprocity + " Recognition that flows both ways builds trust.",
-        follow + " Keeping promises, or renegotiating early, is what people rely on.",
-    ]
+    """The four figures, each with its trend, what it means and a suggestion (or "not
+    enough yet")."""
+    return insight_lines(figures.person)
 
 
-def preferences_line(person: Person, now: datetime) -> str:
+def preferences_line(person: Person, now: datetime, window: tuple[int, int] | None = None) -> str:
+    start, end = window or effective_window(person, None)
+    own = person.window_start is not None
     parts = [
         f"tips {person.tips_cadence}",
-        f"window {clock(person.window_start)}–{clock(person.window_end)}",
+        f"window {clock(start)}–{clock(end)}" + ("" if own else " (workspace default)"),
     ]
     if person.quiet_start is not None and person.quiet_end is not None:
         parts.append(f"quiet {clock(person.quiet_start)}–{clock(person.quiet_end)}")
@@ -92,8 +72,11 @@ def build_home_view(
     figures: Figures,
     received: Sequence[Kudos],
     now: datetime,
+    window: tuple[int, int] | None = None,
+    intros: Sequence[Block] = (),
 ) -> View:
-    """Allies due, open promises, recent kudos, three figures, and preferences."""
+    """Allies due, open promises, recent kudos, three figures, and preferences (`window`:
+    the person's delivery window in effect, theirs or the workspace's default)."""
     blocks: list[Block] = [
         HeaderBlock(text="Your alliances"),
         ContextBlock(elements=[MarkdownTextObject(text="Private to you.")]),
@@ -151,7 +134,8 @@ def build_home_view(
         DividerBlock(),
         SectionBlock(text=MarkdownTextObject(text="\n".join(figure_lines(figures)))),
         DividerBlock(),
-        ContextBlock(elements=[MarkdownTextObject(text=preferences_line(person, now))]),
+        *intros,  # the intros line and buttons (bot/blocks/intros.py), when set up
+        ContextBlock(elements=[MarkdownTextObject(text=preferences_line(person, now, window))]),
     ]
     current = Option(value=person.tips_cadence, label=TIP_OPTIONS.get(person.tips_cadence, "Tips"))
     paused = bool(person.opted_out or (person.paused_until and person.paused_until > now))
@@ -181,8 +165,9 @@ def _time_picker(action_id: str, minutes: int | None) -> TimePickerElement:
     return picker
 
 
-def build_settings_modal(person: Person) -> View:
-    """Every personal preference in one place."""
+def build_settings_modal(person: Person, window: tuple[int, int] | None = None) -> View:
+    """Every personal preference in one place (`window`: the delivery window in effect)."""
+    start, end = window or effective_window(person, None)
     tips = Option(value=person.tips_cadence, label=TIP_OPTIONS[person.tips_cadence])
     opt_out = Option(value="opt_out", label="Send me no nudges at all")
     return View(
@@ -204,12 +189,12 @@ def build_settings_modal(person: Person) -> View:
             InputBlock(
                 block_id="window_start",
                 label="Nudges from",
-                element=_time_picker("window_start", person.window_start),
+                element=_time_picker("window_start", start),
             ),
             InputBlock(
                 block_id="window_end",
                 label="Nudges until",
-                element=_time_picker("window_end", person.window_end),
+                element=_time_picker("window_end", end),
             ),
             InputBlock(
                 block_id="quiet_start",

@@ -19,13 +19,9 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.blocks import mention_list
 from bot.ids import Action, Callback
 from bot.services.digest import WeekInKudos
-
-
-def _mentions(user_ids: Sequence[str]) -> str:
-    names = [f"<@{u}>" for u in user_ids]
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def _quote(text: str) -> str:
@@ -38,7 +34,7 @@ def _tags(tags: Sequence[str]) -> str:
 
 def kudos_post_text(*, giver_id: str, receiver_ids: Sequence[str], reason: str) -> str:
     """The notification fallback for the public post."""
-    return f"Kudos from <@{giver_id}> to {_mentions(receiver_ids)}: {reason}"
+    return f"Kudos from <@{giver_id}> to {mention_list(receiver_ids)}: {reason}"
 
 
 def build_kudos_post_blocks(
@@ -48,7 +44,7 @@ def build_kudos_post_blocks(
     blocks: list[Block] = [
         SectionBlock(
             text=MarkdownTextObject(
-                text=f":{emoji}: *Kudos to {_mentions(receiver_ids)}* from <@{giver_id}>\n"
+                text=f":{emoji}: *Kudos to {mention_list(receiver_ids)}* from <@{giver_id}>\n"
                 + _quote(reason)
             )
         )

@@ -30,6 +30,10 @@ HELD_LABELS: dict[str, tuple[str, str]] = {
     "tips_shown": ("tip you were sent", "tips you were sent"),
     "nudges": ("nudge", "nudges"),
     "daily_messages": ("daily message", "daily messages"),
+    "intros": ("intros membership", "intros memberships"),
+    "intros_never": ("person on your intros never list", "people on your intros never list"),
+    "intro_matches": ("intro you were matched in", "intros you were matched in"),
+    "intro_answers": ('answer to "did you meet?"', 'answers to "did you meet?"'),
 }
 
 
@@ -56,7 +60,7 @@ def export_comment(*, empty: bool) -> str:
         return "Your allybot export: allybot holds nothing about you in this workspace."
     return (
         "Your allybot export: your profile and preferences, kudos given and received, "
-        "promises, allies, check-ins, tips, nudges. `/ally forget-me` erases it."
+        "promises, allies, check-ins, intros, tips, nudges. `/ally forget-me` erases it."
     )
 
 

@@ -19,7 +19,7 @@ from bot.services.kudos import USER_MENTION
 MAX_TEXT = 1000
 MAX_PARTIES = 10
 LIST_LIMIT = 50
-FOLLOW_THROUGH_DAYS = 90
+FOLLOW_THROUGH_WINDOW = timedelta(days=90)  # the follow-through figure on `/commit list`
 
 BY = re.compile(r"(?:^|\s+)by\s+", re.IGNORECASE)
 TO_MENTIONS = re.compile(
@@ -311,10 +311,9 @@ class FollowThrough:
 
 
 async def follow_through(
-    session: AsyncSession, *, team_id: str, user_id: str, now: datetime
+    session: AsyncSession, *, team_id: str, user_id: str, start: datetime, end: datetime
 ) -> FollowThrough:
-    """Promises with a date closed in the last 90 days, and how many were kept on time."""
-    since = now - timedelta(days=FOLLOW_THROUGH_DAYS)
+    """Promises with a date closed in [start, end), and how many were kept on time."""
     row = (
         await session.execute(
             select(
@@ -323,7 +322,8 @@ async def follow_through(
             ).where(
                 Commitment.team_id == team_id,
                 Commitment.owner_id == user_id,
-                Commitment.closed_at >= since,
+                Commitment.closed_at >= start,
+                Commitment.closed_at < end,
                 Commitment.kept_on_time.is_not(None),
             )
         )

@@ -9,13 +9,32 @@ from datetime import datetime, timedelta
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import Person
+from bot.models import Person, Workspace
 from bot.services import people
 
 TIP_CADENCES = ("weekly", "daily", "off")
 MAX_PAUSE = timedelta(days=365)
 DURATION = re.compile(r"^(\d{1,3})\s*(d|day|days|w|wk|week|weeks)$")
 CLOCK_RANGE = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
+
+
+DEFAULT_WINDOW = (9 * 60, 17 * 60)
+
+
+def effective_window(person: Person, workspace: Workspace | None) -> tuple[int, int]:
+    """The person's own delivery window; the workspace's default when they chose none."""
+    if person.window_start is not None and person.window_end is not None:
+        return person.window_start, person.window_end
+    if workspace is not None:
+        return workspace.window_start, workspace.window_end
+    return DEFAULT_WINDOW
+
+
+async def window_of(session: AsyncSession, person: Person) -> tuple[int, int]:
+    """`effective_window`, reading the workspace only for people who follow its default."""
+    if person.window_start is not None and person.window_end is not None:
+        return person.window_start, person.window_end
+    return effective_window(person, await session.get(Workspace, person.team_id))
 
 
 class PreferenceError(ValueError):
@@ -159,11 +178,23 @@ def settings_errors(values: SettingsInput) -> dict[str, str]:
 async def apply_settings(
     session: AsyncSession, *, team_id: str, user_id: str, values: SettingsInput, now: datetime
 ) -> Change:
-    """Save the settings modal, already checked by `settings_errors`."""
+    """Save the settings modal, already checked by `settings_errors`.
+
+    A window equal to the workspace's default is kept as "follow the workspace default", so
+    saving the modal unchanged does not pin it and the admin's later changes still apply.
+    """
+    window: tuple[int | None, int | None] = (
+        _minutes(values.window_start or "09:00"),
+        _minutes(values.window_end or "17:00"),
+    )
+    workspace = await session.get(Workspace, team_id)
+    default = (workspace.window_start, workspace.window_end) if workspace else DEFAULT_WINDOW
+    if window == default:
+        window = (None, None)
     fields: dict[str, object] = {
         "tips_cadence": values.tips,
-        "window_start": _minutes(values.window_start or "09:00"),
-        "window_end": _minutes(values.window_end or "17:00"),
+        "window_start": window[0],
+        "window_end": window[1],
         "quiet_start": _minutes(values.quiet_start) if values.quiet_start else None,
         "quiet_end": _minutes(values.quiet_end) if values.quiet_end else None,
         "opted_out": values.opt_out,

@@ -22,6 +22,12 @@ from bot.models import (
     Commitment,
     CommitmentParty,
     DailyMessage,
+    IntroAnswer,
+    IntroMatch,
+    IntroMatchMember,
+    IntroMember,
+    IntroNever,
+    IntroPair,
     Kudos,
     Nudge,
     Person,
@@ -73,6 +79,10 @@ RESOLVE_FIELDS = ("other_id", "topic", "status", "created_at", "follow_up_day", 
 TIP_FIELDS = ("tip_id", "category", "cycle", "shown_at", "rating")
 NUDGE_FIELDS = ("kind", "subject", "period", "status", "local_day", "expires_day", "planned_at")
 DAILY_MESSAGE_FIELDS = ("local_day", "status", "created_at", "sent_at")
+INTRO_MEMBER_FIELDS = ("status", "paused_until", "joined_at", "last_active_at", "updated_at")
+INTRO_NEVER_FIELDS = ("other_id", "created_at")
+INTRO_MATCH_FIELDS = ("match_id", "round_id")
+INTRO_ANSWER_FIELDS = ("match_id", "answer", "answered_at")
 
 
 def _plain(value: Any) -> Any:
@@ -133,6 +143,20 @@ OWN: dict[str, _Own] = {
         DailyMessage.user_id,
         (DailyMessage.local_day, DailyMessage.id),
         DAILY_MESSAGE_FIELDS,
+    ),
+    "intros": _Own(IntroMember, IntroMember.user_id, (IntroMember.user_id,), INTRO_MEMBER_FIELDS),
+    # Their own "never" list is theirs to see; others' lists that name them stay confidential.
+    "intros_never": _Own(
+        IntroNever, IntroNever.user_id, (IntroNever.created_at, IntroNever.id), INTRO_NEVER_FIELDS
+    ),
+    "intro_matches": _Own(
+        IntroMatchMember, IntroMatchMember.user_id, (IntroMatchMember.id,), INTRO_MATCH_FIELDS
+    ),
+    "intro_answers": _Own(
+        IntroAnswer,
+        IntroAnswer.user_id,
+        (IntroAnswer.answered_at, IntroAnswer.id),
+        INTRO_ANSWER_FIELDS,
     ),
 }
 
@@ -264,6 +288,25 @@ async def erase(session: AsyncSession, *, team_id: str, user_id: str) -> Erased:
             Resolve.team_id == team_id, or_(Resolve.user_id == user_id, Resolve.other_id == user_id)
         ),
         delete(TipShown).where(TipShown.team_id == team_id, TipShown.user_id == user_id),
+        # Intros: their part, "never" lists on either side, their answers and their place in
+        # past groups (the groups stay, as counts, for the workspace's figures).
+        delete(IntroMember).where(IntroMember.team_id == team_id, IntroMember.user_id == user_id),
+        delete(IntroNever).where(
+            IntroNever.team_id == team_id,
+            or_(IntroNever.user_id == user_id, IntroNever.other_id == user_id),
+        ),
+        delete(IntroAnswer).where(IntroAnswer.team_id == team_id, IntroAnswer.user_id == user_id),
+        delete(IntroMatchMember).where(
+            IntroMatchMember.team_id == team_id, IntroMatchMember.user_id == user_id
+        ),
+        delete(IntroPair).where(
+            IntroPair.team_id == team_id,
+            or_(IntroPair.user_a == user_id, IntroPair.user_b == user_id),
+        ),
+        update(IntroMatch)
+        .where(IntroMatch.team_id == team_id, IntroMatch.met_by == user_id)
+        .values(met_by=None)
+        .execution_options(synchronize_session=False),
         # Nudges to them, and nudges to others that are about them (a give-back names the
         # giver as its subject); the nudges go first, they point at the daily messages.
         delete(Nudge).where(Nudge.team_id == team_id, Nudge.user_id == user_id),

@@ -17,3 +17,20 @@ async def mark_uninstalled(session: AsyncSession, *, team_id: str, now: datetime
     await session.execute(
         update(Workspace).where(Workspace.team_id == team_id).values(uninstalled_at=now)
     )
+
+
+async def mark_installed(
+    session: AsyncSession,
+    *,
+    team_id: str,
+    enterprise_id: str | None,
+    name: str | None,
+    now: datetime,
+) -> None:
+    """An install (or a reinstall after removal) through the OAuth flow: serve it again."""
+    await ensure_workspace(session, team_id=team_id, enterprise_id=enterprise_id)
+    await session.execute(
+        update(Workspace)
+        .where(Workspace.team_id == team_id)
+        .values(enterprise_id=enterprise_id, name=name, installed_at=now, uninstalled_at=None)
+    )

@@ -8,7 +8,7 @@ person's daily message). Kinds register here in the order their items appear in 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -21,6 +21,14 @@ from sqlalchemy.sql.selectable import Subquery
 from bot.db import UTCDateTime, insert_for
 from bot.models import Nudge, Person, Workspace
 from scheduler.zones import deliverable
+
+ID_BATCH = 5_000  # ids per IN (...): PostgreSQL's protocol allows 32,767 parameters
+
+
+def batches(ids: Sequence[int], size: int = ID_BATCH) -> Iterator[list[int]]:
+    """`ids` in slices small enough for one statement's parameters on every backend."""
+    for start in range(0, len(ids), size):
+        yield list(ids[start : start + size])
 
 
 @dataclass(frozen=True)
@@ -82,7 +90,7 @@ def get(name: str) -> NudgeKind | None:
 
 
 def _load_builtin() -> None:
-    for module in ("allies", "commitments", "tips"):  # each registers its kinds on import
+    for module in ("allies", "commitments", "intros", "tips"):  # each registers its kinds
         importlib.import_module(f"scheduler.kinds.{module}")
 
 

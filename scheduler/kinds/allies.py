@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-from datetime import date, timedelta
+from datetime import timedelta
 
-from sqlalchemy import String, and_, cast, exists, func, literal, select, update
+from sqlalchemy import Integer, String, and_, case, cast, exists, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -16,11 +15,13 @@ from bot.blocks.allies import (
     build_give_back_blocks,
     build_resolve_follow_up_blocks,
 )
+from bot.db import add_days
 from bot.models import Ally, Kudos, Nudge, Person, Resolve, Workspace
 from scheduler.kinds import (
     NudgeKind,
     PlanContext,
     Rendered,
+    batches,
     due_for_owner,
     insert_planned,
     insert_planned_returning,
@@ -62,24 +63,23 @@ async def plan_checkins(session: AsyncSession, ctx: PlanContext) -> int:
             ally.deleted.is_(False),
         )
     )
-    planned = await insert_planned_returning(session, due, ctx.now)
-    if not planned:
-        return 0
-    # Next reminder one rhythm later: one UPDATE per (day, rhythm), not one per ally.
-    days = {int(subject): day for subject, day in planned}
-    rhythms = await session.execute(
-        select(Ally.id, Ally.cadence_days).where(Ally.id.in_(list(days)))
-    )
-    groups: dict[tuple[date, int], list[int]] = defaultdict(list)
-    for row_id, cadence in rhythms.all():
-        groups[(days[row_id], cadence)].append(row_id)
-    for (day, cadence), ids in groups.items():
+    planned = await insert_planned(session, due, ctx.now)
+    if planned:
+        # Next reminder one rhythm after the day it goes out, for the allies just planned:
+        # one UPDATE … FROM the nudges of this pass, however many there are.
         await session.execute(
             update(Ally)
-            .where(Ally.id.in_(ids))
-            .values(next_nudge_day=day + timedelta(days=cadence))
+            .where(
+                Nudge.kind == CHECKIN,
+                Nudge.planned_at == ctx.now,
+                Nudge.team_id == Ally.team_id,
+                # CASE keeps PostgreSQL from casting another kind's subject to a number.
+                Ally.id == case((Nudge.kind == CHECKIN, cast(Nudge.subject, Integer))),
+            )
+            .values(next_nudge_day=add_days(Nudge.local_day, Ally.cadence_days))
+            .execution_options(synchronize_session=False)
         )
-    return len(planned)
+    return planned
 
 
 async def render_checkins(
@@ -125,10 +125,10 @@ async def plan_resolve_follow_ups(session: AsyncSession, ctx: PlanContext) -> in
         subject=cast(Resolve.id, String),
     ).where(Resolve.status == "open", Resolve.follow_up_day <= ctx.clocks.c.local_day)
     planned = await insert_planned_returning(session, due, ctx.now)
-    if planned:
+    for batch in batches([int(s) for s, _ in planned]):
         await session.execute(
             update(Resolve)
-            .where(Resolve.id.in_([int(s) for s, _ in planned]))
+            .where(Resolve.id.in_(batch))
             .values(status="asked", follow_ups=Resolve.follow_ups + 1)
         )
     return len(planned)

@@ -1,0 +1,326 @@
+"""An intros round for 5,000 people with 50 past rounds of history: wall time and the share
+of pairs that are new.
+
+Two measurements:
+
+1. **Pairing alone** (`bot.pairing.pair_people`, pure Python): 5,000 people (``--people``)
+   whose 50 past rounds (``--rounds``) were paired by the same function round after round,
+   plus contact between 20,000 random pairs; the median of ``--repeat`` runs with different
+   seeds.
+2. **The round in the database**, on SQLite and PostgreSQL: the same people and history
+   seeded with bulk Core INSERTs (2,500 matches and 5,000 members per past round, 10,000
+   kudos for contact), then `intros.build_pool` and `intros.match_round` on a claimed round,
+   as the scheduler runs them after fetching the channel's members: load members, activity,
+   full pair history, contact and never lists, pair, and store 2,500 matches, their members,
+   5,000 group posts and the notices. The round is then undone and matched again,
+   ``--repeat`` times. Slack's side (users.info for stale profiles, conversations.open and
+   chat.postMessage per group) is not in these figures: it is bound by Slack's rate limits.
+
+    .venv/bin/python benchmarks/intros.py [--people 5000] [--rounds 50] [--repeat 3]
+        [--backends sqlite,postgresql] [--pg-admin postgresql://postgres@127.0.0.1:5432/test]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import delete, insert, update
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # `tests` is not installed: take it from this checkout
+
+from bot.db import Database  # noqa: E402
+from bot.migrate import upgrade  # noqa: E402
+from bot.models import (  # noqa: E402
+    IntroMatch,
+    IntroMatchMember,
+    IntroMember,
+    IntroPair,
+    IntroRound,
+    Kudos,
+    Nudge,
+    Person,
+    Workspace,
+)
+from bot.pairing import Pair, pair_of, pair_people  # noqa: E402
+from bot.services import intros  # noqa: E402
+from tests.databases import scratch_postgres  # noqa: E402
+
+PG_ADMIN_DSN = os.environ.get("ALLYBOT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+TEAM = "TBENCHINTRO"
+NOW = datetime(2026, 11, 30, 9, 30, tzinfo=UTC)
+
+
+def past_rounds(people: list[str], rounds: int) -> list[list[tuple[str, ...]]]:
+    """Each past round paired by allybot itself, knowing the rounds before it."""
+    history: Counter[Pair] = Counter()
+    out = []
+    for r in range(rounds):
+        result = pair_people(people, history=history, seed=10_000 + r)
+        history.update(result.pairs())
+        out.append(result.groups)
+    return out
+
+
+def share_new(groups: list[tuple[str, ...]], history: Counter[Pair]) -> float:
+    pairs = [pair_of(a, b) for g in groups for a, b in itertools.combinations(g, 2)]
+    return sum(1 for p in pairs if not history.get(p)) / len(pairs)
+
+
+def bench_pure(people: list[str], past: list[list[tuple[str, ...]]], repeat: int) -> None:
+    history: Counter[Pair] = Counter()
+    for groups in past:
+        history.update(pair_of(a, b) for g in groups for a, b in itertools.combinations(g, 2))
+    rng = random.Random(7)
+    contact = Counter(pair_of(*rng.sample(people, 2)) for _ in range(20_000))
+    times, shares = [], []
+    for seed in range(repeat):
+        started = time.perf_counter()
+        result = pair_people(people, history=history, contact=contact, seed=seed)
+        times.append(time.perf_counter() - started)
+        shares.append(share_new(result.groups, history))
+        assert not result.left_out
+    print(
+        f"pairing alone: {len(people)} people, {len(past)} past rounds: median "
+        f"{statistics.median(times):.2f} s (runs {', '.join(f'{t:.2f}' for t in times)}), "
+        f"new pairs {min(shares):.1%}"
+    )
+
+
+async def seed(db: Database, people: list[str], past: list[list[tuple[str, ...]]]) -> Counter[Pair]:
+    """People, members, kudos and the past rounds; returns the pair history."""
+    history: Counter[Pair] = Counter()
+    last_round: dict[Pair, int] = {}
+    long_ago = NOW - timedelta(days=400)
+    async with db.session() as session:
+        session.add(Workspace(team_id=TEAM, custom_tags=[], intros_channel_id="CINTROS"))
+        await session.flush()
+        await session.execute(
+            insert(Person),
+            [
+                {
+                    "team_id": TEAM,
+                    "user_id": u,
+                    "tz": "Europe/London",
+                    "engaged_at": NOW - timedelta(days=1),
+                    "profile_refreshed_at": NOW,
+                    "created_at": long_ago,
+                }
+                for u in people
+            ],
+        )
+        await session.execute(
+            insert(IntroMember),
+            [
+                {
+                    "team_id": TEAM,
+                    "user_id": u,
+                    "status": "joined",
+                    "joined_at": long_ago,
+                    "last_active_at": NOW - timedelta(days=2),
+                    "updated_at": NOW,
+                }
+                for u in people
+            ],
+        )
+        rng = random.Random(3)
+        await session.execute(
+            insert(Kudos),
+            [
+                {
+                    "team_id": TEAM,
+                    "giver_id": a,
+                    "receiver_id": b,
+                    "text": "thanks",
+                    "tags": [],
+                    "source": "command",
+                    "source_key": f"k{i}",
+                    "created_at": NOW - timedelta(days=rng.randint(1, 170)),
+                }
+                for i, (a, b) in enumerate(rng.sample(people, 2) for _ in range(10_000))
+            ],
+        )
+    for r, groups in enumerate(past):
+        async with db.session() as session:
+            when = NOW - timedelta(days=14 * (len(past) - r))
+            round_id = (
+                await session.execute(
+                    insert(IntroRound)
+                    .values(
+                        team_id=TEAM,
+                        period=f"P{r:04d}",
+                        channel_id="CINTROS",
+                        group_size=2,
+                        seed=r,
+                        status="matched",
+                        attempts=1,
+                        planned_at=when,
+                        matched_at=when,
+                        pool_size=len(people),
+                        matched=len(people),
+                        left_out=0,
+                    )
+                    .returning(IntroRound.id)
+                )
+            ).scalar_one()
+            ids = list(
+                await session.scalars(
+                    insert(IntroMatch).returning(IntroMatch.id, sort_by_parameter_order=True),
+                    [
+                        {
+                            "round_id": round_id,
+                            "team_id": TEAM,
+                            "size": len(g),
+                            "starter_id": "s01",
+                            "created_at": when,
+                        }
+                        for g in groups
+                    ],
+                )
+            )
+            await session.execute(
+                insert(IntroMatchMember),
+                [
+                    {"match_id": mid, "round_id": round_id, "team_id": TEAM, "user_id": u}
+                    for mid, g in zip(ids, groups, strict=True)
+                    for u in g
+                ],
+            )
+            history.update(pair_of(a, b) for g in groups for a, b in itertools.combinations(g, 2))
+            last_round.update(
+                {pair_of(a, b): round_id for g in groups for a, b in itertools.combinations(g, 2)}
+            )
+    async with db.session() as session:
+        await session.execute(
+            insert(IntroPair),
+            [
+                {
+                    "team_id": TEAM,
+                    "user_a": min(p),
+                    "user_b": max(p),
+                    "times": n,
+                    "last_round_id": last_round[p],
+                }
+                for p, n in history.items()
+            ],
+        )
+    return history
+
+
+async def bench_round(
+    db: Database, people: list[str], history: Counter[Pair], repeat: int
+) -> list[float]:
+    async with db.session() as session:
+        round_id = (
+            await session.execute(
+                insert(IntroRound)
+                .values(
+                    team_id=TEAM,
+                    period="2026-W49",
+                    channel_id="CINTROS",
+                    group_size=2,
+                    seed=intros.round_seed(TEAM, "2026-W49"),
+                    status="pending",
+                    attempts=0,
+                    planned_at=NOW,
+                    pool_size=0,
+                    matched=0,
+                    left_out=0,
+                )
+                .returning(IntroRound.id)
+            )
+        ).scalar_one()
+    times, cpu, shares = [], [], []
+    for _ in range(repeat):
+        token = str(uuid.uuid4())
+        async with db.session() as session:
+            await session.execute(
+                update(IntroRound)
+                .where(IntroRound.id == round_id)
+                .values(status="pending", claim_token=token)
+            )
+        started, started_cpu = time.perf_counter(), time.process_time()
+        async with db.session() as session:
+            workspace = await session.get(Workspace, TEAM)
+            assert workspace is not None
+            pool = await intros.build_pool(
+                session, workspace=workspace, channel_members=people, bot_user_id=None, now=NOW
+            )
+            result = await intros.match_round(
+                session, round_id=round_id, token=token, pool=pool, now=NOW
+            )
+        times.append(time.perf_counter() - started)
+        cpu.append(time.process_time() - started_cpu)
+        assert result is not None and len(pool.people) == len(people)
+        shares.append(share_new(result.groups, history))
+        async with db.session() as session:  # undo the round, to match it again
+            await session.execute(delete(IntroMatch).where(IntroMatch.round_id == round_id))
+            await session.execute(delete(IntroPair).where(IntroPair.last_round_id == round_id))
+            await session.execute(delete(Nudge).where(Nudge.team_id == TEAM))
+    print(
+        f"    new pairs {min(shares):.1%}; this process's CPU: median "
+        f"{statistics.median(cpu):.2f} s"
+    )
+    return times
+
+
+@asynccontextmanager
+async def database(backend: str, pg_admin: str) -> AsyncIterator[Database]:
+    if backend == "sqlite":
+        with tempfile.TemporaryDirectory() as tmp:
+            db = Database(f"sqlite:///{tmp}/intros.db")
+            try:
+                yield db
+            finally:
+                await db.dispose()
+        return
+    async with scratch_postgres(pg_admin, prefix="allybot_bench") as url:
+        db = Database(url)
+        try:
+            yield db
+        finally:
+            await db.dispose()
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--people", type=int, default=5000)
+    parser.add_argument("--rounds", type=int, default=50)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--pg-admin", default=PG_ADMIN_DSN)
+    args = parser.parse_args()
+    people = [f"U{i:07d}" for i in range(args.people)]
+    print(f"load average {os.getloadavg()[0]:.2f}; building {args.rounds} past rounds…")
+    started = time.perf_counter()
+    past = past_rounds(people, args.rounds)
+    print(f"  ({args.rounds} rounds paired in {time.perf_counter() - started:.1f} s)")
+    bench_pure(people, past, args.repeat)
+    for backend in filter(None, args.backends.split(",")):
+        async with database(backend, args.pg_admin) as db:
+            await upgrade(db)
+            history = await seed(db, people, past)
+            print(f"{backend}: round in the database")
+            times = await bench_round(db, people, history, args.repeat)
+            print(
+                f"    median {statistics.median(times):.2f} s "
+                f"(runs {', '.join(f'{t:.2f}' for t in times)})"
+            )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

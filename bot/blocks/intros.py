@@ -1,0 +1,212 @@
+"""Intros messages: the group DM introduction, "Did you meet?", the notice to people left
+out of a round, and the intros part of Home."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from zoneinfo import ZoneInfo
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    InputBlock,
+    MarkdownTextObject,
+    SectionBlock,
+    UserMultiSelectElement,
+)
+from slack_sdk.models.views import View
+
+from bot.blocks import mention_list
+from bot.ids import Action, Callback
+from bot.pairing import ALONE, NO_MATCH
+from bot.services.intros import INACTIVE, MAX_NEVER, NOT_IN_CHANNEL, IntroStatus
+
+
+def intro_text(user_ids: Sequence[str]) -> str:
+    return f"Meet each other: {mention_list(user_ids)}"
+
+
+def build_intro_blocks(
+    *, user_ids: Sequence[str], channel_id: str, starter: str, time_lines: Sequence[str]
+) -> list[Block]:
+    """The introduction: who, why, a starter, and each person's own time right now."""
+    return [
+        SectionBlock(
+            text=MarkdownTextObject(
+                text=(
+                    f":wave: *{intro_text(user_ids)}.* You're this round's intro from "
+                    f"<#{channel_id}>: people who haven't had much chance to work together yet."
+                )
+            )
+        ),
+        SectionBlock(
+            text=MarkdownTextObject(
+                text=(
+                    "Find 20 minutes in the next week for a call, a coffee or a walk. "
+                    f"*To get going:* {starter}"
+                )
+            )
+        ),
+        ContextBlock(
+            elements=[
+                MarkdownTextObject(text="Your local times now: " + " · ".join(time_lines)),
+                MarkdownTextObject(text="In a week I'll ask here whether you met."),
+            ]
+        ),
+    ]
+
+
+def follow_up_text() -> str:
+    return "Did you meet? One answer from any of you is enough."
+
+
+def build_follow_up_blocks(match_id: int) -> list[Block]:
+    """ "Did you meet?" to the group, the buttons tied to this match."""
+    value = str(match_id)
+    return [
+        SectionBlock(text=MarkdownTextObject(text=f":coffee: *{follow_up_text()}*")),
+        ActionsBlock(
+            block_id=f"intro_met:{match_id}",
+            elements=[
+                ButtonElement(
+                    text="Yes", action_id=Action.INTRO_MET_YES, value=value, style="primary"
+                ),
+                ButtonElement(text="Not yet", action_id=Action.INTRO_MET_NOT_YET, value=value),
+                ButtonElement(text="Skip", action_id=Action.INTRO_MET_SKIP, value=value),
+            ],
+        ),
+    ]
+
+
+def met_note(user_id: str) -> str:
+    return (
+        f":white_check_mark: <@{user_id}> says you met. Noted, and it counts as contact "
+        "for you all."
+    )
+
+
+def left_out_text(reason: str, channel_id: str | None) -> str:
+    """Why someone in the pool was not paired this round, and what changes it."""
+    channel = f"<#{channel_id}>" if channel_id else "the intros channel"
+    return {
+        ALONE: (
+            f"No intro for you this round: you were the only person in {channel}'s pool. "
+            "Invite a colleague to join with `/ally intros join`."
+        ),
+        NO_MATCH: (
+            "No intro for you this round: nobody left in the pool could be paired with you. "
+            "You're in the next round as usual."
+        ),
+        NOT_IN_CHANNEL: (
+            f"No intro for you this round: intros pair people in {channel}, and you're not in "
+            "it any more. Rejoin the channel to be paired, or `/ally intros leave` to stop."
+        ),
+        INACTIVE: (
+            "No intro for you this round: allybot hasn't seen you use it for 30 days, so it "
+            "skipped you rather than pair you with someone who might wait in vain. "
+            "`/ally intros join` puts you back in from the next round."
+        ),
+    }.get(reason, "No intro for you this round.")
+
+
+def build_left_out_blocks(reason: str, channel_id: str | None) -> list[Block]:
+    return [
+        SectionBlock(text=MarkdownTextObject(text=":coffee: " + left_out_text(reason, channel_id)))
+    ]
+
+
+def status_text(status: IntroStatus, tz: str) -> str:
+    """One line on where a person stands in intros."""
+    if status.channel_id is None:
+        return "Intros aren't set up in this workspace yet."
+    if status.paused_until is not None:
+        until = status.paused_until.astimezone(ZoneInfo(tz))
+        where = f"paused until {until:%a %-d %b}"
+    elif status.in_pool:
+        where = "in"
+    else:
+        where = "not in"
+    line = f"*Intros* in <#{status.channel_id}>: you're {where}."
+    if status.next_round and status.in_pool and status.paused_until is None:
+        line += f" Next round: {status.next_round:%a %-d %b}."
+    if status.never_count:
+        line += f" Never paired with: {status.never_count} (private)."
+    return line
+
+
+def build_home_intros_blocks(status: IntroStatus, tz: str) -> list[Block]:
+    """The intros line and its buttons, for Home."""
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=status_text(status, tz)))]
+    if status.channel_id is None:
+        return blocks
+    buttons: list[ButtonElement] = []
+    if status.in_pool:
+        if status.paused_until is not None:
+            buttons.append(
+                ButtonElement(
+                    text="Resume intros", action_id=Action.INTRO_HOME_RESUME, value="resume"
+                )
+            )
+        else:
+            buttons.append(
+                ButtonElement(text="Pause 4 weeks", action_id=Action.INTRO_HOME_PAUSE, value="28")
+            )
+        buttons.append(
+            ButtonElement(text="Leave intros", action_id=Action.INTRO_HOME_LEAVE, value="leave")
+        )
+    else:
+        buttons.append(
+            ButtonElement(
+                text="Join intros", action_id=Action.INTRO_HOME_JOIN, value="join", style="primary"
+            )
+        )
+    buttons.append(
+        ButtonElement(text="Never pair me with…", action_id=Action.INTRO_HOME_NEVER, value="edit")
+    )
+    blocks.append(ActionsBlock(block_id="home_intros", elements=buttons))
+    blocks.append(
+        ContextBlock(
+            elements=[
+                MarkdownTextObject(
+                    text=(
+                        "`/ally intros never @name` keeps someone out of your intros; "
+                        "nobody is told."
+                    )
+                )
+            ]
+        )
+    )
+    return blocks
+
+
+def build_never_modal(current: Sequence[str]) -> View:
+    """The never list, edited as a whole; private like the command."""
+    picker = UserMultiSelectElement(
+        action_id="never", placeholder="People", max_selected_items=MAX_NEVER
+    )
+    if current:
+        picker.initial_users = list(current)
+    return View(
+        type="modal",
+        callback_id=Callback.INTRO_NEVER_MODAL,
+        title="Intros: never pair",
+        submit="Save",
+        close="Cancel",
+        blocks=[
+            InputBlock(
+                block_id="never",
+                label="Never pair me with",
+                optional=True,
+                element=picker,
+            ),
+            ContextBlock(
+                elements=[
+                    MarkdownTextObject(
+                        text="Private: nobody is told, nobody else sees it. It works both ways."
+                    )
+                ]
+            ),
+        ],
+    )

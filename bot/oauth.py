@@ -1,0 +1,206 @@
+"""Installs in many workspaces: Bolt's OAuth flow on slack_sdk's SQLAlchemy stores.
+
+The stores' tables live in allybot's own database and are created by its Alembic migrations
+(their definitions are declared on allybot's metadata in bot/models.py).
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Awaitable, Callable
+
+from slack_bolt.authorization.async_authorize import AsyncInstallationStoreAuthorize
+from slack_bolt.oauth.async_callback_options import (
+    AsyncCallbackOptions,
+    AsyncFailureArgs,
+    AsyncSuccessArgs,
+)
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_bolt.response import BoltResponse
+from slack_sdk.oauth.installation_store import Bot, Installation
+from slack_sdk.oauth.installation_store.sqlalchemy import (
+    AsyncSQLAlchemyInstallationStore,
+    SQLAlchemyInstallationStore,
+)
+from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
+from sqlalchemy import and_, desc, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.logs import log_context
+from bot.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+INSTALL_PATH = "/slack/install"
+REDIRECT_PATH = "/slack/oauth_redirect"
+STATE_SECONDS = 600
+
+# The bot scopes asked for at install; tests/test_oauth_e2e.py holds them equal to manifest.yml.
+BOT_SCOPES = (
+    "app_mentions:read",
+    "channels:history",
+    "channels:read",
+    "chat:write",
+    "commands",
+    "files:write",
+    "groups:history",
+    "groups:read",
+    "im:write",
+    "mpim:write",
+    "reactions:read",
+    "reactions:write",
+    "team:read",
+    "users:read",
+)
+
+OnInstalled = Callable[[Installation], Awaitable[None]]
+
+
+class InstallationStore(AsyncSQLAlchemyInstallationStore):
+    """slack_sdk's store, plus the one lookup allybot needs: a workspace's bot by team id
+    alone (allybot keeps the team id on every row; Slack's enterprise id is on the bot)."""
+
+    async def find_team_bot(self, team_id: str) -> Bot | None:
+        c = self.bots.c
+        query = (
+            select(self.bots)
+            .where(
+                and_(
+                    c.client_id == self.client_id,
+                    c.team_id == team_id,
+                    c.bot_token.is_not(None),
+                )
+            )
+            .order_by(desc(c.installed_at))
+            .limit(1)
+        )
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(query)).mappings().first()
+        return None if row is None else SQLAlchemyInstallationStore.build_bot_entity(row)
+
+    async def forget_team(self, team_id: str, enterprise_id: str | None) -> None:
+        """Delete the workspace's bot tokens and installations (uninstalled or revoked)."""
+        if enterprise_id is None:
+            found = await self.find_team_bot(team_id)
+            enterprise_id = found.enterprise_id if found else None
+        await self.async_delete_all(enterprise_id=enterprise_id, team_id=team_id)
+
+
+def installation_store(settings: Settings, engine: AsyncEngine) -> InstallationStore:
+    assert settings.slack_client_id is not None
+    return InstallationStore(
+        client_id=settings.slack_client_id,
+        engine=engine,
+        logger=logging.getLogger("allybot.installations"),
+    )
+
+
+def oauth_settings(
+    settings: Settings,
+    engine: AsyncEngine,
+    store: InstallationStore,
+    on_installed: OnInstalled,
+) -> AsyncOAuthSettings:
+    """Bolt's OAuth settings: allybot's stores and allybot's own result pages."""
+    assert settings.slack_client_id is not None and settings.slack_client_secret is not None
+
+    async def success(args: AsyncSuccessArgs) -> BoltResponse:
+        installation = args.installation
+        await on_installed(installation)
+        with log_context(team=installation.team_id, enterprise=installation.enterprise_id):
+            logger.info("installed", extra={"outcome": "installed"})
+        return page(200, success_page(installation))
+
+    async def failure(args: AsyncFailureArgs) -> BoltResponse:
+        logger.warning("install refused", extra={"outcome": "refused", "reason": args.reason})
+        return page(args.suggested_status_code, failure_page(args.reason))
+
+    oauth = AsyncOAuthSettings(
+        client_id=settings.slack_client_id,
+        client_secret=settings.slack_client_secret.get_secret_value(),
+        scopes=list(BOT_SCOPES),
+        install_path=INSTALL_PATH,
+        redirect_uri_path=REDIRECT_PATH,
+        # Straight on to Slack's consent screen; the state goes in the URL and a cookie.
+        install_page_rendering_enabled=False,
+        installation_store=store,
+        installation_store_bot_only=True,
+        state_store=AsyncSQLAlchemyOAuthStateStore(
+            expiration_seconds=STATE_SECONDS,
+            engine=engine,
+            logger=logging.getLogger("allybot.oauth_states"),
+        ),
+        state_expiration_seconds=STATE_SECONDS,
+        callback_options=AsyncCallbackOptions(success=success, failure=failure),
+    )
+    # Bolt's authorize reads the workspace's bot from the store on every request; keeping
+    # the auth.test answer per token spares a Slack call per request (a reinstall brings a
+    # new token, an uninstall removes the bot, so a kept answer is never used wrongly).
+    oauth.authorize = AsyncInstallationStoreAuthorize(
+        logger=logging.getLogger("allybot.bolt"),
+        client_id=oauth.client_id,
+        client_secret=oauth.client_secret,
+        installation_store=store,
+        bot_only=True,
+        cache_enabled=True,
+    )
+    return oauth
+
+
+def page(status: int, body: str) -> BoltResponse:
+    return BoltResponse(
+        status=status, body=body, headers={"Content-Type": "text/html; charset=utf-8"}
+    )
+
+
+_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{{font-family:system-ui,sans-serif;max-width:36em;margin:4em auto;padding:0 1em;
+line-height:1.5;color:#1d1c1d}}h1{{font-size:1.5em}}code{{background:#f4f4f4;padding:0 .2em}}
+</style></head><body><h1>{title}</h1>{body}</body></html>
+"""
+
+_FAILURES = {
+    "access_denied": "The install was cancelled in Slack, so nothing was changed.",
+    "invalid_browser": (
+        "This install link was opened in a different browser from the one that started it, "
+        "or it has expired."
+    ),
+    "invalid_state": "This install link has expired or was already used.",
+    "invalid_code": "Slack did not accept the install code; it may have been used already.",
+    "missing_code": "Slack did not send an install code.",
+    "storage_error": "allybot could not save the install. Please try again in a minute.",
+}
+
+
+def success_page(installation: Installation) -> str:
+    """Where the installer lands: what happened and the next step."""
+    team = html.escape(installation.team_name or installation.team_id or "your workspace")
+    home = (
+        f"slack://app?team={html.escape(installation.team_id or '')}"
+        f"&amp;id={html.escape(installation.app_id or '')}&amp;tab=home"
+    )
+    body = (
+        f"<p>allybot is now part of <strong>{team}</strong>.</p>"
+        "<p>Next:</p><ol>"
+        "<li>Invite allybot to the channels where people give kudos: "
+        "<code>/invite @allybot</code>.</li>"
+        f'<li>Open <a href="{home}">allybot\'s Home tab</a> in Slack to see your allies, '
+        "promises and kudos.</li>"
+        "<li>Try <code>/kudos @someone thanks for …</code> or <code>/ally help</code>.</li>"
+        "</ol>"
+    )
+    return _PAGE.format(title="allybot is installed", body=body)
+
+
+def failure_page(reason: str) -> str:
+    """Where a failed install lands: what went wrong in plain words, and how to try again."""
+    why = _FAILURES.get(reason, "Something went wrong between Slack and allybot.")
+    body = (
+        f"<p>{html.escape(why)}</p>"
+        f'<p><a href="{INSTALL_PATH}">Start the install again</a>. Once it works, invite '
+        "allybot to a channel (<code>/invite @allybot</code>) and open its Home tab.</p>"
+    )
+    return _PAGE.format(title="allybot was not installed", body=body)

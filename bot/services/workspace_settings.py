@@ -1,0 +1,472 @@
+"""A workspace's settings, as its admins set them in the modal or a deployer in a YAML file.
+
+One pydantic model checks both, so a value the modal refuses is refused from a file too, with
+the same message; `apply` writes what changed and records who changed it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.models import SettingChange, Workspace
+from bot.services import people
+from bot.services.kudos import DEFAULT_TAGS
+from bot.services.preferences import clock
+
+MAX_DAILY_LIMIT = 50
+MAX_TAGS = 20
+MAX_TAG_LENGTH = 30
+DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+WORKING_DAYS = DAYS[:5]
+CADENCES = {1: "weekly", 2: "every 2 weeks", 4: "every 4 weeks"}
+MODES = {"opt_in": "opt-in", "opt_out": "opt-out"}
+CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
+CHANNEL_LINK = re.compile(r"^<#([CG][A-Z0-9]{2,})(?:\|[^>]*)?>$")
+EMOJI = re.compile(r"^[a-z0-9_+\-]{1,100}$")
+# A tag as `/kudos` reads it (kudos.TAG), kept to plain lower-case letters, digits, - and _.
+TAG = re.compile(r"^[a-z](?:[a-z0-9_\-]*[a-z0-9])?$")
+CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
+WINDOW = ("window_start", "window_end")
+
+# Field name (the YAML key and the modal's block id) -> Workspace column.
+COLUMNS = {
+    "kudos_channel": "kudos_channel_id",
+    "kudos_emoji": "kudos_emoji",
+    "daily_kudos_limit": "daily_kudos_limit",
+    "tags": "custom_tags",
+    "intros_channel": "intros_channel_id",
+    "intros_cadence": "intros_cadence_weeks",
+    "intros_group_size": "intros_group_size",
+    "intros_day": "intros_day",
+    "intros_mode": "intros_mode",
+    "digest_day": "digest_day",
+    "window_start": "window_start",
+    "window_end": "window_end",
+}
+LABELS = {
+    "kudos_channel": "kudos channel",
+    "kudos_emoji": "kudos emoji",
+    "daily_kudos_limit": "daily kudos limit",
+    "tags": "tags",
+    "intros_channel": "intros channel",
+    "intros_cadence": "intros cadence",
+    "intros_group_size": "intros group size",
+    "intros_day": "intros day",
+    "intros_mode": "intros mode",
+    "digest_day": "digest day",
+    "window_start": "delivery window start",
+    "window_end": "delivery window end",
+}
+
+
+def _refuse(message: str, *, index: int | None = None) -> PydanticCustomError:
+    """A field error with allybot's own words (and the list item it is about, if any)."""
+    return PydanticCustomError(
+        "workspace_setting", "{message}", {"message": message, "index": index}
+    )
+
+
+def _channel(value: Any, what: str) -> str | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    text = str(value).strip()
+    if link := CHANNEL_LINK.match(text):
+        return link.group(1)
+    if not CHANNEL_ID.match(text):
+        raise _refuse(
+            f"`{text}` is not a channel id. Give the {what} as its id (C…, under the channel's "
+            "name → About), or leave it empty for none."
+        )
+    return text
+
+
+def _day(value: Any, what: str) -> int:
+    text = str(value).strip().lower()
+    for index, name in enumerate(WORKING_DAYS):
+        if text in (name, name[:3]):
+            return index
+    raise _refuse(f"The {what} is a working day: Monday, Tuesday, Wednesday, Thursday or Friday.")
+
+
+def _clock(value: Any, what: str) -> int:
+    match = CLOCK.match(str(value).strip()) if isinstance(value, str) else None
+    if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59:
+        raise _refuse(f"Give the {what} as a time on a 24-hour clock, such as 09:00.")
+    return int(match.group(1)) * 60 + int(match.group(2))
+
+
+class WorkspaceSettings(BaseModel):
+    """Every setting a workspace's admins control; each invalid field says what would work.
+
+    Values are kept as the workspace stores them (channel ids, minutes after midnight,
+    weekday numbers); the validators also read the forms people write (`:tada:`, "friday",
+    "every 2 weeks", "09:00").
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    kudos_channel: str | None = None
+    kudos_emoji: str = "raised_hands"
+    daily_kudos_limit: int = 5
+    tags: list[str] = []
+    intros_channel: str | None = None
+    intros_cadence: int = 2
+    intros_group_size: int = 2
+    intros_day: int = 0
+    intros_mode: Literal["opt_in", "opt_out"] = "opt_in"
+    digest_day: int = 0
+    window_start: int = 9 * 60
+    window_end: int = 17 * 60
+
+    @field_validator("kudos_channel", mode="before")
+    @classmethod
+    def _kudos_channel(cls, value: Any) -> str | None:
+        return _channel(value, "kudos channel")
+
+    @field_validator("intros_channel", mode="before")
+    @classmethod
+    def _intros_channel(cls, value: Any) -> str | None:
+        return _channel(value, "intros channel")
+
+    @field_validator("kudos_emoji", mode="before")
+    @classmethod
+    def _emoji(cls, value: Any) -> str:
+        text = str(value if value is not None else "").strip()
+        name = text[1:-1] if len(text) > 2 and text[0] == text[-1] == ":" else text
+        if not name:
+            raise _refuse("Give an emoji name, such as :raised_hands:.")
+        if ":" in name:
+            raise _refuse(
+                f"`{text}` is not one emoji name. Give it without a skin tone, such as :clap:."
+            )
+        if not EMOJI.match(name):
+            raise _refuse(
+                f"`{text}` is not a Slack emoji name: lower-case letters, digits, - and _ "
+                "only, such as :raised_hands:."
+            )
+        return name
+
+    @field_validator("daily_kudos_limit", mode="before")
+    @classmethod
+    def _limit(cls, value: Any) -> int:
+        text = str(value).strip() if value is not None else ""
+        if isinstance(value, bool) or not text.isdigit() or not 1 <= int(text) <= MAX_DAILY_LIMIT:
+            raise _refuse(
+                f"The daily limit is a whole number of kudos from 1 to {MAX_DAILY_LIMIT}."
+            )
+        return int(text)
+
+    @field_validator("tags", mode="before")
+    @classmethod
+    def _tags(cls, value: Any) -> list[str]:
+        if value is None:
+            return []
+        if isinstance(value, str):
+            words = re.split(r"[\s,]+", value.strip())
+        elif isinstance(value, list):
+            words = [str(w).strip() for w in value]
+        else:
+            raise _refuse("Give the tags as a list of words, such as [craft, customer-first].")
+        tags: list[str] = []
+        for index, word in enumerate(words):
+            tag = word.lstrip("#").lower()
+            if not tag:
+                continue
+            if len(tag) > MAX_TAG_LENGTH or not TAG.match(tag):
+                raise _refuse(
+                    f"`#{tag}` can't be a tag: start with a letter, then letters, digits, "
+                    f"- or _, at most {MAX_TAG_LENGTH} characters (such as #customer-first).",
+                    index=index,
+                )
+            if tag not in tags and tag not in DEFAULT_TAGS:
+                tags.append(tag)
+        if len(tags) > MAX_TAGS:
+            raise _refuse(f"That's {len(tags)} tags; a workspace can add at most {MAX_TAGS}.")
+        return tags
+
+    @field_validator("intros_cadence", mode="before")
+    @classmethod
+    def _cadence(cls, value: Any) -> int:
+        text = " ".join(str(value).strip().lower().split())
+        for weeks, name in CADENCES.items():
+            if text in (name, str(weeks), f"{weeks} weeks", f"every {weeks} weeks"):
+                return weeks
+        raise _refuse("Intros run weekly, every 2 weeks or every 4 weeks.")
+
+    @field_validator("intros_group_size", mode="before")
+    @classmethod
+    def _group_size(cls, value: Any) -> int:
+        if isinstance(value, bool) or str(value).strip() not in ("2", "3"):
+            raise _refuse("Intros groups are pairs (2) or threes (3).")
+        return int(str(value).strip())
+
+    @field_validator("intros_mode", mode="before")
+    @classmethod
+    def _mode(cls, value: Any) -> str:
+        text = str(value).strip().lower().replace("-", "_").replace(" ", "_")
+        if text not in MODES:
+            raise _refuse(
+                "Intros are opt-in (people run `/ally intros join`) or opt-out (everyone in "
+                "the intros channel takes part unless they leave)."
+            )
+        return text
+
+    @field_validator("intros_day", mode="before")
+    @classmethod
+    def _intros_day(cls, value: Any) -> int:
+        return _day(value, "intros day")
+
+    @field_validator("digest_day", mode="before")
+    @classmethod
+    def _digest_day(cls, value: Any) -> int:
+        return _day(value, "digest day")
+
+    @field_validator("window_start", mode="before")
+    @classmethod
+    def _window_start(cls, value: Any) -> int:
+        return _clock(value, "start of the delivery window")
+
+    @field_validator("window_end", mode="before")
+    @classmethod
+    def _window_end(cls, value: Any) -> int:
+        return _clock(value, "end of the delivery window")
+
+    @model_validator(mode="after")
+    def _window(self) -> WorkspaceSettings:
+        given = {"window_start", "window_end"} & self.model_fields_set
+        if len(given) == 1:
+            missing = ({"window_start", "window_end"} - given).pop()
+            raise _WindowError(missing, "Set both ends of the delivery window, or neither.")
+        if given and self.window_end - self.window_start < 60:
+            raise _WindowError(
+                "window_end", "End the delivery window at least an hour after it starts."
+            )
+        return self
+
+    @classmethod
+    def of(cls, workspace: Workspace) -> WorkspaceSettings:
+        """The settings a workspace has now, to prefill the modal."""
+        return cls.model_construct(
+            **{field: getattr(workspace, column) for field, column in COLUMNS.items()}
+        )
+
+
+class _WindowError(ValueError):
+    """A cross-field error on the window, kept with the field it belongs to."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def _problem(item: Mapping[str, Any]) -> tuple[str, str]:
+    """The field one pydantic error belongs to, and what to tell the person."""
+    loc = item.get("loc") or ()
+    field = str(loc[0]) if loc else ""
+    error = (item.get("ctx") or {}).get("error")
+    if isinstance(error, _WindowError):
+        return error.field, str(error)
+    if item["type"] == "extra_forbidden":
+        return field, f"`{field}` is not a setting allybot knows. Known: {', '.join(COLUMNS)}."
+    return field, str(item["msg"])
+
+
+def field_errors(error: ValidationError) -> dict[str, str]:
+    """One message per field (the modal's block id), from pydantic's errors."""
+    errors: dict[str, str] = {}
+    for item in error.errors():
+        field, message = _problem(item)
+        errors.setdefault(field, message)
+    return errors
+
+
+def validate(values: Mapping[str, Any]) -> WorkspaceSettings:
+    """The model from raw values; raises pydantic's ValidationError (see `field_errors`)."""
+    return WorkspaceSettings.model_validate(dict(values))
+
+
+def describe(field: str, value: Any) -> str:
+    """A stored value as a person or a settings file writes it."""
+    if value is None or value == []:
+        return "none"
+    match field:
+        case "kudos_channel" | "intros_channel":
+            return str(value)
+        case "kudos_emoji":
+            return f":{value}:"
+        case "tags":
+            return ", ".join(f"#{t}" for t in value)
+        case "intros_cadence":
+            return CADENCES.get(int(value), f"every {value} weeks")
+        case "intros_mode":
+            return MODES.get(str(value), str(value))
+        case "intros_day" | "digest_day":
+            return DAYS[int(value)].title()
+        case "window_start" | "window_end":
+            return clock(int(value))
+    return str(value)
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One setting that `apply` changed, as the admin or deployer is told it."""
+
+    field: str
+    old: str
+    new: str
+
+    def summary(self) -> str:
+        return f"{LABELS[self.field]}: {self.old} → {self.new}"
+
+
+async def apply(
+    session: AsyncSession,
+    *,
+    team_id: str,
+    settings: WorkspaceSettings,
+    changed_by: str,
+    now: datetime,
+) -> list[FieldChange]:
+    """Write the fields given in `settings` that differ from the workspace's, each recorded
+    as a `SettingChange`; fields not given (a partial file) keep their values."""
+    await people.ensure_workspace(session, team_id=team_id)
+    # Lock the row so two admins saving at once record each other's changes in order.
+    workspace = (
+        await session.execute(
+            select(Workspace).where(Workspace.team_id == team_id).with_for_update()
+        )
+    ).scalar_one()
+    changes: list[FieldChange] = []
+    for field, column in COLUMNS.items():
+        if field not in settings.model_fields_set:
+            continue
+        old, new = getattr(workspace, column), getattr(settings, field)
+        if old == new or (field == "tags" and list(old or []) == list(new)):
+            continue
+        setattr(workspace, column, list(new) if field == "tags" else new)
+        change = FieldChange(field=field, old=describe(field, old), new=describe(field, new))
+        session.add(
+            SettingChange(
+                team_id=team_id,
+                changed_by=changed_by,
+                field=field,
+                old_value=change.old,
+                new_value=change.new,
+                changed_at=now,
+            )
+        )
+        changes.append(change)
+    await session.flush()
+    return changes
+
+
+async def recent_changes(
+    session: AsyncSession, *, team_id: str, limit: int = 3 * len(COLUMNS)
+) -> Sequence[SettingChange]:
+    """The latest changes, newest first, for "last changed by" under the modal."""
+    stmt = (
+        select(SettingChange)
+        .where(SettingChange.team_id == team_id)
+        .order_by(SettingChange.changed_at.desc(), SettingChange.id.desc())
+        .limit(limit)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+# -- the settings file --------------------------------------------------------------------
+
+
+class SettingsFileError(ValueError):
+    """A settings file allybot will not apply; `problems` name the lines to fix."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = list(problems)
+
+
+TEAM_ID = re.compile(r"^T[A-Z0-9]{2,31}$")
+
+
+def check_team_id(team_id: str) -> str:
+    """A deployer's `--team`, refused unless it has the shape of a Slack workspace id."""
+    if not TEAM_ID.match(team_id):
+        raise SettingsFileError(
+            [f"`{team_id}` is not a Slack workspace id: those start with T, such as T0123ABCD."]
+        )
+    return team_id
+
+
+def check_label(label: str) -> str:
+    """Who applies a file, as the change record shows it."""
+    label = label.strip()
+    if not 1 <= len(label) <= 64:
+        raise SettingsFileError(["--by takes a name of 1 to 64 characters, such as deploy-bot."])
+    return label
+
+
+class _Loader(yaml.SafeLoader):
+    """YAML 1.1 reads an unquoted 17:00 as the number 1020; allybot reads it as a time."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:int"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:int", re.compile(r"^[-+]?[0-9]+$"), list("-+0123456789")
+)
+
+
+def parse_file(text: str, *, name: str = "settings file") -> WorkspaceSettings:
+    """A settings file's YAML, checked by the modal's model; every problem with its line."""
+    try:
+        root = yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        raise SettingsFileError([f"{name}:{line}: not valid YAML: {exc.problem}"]) from None
+    if root is None:
+        raise SettingsFileError([f"{name}:1: the file is empty; write one `setting: value` a line"])
+    if not isinstance(root, yaml.MappingNode):
+        line = root.start_mark.line + 1
+        raise SettingsFileError([f"{name}:{line}: write one `setting: value` a line"])
+    lines: dict[tuple[Any, ...], int] = {}
+    problems: list[tuple[int, str]] = []
+    for key_node, value_node in root.value:
+        key = key_node.value
+        line = key_node.start_mark.line + 1
+        if (key,) in lines:
+            problems.append((line, f"`{key}` is set twice (first on line {lines[(key,)]})"))
+            continue
+        lines[(key,)] = line
+        if isinstance(value_node, yaml.SequenceNode):
+            for index, item in enumerate(value_node.value):
+                lines[(key, index)] = item.start_mark.line + 1
+    data = yaml.load(text, Loader=_Loader)  # a SafeLoader
+    settings: WorkspaceSettings | None = None
+    try:
+        settings = validate({str(k): v for k, v in data.items()})
+    except ValidationError as exc:
+        for item in exc.errors():
+            field, message = _problem(item)
+            position = (item.get("ctx") or {}).get("index")
+            at = (
+                lines.get((field, position))
+                or lines.get((field,))
+                # "both ends of the window": the end that is there
+                or min((lines[(f,)] for f in WINDOW if (f,) in lines), default=1)
+            )
+            problems.append((at, f"{field}: {message}"))
+    if problems or settings is None:
+        raise SettingsFileError([f"{name}:{line}: {problem}" for line, problem in sorted(problems)])
+    return settings

@@ -1,0 +1,265 @@
+"""`/ally intros join|leave|pause 4w|resume|never @bob`, the intros buttons on Home, and
+"Did you meet?" (Yes / Not yet / Skip) in a match's group DM."""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+
+from bot import directory
+from bot.blocks.intros import build_never_modal, met_note, status_text
+from bot.ids import Action, Callback
+from bot.inbox import Inbox, Work
+from bot.models import Person
+from bot.services import intros, preferences
+from bot.services.intros import IntrosError
+from bot.services.kudos import USER_MENTION
+from handlers.commitments import answer_in_place
+from handlers.common import engaging
+from handlers.keys import action_key, view_key
+from handlers.kudos import tell_privately
+
+USAGE = (
+    "`/ally intros join` · `/ally intros leave` · `/ally intros pause 4w` · "
+    "`/ally intros resume` · `/ally intros never @name` · `/ally intros never remove @name` · "
+    "`/ally intros` (where you stand)"
+)
+
+
+async def run_intros_command(work: Work, rest: str) -> None:
+    """`/ally intros …`, answered privately; bad input changes nothing and says why."""
+    words = rest.split(maxsplit=1)
+    sub = words[0].lower() if words else "status"
+    sub = "status" if sub in ("", "me") else sub
+    arg = words[1].strip() if len(words) > 1 else ""
+    try:
+        text = await _run(work, sub, arg)
+    except (IntrosError, preferences.PreferenceError) as exc:
+        text = str(exc)
+    await tell_privately(work, text)
+
+
+async def _run(work: Work, sub: str, arg: str) -> str:
+    now = work.now()
+    if sub == "never":
+        return await _never(work, arg)
+    if sub not in ("join", "leave", "pause", "resume", "status"):
+        return f"I don't know `/ally intros {sub}`. Try: {USAGE}"
+    tz = (await _me(work)).tz  # looked up before the unit of work: one connection at a time
+    async with work.db.session() as session:
+        match sub:
+            case "join":
+                workspace = await intros.join(
+                    session, team_id=work.team_id, user_id=work.user_id, now=now
+                )
+            case "leave":
+                await intros.leave(session, team_id=work.team_id, user_id=work.user_id, now=now)
+                return "You're out of intros: no more pairings. `/ally intros join` to come back."
+            case "pause":
+                length = preferences.parse_duration(arg or "4w")
+                until = await intros.pause(
+                    session, team_id=work.team_id, user_id=work.user_id, length=length, now=now
+                )
+                local = until.astimezone(ZoneInfo(tz))
+                return f"Intros paused until {local:%a %-d %b}. You stay in the pool after that."
+            case "resume":
+                await intros.resume(session, team_id=work.team_id, user_id=work.user_id, now=now)
+                return "Intros resumed: you're in the next round."
+            case _:
+                status = await intros.status(
+                    session, team_id=work.team_id, user_id=work.user_id, now=now
+                )
+                return status_text(status, tz) + "\n" + USAGE
+    channel = workspace.intros_channel_id
+    assert channel is not None
+    note = await _channel_note(work, channel)
+    return (
+        f"You're in intros: every so often allybot pairs you with someone from <#{channel}> "
+        f"in a group DM, preferring people you haven't worked with much.{note}"
+    )
+
+
+async def _me(work: Work) -> Person:
+    found = await directory.lookup(
+        work.db, work.client, team_id=work.team_id, user_ids=[work.user_id]
+    )
+    return found[work.user_id]
+
+
+async def _channel_note(work: Work, channel_id: str) -> str:
+    """A joiner who is not in the channel is told now, not when a round skips them."""
+    try:
+        members = await directory.channel_members(work.client, channel_id)
+    except SlackApiError:
+        return ""
+    if work.user_id in members:
+        return ""
+    return f" Join <#{channel_id}> too: rounds pair the people in it."
+
+
+async def _never(work: Work, arg: str) -> str:
+    words = arg.split(maxsplit=1)
+    removing = bool(words) and words[0].lower() == "remove"
+    mentions = USER_MENTION.findall(arg)
+    now = work.now()
+    if not mentions:
+        if arg and not removing:
+            raise IntrosError("Mention someone: `/ally intros never @name`.")
+        if removing:
+            raise IntrosError("Mention who to take off: `/ally intros never remove @name`.")
+        async with work.db.session() as session:
+            listed = await intros.nevers_of(session, team_id=work.team_id, user_id=work.user_id)
+        if not listed:
+            return "Your never list is empty. `/ally intros never @name` adds someone."
+        names = ", ".join(f"<@{u}>" for u in listed)
+        return f"Never paired with (private to you): {names}."
+    other_id = mentions[0]
+    if removing:
+        async with work.db.session() as session:
+            removed = await intros.remove_never(
+                session, team_id=work.team_id, user_id=work.user_id, other_id=other_id, now=now
+            )
+        if not removed:
+            raise IntrosError(f"<@{other_id}> isn't on your never list.")
+        return f"<@{other_id}> is off your never list."
+    found = await directory.lookup(work.db, work.client, team_id=work.team_id, user_ids=[other_id])
+    if other_id not in found:
+        raise IntrosError(f"I couldn't find <@{other_id}> in this workspace.")
+    async with work.db.session() as session:
+        added = await intros.add_never(
+            session, team_id=work.team_id, user_id=work.user_id, other=found[other_id], now=now
+        )
+    if not added:
+        return f"<@{other_id}> is already on your never list."
+    return (
+        f"You'll never be paired with <@{other_id}> in intros. This stays private: "
+        "nobody is told, and nobody sees your list."
+    )
+
+
+# -- buttons ------------------------------------------------------------------------------
+
+ANSWERS = {
+    Action.INTRO_MET_YES: intros.YES,
+    Action.INTRO_MET_NOT_YET: intros.NOT_YET,
+    Action.INTRO_MET_SKIP: intros.SKIP,
+}
+
+
+async def handle_met_answer(work: Work) -> None:
+    """An answer to "Did you meet?", recorded on the match the button belongs to."""
+    action = work.body["actions"][0]
+    try:
+        match_id = int(action["value"])
+    except (KeyError, ValueError):
+        await tell_privately(work, "That button doesn't belong to an intro.")
+        return
+    try:
+        async with work.db.session() as session:
+            answered = await intros.answer(
+                session,
+                team_id=work.team_id,
+                match_id=match_id,
+                user_id=work.user_id,
+                answer=ANSWERS[action["action_id"]],
+                now=work.now(),
+            )
+    except IntrosError as exc:
+        await tell_privately(work, str(exc))
+        return
+    if answered.answer == intros.YES:
+        if not answered.first_yes:
+            await tell_privately(work, f"Already noted: <@{answered.match.met_by}> said you met.")
+            return
+        await answer_in_place(work, met_note(work.user_id))  # the buttons give way to who said so
+        return
+    if answered.answer == intros.NOT_YET:
+        await tell_privately(
+            work, "No rush. Press *Yes* here once you've met; it counts as contact for you all."
+        )
+        return
+    await tell_privately(work, "Skipped: allybot won't ask you about this intro again.")
+
+
+async def handle_home_intros(work: Work) -> None:
+    """Join, leave, pause or resume from Home; Home is republished after (see `engaging`)."""
+    action = work.body["actions"][0]["action_id"]
+    now = work.now()
+    try:
+        async with work.db.session() as session:
+            match action:
+                case Action.INTRO_HOME_JOIN:
+                    await intros.join(session, team_id=work.team_id, user_id=work.user_id, now=now)
+                case Action.INTRO_HOME_LEAVE:
+                    await intros.leave(session, team_id=work.team_id, user_id=work.user_id, now=now)
+                case Action.INTRO_HOME_PAUSE:
+                    await intros.pause(
+                        session,
+                        team_id=work.team_id,
+                        user_id=work.user_id,
+                        length=preferences.parse_duration("4w"),
+                        now=now,
+                    )
+                case Action.INTRO_HOME_RESUME:
+                    await intros.resume(
+                        session, team_id=work.team_id, user_id=work.user_id, now=now
+                    )
+    except IntrosError as exc:
+        await tell_privately(work, str(exc))
+
+
+async def open_never_modal(work: Work) -> None:
+    """The never list from Home, prefilled."""
+    async with work.db.session() as session:
+        current = await intros.nevers_of(session, team_id=work.team_id, user_id=work.user_id)
+    await work.client.views_open(
+        trigger_id=work.body["trigger_id"], view=build_never_modal(current[: intros.MAX_NEVER])
+    )
+
+
+def picked_nevers(body: dict[str, Any]) -> list[str]:
+    values = body["view"]["state"]["values"]
+    return list((values.get("never") or {}).get("never", {}).get("selected_users") or [])
+
+
+def check_never_modal(body: dict[str, Any]) -> dict[str, Any] | None:
+    problem = intros.check_never_list(str(body["user"]["id"]), picked_nevers(body))
+    return {"response_action": "errors", "errors": {"never": problem}} if problem else None
+
+
+async def handle_never_saved(work: Work) -> None:
+    picked = picked_nevers(work.body)
+    found = await directory.lookup(work.db, work.client, team_id=work.team_id, user_ids=picked)
+    async with work.db.session() as session:
+        await intros.set_nevers(
+            session,
+            team_id=work.team_id,
+            user_id=work.user_id,
+            others=[found[u] for u in picked if u in found],
+            now=work.now(),
+        )
+
+
+def register(app: AsyncApp, inbox: Inbox) -> None:
+    answer = inbox.listener("intro_answer", action_key, engaging(handle_met_answer))
+    for action in ANSWERS:
+        app.action(action)(answer)
+    home = inbox.listener("intro_home", action_key, engaging(handle_home_intros))
+    for action in (
+        Action.INTRO_HOME_JOIN,
+        Action.INTRO_HOME_LEAVE,
+        Action.INTRO_HOME_PAUSE,
+        Action.INTRO_HOME_RESUME,
+    ):
+        app.action(action)(home)
+    app.action(Action.INTRO_HOME_NEVER)(
+        inbox.listener("intro_never_open", action_key, engaging(open_never_modal))
+    )
+    app.view(Callback.INTRO_NEVER_MODAL)(
+        inbox.listener(
+            "intro_never_saved", view_key, engaging(handle_never_saved), check=check_never_modal
+        )
+    )
