@@ -300,6 +300,7 @@ class Ally(Base):
         UniqueConstraint("team_id", "user_id", "ally_id", name="uq_allies_pair"),
         Index("ix_allies_ally", "team_id", "ally_id"),
         Index("ix_allies_due", "due_day"),
+        {"postgresql_with": {"fillfactor": 80}},  # room for in-place updates, see migrations
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

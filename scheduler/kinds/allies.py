@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import Integer, String, and_, case, cast, exists, func, literal, select, update
+from sqlalchemy import String, and_, cast, exists, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -44,8 +45,24 @@ def _scoped(stmt, ctx: PlanContext, team_col):  # type: ignore[no-untyped-def]
     return stmt.where(team_col == ctx.team_id) if ctx.team_id else stmt
 
 
+ALLIES_SUBJECT = "allies"  # one check-in item a person and day, naming their due allies
+
+
+def _due_on(day: Any) -> Any:
+    """An ally due a reminder on `day`: its rhythm has passed and it is not snoozed."""
+    return and_(
+        Ally.due_day <= day,
+        Ally.next_nudge_day.is_(None) | (Ally.next_nudge_day <= day),
+    )
+
+
 async def plan_checkins(session: AsyncSession, ctx: PlanContext) -> int:
-    """Allies whose rhythm has passed since the last contact; again one rhythm later."""
+    """People with allies whose rhythm has passed since the last contact: one item a day
+    that names them; each ally again one rhythm later.
+
+    One nudge per person, not per ally, because the daily message names at most three and a
+    workspace's first pass can find hundreds of thousands of allies due at once.
+    """
     c = ctx.clocks
     ally = aliased(Person)
     due = (
@@ -54,27 +71,24 @@ async def plan_checkins(session: AsyncSession, ctx: PlanContext) -> int:
             team_col=Ally.team_id,
             user_col=Ally.user_id,
             kind=CHECKIN,
-            subject=cast(Ally.id, String),
+            subject=literal(ALLIES_SUBJECT),
         )
         .join(ally, and_(ally.team_id == Ally.team_id, ally.user_id == Ally.ally_id))
-        .where(
-            Ally.due_day <= c.c.local_day,
-            (Ally.next_nudge_day.is_(None)) | (Ally.next_nudge_day <= c.c.local_day),
-            ally.deleted.is_(False),
-        )
+        .where(_due_on(c.c.local_day), ally.deleted.is_(False))
+        .distinct()
     )
     planned = await insert_planned(session, due, ctx.now)
     if planned:
-        # Next reminder one rhythm after the day it goes out, for the allies just planned:
-        # one UPDATE … FROM the nudges of this pass, however many there are.
+        # The next reminder of each ally named, one rhythm after the day the item goes out:
+        # one UPDATE … FROM the items of this pass, however many allies that is.
         await session.execute(
             update(Ally)
             .where(
                 Nudge.kind == CHECKIN,
                 Nudge.planned_at == ctx.now,
                 Nudge.team_id == Ally.team_id,
-                # CASE keeps PostgreSQL from casting another kind's subject to a number.
-                Ally.id == case((Nudge.kind == CHECKIN, cast(Nudge.subject, Integer))),
+                Nudge.user_id == Ally.user_id,
+                _due_on(Nudge.local_day),
             )
             .values(next_nudge_day=add_days(Nudge.local_day, Ally.cadence_days))
             .execution_options(synchronize_session=False)
@@ -85,8 +99,20 @@ async def plan_checkins(session: AsyncSession, ctx: PlanContext) -> int:
 async def render_checkins(
     session: AsyncSession, nudges: list[Nudge], person: Person, record: bool
 ) -> Rendered | None:
-    rows = await session.execute(select(Ally).where(Ally.id.in_([int(n.subject) for n in nudges])))
+    """The allies the planner named for that day (their next reminder moved one rhythm
+    on from it), still without contact, most overdue first."""
     today = max(n.local_day for n in nudges)
+    friend = aliased(Person)
+    rows = await session.execute(
+        select(Ally)
+        .join(friend, and_(friend.team_id == Ally.team_id, friend.user_id == Ally.ally_id))
+        .where(
+            Ally.team_id == person.team_id,
+            Ally.user_id == person.user_id,
+            Ally.due_day <= today,
+            friend.deleted.is_(False),
+        )
+    )
     due = sorted(
         (
             DueAlly(
@@ -96,7 +122,7 @@ async def render_checkins(
                 cadence_days=a.cadence_days,
             )
             for a in rows.scalars()
-            if a.due_day <= today
+            if a.next_nudge_day == today + timedelta(days=a.cadence_days)
         ),
         key=lambda d: (-d.days, d.row_id),
     )
