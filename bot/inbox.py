@@ -136,8 +136,8 @@ class Inbox:
     async def _run(self, inbound_id: int) -> None:
         async with self._limit:
             async with self.db.session() as session:
-                row = await inbound.claim_fresh(
-                    session, inbound_id=inbound_id, now=datetime.now(UTC)
+                row = await inbound.claim(
+                    session, inbound_id=inbound_id, attempts=0, now=datetime.now(UTC)
                 )
             if row is None or row.payload is None:
                 return
@@ -180,12 +180,25 @@ class Inbox:
 
     async def recover(self, *, now: datetime | None = None) -> int:
         """Process deliveries whose worker died or failed earlier; returns how many."""
+        now = now or datetime.now(UTC)
         async with self.db.session() as session:
-            rows = await inbound.claim_expired(session, now=now or datetime.now(UTC))
+            rows = await inbound.claim_expired(session, now=now)
+        done = 0
         for row in rows:
-            if row.payload is not None:
-                await self.process(row.id, row.kind, row.team_id, row.payload)
-        return len(rows)
+            # The batch's lease started with the batch: renew it as each one starts, so a
+            # delivery waiting its turn behind slow ones is never taken over and run twice.
+            async with self.db.session() as session:
+                fresh = await inbound.claim(
+                    session,
+                    inbound_id=row.id,
+                    attempts=row.attempts,
+                    now=max(now, datetime.now(UTC)),
+                )
+            if fresh is None or fresh.payload is None:
+                continue  # another replica took it over, or nothing is left to do
+            await self.process(fresh.id, fresh.kind, fresh.team_id, fresh.payload)
+            done += 1
+        return done
 
     async def drain(self, timeout: float = 10.0) -> None:
         """Wait for the work in flight, so a shutdown loses nothing it acked."""

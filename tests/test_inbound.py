@@ -29,14 +29,43 @@ async def test_recovery_takes_over_a_delivery_left_waiting_and_the_recorder_back
         taken = await inbound.claim_expired(session, now=now, limit=1000)
     assert row_id in {r.id for r in taken}
     async with db.session() as session:
-        assert await inbound.claim_fresh(session, inbound_id=row_id, now=now) is None
+        assert await inbound.claim(session, inbound_id=row_id, attempts=0, now=now) is None
 
 
 async def test_a_delivery_started_by_its_recorder_is_not_recovered(db: Database) -> None:
     now = datetime.now(UTC)
     _, row_id = await _record(db, now - timedelta(minutes=5))  # waited past its first lease
     async with db.session() as session:
-        assert await inbound.claim_fresh(session, inbound_id=row_id, now=now) is not None
+        assert await inbound.claim(session, inbound_id=row_id, attempts=0, now=now) is not None
     async with db.session() as session:
         taken = await inbound.claim_expired(session, now=now + timedelta(seconds=30), limit=1000)
     assert row_id not in {r.id for r in taken}
+
+
+async def test_a_recovered_batch_is_renewed_one_delivery_at_a_time(db: Database) -> None:
+    """Replica A recovers a batch; the deliveries at its end wait their turn past the batch's
+    lease, replica B takes them over, and A then leaves them to B instead of running them
+    again. The one A renewed as it started keeps its fresh lease: B does not take it."""
+    now = datetime.now(UTC)
+    _, first = await _record(db, now - timedelta(minutes=5))
+    _, second = await _record(db, now - timedelta(minutes=5))
+    async with db.session() as session:
+        batch = {r.id: r for r in await inbound.claim_expired(session, now=now, limit=1000)}
+    assert {first, second} <= set(batch)
+
+    later = now + inbound.LEASE + timedelta(seconds=1)  # A worked on others meanwhile
+    async with db.session() as session:
+        started = await inbound.claim(
+            session, inbound_id=first, attempts=batch[first].attempts, now=later
+        )
+    assert started is not None
+    async with db.session() as session:
+        taken = {r.id for r in await inbound.claim_expired(session, now=later, limit=1000)}
+    assert second in taken and first not in taken  # B: the waiting one, not the renewed one
+    async with db.session() as session:
+        assert (
+            await inbound.claim(
+                session, inbound_id=second, attempts=batch[second].attempts, now=later
+            )
+            is None
+        ), "A leaves it to B"

@@ -71,13 +71,16 @@ async def record_many(
     return {(t, k): i for t, k, i in (await session.execute(stmt)).all()}
 
 
-async def claim_fresh(session: AsyncSession, *, inbound_id: int, now: datetime) -> Inbound | None:
-    """Start work on a delivery recorded by this process, unless a recovery pass took it
-    over meanwhile (attempts is the claim's version: whoever moves it first owns the work)."""
+async def claim(
+    session: AsyncSession, *, inbound_id: int, attempts: int, now: datetime
+) -> Inbound | None:
+    """Start work on a delivery with a fresh lease, unless someone else took it since this
+    worker last did: `attempts` is the claim's version, and whoever moves it first owns the
+    work. A fresh delivery is at version 0; a recovered one at the version recovery gave it."""
     claimed = await session.execute(
         update(Inbound)
-        .where(Inbound.id == inbound_id, Inbound.status == "pending", Inbound.attempts == 0)
-        .values(attempts=1, lease_until=now + LEASE)
+        .where(Inbound.id == inbound_id, Inbound.status == "pending", Inbound.attempts == attempts)
+        .values(attempts=attempts + 1, lease_until=now + LEASE)
         .returning(Inbound)
     )
     return claimed.scalar_one_or_none()
