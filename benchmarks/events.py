@@ -31,9 +31,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import json
 import math
-import multiprocessing
 import os
 import platform
 import re
@@ -47,7 +47,6 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +56,7 @@ import asyncpg
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # `tests` is not installed: take it from this checkout
 
+from benchmarks.double_process import DoubleProcess  # noqa: E402
 from tests import payloads  # noqa: E402
 from tests.databases import scratch_postgres  # noqa: E402
 from tests.signing import signed_headers  # noqa: E402
@@ -157,24 +157,10 @@ def make_workload(name: str, n: int) -> Workload:
 # The Slack double, in a process of its own
 
 
-def _double_main(conn: Connection, users: list[tuple[str, str]]) -> None:
-    """Child process entry point: serve the double until the parent says stop or goes away."""
-    asyncio.run(_serve_double(conn, users))
-
-
-async def _serve_double(conn: Connection, users: list[tuple[str, str]]) -> None:
-    async with SlackDouble(bot_token=BOT_TOKEN) as double:
-        for user_id, team_id in users:
-            double.add_user(user_id, team_id=team_id)
-        conn.send(double.url)
-        while True:
-            try:
-                request = await asyncio.to_thread(conn.recv)
-            except EOFError:
-                return
-            if request != "stats":
-                return
-            conn.send(_double_stats(double))
+def add_users(double: SlackDouble, users: list[tuple[str, str]]) -> None:
+    """Every giver and receiver of the workloads, known to the double."""
+    for user_id, team_id in users:
+        double.add_user(user_id, team_id=team_id)
 
 
 def _double_stats(double: SlackDouble) -> dict[str, Counter[str]]:
@@ -192,39 +178,6 @@ def _double_stats(double: SlackDouble) -> dict[str, Counter[str]]:
             if c.method == "response_url"
         ),
     }
-
-
-class DoubleProcess:
-    """The Slack double in a child process, so it never competes with the load client's loop."""
-
-    def __init__(self, users: list[tuple[str, str]]) -> None:
-        context = multiprocessing.get_context("spawn")
-        self._conn, child = context.Pipe()
-        self.process = context.Process(target=_double_main, args=(child, users), daemon=True)
-
-    async def start(self) -> str:
-        """Start it and return its Web API base URL."""
-        self.process.start()
-        if not await asyncio.to_thread(self._conn.poll, START_TIMEOUT_S):
-            raise RuntimeError("the Slack double did not start")
-        return str(self._conn.recv())
-
-    async def stats(self) -> dict[str, Counter[str]]:
-        self._conn.send("stats")
-        if not await asyncio.to_thread(self._conn.poll, 30.0):
-            raise RuntimeError("the Slack double did not answer")
-        stats: dict[str, Counter[str]] = self._conn.recv()
-        return stats
-
-    def stop(self) -> None:
-        if self.process.pid is None:
-            return
-        with contextlib.suppress(OSError):
-            self._conn.send("stop")
-        self.process.join(10)
-        if self.process.is_alive():
-            self.process.terminate()
-            self.process.join(5)
 
 
 # ---------------------------------------------------------------------------
@@ -661,7 +614,9 @@ async def start_everything(
 ) -> tuple[Bench, str]:
     """The double, allybot's database and both apps, each undone by `stack` on the way out."""
     tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="allybot-bench-")))
-    double = DoubleProcess(users)
+    double = DoubleProcess(
+        functools.partial(add_users, users=users), _double_stats, bot_token=BOT_TOKEN
+    )
     stack.callback(double.stop)
     slack_url = await double.start()
     database_url = await stack.enter_async_context(fresh_database(args.database_url, tmp))

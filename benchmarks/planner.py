@@ -35,9 +35,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import json
 import logging
-import multiprocessing
 import os
 import platform
 import random
@@ -54,7 +54,6 @@ from collections import Counter
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import available_timezones
@@ -65,6 +64,7 @@ from sqlalchemy import delete, func, insert, select, text, update
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # `tests` is not installed: take it from this checkout
 
+from benchmarks.double_process import DoubleProcess  # noqa: E402
 from bot.app import AllyBot, create_app  # noqa: E402
 from bot.db import Database  # noqa: E402
 from bot.migrate import upgrade  # noqa: E402
@@ -521,59 +521,6 @@ def double_stats(double: SlackDouble) -> dict[str, Any]:
     }
 
 
-def _double_main(conn: Connection, users: list[tuple[str, str]]) -> None:
-    """Child entry point: serve until the parent says stop or goes away."""
-    asyncio.run(_serve_double(conn, users))
-
-
-async def _serve_double(conn: Connection, users: list[tuple[str, str]]) -> None:
-    async with SlackDouble(bot_token=BOT_TOKEN, team_id=TEAM_ID) as double:
-        configure_double(double, users)
-        conn.send(double.url)
-        while True:
-            try:
-                request = await asyncio.to_thread(conn.recv)
-            except EOFError:
-                return
-            if request != "stats":
-                return
-            conn.send(double_stats(double))
-
-
-class DoubleProcess:
-    """The double in a child process: on a 2-core machine it then has a core of its own
-    instead of taking turns with the sender on this interpreter's event loop."""
-
-    def __init__(self, users: list[tuple[str, str]]) -> None:
-        context = multiprocessing.get_context("spawn")
-        self._conn, child = context.Pipe()
-        self.process = context.Process(target=_double_main, args=(child, users), daemon=True)
-
-    async def start(self) -> str:
-        self.process.start()
-        if not await asyncio.to_thread(self._conn.poll, START_TIMEOUT_S):
-            raise RuntimeError("the Slack double did not start")
-        return str(self._conn.recv())
-
-    async def stats(self) -> dict[str, Any]:
-        self._conn.send("stats")
-        if not await asyncio.to_thread(self._conn.poll, 60.0):
-            raise RuntimeError("the Slack double did not answer")
-        stats: dict[str, Any] = self._conn.recv()
-        return stats
-
-    async def close(self) -> None:
-        """Ask it to stop; terminate it if it does not within seconds."""
-        if self.process.pid is None:
-            return
-        with contextlib.suppress(OSError):
-            self._conn.send("stop")
-        await asyncio.to_thread(self.process.join, 10)
-        if self.process.is_alive():
-            self.process.terminate()
-            await asyncio.to_thread(self.process.join, 5)
-
-
 class DoubleInProcess:
     """The double on this event loop, as tests/helpers.running_bot runs it: simpler, but it
     shares one core with the sender, so the figure is lower than allybot's own."""
@@ -667,7 +614,16 @@ async def bench_send(
 ) -> SendFigures:
     """5,000 due people, the double with its limits, allybot with production retries."""
     users = spread(args.send, open_zones(zones, instant), prefix="W")
-    double: Double = DoubleProcess(users) if args.double == "child" else DoubleInProcess(users)
+    double: Double = (
+        DoubleProcess(
+            functools.partial(configure_double, users=users),
+            double_stats,
+            bot_token=BOT_TOKEN,
+            team_id=TEAM_ID,
+        )
+        if args.double == "child"
+        else DoubleInProcess(users)
+    )
     async with (
         fresh_database(backend, tmp, args.pg_admin) as url,
         migrated(url) as db,

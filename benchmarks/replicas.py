@@ -31,9 +31,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import json
 import math
-import multiprocessing
 import os
 import random
 import sys
@@ -43,7 +43,6 @@ import uuid
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +53,7 @@ from prometheus_client.parser import text_string_to_metric_families
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # `benchmarks` and `tests` are not installed
 
+from benchmarks.double_process import DoubleProcess  # noqa: E402
 from benchmarks.events import (  # noqa: E402
     ACK_DEADLINE_S,
     BOT_TOKEN,
@@ -63,7 +63,7 @@ from benchmarks.events import (  # noqa: E402
     SIGNING_SECRET,
     START_TIMEOUT_S,
     App,
-    DoubleProcess,
+    add_users,
     app_env,
     cpu_seconds,
     note,
@@ -218,25 +218,6 @@ def targets(requests: Sequence[Request], replicas: int) -> list[int]:
 # The Slack double, in a process of its own, reporting what allybot did through it
 
 
-def _double_main(conn: Connection, users: list[tuple[str, str]]) -> None:
-    asyncio.run(_serve_double(conn, users))
-
-
-async def _serve_double(conn: Connection, users: list[tuple[str, str]]) -> None:
-    async with SlackDouble(bot_token=BOT_TOKEN) as double:
-        for user_id, team_id in users:
-            double.add_user(user_id, team_id=team_id)
-        conn.send(double.url)
-        while True:
-            try:
-                request = await asyncio.to_thread(conn.recv)
-            except EOFError:
-                return
-            if request != "stats":
-                return
-            conn.send(_double_stats(double))
-
-
 def _double_stats(double: SlackDouble) -> dict[str, Counter[str]]:
     """Accepted posts by channel, reactions by message, ephemerals by channel, response_url
     posts by team, accepted calls by method, and every call answered with an error."""
@@ -267,15 +248,6 @@ def _double_stats(double: SlackDouble) -> dict[str, Counter[str]]:
             if c.method in ("response_url", "chat.postEphemeral")
         ),
     }
-
-
-class ReplicaDouble(DoubleProcess):
-    """events.py's double process, also reporting reactions, ephemerals and errors."""
-
-    def __init__(self, users: list[tuple[str, str]]) -> None:
-        context = multiprocessing.get_context("spawn")
-        self._conn, child = context.Pipe()
-        self.process = context.Process(target=_double_main, args=(child, users), daemon=True)
 
 
 # ---------------------------------------------------------------------------
@@ -551,7 +523,11 @@ async def run_phase(count: int, args: argparse.Namespace, tmp: Path) -> Phase:
     warm = new_workload(WARMUP_PER_REPLICA * count, 0.0)
     main = new_workload(total, args.retry_share)
     async with contextlib.AsyncExitStack() as stack:
-        double = ReplicaDouble(warm.users() + main.users())
+        double = DoubleProcess(
+            functools.partial(add_users, users=warm.users() + main.users()),
+            _double_stats,
+            bot_token=BOT_TOKEN,
+        )
         stack.callback(double.stop)
         slack_url = await double.start()
         origin = slack_url.removesuffix("/api/")
