@@ -255,11 +255,16 @@ def _double_stats(double: SlackDouble) -> dict[str, Counter[str]]:
 
 
 async def start_replicas(
-    stack: contextlib.AsyncExitStack, count: int, env: dict[str, str], log_dir: Path, tick: float
+    stack: contextlib.AsyncExitStack,
+    count: int,
+    env: dict[str, str],
+    log_dir: Path,
+    tick: float,
+    workers: int = 0,
 ) -> list[App]:
     """`count` allybot serve processes started together, each stopped by `stack`."""
     argv = [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", "0"]
-    argv += ["--tick-seconds", f"{tick:g}"]
+    argv += ["--tick-seconds", f"{tick:g}", "--workers", str(workers)]
     log_dir.mkdir(parents=True, exist_ok=True)
     started = await asyncio.gather(
         *(start_app(f"replica {i}", argv, env, log_dir / f"replica{i}.log") for i in range(count)),
@@ -547,7 +552,7 @@ async def run_phase(count: int, args: argparse.Namespace, tmp: Path) -> Phase:
         probe = Probe(conn)
         log_dir = (args.logs or tmp) / f"replicas-{count}"
         apps = await start_replicas(
-            stack, count, app_env(database_url, slack_url), log_dir, args.tick_seconds
+            stack, count, app_env(database_url, slack_url), log_dir, args.tick_seconds, args.workers
         )
         urls = [f"{a.url}/slack/events" for a in apps]
         note(f"{count} replica(s) at " + ", ".join(a.url for a in apps) + f"; double at {origin}")
@@ -627,6 +632,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 "retry_share",
                 "message_share",
                 "tick_seconds",
+                "workers",
                 "seed",
             )
         },
@@ -697,7 +703,8 @@ def print_summary(report: dict[str, Any]) -> None:
     m, c = report["machine"], report["config"]
     print(
         f"\nallybot replicas on one PostgreSQL, {c['rate']:g} requests/s for {c['duration']:g} s,"
-        f" tick {c['tick_seconds']:g} s; {m['nproc']} CPUs; code {m['revision']}"
+        f" tick {c['tick_seconds']:g} s, workers {c.get('workers', 0)} per replica;"
+        f" {m['nproc']} CPUs; code {m['revision']}"
     )
     print(
         f"{'replicas':>8} {'load avg':>11} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7}"
@@ -734,6 +741,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--tick-seconds", type=float, default=60.0, help="each replica's clock (60; 0: none)"
+    )
+    parser.add_argument(
+        "--workers", type=int, default=0, help="`serve --workers` per replica (0: in-process)"
     )
     parser.add_argument("--seed", type=int, default=9, help="for the mix and retry slots")
     parser.add_argument(

@@ -17,6 +17,7 @@ from aiohttp import web
 from bot import logs, migrate
 from bot.db import Database
 from bot.settings import Settings, SettingsError, load_settings
+from bot.workers import WorkerPool, lower_priority, work_until
 
 if TYPE_CHECKING:
     from bot.app import AllyBot
@@ -55,6 +56,18 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=60.0,
         help="seconds between scheduler passes; 0 runs no clock (use `allybot tick` from cron)",
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="processes for the work after each ack and the clock (0: this process does it)",
+    )
+    worker = sub.add_parser(
+        "worker", help="work on recorded deliveries and run the clock (what serve --workers runs)"
+    )
+    worker.add_argument(
+        "--tick-seconds", type=float, default=60.0, help="as for serve; 0 runs no clock"
     )
     socket = sub.add_parser("socket", help="Socket Mode (needs SLACK_APP_TOKEN)")
     socket.add_argument(
@@ -96,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     logs.configure(settings.allybot_log_level, settings.allybot_log_format)
     runners = {
         "serve": _serve,
+        "worker": _worker,
         "socket": _socket,
         "migrate": _migrate,
         "tick": _tick,
@@ -205,19 +219,51 @@ async def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from bot.app import create_app
     from scheduler.clock import start_clock
 
+    if args.workers < 0:
+        print("allybot: --workers must be 0 or more", file=sys.stderr)
+        return 2
     bot = create_app(settings)
     await migrate.upgrade(bot.db)
     await bot.start()
+    pool = None
+    if args.workers:
+        bot.inbox.work_here = False
+        pool = WorkerPool(args.workers, tick_seconds=args.tick_seconds)
+        await pool.start()
     runner = web.AppRunner(bot.web, access_log=None, shutdown_timeout=2.0)
     await runner.setup()
     site = web.TCPSite(runner, args.host, args.port, backlog=1024)
     await site.start()
-    clock = start_clock(bot, interval_seconds=args.tick_seconds) if args.tick_seconds > 0 else None
+    ticks_here = args.tick_seconds > 0 and pool is None
+    clock = start_clock(bot, interval_seconds=args.tick_seconds) if ticks_here else None
     port = runner.addresses[0][1] if runner.addresses else args.port
     logger.info("allybot serving on http://%s:%d", args.host, port)
     stop = _stop_event()
     await stop.wait()
-    await _shut_down(bot, clock, runner.cleanup)
+
+    async def stop_intake() -> None:
+        await runner.cleanup()
+        if pool is not None:
+            await pool.stop(timeout=SHUTDOWN_SECONDS - 1.0)
+
+    await _shut_down(bot, clock, stop_intake)
+    return 0
+
+
+async def _worker(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.app import create_app
+    from scheduler.clock import start_clock
+
+    lower_priority()
+    bot = create_app(settings)
+    await migrate.upgrade(bot.db)
+    await bot.start()
+    clock = start_clock(bot, interval_seconds=args.tick_seconds) if args.tick_seconds > 0 else None
+    logger.info("allybot worker started")
+    stop = _stop_event()
+    working = asyncio.create_task(work_until(bot, stop))
+    await stop.wait()
+    await _shut_down(bot, clock, lambda: working)
     return 0
 
 

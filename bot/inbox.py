@@ -102,6 +102,10 @@ class Inbox:
         self.handlers: dict[str, WorkFn] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._limit = asyncio.Semaphore(concurrency)
+        self.concurrency = concurrency
+        # False when worker processes do the work after the ack (`serve --workers N`): this
+        # process then only verifies, records and answers.
+        self.work_here = True
 
     def listener(
         self, kind: str, key: KeyFn, work: WorkFn, *, check: CheckFn | None = None
@@ -122,7 +126,7 @@ class Inbox:
             DELIVERIES.labels(kind, "recorded" if new_id else "duplicate").inc()
             if new_id is None:
                 logger.info("delivery seen before", extra={"outcome": "duplicate"})
-            if new_id is not None:
+            if new_id is not None and self.work_here:
                 self.submit(new_id)
 
         return record_then_ack
@@ -177,6 +181,16 @@ class Inbox:
                 await inbound.finish(session, inbound_id=inbound_id, now=datetime.now(UTC))
             DELIVERIES.labels(kind, "done").inc()
             logger.info("delivery done", extra={"outcome": "done"})
+
+    async def work_new(self) -> int:
+        """A worker process's step: claim deliveries nobody started and work on them, up to
+        the concurrency at once; returns how many."""
+        async with self.db.session() as session:
+            rows = await inbound.claim_new(session, now=datetime.now(UTC), limit=self.concurrency)
+        await asyncio.gather(
+            *(self.process(r.id, r.kind, r.team_id, r.payload) for r in rows if r.payload)
+        )
+        return len(rows)
 
     async def recover(self, *, now: datetime | None = None) -> int:
         """Process deliveries whose worker died or failed earlier; returns how many."""

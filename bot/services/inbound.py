@@ -86,6 +86,28 @@ async def claim(
     return claimed.scalar_one_or_none()
 
 
+async def claim_new(session: AsyncSession, *, now: datetime, limit: int) -> list[Inbound]:
+    """Take deliveries nobody has started (a worker process's intake); safe on many workers."""
+    candidates = (
+        select(Inbound.id)
+        .where(Inbound.status == "pending", Inbound.attempts == 0)
+        .order_by(Inbound.id)
+        .limit(limit)
+    )
+    if dialect_of(session) == "postgresql":
+        candidates = candidates.with_for_update(skip_locked=True)
+    ids = list((await session.execute(candidates)).scalars())
+    if not ids:
+        return []
+    claimed = await session.execute(
+        update(Inbound)
+        .where(Inbound.id.in_(ids), Inbound.status == "pending", Inbound.attempts == 0)
+        .values(attempts=1, lease_until=now + LEASE)
+        .returning(Inbound)
+    )
+    return list(claimed.scalars())
+
+
 async def claim_expired(session: AsyncSession, *, now: datetime, limit: int = 100) -> list[Inbound]:
     """Take over deliveries whose processor died (its lease ran out); safe on many replicas."""
     candidates = (

@@ -1,0 +1,95 @@
+"""Work after the ack in processes of their own (`allybot serve --workers N`).
+
+On a busy replica the work after each ack (profiles, a dozen transactions, Slack posts) and
+the scheduler's passes cost ten times the ack itself; on one event loop, acks queue behind
+them. With workers, the serving process only verifies, records and answers; each worker
+(at a lower CPU priority, so acks win the cores) claims deliveries nobody started, works on
+them, and runs the scheduler's clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.app import AllyBot
+
+logger = logging.getLogger(__name__)
+
+WORKER_NICENESS = 5  # below the serving process, which answers Slack within 3 s
+IDLE_SECONDS = 0.05  # how long a worker with nothing to do waits before looking again
+RESTART_SECONDS = 1.0
+
+
+async def work_until(bot: AllyBot, stop: asyncio.Event) -> None:
+    """Claim and work on new deliveries until `stop`; what is started is finished."""
+    while not stop.is_set():
+        try:
+            if await bot.inbox.work_new():
+                continue
+        except Exception:
+            logger.exception("worker step failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), IDLE_SECONDS)
+
+
+def lower_priority() -> None:
+    with contextlib.suppress(OSError):
+        os.nice(WORKER_NICENESS)
+
+
+class WorkerPool:
+    """`allybot worker` child processes, restarted if one dies, stopped with SIGTERM."""
+
+    def __init__(self, count: int, *, tick_seconds: float) -> None:
+        self.count = count
+        self.tick_seconds = tick_seconds
+        self._procs: list[asyncio.subprocess.Process] = []
+        self._supervisors: list[asyncio.Task[None]] = []
+        self._stopping = False
+
+    async def start(self) -> None:
+        for n in range(self.count):
+            # One clock is enough: passes are safe on many processes, but need not compete.
+            tick = self.tick_seconds if n == 0 else 0.0
+            self._supervisors.append(asyncio.create_task(self._supervise(tick)))
+
+    async def _spawn(self, tick: float) -> asyncio.subprocess.Process:
+        argv = [sys.executable, "-m", "bot.cli", "worker", "--tick-seconds", f"{tick:g}"]
+        proc = await asyncio.create_subprocess_exec(*argv)
+        self._procs.append(proc)
+        return proc
+
+    async def _supervise(self, tick: float) -> None:
+        while not self._stopping:
+            proc = await self._spawn(tick)
+            code = await proc.wait()
+            self._procs.remove(proc)
+            if not self._stopping:
+                logger.warning("worker exited with %s; starting another", code)
+                await asyncio.sleep(RESTART_SECONDS)
+
+    async def stop(self, *, timeout: float) -> None:
+        """SIGTERM each worker: it takes nothing new and finishes what it started."""
+        self._stopping = True
+        for proc in list(self._procs):
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for proc in list(self._procs):
+            try:
+                await asyncio.wait_for(proc.wait(), max(0.1, deadline - time.monotonic()))
+            except TimeoutError:
+                logger.warning("worker %d did not stop in time; killed", proc.pid)
+                proc.kill()
+                await proc.wait()
+        for task in self._supervisors:
+            task.cancel()
+        await asyncio.gather(*self._supervisors, return_exceptions=True)

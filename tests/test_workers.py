@@ -1,0 +1,95 @@
+"""`allybot serve --workers N`: the serving process records and answers; worker processes
+do the work after the ack, and stop with it."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+from pathlib import Path
+
+import aiohttp
+from sqlalchemy import func, select
+
+from bot.db import Database
+from bot.models import Inbound, Kudos
+from tests.conftest import Server, Team, server_env, start_server, stopped
+from tests.slack_double import SlackDouble
+
+
+def _children(pid: int) -> list[int]:
+    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
+    return [int(p) for p in found.stdout.split()]
+
+
+def _alive(pid: int) -> bool:
+    return Path(f"/proc/{pid}").exists() and "zombie" not in Path(f"/proc/{pid}/status").read_text(
+        errors="replace"
+    )
+
+
+async def test_workers_do_the_work_and_stop_with_the_server(
+    fresh_db: tuple[str, Database], slack: SlackDouble, team: Team, tmp_path: Path
+) -> None:
+    url, db = fresh_db
+    log_path = tmp_path / "allybot.log"
+    process, base = await start_server(
+        server_env(url, slack.url), log_path, "--tick-seconds", "0", "--workers", "2"
+    )
+    try:
+        for _ in range(100):  # both workers up
+            if log_path.read_text(errors="replace").count("allybot worker started") == 2:
+                break
+            await asyncio.sleep(0.1)
+        workers = _children(process.pid)
+        assert len(workers) == 2, log_path.read_text(errors="replace")
+
+        giver, ann, bob = team.user("giver"), team.user("ann"), team.user("bob")
+        async with aiohttp.ClientSession() as http:
+            server = Server(url=base, process=process, log_path=log_path, http=http)
+            first, _ = team.command("/kudos", f"<@{ann}|ann> sharp review", user_id=giver)
+            second, _ = team.command("/kudos", f"<@{bob}|bob> calm on-call", user_id=giver)
+            for body in (first, second):
+                assert (await server.post(body))[0] == 200
+            assert (await server.post(first, retry_num=1))[0] == 200  # Slack's retry
+            await slack.wait_for("chat.postMessage", channel=ann)
+            await slack.wait_for("chat.postMessage", channel=bob)
+            status, metrics = await server.get("/metrics")
+            assert status == 200
+            served = {
+                line.split("{")[1].split("}")[0]: float(line.rsplit(" ", 1)[1])
+                for line in metrics.splitlines()
+                if line.startswith("allybot_deliveries_total{")
+            }
+            assert served.get('kind="kudos_command",outcome="recorded"') == 2, served
+            assert served.get('kind="kudos_command",outcome="duplicate"') == 1, served
+            assert 'kind="kudos_command",outcome="done"' not in served, "none worked on in serve"
+
+        async with db.session() as session:
+            kudos = (
+                await session.execute(
+                    select(func.count()).select_from(Kudos).where(Kudos.team_id == team.team_id)
+                )
+            ).scalar_one()
+            statuses = (
+                await session.execute(
+                    select(Inbound.status, Inbound.attempts).where(Inbound.team_id == team.team_id)
+                )
+            ).all()
+        assert kudos == 2, "each kudos once, the retry included"
+        for _ in range(100):  # the worker marks a delivery done just after its last post
+            async with db.session() as session:
+                statuses = (
+                    await session.execute(
+                        select(Inbound.status, Inbound.attempts).where(
+                            Inbound.team_id == team.team_id
+                        )
+                    )
+                ).all()
+            if all(status == "done" for status, _ in statuses):
+                break
+            await asyncio.sleep(0.05)
+        assert sorted(statuses) == [("done", 1), ("done", 1)], "worked on once, by one worker"
+    finally:
+        code = await stopped(process)
+    assert code == 0, log_path.read_text(errors="replace")
+    assert not any(_alive(pid) for pid in workers), "the workers stopped with the server"
