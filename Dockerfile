@@ -39,4 +39,4 @@ EXPOSE 3000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import sys, urllib.request; r = urllib.request.urlopen('http://127.0.0.1:3000/healthz', timeout=4); sys.exit(0 if r.status == 200 else 1)"]
 
-CMD ["allybot", "serve", "--host", "0.0.0.0", "--port", "3000"]
+CMD ["allybot", "serve", "--host", "0.0.0.0", "--port", "3000", "--workers", "1"]
