@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy import select
 
 from bot import directory
 from bot.blocks.allies import DueAlly
@@ -17,10 +16,8 @@ from bot.blocks.intros import build_home_intros_blocks
 from bot.db import Database
 from bot.ids import Action, Callback
 from bot.inbox import Inbox, Work
-from bot.models import Kudos
 from bot.services import allies, commitments, insights, intros, people, preferences
 from bot.services.preferences import SettingsInput
-from bot.services.privacy import ANON_PREFIX
 from handlers.keys import action_key, event_key, view_key
 
 
@@ -63,20 +60,8 @@ async def publish_home(
         figures = await insights.figures(session, team_id=team_id, user_id=user_id, now=now)
         window = await preferences.window_of(session, person)
         intro_status = await intros.status(session, team_id=team_id, user_id=user_id, now=now)
-        received = list(
-            (
-                await session.execute(
-                    select(Kudos)
-                    .where(
-                        Kudos.team_id == team_id,
-                        Kudos.receiver_id == user_id,
-                        Kudos.created_at >= now - insights.RECENT,
-                        ~Kudos.giver_id.startswith(ANON_PREFIX),
-                    )
-                    .order_by(Kudos.created_at.desc())
-                    .limit(3)
-                )
-            ).scalars()
+        received = await insights.recent_kudos_received(
+            session, team_id=team_id, user_id=user_id, now=now
         )
     view = build_home_view(
         person=person,

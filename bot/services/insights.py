@@ -367,3 +367,21 @@ def _promises(
         .join(party, party.commitment_id == Commitment.id)
         .where(Commitment.team_id == team_id, me == user_id, status, other.in_(others))
     )
+
+
+async def recent_kudos_received(
+    session: AsyncSession, *, team_id: str, user_id: str, now: datetime, limit: int = 3
+) -> list[Kudos]:
+    """The newest kudos someone received lately, for Home (erased givers' left out)."""
+    found = await session.execute(
+        select(Kudos)
+        .where(
+            Kudos.team_id == team_id,
+            Kudos.receiver_id == user_id,
+            Kudos.created_at >= now - RECENT,
+            ~Kudos.giver_id.startswith(ANON_PREFIX),
+        )
+        .order_by(Kudos.created_at.desc())
+        .limit(limit)
+    )
+    return list(found.scalars())
