@@ -32,6 +32,7 @@ class Action(StrEnum):
     HOME_PAUSE = "home_pause"
     HOME_RESUME = "home_resume"
     HOME_SETTINGS = "home_settings"
+    HOME_KUDOS_PRIVACY = "home_kudos_privacy"
     PRIVACY_ERASE = "privacy_erase"
     PRIVACY_KEEP = "privacy_keep"
     INTRO_MET_YES = "intro_met_yes"

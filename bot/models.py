@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -108,6 +109,8 @@ class Person(Base):
     quiet_end: Mapped[int | None] = mapped_column(Integer)
     paused_until: Mapped[datetime | None]
     opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    # "Don't post kudos I receive": kudos to this person reach them by DM only.
+    kudos_private: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     engaged_at: Mapped[datetime | None]
     home_seen_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -139,6 +142,10 @@ class Kudos(Base):
     tags: Mapped[list[str]] = mapped_column(default=list)
     source: Mapped[str] = mapped_column(String(16))
     source_key: Mapped[str] = mapped_column(String(200))
+    # None: public. "giver": `/kudos private` or the modal's checkbox. "receiver": the
+    # receiver's "don't post kudos I receive". A private kudos is never posted or digested
+    # by name; it counts for insights and contact like any other.
+    private_by: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     post_channel_id: Mapped[str | None] = mapped_column(String(32))
     post_ts: Mapped[str | None] = mapped_column(String(32))

@@ -201,18 +201,22 @@ async def handle_give_kudos_shortcut(work: Work) -> None:
     )
 
 
-def _kudos_modal_values(body: dict[str, Any]) -> tuple[str | None, str, list[str]]:
+def _kudos_modal_values(body: dict[str, Any]) -> tuple[str | None, str, list[str], bool]:
     values = body["view"]["state"]["values"]
     receiver = (values.get("receiver") or {}).get("receiver", {}).get("selected_user")
-    reason = ((values.get("reason") or {}).get("reason", {}).get("value") or "").strip()
+    reason = kudos.CONTROL.sub(
+        "", (values.get("reason") or {}).get("reason", {}).get("value") or ""
+    )
+    reason = reason.strip()
     tags = [
         o["value"] for o in (values.get("tags") or {}).get("tags", {}).get("selected_options") or []
     ]
-    return receiver, reason, tags
+    private = bool((values.get("private") or {}).get("private", {}).get("selected_options"))
+    return receiver, reason, tags, private
 
 
 def check_give_kudos(body: dict[str, Any]) -> dict[str, Any] | None:
-    receiver, reason, _ = _kudos_modal_values(body)
+    receiver, reason, _, _ = _kudos_modal_values(body)
     errors: dict[str, str] = {}
     if not receiver:
         errors["receiver"] = "Pick who the kudos are for."
@@ -224,7 +228,7 @@ def check_give_kudos(body: dict[str, Any]) -> dict[str, Any] | None:
 
 
 async def handle_give_kudos_submitted(work: Work) -> None:
-    receiver, reason, tags = _kudos_modal_values(work.body)
+    receiver, reason, tags, private = _kudos_modal_values(work.body)
     meta = json.loads(work.body["view"].get("private_metadata") or "{}")
     channel, ts, permalink = meta.get("channel"), meta.get("ts"), meta.get("permalink")
     if permalink:
@@ -238,6 +242,7 @@ async def handle_give_kudos_submitted(work: Work) -> None:
             channel_id=channel,
             source="shortcut",
             source_key=kudos.message_source_key(channel or "", ts or "", work.user_id),
+            private=private,
         )
     except KudosRejected as exc:
         if channel:

@@ -24,7 +24,7 @@ from handlers.privacy import PRIVACY_FEATURES, engaging_unless_private
 
 
 async def handle_kudos_command(work: Work) -> None:
-    """`/kudos @ann [@bob …] <why> [#tag …]`."""
+    """`/kudos [private] @ann [@bob …] <why> [#tag …]`."""
     body = work.body
     text = str(body.get("text") or "")
     async with work.db.session() as session:
@@ -33,6 +33,7 @@ async def handle_kudos_command(work: Work) -> None:
     if text.strip().lower() in ("help", "?"):
         await tell_privately(work, kudos.usage(known_tags))
         return
+    private, text = kudos.split_private(text)
     try:
         parsed = kudos.parse_kudos_text(text, known_tags=known_tags)
         await give_and_announce(
@@ -42,6 +43,7 @@ async def handle_kudos_command(work: Work) -> None:
             channel_id=body.get("channel_id"),
             source="command",
             source_key=command_key(body),
+            private=private,
         )
     except KudosRejected as exc:
         await tell_privately(work, str(exc))
@@ -103,6 +105,12 @@ async def _resume(session: AsyncSession, work: Work, _rest: str) -> preferences.
     )
 
 
+async def _kudos_privacy(session: AsyncSession, work: Work, rest: str) -> preferences.Change:
+    return await preferences.set_kudos_privacy(
+        session, team_id=work.team_id, user_id=work.user_id, choice=rest, now=work.now()
+    )
+
+
 async def _quiet(session: AsyncSession, work: Work, rest: str) -> preferences.Change:
     if not rest:
         raise preferences.PreferenceError(
@@ -118,6 +126,7 @@ ALLY_SUBCOMMANDS: dict[str, Callable[[AsyncSession, Work, str], Awaitable[prefer
     "pause": _pause,
     "resume": _resume,
     "quiet": _quiet,
+    "kudos": _kudos_privacy,
 }
 
 

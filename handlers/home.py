@@ -125,6 +125,14 @@ async def handle_home_button(work: Work) -> None:
                 await preferences.resume(
                     session, team_id=work.team_id, user_id=work.user_id, now=work.now()
                 )
+            case Action.HOME_KUDOS_PRIVACY:
+                await preferences.set_kudos_privacy(
+                    session,
+                    team_id=work.team_id,
+                    user_id=work.user_id,
+                    choice=str(action.get("value", "")),
+                    now=work.now(),
+                )
 
 
 async def open_settings(work: Work) -> None:
@@ -155,6 +163,7 @@ def settings_input(body: dict[str, Any]) -> SettingsInput:
         quiet_end=field("quiet_end", "selected_time"),
         pause_days=field("pause_days", "value"),
         opt_out=bool(field("opt_out", "selected_options")),
+        kudos_private=bool(field("kudos_private", "selected_options")),
     )
 
 
@@ -179,7 +188,12 @@ def register(app: AsyncApp, inbox: Inbox) -> None:
 
     app.event("app_home_opened")(inbox.listener("home_opened", event_key, handle_home_opened))
     buttons = inbox.listener("home_button", action_key, engaging(handle_home_button))
-    for action in (Action.HOME_TIPS, Action.HOME_PAUSE, Action.HOME_RESUME):
+    for action in (
+        Action.HOME_TIPS,
+        Action.HOME_PAUSE,
+        Action.HOME_RESUME,
+        Action.HOME_KUDOS_PRIVACY,
+    ):
         app.action(action)(buttons)
     app.action(Action.HOME_SETTINGS)(
         inbox.listener("home_settings", action_key, engaging(open_settings))

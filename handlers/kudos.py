@@ -11,10 +11,11 @@ from bot.blocks.kudos import (
     build_notice_blocks,
     kudos_dm_text,
     kudos_post_text,
+    private_confirmation,
 )
 from bot.dm import send_dm
 from bot.inbox import Work
-from bot.models import Workspace
+from bot.models import Kudos, Workspace
 from bot.services import kudos, people
 from bot.services.kudos import GiveResult, KudosRejected, ParsedKudos
 from bot.slack import slack_error
@@ -32,10 +33,13 @@ async def give_and_announce(
     source: str,
     source_key: str,
     public: bool = True,
+    private: bool = False,
 ) -> GiveResult:
     """Check the people, log the kudos, post it and tell each receiver: each step once.
 
     `public=False` where the kudos is already visible (a channel message, a reaction).
+    `private=True` when the giver asked for it: nobody but the receivers hears of it. A
+    receiver who doesn't want kudos posted is left out of the post and reached by DM only.
     """
     found = await directory.lookup(
         work.db, work.client, team_id=work.team_id, user_ids=[giver_id, *parsed.receivers]
@@ -57,20 +61,73 @@ async def give_and_announce(
             source=source,
             source_key=source_key,
             now=work.now(),
+            private=private,
+            quiet_receivers=[uid for uid in parsed.receivers if found[uid].kudos_private],
         )
-    if public:
-        await _announce(work, workspace, result, channel_id=channel_id, source_key=source_key)
+    posted = [k for k in result.kudos if k.private_by is None]
+    if public and posted:
+        await _announce(work, workspace, posted, channel_id=channel_id, source_key=source_key)
+    await _confirm_private(work, result, channel_id=channel_id, source_key=source_key, quiet=public)
     await _notify_receivers(work, workspace, result)
     return result
 
 
-async def _announce(
-    work: Work, workspace: Workspace, result: GiveResult, *, channel_id: str | None, source_key: str
+async def _confirm_private(
+    work: Work, result: GiveResult, *, channel_id: str | None, source_key: str, quiet: bool
 ) -> None:
-    first = result.kudos[0]
+    """Tell the giver, privately, that a private kudos was delivered; why, the first time a
+    receiver's own preference kept it private. Where the kudos already shows (`quiet` is
+    False: a channel message, a reaction), only that first explanation is said."""
+    private = [k for k in result.kudos if k.private_by is not None]
+    if not private or private[0].announced_at is not None:
+        return
+    async with work.db.session() as session:
+        first = await kudos.first_quiet(session, team_id=work.team_id, rows=private)
+    text = private_confirmation(private, first_quiet=first, quiet=quiet)
+    if text:
+        await tell_giver(work, private[0].giver_id, channel_id, text)
+    async with work.db.session() as session:
+        await kudos.mark_announced(
+            session,
+            team_id=work.team_id,
+            source_key=source_key,
+            channel_id=None,
+            ts=None,
+            now=work.now(),
+            private=True,
+        )
+
+
+async def tell_giver(work: Work, giver_id: str, channel_id: str | None, text: str) -> None:
+    """A private word to the giver: in reply to their command, else only they see it in the
+    channel, else in their DM with allybot."""
+    blocks = build_notice_blocks(text)
+    if await work.respond(text, blocks=blocks):
+        return
+    if channel_id and channel_id.startswith(("C", "G")):
+        try:
+            await work.client.chat_postEphemeral(
+                channel=channel_id, user=giver_id, text=text, blocks=blocks
+            )
+            return
+        except SlackApiError as exc:
+            if slack_error(exc) not in UNREACHABLE:
+                raise
+    await send_dm(work.client, user_id=giver_id, text=text, blocks=blocks)
+
+
+async def _announce(
+    work: Work,
+    workspace: Workspace,
+    rows: list[Kudos],
+    *,
+    channel_id: str | None,
+    source_key: str,
+) -> None:
+    first = rows[0]
     if first.announced_at is not None:
         return
-    receivers = [k.receiver_id for k in result.kudos]
+    receivers = [k.receiver_id for k in rows]
     text = kudos_post_text(giver_id=first.giver_id, receiver_ids=receivers, reason=first.text)
     blocks = build_kudos_post_blocks(
         giver_id=first.giver_id,
@@ -117,7 +174,12 @@ async def _notify_receivers(work: Work, workspace: Workspace, result: GiveResult
         await send_dm(
             work.client,
             user_id=row.receiver_id,
-            text=kudos_dm_text(giver_id=row.giver_id, channel_id=row.channel_id, reason=row.text),
+            text=kudos_dm_text(
+                giver_id=row.giver_id,
+                channel_id=row.channel_id,
+                reason=row.text,
+                private_by=row.private_by,
+            ),
             blocks=build_kudos_dm_blocks(
                 team_id=work.team_id,
                 giver_id=row.giver_id,
@@ -125,6 +187,7 @@ async def _notify_receivers(work: Work, workspace: Workspace, result: GiveResult
                 reason=row.text,
                 tags=row.tags,
                 emoji=workspace.kudos_emoji,
+                private_by=row.private_by,
             ),
         )
         async with work.db.session() as session:

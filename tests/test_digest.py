@@ -9,6 +9,7 @@ from sqlalchemy import update
 
 from bot.db import Database
 from bot.models import Kudos, Workspace
+from bot.services.digest import week_in_kudos
 from scheduler.planner import run_pass
 from tests.helpers import at, new_id, running_bot, seed_people
 from tests.slack_double import SlackDouble
@@ -62,3 +63,33 @@ async def test_weekly_digest(db: Database, slack: SlackDouble, database_url: str
     assert f"<@{bob}>" in text and f"<@{cy}>" in text and f"<@{dee}>" not in text
     assert "`#teamwork` 3" in text and "`#helpful` 2" in text
     assert "secret reason text" not in text and f"<@{ann}>" not in text
+
+
+async def test_private_kudos_count_in_totals_only(db: Database) -> None:
+    team = new_id("T")
+    ann, bob, cy = new_id("U"), new_id("U"), new_id("U")
+    now = at("2026-11-30 09:05", TZ)
+    async with db.session() as session:
+        for receiver, private_by, tags in [
+            (bob, "receiver", ["courage"]),
+            (cy, "giver", ["listening"]),
+            (cy, None, ["teamwork"]),
+        ]:
+            session.add(
+                Kudos(
+                    team_id=team,
+                    giver_id=ann,
+                    receiver_id=receiver,
+                    text="x",
+                    tags=tags,
+                    source="command",
+                    source_key=new_id("k"),
+                    private_by=private_by,
+                    created_at=now - timedelta(days=1),
+                )
+            )
+    async with db.session() as session:
+        week = await week_in_kudos(session, team_id=team, now=now)
+    assert (week.kudos, week.givers, week.receivers) == (3, 1, 2)
+    assert week.first_timers == [cy], "bob's only kudos was private: never named"
+    assert week.tags == [("teamwork", 1)]

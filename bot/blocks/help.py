@@ -7,7 +7,9 @@ def ally_help_text() -> str:
     return (
         "*allybot* helps you turn colleagues into allies.\n"
         "• `/kudos @ann <why> [#tag]`: recognise what someone did, in the channel; "
-        "they get a DM too.\n"
+        "they get a DM too. `/kudos private @ann <why>` sends it to them only.\n"
+        "• `/ally kudos private|public`: whether kudos you receive are posted, or reach you "
+        "by DM only.\n"
         "• `/commit send the deck to @bob by Friday`: keep track of a promise; allybot "
         "reminds you and tells @bob. `/commit list` shows yours.\n"
         "• `/ally add @bob every 2 weeks` · `/ally list` · `/ally met @bob` · "

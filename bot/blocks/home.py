@@ -56,6 +56,8 @@ def preferences_line(person: Person, now: datetime, window: tuple[int, int] | No
     ]
     if person.quiet_start is not None and person.quiet_end is not None:
         parts.append(f"quiet {clock(person.quiet_start)}–{clock(person.quiet_end)}")
+    if person.kudos_private:
+        parts.append("kudos you receive are not posted")
     if person.opted_out:
         parts.append("*all nudges off*")
     elif person.paused_until and person.paused_until > now:
@@ -151,6 +153,15 @@ def build_home_view(
                 ButtonElement(text="Resume nudges", action_id=Action.HOME_RESUME, value="resume")
                 if paused
                 else ButtonElement(text="Pause 1 week", action_id=Action.HOME_PAUSE, value="7"),
+                ButtonElement(
+                    text="Post kudos I receive", action_id=Action.HOME_KUDOS_PRIVACY, value="public"
+                )
+                if person.kudos_private
+                else ButtonElement(
+                    text="Don't post kudos I receive",
+                    action_id=Action.HOME_KUDOS_PRIVACY,
+                    value="private",
+                ),
                 ButtonElement(text="All settings", action_id=Action.HOME_SETTINGS, value="open"),
             ],
         )
@@ -170,6 +181,11 @@ def build_settings_modal(person: Person, window: tuple[int, int] | None = None) 
     start, end = window or effective_window(person, None)
     tips = Option(value=person.tips_cadence, label=TIP_OPTIONS[person.tips_cadence])
     opt_out = Option(value="opt_out", label="Send me no nudges at all")
+    quiet_kudos = Option(
+        value="kudos_private",
+        label="Don't post kudos I receive",
+        description="Kudos to you reach you by DM only; givers are told once.",
+    )
     return View(
         type="modal",
         callback_id=Callback.SETTINGS_MODAL,
@@ -224,6 +240,16 @@ def build_settings_modal(person: Person, window: tuple[int, int] | None = None) 
                     action_id="opt_out",
                     options=[opt_out],
                     initial_options=[opt_out] if person.opted_out else None,
+                ),
+            ),
+            InputBlock(
+                block_id="kudos_private",
+                label="Kudos",
+                optional=True,
+                element=CheckboxesElement(
+                    action_id="kudos_private",
+                    options=[quiet_kudos],
+                    initial_options=[quiet_kudos] if person.kudos_private else None,
                 ),
             ),
             ContextBlock(

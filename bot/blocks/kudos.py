@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     ButtonElement,
+    CheckboxesElement,
     ContextBlock,
     InputBlock,
     MarkdownTextObject,
@@ -21,6 +22,7 @@ from slack_sdk.models.views import View
 
 from bot.blocks import mention_list
 from bot.ids import Action, Callback
+from bot.models import Kudos
 from bot.services.digest import WeekInKudos
 
 
@@ -54,9 +56,44 @@ def build_kudos_post_blocks(
     return blocks
 
 
-def kudos_dm_text(*, giver_id: str, channel_id: str | None, reason: str) -> str:
-    where = f" in <#{channel_id}>" if channel_id and channel_id.startswith(("C", "G")) else ""
-    return f"<@{giver_id}> gave you kudos{where}: {reason}"
+def _where(channel_id: str | None, private_by: str | None) -> str:
+    """Where the kudos was given, for the receiver; a private kudos was given to them only."""
+    if private_by == "giver":
+        return ", just for you"
+    if channel_id and channel_id.startswith(("C", "G")):
+        return f" in <#{channel_id}>"
+    return ""
+
+
+def kudos_dm_text(
+    *, giver_id: str, channel_id: str | None, reason: str, private_by: str | None = None
+) -> str:
+    return f"<@{giver_id}> gave you kudos{_where(channel_id, private_by)}: {reason}"
+
+
+def private_confirmation(
+    rows: Sequence[Kudos], *, first_quiet: Collection[str], quiet: bool = True
+) -> str:
+    """What the giver of a private kudos is told: delivered, and, the first time a receiver's
+    own preference kept it private, why. Empty when there is nothing they need to hear."""
+    chosen = [r.receiver_id for r in rows if r.private_by == "giver"]
+    by_pref = [r.receiver_id for r in rows if r.private_by == "receiver"]
+    lines: list[str] = []
+    if chosen:
+        lines.append(
+            f"Delivered privately to {mention_list(chosen)}: nothing was posted in the channel."
+        )
+    first = [u for u in by_pref if u in first_quiet]
+    later = [u for u in by_pref if u not in first_quiet]
+    if first:
+        lines.append(
+            f"Thank you for recognising {mention_list(first)}. "
+            "They prefer to receive kudos privately, "
+            "so I sent yours straight to them by DM and didn't post it."
+        )
+    if later and quiet:
+        lines.append(f"Delivered privately to {mention_list(later)}, as they prefer.")
+    return "\n".join(lines)
 
 
 def build_kudos_dm_blocks(
@@ -67,9 +104,10 @@ def build_kudos_dm_blocks(
     reason: str,
     tags: Sequence[str],
     emoji: str,
+    private_by: str | None = None,
 ) -> list[Block]:
     """The receiver's DM, with a one-click way to say thanks in person."""
-    where = f" in <#{channel_id}>" if channel_id and channel_id.startswith(("C", "G")) else ""
+    where = _where(channel_id, private_by)
     blocks: list[Block] = [
         SectionBlock(
             text=MarkdownTextObject(
@@ -79,6 +117,17 @@ def build_kudos_dm_blocks(
     ]
     if tags:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=_tags(tags))]))
+    if private_by == "receiver":
+        blocks.append(
+            ContextBlock(
+                elements=[
+                    MarkdownTextObject(
+                        text="Not posted anywhere, as you prefer. "
+                        "`/ally kudos public` lets kudos you receive be posted again."
+                    )
+                ]
+            )
+        )
     blocks.append(
         ActionsBlock(
             elements=[
@@ -124,6 +173,23 @@ def build_give_kudos_modal(
             ),
         ),
     ]
+    blocks.append(
+        InputBlock(
+            block_id="private",
+            label="Who sees it",
+            optional=True,
+            element=CheckboxesElement(
+                action_id="private",
+                options=[
+                    Option(
+                        value="private",
+                        label="Send privately",
+                        description="Only they see it: nothing is posted in the channel.",
+                    )
+                ],
+            ),
+        )
+    )
     if permalink:
         blocks.append(
             ContextBlock(elements=[MarkdownTextObject(text=f"For <{permalink}|this message>.")])

@@ -1,4 +1,7 @@
-"""The weekly kudos digest: totals, first-time receivers and tags, never a leaderboard."""
+"""The weekly kudos digest: totals, first-time receivers and tags, never a leaderboard.
+
+Private kudos count in the totals only, never naming a receiver or showing their tags.
+"""
 
 from __future__ import annotations
 
@@ -40,10 +43,12 @@ async def week_in_kudos(session: AsyncSession, *, team_id: str, now: datetime) -
         )
     ).one()
     earlier = aliased(Kudos)
+    # Private kudos count in the totals only: nobody is named or tagged for one.
     first = (
         select(Kudos.receiver_id)
         .where(
             *week,
+            Kudos.private_by.is_(None),
             ~select(earlier.id)
             .where(
                 earlier.team_id == team_id,
@@ -60,7 +65,9 @@ async def week_in_kudos(session: AsyncSession, *, team_id: str, now: datetime) -
         r for r in (await session.execute(first)).scalars() if not r.startswith("anon-")
     ]
     tag_lists = (
-        await session.execute(select(Kudos.tags).where(*week).limit(MAX_TAG_ROWS))
+        await session.execute(
+            select(Kudos.tags).where(*week, Kudos.private_by.is_(None)).limit(MAX_TAG_ROWS)
+        )
     ).scalars()
     tags = Counter(t for tag_list in tag_lists for t in (tag_list or []))
     return WeekInKudos(

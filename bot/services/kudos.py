@@ -25,6 +25,8 @@ USER_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 GROUP_MENTION = re.compile(r"<!(subteam\^[A-Z0-9]+|here|channel|everyone)(?:\|[^>]*)?>")
 BARE_MENTION = re.compile(r"(?<![<\w])@([\w.\-]+)")
 TAG = re.compile(r"(?<![\w&<])#([A-Za-z][\w\-]*)")
+# Control characters other than tab and newline: invisible in Slack, refused by PostgreSQL (NUL).
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class KudosRejected(Exception):
@@ -55,13 +57,25 @@ def usage(tags: Sequence[str] = DEFAULT_TAGS) -> str:
         "*Give kudos:* `/kudos @ann @bob <why> [#tag …]`, e.g. "
         "`/kudos @ann thanks for the clear demo #teamwork`.\n"
         "Say what they did: kudos recognise a behaviour. "
-        f"Tags: {' '.join('#' + t for t in tags)}."
+        f"Tags: {' '.join('#' + t for t in tags)}.\n"
+        "`/kudos private @ann <why>` sends it to them only, with nothing posted in the channel."
     )
+
+
+PRIVATE_WORD = "private"
+
+
+def split_private(text: str) -> tuple[bool, str]:
+    """`/kudos private @ann …`: the word `private` first asks for a private kudos."""
+    words = text.strip().split(maxsplit=1)
+    if words and words[0].lower() == PRIVATE_WORD:
+        return True, words[1] if len(words) > 1 else ""
+    return False, text
 
 
 def parse_kudos_text(text: str, *, known_tags: Collection[str] = DEFAULT_TAGS) -> ParsedKudos:
     """Split `/kudos` text into receivers, reason and tags, or say what is wrong with it."""
-    text = text.strip()
+    text = CONTROL.sub("", text).strip()
     if len(text) > MAX_TEXT:
         raise KudosRejected(
             f"That kudos is {len(text):,} characters; keep it under {MAX_TEXT:,} "
@@ -153,8 +167,14 @@ async def give(
     source: str,
     source_key: str,
     now: datetime,
+    private: bool = False,
+    quiet_receivers: Collection[str] = (),
 ) -> GiveResult:
-    """Log a kudos once per (source, receiver), within the giver's daily limit."""
+    """Log a kudos once per (source, receiver), within the giver's daily limit.
+
+    `private`: the giver asked for it; `quiet_receivers`: people who don't want kudos they
+    receive posted. Either way the row says why it is private (`private_by`).
+    """
     team_id = workspace.team_id
     existing = await _by_source(session, team_id=team_id, source_key=source_key)
     if existing:
@@ -199,6 +219,7 @@ async def give(
             "tags": list(parsed.tags),
             "source": source,
             "source_key": source_key,
+            "private_by": privacy_of(receiver, private=private, quiet_receivers=quiet_receivers),
             "created_at": now,
         }
         for receiver in parsed.receivers
@@ -212,6 +233,33 @@ async def give(
     return GiveResult(
         kudos=await _by_source(session, team_id=team_id, source_key=source_key), new=True
     )
+
+
+def privacy_of(receiver: str, *, private: bool, quiet_receivers: Collection[str]) -> str | None:
+    """Why a kudos to this receiver is private, or None when it is public."""
+    if private:
+        return "giver"
+    if receiver in quiet_receivers:
+        return "receiver"
+    return None
+
+
+async def first_quiet(session: AsyncSession, *, team_id: str, rows: Sequence[Kudos]) -> set[str]:
+    """Receivers of these rows kept private by their own preference for whom this is the
+    giver's first such kudos: the giver is told why once, then not again."""
+    quiet = [r for r in rows if r.private_by == "receiver"]
+    if not quiet:
+        return set()
+    first_id = min(r.id for r in quiet)
+    stmt = select(Kudos.receiver_id).where(
+        Kudos.team_id == team_id,
+        Kudos.giver_id == quiet[0].giver_id,
+        Kudos.receiver_id.in_([r.receiver_id for r in quiet]),
+        Kudos.private_by == "receiver",
+        Kudos.id < first_id,
+    )
+    told_before = set((await session.execute(stmt)).scalars())
+    return {r.receiver_id for r in quiet} - told_before
 
 
 async def recently_recognised(
@@ -252,7 +300,7 @@ def parse_kudos_message(text: str, *, giver_id: str, known_tags: Collection[str]
         raise KudosRejected("Kudos are for recognising others, so you can't give them to yourself.")
     known = {t.lower() for t in known_tags}
     tags = tuple(t for t in dict.fromkeys(x.lower() for x in TAG.findall(text)) if t in known)
-    reason = " ".join(text.split())
+    reason = " ".join(CONTROL.sub("", text).split())
     if len(reason) > MAX_TEXT:
         reason = reason[: MAX_TEXT - 1] + "…"
     return ParsedKudos(receivers=receivers[:MAX_RECEIVERS], reason=reason, tags=tags)
@@ -290,10 +338,13 @@ async def mark_announced(
     channel_id: str | None,
     ts: str | None,
     now: datetime,
+    private: bool = False,
 ) -> None:
-    """Remember that the public post went out, so a re-run does not post it again."""
+    """Remember that the public post went out (or, for the private rows, that the giver was
+    told they were delivered), so a re-run does neither again."""
     for row in await _by_source(session, team_id=team_id, source_key=source_key):
-        row.post_channel_id, row.post_ts, row.announced_at = channel_id, ts, now
+        if (row.private_by is not None) == private:
+            row.post_channel_id, row.post_ts, row.announced_at = channel_id, ts, now
     await session.flush()
 
 

@@ -1,4 +1,5 @@
-"""A person's nudge preferences: tip cadence, pause, quiet hours."""
+"""A person's preferences: tip cadence, pause, quiet hours, whether kudos they receive are
+posted."""
 
 from __future__ import annotations
 
@@ -133,6 +134,28 @@ async def set_quiet_hours(
     )
 
 
+KUDOS_PRIVACY = ("private", "public")
+
+
+async def set_kudos_privacy(
+    session: AsyncSession, *, team_id: str, user_id: str, choice: str, now: datetime
+) -> Change:
+    """ "Don't post kudos I receive": `private` keeps them between giver and receiver."""
+    choice = choice.strip().lower()
+    if choice not in KUDOS_PRIVACY:
+        raise PreferenceError(
+            "Say `/ally kudos private` (kudos you receive reach you by DM only, never posted) "
+            "or `/ally kudos public` (they are posted as usual)."
+        )
+    await _set(session, team_id, user_id, now, kudos_private=choice == "private")
+    if choice == "private":
+        return Change(
+            "Kudos you receive will reach you by DM only: nothing is posted about them, and "
+            "each giver is told once that you prefer it this way. `/ally kudos public` undoes it."
+        )
+    return Change("Kudos you receive will be posted in the channel again, as usual.")
+
+
 @dataclass(frozen=True)
 class SettingsInput:
     """The settings modal's fields, as the person left them."""
@@ -144,6 +167,7 @@ class SettingsInput:
     quiet_end: str | None
     pause_days: str | None
     opt_out: bool
+    kudos_private: bool = False
 
 
 def _minutes(hhmm: str) -> int:
@@ -198,6 +222,7 @@ async def apply_settings(
         "quiet_start": _minutes(values.quiet_start) if values.quiet_start else None,
         "quiet_end": _minutes(values.quiet_end) if values.quiet_end else None,
         "opted_out": values.opt_out,
+        "kudos_private": values.kudos_private,
     }
     if values.pause_days:
         fields["paused_until"] = now + timedelta(days=int(values.pause_days))

@@ -50,6 +50,7 @@ KUDOS_FIELDS = (
     "text",
     "tags",
     "source",
+    "private_by",
     "created_at",
 )
 COMMITMENT_FIELDS = (
