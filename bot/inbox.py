@@ -25,6 +25,7 @@ from bot.metrics import DELIVERIES, HANDLER_SECONDS
 from bot.recorder import Recorder
 from bot.services import inbound
 from bot.slack import SlackClients
+from bot.text import normalise_edge
 
 logger = logging.getLogger(__name__)
 
@@ -114,6 +115,7 @@ class Inbox:
         self.handlers[kind] = work
 
         async def record_then_ack(ack: AsyncAck, body: dict[str, Any]) -> None:
+            body = normalise_edge(body)  # the one place control characters are taken out
             refusal = check(body) if check else None
             if refusal:
                 await ack(**refusal)

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from slack_bolt.async_app import AsyncApp
 
 from bot import directory
+from bot import text as texts
 from bot.blocks.allies import resolve_guide, third_party_help
 from bot.ids import Action
 from bot.inbox import Inbox, Work
@@ -15,6 +16,7 @@ from bot.models import Person
 from bot.services import allies
 from bot.services.allies import AllyRejected
 from bot.services.kudos import USER_MENTION
+from bot.text import Source, TextRefused
 from handlers.commitments import answer_in_place
 from handlers.common import engaging
 from handlers.keys import action_key, command_key
@@ -35,6 +37,14 @@ async def _one_person(work: Work, text: str, usage: str) -> tuple[Person, Person
     if mentions[0] not in found:
         raise AllyRejected(f"I couldn't find <@{mentions[0]}> in this workspace.")
     return found[work.user_id], found[mentions[0]], rest
+
+
+def _carried(text: str, person: Person) -> str:
+    """A note or topic through the one text path (it may be shown again later)."""
+    try:
+        return texts.carry(text, source=Source.MARKUP, mentions=[person.user_id])
+    except TextRefused as exc:
+        raise AllyRejected(str(exc)) from None
 
 
 async def ally_add(work: Work, rest: str) -> str:
@@ -92,6 +102,7 @@ async def ally_list(work: Work, rest: str) -> str:
 
 async def ally_met(work: Work, rest: str) -> str:
     owner, ally, note = await _one_person(work, rest, "`/ally met @bob lunch, talked roadmap`.")
+    note = _carried(note, ally)
     async with work.db.session() as session:
         row = await allies.get(
             session, team_id=work.team_id, user_id=owner.user_id, ally_id=ally.user_id
@@ -111,6 +122,7 @@ async def ally_met(work: Work, rest: str) -> str:
 
 async def ally_resolve(work: Work, rest: str) -> str:
     owner, other, topic = await _one_person(work, rest, "`/ally resolve @bob the release plan`.")
+    topic = _carried(topic, other)
     async with work.db.session() as session:
         await allies.start_resolve(
             session,

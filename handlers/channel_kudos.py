@@ -18,6 +18,7 @@ from bot.inbox import Inbox, Work
 from bot.services import kudos, people
 from bot.services.kudos import KudosRejected
 from bot.slack import slack_error
+from bot.text import Source
 from handlers.common import engaging
 from handlers.keys import event_key, shortcut_key, view_key
 from handlers.kudos import give_and_announce
@@ -224,6 +225,13 @@ def check_give_kudos(body: dict[str, Any]) -> dict[str, Any] | None:
         errors["receiver"] = "Kudos are for recognising others. Who helped you?"
     if not re.search(r"\w", reason):
         errors["reason"] = "Say what they did: kudos recognise a behaviour."
+    elif len(reason) > kudos.MAX_TEXT:
+        errors["reason"] = f"Keep it under {kudos.MAX_TEXT:,} characters."
+    else:
+        try:
+            kudos.carry(reason, source=Source.INPUT, mentions=[receiver or ""])
+        except KudosRejected as exc:
+            errors["reason"] = str(exc)
     return {"response_action": "errors", "errors": errors} if errors else None
 
 
@@ -231,10 +239,11 @@ async def handle_give_kudos_submitted(work: Work) -> None:
     receiver, reason, tags, private = _kudos_modal_values(work.body)
     meta = json.loads(work.body["view"].get("private_metadata") or "{}")
     channel, ts, permalink = meta.get("channel"), meta.get("ts"), meta.get("permalink")
-    if permalink:
-        reason += f" (<{permalink}|message>)"
     assert receiver is not None
     try:
+        reason = kudos.carry(reason, source=Source.INPUT, mentions=[receiver])
+        if permalink and str(permalink).startswith("https://") and " " not in permalink:
+            reason += f" (<{permalink}>)"
         await give_and_announce(
             work,
             giver_id=work.user_id,

@@ -12,6 +12,7 @@ from bot.ids import Command
 from bot.inbox import Inbox, Work
 from bot.services import kudos, people, preferences
 from bot.services.kudos import KudosRejected
+from bot.text import snippet
 from handlers.admin import open_admin
 from handlers.allies import ALLY_FEATURES, run_ally_feature
 from handlers.common import engaging
@@ -74,7 +75,7 @@ async def handle_ally_command(work: Work) -> None:
         return
     handler = ALLY_SUBCOMMANDS.get(sub)
     if handler is None:
-        prefix = "" if sub in ("help", "?") else f"I don't know `/ally {sub}`.\n\n"
+        prefix = "" if sub in ("help", "?") else f"I don't know `/ally {snippet(sub)}`.\n\n"
         await tell_privately(work, prefix + ally_help_text())
         return
     try:

@@ -10,6 +10,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from bot import directory
+from bot import text as texts
 from bot.blocks.commitments import (
     build_commit_modal,
     build_confirmation_blocks,
@@ -31,6 +32,7 @@ from bot.services import commitments, kudos, preferences
 from bot.services.commitments import CommitRejected, NotYours
 from bot.services.kudos import KudosRejected, ParsedKudos
 from bot.services.when import WhenError, parse_when
+from bot.text import Source
 from handlers.common import engaging
 from handlers.keys import action_key, command_key, shortcut_key, view_key
 from handlers.kudos import give_and_announce, tell_privately
@@ -281,7 +283,7 @@ async def _open_editor(work: Work) -> None:
     await work.client.views_open(
         trigger_id=work.body["trigger_id"],
         view=build_commit_modal(
-            what=commitment.text,
+            what=texts.plain(commitment.text)[: commitments.MAX_TEXT],
             due_at=commitment.due_at,
             parties=parties,
             metadata={
@@ -482,6 +484,11 @@ def check_commit_modal(body: dict[str, Any]) -> dict[str, Any] | None:
         errors["what"] = "Say what you promised."
     elif len(v["what"]) > commitments.MAX_TEXT:
         errors["what"] = f"Keep it under {commitments.MAX_TEXT} characters."
+    else:
+        try:
+            commitments.carry(v["what"], source=Source.INPUT, parties=v["parties"])
+        except CommitRejected as exc:
+            errors["what"] = str(exc)
     if not v["due"]:
         errors["due"] = "Pick a date and a time."
     elif datetime.fromtimestamp(int(v["due"]), UTC) <= datetime.now(UTC):
@@ -500,6 +507,7 @@ async def handle_commit_modal(work: Work) -> None:
     try:
         owner = await _owner(work)
         parties = await _parties(work, owner, v["parties"])
+        v["what"] = commitments.carry(v["what"], source=Source.INPUT, parties=parties)
     except CommitRejected as exc:
         await send_dm(
             work.client, user_id=work.user_id, text=str(exc), blocks=build_notice_blocks(str(exc))
@@ -566,8 +574,9 @@ async def handle_track_shortcut(work: Work) -> None:
     await work.client.views_open(
         trigger_id=work.body["trigger_id"],
         view=build_commit_modal(
-            what=kudos.USER_MENTION.sub(lambda m: "", text).strip()[: commitments.MAX_TEXT]
-            or text[:1000],
+            what=texts.readable(texts.clean(kudos.USER_MENTION.sub(" ", text)))[
+                : commitments.MAX_TEXT
+            ].strip(),
             due_at=None,
             parties=parties[: commitments.MAX_PARTIES],
             metadata={"response_url": work.body.get("response_url"), "from": "shortcut"},

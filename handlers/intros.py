@@ -17,6 +17,7 @@ from bot.models import Person
 from bot.services import intros, preferences
 from bot.services.intros import IntrosError
 from bot.services.kudos import USER_MENTION
+from bot.text import snippet
 from handlers.commitments import answer_in_place
 from handlers.common import engaging
 from handlers.keys import action_key, view_key
@@ -47,7 +48,7 @@ async def _run(work: Work, sub: str, arg: str) -> str:
     if sub == "never":
         return await _never(work, arg)
     if sub not in ("join", "leave", "pause", "resume", "status"):
-        return f"I don't know `/ally intros {sub}`. Try: {USAGE}"
+        return f"I don't know `/ally intros {snippet(sub)}`. Try: {USAGE}"
     tz = (await _me(work)).tz  # looked up before the unit of work: one connection at a time
     async with work.db.session() as session:
         match sub:

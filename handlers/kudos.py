@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from slack_sdk.errors import SlackApiError
 
 from bot import directory
+from bot import text as texts
 from bot.blocks.kudos import (
     build_kudos_dm_blocks,
     build_kudos_post_blocks,
@@ -15,7 +18,7 @@ from bot.blocks.kudos import (
 )
 from bot.dm import send_dm
 from bot.inbox import Work
-from bot.models import Kudos, Workspace
+from bot.models import Kudos, Person, Workspace
 from bot.services import kudos, people
 from bot.services.kudos import GiveResult, KudosRejected, ParsedKudos
 from bot.slack import slack_error
@@ -50,6 +53,7 @@ async def give_and_announce(
     if giver_id not in found:
         raise KudosRejected("I couldn't look up your Slack profile; please try again.")
     kudos.check_people(found[giver_id], [found[uid] for uid in parsed.receivers])
+    parsed = await _only_meant_mentions(work, giver_id, parsed, found)
     async with work.db.session() as session:
         workspace = await people.ensure_workspace(session, team_id=work.team_id)
         result = await kudos.give(
@@ -70,6 +74,23 @@ async def give_and_announce(
     await _confirm_private(work, result, channel_id=channel_id, source_key=source_key, quiet=public)
     await _notify_receivers(work, workspace, result)
     return result
+
+
+async def _only_meant_mentions(
+    work: Work, giver_id: str, parsed: ParsedKudos, found: dict[str, Person]
+) -> ParsedKudos:
+    """The reason once more through the text path, whatever surface it came from: only the
+    giver and the people recognised stay mentions; anyone else is shown by name."""
+    meant = {giver_id, *parsed.receivers}
+    others = [uid for uid in texts.mentioned(parsed.reason) if uid not in meant]
+    if others:
+        found = {
+            **found,
+            **await directory.lookup(work.db, work.client, team_id=work.team_id, user_ids=others),
+        }
+    names = {uid: p.name for uid, p in found.items() if p.name}
+    reason = kudos.carry_reason(parsed.reason, mentions=meant, names=names)
+    return replace(parsed, reason=reason)
 
 
 async def _confirm_private(

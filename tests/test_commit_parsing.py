@@ -164,7 +164,7 @@ CASES = [
         "review <@U3|dee>'s PR by tomorrow",
         LONDON,
         THU_10,
-        "review <@U3|dee>'s PR",
+        "review <@U3>'s PR",
         ("U3",),
         "2026-11-27 17:00",
     ),

@@ -24,6 +24,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot import text as texts
 from bot.blocks.allies import DueAlly
 from bot.blocks.commitments import summary
 from bot.blocks.insights import insight_lines
@@ -36,9 +37,8 @@ MAX_LISTED = 5
 TIP_OPTIONS = {"weekly": "Tips weekly", "daily": "Tips daily", "off": "Tips off"}
 
 
-def _quote(text: str, limit: int = 200) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def _quote(markup: str, limit: int = 200) -> str:
+    return texts.one_line(markup, limit)
 
 
 def figure_lines(figures: Figures) -> list[str]:

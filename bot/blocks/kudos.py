@@ -20,14 +20,18 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot import text as texts
 from bot.blocks import mention_list
 from bot.ids import Action, Callback
 from bot.models import Kudos
 from bot.services.digest import WeekInKudos
 
+FALLBACK_LIMIT = 1500  # a notification's text: the reason on one line, cut to this
 
-def _quote(text: str) -> str:
-    return "\n".join("> " + line for line in text.splitlines() or [""])
+
+def _with_quote(head: str, reason: str) -> str:
+    """A header line and the reason quoted below it, within a section's limit."""
+    return head + "\n" + texts.quote(reason, texts.SECTION_LIMIT - len(head) - 1)
 
 
 def _tags(tags: Sequence[str]) -> str:
@@ -36,7 +40,9 @@ def _tags(tags: Sequence[str]) -> str:
 
 def kudos_post_text(*, giver_id: str, receiver_ids: Sequence[str], reason: str) -> str:
     """The notification fallback for the public post."""
-    return f"Kudos from <@{giver_id}> to {mention_list(receiver_ids)}: {reason}"
+    return f"Kudos from <@{giver_id}> to {mention_list(receiver_ids)}: " + texts.one_line(
+        reason, FALLBACK_LIMIT
+    )
 
 
 def build_kudos_post_blocks(
@@ -46,8 +52,9 @@ def build_kudos_post_blocks(
     blocks: list[Block] = [
         SectionBlock(
             text=MarkdownTextObject(
-                text=f":{emoji}: *Kudos to {mention_list(receiver_ids)}* from <@{giver_id}>\n"
-                + _quote(reason)
+                text=_with_quote(
+                    f":{emoji}: *Kudos to {mention_list(receiver_ids)}* from <@{giver_id}>", reason
+                )
             )
         )
     ]
@@ -68,7 +75,9 @@ def _where(channel_id: str | None, private_by: str | None) -> str:
 def kudos_dm_text(
     *, giver_id: str, channel_id: str | None, reason: str, private_by: str | None = None
 ) -> str:
-    return f"<@{giver_id}> gave you kudos{_where(channel_id, private_by)}: {reason}"
+    return f"<@{giver_id}> gave you kudos{_where(channel_id, private_by)}: " + texts.one_line(
+        reason, FALLBACK_LIMIT
+    )
 
 
 def private_confirmation(
@@ -111,7 +120,7 @@ def build_kudos_dm_blocks(
     blocks: list[Block] = [
         SectionBlock(
             text=MarkdownTextObject(
-                text=f":{emoji}: <@{giver_id}> gave you kudos{where}\n" + _quote(reason)
+                text=_with_quote(f":{emoji}: <@{giver_id}> gave you kudos{where}", reason)
             )
         )
     ]

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import insert_for
 from bot.models import Ally, CheckIn, Person, Resolve
+from bot.text import snippet
 from bot.workdays import add_working_days
 
 DEFAULT_CADENCE = 14
@@ -51,7 +52,7 @@ def parse_cadence(text: str) -> int:
     match = CADENCE.match(text)
     if not match:
         raise AllyRejected(
-            f"I couldn't read `{text}` as how often: try `every week`, `every 2 weeks`, "
+            f"I couldn't read `{snippet(text)}` as how often: try `every week`, `every 2 weeks`, "
             "`every month` or `every 10 days`."
         )
     if match.group("word"):

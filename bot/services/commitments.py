@@ -11,10 +11,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import text as texts
 from bot.db import insert_for
 from bot.models import Commitment, CommitmentParty, Person
 from bot.services import allies
 from bot.services.kudos import USER_MENTION
+from bot.text import Source, TextRefused, snippet
 
 MAX_TEXT = 1000
 MAX_PARTIES = 10
@@ -63,6 +65,8 @@ def parse_commit_text(text: str) -> CommitDraft:
             f"That's {len(text):,} characters; keep a promise under {MAX_TEXT:,} so it reads "
             "well in a reminder."
         )
+    if group := texts.group_mention(text, Source.MARKUP):
+        raise CommitRejected(texts.refusal(group))
     head, when = text, None
     for match in reversed(list(BY.finditer(text))):
         tail = text[match.end() :].strip()
@@ -76,7 +80,16 @@ def parse_commit_text(text: str) -> CommitDraft:
         raise CommitRejected("What did you promise? " + usage())
     if len(parties) > MAX_PARTIES:
         raise CommitRejected(f"A promise can be to at most {MAX_PARTIES} people.")
+    what = carry(what, source=Source.MARKUP, parties=parties)
     return CommitDraft(what=what, parties=parties, when=when)
+
+
+def carry(what: str, *, source: Source, parties: Sequence[str]) -> str:
+    """A promise's words through the one text path: mentions of the people it is to stay."""
+    try:
+        return texts.carry(what, source=source, mentions=parties)
+    except TextRefused as exc:
+        raise CommitRejected(str(exc)) from None
 
 
 def check_parties(owner_id: str, parties: Sequence[Person]) -> None:
@@ -200,7 +213,8 @@ async def by_number(
     """The N-th open commitment of `/commit list`."""
     if not number.strip().isdigit():
         raise CommitRejected(
-            f"`{number or '…'}` is not a number from `/commit list`, e.g. `/commit done 2`."
+            f"`{snippet(number) or '…'}` is not a number from `/commit list`, "
+            "e.g. `/commit done 2`."
         )
     items = await open_list(session, team_id=team_id, owner_id=owner_id)
     n = int(number)

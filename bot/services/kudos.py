@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -11,9 +11,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import text as texts
 from bot.db import insert_for
 from bot.models import Kudos, Person, Workspace
 from bot.services import allies
+from bot.text import Source, TextRefused
 
 DEFAULT_TAGS = ("teamwork", "mentoring", "reliable", "helpful", "inclusive", "courage", "listening")
 MAX_RECEIVERS = 10
@@ -22,7 +24,6 @@ MERGE_WINDOW = timedelta(minutes=10)
 KUDOS_WORD = re.compile(r"\bkudos\b", re.IGNORECASE)
 
 USER_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
-GROUP_MENTION = re.compile(r"<!(subteam\^[A-Z0-9]+|here|channel|everyone)(?:\|[^>]*)?>")
 BARE_MENTION = re.compile(r"(?<![<\w])@([\w.\-]+)")
 TAG = re.compile(r"(?<![\w&<])#([A-Za-z][\w\-]*)")
 # Control characters other than tab and newline: invisible in Slack, refused by PostgreSQL (NUL).
@@ -83,9 +84,9 @@ def parse_kudos_text(text: str, *, known_tags: Collection[str] = DEFAULT_TAGS) -
         )
     if not text:
         raise KudosRejected("Who is it for, and why? " + usage(tuple(known_tags)))
-    if group := GROUP_MENTION.search(text):
+    if group := texts.group_mention(text, Source.MARKUP):
         raise KudosRejected(
-            f"Kudos go to people, not to groups like `{group.group(0)}`: "
+            f"Kudos go to people, not to groups like `{group}`: "
             "mention each person you want to recognise."
         )
     receivers = tuple(dict.fromkeys(USER_MENTION.findall(text)))
@@ -111,13 +112,35 @@ def parse_kudos_text(text: str, *, known_tags: Collection[str] = DEFAULT_TAGS) -
             f"{' '.join('#' + t for t in known_tags)}."
         )
     reason = " ".join(TAG.sub(" ", without_mentions).split())
-    reason = reason.strip(" ,.:;-–—!")
+    reason = carry(reason.strip(" ,.:;-–—!"), source=Source.MARKUP, mentions=receivers)
     if not re.search(r"\w", reason):
         raise KudosRejected(
             "Say why: kudos recognise something a person did, e.g. "
             "`/kudos @ann thanks for untangling the release notes`."
         )
     return ParsedKudos(receivers=receivers, reason=reason, tags=tags)
+
+
+def carry(
+    text: str,
+    *,
+    source: Source,
+    mentions: Collection[str],
+    names: Mapping[str, str] | None = None,
+) -> str:
+    """A reason through the one text path; a refusal becomes the kudos' refusal."""
+    try:
+        return texts.carry(text, source=source, mentions=mentions, names=names)
+    except TextRefused as exc:
+        raise KudosRejected(str(exc)) from None
+
+
+def carry_reason(
+    markup: str, *, mentions: Collection[str], names: Mapping[str, str] | None = None
+) -> str:
+    """A reason already carried, checked again where it is given (the last gate before a
+    post), with the mentions that surface means."""
+    return carry(markup, source=Source.MARKUP, mentions=mentions, names=names)
 
 
 def check_people(giver: Person, receivers: Sequence[Person]) -> None:
@@ -298,12 +321,16 @@ def parse_kudos_message(text: str, *, giver_id: str, known_tags: Collection[str]
     receivers = tuple(u for u in dict.fromkeys(USER_MENTION.findall(text)) if u != giver_id)
     if not receivers:
         raise KudosRejected("Kudos are for recognising others, so you can't give them to yourself.")
+    if len(receivers) > MAX_RECEIVERS:
+        raise KudosRejected(
+            f"That message mentions {len(receivers)} people; kudos go to at most "
+            f"{MAX_RECEIVERS} at once, so I haven't counted it."
+        )
     known = {t.lower() for t in known_tags}
     tags = tuple(t for t in dict.fromkeys(x.lower() for x in TAG.findall(text)) if t in known)
-    reason = " ".join(CONTROL.sub("", text).split())
-    if len(reason) > MAX_TEXT:
-        reason = reason[: MAX_TEXT - 1] + "…"
-    return ParsedKudos(receivers=receivers[:MAX_RECEIVERS], reason=reason, tags=tags)
+    reason = carry(text, source=Source.MARKUP, mentions={*receivers, giver_id})
+    reason = texts.excerpt(" ".join(reason.split()), MAX_TEXT)
+    return ParsedKudos(receivers=receivers, reason=reason, tags=tags)
 
 
 async def withdraw(

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import Person, Workspace
 from bot.services import people
+from bot.text import snippet
 
 TIP_CADENCES = ("weekly", "daily", "off")
 MAX_PAUSE = timedelta(days=365)
@@ -46,7 +47,9 @@ def parse_duration(text: str) -> timedelta:
     """'7d', '2w', '10 days', '3 weeks'."""
     match = DURATION.match(text.strip().lower())
     if not match:
-        raise PreferenceError(f"I couldn't read `{text}` as a length of time: try `7d` or `2w`.")
+        raise PreferenceError(
+            f"I couldn't read `{snippet(text)}` as a length of time: try `7d` or `2w`."
+        )
     count, unit = int(match.group(1)), match.group(2)
     length = timedelta(weeks=count) if unit.startswith("w") else timedelta(days=count)
     if not timedelta(days=1) <= length <= MAX_PAUSE:
@@ -59,11 +62,13 @@ def parse_clock_range(text: str) -> tuple[int, int]:
     match = CLOCK_RANGE.match(text.strip())
     if not match:
         raise PreferenceError(
-            f"I couldn't read `{text}` as hours: try `18:00-09:00` (24-hour clock)."
+            f"I couldn't read `{snippet(text)}` as hours: try `18:00-09:00` (24-hour clock)."
         )
     h1, m1, h2, m2 = (int(g) for g in match.groups())
     if h1 > 23 or h2 > 23 or m1 > 59 or m2 > 59:
-        raise PreferenceError(f"`{text}` has a time that doesn't exist on a 24-hour clock.")
+        raise PreferenceError(
+            f"`{snippet(text)}` has a time that doesn't exist on a 24-hour clock."
+        )
     start, end = h1 * 60 + m1, h2 * 60 + m2
     if start == end:
         raise PreferenceError("Quiet hours need a start and an end that differ.")

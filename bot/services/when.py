@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 
 import dateparser
 
+from bot.text import snippet
+
 EXPLICIT_TIME = re.compile(
     r"\b(\d{1,2}(:\d{2})?\s*(am|pm)|\d{1,2}:\d{2}|noon|midday|midnight|morning|afternoon"
     r"|evening|tonight|hours?|minutes?|mins?)\b",
@@ -76,7 +78,7 @@ def parse_when(text: str, *, tz: str, now: datetime, window_end: int = 17 * 60) 
         )
         if parsed is None:
             raise WhenError(
-                f"I couldn't understand `by {text}`. Try `by Friday`, `by tomorrow 3pm`, "
+                f"I couldn't understand `by {snippet(text)}`. Try `by Friday`, `by tomorrow 3pm`, "
                 "`by 2026-12-01` or `in 2 weeks`."
             )
         if EXPLICIT_TIME.search(text):
@@ -90,7 +92,7 @@ def parse_when(text: str, *, tz: str, now: datetime, window_end: int = 17 * 60) 
     if due_utc <= now:
         shown = due.astimezone(zone)
         raise WhenError(
-            f"`{text}` is {shown:%a %-d %b %H:%M} your time, which has already passed. "
+            f"`{snippet(text)}` is {shown:%a %-d %b %H:%M} your time, which has already passed. "
             "Pick a time in the future."
         )
     return due_utc

@@ -22,6 +22,7 @@ from bot.models import SettingChange, Workspace
 from bot.services import people
 from bot.services.kudos import DEFAULT_TAGS
 from bot.services.preferences import clock
+from bot.text import snippet
 
 MAX_DAILY_LIMIT = 50
 MAX_TAGS = 20
@@ -84,7 +85,8 @@ def _channel(value: Any, what: str) -> str | None:
         return link.group(1)
     if not CHANNEL_ID.match(text):
         raise _refuse(
-            f"`{text}` is not a channel id. Give the {what} as its id (C…, under the channel's "
+            f"`{snippet(text)}` is not a channel id. Give the {what} as its id "
+            "(C…, under the channel's "
             "name → About), or leave it empty for none."
         )
     return text
@@ -147,11 +149,12 @@ class WorkspaceSettings(BaseModel):
             raise _refuse("Give an emoji name, such as :raised_hands:.")
         if ":" in name:
             raise _refuse(
-                f"`{text}` is not one emoji name. Give it without a skin tone, such as :clap:."
+                f"`{snippet(text)}` is not one emoji name. "
+                "Give it without a skin tone, such as :clap:."
             )
         if not EMOJI.match(name):
             raise _refuse(
-                f"`{text}` is not a Slack emoji name: lower-case letters, digits, - and _ "
+                f"`{snippet(text)}` is not a Slack emoji name: lower-case letters, digits, - and _ "
                 "only, such as :raised_hands:."
             )
         return name

@@ -1,0 +1,311 @@
+"""One path for what people write and allybot repeats to others.
+
+Slack hands allybot a person's words in two forms. Slash-command text (the manifest's
+`should_escape`) and message text (events, message shortcuts) are Slack's markup: the
+person's own `&`, `<` and `>` arrive as `&amp;`, `&lt;` and `&gt;`, and every `<…>` is a token
+Slack made (a mention, a channel, a link, a date). A modal's plain-text input arrives raw,
+exactly as typed, so a literal `<!channel>` in it would be markup once posted.
+
+`carry` turns either form into *safe markup*, the only form allybot stores and posts: the
+only tokens left are mentions of the people the surface means and channel references, every
+link shows its real address, nothing pings a group (that is refused, with the reason), and
+invisible or control characters are gone. `quote` and `excerpt` fit safe markup into
+Slack's limits without cutting a token in half.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Collection, Mapping
+from enum import StrEnum
+from typing import Any
+
+
+class Source(StrEnum):
+    """How Slack sent the text."""
+
+    MARKUP = "markup"  # slash-command text, message text: escaped, `<…>` are Slack's tokens
+    INPUT = "input"  # a modal's plain-text input: raw characters
+
+
+class TextRefused(ValueError):
+    """Text allybot will not repeat; the message tells the person what to change."""
+
+
+# Slack's limits that person-written text has to fit in (Block Kit reference).
+SECTION_LIMIT = 3000
+CONTEXT_LIMIT = 3000
+INPUT_LIMIT = 3000  # a plain-text input's initial value
+MAX_LINES = 12  # a quote keeps this many lines; the rest run on in the last one
+
+# Invisible characters that change how text reads without showing: bidirectional overrides,
+# embeddings, isolates and marks, zero-width spaces and joiners, word joiners, invisible
+# operators, the byte-order mark, soft hyphen, the Mongolian vowel separator, fillers.
+_INVISIBLE = (
+    {0x00AD, 0x034F, 0x061C, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x180E, 0x3164, 0xFEFF, 0xFFA0}
+    | set(range(0x200B, 0x2010))
+    | set(range(0x202A, 0x202F))
+    | set(range(0x2060, 0x2070))
+    | set(range(0xFFF9, 0xFFFC))
+)
+_ZWJ = 0x200D
+_EMOJI_MODIFIERS = set(range(0x1F3FB, 0x1F400)) | {0xFE0F}
+
+USER_ID = re.compile(r"[UW][A-Z0-9]+")
+CHANNEL_ID = re.compile(r"[CG][A-Z0-9]+")
+LINK_SCHEMES = ("http://", "https://", "mailto:")
+GROUP_WORD = re.compile(r"(?<![\w@])@(here|channel|everyone)\b", re.IGNORECASE)
+# Slack's tokens, its three entities, and the characters that would start markup.
+_PIECE = re.compile(r"<([^<>]*)>|&(?:amp|lt|gt);|[&<>]")
+_SPECIAL_GROUPS = {"here", "channel", "everyone", "group"}
+
+
+def normalise_edge(value: Any) -> Any:
+    """Every string of a payload without control characters (NUL above all, which
+    PostgreSQL cannot store) or lone surrogates: applied once, as a delivery arrives, so both
+    databases store and every handler reads the same thing."""
+    if isinstance(value, str):
+        return _strip_controls(value)
+    if isinstance(value, dict):
+        return {k: normalise_edge(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [normalise_edge(v) for v in value]
+    return value
+
+
+def _strip_controls(text: str) -> str:
+    if text.isprintable():
+        return text
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return "".join(
+        ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cs")
+    )
+
+
+def clean(text: str) -> str:
+    """The words as a reader should see them: NFC, no control, bidi-override or zero-width
+    characters (a joiner inside an emoji stays), tabs as spaces, at most one blank line in a
+    row, no trailing spaces."""
+    text = unicodedata.normalize("NFC", _strip_controls(text))
+    text = text.replace("\u2028", "\n").replace("\u2029", "\n").replace("\t", " ")
+    kept: list[str] = []
+    for i, ch in enumerate(text):
+        code = ord(ch)
+        if code == _ZWJ:
+            if _emoji_side(text[i - 1] if i else "") and _emoji_side(text[i + 1 : i + 2]):
+                kept.append(ch)
+        elif code not in _INVISIBLE:
+            kept.append(ch)
+    lines = [line.rstrip() for line in "".join(kept).split("\n")]
+    text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines))
+    return text.strip()
+
+
+def _emoji_side(ch: str) -> bool:
+    return bool(ch) and (unicodedata.category(ch) == "So" or ord(ch) in _EMOJI_MODIFIERS)
+
+
+def escape(text: str) -> str:
+    """Plain characters as markup that shows them literally."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def unescape(markup: str) -> str:
+    return markup.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def group_mention(text: str, source: Source) -> str | None:
+    """The first group mention in the text, as the person would recognise it, if any."""
+    for match in _PIECE.finditer(text):
+        inner = match.group(1)
+        if inner is not None and inner.startswith("!"):
+            name = _group_name(inner)
+            if name:
+                return name
+    if source is Source.INPUT and (word := GROUP_WORD.search(text)):
+        return "@" + word.group(1).lower()
+    return None
+
+
+def _group_name(inner: str) -> str | None:
+    kind, _, label = inner[1:].partition("|")
+    if kind.lower() in _SPECIAL_GROUPS:
+        return "@" + kind.lower()
+    if kind.startswith("subteam^"):
+        label = unescape(label).strip()
+        return label if label.startswith("@") else "a user group"
+    return None
+
+
+def refusal(group: str) -> str:
+    """What allybot says, privately, when the text would ping a group."""
+    return (
+        f"allybot doesn't pass on group mentions: take out `{group}` and mention each person "
+        "you mean instead, so nobody is pinged who didn't ask for it."
+    )
+
+
+def carry(
+    text: str,
+    *,
+    source: Source,
+    mentions: Collection[str] = (),
+    names: Mapping[str, str] | None = None,
+) -> str:
+    """A person's words as safe markup, or `TextRefused` with what to change.
+
+    `mentions` are the people the surface means (those recognised, those promised to): their
+    mentions stay mentions. Anyone else mentioned is shown by name, without a ping. A link
+    shows its address next to its text; `<!date…>` shows its fallback text.
+    """
+    text = clean(text)
+    if group := group_mention(text, source):
+        raise TextRefused(refusal(group))
+    if source is Source.INPUT:
+        return _carry_input(text, mentions)
+    out: list[str] = []
+    at = 0
+    for match in _PIECE.finditer(text):
+        out.append(text[at : match.start()])
+        at = match.end()
+        piece, inner = match.group(0), match.group(1)
+        if inner is None:
+            out.append(piece if len(piece) > 1 else escape(piece))
+        else:
+            out.append(_token(inner, mentions, names or {}))
+    out.append(text[at:])
+    return "".join(out).strip()
+
+
+def _carry_input(text: str, mentions: Collection[str]) -> str:
+    """Raw input: everything literal, except a mention of someone the surface means and a
+    channel reference (the edit modal shows a promise's `<@U…>` as typed text)."""
+    out: list[str] = []
+    at = 0
+    for match in re.finditer(r"<([@#])([A-Z][A-Z0-9]+)>", text):
+        out.append(escape(text[at : match.start()]))
+        at = match.end()
+        sigil, ident = match.groups()
+        meant = ident in mentions if sigil == "@" else bool(CHANNEL_ID.fullmatch(ident))
+        out.append(match.group(0) if meant else escape(match.group(0)))
+    out.append(escape(text[at:]))
+    return "".join(out).strip()
+
+
+def _token(inner: str, mentions: Collection[str], names: Mapping[str, str]) -> str:
+    head, _, label = inner.partition("|")
+    label = _entities_only(label.strip())
+    if head.startswith("@"):
+        uid = head[1:]
+        if not USER_ID.fullmatch(uid):
+            return escape(f"<{unescape(inner)}>")
+        if uid in mentions:
+            return f"<@{uid}>"
+        name = names.get(uid) or unescape(label).lstrip("@") or "someone"
+        return escape("@" + name)
+    if head.startswith("#"):
+        cid = head[1:]
+        if CHANNEL_ID.fullmatch(cid):
+            return f"<#{cid}>"
+        return escape(f"<{unescape(inner)}>")
+    if head.startswith("!"):
+        if head.startswith("!date^"):
+            return label or "a date"
+        return label
+    url = head.strip()
+    if url.lower().startswith(LINK_SCHEMES) and not re.search(r"\s", url):
+        shown = url[len("mailto:") :] if url.lower().startswith("mailto:") else url
+        if not label or unescape(label) in (url, shown):
+            return f"<{url}>"
+        return f"{label} (<{url}>)"
+    return escape(f"<{unescape(inner)}>")
+
+
+def _entities_only(markup: str) -> str:
+    """Markup whose only `&` are Slack's three entities."""
+    return re.sub(r"&(?!(?:amp|lt|gt);)", "&amp;", markup)
+
+
+def mentioned(markup: str) -> list[str]:
+    """The user ids mentioned in Slack markup, in order, once each."""
+    found = [m.group(1)[1:].partition("|")[0] for m in _PIECE.finditer(markup) if m.group(1)]
+    return list(dict.fromkeys(u for u in found if u and USER_ID.fullmatch(u) and u[0] in "UW"))
+
+
+def _pieces(markup: str) -> list[str]:
+    """Safe markup split where it can be cut: tokens and entities stay whole."""
+    pieces: list[str] = []
+    at = 0
+    for match in _PIECE.finditer(markup):
+        pieces.extend(markup[at : match.start()])
+        pieces.append(match.group(0))
+        at = match.end()
+    pieces.extend(markup[at:])
+    return pieces
+
+
+def excerpt(markup: str, limit: int) -> str:
+    """Safe markup cut to at most `limit` characters, at a whole token, with an ellipsis."""
+    if len(markup) <= limit:
+        return markup
+    out: list[str] = []
+    size = 0
+    for piece in _pieces(markup):
+        if size + len(piece) > limit - 1:
+            break
+        out.append(piece)
+        size += len(piece)
+    return "".join(out).rstrip() + "…"
+
+
+def one_line(markup: str, limit: int) -> str:
+    """Safe markup on one line, for a list or a fallback text."""
+    return excerpt(" ".join(markup.split()), limit)
+
+
+def quote(markup: str, limit: int) -> str:
+    """Safe markup as a block quote of at most `limit` characters and `MAX_LINES` lines."""
+    lines = markup.split("\n") or [""]
+    if len(lines) > MAX_LINES:
+        rest = " ".join(" ".join(lines[MAX_LINES - 1 :]).split())
+        lines = [*lines[: MAX_LINES - 1], rest]
+    return excerpt("\n".join("> " + line if line else ">" for line in lines), limit)
+
+
+def plain(markup: str) -> str:
+    """Safe markup as the text a person would type back into a modal: entities as characters,
+    a link as its address, mentions kept as `<@U…>` (the modal keeps them for the people it
+    is to)."""
+
+    def token(match: re.Match[str]) -> str:
+        inner = match.group(1)
+        if inner.startswith(("@", "#")):
+            return match.group(0)
+        return inner.partition("|")[0]
+
+    return unescape(re.sub(r"<([^<>]*)>", token, markup))
+
+
+def readable(markup: str) -> str:
+    """Slack markup as plain words: a mention as its name, a link as its text and address, a
+    group as `@here`, a date as its fallback."""
+
+    def token(match: re.Match[str]) -> str:
+        inner = match.group(1)
+        head, _, label = inner.partition("|")
+        if head.startswith("!"):
+            return _group_name(inner) or label
+        if head.startswith("@"):
+            return "@" + (label.lstrip("@") or "someone")
+        if head.startswith("#"):
+            return "#" + (label or head[1:])
+        return f"{label} ({head})" if label and label != head else head
+
+    return unescape(re.sub(r"<([^<>]*)>", token, markup))
+
+
+def snippet(text: str, limit: int = 40) -> str:
+    """A short excerpt of what someone typed (Slack markup), for an error that quotes it:
+    shown literally, never more than `limit` characters, never a ping."""
+    return excerpt(escape(" ".join(readable(clean(text)).split())), limit)
