@@ -15,6 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.oauth.installation_store import Installation
+from slack_sdk.signature import SignatureVerifier
 
 from bot import migrate
 from bot.db import Database
@@ -25,6 +26,7 @@ from bot.oauth import INSTALL_PATH, REDIRECT_PATH, installation_store, oauth_set
 from bot.services import workspaces
 from bot.settings import Settings
 from bot.slack import InstrumentedWebClient, SlackClients, retry_handlers
+from bot.verify import is_readable, is_signed
 from handlers import register_all
 
 logger = logging.getLogger(__name__)
@@ -72,7 +74,7 @@ def request_kind(body: dict[str, Any]) -> str:
 def _outcome(status: int) -> str:
     if status < 300:
         return "ok"
-    return {401: "unauthorized", 404: "unhandled"}.get(status, "error")
+    return {400: "unreadable", 401: "unauthorized", 404: "unhandled"}.get(status, "error")
 
 
 def create_app(
@@ -112,8 +114,20 @@ def create_app(
     )
     register_all(bolt, inbox)
 
+    verifier = SignatureVerifier(signing.get_secret_value()) if signing else None
+
     async def slack_events(request: web.Request) -> web.Response:
         started = time.perf_counter()
+        raw = await request.read()
+        refused = None
+        if verifier is not None and not is_signed(verifier, raw, request.headers):
+            refused = 401  # nothing of the body is read, so nothing it claims is logged
+        elif not is_readable(raw, request.content_type):
+            refused = 400
+        if refused is not None:
+            REQUESTS.labels("unverified", _outcome(refused)).inc()
+            logger.info("slack request", extra={"outcome": _outcome(refused), "status": refused})
+            return web.Response(status=refused)
         bolt_request = await to_bolt_request(request)
         kind = request_kind(bolt_request.body)
         ids: dict[str, Any] = {"request": request_id(bolt_request.body)}
