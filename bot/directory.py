@@ -34,6 +34,24 @@ async def lookup(
         return await people.get_people(session, team_id=team_id, user_ids=ids)
 
 
+async def refresh(
+    db: Database, client: AsyncWebClient, *, team_id: str, user_id: str
+) -> Person | None:
+    """One person's profile asked of Slack now (users.info), whatever the cache holds: for
+    checks that must reflect this moment, such as an admin's right to save."""
+    user = await _users_info(client, user_id)
+    if user is None:
+        return None
+    async with db.session() as session:
+        await people.save_profiles(
+            session,
+            team_id=team_id,
+            profiles=[people.Profile.from_slack(user)],
+            now=datetime.now(UTC),
+        )
+        return (await people.get_people(session, team_id=team_id, user_ids=[user_id])).get(user_id)
+
+
 async def _users_info(client: AsyncWebClient, user_id: str) -> dict[str, Any] | None:
     try:
         resp = await client.users_info(user=user_id)

@@ -29,10 +29,11 @@ REFUSAL_ON_SAVE = (
 )
 
 
-async def _is_admin(work: Work) -> bool:
-    """Asked of Slack's users.info (a profile at most a day old) each time, never remembered."""
+async def _is_admin(work: Work, *, now: bool = False) -> bool:
+    """Asked of Slack's users.info each time: a profile at most a day old to open the modal,
+    Slack's answer at that moment to save it."""
     return await is_workspace_admin(
-        work.db, work.client, team_id=work.team_id, user_id=work.user_id
+        work.db, work.client, team_id=work.team_id, user_id=work.user_id, now=now
     )
 
 
@@ -86,8 +87,8 @@ def check_admin_settings(body: dict[str, Any]) -> dict[str, Any] | None:
 
 
 async def handle_admin_saved(work: Work) -> None:
-    """Save what changed, as the admin who submitted it (checked again with Slack)."""
-    if not await _is_admin(work):
+    """Save what changed, as the admin who submitted it (checked again with Slack, now)."""
+    if not await _is_admin(work, now=True):
         await send_dm(
             work.client,
             user_id=work.user_id,

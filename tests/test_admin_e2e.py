@@ -331,3 +331,20 @@ def test_the_modal_groups_the_latest_saves_at_the_bottom() -> None:
     blocks = {b.get("block_id"): b for b in view["blocks"]}
     assert blocks["digest_day"]["element"]["initial_option"]["value"] == "friday"
     assert blocks["tags"]["element"]["initial_value"] == "craft"
+
+
+async def test_an_admin_demoted_after_opening_the_modal_cannot_save(
+    server: Server, team: Team, slack: SlackDouble, db: Database
+) -> None:
+    """The profile cached when the modal opened says admin; Slack says otherwise at Save."""
+    ann = team.user("ann", is_admin=True)
+    await open_admin(server, team, slack, ann)
+    slack.add_user(ann, team_id=team.team_id, name="ann")  # demoted in Slack meanwhile
+    before = len(slack.calls_to("users.info", user=ann))
+    assert await submit(server, team, ann, daily_kudos_limit="9") == (200, "")
+    (dm,) = await slack.wait_for("chat.postMessage", channel=ann)
+    assert "no longer lists you as an admin" in str(dm.args["text"])
+    assert len(slack.calls_to("users.info", user=ann)) == before + 1  # asked once, at Save
+    workspace = await workspace_of(db, team.team_id)
+    assert workspace is None or workspace.daily_kudos_limit == 5
+    assert await changes_of(db, team.team_id) == []
