@@ -20,6 +20,7 @@ WORKDIR /app
 
 # Alembic's config and migrations stay in /app: `allybot serve` upgrades the database on start.
 COPY pyproject.toml README.md alembic.ini ./
+COPY allybot/ ./allybot/
 COPY bot/ ./bot/
 COPY handlers/ ./handlers/
 COPY scheduler/ ./scheduler/

@@ -20,7 +20,7 @@ test: $(BIN)/allybot
 lint: $(BIN)/allybot
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy bot handlers scheduler
+	$(BIN)/mypy allybot bot handlers scheduler
 
 migrate: $(BIN)/allybot
 	$(BIN)/allybot migrate

@@ -600,7 +600,7 @@ def note(message: str) -> None:
 
 def server_commands(profile: str | None) -> dict[str, list[str]]:
     """How each app is started: the same way, as a subprocess on port 0."""
-    allybot = ["-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", "0"]
+    allybot = ["-m", "allybot.cli", "serve", "--host", "127.0.0.1", "--port", "0"]
     if profile:
         allybot = ["-m", "cProfile", "-o", str(Path(profile).resolve()), *allybot]
     return {

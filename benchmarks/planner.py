@@ -16,7 +16,7 @@ doubling a message. Two measurements, each on SQLite and on PostgreSQL:
 2. **Sending.** 5,000 due people (``--send``) in zones inside their window, planned, then
    ``scheduler.sender.send_due`` against the Slack double with 1 message/s per channel and
    5 % random 429s (Retry-After: 1), with allybot's production retry settings
-   (``bot.app.create_app`` as ``allybot serve`` builds it), so each 429 costs a real wait.
+   (``allybot.app.create_app`` as ``allybot serve`` builds it), so each 429 costs a real wait.
    The double runs in a child process (``--double child``, the default), so it does not
    share this interpreter with the sender; its record of calls comes back over a pipe and
    is checked: every person got exactly one accepted chat.postMessage. The database must
@@ -64,8 +64,8 @@ from sqlalchemy import delete, func, insert, select, text, update
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # `tests` is not installed: take it from this checkout
 
+from allybot.app import AllyBot, create_app  # noqa: E402
 from benchmarks.double_process import DoubleProcess  # noqa: E402
-from bot.app import AllyBot, create_app  # noqa: E402
 from bot.db import Database  # noqa: E402
 from bot.migrate import upgrade  # noqa: E402
 from bot.models import Ally, DailyMessage, Kudos, Nudge, Person, Workspace  # noqa: E402

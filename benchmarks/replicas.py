@@ -263,7 +263,7 @@ async def start_replicas(
     workers: int = 0,
 ) -> list[App]:
     """`count` allybot serve processes started together, each stopped by `stack`."""
-    argv = [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", "0"]
+    argv = [sys.executable, "-m", "allybot.cli", "serve", "--host", "127.0.0.1", "--port", "0"]
     argv += ["--tick-seconds", f"{tick:g}", "--workers", str(workers)]
     log_dir.mkdir(parents=True, exist_ok=True)
     started = await asyncio.gather(

@@ -240,7 +240,7 @@ def run_report(url: str, page: Path) -> dict[str, Any]:
     load_before = os.getloadavg()[0]
     started = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "report", "--team", TEAM, "--html", str(page)],
+        [sys.executable, "-m", "allybot.cli", "report", "--team", TEAM, "--html", str(page)],
         cwd=ROOT,
         env=env,
         capture_output=True,

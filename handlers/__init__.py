@@ -13,6 +13,7 @@ from handlers import (
     events,
     home,
     intros,
+    preferences,
     privacy,
 )
 
@@ -22,6 +23,7 @@ def register_all(app: AsyncApp, inbox: Inbox) -> None:
     commands.register(app, inbox)
     events.register(app, inbox)
     home.register(app, inbox)
+    preferences.register(app, inbox)
     channel_kudos.register(app, inbox)
     actions.register(app, inbox)
     commitments.register(app, inbox)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.app import AllyBot
+from bot.runtime import AllyBot
 from scheduler.planner import run_pass
 
 logger = logging.getLogger(__name__)

@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
 
-from bot.app import AllyBot
 from bot.blocks.kudos import build_digest_blocks
 from bot.models import Workspace
+from bot.runtime import AllyBot
 from bot.services import digest
 from bot.slack import slack_error
 

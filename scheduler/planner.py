@@ -7,8 +7,8 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from bot.app import AllyBot
 from bot.metrics import NUDGES_PLANNED, PLAN_SECONDS
+from bot.runtime import AllyBot
 from bot.services import inbound
 from scheduler import kinds, outbox
 from scheduler.digest import post_digests

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.app import AllyBot
+from bot.runtime import AllyBot
 from scheduler import kinds
 from scheduler.kinds import PlanContext
 from scheduler.outbox import due_nudges

@@ -12,12 +12,12 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.sql.selectable import Subquery
 
 from bot import directory
-from bot.app import AllyBot
 from bot.blocks.nudges import build_daily_message_blocks
 from bot.dm import send_dm
 from bot.logs import log_context
 from bot.metrics import MESSAGES
 from bot.models import DailyMessage, Nudge, Person
+from bot.runtime import AllyBot
 from bot.slack import slack_error
 from scheduler import kinds, outbox
 from scheduler.kinds import Rendered

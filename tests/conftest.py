@@ -144,7 +144,7 @@ async def start_server(
     """Start `allybot serve` on an ephemeral port; return it once it says where it listens."""
     log = log_path.open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", "0", *args],
+        [sys.executable, "-m", "allybot", "serve", "--host", "127.0.0.1", "--port", "0", *args],
         cwd=ROOT,
         env=env,
         stdout=log,

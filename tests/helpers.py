@@ -11,7 +11,7 @@ from typing import Any
 from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 from sqlalchemy import select
 
-from bot.app import AllyBot, create_app
+from allybot.app import AllyBot, create_app
 from bot.db import Database
 from bot.models import DailyMessage, Nudge, Person
 from bot.services import workspace_settings

@@ -72,7 +72,7 @@ def test_probes_ask_healthz_on_the_served_port(probe: str) -> None:
 
 
 def test_grace_period_covers_the_shutdown() -> None:
-    from bot.cli import SHUTDOWN_SECONDS
+    from allybot.cli import SHUTDOWN_SECONDS
 
     spec = _one("Deployment")["spec"]["template"]["spec"]
     assert spec["terminationGracePeriodSeconds"] > SHUTDOWN_SECONDS

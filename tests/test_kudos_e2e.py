@@ -271,7 +271,12 @@ async def test_a_delivery_left_by_a_dead_process_is_finished_by_the_next_pass(
             now=past,
         )
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", "tick", cwd=ROOT, env=server_env(database_url, slack.url)
+        sys.executable,
+        "-m",
+        "allybot.cli",
+        "tick",
+        cwd=ROOT,
+        env=server_env(database_url, slack.url),
     )
     assert await asyncio.wait_for(process.wait(), 60) == 0
     await slack.wait_for("chat.postMessage", channel=ann)

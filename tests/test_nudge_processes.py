@@ -21,7 +21,7 @@ async def tick(database_url: str, slack: SlackDouble, now: str) -> asyncio.subpr
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bot.cli",
+        "allybot.cli",
         "tick",
         "--now",
         now,

@@ -23,7 +23,7 @@ import yaml
 from pydantic import SecretStr
 from sqlalchemy import select
 
-from bot.app import AllyBot
+from allybot.app import AllyBot
 from bot.db import Database
 from bot.models import SLACK_BOTS, SLACK_INSTALLATIONS, Inbound, Workspace
 from bot.oauth import BOT_SCOPES
@@ -343,7 +343,7 @@ async def run_cli_oauth(database_url: str, slack: SlackDouble, *args: str) -> st
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bot.cli",
+        "allybot.cli",
         *args,
         cwd=ROOT,
         env=oauth_env(database_url, slack.url),

@@ -271,7 +271,7 @@ async def seed_named_workspace(db: Database) -> tuple[str, list[str]]:
 def run_cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = server_env(database_url, "http://127.0.0.1:9/api/")
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", "report", *args],
+        [sys.executable, "-m", "allybot.cli", "report", *args],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -15,7 +15,7 @@ def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "ALLYBOT_"))}
     clean.update({"DATABASE_URL": "sqlite:///:memory:", **env})
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
+        [sys.executable, "-m", "allybot.cli", *args],
         cwd=ROOT / "tests",  # no .env file there
         env={**clean, "PYTHONPATH": str(ROOT)},
         capture_output=True,

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from sqlalchemy import select, text
 from sqlalchemy.engine import Connection
 
-from bot.cli import main
+from allybot.cli import main
 from bot.db import Database
 from bot.migrate import alembic_config
 from bot.models import Kudos, SettingChange, Workspace
@@ -188,7 +188,7 @@ async def run_apply(database_url: str, *args: str) -> tuple[int, str, str]:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bot.cli",
+        "allybot.cli",
         "settings",
         "apply",
         *args,

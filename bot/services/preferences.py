@@ -161,6 +161,42 @@ async def set_kudos_privacy(
     return Change("Kudos you receive will be posted in the channel again, as usual.")
 
 
+COMMANDS = (
+    "tips",
+    "pause",
+    "resume",
+    "quiet",
+    "kudos",
+)  # `/ally <command> …` that change preferences
+
+
+async def apply_command(
+    session: AsyncSession, *, team_id: str, user_id: str, command: str, rest: str, now: datetime
+) -> Change:
+    """`/ally tips|pause|resume|quiet|kudos …`; bad input raises `PreferenceError` and changes nothing."""
+    match command:
+        case "tips":
+            return await set_tip_cadence(
+                session, team_id=team_id, user_id=user_id, cadence=rest, now=now
+            )
+        case "pause":
+            length = parse_duration(rest or "7d")
+            return await pause(session, team_id=team_id, user_id=user_id, length=length, now=now)
+        case "resume":
+            return await resume(session, team_id=team_id, user_id=user_id, now=now)
+        case "kudos":
+            return await set_kudos_privacy(
+                session, team_id=team_id, user_id=user_id, choice=rest, now=now
+            )
+        case "quiet":
+            if not rest:
+                raise PreferenceError("Say when: `/ally quiet 18:00-09:00`, or `/ally quiet off`.")
+            return await set_quiet_hours(
+                session, team_id=team_id, user_id=user_id, text=rest, now=now
+            )
+    raise PreferenceError(f"I don't know `/ally {command}`.")
+
+
 @dataclass(frozen=True)
 class SettingsInput:
     """The settings modal's fields, as the person left them."""

@@ -30,7 +30,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import directory
-from bot.app import AllyBot
 from bot.blocks.intros import (
     build_follow_up_blocks,
     build_intro_blocks,
@@ -41,6 +40,7 @@ from bot.blocks.intros import (
 )
 from bot.logs import log_context
 from bot.models import IntroRound, Nudge, Person, Workspace
+from bot.runtime import AllyBot
 from bot.services import intros
 from bot.slack import slack_error
 from scheduler.kinds import NudgeKind, PlanContext, Rendered, register

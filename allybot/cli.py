@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from allybot.workers import WorkerPool, lower_priority, work_until
 from bot import logs, migrate
 from bot.db import Database
 from bot.settings import Settings, SettingsError, load_settings
-from bot.workers import WorkerPool, lower_priority, work_until
 
 if TYPE_CHECKING:
-    from bot.app import AllyBot
+    from bot.runtime import AllyBot
     from scheduler.clock import Clock
 
 logger = logging.getLogger("allybot")
@@ -131,7 +131,7 @@ async def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 async def _tick(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.app import create_app
+    from allybot.app import create_app
     from scheduler.planner import run_pass
 
     bot = create_app(settings)
@@ -153,7 +153,7 @@ async def _tick(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _nudges_preview(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.app import create_app
+    from allybot.app import create_app
     from scheduler.preview import preview
 
     bot = create_app(settings)
@@ -216,7 +216,7 @@ def _stop_event() -> asyncio.Event:
 
 
 async def _serve(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.app import create_app
+    from allybot.app import create_app
     from scheduler.clock import start_clock
 
     if args.workers < 0:
@@ -251,7 +251,7 @@ async def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _worker(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.app import create_app
+    from allybot.app import create_app
     from scheduler.clock import start_clock
 
     lower_priority()
@@ -291,7 +291,7 @@ def _left(deadline: float) -> float:
 async def _socket(settings: Settings, args: argparse.Namespace) -> int:
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-    from bot.app import create_app
+    from allybot.app import create_app
     from scheduler.clock import start_clock
 
     bot = create_app(settings)

@@ -19,7 +19,7 @@ import time
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from bot.app import AllyBot
+    from bot.runtime import AllyBot
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ class WorkerPool:
             self._supervisors.append(asyncio.create_task(self._supervise(tick)))
 
     async def _spawn(self, tick: float) -> asyncio.subprocess.Process:
-        argv = [sys.executable, "-m", "bot.cli", "worker", "--tick-seconds", f"{tick:g}"]
+        argv = [sys.executable, "-m", "allybot.cli", "worker", "--tick-seconds", f"{tick:g}"]
         proc = await asyncio.create_subprocess_exec(*argv)
         self._procs.append(proc)
         return proc

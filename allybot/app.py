@@ -1,12 +1,11 @@
-"""Builds allybot: the Bolt app, the aiohttp web app around it, and what they share."""
+"""Builds allybot: the Bolt app with every handler wired in, the aiohttp web app around it,
+and what they share. The one place where handlers meet the domain (see `allybot/__init__.py`)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,6 +22,7 @@ from bot.inbox import Inbox, request_id
 from bot.logs import log_context
 from bot.metrics import REQUEST_SECONDS, REQUESTS
 from bot.oauth import INSTALL_PATH, REDIRECT_PATH, installation_store, oauth_settings
+from bot.runtime import AllyBot
 from bot.services import workspaces
 from bot.settings import Settings
 from bot.slack import InstrumentedWebClient, SlackClients, retry_handlers
@@ -30,28 +30,6 @@ from bot.verify import is_readable, is_signed
 from handlers import register_all
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class AllyBot:
-    """Everything one allybot process runs: settings, database, Slack clients, Bolt, web."""
-
-    settings: Settings
-    db: Database
-    clients: SlackClients
-    inbox: Inbox
-    bolt: AsyncApp
-    web: web.Application
-    # Set on SIGTERM: passes claim no more work, so the process can finish what it holds.
-    stopping: asyncio.Event = field(default_factory=asyncio.Event)
-
-    async def start(self) -> None:
-        await self.clients.start()
-
-    async def close(self, *, timeout: float = 10.0) -> None:
-        await self.inbox.drain(timeout=timeout)
-        await self.clients.close()
-        await self.db.dispose()
 
 
 def request_kind(body: dict[str, Any]) -> str:
