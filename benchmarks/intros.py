@@ -9,7 +9,7 @@ Two measurements:
    seeds.
 2. **The round in the database**, on SQLite and PostgreSQL: the same people and history
    seeded with bulk Core INSERTs (2,500 matches and 5,000 members per past round, 10,000
-   kudos for contact), then `intros.build_pool` and `intros.match_round` on a claimed round,
+   kudos for contact), then `rounds.build_pool` and `rounds.match_round` on a claimed round,
    as the scheduler runs them after fetching the channel's members: load members, activity,
    full pair history, contact and never lists, pair, and store 2,500 matches, their members,
    5,000 group posts and the notices. The round is then undone and matched again,
@@ -57,7 +57,8 @@ from bot.models import (  # noqa: E402
     Workspace,
 )
 from bot.pairing import Pair, pair_of, pair_people  # noqa: E402
-from bot.services import intros  # noqa: E402
+from bot.services.intros import rounds as intro_rounds  # noqa: E402
+from bot.services.intros import rules as intro_rules  # noqa: E402
 from tests.databases import scratch_postgres  # noqa: E402
 
 PG_ADMIN_DSN = os.environ.get("ALLYBOT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
@@ -233,7 +234,7 @@ async def bench_round(
                     period="2026-W49",
                     channel_id="CINTROS",
                     group_size=2,
-                    seed=intros.round_seed(TEAM, "2026-W49"),
+                    seed=intro_rules.round_seed(TEAM, "2026-W49"),
                     status="pending",
                     attempts=0,
                     planned_at=NOW,
@@ -257,10 +258,10 @@ async def bench_round(
         async with db.session() as session:
             workspace = await session.get(Workspace, TEAM)
             assert workspace is not None
-            pool = await intros.build_pool(
+            pool = await intro_rounds.build_pool(
                 session, workspace=workspace, channel_members=people, bot_user_id=None, now=NOW
             )
-            result = await intros.match_round(
+            result = await intro_rounds.match_round(
                 session, round_id=round_id, token=token, pool=pool, now=NOW
             )
         times.append(time.perf_counter() - started)

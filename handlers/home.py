@@ -14,7 +14,8 @@ from bot.blocks.home import build_home_view
 from bot.blocks.intros import build_home_intros_blocks
 from bot.db import Database
 from bot.inbox import Inbox, Work
-from bot.services import allies, commitments, insights, intros, people, preferences
+from bot.services import allies, commitments, insights, people, preferences
+from bot.services.intros import members as intro_members
 from handlers.keys import event_key
 
 
@@ -56,7 +57,9 @@ async def publish_home(
         ]
         figures = await insights.figures(session, team_id=team_id, user_id=user_id, now=now)
         window = await preferences.window_of(session, person)
-        intro_status = await intros.status(session, team_id=team_id, user_id=user_id, now=now)
+        intro_status = await intro_members.status(
+            session, team_id=team_id, user_id=user_id, now=now
+        )
         received = await insights.recent_kudos_received(
             session, team_id=team_id, user_id=user_id, now=now
         )

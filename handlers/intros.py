@@ -14,8 +14,11 @@ from bot.blocks.intros import build_never_modal, met_note, status_text
 from bot.ids import Action, Callback
 from bot.inbox import Inbox, Work
 from bot.models import Person
-from bot.services import intros, preferences
-from bot.services.intros import IntrosError
+from bot.services import preferences
+from bot.services.intros import answers as intro_answers
+from bot.services.intros import members as intro_members
+from bot.services.intros import rules as intro_rules
+from bot.services.intros.rules import IntrosError
 from bot.services.kudos import USER_MENTION
 from bot.text import snippet
 from handlers.commitments import answer_in_place
@@ -53,24 +56,28 @@ async def _run(work: Work, sub: str, arg: str) -> str:
     async with work.db.session() as session:
         match sub:
             case "join":
-                workspace = await intros.join(
+                workspace = await intro_members.join(
                     session, team_id=work.team_id, user_id=work.user_id, now=now
                 )
             case "leave":
-                await intros.leave(session, team_id=work.team_id, user_id=work.user_id, now=now)
+                await intro_members.leave(
+                    session, team_id=work.team_id, user_id=work.user_id, now=now
+                )
                 return "You're out of intros: no more pairings. `/ally intros join` to come back."
             case "pause":
                 length = preferences.parse_duration(arg or "4w")
-                until = await intros.pause(
+                until = await intro_members.pause(
                     session, team_id=work.team_id, user_id=work.user_id, length=length, now=now
                 )
                 local = until.astimezone(ZoneInfo(tz))
                 return f"Intros paused until {local:%a %-d %b}. You stay in the pool after that."
             case "resume":
-                await intros.resume(session, team_id=work.team_id, user_id=work.user_id, now=now)
+                await intro_members.resume(
+                    session, team_id=work.team_id, user_id=work.user_id, now=now
+                )
                 return "Intros resumed: you're in the next round."
             case _:
-                status = await intros.status(
+                status = await intro_members.status(
                     session, team_id=work.team_id, user_id=work.user_id, now=now
                 )
                 return status_text(status, tz) + "\n" + USAGE
@@ -112,7 +119,9 @@ async def _never(work: Work, arg: str) -> str:
         if removing:
             raise IntrosError("Mention who to take off: `/ally intros never remove @name`.")
         async with work.db.session() as session:
-            listed = await intros.nevers_of(session, team_id=work.team_id, user_id=work.user_id)
+            listed = await intro_members.nevers_of(
+                session, team_id=work.team_id, user_id=work.user_id
+            )
         if not listed:
             return "Your never list is empty. `/ally intros never @name` adds someone."
         names = ", ".join(f"<@{u}>" for u in listed)
@@ -120,7 +129,7 @@ async def _never(work: Work, arg: str) -> str:
     other_id = mentions[0]
     if removing:
         async with work.db.session() as session:
-            removed = await intros.remove_never(
+            removed = await intro_members.remove_never(
                 session, team_id=work.team_id, user_id=work.user_id, other_id=other_id, now=now
             )
         if not removed:
@@ -130,7 +139,7 @@ async def _never(work: Work, arg: str) -> str:
     if other_id not in found:
         raise IntrosError(f"I couldn't find <@{other_id}> in this workspace.")
     async with work.db.session() as session:
-        added = await intros.add_never(
+        added = await intro_members.add_never(
             session, team_id=work.team_id, user_id=work.user_id, other=found[other_id], now=now
         )
     if not added:
@@ -144,9 +153,9 @@ async def _never(work: Work, arg: str) -> str:
 # -- buttons ------------------------------------------------------------------------------
 
 ANSWERS = {
-    Action.INTRO_MET_YES: intros.YES,
-    Action.INTRO_MET_NOT_YET: intros.NOT_YET,
-    Action.INTRO_MET_SKIP: intros.SKIP,
+    Action.INTRO_MET_YES: intro_rules.YES,
+    Action.INTRO_MET_NOT_YET: intro_rules.NOT_YET,
+    Action.INTRO_MET_SKIP: intro_rules.SKIP,
 }
 
 
@@ -160,7 +169,7 @@ async def handle_met_answer(work: Work) -> None:
         return
     try:
         async with work.db.session() as session:
-            answered = await intros.answer(
+            answered = await intro_answers.answer(
                 session,
                 team_id=work.team_id,
                 match_id=match_id,
@@ -171,13 +180,13 @@ async def handle_met_answer(work: Work) -> None:
     except IntrosError as exc:
         await tell_privately(work, str(exc))
         return
-    if answered.answer == intros.YES:
+    if answered.answer == intro_rules.YES:
         if not answered.first_yes:
             await tell_privately(work, f"Already noted: <@{answered.match.met_by}> said you met.")
             return
         await answer_in_place(work, met_note(work.user_id))  # the buttons give way to who said so
         return
-    if answered.answer == intros.NOT_YET:
+    if answered.answer == intro_rules.NOT_YET:
         await tell_privately(
             work, "No rush. Press *Yes* here once you've met; it counts as contact for you all."
         )
@@ -193,11 +202,15 @@ async def handle_home_intros(work: Work) -> None:
         async with work.db.session() as session:
             match action:
                 case Action.INTRO_HOME_JOIN:
-                    await intros.join(session, team_id=work.team_id, user_id=work.user_id, now=now)
+                    await intro_members.join(
+                        session, team_id=work.team_id, user_id=work.user_id, now=now
+                    )
                 case Action.INTRO_HOME_LEAVE:
-                    await intros.leave(session, team_id=work.team_id, user_id=work.user_id, now=now)
+                    await intro_members.leave(
+                        session, team_id=work.team_id, user_id=work.user_id, now=now
+                    )
                 case Action.INTRO_HOME_PAUSE:
-                    await intros.pause(
+                    await intro_members.pause(
                         session,
                         team_id=work.team_id,
                         user_id=work.user_id,
@@ -205,7 +218,7 @@ async def handle_home_intros(work: Work) -> None:
                         now=now,
                     )
                 case Action.INTRO_HOME_RESUME:
-                    await intros.resume(
+                    await intro_members.resume(
                         session, team_id=work.team_id, user_id=work.user_id, now=now
                     )
     except IntrosError as exc:
@@ -215,9 +228,9 @@ async def handle_home_intros(work: Work) -> None:
 async def open_never_modal(work: Work) -> None:
     """The never list from Home, prefilled."""
     async with work.db.session() as session:
-        current = await intros.nevers_of(session, team_id=work.team_id, user_id=work.user_id)
+        current = await intro_members.nevers_of(session, team_id=work.team_id, user_id=work.user_id)
     await work.client.views_open(
-        trigger_id=work.body["trigger_id"], view=build_never_modal(current[: intros.MAX_NEVER])
+        trigger_id=work.body["trigger_id"], view=build_never_modal(current[: intro_rules.MAX_NEVER])
     )
 
 
@@ -227,7 +240,7 @@ def picked_nevers(body: dict[str, Any]) -> list[str]:
 
 
 def check_never_modal(body: dict[str, Any]) -> dict[str, Any] | None:
-    problem = intros.check_never_list(str(body["user"]["id"]), picked_nevers(body))
+    problem = intro_members.check_never_list(str(body["user"]["id"]), picked_nevers(body))
     return {"response_action": "errors", "errors": {"never": problem}} if problem else None
 
 
@@ -235,7 +248,7 @@ async def handle_never_saved(work: Work) -> None:
     picked = picked_nevers(work.body)
     found = await directory.lookup(work.db, work.client, team_id=work.team_id, user_ids=picked)
     async with work.db.session() as session:
-        await intros.set_nevers(
+        await intro_members.set_nevers(
             session,
             team_id=work.team_id,
             user_id=work.user_id,

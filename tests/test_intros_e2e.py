@@ -20,7 +20,9 @@ from bot.models import (
     Person,
     Workspace,
 )
-from bot.services import intros
+from bot.services.intros import figures as intro_figures
+from bot.services.intros import members as intro_members
+from bot.services.intros import rules as intro_rules
 from scheduler.planner import run_pass
 from tests import payloads
 from tests.conftest import Server, Team
@@ -160,7 +162,7 @@ async def test_intros_rounds_follow_up_and_answers(
     async with db.session() as session:
         workspace = await session.get(Workspace, team.team_id)
         assert workspace is not None
-        first_day = intros.next_round_day(workspace, datetime.now(UTC) + timedelta(days=1))
+        first_day = intro_rules.next_round_day(workspace, datetime.now(UTC) + timedelta(days=1))
     first = datetime.combine(first_day, datetime.min.time(), UTC) + timedelta(hours=9, minutes=30)
     await pass_at(database_url, slack, team, first - timedelta(hours=1))  # 08:30: too early
     assert await groups_of(db, team.team_id) == {}
@@ -210,7 +212,7 @@ async def test_intros_rounds_follow_up_and_answers(
     await set_last_contact(db, team.team_id, cy, date.today() - timedelta(days=20))
     outsider = next(p for p in placed if p not in members)
     question = group_posts(slack, members, "Did you meet?")[0]
-    ts = await post_ts(db, match_id, intros.FOLLOW_UP)
+    ts = await post_ts(db, match_id, intro_rules.FOLLOW_UP)
     key = await press_in_group(server, slack, team, outsider, question, "intro_met_yes", ts)
     reply = await slack.wait_for("response_url", _key=key)
     assert "for the people in that intro" in reply[0].args["text"]
@@ -234,7 +236,7 @@ async def test_intros_rounds_follow_up_and_answers(
     assert "Already noted" in reply[0].args["text"]
 
     async with db.session() as session:
-        figures = await intros.round_figures(
+        figures = await intro_figures.round_figures(
             session, team_id=team.team_id, since=first - timedelta(days=1)
         )
         round_rows = (
@@ -331,7 +333,7 @@ async def test_join_pause_and_leave_from_home(
 
     async def nevers() -> list[str]:
         async with db.session() as session:
-            return await intros.nevers_of(session, team_id=team.team_id, user_id=ann)
+            return await intro_members.nevers_of(session, team_id=team.team_id, user_id=ann)
 
     async def saved() -> bool:
         return await nevers() == [carol]
@@ -355,7 +357,7 @@ async def test_group_posts_once_with_429s_and_two_replicas(
     async with db.session() as session:
         await set_intros(session, team_id=team, channel_id=channel, cadence_weeks=1)
         for person in people:
-            await intros.join(session, team_id=team, user_id=person, now=now)
+            await intro_members.join(session, team_id=team, user_id=person, now=now)
     slack.fail("chat.postMessage", status=429, retry_after=1, times=2)
     try:
         async with running_bot(database_url, slack) as one, running_bot(database_url, slack) as two:
@@ -382,13 +384,15 @@ async def test_group_posts_once_with_429s_and_two_replicas(
 def test_round_days_follow_the_cadence_in_the_workspace_zone() -> None:
     workspace = Workspace(team_id="T1", timezone="Asia/Tokyo", intros_cadence_weeks=2, intros_day=2)
     wednesday = datetime(2026, 12, 2, 0, 30, tzinfo=UTC)  # 09:30 Wednesday in Tokyo
-    assert intros.round_period(workspace, wednesday) == "2026-W49"
-    assert intros.round_period(workspace, wednesday - timedelta(hours=1)) is None  # 08:30
-    assert intros.round_period(workspace, wednesday + timedelta(days=2)) == "2026-W49"  # late
-    assert intros.round_period(workspace, wednesday + timedelta(days=7)) is None  # off week
-    assert intros.round_period(workspace, wednesday + timedelta(days=14)) == "2026-W51"
-    assert intros.next_round_day(workspace, wednesday - timedelta(days=1)) == date(2026, 12, 2)
-    assert intros.next_round_day(workspace, wednesday + timedelta(hours=1)) == date(2026, 12, 16)
+    assert intro_rules.round_period(workspace, wednesday) == "2026-W49"
+    assert intro_rules.round_period(workspace, wednesday - timedelta(hours=1)) is None  # 08:30
+    assert intro_rules.round_period(workspace, wednesday + timedelta(days=2)) == "2026-W49"  # late
+    assert intro_rules.round_period(workspace, wednesday + timedelta(days=7)) is None  # off week
+    assert intro_rules.round_period(workspace, wednesday + timedelta(days=14)) == "2026-W51"
+    assert intro_rules.next_round_day(workspace, wednesday - timedelta(days=1)) == date(2026, 12, 2)
+    assert intro_rules.next_round_day(workspace, wednesday + timedelta(hours=1)) == date(
+        2026, 12, 16
+    )
 
 
 async def test_inactive_and_alone_are_told_why(
@@ -406,8 +410,8 @@ async def test_inactive_and_alone_are_told_why(
     slack.set_members(channel, [active, idle, BOT_USER])
     async with db.session() as session:
         await set_intros(session, team_id=team, channel_id=channel, cadence_weeks=1)
-        await intros.join(session, team_id=team, user_id=active, now=now - timedelta(days=1))
-        await intros.join(session, team_id=team, user_id=idle, now=long_ago)
+        await intro_members.join(session, team_id=team, user_id=active, now=now - timedelta(days=1))
+        await intro_members.join(session, team_id=team, user_id=idle, now=long_ago)
     async with running_bot(database_url, slack) as bot:
         await run_pass(bot, now=now, team_id=team)
     assert await groups_of(db, team) == {}
@@ -425,7 +429,7 @@ async def test_a_round_slack_refuses_is_tried_again_later(
     async with db.session() as session:
         await set_intros(session, team_id=team, channel_id=channel, cadence_weeks=1)
         for person in people:
-            await intros.join(session, team_id=team, user_id=person, now=now)
+            await intro_members.join(session, team_id=team, user_id=person, now=now)
     slack.fail("conversations.members", status=200, error="channel_not_found", times=1)
     try:
         async with running_bot(database_url, slack) as bot:

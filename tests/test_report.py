@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from bot import cli, report_html
+from allybot import cli
+from bot import report_html
 from bot.db import Database
 from bot.models import CheckIn, Commitment, Person, Workspace
 from bot.services import network, report

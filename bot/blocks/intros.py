@@ -21,7 +21,8 @@ from slack_sdk.models.views import View
 from bot.blocks import mention_list
 from bot.ids import Action, Callback
 from bot.pairing import ALONE, NO_MATCH
-from bot.services.intros import INACTIVE, MAX_NEVER, NOT_IN_CHANNEL, IntroStatus
+from bot.services.intros.members import IntroStatus
+from bot.services.intros.rules import INACTIVE, MAX_NEVER, NOT_IN_CHANNEL
 
 
 def intro_text(user_ids: Sequence[str]) -> str:

@@ -15,7 +15,8 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from bot.db import dialect_of
 from bot.models import CheckIn, Commitment, Kudos, Person
-from bot.services import intros, network
+from bot.services import network
+from bot.services.intros import figures as intro_figures
 
 MIN_PEOPLE = 5
 SUPPRESSED = "fewer than 5"
@@ -419,7 +420,7 @@ async def _intros_series(
     session: AsyncSession, *, team_id: str, since: datetime, weeks: Sequence[date]
 ) -> list[Series]:
     """Intros by the week each round was matched in, from the intros service's figures."""
-    figures = await intros.round_figures(session, team_id=team_id, since=since)
+    figures = await intro_figures.round_figures(session, team_id=team_id, since=since)
     matched: dict[date, tuple[int, int]] = {}
     met: dict[date, tuple[int, int]] = {}
     new: dict[date, tuple[int, int]] = {}

@@ -41,7 +41,10 @@ from bot.blocks.intros import (
 from bot.logs import log_context
 from bot.models import IntroRound, Nudge, Person, Workspace
 from bot.runtime import AllyBot
-from bot.services import intros
+from bot.services.intros import posts as intro_posts
+from bot.services.intros import rounds as intro_rounds
+from bot.services.intros import rules as intro_rules
+from bot.services.intros import starters as intro_starters
 from bot.slack import slack_error
 from scheduler.kinds import NudgeKind, PlanContext, Rendered, register
 from scheduler.sender import PERMANENT
@@ -56,7 +59,7 @@ POST_CONCURRENCY = 10
 
 async def plan(session: AsyncSession, ctx: PlanContext) -> int:
     """Rounds due now, one per workspace and period."""
-    return await intros.plan_rounds(session, now=ctx.now, team_id=ctx.team_id)
+    return await intro_rounds.plan_rounds(session, now=ctx.now, team_id=ctx.team_id)
 
 
 async def render(
@@ -71,7 +74,7 @@ async def render(
     )
 
 
-register(NudgeKind(name=intros.KIND, order=90, plan=plan, render=render, title="Intros"))
+register(NudgeKind(name=intro_rules.KIND, order=90, plan=plan, render=render, title="Intros"))
 
 
 @dataclass
@@ -90,7 +93,7 @@ async def run_intros(bot: AllyBot, *, now: datetime, team_id: str | None = None)
     while True:
         token = str(uuid.uuid4())
         async with bot.db.session() as session:
-            claimed = await intros.claim_round(session, now=now, token=token, team_id=team_id)
+            claimed = await intro_rounds.claim_round(session, now=now, token=token, team_id=team_id)
         if claimed is None:
             break
         with log_context(team=claimed.team_id):
@@ -114,7 +117,7 @@ async def _match(
         members = await directory.channel_members(client, channel_id)
         bot_user = await _bot_user(client)
         async with bot.db.session() as session:
-            joined = await intros.joined_ids(session, team_id=team_id)
+            joined = await intro_rounds.joined_ids(session, team_id=team_id)
         everyone = sorted((set(members) | set(joined)) - {bot_user})
         for start in range(0, len(everyone), PROFILE_BATCH):
             await directory.lookup(
@@ -124,7 +127,7 @@ async def _match(
         error = slack_error(exc) if isinstance(exc, SlackApiError) else repr(exc)
         logger.exception("intros round not matched: %s", error)
         async with bot.db.session() as session:
-            await intros.release_round(
+            await intro_rounds.release_round(
                 session, round_id=round_id, token=token, error=error, now=now
             )
         result.errors.append(error)
@@ -132,10 +135,10 @@ async def _match(
     async with bot.db.session() as session:
         workspace = await session.get(Workspace, team_id)
         assert workspace is not None
-        pool = await intros.build_pool(
+        pool = await intro_rounds.build_pool(
             session, workspace=workspace, channel_members=members, bot_user_id=bot_user, now=now
         )
-        matched = await intros.match_round(
+        matched = await intro_rounds.match_round(
             session, round_id=round_id, token=token, pool=pool, now=now
         )
     if matched is not None:
@@ -164,7 +167,7 @@ async def send_posts(
     while True:
         token = str(uuid.uuid4())
         async with bot.db.session() as session:
-            ids = await intros.claim_posts(
+            ids = await intro_posts.claim_posts(
                 session, now=now, token=token, limit=POST_BATCH, team_id=team_id
             )
         if not ids:
@@ -184,13 +187,13 @@ async def send_post(
 ) -> None:
     """Open the group DM (Slack gives the same one for the same people) and post once."""
     async with bot.db.session() as session:
-        work = await intros.post_work(session, post_id=post_id, token=token)
+        work = await intro_posts.post_work(session, post_id=post_id, token=token)
         if work is None:
             return
-        if work.post.kind == intros.FOLLOW_UP and not await intros.intro_sent(
+        if work.post.kind == intro_rules.FOLLOW_UP and not await intro_posts.intro_sent(
             session, match_id=work.match.id
         ):
-            await intros.cancel_post(session, post_id=post_id, why="intro not sent")
+            await intro_posts.cancel_post(session, post_id=post_id, why="intro not sent")
             return
     if work.crashed_before:
         POSTS.labels("resent").inc()
@@ -202,13 +205,15 @@ async def send_post(
                 opened = await client.conversations_open(users=",".join(work.members))
                 channel = str(opened["channel"]["id"])
                 async with bot.db.session() as session:
-                    await intros.set_group_dm(session, match_id=work.match.id, channel_id=channel)
-            if work.post.kind == intros.INTRO:
+                    await intro_posts.set_group_dm(
+                        session, match_id=work.match.id, channel_id=channel
+                    )
+            if work.post.kind == intro_rules.INTRO:
                 text, blocks = await _intro_message(bot, client, work, now)
             else:
                 text, blocks = follow_up_text(), build_follow_up_blocks(work.match.id)
             async with bot.db.session() as session:
-                if not await intros.mark_post_sending(
+                if not await intro_posts.mark_post_sending(
                     session, post_id=post_id, token=token, now=now
                 ):
                     return
@@ -219,7 +224,7 @@ async def send_post(
             error = slack_error(exc) if isinstance(exc, SlackApiError) else repr(exc)
             permanent = isinstance(exc, SlackApiError) and error in PERMANENT
             async with bot.db.session() as session:
-                status = await intros.mark_post_failed(
+                status = await intro_posts.mark_post_failed(
                     session, post_id=post_id, now=now, error=error, permanent=permanent
                 )
             outcome = "failed" if status == "failed" else "retry"
@@ -229,7 +234,7 @@ async def send_post(
             logger.warning("intro post not sent (%s): %s", outcome, error)
             return
         async with bot.db.session() as session:
-            await intros.mark_post_sent(
+            await intro_posts.mark_post_sent(
                 session,
                 post_id=post_id,
                 channel_id=str(resp["channel"]),
@@ -241,7 +246,7 @@ async def send_post(
 
 
 async def _intro_message(
-    bot: AllyBot, client: AsyncWebClient, work: intros.PostWork, now: datetime
+    bot: AllyBot, client: AsyncWebClient, work: intro_posts.PostWork, now: datetime
 ) -> tuple[str, list[Block]]:
     people = await directory.lookup(
         bot.db, client, team_id=work.match.team_id, user_ids=work.members
@@ -249,12 +254,13 @@ async def _intro_message(
     async with bot.db.session() as session:
         row = await session.get(IntroRound, work.match.round_id)
     lines = [
-        intros.local_time_line(people[u], now) if u in people else f"<@{u}>" for u in work.members
+        intro_rules.local_time_line(people[u], now) if u in people else f"<@{u}>"
+        for u in work.members
     ]
     blocks = build_intro_blocks(
         user_ids=work.members,
         channel_id=row.channel_id if row else "",
-        starter=intros.starter_text(work.match.starter_id),
+        starter=intro_starters.starter_text(work.match.starter_id),
         time_lines=lines,
     )
     return intro_text(work.members), blocks

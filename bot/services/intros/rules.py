@@ -1,0 +1,96 @@
+"""Intros rules every part shares: when a round is due, who counts as in the pool, the
+statuses and limits, and the reason a person sits a round out."""
+
+from __future__ import annotations
+
+import zlib
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.models import (
+    Person,
+    Workspace,
+)
+
+KIND = "intro"  # the nudge kind of the notice to people left out of a round
+ROUND_HOUR = 9  # rounds start from 09:00 on the pairing day, in the workspace's zone
+FOLLOW_UP_AFTER = timedelta(days=7)
+INACTIVE_AFTER = timedelta(days=30)
+CONTACT_WINDOW = timedelta(days=180)
+LEASE = timedelta(minutes=5)
+MAX_ATTEMPTS = 5  # a group post
+ROUND_ATTEMPTS = 12  # a round, when Slack keeps refusing the channel's members
+MAX_NEVER = 50
+CADENCES = (1, 2, 4)
+MODES = ("opt_in", "opt_out")
+EPOCH_MONDAY = date(2024, 1, 1)  # rounds fall in weeks counted from here, every `cadence`
+
+JOINED, LEFT, NONE = "joined", "left", "none"
+YES, NOT_YET, SKIP = "yes", "not_yet", "skip"
+INTRO, FOLLOW_UP = "intro", "followup"
+
+# Why someone in the pool was not paired, as told to them.
+NOT_IN_CHANNEL = "not_in_channel"
+INACTIVE = "inactive"
+
+
+class IntrosError(Exception):
+    """Input about intros allybot cannot use; the message says why, privately."""
+
+
+def in_pool(workspace: Workspace, status: str | None) -> bool:
+    """Opt-in: those who joined. Opt-out: everyone in the channel who did not leave."""
+    if workspace.intros_mode == "opt_out":
+        return status != LEFT
+    return status == JOINED
+
+
+def round_period(workspace: Workspace, now: datetime) -> str | None:
+    """The round due at `now` (its ISO week), or None: a round week, on or after the pairing
+    day from 09:00 in the workspace's zone (a pass that was late that week still runs it)."""
+    local = now.astimezone(zone(workspace.timezone))
+    monday = local.date() - timedelta(days=local.weekday())
+    if ((monday - EPOCH_MONDAY).days // 7) % workspace.intros_cadence_weeks:
+        return None
+    if local.weekday() < workspace.intros_day:
+        return None
+    if local.weekday() == workspace.intros_day and local.hour < ROUND_HOUR:
+        return None
+    iso = monday.isocalendar()
+    return f"{iso.year}-W{iso.week:02d}"
+
+
+def next_round_day(workspace: Workspace, now: datetime) -> date:
+    """The next pairing day (today when today's round is still to come)."""
+    local = now.astimezone(zone(workspace.timezone))
+    day = local.date()
+    for _ in range(7 * max(CADENCES) + 7):
+        monday = day - timedelta(days=day.weekday())
+        in_cadence = not ((monday - EPOCH_MONDAY).days // 7) % workspace.intros_cadence_weeks
+        later = day > local.date() or local.hour < ROUND_HOUR
+        if in_cadence and day.weekday() == workspace.intros_day and later:
+            return day
+        day += timedelta(days=1)
+    return day
+
+
+def round_seed(team_id: str, period: str) -> int:
+    """The same round always gets the same seed, so re-matching it gives the same groups."""
+    return zlib.crc32(f"{team_id}:{period}".encode()) & 0x7FFFFFFF
+
+
+def paused(until: datetime | None, now: datetime) -> bool:
+    return until is not None and until > now
+
+
+def zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (KeyError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def local_time_line(person: Person, now: datetime) -> str:
+    """ "<@U> · Mon 09:05 (Europe/London)": each member's own time when the intro is sent."""
+    local = now.astimezone(zone(person.tz))
+    return f"<@{person.user_id}> · {local:%a %H:%M} ({person.tz})"

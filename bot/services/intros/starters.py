@@ -1,0 +1,29 @@
+"""Conversation starters for intros, from `bot/starters.yaml`, in rotation order."""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+
+import yaml
+from pydantic import BaseModel
+
+
+class Starter(BaseModel):
+    id: str
+    text: str
+
+
+class StarterLibrary(BaseModel):
+    starters: list[Starter]
+
+
+@cache
+def starters() -> list[Starter]:
+    """The conversation starters, in file order (the rotation order)."""
+    text = resources.files("bot").joinpath("starters.yaml").read_text(encoding="utf-8")
+    return StarterLibrary.model_validate(yaml.safe_load(text)).starters
+
+
+def starter_text(starter_id: str) -> str:
+    return next((s.text for s in starters() if s.id == starter_id), starters()[0].text)
