@@ -9,6 +9,8 @@ from handlers import (
     allies,
     channel_kudos,
     commands,
+    commitment_buttons,
+    commitment_modal,
     commitments,
     events,
     home,
@@ -27,6 +29,8 @@ def register_all(app: AsyncApp, inbox: Inbox) -> None:
     channel_kudos.register(app, inbox)
     actions.register(app, inbox)
     commitments.register(app, inbox)
+    commitment_buttons.register(app, inbox)
+    commitment_modal.register(app, inbox)
     allies.register(app, inbox)
     privacy.register(app, inbox)
     intros.register(app, inbox)

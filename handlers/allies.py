@@ -17,8 +17,7 @@ from bot.services import allies
 from bot.services.allies import AllyRejected
 from bot.services.kudos import USER_MENTION
 from bot.text import Source, TextRefused
-from handlers.commitments import answer_in_place
-from handlers.common import engaging
+from handlers.common import answer_in_place, engaging
 from handlers.keys import action_key, command_key
 from handlers.kudos import tell_privately
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from bot import directory
+from bot.blocks.kudos import build_notice_blocks
+from bot.blocks.nudges import replace_block
 from bot.inbox import Work, WorkFn
 from bot.services import people
 from handlers.home import republish_home
@@ -23,3 +25,26 @@ def engaging(work_fn: WorkFn) -> WorkFn:
         await republish_home(work)  # Home stays current after anything the person does
 
     return wrapped
+
+
+async def answer_in_place(work: Work, note: str) -> None:
+    """Swap the pressed item's buttons for a short note, in the message itself. On Home
+    there is nothing to answer: the Home is republished."""
+    if (work.body.get("container") or {}).get("type") == "view":
+        return
+    action = work.body["actions"][0]
+    message = work.body.get("message") or {}
+    container = work.body.get("container") or {}
+    if (
+        container.get("type") == "message"
+        and message.get("blocks")
+        and not container.get("is_ephemeral")
+    ):
+        await work.client.chat_update(
+            channel=container["channel_id"],
+            ts=container["message_ts"],
+            text=message.get("text") or "allybot",
+            blocks=replace_block(message["blocks"], action.get("block_id", ""), note),
+        )
+    else:
+        await work.respond(note, blocks=build_notice_blocks(note), replace_original=True)

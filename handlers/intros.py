@@ -21,8 +21,7 @@ from bot.services.intros import rules as intro_rules
 from bot.services.intros.rules import IntrosError
 from bot.services.kudos import USER_MENTION
 from bot.text import snippet
-from handlers.commitments import answer_in_place
-from handlers.common import engaging
+from handlers.common import answer_in_place, engaging
 from handlers.keys import action_key, view_key
 from handlers.kudos import tell_privately
 

@@ -1,0 +1,258 @@
+"""The buttons on a promise: confirm, edit, cancel, done, snooze, drop (the owner's), and
+Got it, Not what we agreed, Give kudos (the people it was made to)."""
+
+from __future__ import annotations
+
+from slack_bolt.async_app import AsyncApp
+
+from bot import directory
+from bot import text as texts
+from bot.blocks.commitments import (
+    build_commit_modal,
+    build_confirmation_blocks,
+    build_drop_question_blocks,
+    people,
+    when_text,
+)
+from bot.blocks.kudos import build_notice_blocks
+from bot.dm import send_dm
+from bot.ids import Action
+from bot.inbox import Inbox, Work
+from bot.models import Commitment
+from bot.services import commitments
+from bot.services.commitments import NotYours
+from bot.services.kudos import KudosRejected, ParsedKudos
+from handlers.commitments import close, mark_done, owner_of, tell_parties
+from handlers.common import answer_in_place, engaging
+from handlers.keys import action_key
+from handlers.kudos import give_and_announce, tell_privately
+
+
+def _value(work: Work) -> int:
+    return int(work.body["actions"][0]["value"])
+
+
+async def handle_commit_button(work: Work) -> None:
+    """Every button on a commitment: confirm, edit, cancel, done, snooze, new date, drop."""
+    action = work.body["actions"][0]["action_id"]
+    try:
+        await BUTTONS[action](work)
+    except NotYours:
+        await tell_privately(work, "That button belongs to someone else's commitment.")
+
+
+async def _confirm(work: Work) -> None:
+    async with work.db.session() as session:
+        commitment = await commitments.owned(
+            session, commitment_id=_value(work), team_id=work.team_id, user_id=work.user_id
+        )
+        untold = [
+            p.user_id
+            for p in await commitments.mark_shared(session, commitment=commitment, now=work.now())
+        ]
+    if untold:
+        await tell_parties(work, commitment, untold)
+    told = f" I've let {people(untold)} know." if untold else ""
+    await answer_in_place(
+        work,
+        f":white_check_mark: Tracking *{commitment.text}*.{told} "
+        "I'll remind you on the morning it's due.",
+    )
+
+
+async def _cancel(work: Work) -> None:
+    commitment, _, _ = await close(work, _value(work), "cancelled")
+    await answer_in_place(work, f"Cancelled: *{commitment.text}* is not tracked.")
+
+
+async def _open_editor(work: Work) -> None:
+    async with work.db.session() as session:
+        commitment = await commitments.owned(
+            session, commitment_id=_value(work), team_id=work.team_id, user_id=work.user_id
+        )
+        parties = [
+            p.user_id for p in await commitments.parties_of(session, commitment_id=commitment.id)
+        ]
+    await work.client.views_open(
+        trigger_id=work.body["trigger_id"],
+        view=build_commit_modal(
+            what=texts.plain(commitment.text)[: commitments.MAX_TEXT],
+            due_at=commitment.due_at,
+            parties=parties,
+            metadata={
+                "commitment_id": commitment.id,
+                "response_url": work.body.get("response_url"),
+                "from": work.body["actions"][0]["action_id"],
+            },
+            offer_tell=bool(parties) and commitment.shared_at is not None,
+        ),
+    )
+
+
+async def _done(work: Work) -> None:
+    commitment = await mark_done(work, _value(work))
+    await answer_in_place(work, f":white_check_mark: Done: *{commitment.text}*. Nicely kept.")
+
+
+async def _snooze(work: Work, days: int) -> None:
+    owner = await owner_of(work)
+    async with work.db.session() as session:
+        commitment = await commitments.owned(
+            session, commitment_id=_value(work), team_id=work.team_id, user_id=work.user_id
+        )
+        until = await commitments.snooze(
+            session, commitment=commitment, days=days, owner_tz=owner.tz, now=work.now()
+        )
+    await answer_in_place(work, f":zzz: Snoozed: I'll remind you again on {until:%a %-d %b}.")
+
+
+async def _snooze_day(work: Work) -> None:
+    await _snooze(work, 1)
+
+
+async def _snooze_week(work: Work) -> None:
+    await _snooze(work, 7)
+
+
+async def _ask_drop(work: Work) -> None:
+    async with work.db.session() as session:
+        commitment = await commitments.owned(
+            session, commitment_id=_value(work), team_id=work.team_id, user_id=work.user_id
+        )
+        parties = [
+            p.user_id for p in await commitments.parties_of(session, commitment_id=commitment.id)
+        ]
+    if not parties:
+        await close(work, commitment.id, "dropped")
+        await answer_in_place(work, f"Dropped: *{commitment.text}*.")
+        return
+    await work.respond(
+        f"Drop {commitment.text}?", blocks=build_drop_question_blocks(commitment, parties)
+    )
+
+
+async def _drop(work: Work, *, tell: bool) -> None:
+    commitment, parties, changed = await close(work, _value(work), "dropped")
+    if changed and tell:
+        for party in parties:
+            await send_dm(
+                work.client,
+                user_id=party,
+                text=f"<@{commitment.owner_id}> can't keep a promise after all: {commitment.text}",
+                blocks=build_notice_blocks(
+                    f"<@{commitment.owner_id}> let you know they can't deliver "
+                    f"*{commitment.text}* after all. A quick chat may help you both plan around it."
+                ),
+            )
+    told = f" I've told {people(parties)}." if tell and parties else ""
+    await work.respond(f"Dropped: {commitment.text}.{told}", replace_original=True)
+
+
+async def _drop_tell(work: Work) -> None:
+    await _drop(work, tell=True)
+
+
+async def _drop_quiet(work: Work) -> None:
+    await _drop(work, tell=False)
+
+
+async def _keep(work: Work) -> None:
+    await work.respond("Kept: it stays on your list.", replace_original=True)
+
+
+async def _party_answer(work: Work, answer: str) -> None:
+    async with work.db.session() as session:
+        commitment = await commitments.respond(
+            session,
+            commitment_id=_value(work),
+            team_id=work.team_id,
+            user_id=work.user_id,
+            answer=answer,
+            now=work.now(),
+        )
+    if answer == commitments.GOT_IT:
+        await answer_in_place(work, ":thumbsup: Thanks, noted.")
+        return
+    owner_tz = (
+        await directory.lookup(
+            work.db, work.client, team_id=work.team_id, user_ids=[commitment.owner_id]
+        )
+    ).get(commitment.owner_id)
+    tz = owner_tz.tz if owner_tz else "UTC"
+    await send_dm(
+        work.client,
+        user_id=commitment.owner_id,
+        text=f"<@{work.user_id}> says that's not what you agreed: {commitment.text}",
+        blocks=[
+            *build_notice_blocks(
+                f"<@{work.user_id}> says *{commitment.text}* by {when_text(commitment.due_at, tz)} "
+                "isn't what you agreed. A quick word with them, then *Edit* to match."
+            ),
+            *build_confirmation_blocks(commitment, [], tz)[1:],
+        ],
+    )
+    await answer_in_place(
+        work, f"Thanks: I've let <@{commitment.owner_id}> know, so you two can sort it out."
+    )
+
+
+async def _got_it(work: Work) -> None:
+    await _party_answer(work, commitments.GOT_IT)
+
+
+async def _disputed(work: Work) -> None:
+    await _party_answer(work, commitments.DISPUTED)
+
+
+async def _give_kudos(work: Work) -> None:
+    """One click from a party: a kudos from them to the person who kept the promise."""
+    async with work.db.session() as session:
+        commitment = await session.get(Commitment, _value(work))
+        parties = (
+            [p.user_id for p in await commitments.parties_of(session, commitment_id=commitment.id)]
+            if commitment
+            else []
+        )
+    if commitment is None or work.user_id not in parties:
+        raise NotYours(_value(work))
+    try:
+        await give_and_announce(
+            work,
+            giver_id=work.user_id,
+            parsed=ParsedKudos(
+                receivers=(commitment.owner_id,),
+                reason=f"kept their promise: {commitment.text}",
+                tags=("reliable",),
+            ),
+            channel_id=None,
+            source="commitment",
+            source_key=f"commitment:{commitment.id}:{work.user_id}",
+        )
+    except KudosRejected as exc:
+        await tell_privately(work, str(exc))
+        return
+    await answer_in_place(work, f":raised_hands: Kudos sent to <@{commitment.owner_id}>.")
+
+
+BUTTONS = {
+    Action.COMMIT_CONFIRM: _confirm,
+    Action.COMMIT_EDIT: _open_editor,
+    Action.COMMIT_CANCEL: _cancel,
+    Action.COMMIT_DONE: _done,
+    Action.COMMIT_SNOOZE_DAY: _snooze_day,
+    Action.COMMIT_SNOOZE_WEEK: _snooze_week,
+    Action.COMMIT_NEW_DATE: _open_editor,
+    Action.COMMIT_DROP: _ask_drop,
+    Action.COMMIT_DROP_TELL: _drop_tell,
+    Action.COMMIT_DROP_QUIET: _drop_quiet,
+    Action.COMMIT_KEEP: _keep,
+    Action.COMMIT_GOT_IT: _got_it,
+    Action.COMMIT_DISPUTED: _disputed,
+    Action.COMMIT_GIVE_KUDOS: _give_kudos,
+}
+
+
+def register(app: AsyncApp, inbox: Inbox) -> None:
+    button = inbox.listener("commit_button", action_key, engaging(handle_commit_button))
+    for action in BUTTONS:
+        app.action(action)(button)
