@@ -82,9 +82,9 @@ WARMUP = 20
 POLL_S = 0.05
 SERVERS = {
     "floor": [sys.executable, str(ROOT / "benchmarks" / "floor_bot.py"), "--port", "0"],
-    "serve": [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", "0"],
+    "serve": [sys.executable, "-m", "allybot.cli", "serve", "--host", "127.0.0.1", "--port", "0"],
     "workers": [
-        *[sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", "0"],
+        *[sys.executable, "-m", "allybot.cli", "serve", "--host", "127.0.0.1", "--port", "0"],
         *["--workers", "1"],
     ],
 }

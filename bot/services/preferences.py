@@ -173,7 +173,7 @@ COMMANDS = (
 async def apply_command(
     session: AsyncSession, *, team_id: str, user_id: str, command: str, rest: str, now: datetime
 ) -> Change:
-    """`/ally tips|pause|resume|quiet|kudos …`; bad input raises `PreferenceError` and changes nothing."""
+    """`/ally tips|pause|resume|quiet|kudos …`; bad input raises `PreferenceError`."""
     match command:
         case "tips":
             return await set_tip_cadence(
