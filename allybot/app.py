@@ -16,7 +16,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.oauth.installation_store import Installation
 from slack_sdk.signature import SignatureVerifier
 
-from bot import migrate
+from bot import dashboard, migrate
 from bot.db import Database
 from bot.inbox import Inbox, request_id
 from bot.logs import log_context
@@ -152,4 +152,5 @@ def create_app(
         webapp.router.add_get(REDIRECT_PATH, oauth_page)
     webapp.router.add_get("/healthz", healthz)
     webapp.router.add_get("/metrics", metrics)
+    dashboard.mount(webapp, settings, db, clients)
     return AllyBot(settings=settings, db=db, clients=clients, inbox=inbox, bolt=bolt, web=webapp)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from allybot.workers import WorkerPool, lower_priority, work_until
-from bot import logs, migrate
+from bot import dashboard, logs, migrate
 from bot.db import Database
 from bot.settings import Settings, SettingsError, load_settings
 
@@ -238,6 +238,7 @@ async def _serve(settings: Settings, args: argparse.Namespace) -> int:
     clock = start_clock(bot, interval_seconds=args.tick_seconds) if ticks_here else None
     port = runner.addresses[0][1] if runner.addresses else args.port
     logger.info("allybot serving on http://%s:%d", args.host, port)
+    logger.info(dashboard.status_line(settings))
     stop = _stop_event()
     await stop.wait()
 

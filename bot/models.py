@@ -545,3 +545,21 @@ class IntroPair(Base):
     user_b: Mapped[str] = mapped_column(String(32), primary_key=True)
     times: Mapped[int] = mapped_column(Integer, default=1)
     last_round_id: Mapped[int] = mapped_column(Integer)
+
+
+class DashboardSession(Base):
+    """A browser signed in to the dashboard: the cookie holds a random id, this row its hash,
+    so signing out, forget-me or an expiry ends it on every replica at once."""
+
+    __tablename__ = "dashboard_sessions"
+    __table_args__ = (Index("ix_dashboard_sessions_person", "team_id", "user_id"),)
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(32))
+    enterprise_id: Mapped[str | None] = mapped_column(String(32))
+    # Slack's admin/owner flag, as Slack answered it at admin_checked_at (re-asked hourly).
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    admin_checked_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]

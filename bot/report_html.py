@@ -20,6 +20,7 @@ figure { margin: 1.5rem 0; } figcaption { font-weight: 600; margin-bottom: .3rem
 .axis { font-size: 11px; fill: #616061; } .grid { stroke: #e8e8e8; }
 .bar { fill: #2e6fbf; } .hidden { fill: none; stroke: #9a9a9a; stroke-dasharray: 3 2; }
 .note { color: #616061; font-size: .9rem; }
+.headline { font-size: 1.1rem; font-weight: 600; }
 """
 
 
@@ -115,6 +116,7 @@ def render(report: Report) -> str:
         f"{report.until.date()} (weeks start on Monday, UTC). Counts only, never names. A "
         f"week drawn as a dashed outline is a figure over fewer than {MIN_PEOPLE} people, "
         "not shown.</p>",
+        f'<p class="headline">{escape(report.headline.sentence)}</p>',
     ]
     for series in report.series:
         body.append(f'<figure id="{escape(series.key)}">')

@@ -33,6 +33,9 @@ class Settings(BaseSettings):
         default="INFO"
     )
     allybot_log_format: Literal["text", "json"] = "text"
+    # Where browsers reach this server (https://allybot.example.com): the dashboard's
+    # Sign in with Slack redirect URL is built on it. Unset: the request's own address.
+    allybot_public_url: str | None = None
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -54,6 +57,17 @@ class Settings(BaseSettings):
         if not v.startswith(("http://", "https://")):
             raise ValueError("must be an http(s) URL such as https://slack.com/api/")
         return v if v.endswith("/") else v + "/"
+
+    @field_validator("allybot_public_url")
+    @classmethod
+    def _public_url(cls, v: str | None) -> str | None:
+        if v is None or not v.strip():
+            return None
+        if not v.startswith(("http://", "https://")):
+            raise ValueError(
+                "must be the http(s) address browsers use, such as https://allybot.example.com"
+            )
+        return v.rstrip("/")
 
     @field_validator("database_url")
     @classmethod
@@ -78,6 +92,11 @@ class Settings(BaseSettings):
     def oauth_enabled(self) -> bool:
         """Multi-workspace installs are on when the app's client credentials are set."""
         return bool(self.slack_client_id and self.slack_client_secret)
+
+    @property
+    def dashboard_enabled(self) -> bool:
+        """The dashboard signs people in with the OAuth install's client id and secret."""
+        return self.oauth_enabled
 
     def require_http(self) -> None:
         """HTTP mode needs the signing secret and one way to get a bot token."""

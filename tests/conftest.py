@@ -192,6 +192,22 @@ async def server(
     await stopped(process)
 
 
+@pytest.fixture(scope="session")
+async def dash_server(
+    db: Database, database_url: str, slack: SlackDouble, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Server]:
+    """`allybot serve` for many workspaces, so with the dashboard on, on the run's database."""
+    from tests.installs import oauth_env
+
+    log_path = tmp_path_factory.mktemp("dashboard") / "allybot.log"
+    process, url = await start_server(
+        oauth_env(database_url, slack.url), log_path, "--tick-seconds", "0"
+    )
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as http:
+        yield Server(url=url, process=process, log_path=log_path, http=http)
+    await stopped(process)
+
+
 @dataclass
 class Team:
     """A workspace of its own for one test, so tests sharing a server never see each other."""

@@ -19,12 +19,14 @@ import mimetypes
 import random
 import signal
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
@@ -35,8 +37,19 @@ SPEC_PATH = (
     Path(__file__).resolve().parents[2] / "shared" / "oracles" / "slack-web-api.openapi-v2.json"
 )
 APP_ID = "A0ALLYBOT"
-NEWER_THAN_SPEC = frozenset({"files.getUploadURLExternal", "files.completeUploadExternal"})
-NO_TOKEN_METHODS = frozenset({"api.test", "oauth.v2.access"})
+# Methods Slack added after the frozen spec (Sign in with Slack's OpenID Connect came in 2021);
+# their arguments follow Slack's method reference.
+NEWER_THAN_SPEC = frozenset(
+    {
+        "files.getUploadURLExternal",
+        "files.completeUploadExternal",
+        "openid.connect.token",
+        "openid.connect.userInfo",
+    }
+)
+NO_TOKEN_METHODS = frozenset({"api.test", "oauth.v2.access", "openid.connect.token"})
+# Called with the user token Sign in with Slack hands out, not a bot token.
+USER_TOKEN_METHODS = frozenset({"openid.connect.userInfo"})
 MESSAGE_BLOCK_LIMIT = 50
 VIEW_BLOCK_LIMIT = 100
 TEXT_LIMIT = 40_000
@@ -49,6 +62,7 @@ _POLL_SECONDS = 0.02
 _OWN_REQUIRED: Mapping[str, tuple[str, ...]] = {
     "files.getUploadURLExternal": ("filename", "length"),
     "files.completeUploadExternal": ("files",),
+    "openid.connect.token": ("code",),
 }
 _TZ_LABELS = {
     "GMT": "Greenwich Mean Time",
@@ -263,6 +277,16 @@ class _OAuthGrant:
     scope: str
 
 
+@dataclass(frozen=True)
+class _OpenIDCode:
+    """One Sign in with Slack authorisation: who signed in, for which app and redirect."""
+
+    user_id: str
+    client_id: str
+    redirect_uri: str
+    nonce: str | None
+
+
 @dataclass
 class _Fault:
     """A scripted failure still owed to the next calls of one method."""
@@ -422,6 +446,19 @@ def _check_blocks(raw: Any, limit: int, pointer: str) -> tuple[list[Any], JsonDi
     return blocks, None
 
 
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unsigned_jwt(claims: JsonDict) -> str:
+    """An id token shaped like Slack's (header.claims.signature); the double holds no RSA key,
+    so the signature is filler: allybot reads identity from openid.connect.userInfo."""
+    header = {"typ": "JWT", "alg": "RS256", "kid": "double"}
+    parts = [_b64url(json.dumps(x, separators=(",", ":")).encode()) for x in (header, claims)]
+    filler = hashlib.sha256(".".join(parts).encode()).digest()
+    return ".".join([*parts, _b64url(filler)])
+
+
 def _basic_credentials(header: str) -> tuple[str, str] | None:
     """Client id and secret from HTTP Basic auth, which slack_sdk uses for oauth.v2.access."""
     try:
@@ -513,6 +550,10 @@ class SlackDouble:
         self._home_views: dict[str, str] = {}
         self._uploads: dict[str, _Upload] = {}
         self._oauth_grants: dict[str, _OAuthGrant] = {}
+        self._openid_user: str | None = None
+        self._openid_denied = False
+        self._openid_codes: dict[str, _OpenIDCode] = {}
+        self._user_tokens: dict[str, str] = {}
         self._faults: dict[str, list[_Fault]] = {}
         self._random_429_rate = 0.0
         self._random = random.Random(0)
@@ -539,6 +580,8 @@ class SlackDouble:
             "views.push": self._views_push,
             "team.info": self._team_info,
             "oauth.v2.access": self._oauth_v2_access,
+            "openid.connect.token": self._openid_connect_token,
+            "openid.connect.userInfo": self._openid_connect_user_info,
             "files.getUploadURLExternal": self._files_get_upload_url_external,
             "files.completeUploadExternal": self._files_complete_upload_external,
         }
@@ -555,6 +598,7 @@ class SlackDouble:
         app.router.add_route("*", "/api/{method}", self._on_api)
         app.router.add_post("/response/{key}", self._on_response_url)
         app.router.add_post("/upload/{file_id}", self._on_upload)
+        app.router.add_get("/openid/connect/authorize", self._on_openid_authorize)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
         site = web.TCPSite(runner, self._host, self._requested_port)
@@ -727,6 +771,17 @@ class SlackDouble:
             code, team_id, team_name, bot_token, bot_user_id, enterprise_id, authed_user_id, scope
         )
 
+    def sign_in_as(self, user_id: str | None, *, deny: bool = False) -> None:
+        """Who Slack's consent screen signs in from now on (Sign in with Slack); `deny` makes
+        the person press Cancel instead."""
+        self._openid_user = user_id
+        self._openid_denied = deny
+
+    @property
+    def openid_authorize_url(self) -> str:
+        """Where a browser starts Sign in with Slack on the double."""
+        return f"{self.origin}/openid/connect/authorize"
+
     # -- faults ------------------------------------------------------------
 
     def fail(
@@ -881,6 +936,41 @@ class SlackDouble:
         self._record("response_url", args, None, at, answer)
         return answer.response()
 
+    async def _on_openid_authorize(self, request: web.Request) -> web.Response:
+        """Slack's consent screen for Sign in with Slack, answered at once for the person set
+        with `sign_in_as`: back to the redirect URI with a code (or `error=access_denied`)."""
+        at = time.monotonic()
+        args: JsonDict = dict(request.query)
+        problem = None
+        if args.get("response_type") != "code":
+            problem = "invalid_response_type"
+        elif _blank(args.get("client_id")):
+            problem = "invalid_client_id"
+        elif "openid" not in str(args.get("scope", "")).replace(" ", ",").split(","):
+            problem = "invalid_scope"
+        elif not str(args.get("redirect_uri", "")).startswith(("http://", "https://")):
+            problem = "bad_redirect_uri"
+        elif self._openid_user is None or self._openid_user not in self._users:
+            problem = "no_user_signed_in"
+        if problem is not None:
+            self._record("openid.authorize", args, None, at, _Answer(400, problem, problem))
+            return web.Response(status=400, text=f"Sign in with Slack failed: {problem}")
+        back: JsonDict = {"state": args.get("state", "")}
+        if self._openid_denied:
+            back["error"] = "access_denied"
+        else:
+            code = f"openid-{uuid.uuid4().hex}"
+            self._openid_codes[code] = _OpenIDCode(
+                self._openid_user,
+                str(args["client_id"]),
+                str(args["redirect_uri"]),
+                args.get("nonce"),
+            )
+            back["code"] = code
+        self._record("openid.authorize", args, None, at, _Answer(302, "", None))
+        location = f"{args['redirect_uri']}?{urlencode(back)}"
+        return web.Response(status=302, headers={"Location": location})
+
     async def _on_upload(self, request: web.Request) -> web.Response:
         """Take the bytes files_upload_v2 sends to the URL files.getUploadURLExternal gave."""
         at = time.monotonic()
@@ -946,7 +1036,15 @@ class SlackDouble:
         if incoming.problem is not None:
             return _json_answer(_error(incoming.problem))
         install = self._installs[self.bot_token]
-        if method not in NO_TOKEN_METHODS:
+        if method in USER_TOKEN_METHODS:
+            if incoming.token is None:
+                return _json_answer(_error("not_authed"))
+            user_id = self._user_tokens.get(incoming.token)
+            if user_id is None:
+                return _json_answer(_error("invalid_auth"))
+            user = self._users[user_id]
+            return _json_answer(_ok(sub=user.user_id, **self._identity(user)))
+        elif method not in NO_TOKEN_METHODS:
             if incoming.token is None:
                 return _json_answer(_error("not_authed"))
             if incoming.token in self._revoked:
@@ -1444,6 +1542,57 @@ class SlackDouble:
             enterprise=enterprise,
             is_enterprise_install=False,
         )
+
+    def _openid_connect_token(self, args: JsonDict, install: _Install) -> JsonDict:
+        """Exchange a Sign in with Slack code (once) for a user token and an id token."""
+        grant = self._openid_codes.pop(_text(args, "code"), None)
+        if grant is None:
+            return _error("invalid_code")
+        if _text(args, "client_id") != grant.client_id or _blank(args.get("client_secret")):
+            return _error("invalid_client_id")
+        if not _blank(args.get("redirect_uri")) and args["redirect_uri"] != grant.redirect_uri:
+            return _error("bad_redirect_uri")
+        user = self._users[grant.user_id]
+        token = f"xoxp-{uuid.uuid4().hex}"
+        self._user_tokens[token] = grant.user_id
+        claims: JsonDict = {
+            "iss": "https://slack.com",
+            "sub": user.user_id,
+            "aud": grant.client_id,
+            "exp": int(time.time()) + 3600,
+            "iat": int(time.time()),
+            "auth_time": int(time.time()),
+            **self._identity(user),
+        }
+        if grant.nonce:
+            claims["nonce"] = grant.nonce
+        return _ok(access_token=token, token_type="Bearer", id_token=_unsigned_jwt(claims))
+
+    def _openid_connect_user_info(self, args: JsonDict, install: _Install) -> JsonDict:
+        """Listed for `methods()`; answered in `_answer`, which alone sees the user token."""
+        return _error("not_allowed_token_type")
+
+    def _identity(self, user: _User) -> JsonDict:
+        """The claims Slack returns for the `openid` and `profile` scopes."""
+        team = self._team(user.team_id)
+        first, _, last = user.real_name.partition(" ")
+        avatar = hashlib.md5(user.user_id.encode()).hexdigest()[:12]
+        claims: JsonDict = {
+            "https://slack.com/user_id": user.user_id,
+            "https://slack.com/team_id": user.team_id,
+            "name": user.real_name,
+            "picture": f"https://secure.gravatar.com/avatar/{avatar}.jpg?s=512",
+            "given_name": first,
+            "family_name": last,
+            "locale": "en-US",
+            "https://slack.com/team_name": team.name,
+            "https://slack.com/team_domain": team.domain,
+            "https://slack.com/user_image_72": f"https://avatars.slack-edge.com/{avatar}_72.png",
+            "https://slack.com/team_image_default": True,
+        }
+        if team.enterprise_id is not None:
+            claims["https://slack.com/enterprise_id"] = team.enterprise_id
+        return claims
 
     def _files_get_upload_url_external(self, args: JsonDict, install: _Install) -> JsonDict:
         """Hand out an upload URL on the double, step one of files_upload_v2."""

@@ -180,6 +180,7 @@ def build_report_blocks(report: Report) -> list[Block]:
                 )
             ]
         ),
+        SectionBlock(text=MarkdownTextObject(text=f"*{report.headline.sentence}*")),
         SectionBlock(text=MarkdownTextObject(text="```" + "\n".join(text_table(report)) + "```")),
         DividerBlock(),
     ]

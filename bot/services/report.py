@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Date, and_, cast, func, or_, select, text, union_all
+from sqlalchemy import Date, and_, case, cast, func, literal, or_, select, text, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -22,6 +22,13 @@ MIN_PEOPLE = 5
 SUPPRESSED = "fewer than 5"
 DEFAULT_WEEKS = 13
 NETWORK_WINDOW = timedelta(days=90)
+# The headline: the share of active people recognised in the last 7 days (Gallup's Q12
+# item "In the last seven days, I have received recognition or praise for doing good work").
+RECOGNISED_WINDOW = timedelta(days=7)
+ACTIVE_WINDOW = timedelta(days=28)
+HEADLINE_WEEKS = 8
+GALLUP_TYPICAL = 0.25  # about 1 in 4 strongly agree in Gallup's surveys
+GALLUP_TARGET = 0.50  # the level Gallup ties to better outcomes
 
 Progress = Callable[[str], None]
 
@@ -54,6 +61,35 @@ class Series:
 
 
 @dataclass(frozen=True)
+class Recognised:
+    """Of the people active in the 28 days to `end`, how many received kudos in its last 7."""
+
+    end: date
+    recognised: int
+    active: int
+
+    @property
+    def share(self) -> float | None:
+        """None when there are fewer than MIN_PEOPLE active people (not shown)."""
+        return self.recognised / self.active if self.active >= MIN_PEOPLE else None
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The recognition headline, newest window last."""
+
+    windows: list[Recognised]
+
+    @property
+    def latest(self) -> Recognised:
+        return self.windows[-1]
+
+    @property
+    def sentence(self) -> str:
+        return headline_sentence(self)
+
+
+@dataclass(frozen=True)
 class Report:
     team_id: str
     since: date
@@ -61,6 +97,7 @@ class Report:
     series: list[Series]
     shape: network.Shape
     network_since: date
+    headline: Headline
 
     @property
     def shape_shown(self) -> bool:
@@ -114,6 +151,8 @@ async def build(
         asyncio.to_thread(lambda: network.shape(network.recognition_graph(edges, people)))
     )
     try:
+        step("recognised in the last 7 days")
+        headline = await recognition_headline(session, team_id=team_id, until=until)
         series = await _weekly_series(ctx, weeks, step)
     finally:
         step("network shape")
@@ -125,7 +164,61 @@ async def build(
         series=series,
         shape=shape,
         network_since=net_start.date(),
+        headline=headline,
     )
+
+
+async def recognition_headline(
+    session: AsyncSession, *, team_id: str, until: datetime, weeks: int = HEADLINE_WEEKS
+) -> Headline:
+    """The share for the 7 days to `until` and for each of the weeks before, for its trend.
+
+    Active: a person allybot knows (not a bot, not deactivated) who gave or received kudos,
+    made a promise or logged a check-in in the 28 days to the window's end. Recognised: an
+    active person who received kudos in the window's last 7 days.
+    """
+    windows = []
+    for back in range(weeks - 1, -1, -1):
+        end = until - timedelta(weeks=back)
+        windows.append(await _recognised(session, team_id=team_id, end=end))
+    return Headline(windows)
+
+
+async def _recognised(session: AsyncSession, *, team_id: str, end: datetime) -> Recognised:
+    start, recent = end - ACTIVE_WINDOW, end - RECOGNISED_WINDOW
+    in_kudos = (Kudos.team_id == team_id, Kudos.created_at >= start, Kudos.created_at < end)
+    received_lately = case((Kudos.created_at >= recent, 1), else_=0)
+    activity = union_all(
+        select(Kudos.receiver_id.label("person"), received_lately.label("hit")).where(*in_kudos),
+        select(Kudos.giver_id.label("person"), literal(0).label("hit")).where(*in_kudos),
+        select(Commitment.owner_id.label("person"), literal(0).label("hit")).where(
+            Commitment.team_id == team_id,
+            Commitment.created_at >= start,
+            Commitment.created_at < end,
+        ),
+        select(CheckIn.user_id.label("person"), literal(0).label("hit")).where(
+            CheckIn.team_id == team_id, CheckIn.at >= start, CheckIn.at < end
+        ),
+    ).subquery()
+    per_person = (
+        select(activity.c.person, func.max(activity.c.hit).label("hit"))
+        .group_by(activity.c.person)
+        .subquery()
+    )
+    recognised, active = (
+        await session.execute(
+            select(func.coalesce(func.sum(per_person.c.hit), 0), func.count()).join(
+                Person,
+                and_(
+                    Person.team_id == team_id,
+                    Person.user_id == per_person.c.person,
+                    Person.is_bot.is_(False),
+                    Person.deleted.is_(False),
+                ),
+            )
+        )
+    ).one()
+    return Recognised(end=end.date(), recognised=int(recognised), active=int(active))
 
 
 async def _weekly_series(ctx: _Ctx, weeks: list[date], step: Progress) -> list[Series]:
@@ -487,6 +580,39 @@ def read_series(series: Series) -> str:
     return f"{series.meaning} {text}"
 
 
+def _pct(value: float) -> str:
+    return f"{value:.0%}"
+
+
+def headline_sentence(headline: Headline) -> str:
+    """The headline in words: the share, its trend over the weeks before, and Gallup's yardstick."""
+    now = headline.latest
+    if now.share is None:
+        return (
+            f"Recognised in the last 7 days: not shown, {SUPPRESSED} active people in the 28 "
+            "days before."
+        )
+    text = (
+        f"{_pct(now.share)} of active people were recognised in the last 7 days "
+        f"({now.recognised:,} of {now.active:,})."
+    )
+    earlier = [w for w in headline.windows[:-1] if w.share is not None]
+    if earlier:
+        first = earlier[0]
+        assert first.share is not None
+        change = now.share - first.share
+        weeks = (now.end - first.end).days // 7
+        if abs(change) < 0.02:
+            text += f" About the same as {weeks} weeks ago ({_pct(first.share)})."
+        else:
+            text += f" {'Up' if change > 0 else 'Down'} from {_pct(first.share)} {weeks} weeks ago."
+    text += (
+        f" In Gallup's surveys about 1 in 4 people say they were recognised in the last seven "
+        f"days; {_pct(GALLUP_TARGET)} is the level they tie to better outcomes."
+    )
+    return text
+
+
 def shape_lines(report: Report) -> list[str]:
     """The network figures as sentences, or why they are not shown."""
     s = report.shape
@@ -529,6 +655,18 @@ def to_dict(report: Report) -> dict[str, Any]:
         "since": report.since.isoformat(),
         "until": report.until.isoformat(),
         "minimum_people": MIN_PEOPLE,
+        "recognised_last_7_days": {
+            "reading": report.headline.sentence,
+            "weeks": [
+                {
+                    "end": w.end.isoformat(),
+                    "share": SUPPRESSED if w.share is None else w.share,
+                    "recognised": SUPPRESSED if w.share is None else w.recognised,
+                    "active": SUPPRESSED if w.share is None else w.active,
+                }
+                for w in report.headline.windows
+            ],
+        },
         "series": [
             {
                 "key": series.key,
@@ -588,6 +726,8 @@ def render_text(report: Report) -> str:
         f"to {report.until.date()} (weeks start on Monday, UTC)",
         f"Counts only. '<5' / '{SUPPRESSED}': a figure over fewer than {MIN_PEOPLE} people, "
         "not shown.",
+        "",
+        report.headline.sentence,
         "",
         *text_table(report),
         "",

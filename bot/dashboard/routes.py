@@ -1,0 +1,519 @@
+"""The dashboard's HTTP routes on allybot's aiohttp app: sign-in, the three pages, downloads.
+
+Each handler finds the visitor from the session cookie, checks what they may see, calls the
+same services Slack's surfaces use, and renders a page from bot/dashboard/pages.py.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from aiohttp import web
+from pydantic import ValidationError
+from sqlalchemy import select
+
+from bot.blocks.privacy import build_erased_home_view
+from bot.dashboard import pages
+from bot.dashboard.signin import (
+    CALLBACK_PATH,
+    SESSION_COOKIE,
+    SESSION_LIFETIME,
+    STATE_COOKIE,
+    STATE_SECONDS,
+    SignIn,
+    SignInRefused,
+    Visitor,
+    slack_origin,
+)
+from bot.db import Database
+from bot.models import Person
+from bot.services import (
+    allies,
+    commitments,
+    insights,
+    people,
+    privacy,
+    report,
+    workspace_settings,
+)
+from bot.services.workspace_settings import LABELS, WorkspaceSettings
+from bot.settings import Settings
+from bot.slack import SlackClients
+
+logger = logging.getLogger(__name__)
+
+MAX_RANGE = timedelta(weeks=53)
+REPORT_TTL = 300.0  # seconds a built report is reused for the same workspace and range
+REPORT_CACHE_SIZE = 32
+CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+    "base-uri 'none'; frame-ancestors 'none'"
+)
+
+REFUSALS = {
+    "invalid_browser": (
+        400,
+        "This sign-in link was opened in a different browser from the one that started it, "
+        "or it has expired.",
+    ),
+    "invalid_state": (401, "This sign-in link has expired or was already used."),
+    "missing_code": (400, "Slack did not send a sign-in code."),
+    "invalid_code": (401, "Slack did not accept the sign-in; it may have been used already."),
+}
+
+
+def status_line(settings: Settings) -> str:
+    """The one line `allybot serve` says about the dashboard at start."""
+    if settings.dashboard_enabled:
+        return (
+            "dashboard on at /dashboard (Sign in with Slack redirect URL: "
+            f"{settings.allybot_public_url or 'https://<this host>'}{CALLBACK_PATH})"
+        )
+    return (
+        "dashboard off: set SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (the app's, as for "
+        "installs in many workspaces) to serve /dashboard"
+    )
+
+
+def _secure_headers(response: web.StreamResponse) -> web.StreamResponse:
+    response.headers["Content-Security-Policy"] = CSP
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def html(body: str, status: int = 200) -> web.Response:
+    return web.Response(text=body, status=status, content_type="text/html", charset="utf-8")
+
+
+def _cookie(response: web.StreamResponse, name: str, value: str, max_age: int) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path="/dashboard",
+        secure=True,
+        httponly=True,
+        samesite="Lax",
+    )
+
+
+def _forget_cookie(response: web.StreamResponse, name: str) -> None:
+    response.del_cookie(name, path="/dashboard", secure=True, httponly=True, samesite="Lax")
+
+
+@dataclass
+class ReportCache:
+    """Built reports kept a few minutes per workspace and range: the report's queries take
+    seconds on a large workspace, the page must not."""
+
+    ttl: float = REPORT_TTL
+    entries: dict[tuple[str, date, date], tuple[float, report.Report]] = field(default_factory=dict)
+
+    def get(self, key: tuple[str, date, date]) -> report.Report | None:
+        found = self.entries.get(key)
+        if found is None or time.monotonic() - found[0] > self.ttl:
+            return None
+        return found[1]
+
+    def put(self, key: tuple[str, date, date], built: report.Report) -> None:
+        if len(self.entries) >= REPORT_CACHE_SIZE:
+            self.entries.pop(min(self.entries, key=lambda k: self.entries[k][0]))
+        self.entries[key] = (time.monotonic(), built)
+
+    def forget(self, team_id: str) -> None:
+        for key in [k for k in self.entries if k[0] == team_id]:
+            del self.entries[key]
+
+
+Handler = Callable[[web.Request, Visitor], Awaitable[web.StreamResponse]]
+
+
+class Dashboard:
+    """The routes, sharing allybot's database and Slack clients."""
+
+    def __init__(self, settings: Settings, db: Database, clients: SlackClients) -> None:
+        self.settings = settings
+        self.db = db
+        self.clients = clients
+        self.signin = SignIn(settings, db, clients)
+        self.reports = ReportCache()
+        self.slack_origin = slack_origin(settings.slack_api_url)
+
+    def routes(self) -> list[web.RouteDef]:
+        return [
+            web.get("/dashboard", self.home),
+            web.get("/dashboard/", self.home),
+            web.get(pages.STYLESHEET, self.stylesheet),
+            web.get(pages.SIGNIN, self.begin),
+            web.get(CALLBACK_PATH, self.callback),
+            web.post(pages.SIGNOUT, self.member(self.signout, form=True)),
+            web.get(pages.WORKSPACE, self.admin(self.workspace)),
+            web.get("/dashboard/workspace.csv", self.admin(self.workspace_csv)),
+            web.get("/dashboard/workspace.json", self.admin(self.workspace_json)),
+            web.get(pages.SETTINGS, self.admin(self.settings_form)),
+            web.post(pages.SETTINGS, self.admin(self.settings_save, form=True)),
+            web.get(pages.ME, self.member(self.me)),
+            web.get("/dashboard/me/export.json", self.member(self.export)),
+            web.post("/dashboard/me/forget", self.member(self.forget, form=True)),
+        ]
+
+    # -- who is asking ---------------------------------------------------------------
+
+    def redirect_uri(self, request: web.Request) -> str:
+        base = self.settings.allybot_public_url or f"{request.scheme}://{request.host}"
+        return base + CALLBACK_PATH
+
+    async def visitor(self, request: web.Request) -> Visitor | None:
+        return await self.signin.visitor(request.cookies.get(SESSION_COOKIE), now=datetime.now(UTC))
+
+    def member(self, handler: Handler, *, form: bool = False) -> Callable[..., Any]:
+        """Anyone signed in; a form must carry the session's CSRF token."""
+
+        async def wrapped(request: web.Request) -> web.StreamResponse:
+            visitor = await self.visitor(request)
+            if visitor is None:
+                if request.method != "GET":
+                    return _secure_headers(
+                        html(
+                            pages.message_page(
+                                "Signed out",
+                                "Your session has ended, so nothing was changed.",
+                                link=(pages.SIGNIN, "Sign in with Slack"),
+                            ),
+                            401,
+                        )
+                    )
+                raise web.HTTPFound(pages.SIGNIN)
+            if form:
+                data = await request.post()
+                token = data.get("csrf")
+                if not self.signin.signer.csrf_ok(
+                    visitor.session_hash, token if isinstance(token, str) else None
+                ):
+                    logger.warning("dashboard form refused: CSRF token missing or wrong")
+                    return _secure_headers(
+                        html(
+                            pages.message_page(
+                                "Form expired",
+                                "This form could not be checked, so nothing was changed. "
+                                "Reload the page and try again.",
+                                link=(request.path, "Back"),
+                            ),
+                            403,
+                        )
+                    )
+            return _secure_headers(await handler(request, visitor))
+
+        return wrapped
+
+    def admin(self, handler: Handler, *, form: bool = False) -> Callable[..., Any]:
+        """Slack admins and owners only; everyone else is told so (403)."""
+
+        async def only_admins(request: web.Request, visitor: Visitor) -> web.StreamResponse:
+            if not visitor.is_admin:
+                return html(
+                    pages.message_page(
+                        "For admins only",
+                        "This page is for the workspace's Slack admins and owners. Your own "
+                        "figures are on your page.",
+                        link=(pages.ME, "Your page"),
+                    ),
+                    403,
+                )
+            return await handler(request, visitor)
+
+        return self.member(only_admins, form=form)
+
+    # -- sign-in ---------------------------------------------------------------------
+
+    async def home(self, request: web.Request) -> web.StreamResponse:
+        """The first page the visitor may see; Sign in with Slack without a session."""
+        visitor = await self.visitor(request)
+        if visitor is None:
+            raise web.HTTPFound(pages.SIGNIN)
+        raise web.HTTPFound(pages.WORKSPACE if visitor.is_admin else pages.ME)
+
+    async def stylesheet(self, request: web.Request) -> web.StreamResponse:
+        response = web.Response(text=pages.STYLE, content_type="text/css", charset="utf-8")
+        response.headers["Cache-Control"] = "public, max-age=3600"
+        return _secure_headers(response)
+
+    async def begin(self, request: web.Request) -> web.StreamResponse:
+        url, state = await self.signin.begin(self.redirect_uri(request))
+        response = web.Response(status=302, headers={"Location": url})
+        _cookie(response, STATE_COOKIE, state, STATE_SECONDS)
+        return _secure_headers(response)
+
+    async def callback(self, request: web.Request) -> web.StreamResponse:
+        """Slack sends the browser back here with a code and the state."""
+        query = request.query
+        if query.get("error"):
+            response = html(
+                pages.message_page(
+                    "Not signed in",
+                    "Sign-in was cancelled in Slack, so you are not signed in.",
+                    link=(pages.SIGNIN, "Sign in with Slack"),
+                )
+            )
+            _forget_cookie(response, STATE_COOKIE)
+            return _secure_headers(response)
+        try:
+            identity = await self.signin.finish(
+                code=query.get("code"),
+                state=query.get("state"),
+                cookie_state=request.cookies.get(STATE_COOKIE),
+                redirect_uri=self.redirect_uri(request),
+            )
+        except SignInRefused as refused:
+            status, text = REFUSALS[refused.reason]
+            logger.warning("dashboard sign-in refused", extra={"reason": refused.reason})
+            page = pages.message_page(
+                "Not signed in", text, link=(pages.SIGNIN, "Sign in with Slack again")
+            )
+            return _secure_headers(html(page, status))
+        is_admin = await self.signin.ask_slack_is_admin(identity.team_id, identity.user_id)
+        if is_admin is None:
+            page = pages.message_page(
+                "allybot is not in this workspace",
+                f"allybot is not installed in {identity.team_name or 'this workspace'}, or "
+                "Slack does not list you there, so there is nothing to show.",
+                link=("/slack/install", "Install allybot"),
+            )
+            return _secure_headers(html(page, 403))
+        cookie = await self.signin.open_session(identity, is_admin=is_admin, now=datetime.now(UTC))
+        logger.info("dashboard sign-in", extra={"outcome": "signed_in", "admin": is_admin})
+        response = web.Response(status=303, headers={"Location": "/dashboard"})
+        _cookie(response, SESSION_COOKIE, cookie, int(SESSION_LIFETIME.total_seconds()))
+        _forget_cookie(response, STATE_COOKIE)
+        return _secure_headers(response)
+
+    async def signout(self, request: web.Request, visitor: Visitor) -> web.StreamResponse:
+        await self.signin.end(visitor)
+        response = html(
+            pages.message_page(
+                "Signed out",
+                "You are signed out of allybot's dashboard.",
+                link=(pages.SIGNIN, "Sign in with Slack"),
+            )
+        )
+        _forget_cookie(response, SESSION_COOKIE)
+        return response
+
+    # -- workspace -------------------------------------------------------------------
+
+    @staticmethod
+    def _range(request: web.Request, today: date) -> tuple[date, date, str | None]:
+        """The date range asked for, or the report's default with the reason."""
+        default = (report.default_since(datetime.now(UTC)), today)
+        raw_since, raw_until = request.query.get("since"), request.query.get("until")
+        if not raw_since and not raw_until:
+            return *default, None
+        try:
+            since = date.fromisoformat(raw_since) if raw_since else default[0]
+            until = date.fromisoformat(raw_until) if raw_until else today
+        except ValueError:
+            return *default, "Give the dates as YYYY-MM-DD; showing the last 13 weeks."
+        if until > today:
+            until = today
+        if since > until:
+            return *default, "The start is after the end; showing the last 13 weeks."
+        if until - since > MAX_RANGE:
+            return *default, "Choose at most a year; showing the last 13 weeks."
+        return since, until, None
+
+    async def _report(self, team_id: str, since: date, until: date) -> report.Report:
+        key = (team_id, since, until)
+        built = self.reports.get(key)
+        if built is None:
+            now = datetime.now(UTC)
+            end = (
+                now
+                if until >= now.date()
+                else datetime.combine(until + timedelta(days=1), datetime.min.time(), UTC)
+            )
+            async with self.db.session() as session:
+                built = await report.build(session, team_id=team_id, until=end, since=since)
+            self.reports.put(key, built)
+        return built
+
+    async def workspace(self, request: web.Request, visitor: Visitor) -> web.StreamResponse:
+        since, until, problem = self._range(request, datetime.now(UTC).date())
+        built = await self._report(visitor.team_id, since, until)
+        chrome = pages.Chrome(visitor.is_admin, visitor.csrf, pages.WORKSPACE)
+        return html(pages.workspace_page(built, chrome=chrome, until=until, problem=problem))
+
+    async def workspace_csv(self, request: web.Request, visitor: Visitor) -> web.StreamResponse:
+        since, until, _ = self._range(request, datetime.now(UTC).date())
+        built = await self._report(visitor.team_id, since, until)
+        return web.Response(
+            text=pages.workspace_csv(built),
+            content_type="text/csv",
+            charset="utf-8",
+            headers={"Content-Disposition": f'attachment; filename="allybot-{since}-{until}.csv"'},
+        )
+
+    async def workspace_json(self, request: web.Request, visitor: Visitor) -> web.StreamResponse:
+        since, until, _ = self._range(request, datetime.now(UTC).date())
+        built = await self._report(visitor.team_id, since, until)
+        return web.Response(
+            text=json.dumps(report.to_dict(built), indent=2),
+            content_type="application/json",
+            charset="utf-8",
+            headers={"Content-Disposition": f'attachment; filename="allybot-{since}-{until}.json"'},
+        )
+
+    # -- settings --------------------------------------------------------------------
+
+    async def _settings_page(
+        self,
+        visitor: Visitor,
+        *,
+        values: dict[str, str] | None = None,
+        errors: dict[str, str] | None = None,
+        saved: str | None = None,
+        status: int = 200,
+    ) -> web.Response:
+        async with self.db.session() as session:
+            workspace = await people.ensure_workspace(session, team_id=visitor.team_id)
+            current = WorkspaceSettings.of(workspace)
+            history = await workspace_settings.recent_changes(session, team_id=visitor.team_id)
+            names = await _names(session, visitor.team_id, {c.changed_by for c in history})
+        chrome = pages.Chrome(visitor.is_admin, visitor.csrf, pages.SETTINGS)
+        page = pages.settings_page(
+            values or pages.form_values(current),
+            chrome=chrome,
+            history=history,
+            names=names,
+            errors=errors,
+            saved=saved,
+        )
+        return html(page, status)
+
+    async def settings_form(self, request: web.Request, visitor: Visitor) -> web.StreamResponse:
+        saved = request.query.get("saved")
+        note = None
+        if saved is not None:
+            note = "Settings saved." if saved != "0" else "Settings saved; nothing had changed."
+        return await self._settings_page(visitor, saved=note)
+
+    async def settings_save(self, request: web.Request, visitor: Visitor) -> web.StreamResponse:
+        """Validated by the admin modal's model; saved as the admin, asked of Slack again."""
+        data = await request.post()
+        values = {name: str(data.get(name, "")) for name in LABELS}
+        try:
+            checked = workspace_settings.validate(values)
+        except ValidationError as exc:
+            errors = workspace_settings.field_errors(exc)
+            return await self._settings_page(visitor, values=values, errors=errors, status=400)
+        if not await self.signin.ask_slack_is_admin(visitor.team_id, visitor.user_id):
+            return html(
+                pages.message_page(
+                    "Not saved",
+                    "Slack no longer lists you as an admin or owner of this workspace, so "
+                    "nothing changed.",
+                    link=(pages.ME, "Your page"),
+                ),
+                403,
+            )
+        async with self.db.session() as session:
+            changes = await workspace_settings.apply(
+                session,
+                team_id=visitor.team_id,
+                settings=checked,
+                changed_by=visitor.user_id,
+                now=datetime.now(UTC),
+            )
+        logger.info("dashboard settings saved", extra={"outcome": f"{len(changes)} changed"})
+        raise web.HTTPSeeOther(f"{pages.SETTINGS}?saved={len(changes)}")
+
+    # -- me --------------------------------------------------------------------------
+
+    async def me(self, request: web.Request, visitor: Visitor) -> web.StreamResponse:
+        now = datetime.now(UTC)
+        async with self.db.session() as session:
+            figures = await insights.figures(
+                session, team_id=visitor.team_id, user_id=visitor.user_id, now=now
+            )
+            mine = await allies.list_allies(
+                session, team_id=visitor.team_id, user_id=visitor.user_id
+            )
+            promises = await commitments.open_list(
+                session, team_id=visitor.team_id, owner_id=visitor.user_id
+            )
+        names = {v.ally.ally_id: v.person.name for v in mine if v.person and v.person.name}
+        chrome = pages.Chrome(visitor.is_admin, visitor.csrf, pages.ME)
+        page = pages.me_page(
+            figures, chrome=chrome, allies=mine, promises=promises, names=names, now=now
+        )
+        return html(page)
+
+    async def export(self, request: web.Request, visitor: Visitor) -> web.StreamResponse:
+        now = datetime.now(UTC)
+        async with self.db.session() as session:
+            data = await privacy.export(
+                session, team_id=visitor.team_id, user_id=visitor.user_id, now=now
+            )
+        return web.Response(
+            text=json.dumps(data, indent=2, ensure_ascii=False),
+            content_type="application/json",
+            charset="utf-8",
+            headers={"Content-Disposition": f'attachment; filename="allybot-{now.date()}.json"'},
+        )
+
+    async def forget(self, request: web.Request, visitor: Visitor) -> web.StreamResponse:
+        """Erase the person (as `/ally forget-me` does) and end all their sessions."""
+        data = await request.post()
+        if data.get("confirm") != "yes":
+            return html(
+                pages.message_page(
+                    "Nothing erased",
+                    "Tick the box to confirm, then press Forget me again.",
+                    link=(pages.ME, "Back to your page"),
+                ),
+                400,
+            )
+        async with self.db.session() as session:
+            erased = await privacy.erase(session, team_id=visitor.team_id, user_id=visitor.user_id)
+        await self.signin.end_person(visitor.team_id, visitor.user_id)
+        client = await self.clients.for_team(visitor.team_id)
+        await client.views_publish(user_id=visitor.user_id, view=build_erased_home_view())
+        logger.info("dashboard forget-me", extra={"outcome": "erased"})
+        response = html(
+            pages.message_page(
+                "Your data is erased",
+                f"allybot deleted {erased.deleted} records about you; kudos you gave or "
+                f"received ({erased.anonymised}) keep counting without your name. You are "
+                "signed out.",
+            )
+        )
+        _forget_cookie(response, SESSION_COOKIE)
+        return response
+
+
+async def _names(session: Any, team_id: str, user_ids: set[str]) -> dict[str, str]:
+    """Display names for the people in the change history (a label such as deploy-bot
+    stays as it is)."""
+    if not user_ids:
+        return {}
+    rows = await session.execute(
+        select(Person.user_id, Person.name).where(
+            Person.team_id == team_id, Person.user_id.in_(user_ids)
+        )
+    )
+    return {uid: name for uid, name in rows if name}
+
+
+def mount(webapp: web.Application, settings: Settings, db: Database, clients: SlackClients) -> bool:
+    """Add the dashboard's routes when the app's client id and secret are set."""
+    if not settings.dashboard_enabled:
+        return False
+    webapp.router.add_routes(Dashboard(settings, db, clients).routes())
+    return True

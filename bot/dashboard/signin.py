@@ -1,0 +1,256 @@
+"""Sign in with Slack for the dashboard: OpenID Connect with slack_sdk's pieces, a state that
+is used once and bound to the browser (as the install flow's), and sessions kept in the
+database behind a signed cookie."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import quote, urlsplit
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.oauth import OpenIDConnectAuthorizeUrlGenerator
+from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
+from sqlalchemy import delete, select
+
+from bot import directory
+from bot.db import Database
+from bot.models import DashboardSession
+from bot.settings import Settings
+from bot.slack import SlackClients
+
+logger = logging.getLogger(__name__)
+
+SCOPES = ("openid", "profile")
+CALLBACK_PATH = "/dashboard/callback"
+SESSION_COOKIE = "allybot_dashboard"
+STATE_COOKIE = "allybot_dashboard_state"
+STATE_SECONDS = 600
+SESSION_LIFETIME = timedelta(hours=12)
+ADMIN_RECHECK = timedelta(hours=1)
+
+
+def slack_origin(api_url: str) -> str:
+    """Scheme and host of SLACK_API_URL: Slack's pages live there too (slack.com,
+    slack-gov.com, or a test double), so sign-in never leaves the host deployers chose."""
+    parts = urlsplit(api_url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+class SignInRefused(Exception):
+    """Why a sign-in did not complete; `reason` picks the page shown."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who Slack says signed in."""
+
+    team_id: str
+    user_id: str
+    enterprise_id: str | None
+    team_name: str | None
+
+
+@dataclass(frozen=True)
+class Visitor:
+    """A signed-in browser on this request."""
+
+    team_id: str
+    user_id: str
+    is_admin: bool
+    csrf: str
+    session_hash: str
+
+
+class Signer:
+    """HMACs keyed from the app's client secret: the session cookie and the CSRF tokens."""
+
+    def __init__(self, secret: str) -> None:
+        self._key = hashlib.sha256(b"allybot dashboard\0" + secret.encode()).digest()
+
+    def _mac(self, purpose: str, value: str) -> str:
+        digest = hmac.new(self._key, f"{purpose}\0{value}".encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+    def sign(self, value: str) -> str:
+        return f"{value}.{self._mac('cookie', value)}"
+
+    def unsign(self, signed: str) -> str | None:
+        value, _, mac = signed.rpartition(".")
+        if not value or not hmac.compare_digest(mac, self._mac("cookie", value)):
+            return None
+        return value
+
+    def csrf(self, session_hash: str) -> str:
+        return self._mac("csrf", session_hash)
+
+    def csrf_ok(self, session_hash: str, token: str | None) -> bool:
+        return bool(token) and hmac.compare_digest(str(token), self.csrf(session_hash))
+
+
+def _hash(session_id: str) -> str:
+    return hashlib.sha256(session_id.encode()).hexdigest()
+
+
+class SignIn:
+    """The sign-in flow and the sessions it opens."""
+
+    def __init__(self, settings: Settings, db: Database, clients: SlackClients) -> None:
+        assert settings.slack_client_id and settings.slack_client_secret
+        self.settings = settings
+        self.db = db
+        self.clients = clients
+        self.client_id = settings.slack_client_id
+        self.client_secret = settings.slack_client_secret.get_secret_value()
+        self.signer = Signer(self.client_secret)
+        self.authorize_url = f"{slack_origin(settings.slack_api_url)}/openid/connect/authorize"
+        # The install flow's store and table: a state is issued once and consumed once.
+        self.states = AsyncSQLAlchemyOAuthStateStore(
+            expiration_seconds=STATE_SECONDS,
+            engine=db.engine,
+            logger=logging.getLogger("allybot.dashboard_states"),
+        )
+
+    # -- the flow --------------------------------------------------------------------
+
+    async def begin(self, redirect_uri: str) -> tuple[str, str]:
+        """Slack's authorize URL for a new state, and the state for the browser's cookie."""
+        state = await self.states.async_issue()
+        generator = OpenIDConnectAuthorizeUrlGenerator(
+            client_id=self.client_id,
+            redirect_uri=quote(redirect_uri, safe=""),
+            scopes=list(SCOPES),
+            authorization_url=self.authorize_url,
+        )
+        return generator.generate(state=state, nonce=secrets.token_urlsafe(16)), state
+
+    async def finish(
+        self, *, code: str | None, state: str | None, cookie_state: str | None, redirect_uri: str
+    ) -> Identity:
+        """Check the state as the install flow does, then ask Slack who signed in."""
+        if not state or not cookie_state or not hmac.compare_digest(state, cookie_state):
+            raise SignInRefused("invalid_browser")
+        if not await self.states.async_consume(state):
+            raise SignInRefused("invalid_state")
+        if not code:
+            raise SignInRefused("missing_code")
+        client = self.clients.client(None)
+        try:
+            tokens = await client.openid_connect_token(
+                client_id=self.client_id,
+                client_secret=self.client_secret,
+                code=code,
+                redirect_uri=redirect_uri,
+            )
+            info = await client.openid_connect_userInfo(token=str(tokens["access_token"]))
+        except SlackApiError as exc:
+            logger.warning("sign-in refused by Slack: %s", exc.response.get("error"))
+            raise SignInRefused("invalid_code") from None
+        team_id = info.get("https://slack.com/team_id")
+        user_id = info.get("https://slack.com/user_id")
+        if not team_id or not user_id:
+            raise SignInRefused("invalid_code")
+        return Identity(
+            team_id=str(team_id),
+            user_id=str(user_id),
+            enterprise_id=info.get("https://slack.com/enterprise_id"),
+            team_name=info.get("https://slack.com/team_name"),
+        )
+
+    # -- sessions --------------------------------------------------------------------
+
+    async def ask_slack_is_admin(self, team_id: str, user_id: str) -> bool | None:
+        """Slack's own answer now (users.info, never a cached profile); None when allybot is
+        not installed there or the person is gone."""
+        if await self.clients.token_for(team_id) is None:
+            return None
+        client = await self.clients.for_team(team_id)
+        person = await directory.refresh(self.db, client, team_id=team_id, user_id=user_id)
+        if person is None or person.deleted or person.is_bot:
+            return None
+        return bool(person.is_admin or person.is_owner)
+
+    async def open_session(self, identity: Identity, *, is_admin: bool, now: datetime) -> str:
+        """A new session row; the signed cookie value for it."""
+        session_id = secrets.token_urlsafe(32)
+        async with self.db.session() as session:
+            session.add(
+                DashboardSession(
+                    id_hash=_hash(session_id),
+                    team_id=identity.team_id,
+                    user_id=identity.user_id,
+                    enterprise_id=identity.enterprise_id,
+                    is_admin=is_admin,
+                    admin_checked_at=now,
+                    created_at=now,
+                    expires_at=now + SESSION_LIFETIME,
+                )
+            )
+        return self.signer.sign(session_id)
+
+    async def visitor(self, cookie: str | None, *, now: datetime) -> Visitor | None:
+        """The session a cookie names, if it is signed, known and not expired; the admin flag
+        asked of Slack again once it is an hour old."""
+        session_id = self.signer.unsign(cookie) if cookie else None
+        if session_id is None:
+            return None
+        id_hash = _hash(session_id)
+        async with self.db.session() as session:
+            row = await session.get(DashboardSession, id_hash)
+            if row is None:
+                return None
+            if row.expires_at <= now:
+                await session.delete(row)
+                return None
+            team_id, user_id = row.team_id, row.user_id
+            is_admin, checked = row.is_admin, row.admin_checked_at
+        if now - checked >= ADMIN_RECHECK:
+            answer = await self.ask_slack_is_admin(team_id, user_id)
+            if answer is None:
+                await self.end_person(team_id, user_id)
+                return None
+            is_admin = answer
+            async with self.db.session() as session:
+                row = await session.get(DashboardSession, id_hash)
+                if row is not None:
+                    row.is_admin, row.admin_checked_at = is_admin, now
+        return Visitor(
+            team_id=team_id,
+            user_id=user_id,
+            is_admin=is_admin,
+            csrf=self.signer.csrf(id_hash),
+            session_hash=id_hash,
+        )
+
+    async def end(self, visitor: Visitor) -> None:
+        async with self.db.session() as session:
+            await session.execute(
+                delete(DashboardSession).where(DashboardSession.id_hash == visitor.session_hash)
+            )
+
+    async def end_person(self, team_id: str, user_id: str) -> None:
+        """Every session of one person (forget-me, or Slack no longer lists them)."""
+        async with self.db.session() as session:
+            await session.execute(
+                delete(DashboardSession).where(
+                    DashboardSession.team_id == team_id, DashboardSession.user_id == user_id
+                )
+            )
+
+    async def sessions_of(self, team_id: str, user_id: str) -> int:
+        async with self.db.session() as session:
+            rows = await session.execute(
+                select(DashboardSession.id_hash).where(
+                    DashboardSession.team_id == team_id, DashboardSession.user_id == user_id
+                )
+            )
+            return len(rows.all())
