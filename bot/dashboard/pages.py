@@ -57,6 +57,7 @@ min-height:44px;cursor:pointer}
 button.quiet{background:#fff;color:#1d1c1d;border:1px solid #888}
 button.danger{background:#b3261e}
 .headline{border:2px solid #2c6e49;border-radius:8px;padding:1rem;margin:1rem 0}
+.headline h2{margin-top:0}
 .big{font-size:2.5rem;font-weight:700;line-height:1.1;margin:0}
 .note,.reading,.hint{color:#454245}.hint{font-size:.9rem;margin:.2rem 0 0}
 figure{margin:1.5rem 0}figcaption{font-weight:600;margin-bottom:.3rem}
@@ -71,6 +72,9 @@ td.num,th.num{text-align:right}
 .field{margin:1rem 0}.field label{display:block;font-weight:600}
 .field input,.field select{width:100%;max-width:24rem;padding:.4rem;border:1px solid #888;
 border-radius:4px;min-height:44px}
+.field.check{display:flex;gap:.6rem;align-items:flex-start}
+.field.check input{width:1.4rem;height:1.4rem;min-height:0;margin:.15rem 0 0;flex:none}
+.field.check label{font-weight:400}
 .error{color:#b3261e;font-weight:600}
 .field.invalid input,.field.invalid select{border:2px solid #b3261e}
 .ok{background:#e8f5e9;border-left:4px solid #2c6e49;padding:.5rem 1rem}
@@ -82,6 +86,12 @@ border-radius:4px;min-height:44px}
 
 WORKSPACE, SETTINGS, ME = "/dashboard/workspace", "/dashboard/settings", "/dashboard/me"
 SIGNOUT, SIGNIN, STYLESHEET = "/dashboard/signout", "/dashboard/signin", "/dashboard/style.css"
+ICON = "/dashboard/icon.svg"
+ICON_SVG = (
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">'
+    '<circle cx="11" cy="16" r="9" fill="#2c6e49"/><circle cx="21" cy="16" r="9" '
+    'fill="#2e6fbf" fill-opacity=".8"/></svg>'
+)
 
 
 @dataclass(frozen=True)
@@ -119,6 +129,7 @@ def document(title: str, body: str, chrome: Chrome | None = None) -> str:
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{escape(title)} · allybot</title>"
+        f'<link rel="icon" href="{ICON}" type="image/svg+xml">'
         f'<link rel="stylesheet" href="{STYLESHEET}"></head><body>'
         '<a class="skip" href="#main">Skip to the content</a>'
         f'<header>{header}</header><main id="main">{body}</main></body></html>\n'
@@ -508,9 +519,9 @@ def me_page(
         "about you (JSON)</a></p>"
         '<form method="post" action="/dashboard/me/forget">'
         f"{csrf_field(chrome.csrf)}"
-        '<div class="field"><input type="checkbox" id="confirm" name="confirm" value="yes" '
-        'required> <label for="confirm" style="display:inline">Erase what allybot holds about '
-        "me in this workspace (kudos I gave or received keep counting, anonymously)</label></div>"
+        '<div class="field check"><input type="checkbox" id="confirm" name="confirm" '
+        'value="yes" required><label for="confirm">Erase what allybot holds about me in this '
+        "workspace (kudos I gave or received keep counting, anonymously)</label></div>"
         '<button class="danger" type="submit">Forget me</button></form>'
     )
     return document("Your alliance figures", "".join(body), chrome)

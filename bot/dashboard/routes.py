@@ -152,6 +152,7 @@ class Dashboard:
             web.get("/dashboard", self.home),
             web.get("/dashboard/", self.home),
             web.get(pages.STYLESHEET, self.stylesheet),
+            web.get(pages.ICON, self.icon),
             web.get(pages.SIGNIN, self.begin),
             web.get(CALLBACK_PATH, self.callback),
             web.post(pages.SIGNOUT, self.member(self.signout, form=True)),
@@ -244,6 +245,11 @@ class Dashboard:
     async def stylesheet(self, request: web.Request) -> web.StreamResponse:
         response = web.Response(text=pages.STYLE, content_type="text/css", charset="utf-8")
         response.headers["Cache-Control"] = "public, max-age=3600"
+        return _secure_headers(response)
+
+    async def icon(self, request: web.Request) -> web.StreamResponse:
+        response = web.Response(text=pages.ICON_SVG, content_type="image/svg+xml")
+        response.headers["Cache-Control"] = "public, max-age=86400"
         return _secure_headers(response)
 
     async def begin(self, request: web.Request) -> web.StreamResponse:
