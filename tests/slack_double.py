@@ -1545,13 +1545,14 @@ class SlackDouble:
 
     def _openid_connect_token(self, args: JsonDict, install: _Install) -> JsonDict:
         """Exchange a Sign in with Slack code (once) for a user token and an id token."""
-        grant = self._openid_codes.pop(_text(args, "code"), None)
+        grant = self._openid_codes.get(_text(args, "code"))
         if grant is None:
             return _error("invalid_code")
         if _text(args, "client_id") != grant.client_id or _blank(args.get("client_secret")):
             return _error("invalid_client_id")
         if not _blank(args.get("redirect_uri")) and args["redirect_uri"] != grant.redirect_uri:
             return _error("bad_redirect_uri")
+        del self._openid_codes[_text(args, "code")]
         user = self._users[grant.user_id]
         token = f"xoxp-{uuid.uuid4().hex}"
         self._user_tokens[token] = grant.user_id

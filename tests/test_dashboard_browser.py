@@ -17,6 +17,7 @@ from playwright.async_api import (
     BrowserContext,
     ConsoleMessage,
     Request,
+    Response,
     async_playwright,
 )
 
@@ -87,14 +88,20 @@ class Hosts:
     def __init__(self) -> None:
         self.requests: list[tuple[str, str, bool]] = []
         self.errors: list[str] = []
+        self.missing: list[str] = []
 
     def console(self, message: ConsoleMessage) -> None:
-        if message.type == "error" and "403" not in message.text and "400" not in message.text:
+        if message.type == "error" and "status of" not in message.text:
             self.errors.append(message.text)
+
+    def response(self, response: Response) -> None:
+        if response.status == 404:
+            self.missing.append(response.url)
 
     def watch(self, context: BrowserContext) -> None:
         context.on("request", self)
         context.on("console", self.console)
+        context.on("response", self.response)
 
     def __call__(self, request: Request) -> None:
         self.requests.append(
@@ -224,4 +231,4 @@ async def test_admin_and_member_in_chromium(
     assert {h for h, _, _ in hosts.requests} <= {base, double}
     assert all(h == base for h, _, nav in hosts.requests if not nav)
     assert {kind for h, kind, _ in hosts.requests if h == double} == {"document"}
-    assert hosts.errors == []
+    assert hosts.errors == [] and hosts.missing == []

@@ -10,6 +10,7 @@ import json
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import jsonschema
 import pytest
@@ -54,6 +55,7 @@ EXPECTED_BOT_SCOPES = {
 }
 EVENTS_PATH = "/slack/events"
 OAUTH_REDIRECT_PATH = "/slack/oauth_redirect"
+CALLBACK_PATH = "/dashboard/callback"
 
 
 @pytest.fixture(scope="module")
@@ -137,11 +139,14 @@ def test_bot_events(manifest: dict[str, Any]) -> None:
 
 
 def test_bot_scopes_are_minimal(manifest: dict[str, Any]) -> None:
-    """allybot asks for what it uses and nothing more; no user-token scopes at all."""
+    """allybot asks for what it uses and nothing more; the only user scopes are Sign in with
+    Slack's, for the dashboard."""
+    from bot.dashboard.signin import SCOPES
+
     scopes = manifest["oauth_config"]["scopes"]
     assert set(scopes["bot"]) == EXPECTED_BOT_SCOPES
     assert len(scopes["bot"]) == len(set(scopes["bot"]))
-    assert not scopes.get("user")
+    assert scopes["user"] == list(SCOPES) == ["openid", "profile"]
 
 
 def test_settings_and_request_urls(manifest: dict[str, Any]) -> None:
@@ -164,4 +169,5 @@ def test_settings_and_request_urls(manifest: dict[str, Any]) -> None:
     assert redirect_urls
     for url in redirect_urls:
         assert url.startswith("https://"), url
-        assert url.endswith(OAUTH_REDIRECT_PATH), url
+    paths = sorted(urlsplit(url).path for url in redirect_urls)
+    assert paths == sorted([OAUTH_REDIRECT_PATH, CALLBACK_PATH])

@@ -163,7 +163,11 @@ def test_scopes_asked_for_are_the_manifest_scopes() -> None:
     manifest = yaml.safe_load((ROOT / "manifest.yml").read_text())
     assert set(BOT_SCOPES) == set(manifest["oauth_config"]["scopes"]["bot"])
     redirect = manifest["oauth_config"]["redirect_urls"]
-    assert all(re.fullmatch(r"https://[^/]+/slack/oauth_redirect", u) for u in redirect)
+    assert all(
+        re.fullmatch(r"https://[^/]+/(slack/oauth_redirect|dashboard/callback)", u)
+        for u in redirect
+    )
+    assert any(u.endswith("/slack/oauth_redirect") for u in redirect)
 
 
 def test_both_token_kinds_refused_at_start(tmp_path: Path) -> None:

@@ -503,3 +503,73 @@ async def test_intros_series_come_from_the_intros_rounds(db: Database) -> None:
     assert point(built, "intros_matched").shown == 6
     assert point(built, "intros_met").shown == 2
     assert point(built, "intros_new").shown == 2
+
+
+# -- the recognition headline --------------------------------------------------------------
+
+
+async def test_share_of_active_people_recognised_in_the_last_seven_days(db: Database) -> None:
+    team = new_id("T")
+    people = [new_id("U") for _ in range(12)]
+    bot, gone = new_id("U"), new_id("U")
+    await add_people(db, team, people)
+    await add_people(db, team, [bot], is_bot=True)
+    await add_people(db, team, [gone], deleted=True)
+    async with db.session() as session:
+        # Ten people active 10 days ago: six give, four receive.
+        session.add_all(kudos(team, people[i], people[6 + i % 4], 10) for i in range(6))
+        # This week two of them are recognised; a bot and a deactivated person do not count.
+        session.add_all(
+            [
+                kudos(team, people[0], people[1], 2),
+                kudos(team, people[2], people[3], 6.9),
+                kudos(team, people[4], bot, 1),
+                kudos(team, people[4], gone, 1),
+                kudos(team, people[5], "UNKNOWN1", 1),
+            ]
+        )
+        # Someone last seen 30 days ago is no longer active; a check-in makes someone active.
+        session.add(kudos(team, people[10], people[0], 30))
+        session.add(
+            CheckIn(
+                team_id=team,
+                user_id=people[11],
+                ally_id=people[0],
+                at=NOW - timedelta(3),
+                source="command",
+            )
+        )
+    built = await build(db, team)
+    now = built.headline.latest
+    assert (now.end, now.recognised, now.active) == (NOW.date(), 2, 11)
+    before = built.headline.windows[-2]
+    assert (before.recognised, before.active) == (4, 11)
+    assert built.headline.windows[0].share is None, "no one active then: not shown"
+    sentence = built.headline.sentence
+    assert sentence.startswith("18% of active people were recognised in the last 7 days")
+    assert "(2 of 11)" in sentence and "Down from 36% a week ago." in sentence
+    assert "Gallup" in sentence and "50%" in sentence
+    # The same sentence in every admin output.
+    assert sentence in report.render_text(built)
+    assert sentence.replace("'", "&#x27;") in report_html.render(built)
+    data = report.to_dict(built)["recognised_last_7_days"]
+    assert data["weeks"][-1] == {
+        "end": NOW.date().isoformat(),
+        "share": 2 / 11,
+        "recognised": 2,
+        "active": 11,
+    }
+
+
+async def test_the_headline_is_not_shown_over_fewer_than_five_active_people(
+    db: Database,
+) -> None:
+    team = new_id("T")
+    few = [new_id("U") for _ in range(4)]
+    await add_people(db, team, few)
+    async with db.session() as session:
+        session.add_all(kudos(team, g, r, 1) for g in few for r in few if g != r)
+    built = await build(db, team)
+    assert built.headline.latest.active == 4 and built.headline.latest.share is None
+    assert "not shown" in built.headline.sentence and "4" not in built.headline.sentence
+    assert report.to_dict(built)["recognised_last_7_days"]["weeks"][-1]["share"] == ("fewer than 5")

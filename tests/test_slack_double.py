@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import signal
 import sys
@@ -676,3 +677,85 @@ async def test_standalone_server_prints_its_url_and_stops_on_sigterm() -> None:
         if process.returncode is None:
             process.kill()
             await process.wait()
+
+
+# -- Sign in with Slack (OpenID Connect) ----------------------------------------------------
+
+
+async def test_sign_in_with_slack_through_slack_sdks_pieces(double: SlackDouble) -> None:
+    """slack_sdk's authorize URL, then openid.connect.token and openid.connect.userInfo, as
+    Slack's method reference describes them (the frozen spec predates them)."""
+    from slack_sdk.oauth import OpenIDConnectAuthorizeUrlGenerator
+
+    double.set_team("TSIGNIN01", name="Sign In Co", domain="signin")
+    double.add_user("USIGNIN01", team_id="TSIGNIN01", real_name="Ada Lovelace")
+    double.sign_in_as("USIGNIN01")
+    redirect = "https://allybot.example.com/dashboard/callback"
+    url = OpenIDConnectAuthorizeUrlGenerator(
+        client_id="1.2",
+        redirect_uri=redirect,
+        scopes=["openid", "profile"],
+        authorization_url=double.openid_authorize_url,
+    ).generate(state="s1", nonce="n1")
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(url, allow_redirects=False) as resp,
+    ):
+        assert resp.status == 302
+        back = resp.headers["Location"]
+    assert back.startswith(redirect + "?")
+    query = parse_qs(back.split("?", 1)[1])
+    assert query["state"] == ["s1"]
+    code = query["code"][0]
+
+    client = AsyncWebClient(base_url=double.url)
+    # The wrong redirect URI or client is refused, and a refused code stays unspent.
+    with pytest.raises(SlackApiError) as refused:
+        await client.openid_connect_token(
+            client_id="1.2", client_secret="s", code=code, redirect_uri="https://evil.example/cb"
+        )
+    assert refused.value.response["error"] == "bad_redirect_uri"
+    tokens = await client.openid_connect_token(
+        client_id="1.2", client_secret="s", code=code, redirect_uri=redirect
+    )
+    assert tokens["ok"] and tokens["token_type"] == "Bearer"
+    assert str(tokens["access_token"]).startswith("xoxp-")
+    _, claims, _ = str(tokens["id_token"]).split(".")
+    decoded = json.loads(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))
+    assert decoded["nonce"] == "n1" and decoded["aud"] == "1.2"
+    assert decoded["https://slack.com/team_id"] == "TSIGNIN01"
+    with pytest.raises(SlackApiError) as reused:
+        await client.openid_connect_token(
+            client_id="1.2", client_secret="s", code=code, redirect_uri=redirect
+        )
+    assert reused.value.response["error"] == "invalid_code"
+
+    info = await client.openid_connect_userInfo(token=str(tokens["access_token"]))
+    assert info["sub"] == "USIGNIN01"
+    assert info["https://slack.com/user_id"] == "USIGNIN01"
+    assert info["https://slack.com/team_id"] == "TSIGNIN01"
+    assert info["https://slack.com/team_name"] == "Sign In Co"
+    assert info["name"] == "Ada Lovelace" and info["given_name"] == "Ada"
+    # A bot token is not a Sign in with Slack token.
+    with pytest.raises(SlackApiError) as bot:
+        await client.openid_connect_userInfo(token=TOKEN)
+    assert bot.value.response["error"] == "invalid_auth"
+
+
+async def test_the_consent_screen_can_be_cancelled_and_refuses_bad_requests(
+    double: SlackDouble,
+) -> None:
+    double.add_user("USIGNIN02")
+    double.sign_in_as("USIGNIN02", deny=True)
+    base = f"{double.openid_authorize_url}?response_type=code&client_id=1.2&state=s"
+    async with aiohttp.ClientSession() as http:
+        good = f"{base}&scope=openid,profile&redirect_uri=https://a.example/cb"
+        async with http.get(good, allow_redirects=False) as resp:
+            assert resp.status == 302
+            assert parse_qs(resp.headers["Location"].split("?", 1)[1]) == {
+                "state": ["s"],
+                "error": ["access_denied"],
+            }
+        async with http.get(f"{base}&scope=profile&redirect_uri=x", allow_redirects=False) as r:
+            assert r.status == 400
+    assert double.calls_to("openid.authorize")[-1].error == "invalid_scope"

@@ -602,10 +602,11 @@ def headline_sentence(headline: Headline) -> str:
         assert first.share is not None
         change = now.share - first.share
         weeks = (now.end - first.end).days // 7
+        ago = "a week ago" if weeks == 1 else f"{weeks} weeks ago"
         if abs(change) < 0.02:
-            text += f" About the same as {weeks} weeks ago ({_pct(first.share)})."
+            text += f" About the same as {ago} ({_pct(first.share)})."
         else:
-            text += f" {'Up' if change > 0 else 'Down'} from {_pct(first.share)} {weeks} weeks ago."
+            text += f" {'Up' if change > 0 else 'Down'} from {_pct(first.share)} {ago}."
     text += (
         f" In Gallup's surveys about 1 in 4 people say they were recognised in the last seven "
         f"days; {_pct(GALLUP_TARGET)} is the level they tie to better outcomes."
