@@ -2,9 +2,9 @@
 
 Browsers signed in to the web dashboard with Sign in with Slack.
 
-Revision ID: f1a2b3c4d5e6
-Revises: e4f5a6b7c8d9
-Create Date: 2026-12-05 08:00:00
+Revision ID: 70f9fc1d744c
+Revises: f1a2b3c4d5e6
+Create Date: 2026-12-05 08:20:00
 """
 
 from collections.abc import Sequence
@@ -14,8 +14,8 @@ from alembic import op
 
 import bot.db
 
-revision: str = "f1a2b3c4d5e6"
-down_revision: str | None = "e4f5a6b7c8d9"
+revision: str = "70f9fc1d744c"
+down_revision: str | None = "f1a2b3c4d5e6"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
