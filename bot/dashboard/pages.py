@@ -278,8 +278,9 @@ def workspace_page(
         f"{_chart(headline_series(report), 'recognised')}</section>",
         _range_form(report.since, until, problem),
         f'<p class="note">Weeks from {report.since:%d %b %Y} to {until:%d %b %Y} (weeks start '
-        f"on Monday, UTC). Counts only, never names. A week drawn as a dashed outline is a "
-        f"figure over fewer than {MIN_PEOPLE} people, not shown.</p>",
+        f"on Monday, UTC), figures as of {report.until:%d %b %Y %H:%M} UTC. Counts only, never "
+        f"names. A week drawn as a dashed outline is a figure over fewer than {MIN_PEOPLE} "
+        "people, not shown.</p>",
         f'<p>Download these figures: <a href="/dashboard/workspace.csv?{query}" download>CSV</a>'
         f' · <a href="/dashboard/workspace.json?{query}" download>JSON</a></p>',
         "<h2>Week by week</h2>",

@@ -6,6 +6,7 @@ same services Slack's surfaces use, and renders a page from bot/dashboard/pages.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -109,28 +110,57 @@ def _forget_cookie(response: web.StreamResponse, name: str) -> None:
     response.del_cookie(name, path="/dashboard", secure=True, httponly=True, samesite="Lax")
 
 
+ReportKey = tuple[str, date, date]
+
+
 @dataclass
 class ReportCache:
-    """Built reports kept a few minutes per workspace and range: the report's queries take
-    seconds on a large workspace, the page must not."""
+    """Built reports per workspace and range: the report's queries take seconds on a large
+    workspace, a page must not. A report older than `ttl` is still shown while a fresh one
+    is built in the background; an admin's sign-in starts building the default range."""
 
     ttl: float = REPORT_TTL
-    entries: dict[tuple[str, date, date], tuple[float, report.Report]] = field(default_factory=dict)
+    entries: dict[ReportKey, tuple[float, report.Report]] = field(default_factory=dict)
+    building: dict[ReportKey, asyncio.Task[report.Report]] = field(default_factory=dict)
 
-    def get(self, key: tuple[str, date, date]) -> report.Report | None:
+    async def get(
+        self, key: ReportKey, build: Callable[[], Awaitable[report.Report]]
+    ) -> report.Report:
         found = self.entries.get(key)
-        if found is None or time.monotonic() - found[0] > self.ttl:
-            return None
-        return found[1]
+        if found is not None:
+            if time.monotonic() - found[0] > self.ttl:
+                self.warm(key, build)
+            return found[1]
+        return await self.warm(key, build)
 
-    def put(self, key: tuple[str, date, date], built: report.Report) -> None:
-        if len(self.entries) >= REPORT_CACHE_SIZE:
+    def warm(
+        self, key: ReportKey, build: Callable[[], Awaitable[report.Report]]
+    ) -> asyncio.Task[report.Report]:
+        """The build for this key, started once however many ask."""
+        task = self.building.get(key)
+        if task is None:
+            task = asyncio.create_task(self._build(key, build))
+            task.add_done_callback(_log_failure)
+            self.building[key] = task
+        return task
+
+    async def _build(
+        self, key: ReportKey, build: Callable[[], Awaitable[report.Report]]
+    ) -> report.Report:
+        try:
+            built = await build()
+        finally:
+            self.building.pop(key, None)
+        if len(self.entries) >= REPORT_CACHE_SIZE and key not in self.entries:
             self.entries.pop(min(self.entries, key=lambda k: self.entries[k][0]))
         self.entries[key] = (time.monotonic(), built)
+        return built
 
-    def forget(self, team_id: str) -> None:
-        for key in [k for k in self.entries if k[0] == team_id]:
-            del self.entries[key]
+
+def _log_failure(task: asyncio.Task[report.Report]) -> None:
+    """A report built in the background that failed is logged with its traceback."""
+    if not task.cancelled() and (exc := task.exception()) is not None:
+        logger.error("dashboard report failed", exc_info=exc)
 
 
 Handler = Callable[[web.Request, Visitor], Awaitable[web.StreamResponse]]
@@ -296,6 +326,8 @@ class Dashboard:
             return _secure_headers(html(page, 403))
         cookie = await self.signin.open_session(identity, is_admin=is_admin, now=datetime.now(UTC))
         logger.info("dashboard sign-in", extra={"outcome": "signed_in", "admin": is_admin})
+        if is_admin:
+            self.warm_default(identity.team_id)
         response = web.Response(status=303, headers={"Location": "/dashboard"})
         _cookie(response, SESSION_COOKIE, cookie, int(SESSION_LIFETIME.total_seconds()))
         _forget_cookie(response, STATE_COOKIE)
@@ -336,9 +368,12 @@ class Dashboard:
         return since, until, None
 
     async def _report(self, team_id: str, since: date, until: date) -> report.Report:
-        key = (team_id, since, until)
-        built = self.reports.get(key)
-        if built is None:
+        return await self.reports.get((team_id, since, until), self._builder(team_id, since, until))
+
+    def _builder(
+        self, team_id: str, since: date, until: date
+    ) -> Callable[[], Awaitable[report.Report]]:
+        async def build() -> report.Report:
             now = datetime.now(UTC)
             end = (
                 now
@@ -346,9 +381,15 @@ class Dashboard:
                 else datetime.combine(until + timedelta(days=1), datetime.min.time(), UTC)
             )
             async with self.db.session() as session:
-                built = await report.build(session, team_id=team_id, until=end, since=since)
-            self.reports.put(key, built)
-        return built
+                return await report.build(session, team_id=team_id, until=end, since=since)
+
+        return build
+
+    def warm_default(self, team_id: str) -> None:
+        """Start building the range the workspace page opens on, so it is ready sooner."""
+        today = datetime.now(UTC).date()
+        since = report.default_since(datetime.now(UTC))
+        self.reports.warm((team_id, since, today), self._builder(team_id, since, today))
 
     async def workspace(self, request: web.Request, visitor: Visitor) -> web.StreamResponse:
         since, until, problem = self._range(request, datetime.now(UTC).date())
