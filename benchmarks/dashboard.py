@@ -36,8 +36,8 @@ from pydantic import SecretStr
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from allybot.app import create_app  # noqa: E402
 from benchmarks.report import PG_ADMIN_DSN, TEAM, workspace  # noqa: E402
-from bot.app import create_app  # noqa: E402
 from bot.dashboard import pages  # noqa: E402
 from bot.dashboard.signin import SESSION_COOKIE, Identity, SignIn  # noqa: E402
 from bot.services import report  # noqa: E402

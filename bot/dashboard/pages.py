@@ -17,8 +17,8 @@ from bot.models import Commitment, SettingChange
 from bot.report_html import bar_chart, lorenz_chart
 from bot.services.allies import AllyView, cadence_text
 from bot.services.insights import Figures, Ratio, Trend
+from bot.services.recognition import GALLUP_TARGET
 from bot.services.report import (
-    GALLUP_TARGET,
     MIN_PEOPLE,
     SUPPRESSED,
     Point,

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Date, and_, case, cast, func, literal, or_, select, text, union_all
+from sqlalchemy import Date, and_, cast, func, or_, select, text, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -17,76 +17,13 @@ from bot.db import dialect_of
 from bot.models import CheckIn, Commitment, Kudos, Person
 from bot.services import network
 from bot.services.intros import figures as intro_figures
+from bot.services.recognition import MIN_PEOPLE, SUPPRESSED, Headline, recognition_headline
+from bot.services.series import Point, Series, fmt
 
-MIN_PEOPLE = 5
-SUPPRESSED = "fewer than 5"
 DEFAULT_WEEKS = 13
 NETWORK_WINDOW = timedelta(days=90)
-# The headline: the share of active people recognised in the last 7 days (Gallup's Q12
-# item "In the last seven days, I have received recognition or praise for doing good work").
-RECOGNISED_WINDOW = timedelta(days=7)
-ACTIVE_WINDOW = timedelta(days=28)
-HEADLINE_WEEKS = 8
-GALLUP_TYPICAL = 0.25  # about 1 in 4 strongly agree in Gallup's surveys
-GALLUP_TARGET = 0.50  # the level Gallup ties to better outcomes
 
 Progress = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class Point:
-    """One week of a series: the value, and how many people it is computed over."""
-
-    week: date
-    value: float | None
-    people: int
-
-    @property
-    def shown(self) -> float | None:
-        """The value, or None when it is over fewer than MIN_PEOPLE people."""
-        return self.value if self.people >= MIN_PEOPLE and self.value is not None else None
-
-
-@dataclass(frozen=True)
-class Series:
-    key: str
-    title: str
-    unit: str  # "count" or "share"
-    meaning: str
-    points: list[Point] = field(default_factory=list)
-
-    @property
-    def reading(self) -> str:
-        return read_series(self)
-
-
-@dataclass(frozen=True)
-class Recognised:
-    """Of the people active in the 28 days to `end`, how many received kudos in its last 7."""
-
-    end: date
-    recognised: int
-    active: int
-
-    @property
-    def share(self) -> float | None:
-        """None when there are fewer than MIN_PEOPLE active people (not shown)."""
-        return self.recognised / self.active if self.active >= MIN_PEOPLE else None
-
-
-@dataclass(frozen=True)
-class Headline:
-    """The recognition headline, newest window last."""
-
-    windows: list[Recognised]
-
-    @property
-    def latest(self) -> Recognised:
-        return self.windows[-1]
-
-    @property
-    def sentence(self) -> str:
-        return headline_sentence(self)
 
 
 @dataclass(frozen=True)
@@ -166,59 +103,6 @@ async def build(
         network_since=net_start.date(),
         headline=headline,
     )
-
-
-async def recognition_headline(
-    session: AsyncSession, *, team_id: str, until: datetime, weeks: int = HEADLINE_WEEKS
-) -> Headline:
-    """The share for the 7 days to `until` and for each of the weeks before, for its trend.
-
-    Active: a person allybot knows (not a bot, not deactivated) who gave or received kudos,
-    made a promise or logged a check-in in the 28 days to the window's end. Recognised: an
-    active person who received kudos in the window's last 7 days.
-    """
-    windows = []
-    for back in range(weeks - 1, -1, -1):
-        end = until - timedelta(weeks=back)
-        windows.append(await _recognised(session, team_id=team_id, end=end))
-    return Headline(windows)
-
-
-async def _recognised(session: AsyncSession, *, team_id: str, end: datetime) -> Recognised:
-    start, recent = end - ACTIVE_WINDOW, end - RECOGNISED_WINDOW
-    in_kudos = (Kudos.team_id == team_id, Kudos.created_at >= start, Kudos.created_at < end)
-    received_lately = case((Kudos.created_at >= recent, 1), else_=0)
-    activity = union_all(
-        select(Kudos.receiver_id.label("person"), received_lately.label("hit")).where(*in_kudos),
-        select(Kudos.giver_id.label("person"), literal(0).label("hit")).where(*in_kudos),
-        select(Commitment.owner_id.label("person"), literal(0).label("hit")).where(
-            Commitment.team_id == team_id,
-            Commitment.created_at >= start,
-            Commitment.created_at < end,
-        ),
-        select(CheckIn.user_id.label("person"), literal(0).label("hit")).where(
-            CheckIn.team_id == team_id, CheckIn.at >= start, CheckIn.at < end
-        ),
-    ).subquery()
-    per_person = (
-        select(activity.c.person, func.max(activity.c.hit).label("hit"))
-        .group_by(activity.c.person)
-        .subquery()
-    )
-    recognised, active = (
-        await session.execute(
-            select(func.coalesce(func.sum(per_person.c.hit), 0), func.count()).join(
-                Person,
-                and_(
-                    Person.team_id == team_id,
-                    Person.user_id == per_person.c.person,
-                    Person.is_bot.is_(False),
-                    Person.deleted.is_(False),
-                ),
-            )
-        )
-    ).one()
-    return Recognised(end=end.date(), recognised=int(recognised), active=int(active))
 
 
 async def _weekly_series(ctx: _Ctx, weeks: list[date], step: Progress) -> list[Series]:
@@ -534,86 +418,6 @@ async def _intros_series(
 # -- readings ------------------------------------------------------------------------------
 
 
-def _fmt(value: float | None, unit: str) -> str:
-    if value is None:
-        return SUPPRESSED
-    return f"{value:.0%}" if unit == "share" else f"{value:,.0f}"
-
-
-def read_series(series: Series) -> str:
-    """One or two plain sentences: the level, and the direction between halves."""
-    shown = [p.shown for p in series.points if p.shown is not None]
-    if not shown:
-        return f"Every week is over fewer than {MIN_PEOPLE} people, so nothing is shown."
-    hidden = len(series.points) - len(shown)
-    mean = sum(shown) / len(shown)
-    level = (
-        f"On average {_fmt(mean, series.unit)} a week"
-        if series.unit == "share"
-        else f"On average {mean:,.1f} a week"
-    )
-    text = f"{level} over {len(shown)} week{'s' if len(shown) != 1 else ''} shown."
-    if len(shown) >= 4:
-        half = len(shown) // 2
-        early, late = sum(shown[:half]) / half, sum(shown[-half:]) / half
-        base = max(abs(early), 1e-9)
-        change = (late - early) / base
-        if series.unit == "share":
-            change = late - early
-            if abs(change) < 0.05:
-                text += " Steady between the first and second half."
-            else:
-                text += (
-                    f" {'Up' if change > 0 else 'Down'} from {_fmt(early, 'share')} to "
-                    f"{_fmt(late, 'share')} between the first and second half."
-                )
-        elif abs(change) < 0.1:
-            text += " Steady between the first and second half."
-        else:
-            text += (
-                f" {'Up' if change > 0 else 'Down'} {abs(change):.0%} between the first and "
-                "second half."
-            )
-    if hidden:
-        weeks = f"{hidden} week{'s' if hidden != 1 else ''}"
-        text += f" {weeks} over fewer than {MIN_PEOPLE} people not shown."
-    return f"{series.meaning} {text}"
-
-
-def _pct(value: float) -> str:
-    return f"{value:.0%}"
-
-
-def headline_sentence(headline: Headline) -> str:
-    """The headline in words: the share, its trend over the weeks before, and Gallup's yardstick."""
-    now = headline.latest
-    if now.share is None:
-        return (
-            f"Recognised in the last 7 days: not shown, {SUPPRESSED} active people in the 28 "
-            "days before."
-        )
-    text = (
-        f"{_pct(now.share)} of active people were recognised in the last 7 days "
-        f"({now.recognised:,} of {now.active:,})."
-    )
-    earlier = [w for w in headline.windows[:-1] if w.share is not None]
-    if earlier:
-        first = earlier[0]
-        assert first.share is not None
-        change = now.share - first.share
-        weeks = (now.end - first.end).days // 7
-        ago = "a week ago" if weeks == 1 else f"{weeks} weeks ago"
-        if abs(change) < 0.02:
-            text += f" About the same as {ago} ({_pct(first.share)})."
-        else:
-            text += f" {'Up' if change > 0 else 'Down'} from {_pct(first.share)} {ago}."
-    text += (
-        f" In Gallup's surveys about 1 in 4 people say they were recognised in the last seven "
-        f"days; {_pct(GALLUP_TARGET)} is the level they tie to better outcomes."
-    )
-    return text
-
-
 def shape_lines(report: Report) -> list[str]:
     """The network figures as sentences, or why they are not shown."""
     s = report.shape
@@ -630,7 +434,7 @@ def shape_lines(report: Report) -> list[str]:
     return [
         head,
         f"- {s.people:,} people, {s.kudos:,} kudos.",
-        f"- The 10% of people who received most got {_fmt(s.top_decile_share, 'share')} "
+        f"- The 10% of people who received most got {fmt(s.top_decile_share, 'share')} "
         "of all kudos"
         + (
             f"; Gini coefficient {s.gini:.2f} (0 = even, 1 = one person)."
@@ -656,18 +460,7 @@ def to_dict(report: Report) -> dict[str, Any]:
         "since": report.since.isoformat(),
         "until": report.until.isoformat(),
         "minimum_people": MIN_PEOPLE,
-        "recognised_last_7_days": {
-            "reading": report.headline.sentence,
-            "weeks": [
-                {
-                    "end": w.end.isoformat(),
-                    "share": SUPPRESSED if w.share is None else w.share,
-                    "recognised": SUPPRESSED if w.share is None else w.recognised,
-                    "active": SUPPRESSED if w.share is None else w.active,
-                }
-                for w in report.headline.windows
-            ],
-        },
+        "recognised_last_7_days": report.headline.to_dict(),
         "series": [
             {
                 "key": series.key,
@@ -716,7 +509,7 @@ def text_table(report: Report) -> list[str]:
         cells = []
         for s in columns:
             shown = s.points[i].shown
-            cells.append(f"{'<5' if shown is None else _fmt(shown, s.unit):>7}")
+            cells.append(f"{'<5' if shown is None else fmt(shown, s.unit):>7}")
         lines.append(f"{week.isoformat()}   " + " ".join(cells))
     return lines
 

@@ -1,0 +1,158 @@
+"""The report's headline: the share of active people recognised in the last 7 days, with
+its trend, in counts only and not shown over fewer than 5 people."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, case, func, literal, select, union_all
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.models import CheckIn, Commitment, Kudos, Person
+
+MIN_PEOPLE = 5  # any figure over fewer people is not shown (the report's rule too)
+SUPPRESSED = "fewer than 5"
+# The headline: the share of active people recognised in the last 7 days (Gallup's Q12
+# item "In the last seven days, I have received recognition or praise for doing good work").
+RECOGNISED_WINDOW = timedelta(days=7)
+ACTIVE_WINDOW = timedelta(days=28)
+HEADLINE_WEEKS = 8
+GALLUP_TYPICAL = 0.25  # about 1 in 4 strongly agree in Gallup's surveys
+GALLUP_TARGET = 0.50  # the level Gallup ties to better outcomes
+
+
+@dataclass(frozen=True)
+class Recognised:
+    """Of the people active in the 28 days to `end`, how many received kudos in its last 7."""
+
+    end: date
+    recognised: int
+    active: int
+
+    @property
+    def share(self) -> float | None:
+        """None when there are fewer than MIN_PEOPLE active people (not shown)."""
+        return self.recognised / self.active if self.active >= MIN_PEOPLE else None
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The recognition headline, newest window last."""
+
+    windows: list[Recognised]
+
+    @property
+    def latest(self) -> Recognised:
+        return self.windows[-1]
+
+    @property
+    def sentence(self) -> str:
+        return headline_sentence(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        """For the report's JSON; a suppressed figure is "fewer than 5"."""
+
+        def shown(w: Recognised, value: float) -> float | str:
+            return SUPPRESSED if w.share is None else value
+
+        return {
+            "reading": self.sentence,
+            "weeks": [
+                {
+                    "end": w.end.isoformat(),
+                    "share": shown(w, w.share or 0),
+                    "recognised": shown(w, w.recognised),
+                    "active": shown(w, w.active),
+                }
+                for w in self.windows
+            ],
+        }
+
+
+async def recognition_headline(
+    session: AsyncSession, *, team_id: str, until: datetime, weeks: int = HEADLINE_WEEKS
+) -> Headline:
+    """The share for the 7 days to `until` and for each of the weeks before, for its trend.
+
+    Active: a person allybot knows (not a bot, not deactivated) who gave or received kudos,
+    made a promise or logged a check-in in the 28 days to the window's end. Recognised: an
+    active person who received kudos in the window's last 7 days.
+    """
+    windows = []
+    for back in range(weeks - 1, -1, -1):
+        end = until - timedelta(weeks=back)
+        windows.append(await _recognised(session, team_id=team_id, end=end))
+    return Headline(windows)
+
+
+async def _recognised(session: AsyncSession, *, team_id: str, end: datetime) -> Recognised:
+    start, recent = end - ACTIVE_WINDOW, end - RECOGNISED_WINDOW
+    in_kudos = (Kudos.team_id == team_id, Kudos.created_at >= start, Kudos.created_at < end)
+    received_lately = case((Kudos.created_at >= recent, 1), else_=0)
+    activity = union_all(
+        select(Kudos.receiver_id.label("person"), received_lately.label("hit")).where(*in_kudos),
+        select(Kudos.giver_id.label("person"), literal(0).label("hit")).where(*in_kudos),
+        select(Commitment.owner_id.label("person"), literal(0).label("hit")).where(
+            Commitment.team_id == team_id,
+            Commitment.created_at >= start,
+            Commitment.created_at < end,
+        ),
+        select(CheckIn.user_id.label("person"), literal(0).label("hit")).where(
+            CheckIn.team_id == team_id, CheckIn.at >= start, CheckIn.at < end
+        ),
+    ).subquery()
+    per_person = (
+        select(activity.c.person, func.max(activity.c.hit).label("hit"))
+        .group_by(activity.c.person)
+        .subquery()
+    )
+    recognised, active = (
+        await session.execute(
+            select(func.coalesce(func.sum(per_person.c.hit), 0), func.count()).join(
+                Person,
+                and_(
+                    Person.team_id == team_id,
+                    Person.user_id == per_person.c.person,
+                    Person.is_bot.is_(False),
+                    Person.deleted.is_(False),
+                ),
+            )
+        )
+    ).one()
+    return Recognised(end=end.date(), recognised=int(recognised), active=int(active))
+
+
+def _pct(value: float) -> str:
+    return f"{value:.0%}"
+
+
+def headline_sentence(headline: Headline) -> str:
+    """The headline in words: the share, its trend over the weeks before, and Gallup's yardstick."""
+    now = headline.latest
+    if now.share is None:
+        return (
+            f"Recognised in the last 7 days: not shown, {SUPPRESSED} active people in the 28 "
+            "days before."
+        )
+    text = (
+        f"{_pct(now.share)} of active people were recognised in the last 7 days "
+        f"({now.recognised:,} of {now.active:,})."
+    )
+    earlier = [w for w in headline.windows[:-1] if w.share is not None]
+    if earlier:
+        first = earlier[0]
+        assert first.share is not None
+        change = now.share - first.share
+        weeks = (now.end - first.end).days // 7
+        ago = "a week ago" if weeks == 1 else f"{weeks} weeks ago"
+        if abs(change) < 0.02:
+            text += f" About the same as {ago} ({_pct(first.share)})."
+        else:
+            text += f" {'Up' if change > 0 else 'Down'} from {_pct(first.share)} {ago}."
+    text += (
+        f" In Gallup's surveys about 1 in 4 people say they were recognised in the last seven "
+        f"days; {_pct(GALLUP_TARGET)} is the level they tie to better outcomes."
+    )
+    return text
