@@ -131,6 +131,8 @@ class Kudos(Base):
             "created_at",
             postgresql_include=["giver_id", "receiver_id", "channel_id"],
         ),
+        # A reaction on allybot's kudos post finds the kudos it shows.
+        Index("ix_kudos_post", "team_id", "post_channel_id", "post_ts"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -151,6 +153,33 @@ class Kudos(Base):
     post_ts: Mapped[str | None] = mapped_column(String(32))
     announced_at: Mapped[datetime | None]
     notified_at: Mapped[datetime | None]
+
+
+class KudosPostUpdate(Base):
+    """A kudos post whose "joined in" count changed: edited in place once the changes settle.
+
+    Each +1 (or its removal) marks the row pending and due a little later; whoever finds it
+    due claims it with a lease, edits the post with the count at that moment, and marks it
+    done unless another change arrived meanwhile. A scheduler pass picks up any row whose
+    handler died before it got there.
+    """
+
+    __tablename__ = "kudos_post_updates"
+    __table_args__ = (
+        UniqueConstraint("team_id", "channel_id", "ts", name="uq_kudos_post_updates_post"),
+        Index("ix_kudos_post_updates_status_due", "status", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[str] = mapped_column(String(32))
+    ts: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    due_at: Mapped[datetime]
+    claim_token: Mapped[str | None] = mapped_column(String(36))
+    lease_until: Mapped[datetime | None]
+    shown: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime | None]
 
 
 class Inbound(Base):

@@ -11,11 +11,13 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.errors import SlackApiError
 
+from bot import directory
 from bot.blocks.kudos import build_give_kudos_modal, build_notice_blocks
 from bot.db import Database
 from bot.ids import Callback
 from bot.inbox import Inbox, Work
-from bot.services import kudos, people
+from bot.kudos_posts import edit_when_settled
+from bot.services import kudos, me_too, people
 from bot.services.kudos import KudosRejected
 from bot.slack import slack_error
 from bot.text import Source
@@ -99,11 +101,70 @@ async def handle_kudos_message(work: Work) -> None:
             raise
 
 
+async def _post_reacted_to(work: Work) -> me_too.Post | None:
+    item = work.body["event"]["item"]
+    async with work.db.session() as session:
+        return await me_too.find_post(
+            session, team_id=work.team_id, channel_id=item["channel"], ts=item["ts"]
+        )
+
+
+async def join_in(work: Work, post: me_too.Post, reactor: str) -> None:
+    """The kudos emoji on allybot's kudos post: the reactor's own kudos to the same people."""
+    receivers = me_too.receivers_left(post, reactor)
+    if not receivers:
+        return  # the giver or a receiver reacting says thanks; it is not a +1
+    found = await directory.lookup(
+        work.db, work.client, team_id=work.team_id, user_ids=[post.giver_id]
+    )
+    original = found.get(post.giver_id)
+    key = me_too.source_key(post.channel_id, post.ts, reactor)
+    try:
+        await give_and_announce(
+            work,
+            giver_id=reactor,
+            parsed=kudos.ParsedKudos(
+                receivers=tuple(receivers),
+                reason=me_too.reason_for(post, original.name if original else None),
+                tags=post.tags,
+            ),
+            channel_id=post.channel_id,
+            source=me_too.SOURCE,
+            source_key=key,
+            public=False,
+        )
+    except KudosRejected as exc:
+        await _tell_giver(work, post.channel_id, reactor, str(exc))
+        return
+    await _recount(work, post, key=key, added=True)
+
+
+async def _recount(work: Work, post: me_too.Post, *, key: str, added: bool) -> None:
+    async with work.db.session() as session:
+        if added:
+            await me_too.attach(
+                session, team_id=work.team_id, key=key, channel_id=post.channel_id, ts=post.ts
+            )
+        elif not await me_too.withdraw(session, team_id=work.team_id, key=key):
+            return  # nothing to take back: the count is unchanged
+        await me_too.schedule_update(
+            session, team_id=work.team_id, channel_id=post.channel_id, ts=post.ts, now=work.now()
+        )
+    await edit_when_settled(
+        work.db, work.client, team_id=work.team_id, channel_id=post.channel_id, ts=post.ts
+    )
+
+
 async def handle_kudos_reaction(work: Work) -> None:
-    """The kudos emoji on someone's message: a kudos to its author."""
+    """The kudos emoji on someone's message: a kudos to its author; on allybot's own kudos
+    post, a "me too" to the same people."""
     event = work.body["event"]
     item = event["item"]
     giver, receiver = event["user"], event.get("item_user")
+    post = await _post_reacted_to(work)
+    if post is not None:
+        await join_in(work, post, giver)
+        return
     if not receiver or receiver == giver:
         return  # reacting to your own message is not a kudos; no need to say so
     try:
@@ -125,10 +186,15 @@ async def handle_kudos_reaction(work: Work) -> None:
 
 
 async def handle_kudos_unreaction(work: Work) -> None:
-    """Removing the reaction takes the kudos back."""
+    """Removing the reaction takes the kudos (or the "me too") back."""
     event = work.body["event"]
     item = event["item"]
     receiver = event.get("item_user")
+    post = await _post_reacted_to(work)
+    if post is not None:
+        key = me_too.source_key(post.channel_id, post.ts, event["user"])
+        await _recount(work, post, key=key, added=False)
+        return
     if not receiver:
         return
     async with work.db.session() as session:

@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from bot.kudos_posts import edit_stale
 from bot.metrics import NUDGES_PLANNED, PLAN_SECONDS
 from bot.runtime import AllyBot
 from bot.services import inbound
@@ -32,6 +33,7 @@ class PassResult:
     digests: int = 0
     purged: int = 0
     intros: IntrosResult = field(default_factory=IntrosResult)
+    kudos_posts: int = 0
 
 
 async def plan(
@@ -67,6 +69,7 @@ async def run_pass(bot: AllyBot, *, now: datetime, team_id: str | None = None) -
     if ctx is not None:
         result.sent = await send_due(bot, clocks=ctx.clocks, now=now, team_id=team_id)
     result.digests = await post_digests(bot, now=now, team_id=team_id)
+    result.kudos_posts = await edit_stale(bot.db, bot.clients, now=now)
     async with bot.db.session() as session:
         result.purged = await inbound.purge_done(session, before=now - KEEP_DEDUP_KEYS)
     if any(result.planned.values()) or result.sent.sent or result.sent.failed:

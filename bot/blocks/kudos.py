@@ -45,10 +45,22 @@ def kudos_post_text(*, giver_id: str, receiver_ids: Sequence[str], reason: str) 
     )
 
 
+def joined_line(joined: int, emoji: str) -> str:
+    """How many added their voice with the kudos emoji (never who: the reactions show it)."""
+    people = "1 person" if joined == 1 else f"{joined} people"
+    return f":{emoji}: {people} joined in. React with :{emoji}: to add yours."
+
+
 def build_kudos_post_blocks(
-    *, giver_id: str, receiver_ids: Sequence[str], reason: str, tags: Sequence[str], emoji: str
+    *,
+    giver_id: str,
+    receiver_ids: Sequence[str],
+    reason: str,
+    tags: Sequence[str],
+    emoji: str,
+    joined: int = 0,
 ) -> list[Block]:
-    """The public recognition: who, to whom, why, and the habits it shows."""
+    """The public recognition: who, to whom, why, the habits it shows, how many joined in."""
     blocks: list[Block] = [
         SectionBlock(
             text=MarkdownTextObject(
@@ -60,6 +72,8 @@ def build_kudos_post_blocks(
     ]
     if tags:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=_tags(tags))]))
+    if joined:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=joined_line(joined, emoji))]))
     return blocks
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, func, inspect, or_, select, update
+from sqlalchemy import Select, delete, func, inspect, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import (
@@ -34,7 +34,7 @@ from bot.models import (
     Resolve,
     TipShown,
 )
-from bot.services import tips
+from bot.services import me_too, tips
 
 EXPORT_FORMAT = "allybot-export/1"
 ANON_PREFIX = "anon-"
@@ -319,6 +319,23 @@ async def erase(session: AsyncSession, *, team_id: str, user_id: str) -> Erased:
     ]
     for stmt in statements:
         deleted += _rowcount(await session.execute(stmt))
+    # A "me too" on a kudos they gave repeats its text and their name: keep only the +1.
+    their_posts = select(Kudos.post_channel_id, Kudos.post_ts).where(
+        Kudos.team_id == team_id,
+        Kudos.giver_id == user_id,
+        Kudos.source != me_too.SOURCE,
+        Kudos.post_ts.is_not(None),
+    )
+    await session.execute(
+        update(Kudos)
+        .where(
+            Kudos.team_id == team_id,
+            Kudos.source == me_too.SOURCE,
+            tuple_(Kudos.post_channel_id, Kudos.post_ts).in_(their_posts),
+        )
+        .values(text=me_too.ERASED_REASON)
+        .execution_options(synchronize_session=False)
+    )
     # A source key ends with the giver's id where it has one (`message:C…:ts:U…`,
     # `commitment:7:U…`); channel ids and timestamps never start with ":U"/":W".
     gave = await session.execute(

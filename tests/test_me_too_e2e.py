@@ -1,0 +1,178 @@
+""" "Me too": the kudos emoji on allybot's own kudos post, through `allybot serve`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from bot.db import Database
+from bot.models import Kudos, KudosPostUpdate
+from bot.services import me_too, privacy
+from scheduler.planner import run_pass
+from tests import payloads
+from tests.conftest import Server, Team
+from tests.helpers import new_id, running_bot, seed_people
+from tests.slack_double import SlackDouble
+
+
+async def rows(db: Database, team_id: str, **match: Any) -> list[Kudos]:
+    async with db.session() as session:
+        stmt = select(Kudos).where(Kudos.team_id == team_id).order_by(Kudos.id)
+        found = list((await session.execute(stmt)).scalars())
+    return [r for r in found if all(getattr(r, k) == v for k, v in match.items())]
+
+
+async def give(
+    server: Server, team: Team, slack: SlackDouble, db: Database, giver: str, text: str
+) -> str:
+    """A public /kudos; the ts of allybot's post."""
+    body, _ = team.command("/kudos", text, user_id=giver)
+    before = len(slack.calls_to("chat.postMessage", channel=team.channel_id))
+    assert (await server.post(body))[0] == 200
+    await slack.wait_for("chat.postMessage", channel=team.channel_id, count=before + 1)
+    for _ in range(100):  # the post's ts is stored just after Slack answers
+        posted = [r.post_ts for r in await rows(db, team.team_id) if r.post_ts]
+        if posted:
+            return str(posted[-1])
+        await asyncio.sleep(0.05)
+    raise AssertionError("the kudos post's ts was never stored")
+
+
+async def react(server: Server, team: Team, user: str, ts: str, *, added: bool = True) -> None:
+    make = payloads.reaction_added_event if added else payloads.reaction_removed_event
+    event = make(
+        user=user,
+        reaction="raised_hands",
+        channel=team.channel_id,
+        item_ts=ts,
+        item_user=payloads.BOT_USER_ID,
+    )
+    assert (await server.post(payloads.event_callback(event, team_id=team.team_id)))[0] == 200
+
+
+def updates(slack: SlackDouble, team: Team, ts: str) -> list[Any]:
+    return [c for c in slack.calls_to("chat.update", channel=team.channel_id, ts=ts) if c.ok]
+
+
+async def test_joining_in_adds_a_kudos_and_one_edit_per_burst(
+    server: Server, team: Team, slack: SlackDouble, db: Database
+) -> None:
+    giver, ann = team.user("giver"), team.user("ann")
+    cy, dee, eve = team.user("cy"), team.user("dee"), team.user("eve")
+    ts = await give(server, team, slack, db, giver, f"<@{ann}> a calm, clear incident review")
+    await asyncio.gather(*(react(server, team, who, ts) for who in (cy, dee, eve)))
+    (edit,) = await slack.wait_for("chat.update", channel=team.channel_id, ts=ts)
+    assert "3 people joined in" in json.dumps(edit.args["blocks"])
+    assert "calm, clear incident review" in json.dumps(edit.args["blocks"])
+    dms = await slack.wait_for("chat.postMessage", channel=ann, count=4)
+    plus = [d for d in dms if "+1 to" in str(d.args["text"])]
+    assert len(plus) == 3 and all("'s kudos: a calm, clear" in str(d.args["text"]) for d in plus)
+    assert {r.giver_id for r in await rows(db, team.team_id, source="plusone")} == {cy, dee, eve}
+    await asyncio.sleep(0.5)
+    assert len(updates(slack, team, ts)) == 1, "one chat.update for the burst"
+    assert len(slack.calls_to("chat.postMessage", channel=team.channel_id)) == 1, "never a new post"
+
+    # Taking the reaction back takes the kudos back, and the count follows.
+    await react(server, team, eve, ts, added=False)
+    await slack.wait_for("chat.update", channel=team.channel_id, ts=ts, count=2)
+    assert "2 people joined in" in json.dumps(updates(slack, team, ts)[-1].args["blocks"])
+    assert {r.giver_id for r in await rows(db, team.team_id, source="plusone")} == {cy, dee}
+    # A retried delivery of the same reaction is the same +1.
+    async with db.session() as session:
+        states = list((await session.execute(select(KudosPostUpdate))).scalars())
+    assert [(s.status, s.shown) for s in states if s.ts == ts] == [("done", 2)]
+
+
+async def test_the_giver_and_receivers_cannot_join_their_own_kudos(
+    server: Server, team: Team, slack: SlackDouble, db: Database
+) -> None:
+    giver, ann, bob = team.user("giver"), team.user("ann"), team.user("bob")
+    ts = await give(server, team, slack, db, giver, f"<@{ann}> <@{bob}> a tidy migration")
+    for who in (giver, ann, bob):
+        await react(server, team, who, ts)
+    await slack.assert_no_call("chat.update", within=2.8, ts=ts)
+    assert await rows(db, team.team_id, source="plusone") == []
+    assert slack.calls_to("chat.postEphemeral", channel=team.channel_id) == []
+
+
+async def test_the_daily_limit_applies_to_joining_in(
+    server: Server, team: Team, slack: SlackDouble, db: Database
+) -> None:
+    giver, ann, cy = team.user("giver"), team.user("ann"), team.user("cy")
+    ts = await give(server, team, slack, db, giver, f"<@{ann}> the best onboarding doc")
+    for i in range(5):  # cy uses up the day's five kudos
+        other = team.user(f"p{i}")
+        body, _ = team.command("/kudos", f"<@{other}> thanks for the review", user_id=cy)
+        assert (await server.post(body))[0] == 200
+        await slack.wait_for("chat.postMessage", channel=other)
+    await react(server, team, cy, ts)
+    note = (await slack.wait_for("chat.postEphemeral", user=cy))[0]
+    assert "5 kudos a day" in str(note.args["text"])
+    assert await rows(db, team.team_id, source="plusone") == []
+    await slack.assert_no_call("chat.update", within=0.5, ts=ts)
+
+
+async def test_a_pass_finishes_an_edit_whose_handler_died(
+    db: Database, slack: SlackDouble, database_url: str
+) -> None:
+    team, channel, ts = new_id("T"), new_id("C"), payloads.fresh_ts()
+    ann, bob, cy = await seed_people(db, slack, team_id=team, people=[{}] * 3)
+    now = datetime.now(UTC)
+    async with db.session() as session:
+        session.add(
+            Kudos(
+                team_id=team,
+                giver_id=ann,
+                receiver_id=bob,
+                text="steady hands",
+                tags=[],
+                source="command",
+                source_key=new_id("k"),
+                post_channel_id=channel,
+                post_ts=ts,
+                created_at=now,
+            )
+        )
+        session.add(
+            Kudos(
+                team_id=team,
+                giver_id=cy,
+                receiver_id=bob,
+                text="+1 to ann's kudos: steady hands",
+                tags=[],
+                source="plusone",
+                source_key=f"plusone:{channel}:{ts}:{cy}",
+                post_channel_id=channel,
+                post_ts=ts,
+                created_at=now,
+            )
+        )
+        session.add(
+            KudosPostUpdate(
+                team_id=team, channel_id=channel, ts=ts, due_at=now - timedelta(minutes=5)
+            )
+        )
+    async with running_bot(database_url, slack) as bot:
+        result = await run_pass(bot, now=now, team_id=team)
+        again = await run_pass(bot, now=now + timedelta(minutes=1), team_id=team)
+    assert (result.kudos_posts, again.kudos_posts) == (1, 0)
+    (edit,) = [c for c in slack.calls_to("chat.update", channel=channel, ts=ts) if c.ok]
+    assert "1 person joined in" in json.dumps(edit.args["blocks"])
+
+
+async def test_erasing_the_original_giver_leaves_no_copy_of_their_words(
+    server: Server, team: Team, slack: SlackDouble, db: Database
+) -> None:
+    giver, ann, cy = team.user("giver"), team.user("ann"), team.user("cy")
+    ts = await give(server, team, slack, db, giver, f"<@{ann}> a generous code review")
+    await react(server, team, cy, ts)
+    await slack.wait_for("chat.update", channel=team.channel_id, ts=ts)
+    async with db.session() as session:
+        await privacy.erase(session, team_id=team.team_id, user_id=giver)
+    (plus,) = await rows(db, team.team_id, source="plusone")
+    assert plus.text == me_too.ERASED_REASON and plus.giver_id == cy
+    assert all("generous" not in r.text for r in await rows(db, team.team_id))
