@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import text as texts
 from bot.db import insert_for
 from bot.models import Kudos, KudosPostUpdate
 from bot.services.kudos import MAX_TEXT
@@ -49,12 +50,12 @@ def source_key(channel_id: str, ts: str, reactor_id: str) -> str:
 
 
 def reason_for(original: Post, giver_name: str | None) -> str:
-    """ "+1 to Ann's kudos: …", within the kudos length limit."""
-    who = f"{giver_name}'s" if giver_name else "a"
-    if original.giver_id.startswith("anon-"):
-        who = "a"
-    reason = f"+1 to {who} kudos: {original.reason}"
-    return reason if len(reason) <= MAX_TEXT else reason[: MAX_TEXT - 1] + "…"
+    """ "+1 to Ann's kudos: …" in safe markup (the original reason already is), within the
+    kudos length limit; the giver by name, so the +1 pings nobody."""
+    who = "a"
+    if giver_name and not original.giver_id.startswith("anon-"):
+        who = texts.escape(texts.clean(giver_name)) + "'s"
+    return texts.excerpt(f"+1 to {who} kudos: {original.reason}", MAX_TEXT)
 
 
 async def find_post(
