@@ -41,6 +41,8 @@ class Work:
     client: AsyncWebClient
     clients: SlackClients
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    # allybot's number for this delivery: the same on every retry and recovery of it.
+    delivery_id: int = 0
 
     @property
     def user_id(self) -> str:
@@ -166,6 +168,7 @@ class Inbox:
                         db=self.db,
                         client=client,
                         clients=self.clients,
+                        delivery_id=inbound_id,
                     )
                 )
             except Exception as exc:

@@ -57,6 +57,8 @@ class Workspace(Base):
     kudos_channel_id: Mapped[str | None] = mapped_column(String(32))
     kudos_emoji: Mapped[str] = mapped_column(String(100), default="raised_hands")
     daily_kudos_limit: Mapped[int] = mapped_column(Integer, default=5)
+    # DMs one person can cause allybot to send another in a day (see bot/services/dm_budget.py).
+    daily_dm_budget: Mapped[int] = mapped_column(Integer, default=5, server_default="5")
     custom_tags: Mapped[list[str]] = mapped_column(default=list)
     timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
     digest_day: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
@@ -190,6 +192,7 @@ class Inbound(Base):
     __table_args__ = (
         UniqueConstraint("team_id", "key", name="uq_inbound_key"),
         Index("ix_inbound_status_lease", "status", "lease_until"),
+        Index("ix_inbound_received", "received_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -203,6 +206,48 @@ class Inbound(Base):
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class PersonDM(Base):
+    """A DM one person caused allybot to send another (a promise, its change, a kudos), with
+    what became of it: sent, muted (counted, not sent) or held (over the day's budget, told in
+    the recipient's next daily message). Unique per key, so a retried delivery counts once;
+    counted per pair and the recipient's local day."""
+
+    __tablename__ = "person_dms"
+    __table_args__ = (
+        UniqueConstraint("team_id", "recipient_id", "key", name="uq_person_dms_key"),
+        Index("ix_person_dms_pair_day", "team_id", "sender_id", "recipient_id", "local_day"),
+        Index("ix_person_dms_sender", "team_id", "sender_id"),
+        Index("ix_person_dms_created", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    sender_id: Mapped[str] = mapped_column(String(32))
+    recipient_id: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(200))
+    local_day: Mapped[date] = mapped_column(Date)
+    outcome: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Mute(Base):
+    """Someone a person chose not to hear from through allybot: their promises and kudos DMs
+    stop reaching the person. Private: the muted person is never told."""
+
+    __tablename__ = "mutes"
+    __table_args__ = (
+        UniqueConstraint("team_id", "user_id", "muted_id", name="uq_mutes_pair"),
+        Index("ix_mutes_muted", "team_id", "muted_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(32))
+    muted_id: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Nudge(Base):

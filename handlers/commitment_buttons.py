@@ -10,15 +10,15 @@ from bot import text as texts
 from bot.blocks.commitments import (
     build_commit_modal,
     build_confirmation_blocks,
+    build_disputed_blocks,
     build_drop_question_blocks,
+    build_dropped_blocks,
     people,
-    when_text,
 )
-from bot.blocks.kudos import build_notice_blocks
-from bot.dm import send_dm
 from bot.ids import Action
 from bot.inbox import Inbox, Work
 from bot.models import Commitment
+from bot.relay import relay_dm, tell_if_over
 from bot.services import commitments
 from bot.services.commitments import NotYours
 from bot.services.kudos import KudosRejected, ParsedKudos
@@ -134,16 +134,19 @@ async def _ask_drop(work: Work) -> None:
 async def _drop(work: Work, *, tell: bool) -> None:
     commitment, parties, changed = await close(work, _value(work), "dropped")
     if changed and tell:
+        admitted = {}
         for party in parties:
-            await send_dm(
-                work.client,
-                user_id=party,
+            admitted[party] = await relay_dm(
+                work,
+                sender_id=commitment.owner_id,
+                recipient_id=party,
+                kind="commitment_drop",
+                key=f"dropped:c{commitment.id}",
+                ref={"commitment": commitment.id},
                 text=f"<@{commitment.owner_id}> can't keep a promise after all: {commitment.text}",
-                blocks=build_notice_blocks(
-                    f"<@{commitment.owner_id}> let you know they can't deliver "
-                    f"*{commitment.text}* after all. A quick chat may help you both plan around it."
-                ),
+                blocks=build_dropped_blocks(commitment),
             )
+        await tell_if_over(work, sender_id=commitment.owner_id, admissions=admitted)
     told = f" I've told {people(parties)}." if tell and parties else ""
     await work.respond(f"Dropped: {commitment.text}.{told}", replace_original=True)
 
@@ -179,18 +182,20 @@ async def _party_answer(work: Work, answer: str) -> None:
         )
     ).get(commitment.owner_id)
     tz = owner_tz.tz if owner_tz else "UTC"
-    await send_dm(
-        work.client,
-        user_id=commitment.owner_id,
+    admission = await relay_dm(
+        work,
+        sender_id=work.user_id,
+        recipient_id=commitment.owner_id,
+        kind="commitment_disputed",
+        key=f"disputed:c{commitment.id}:d{work.delivery_id}",
+        ref={"commitment": commitment.id},
         text=f"<@{work.user_id}> says that's not what you agreed: {commitment.text}",
         blocks=[
-            *build_notice_blocks(
-                f"<@{work.user_id}> says *{commitment.text}* by {when_text(commitment.due_at, tz)} "
-                "isn't what you agreed. A quick word with them, then *Edit* to match."
-            ),
+            *build_disputed_blocks(commitment, party_id=work.user_id, tz=tz),
             *build_confirmation_blocks(commitment, [], tz)[1:],
         ],
     )
+    await tell_if_over(work, sender_id=work.user_id, admissions={commitment.owner_id: admission})
     await answer_in_place(
         work, f"Thanks: I've let <@{commitment.owner_id}> know, so you two can sort it out."
     )

@@ -16,10 +16,10 @@ from bot.blocks.commitments import (
     summary,
     when_text,
 )
-from bot.dm import send_dm
 from bot.ids import Command
 from bot.inbox import Inbox, Work
 from bot.models import Commitment, Person
+from bot.relay import relay_dm, tell_if_over
 from bot.services import commitments, preferences
 from bot.services.commitments import CommitRejected
 from bot.services.when import WhenError, parse_when
@@ -165,13 +165,19 @@ async def close(work: Work, commitment_id: int, status: str) -> tuple[Commitment
 async def mark_done(work: Work, commitment_id: int) -> Commitment:
     commitment, parties, changed = await close(work, commitment_id, "done")
     if changed:
+        admitted = {}
         for party in parties:
-            await send_dm(
-                work.client,
-                user_id=party,
+            admitted[party] = await relay_dm(
+                work,
+                sender_id=commitment.owner_id,
+                recipient_id=party,
+                kind="commitment_done",
+                key=f"done:c{commitment.id}",
+                ref={"commitment": commitment.id},
                 text=f"<@{commitment.owner_id}> delivered: {commitment.text}",
                 blocks=build_delivered_blocks(commitment),
             )
+        await tell_if_over(work, sender_id=commitment.owner_id, admissions=admitted)
     return commitment
 
 
@@ -180,17 +186,25 @@ async def tell_parties(
 ) -> None:
     """DM each party, with times in their own zone."""
     found = await directory.lookup(work.db, work.client, team_id=work.team_id, user_ids=user_ids)
+    admitted = {}
     for uid in user_ids:
         tz = found[uid].tz if uid in found else "UTC"
         blocks = build_party_blocks(commitment, tz)
         verb = "updated a promise" if updated else "committed"
-        await send_dm(
-            work.client,
-            user_id=uid,
+        admitted[uid] = await relay_dm(
+            work,
+            sender_id=commitment.owner_id,
+            recipient_id=uid,
+            kind="commitment_update" if updated else "commitment",
+            key=f"updated:c{commitment.id}:d{work.delivery_id}"
+            if updated
+            else f"shared:c{commitment.id}",
+            ref={"commitment": commitment.id},
             text=f"<@{commitment.owner_id}> {verb}: {commitment.text}, "
             f"by {when_text(commitment.due_at, tz)} your time",
             blocks=blocks,
         )
+    await tell_if_over(work, sender_id=commitment.owner_id, admissions=admitted)
 
 
 def register(app: AsyncApp, inbox: Inbox) -> None:

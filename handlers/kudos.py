@@ -19,7 +19,9 @@ from bot.blocks.kudos import (
 from bot.dm import send_dm
 from bot.inbox import Work
 from bot.models import Kudos, Person, Workspace
+from bot.relay import relay_dm, tell_if_over
 from bot.services import kudos, people
+from bot.services.dm_budget import Admission
 from bot.services.kudos import GiveResult, KudosRejected, ParsedKudos
 from bot.slack import slack_error
 
@@ -189,12 +191,17 @@ async def _announce(
 
 
 async def _notify_receivers(work: Work, workspace: Workspace, result: GiveResult) -> None:
+    admitted: dict[str, Admission] = {}
     for row in result.kudos:
         if row.notified_at is not None:
             continue
-        await send_dm(
-            work.client,
-            user_id=row.receiver_id,
+        admitted[row.receiver_id] = await relay_dm(
+            work,
+            sender_id=row.giver_id,
+            recipient_id=row.receiver_id,
+            kind="kudos",
+            key=f"kudos:{row.id}",
+            ref={"kudos": row.id},
             text=kudos_dm_text(
                 giver_id=row.giver_id,
                 channel_id=row.channel_id,
@@ -213,6 +220,13 @@ async def _notify_receivers(work: Work, workspace: Workspace, result: GiveResult
         )
         async with work.db.session() as session:
             await kudos.mark_notified(session, kudos_id=row.id, now=work.now())
+    if result.kudos:
+        await tell_if_over(
+            work,
+            sender_id=result.kudos[0].giver_id,
+            admissions=admitted,
+            channel_id=result.kudos[0].channel_id,
+        )
 
 
 async def tell_privately(work: Work, text: str) -> None:

@@ -157,6 +157,31 @@ def build_delivered_blocks(commitment: Commitment) -> list[Block]:
     ]
 
 
+def build_dropped_blocks(commitment: Commitment) -> list[Block]:
+    """Telling a party a promise to them no longer stands."""
+    return [
+        SectionBlock(
+            text=MarkdownTextObject(
+                text=f"<@{commitment.owner_id}> let you know they can't deliver "
+                f"*{commitment.text}* after all. A quick chat may help you both plan around it."
+            )
+        )
+    ]
+
+
+def build_disputed_blocks(commitment: Commitment, *, party_id: str, tz: str) -> list[Block]:
+    """Telling the owner that someone they promised says it's not what was agreed."""
+    return [
+        SectionBlock(
+            text=MarkdownTextObject(
+                text=f"<@{party_id}> says *{commitment.text}* by "
+                f"{when_text(commitment.due_at, tz)} isn't what you agreed. "
+                "A quick word with them, then *Edit* to match."
+            )
+        )
+    ]
+
+
 def build_drop_question_blocks(commitment: Commitment, parties: Sequence[str]) -> list[Block]:
     """Dropping a promise made to someone: tell them, or not."""
     value = str(commitment.id)

@@ -1,0 +1,100 @@
+"""The one way one person's action makes allybot DM another person: through the daily budget
+of the pair and the recipient's mutes (bot/services/dm_budget.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from slack_sdk.models.blocks import Block
+
+from bot.blocks.kudos import build_notice_blocks
+from bot.dm import send_dm
+from bot.inbox import Work
+from bot.services import dm_budget
+from bot.services.dm_budget import Admission
+
+
+async def relay_dm(
+    work: Work,
+    *,
+    sender_id: str,
+    recipient_id: str,
+    kind: str,
+    key: str,
+    ref: dict[str, Any],
+    text: str,
+    blocks: list[Block],
+) -> Admission:
+    """Admit the DM (recorded once under `key`), then send it if admitted.
+
+    A retried delivery finds its earlier decision: sent before means sent again (the first
+    attempt may not have reached Slack), held or muted stays so.
+    """
+    async with work.db.session() as session:
+        admission = await dm_budget.admit(
+            session,
+            team_id=work.team_id,
+            sender_id=sender_id,
+            recipient_id=recipient_id,
+            kind=kind,
+            key=key,
+            ref=ref,
+            now=work.now(),
+        )
+    if admission.send:
+        await send_dm(work.client, user_id=recipient_id, text=text, blocks=blocks)
+    return admission
+
+
+def over_budget_note(recipients: Sequence[str], budget: int) -> str:
+    """What the sender is told; the same whether or not anyone muted them."""
+    names = ", ".join(f"<@{r}>" for r in recipients)
+    return (
+        f"You've reached today's limit of {budget} messages allybot sends {names} on your "
+        "behalf. Everything is recorded; they'll see it in their next daily message from "
+        "allybot instead of a DM now."
+    )
+
+
+async def tell_sender(
+    work: Work, *, sender_id: str, text: str, channel_id: str | None = None
+) -> None:
+    """A private note to the person who acted: in reply to what they did when Slack gave a
+    way to, else only they see it in the channel, else in their DM with allybot."""
+    blocks = build_notice_blocks(text)
+    if _actor(work) == sender_id and await work.respond(text, blocks=blocks):
+        return
+    if channel_id and channel_id.startswith(("C", "G")):
+        await work.client.chat_postEphemeral(
+            channel=channel_id, user=sender_id, text=text, blocks=blocks
+        )
+        return
+    await send_dm(work.client, user_id=sender_id, text=text, blocks=blocks)
+
+
+def _actor(work: Work) -> str | None:
+    """Who pressed or typed, when the payload names them (events carry them elsewhere)."""
+    try:
+        return work.user_id
+    except (KeyError, TypeError):
+        return None
+
+
+async def tell_if_over(
+    work: Work,
+    *,
+    sender_id: str,
+    admissions: dict[str, Admission],
+    channel_id: str | None = None,
+) -> None:
+    """Tell the sender about the recipients they have reached today's limit for (only on
+    the delivery that crossed it, never again on a retry)."""
+    over = [r for r, a in admissions.items() if a.over_budget and not a.retry]
+    if not over:
+        return
+    async with work.db.session() as session:
+        budget = await dm_budget.budget_of(session, team_id=work.team_id)
+    await tell_sender(
+        work, sender_id=sender_id, text=over_budget_note(over, budget), channel_id=channel_id
+    )

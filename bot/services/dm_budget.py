@@ -1,0 +1,264 @@
+"""How many DMs one person can make allybot send another, and private mutes.
+
+Every DM that one person's action sends to someone else (a promise told to its counterparts,
+its change, drop or completion, "that's not what we agreed", a kudos DM, a kudos from a kept
+promise) is first admitted here. Each is recorded once under its key, in the recipient's
+local day. Up to the workspace's daily budget per (sender, recipient) it is sent; past it, it
+is held for the recipient's next daily message (bundled by the scheduler) and the sender is
+told. A recipient who muted the sender never gets it, and the sender cannot tell: a muted DM
+counts against the budget like a sent one and the sender hears exactly what they would
+otherwise hear.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db import dialect_of, insert_for
+from bot.models import Mute, Nudge, Person, PersonDM, Workspace
+
+DEFAULT_BUDGET = 5
+MAX_BUDGET = 50
+HELD_KIND = "held_dm"
+HELD_DAYS = 14  # a held DM waits this long for a daily message, then expires
+SENT, MUTED, HELD = "sent", "muted", "held"
+KEEP_LEDGER = timedelta(days=3)  # a local day has ended everywhere well within this
+MAX_MUTES = 100
+
+
+@dataclass(frozen=True)
+class Admission:
+    """What to do with one DM: `send` it or not, and whether it counted as over budget."""
+
+    outcome: str
+    retry: bool = False  # the same key was admitted before (a retried delivery)
+
+    @property
+    def send(self) -> bool:
+        return self.outcome == SENT
+
+    @property
+    def over_budget(self) -> bool:
+        return self.outcome == HELD
+
+
+def local_day(now: datetime, tz: str | None) -> date:
+    try:
+        zone = ZoneInfo(tz or "UTC")
+    except (KeyError, ValueError):
+        zone = ZoneInfo("UTC")
+    return now.astimezone(zone).date()
+
+
+def _short(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+async def _lock_pair(
+    session: AsyncSession, team_id: str, sender_id: str, recipient_id: str
+) -> None:
+    """Serialise admissions of one pair, so two at once never both take the last place.
+    SQLite already runs one writer at a time (one connection per process)."""
+    if dialect_of(session) == "postgresql":
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(:k))"),
+            {"k": f"dm-budget:{team_id}:{sender_id}:{recipient_id}"},
+        )
+
+
+async def budget_of(session: AsyncSession, *, team_id: str) -> int:
+    found = await session.get(Workspace, team_id)
+    return found.daily_dm_budget if found is not None else DEFAULT_BUDGET
+
+
+async def is_muted(session: AsyncSession, *, team_id: str, user_id: str, muted_id: str) -> bool:
+    stmt = select(Mute.id).where(
+        Mute.team_id == team_id, Mute.user_id == user_id, Mute.muted_id == muted_id
+    )
+    return (await session.execute(stmt)).first() is not None
+
+
+async def admit(
+    session: AsyncSession,
+    *,
+    team_id: str,
+    sender_id: str,
+    recipient_id: str,
+    kind: str,
+    key: str,
+    ref: dict[str, Any],
+    now: datetime,
+) -> Admission:
+    """Decide and record one DM from `sender_id`'s action to `recipient_id`.
+
+    `ref` says what the DM is about (`{"commitment": 7, "event": "shared"}`,
+    `{"kudos": 12}`), so a held one is rendered from current state when it is finally told,
+    and nothing a person wrote is copied into the hold.
+    """
+    await _lock_pair(session, team_id, sender_id, recipient_id)
+    seen = await session.execute(
+        select(PersonDM.outcome).where(
+            PersonDM.team_id == team_id,
+            PersonDM.recipient_id == recipient_id,
+            PersonDM.key == key,
+        )
+    )
+    before = seen.scalar_one_or_none()
+    if before is not None:
+        return Admission(outcome=before, retry=True)
+    recipient = await session.get(Person, (team_id, recipient_id))
+    day = local_day(now, recipient.tz if recipient else None)
+    used = await session.execute(
+        select(func.count())
+        .select_from(PersonDM)
+        .where(
+            PersonDM.team_id == team_id,
+            PersonDM.sender_id == sender_id,
+            PersonDM.recipient_id == recipient_id,
+            PersonDM.local_day == day,
+            PersonDM.outcome.in_((SENT, MUTED)),
+        )
+    )
+    muted = await is_muted(session, team_id=team_id, user_id=recipient_id, muted_id=sender_id)
+    if int(used.scalar_one()) >= await budget_of(session, team_id=team_id):
+        outcome = HELD
+    else:
+        outcome = MUTED if muted else SENT
+    session.add(
+        PersonDM(
+            team_id=team_id,
+            sender_id=sender_id,
+            recipient_id=recipient_id,
+            kind=kind,
+            key=key,
+            local_day=day,
+            outcome=outcome,
+            created_at=now,
+        )
+    )
+    if outcome == HELD and not muted:
+        await _hold(
+            session,
+            team_id=team_id,
+            sender_id=sender_id,
+            recipient_id=recipient_id,
+            key=key,
+            ref={"kind": kind, **ref},
+            day=day,
+            now=now,
+        )
+    await session.flush()
+    return Admission(outcome=outcome)
+
+
+async def _hold(
+    session: AsyncSession,
+    *,
+    team_id: str,
+    sender_id: str,
+    recipient_id: str,
+    key: str,
+    ref: dict[str, Any],
+    day: date,
+    now: datetime,
+) -> None:
+    """An item for the recipient's next daily message; its subject is the sender, so an
+    erase of either removes it."""
+    stmt = insert_for(session, Nudge).values(
+        team_id=team_id,
+        user_id=recipient_id,
+        kind=HELD_KIND,
+        subject=sender_id,
+        period=_short(key),
+        local_day=day,
+        expires_day=day + timedelta(days=HELD_DAYS),
+        payload=ref,
+        status="planned",
+        planned_at=now,
+    )
+    await session.execute(
+        stmt.on_conflict_do_nothing(
+            index_elements=["team_id", "user_id", "kind", "subject", "period"]
+        )
+    )
+
+
+async def purge_ledger(session: AsyncSession, *, before: datetime) -> int:
+    """Counts are only needed for the day they are in; older rows go."""
+    result = await session.execute(delete(PersonDM).where(PersonDM.created_at < before))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+# -- mutes -------------------------------------------------------------------------------
+
+
+class MuteError(ValueError):
+    """A mute allybot will not record; the message says what would work."""
+
+
+async def muted_by(session: AsyncSession, *, team_id: str, user_id: str) -> list[str]:
+    """Whom this person muted, oldest first."""
+    stmt = (
+        select(Mute.muted_id)
+        .where(Mute.team_id == team_id, Mute.user_id == user_id)
+        .order_by(Mute.created_at, Mute.id)
+        .limit(MAX_MUTES)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def mute(
+    session: AsyncSession, *, team_id: str, user_id: str, muted_id: str, now: datetime
+) -> bool:
+    """Stop `muted_id`'s promises and kudos DMs reaching `user_id`; False if already muted."""
+    if muted_id == user_id:
+        raise MuteError("You can't mute yourself.")
+    if len(await muted_by(session, team_id=team_id, user_id=user_id)) >= MAX_MUTES:
+        raise MuteError(f"You can mute at most {MAX_MUTES} people; unmute someone first.")
+    stmt = (
+        insert_for(session, Mute)
+        .values(team_id=team_id, user_id=user_id, muted_id=muted_id, created_at=now)
+        .on_conflict_do_nothing(index_elements=["team_id", "user_id", "muted_id"])
+        .returning(Mute.id)
+    )
+    added = (await session.execute(stmt)).scalar_one_or_none() is not None
+    # What they held back for this person's daily message is not told either.
+    await session.execute(
+        delete(Nudge).where(
+            Nudge.team_id == team_id,
+            Nudge.user_id == user_id,
+            Nudge.kind == HELD_KIND,
+            Nudge.subject == muted_id,
+            Nudge.status == "planned",
+            Nudge.message_id.is_(None),
+        )
+    )
+    return added
+
+
+async def unmute(session: AsyncSession, *, team_id: str, user_id: str, muted_id: str) -> bool:
+    result = await session.execute(
+        delete(Mute).where(
+            Mute.team_id == team_id, Mute.user_id == user_id, Mute.muted_id == muted_id
+        )
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def set_muted(
+    session: AsyncSession, *, team_id: str, user_id: str, muted: Sequence[str], now: datetime
+) -> None:
+    """Make the mute list exactly `muted` (Home's picker)."""
+    wanted = [m for m in dict.fromkeys(muted) if m != user_id][:MAX_MUTES]
+    for gone in set(await muted_by(session, team_id=team_id, user_id=user_id)) - set(wanted):
+        await unmute(session, team_id=team_id, user_id=user_id, muted_id=gone)
+    for uid in wanted:
+        await mute(session, team_id=team_id, user_id=user_id, muted_id=uid, now=now)
