@@ -33,6 +33,7 @@ class Action(StrEnum):
     HOME_RESUME = "home_resume"
     HOME_SETTINGS = "home_settings"
     HOME_KUDOS_PRIVACY = "home_kudos_privacy"
+    HOME_MUTES = "home_mutes"
     PRIVACY_ERASE = "privacy_erase"
     PRIVACY_KEEP = "privacy_keep"
     INTRO_MET_YES = "intro_met_yes"

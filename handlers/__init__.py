@@ -15,6 +15,7 @@ from handlers import (
     events,
     home,
     intros,
+    mutes,
     preferences,
     privacy,
 )
@@ -35,3 +36,4 @@ def register_all(app: AsyncApp, inbox: Inbox) -> None:
     privacy.register(app, inbox)
     intros.register(app, inbox)
     admin.register(app, inbox)
+    mutes.register(app, inbox)

@@ -61,10 +61,11 @@ def admin_values(body: dict[str, Any]) -> dict[str, Any]:
     def option(block: str) -> Any:
         return (field(block, "selected_option") or {}).get("value")
 
-    return {
+    given = {
         "kudos_channel": field("kudos_channel", "selected_conversation"),
         "kudos_emoji": field("kudos_emoji", "value"),
         "daily_kudos_limit": field("daily_kudos_limit", "value"),
+        "daily_dm_budget": field("daily_dm_budget", "value"),
         "tags": field("tags", "value"),
         "intros_channel": field("intros_channel", "selected_conversation"),
         "intros_cadence": option("intros_cadence"),
@@ -75,6 +76,9 @@ def admin_values(body: dict[str, Any]) -> dict[str, Any]:
         "window_start": field("window_start", "selected_time"),
         "window_end": field("window_end", "selected_time"),
     }
+    if "daily_dm_budget" not in values:  # a modal opened before the field existed
+        given.pop("daily_dm_budget")
+    return given
 
 
 def check_admin_settings(body: dict[str, Any]) -> dict[str, Any] | None:

@@ -17,6 +17,7 @@ from handlers.insights import INSIGHTS_FEATURES
 from handlers.intros import run_intros_command
 from handlers.keys import command_key
 from handlers.kudos import give_and_announce, tell_privately
+from handlers.mutes import MUTE_FEATURES
 from handlers.preferences import open_settings
 from handlers.privacy import PRIVACY_FEATURES, engaging_unless_private
 
@@ -63,6 +64,9 @@ async def handle_ally_command(work: Work) -> None:
         return
     if sub == "admin":
         await open_admin(work)
+        return
+    if sub in MUTE_FEATURES:
+        await MUTE_FEATURES[sub](work, rest)
         return
     if sub in PRIVACY_FEATURES:
         await PRIVACY_FEATURES[sub](work, rest)

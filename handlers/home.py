@@ -14,7 +14,7 @@ from bot.blocks.home import build_home_view
 from bot.blocks.intros import build_home_intros_blocks
 from bot.db import Database
 from bot.inbox import Inbox, Work
-from bot.services import allies, commitments, insights, people, preferences
+from bot.services import allies, commitments, dm_budget, insights, people, preferences
 from bot.services.intros import members as intro_members
 from handlers.keys import event_key
 
@@ -63,6 +63,7 @@ async def publish_home(
         received = await insights.recent_kudos_received(
             session, team_id=team_id, user_id=user_id, now=now
         )
+        muted = await dm_budget.muted_by(session, team_id=team_id, user_id=user_id)
     view = build_home_view(
         person=person,
         due_allies=due,
@@ -72,6 +73,7 @@ async def publish_home(
         now=now,
         window=window,
         intros=build_home_intros_blocks(intro_status, person.tz) if intro_status.channel_id else (),
+        muted=muted,
     )
     await client.views_publish(user_id=user_id, view=view)
 

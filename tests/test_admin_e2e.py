@@ -46,6 +46,7 @@ def state(**fields: Any) -> dict[str, Any]:
         "kudos_channel": None,
         "kudos_emoji": ":raised_hands:",
         "daily_kudos_limit": "5",
+        "daily_dm_budget": "5",
         "tags": None,
         "intros_channel": None,
         "intros_cadence": "every 2 weeks",
@@ -66,6 +67,7 @@ def state(**fields: Any) -> dict[str, Any]:
         "kudos_emoji": lambda v: {"type": "plain_text_input", "value": v},
         "tags": lambda v: {"type": "plain_text_input", "value": v},
         "daily_kudos_limit": lambda v: {"type": "number_input", "value": v},
+        "daily_dm_budget": lambda v: {"type": "number_input", "value": v},
         "window_start": lambda v: {"type": "timepicker", "selected_time": v},
         "window_end": lambda v: {"type": "timepicker", "selected_time": v},
     }

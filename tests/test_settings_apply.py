@@ -31,6 +31,7 @@ VALID = """\
 kudos_channel: C0KUDOS01
 kudos_emoji: ":tada:"
 daily_kudos_limit: 8
+daily_dm_budget: 3
 tags:
   - craft
   - "#Customer-First"
@@ -64,6 +65,7 @@ def test_a_valid_file_reads_as_the_workspace_stores_it() -> None:
         "kudos_channel": "C0KUDOS01",
         "kudos_emoji": "tada",
         "daily_kudos_limit": 8,
+        "daily_dm_budget": 3,
         "tags": ["craft", "customer-first"],
         "intros_channel": "C0INTROS1",
         "intros_cadence": 4,
@@ -120,6 +122,8 @@ def test_each_invalid_setting_names_its_line() -> None:
         ("window_start: 09:00\nwindow_end: 09:30\n", 2, "at least an hour"),
         ("daily_kudos_limit: 51\n", 1, "from 1 to 50"),
         ("daily_kudos_limit: yes\n", 1, "whole number"),
+        ("daily_dm_budget: 0\n", 1, "from 1 to 50"),
+        ("daily_dm_budget: many\n", 1, "daily DM budget"),
         ("tags: " + ", ".join(f"t{i}" for i in range(21)).join("[]") + "\n", 1, "at most 20"),
     ],
 )
@@ -215,7 +219,8 @@ async def test_cli_applies_a_valid_file(db: Database, database_url: str, tmp_pat
     path.write_text(VALID)
     code, out, err = await run_apply(database_url, str(path), "--team", team_id, "--by", "ops")
     assert code == 0, err
-    assert f"{team_id}: 12 settings changed" in out and "daily kudos limit: 5 → 8" in out
+    assert f"{team_id}: 13 settings changed" in out and "daily kudos limit: 5 → 8" in out
+    assert "daily DM budget per pair: 5 → 3" in out
     workspace, changes = await settings_of(db, team_id)
     assert workspace is not None
     assert (
@@ -245,7 +250,7 @@ async def test_cli_applies_a_valid_file(db: Database, database_url: str, tmp_pat
         510,
         960,
     )
-    assert len(changes) == 12 and {c.changed_by for c in changes} == {"ops"}
+    assert len(changes) == 13 and {c.changed_by for c in changes} == {"ops"}
     # Applying the same file again changes nothing and records nothing.
     async with db.session() as session:
         again = await ws.apply(

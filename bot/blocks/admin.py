@@ -23,6 +23,7 @@ from slack_sdk.models.views import View
 
 from bot.ids import Callback
 from bot.models import SettingChange
+from bot.services.dm_budget import MAX_BUDGET
 from bot.services.kudos import DEFAULT_TAGS
 from bot.services.preferences import clock
 from bot.services.workspace_settings import (
@@ -135,6 +136,19 @@ def build_admin_modal(settings: WorkspaceSettings, changes: Sequence[SettingChan
                 min_value="1",
                 max_value=str(MAX_DAILY_LIMIT),
                 initial_value=str(settings.daily_kudos_limit),
+            ),
+        ),
+        InputBlock(
+            block_id="daily_dm_budget",
+            label="DMs one person can make allybot send a colleague a day",
+            hint="Promises, their changes and kudos DMs from one person to another; past it, "
+            "the rest wait for the colleague's next daily message and the sender is told.",
+            element=NumberInputElement(
+                action_id="daily_dm_budget",
+                is_decimal_allowed=False,
+                min_value="1",
+                max_value=str(MAX_BUDGET),
+                initial_value=str(settings.daily_dm_budget),
             ),
         ),
         InputBlock(

@@ -23,6 +23,8 @@ def ally_help_text() -> str:
         "• `/ally pause 7d` · `/ally resume`: a break from every nudge.\n"
         "• `/ally quiet 18:00-09:00` · `/ally quiet off`: hours when allybot stays silent "
         "(your time zone).\n"
+        "• `/ally mute @bob` · `/ally unmute @bob` · `/ally mute`: stop someone's promises "
+        "and kudos reaching you in a DM (they are not told); also on your Home tab.\n"
         "• `/ally export`: everything allybot holds about you, as a JSON file in your DM.\n"
         "• `/ally forget-me`: erase it (allybot asks first; kudos stay, anonymously).\n"
         "• `/ally settings`: all your preferences. Your Home tab shows your alliances.\n"

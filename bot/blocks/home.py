@@ -21,6 +21,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
     StaticSelectElement,
     TimePickerElement,
+    UserMultiSelectElement,
 )
 from slack_sdk.models.views import View
 
@@ -30,6 +31,7 @@ from bot.blocks.commitments import summary
 from bot.blocks.insights import insight_lines
 from bot.ids import Action, Callback
 from bot.models import Commitment, Kudos, Person
+from bot.services.dm_budget import MAX_MUTES
 from bot.services.insights import Figures
 from bot.services.preferences import clock, effective_window
 
@@ -66,6 +68,26 @@ def preferences_line(person: Person, now: datetime, window: tuple[int, int] | No
     return "Your nudges: " + " · ".join(parts) + f" ({person.tz})."
 
 
+def build_mute_blocks(muted: Sequence[str]) -> list[Block]:
+    """Whose promises and kudos DMs don't reach you: add or remove people in one picker."""
+    return [
+        SectionBlock(
+            block_id="home_mutes",
+            text=MarkdownTextObject(
+                text="*Muted:* people whose promises and kudos don't reach you in a DM. "
+                "Private: they are not told."
+            ),
+            accessory=UserMultiSelectElement(
+                action_id=Action.HOME_MUTES,
+                placeholder="Nobody muted",
+                initial_users=list(muted)[:MAX_MUTES] or None,
+                max_selected_items=MAX_MUTES,
+            ),
+        ),
+        DividerBlock(),
+    ]
+
+
 def build_home_view(
     *,
     person: Person,
@@ -76,6 +98,7 @@ def build_home_view(
     now: datetime,
     window: tuple[int, int] | None = None,
     intros: Sequence[Block] = (),
+    muted: Sequence[str] = (),
 ) -> View:
     """Allies due, open promises, recent kudos, three figures, and preferences (`window`:
     the person's delivery window in effect, theirs or the workspace's default)."""
@@ -137,6 +160,7 @@ def build_home_view(
         SectionBlock(text=MarkdownTextObject(text="\n".join(figure_lines(figures)))),
         DividerBlock(),
         *intros,  # the intros line and buttons (bot/blocks/intros.py), when set up
+        *build_mute_blocks(muted),
         ContextBlock(elements=[MarkdownTextObject(text=preferences_line(person, now, window))]),
     ]
     current = Option(value=person.tips_cadence, label=TIP_OPTIONS.get(person.tips_cadence, "Tips"))

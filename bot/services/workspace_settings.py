@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import SettingChange, Workspace
 from bot.services import people
+from bot.services.dm_budget import DEFAULT_BUDGET, MAX_BUDGET
 from bot.services.kudos import DEFAULT_TAGS
 from bot.services.preferences import clock
 from bot.text import snippet
@@ -44,6 +45,7 @@ COLUMNS = {
     "kudos_channel": "kudos_channel_id",
     "kudos_emoji": "kudos_emoji",
     "daily_kudos_limit": "daily_kudos_limit",
+    "daily_dm_budget": "daily_dm_budget",
     "tags": "custom_tags",
     "intros_channel": "intros_channel_id",
     "intros_cadence": "intros_cadence_weeks",
@@ -58,6 +60,7 @@ LABELS = {
     "kudos_channel": "kudos channel",
     "kudos_emoji": "kudos emoji",
     "daily_kudos_limit": "daily kudos limit",
+    "daily_dm_budget": "daily DM budget per pair",
     "tags": "tags",
     "intros_channel": "intros channel",
     "intros_cadence": "intros cadence",
@@ -120,6 +123,7 @@ class WorkspaceSettings(BaseModel):
     kudos_channel: str | None = None
     kudos_emoji: str = "raised_hands"
     daily_kudos_limit: int = 5
+    daily_dm_budget: int = DEFAULT_BUDGET
     tags: list[str] = []
     intros_channel: str | None = None
     intros_cadence: int = 2
@@ -166,6 +170,17 @@ class WorkspaceSettings(BaseModel):
         if isinstance(value, bool) or not text.isdigit() or not 1 <= int(text) <= MAX_DAILY_LIMIT:
             raise _refuse(
                 f"The daily limit is a whole number of kudos from 1 to {MAX_DAILY_LIMIT}."
+            )
+        return int(text)
+
+    @field_validator("daily_dm_budget", mode="before")
+    @classmethod
+    def _dm_budget(cls, value: Any) -> int:
+        text = str(value).strip() if value is not None else ""
+        if isinstance(value, bool) or not text.isdigit() or not 1 <= int(text) <= MAX_BUDGET:
+            raise _refuse(
+                "The daily DM budget is how many DMs one person can make allybot send one "
+                f"colleague a day: a whole number from 1 to {MAX_BUDGET}."
             )
         return int(text)
 
