@@ -260,7 +260,7 @@ async def test_cli_applies_a_valid_file(db: Database, database_url: str, tmp_pat
             changed_by="ops",
             now=datetime.now(UTC),
         )
-    assert again == [] and len((await settings_of(db, team_id))[1]) == 12
+    assert again == [] and len((await settings_of(db, team_id))[1]) == 13
 
 
 async def test_cli_refuses_an_invalid_file_and_changes_nothing(
