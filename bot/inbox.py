@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -24,7 +25,7 @@ from bot.logs import log_context
 from bot.metrics import DELIVERIES, HANDLER_SECONDS
 from bot.recorder import Recorder
 from bot.services import inbound
-from bot.slack import SlackClients
+from bot.slack import SlackClients, slack_error
 from bot.text import normalise_edge
 
 logger = logging.getLogger(__name__)
@@ -78,6 +79,14 @@ KeyFn = Callable[[dict[str, Any]], str]
 # Checks a payload before the ack; a non-empty answer is sent as the ack and nothing is
 # recorded (a modal's `response_action: errors`).
 CheckFn = Callable[[dict[str, Any]], dict[str, Any] | None]
+
+
+def error_summary(exc: BaseException) -> str:
+    """What the delivery log keeps of a failure: the kind of error, and Slack's code for a
+    Slack error; never the exception's message, which can quote what a person wrote."""
+    if isinstance(exc, SlackApiError):
+        return f"SlackApiError: {slack_error(exc)}"
+    return type(exc).__name__
 
 
 def team_of(body: dict[str, Any]) -> str:
@@ -174,7 +183,10 @@ class Inbox:
             except Exception as exc:
                 async with self.db.session() as session:
                     status = await inbound.fail(
-                        session, inbound_id=inbound_id, now=datetime.now(UTC), error=repr(exc)
+                        session,
+                        inbound_id=inbound_id,
+                        now=datetime.now(UTC),
+                        error=error_summary(exc),
                     )
                 outcome = "failed" if status == "failed" else "retry"
                 logger.exception("delivery failed", extra={"outcome": outcome})

@@ -192,7 +192,6 @@ class Inbound(Base):
     __table_args__ = (
         UniqueConstraint("team_id", "key", name="uq_inbound_key"),
         Index("ix_inbound_status_lease", "status", "lease_until"),
-        Index("ix_inbound_received", "received_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

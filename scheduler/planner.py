@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from bot.kudos_posts import edit_stale
 from bot.metrics import NUDGES_PLANNED, PLAN_SECONDS
 from bot.runtime import AllyBot
-from bot.services import inbound
+from bot.services import dm_budget, inbound
 from scheduler import kinds, outbox
 from scheduler.digest import post_digests
 from scheduler.kinds import PlanContext
@@ -19,8 +19,6 @@ from scheduler.sender import SendResult, send_due
 from scheduler.zones import clock_table, clocks_now
 
 logger = logging.getLogger(__name__)
-
-KEEP_DEDUP_KEYS = timedelta(days=7)
 
 
 @dataclass
@@ -71,7 +69,8 @@ async def run_pass(bot: AllyBot, *, now: datetime, team_id: str | None = None) -
     result.digests = await post_digests(bot, now=now, team_id=team_id)
     result.kudos_posts = await edit_stale(bot.db, bot.clients, now=now)
     async with bot.db.session() as session:
-        result.purged = await inbound.purge_done(session, before=now - KEEP_DEDUP_KEYS)
+        result.purged = await inbound.retain(session, now=now)
+        await dm_budget.purge_ledger(session, before=now - dm_budget.KEEP_LEDGER)
     if any(result.planned.values()) or result.sent.sent or result.sent.failed:
         logger.info(
             "pass: planned %s, sent %d, retry %d, failed %d",

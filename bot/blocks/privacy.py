@@ -34,6 +34,11 @@ HELD_LABELS: dict[str, tuple[str, str]] = {
     "intros_never": ("person on your intros never list", "people on your intros never list"),
     "intro_matches": ("intro you were matched in", "intros you were matched in"),
     "intro_answers": ('answer to "did you meet?"', 'answers to "did you meet?"'),
+    "muted": ("person you muted", "people you muted"),
+    "dms_caused": (
+        "DM you made allybot send today or lately",
+        "DMs you made allybot send today or lately",
+    ),
 }
 
 
@@ -85,8 +90,11 @@ def forget_me_text(held: Mapping[str, int]) -> str:
         "*Deleted:* the promises you made (the people you made them to no longer see them), "
         "your place on promises others made to you, your ally list and your place on other "
         "people's, check-ins and direct-conversation follow-ups that involve you, the tips "
-        "you were sent and how you rated them, your nudges and daily messages, your "
-        "preferences and your profile.\n"
+        "you were sent and how you rated them, your nudges and daily messages, your mutes "
+        "and anyone's mute of you, the count of DMs you sent through allybot, your "
+        "preferences and your profile, and every record of Slack deliveries that names you.\n"
+        "*Rewritten:* where someone else's kudos, promise or note mentions you, the mention "
+        "becomes an anonymous one.\n"
         "*Kept, without your name:* kudos you gave and received still count, under an "
         "anonymous id that cannot be traced back to you; the words of the kudos you gave are "
         "erased, their tags stay.\n"

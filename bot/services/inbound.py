@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Text, cast, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import dialect_of, insert_for
@@ -13,6 +13,8 @@ from bot.models import Inbound
 
 LEASE = timedelta(seconds=60)
 MAX_ATTEMPTS = 5
+ABANDON_AFTER = timedelta(days=1)  # far past every retry's backoff (15 s · 2^4)
+KEEP_KEYS = timedelta(days=7)  # Slack retries within minutes; a week is generous
 
 
 async def record(
@@ -148,15 +150,38 @@ async def fail(session: AsyncSession, *, inbound_id: int, now: datetime, error: 
     if row.attempts >= MAX_ATTEMPTS:
         row.status = "failed"
         row.finished_at = now
+        row.payload = None  # nothing more will read it: the message text goes now
     else:
         row.lease_until = now + timedelta(seconds=15 * 2**row.attempts)
     await session.flush()
     return row.status
 
 
-async def purge_done(session: AsyncSession, *, before: datetime) -> int:
-    """Forget the dedup keys of deliveries long done; Slack retries within minutes."""
+async def retain(session: AsyncSession, *, now: datetime) -> int:
+    """The delivery log's retention: what a delivery carried (message text, names) is kept
+    only while work on it is pending. Done and failed rows drop it when they end; a row still
+    pending after ABANDON_AFTER is given up and dropped it too; and every ended row (its dedup
+    key and ids) is deleted KEEP_KEYS after it ended. Returns the rows deleted."""
+    await session.execute(
+        update(Inbound)
+        .where(Inbound.status == "pending", Inbound.received_at < now - ABANDON_AFTER)
+        .values(status="abandoned", payload=None, finished_at=now)
+    )
     result = await session.execute(
-        delete(Inbound).where(Inbound.status == "done", Inbound.finished_at < before)
+        delete(Inbound).where(Inbound.status != "pending", Inbound.finished_at < now - KEEP_KEYS)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def forget_person(session: AsyncSession, *, team_id: str, user_id: str) -> int:
+    """Delete every delivery of the workspace that names the person, in its key (a button
+    they pressed) or its payload (anything they sent or were mentioned in), whatever its
+    state: the erase is the last thing done with them."""
+    pattern = f"%{user_id}%"
+    result = await session.execute(
+        delete(Inbound).where(
+            Inbound.team_id == team_id,
+            or_(Inbound.key.like(pattern), cast(Inbound.payload, Text).like(pattern)),
+        )
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

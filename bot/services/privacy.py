@@ -7,6 +7,7 @@ person did, never the size of the workspace.
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from sqlalchemy import Select, delete, func, inspect, or_, select, tuple_, updat
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import (
+    SLACK_INSTALLATIONS,
     Ally,
     CheckIn,
     Commitment,
@@ -29,12 +31,15 @@ from bot.models import (
     IntroNever,
     IntroPair,
     Kudos,
+    Mute,
     Nudge,
     Person,
+    PersonDM,
     Resolve,
+    SettingChange,
     TipShown,
 )
-from bot.services import me_too, tips
+from bot.services import inbound, me_too, tips
 
 EXPORT_FORMAT = "allybot-export/1"
 ANON_PREFIX = "anon-"
@@ -84,6 +89,11 @@ INTRO_MEMBER_FIELDS = ("status", "paused_until", "joined_at", "last_active_at", 
 INTRO_NEVER_FIELDS = ("other_id", "created_at")
 INTRO_MATCH_FIELDS = ("match_id", "round_id")
 INTRO_ANSWER_FIELDS = ("match_id", "answer", "answered_at")
+MUTE_FIELDS = ("muted_id", "created_at")
+# Whether a DM they caused reached its recipient is not theirs to know (a mute is private):
+# only whether it counted against the day's budget or was held for a daily message.
+DM_FIELDS = ("kind", "recipient_id", "local_day", "outcome")
+MENTION = r"<@{uid}(?:\|[^>]*)?>"
 
 
 def _plain(value: Any) -> Any:
@@ -159,6 +169,9 @@ OWN: dict[str, _Own] = {
         (IntroAnswer.answered_at, IntroAnswer.id),
         INTRO_ANSWER_FIELDS,
     ),
+    # Whom they muted is theirs; who muted them stays confidential.
+    "muted": _Own(Mute, Mute.user_id, (Mute.created_at, Mute.id), MUTE_FIELDS),
+    "dms_caused": _Own(PersonDM, PersonDM.sender_id, (PersonDM.created_at, PersonDM.id), DM_FIELDS),
 }
 
 
@@ -218,6 +231,8 @@ async def export(
         {**_pick(cm, COMMITMENT_FIELDS), "your_answer": _pick(party, PARTY_FIELDS)}
         for cm, party in to_you
     ]
+    for item in sections["dms_caused"]:
+        item["outcome"] = "held" if item["outcome"] == "held" else "counted"
     lib = tips.library()
     for item in sections["tips_shown"]:
         found = lib.by_id(item["tip_id"])
@@ -315,6 +330,14 @@ async def erase(session: AsyncSession, *, team_id: str, user_id: str) -> Erased:
         delete(DailyMessage).where(
             DailyMessage.team_id == team_id, DailyMessage.user_id == user_id
         ),
+        # Mutes and the DM budget's counts, either side.
+        delete(Mute).where(
+            Mute.team_id == team_id, or_(Mute.user_id == user_id, Mute.muted_id == user_id)
+        ),
+        delete(PersonDM).where(
+            PersonDM.team_id == team_id,
+            or_(PersonDM.sender_id == user_id, PersonDM.recipient_id == user_id),
+        ),
         delete(Person).where(Person.team_id == team_id, Person.user_id == user_id),
     ]
     for stmt in statements:
@@ -354,7 +377,60 @@ async def erase(session: AsyncSession, *, team_id: str, user_id: str) -> Erased:
         .values(receiver_id=anon)
         .execution_options(synchronize_session=False)
     )
+    # The delivery log: every delivery that names them, whatever its state (not counted in
+    # what they are told: those are Slack's messages to allybot, not records of them).
+    await inbound.forget_person(session, team_id=team_id, user_id=user_id)
+    # What others wrote that mentions them now mentions the anonymous id instead.
+    for column in SCRUBBED:
+        await _scrub(session, column, team_id=team_id, user_id=user_id, anon=anon)
+    await session.execute(
+        update(SettingChange)
+        .where(SettingChange.team_id == team_id, SettingChange.changed_by == user_id)
+        .values(changed_by=anon)
+    )
+    # Who installed allybot (slack_sdk's installation rows): the token stays, the name goes.
+    await session.execute(
+        update(SLACK_INSTALLATIONS)
+        .where(SLACK_INSTALLATIONS.c.team_id == team_id, SLACK_INSTALLATIONS.c.user_id == user_id)
+        .values(user_id=anon)
+    )
     await session.flush()
     return Erased(
         deleted=deleted, anonymised=_rowcount(gave) + _rowcount(received), anonymous_id=anon
     )
+
+
+# Free text people write, where someone else may be named: `kudos <@U1> for …`, a promise
+# "to <@U1|ann>", a check-in note, a conversation topic, a settings change.
+SCRUBBED = (
+    Kudos.text,
+    Commitment.text,
+    CheckIn.note,
+    Resolve.topic,
+    SettingChange.old_value,
+    SettingChange.new_value,
+)
+
+
+def scrub_text(text: str, *, user_id: str, anon: str) -> str:
+    """`<@U1>` and `<@U1|ann>` become a mention of nobody (`@anon-…`), and the bare id too."""
+    text = re.sub(MENTION.format(uid=re.escape(user_id)), f"@{anon}", text)
+    return text.replace(user_id, anon)
+
+
+async def _scrub(
+    session: AsyncSession, column: Any, *, team_id: str, user_id: str, anon: str
+) -> None:
+    """Rewrite one text column wherever it names the person, in this workspace only. A scan
+    of the workspace's texts, once per erase: a mention can be in anything anyone wrote."""
+    model = column.class_
+    found = await session.execute(
+        select(model.id, column).where(model.team_id == team_id, column.like(f"%{user_id}%"))
+    )
+    for row_id, text in found.all():
+        await session.execute(
+            update(model)
+            .where(model.id == row_id)
+            .values({column.key: scrub_text(text, user_id=user_id, anon=anon)})
+            .execution_options(synchronize_session=False)
+        )

@@ -1,8 +1,8 @@
 """dm budget and mutes
 
 The DMs one person causes allybot to send another (`person_dms`, counted per pair and the
-recipient's local day against the workspace's `daily_dm_budget`), private mutes, and an index
-for the delivery log's retention pass.
+recipient's local day against the workspace's `daily_dm_budget`), private mutes, and no
+message text left in ended deliveries.
 
 Revision ID: f1a2b3c4d5e6
 Revises: e4f5a6b7c8d9
@@ -61,13 +61,12 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("daily_dm_budget", sa.Integer(), server_default="5", nullable=False)
         )
-    with op.batch_alter_table("inbound", schema=None) as batch_op:
-        batch_op.create_index("ix_inbound_received", ["received_at"], unique=False)
+    # The delivery log keeps a payload only while its work is pending; older versions kept
+    # those of failed deliveries for good.
+    op.execute("UPDATE inbound SET payload = NULL WHERE status <> 'pending'")
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("inbound", schema=None) as batch_op:
-        batch_op.drop_index("ix_inbound_received")
     with op.batch_alter_table("workspaces", schema=None) as batch_op:
         batch_op.drop_column("daily_dm_budget")
     with op.batch_alter_table("mutes", schema=None) as batch_op:
