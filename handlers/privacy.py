@@ -89,7 +89,8 @@ def confirmation_key(body: dict[str, Any]) -> str:
     """One answer per person per question: a double click, a retry, or a press on another
     copy of the same question is the same answer, so the data is erased once."""
     action = body["actions"][0]
-    return f"privacy:{body['user']['id']}:{action['action_id']}:{action.get('value')}"
+    answer = f"{body['user']['id']}:{action['action_id']}:{action.get('value')}"
+    return "privacy:" + hashlib.sha256(answer.encode()).hexdigest()  # no id in the log
 
 
 async def handle_privacy_button(work: Work) -> None:
@@ -103,7 +104,12 @@ async def handle_privacy_button(work: Work) -> None:
         note = kept_text()
     else:
         async with work.db.session() as session:
-            erased = await privacy.erase(session, team_id=work.team_id, user_id=work.user_id)
+            erased = await privacy.erase(
+                session,
+                team_id=work.team_id,
+                user_id=work.user_id,
+                delivery_id=work.delivery_id or None,
+            )
         note = erased_text(deleted=erased.deleted, anonymised=erased.anonymised)
         # The Home tab showed their allies and promises; published directly, as rebuilding
         # it would look their profile up again.

@@ -173,15 +173,18 @@ async def retain(session: AsyncSession, *, now: datetime) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-async def forget_person(session: AsyncSession, *, team_id: str, user_id: str) -> int:
-    """Delete every delivery of the workspace that names the person, in its key (a button
-    they pressed) or its payload (anything they sent or were mentioned in), whatever its
-    state: the erase is the last thing done with them."""
+async def forget_person(
+    session: AsyncSession, *, team_id: str, user_id: str, keep_id: int | None = None
+) -> int:
+    """Delete every delivery of the workspace that names the person, in its key or its
+    payload (anything they sent or were mentioned in), whatever its state: the erase is the
+    last thing done with them. `keep_id`, the delivery doing the erase, keeps its row (so a
+    retry of it is still recognised) without its payload."""
     pattern = f"%{user_id}%"
+    names = or_(Inbound.key.like(pattern), cast(Inbound.payload, Text).like(pattern))
     result = await session.execute(
-        delete(Inbound).where(
-            Inbound.team_id == team_id,
-            or_(Inbound.key.like(pattern), cast(Inbound.payload, Text).like(pattern)),
-        )
+        delete(Inbound).where(Inbound.team_id == team_id, names, Inbound.id != (keep_id or 0))
     )
+    if keep_id:
+        await session.execute(update(Inbound).where(Inbound.id == keep_id).values(payload=None))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -277,8 +277,11 @@ def _rowcount(result: Any) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-async def erase(session: AsyncSession, *, team_id: str, user_id: str) -> Erased:
+async def erase(
+    session: AsyncSession, *, team_id: str, user_id: str, delivery_id: int | None = None
+) -> Erased:
     """Delete what allybot holds about a person; their kudos keep counting, anonymously.
+    `delivery_id` is the Slack delivery asking for it (see `inbound.forget_person`).
 
     Running it again finds nothing left, so a repeated request changes nothing more.
     """
@@ -379,7 +382,7 @@ async def erase(session: AsyncSession, *, team_id: str, user_id: str) -> Erased:
     )
     # The delivery log: every delivery that names them, whatever its state (not counted in
     # what they are told: those are Slack's messages to allybot, not records of them).
-    await inbound.forget_person(session, team_id=team_id, user_id=user_id)
+    await inbound.forget_person(session, team_id=team_id, user_id=user_id, keep_id=delivery_id)
     # What others wrote that mentions them now mentions the anonymous id instead.
     for column in SCRUBBED:
         await _scrub(session, column, team_id=team_id, user_id=user_id, anon=anon)

@@ -1,0 +1,200 @@
+"""`/ally forget-me` leaves nothing behind: after an erase, every column of every table of the
+database (found by introspection, so a new table is covered without touching this test)
+holds neither the person's id nor any word they wrote. Activity goes through the real
+server; a property test generates it."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import MetaData, select
+
+from bot.db import Database
+from bot.models import Inbound, Kudos
+from tests import payloads
+from tests.conftest import Server, Team
+from tests.slack_double import SlackDouble
+from tests.test_commitments_e2e import press
+from tests.test_dm_budget_e2e import promise, run, set_budget, settle
+from tests.test_privacy_e2e import ally
+
+TZ = "Europe/London"
+
+
+def word() -> str:
+    """A word nobody else writes, so finding it anywhere means it was kept."""
+    return "qk" + uuid.uuid4().hex[:12]
+
+
+async def dump(db: Database) -> list[tuple[str, str, str]]:
+    """(table, column, value) for every non-empty value of every table in the database."""
+    async with db.engine.connect() as conn:
+        meta = MetaData()
+        await conn.run_sync(lambda sync: meta.reflect(bind=sync))
+        out: list[tuple[str, str, str]] = []
+        for table in meta.sorted_tables:
+            for row in (await conn.execute(select(table))).mappings():
+                out.extend(
+                    (table.name, column, str(value))
+                    for column, value in row.items()
+                    if value is not None
+                )
+    return out
+
+
+def found(rows: list[tuple[str, str, str]], needles: list[str]) -> list[tuple[str, str, str]]:
+    return [r for r in rows if any(n in r[2] for n in needles)]
+
+
+async def channel_message(server: Server, team: Team, user: str, text: str) -> None:
+    event = payloads.message_event(channel=team.channel_id, user=user, text=text, team=team.team_id)
+    assert (await server.post(payloads.event_callback(event, team_id=team.team_id)))[0] == 200
+
+
+async def forget(server: Server, team: Team, slack: SlackDouble, db: Database, user: str) -> None:
+    question = await ally(server, team, slack, user, "forget-me")
+    key = await press(server, slack, team, user, question, "privacy_erase")
+    done = (await slack.wait_for("response_url", _key=key, timeout=10.0))[0]
+    assert "erased" in done.args["text"]
+    await settle(db, team.team_id)
+
+
+async def leftover_deliveries(db: Database, team_id: str, user: str, words: list[str]) -> None:
+    """Deliveries as older versions left them: a failed one with its payload, and one that
+    was never finished."""
+    long_ago = datetime.now(UTC) - timedelta(days=2)
+    async with db.session() as session:
+        for status, n in (("failed", 1), ("pending", 2)):
+            session.add(
+                Inbound(
+                    team_id=team_id,
+                    key=f"command:/kudos:old-{uuid.uuid4().hex}",
+                    kind="kudos_command",
+                    payload={"user_id": user, "text": f"kudos for {words[n]}"},
+                    status=status,
+                    attempts=5 if status == "failed" else 1,
+                    lease_until=long_ago,
+                    received_at=long_ago,
+                    finished_at=long_ago if status == "failed" else None,
+                    error="KudosRejected",
+                )
+            )
+
+
+async def test_after_an_erase_no_table_holds_their_id_or_their_words(
+    server: Server, team: Team, slack: SlackDouble, db: Database
+) -> None:
+    ann, bob, cy = (team.user(n, tz=TZ) for n in ("ann", "bob", "cy"))
+    theirs = [word() for _ in range(8)]  # what ann writes
+    others = [word() for _ in range(4)]  # what bob and cy write
+    await set_budget(db, team.team_id, daily_dm_budget=1)
+
+    await run(server, team, "/kudos", f"<@{bob}|bob> {theirs[0]} crisp demo #teamwork", ann)
+    await run(server, team, "/kudos", f"<@{ann}|ann> for the {others[0]} migration", bob)
+    await channel_message(server, team, cy, f"kudos <@{ann}> for {others[1]}")
+    await channel_message(server, team, ann, f"kudos <@{cy}> {theirs[1]}")
+    await settle(db, team.team_id)
+    await promise(server, team, slack, db, ann, bob, f"{theirs[2]} report")
+    await promise(server, team, slack, db, ann, bob, f"{theirs[3]} report")  # held: budget 1
+    await promise(server, team, slack, db, cy, ann, f"{others[2]} for <@{ann}|ann> too")
+    await promise(server, team, slack, db, bob, ann, f"{others[3]} draft")  # held for ann
+    for text in (
+        f"add <@{bob}> every week",
+        f"met <@{bob}> {theirs[4]} over coffee",
+        f"resolve <@{cy}> {theirs[5]}",
+        f"mute <@{cy}>",
+    ):
+        await ally(server, team, slack, ann, text)
+    await ally(server, team, slack, cy, f"mute <@{ann}>")
+    await ally(server, team, slack, bob, f"met <@{ann}> about <@{ann}> plans")
+    await set_budget(db, team.team_id, digest_day="friday")  # as a change by ann, below
+    async with db.session() as session:
+        from bot.services import workspace_settings
+
+        await workspace_settings.apply(
+            session,
+            team_id=team.team_id,
+            settings=workspace_settings.validate({"digest_day": "tuesday"}),
+            changed_by=ann,
+            now=datetime.now(UTC),
+        )
+    await leftover_deliveries(db, team.team_id, ann, theirs[5:])
+    before = found(await dump(db), [ann, *theirs])
+    assert {t for t, _, _ in before} >= {
+        "people",
+        "kudos",
+        "commitments",
+        "commitment_parties",
+        "allies",
+        "check_ins",
+        "resolves",
+        "mutes",
+        "person_dms",
+        "nudges",
+        "setting_changes",
+        "inbound",
+    }, "the seeding reached every kind of row"
+
+    await forget(server, team, slack, db, ann)
+
+    left = found(await dump(db), [ann, *theirs])
+    assert left == [], left
+    # What others wrote stays, with the mention made anonymous.
+    async with db.session() as session:
+        texts = list(
+            (await session.execute(select(Kudos.text).where(Kudos.team_id == team.team_id)))
+            .scalars()
+            .all()
+        )
+    (channel,) = [t for t in texts if others[1] in t]
+    assert channel.startswith("kudos @anon-") and channel.endswith(f"for {others[1]}")
+    assert any(others[0] in t for t in texts), texts
+
+
+ACTIVITY = st.lists(
+    st.tuples(
+        st.sampled_from(["kudos", "channel", "commit", "ally", "met", "mute", "intros"]),
+        st.integers(0, 2),
+        st.integers(1, 2),
+    ),
+    min_size=1,
+    max_size=8,
+)
+
+
+@settings(max_examples=4, deadline=None, suppress_health_check=list(HealthCheck))
+@given(activity=ACTIVITY, erased=st.integers(0, 2))
+async def test_generated_activity_then_erase_leaves_nothing(
+    server: Server, slack: SlackDouble, db: Database, activity: list[Any], erased: int
+) -> None:
+    team = Team(slack=slack)
+    people = [team.user(n, tz=TZ) for n in ("ann", "bob", "cy")]
+    written: dict[str, list[str]] = {p: [] for p in people}
+    for kind, s, offset in activity:
+        me, other = people[s], people[(s + offset) % 3]
+        w = word()
+        written[me].append(w)
+        match kind:
+            case "kudos":
+                await run(server, team, "/kudos", f"<@{other}|x> {w} help", me)
+            case "channel":
+                await channel_message(server, team, me, f"kudos <@{other}> {w}")
+            case "commit":
+                await promise(server, team, slack, db, me, other, f"{w} <@{other}> plan")
+            case "ally":
+                await ally(server, team, slack, me, f"add <@{other}> every week")
+            case "met":
+                await ally(server, team, slack, me, f"met <@{other}> {w}")
+            case "mute":
+                await ally(server, team, slack, me, f"mute <@{other}>")
+            case "intros":
+                await ally(server, team, slack, me, "intros join")
+        await settle(db, team.team_id)
+    gone = people[erased]
+    await forget(server, team, slack, db, gone)
+    left = found(await dump(db), [gone, *written[gone]])
+    assert left == [], left
