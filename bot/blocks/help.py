@@ -28,7 +28,7 @@ def ally_help_text() -> str:
         "• `/ally export`: everything allybot holds about you, as a JSON file in your DM.\n"
         "• `/ally forget-me`: erase it (allybot asks first; kudos stay, anonymously).\n"
         "• `/ally settings`: all your preferences. Your Home tab shows your alliances.\n"
-        "• `/ally admin`: workspace settings (kudos channel, emoji, daily limit, tags, intros, "
+        "• `/ally admin`: workspace settings (kudos channel, emoji, daily limits, tags, intros, "
         "digest day, default delivery window), for the workspace's admins and owners.\n"
         "• `/ally me`: your breadth, reciprocity, follow-through and check-in rhythm, "
         "privately. `/ally report`: the workspace's figures, counts only, for admins.\n"
