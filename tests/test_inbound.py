@@ -69,3 +69,40 @@ async def test_a_recovered_batch_is_renewed_one_delivery_at_a_time(db: Database)
             )
             is None
         ), "A leaves it to B"
+
+
+async def test_the_delivery_log_keeps_no_text_past_its_purpose(db: Database) -> None:
+    """Failed rows drop their payload when they fail; rows pending for a day are abandoned
+    without it; every ended row goes after 7 days; the erase's own row stays, stripped."""
+    from bot.models import Inbound
+
+    now = datetime.now(UTC)
+    team, failing = await _record(db, now)
+    async with db.session() as session:
+        for attempts in range(1, inbound.MAX_ATTEMPTS + 1):
+            row = await session.get(Inbound, failing)
+            assert row is not None
+            row.attempts = attempts
+            await inbound.fail(session, inbound_id=failing, now=now, error="KudosRejected")
+        stale = await inbound.record(
+            session, team_id=team, key="event:Ev2", kind="test", payload={"t": "words"}, now=now
+        )
+        fresh = await inbound.record(
+            session, team_id=team, key="event:Ev3", kind="test", payload={"t": "words"}, now=now
+        )
+        assert stale and fresh
+        (await session.get(Inbound, stale)).received_at = now - timedelta(days=2)  # type: ignore[union-attr]
+    async with db.session() as session:
+        await inbound.retain(session, now=now)
+    async with db.session() as session:
+        rows = {r: await session.get(Inbound, r) for r in (failing, stale, fresh)}
+        assert (rows[failing].status, rows[failing].payload) == ("failed", None)  # type: ignore[union-attr]
+        assert (rows[stale].status, rows[stale].payload) == ("abandoned", None)  # type: ignore[union-attr]
+        assert rows[fresh].status == "pending" and rows[fresh].payload  # type: ignore[union-attr]
+    async with db.session() as session:
+        purged = await inbound.retain(session, now=now + inbound.KEEP_KEYS + timedelta(minutes=1))
+    assert purged >= 2
+    async with db.session() as session:
+        assert await session.get(Inbound, failing) is None
+        assert await session.get(Inbound, stale) is None
+        assert await session.get(Inbound, fresh) is not None  # abandoned only now: kept 7 days
