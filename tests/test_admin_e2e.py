@@ -127,6 +127,7 @@ async def test_an_admin_saves_settings_they_take_effect_and_the_audit_shows(
     view = await open_admin(server, team, slack, ann)
     blocks = {b.get("block_id"): b for b in view["blocks"]}
     assert blocks["daily_kudos_limit"]["element"]["initial_value"] == "5"
+    assert blocks["daily_dm_budget"]["element"]["initial_value"] == "5"
     assert blocks["kudos_emoji"]["element"]["initial_value"] == ":raised_hands:"
     assert "Last changed by" not in json.dumps(view)
 
@@ -137,6 +138,7 @@ async def test_an_admin_saves_settings_they_take_effect_and_the_audit_shows(
         kudos_channel=team.channel_id,
         kudos_emoji=":tada:",
         daily_kudos_limit="2",
+        daily_dm_budget="8",
         tags="craft, #customer-first",
         intros_cadence="every 4 weeks",
         digest_day="friday",
@@ -152,17 +154,19 @@ async def test_an_admin_saves_settings_they_take_effect_and_the_audit_shows(
         workspace.kudos_channel_id,
         workspace.kudos_emoji,
         workspace.daily_kudos_limit,
+        workspace.daily_dm_budget,
         workspace.custom_tags,
         workspace.intros_cadence_weeks,
         workspace.digest_day,
         workspace.window_start,
         workspace.window_end,
-    ) == (team.channel_id, "tada", 2, ["craft", "customer-first"], 4, 4, 480, 960)
+    ) == (team.channel_id, "tada", 2, 8, ["craft", "customer-first"], 4, 4, 480, 960)
     changes = await changes_of(db, team.team_id)
     assert {c.field for c in changes} == {
         "kudos_channel",
         "kudos_emoji",
         "daily_kudos_limit",
+        "daily_dm_budget",
         "tags",
         "intros_cadence",
         "digest_day",
@@ -220,6 +224,7 @@ async def test_each_invalid_field_gets_its_error_in_the_modal(
         kudos_channel="general",
         kudos_emoji="party time!",
         daily_kudos_limit="0",
+        daily_dm_budget="51",
         tags="craft, 9lives",
         intros_channel="#random",
         intros_cadence="monthly",
@@ -237,6 +242,7 @@ async def test_each_invalid_field_gets_its_error_in_the_modal(
         "kudos_channel",
         "kudos_emoji",
         "daily_kudos_limit",
+        "daily_dm_budget",
         "tags",
         "intros_channel",
         "intros_cadence",
@@ -247,6 +253,7 @@ async def test_each_invalid_field_gets_its_error_in_the_modal(
         "window_start",
     }
     assert "from 1 to 50" in errors["daily_kudos_limit"] and "#9lives" in errors["tags"]
+    assert "from 1 to 50" in errors["daily_dm_budget"]
     assert "working day" in errors["intros_day"] and "emoji name" in errors["kudos_emoji"]
     status, text = await submit(server, team, ann, window_start="16:00", window_end="09:00")
     assert json.loads(text)["errors"] == {

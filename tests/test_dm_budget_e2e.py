@@ -157,7 +157,7 @@ async def test_a_mute_is_private_and_undone_from_home(
     # ann hears what she would hear anyway; bob gets nothing.
     (answer,) = [
         c
-        for c in slack.calls_to("chat.update")
+        for c in slack.calls_to("chat.update", channel="D" + ann[1:])
         if "Tracking *share the notes*" in json.dumps(blocks_of(c))
     ]
     assert f"let <@{bob}> know" in json.dumps(blocks_of(answer))
