@@ -24,6 +24,7 @@ from bot.models import (
     Commitment,
     CommitmentParty,
     DailyMessage,
+    DashboardSession,
     IntroAnswer,
     IntroMatch,
     IntroMatchMember,
@@ -340,6 +341,10 @@ async def erase(
         delete(PersonDM).where(
             PersonDM.team_id == team_id,
             or_(PersonDM.sender_id == user_id, PersonDM.recipient_id == user_id),
+        ),
+        # Signed-in dashboard browsers end at once.
+        delete(DashboardSession).where(
+            DashboardSession.team_id == team_id, DashboardSession.user_id == user_id
         ),
         delete(Person).where(Person.team_id == team_id, Person.user_id == user_id),
     ]

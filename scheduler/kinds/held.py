@@ -44,6 +44,7 @@ async def _one(session: AsyncSession, item: Nudge, person: Person) -> list[Block
             reason=row.text,
             tags=row.tags,
             emoji=workspace.kudos_emoji if workspace else "raised_hands",
+            private_by=row.private_by,
         )
     commitment = await session.get(Commitment, int(ref.get("commitment", 0)))
     if commitment is None or commitment.team_id != item.team_id:

@@ -4,9 +4,9 @@ The DMs one person causes allybot to send another (`person_dms`, counted per pai
 recipient's local day against the workspace's `daily_dm_budget`), private mutes, and no
 message text left in ended deliveries.
 
-Revision ID: f1a2b3c4d5e6
-Revises: e4f5a6b7c8d9
-Create Date: 2026-12-05 08:00:00
+Revision ID: a7c3e9d2b4f1
+Revises: 70f9fc1d744c
+Create Date: 2026-12-05 08:40:00
 """
 
 from collections.abc import Sequence
@@ -16,8 +16,8 @@ from alembic import op
 
 import bot.db
 
-revision: str = "f1a2b3c4d5e6"
-down_revision: str | None = "e4f5a6b7c8d9"
+revision: str = "a7c3e9d2b4f1"
+down_revision: str | None = "70f9fc1d744c"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
