@@ -57,7 +57,6 @@ class Workspace(Base):
     kudos_channel_id: Mapped[str | None] = mapped_column(String(32))
     kudos_emoji: Mapped[str] = mapped_column(String(100), default="raised_hands")
     daily_kudos_limit: Mapped[int] = mapped_column(Integer, default=5)
-    # DMs one person can cause allybot to send another in a day (see bot/services/dm_budget.py).
     daily_dm_budget: Mapped[int] = mapped_column(Integer, default=5, server_default="5")
     custom_tags: Mapped[list[str]] = mapped_column(default=list)
     timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
@@ -208,17 +207,14 @@ class Inbound(Base):
 
 
 class PersonDM(Base):
-    """A DM one person caused allybot to send another (a promise, its change, a kudos), with
-    what became of it: sent, muted (counted, not sent) or held (over the day's budget, told in
-    the recipient's next daily message). Unique per key, so a retried delivery counts once;
-    counted per pair and the recipient's local day."""
+    """A DM one person caused allybot to send another, once per key, in the recipient's local
+    day: sent, muted (counted, not sent) or held (over budget; see bot/services/dm_budget.py)."""
 
     __tablename__ = "person_dms"
     __table_args__ = (
         UniqueConstraint("team_id", "recipient_id", "key", name="uq_person_dms_key"),
         Index("ix_person_dms_pair_day", "team_id", "sender_id", "recipient_id", "local_day"),
         Index("ix_person_dms_sender", "team_id", "sender_id"),
-        Index("ix_person_dms_created", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -233,19 +229,14 @@ class PersonDM(Base):
 
 
 class Mute(Base):
-    """Someone a person chose not to hear from through allybot: their promises and kudos DMs
-    stop reaching the person. Private: the muted person is never told."""
+    """Someone whose promises and kudos DMs a person chose not to get; the muted never know."""
 
     __tablename__ = "mutes"
-    __table_args__ = (
-        UniqueConstraint("team_id", "user_id", "muted_id", name="uq_mutes_pair"),
-        Index("ix_mutes_muted", "team_id", "muted_id"),
-    )
+    __table_args__ = (Index("ix_mutes_muted", "team_id", "muted_id"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    team_id: Mapped[str] = mapped_column(String(32))
-    user_id: Mapped[str] = mapped_column(String(32))
-    muted_id: Mapped[str] = mapped_column(String(32))
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    muted_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

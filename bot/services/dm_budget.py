@@ -80,7 +80,7 @@ async def budget_of(session: AsyncSession, *, team_id: str) -> int:
 
 
 async def is_muted(session: AsyncSession, *, team_id: str, user_id: str, muted_id: str) -> bool:
-    stmt = select(Mute.id).where(
+    stmt = select(Mute.muted_id).where(
         Mute.team_id == team_id, Mute.user_id == user_id, Mute.muted_id == muted_id
     )
     return (await session.execute(stmt)).first() is not None
@@ -192,8 +192,9 @@ async def _hold(
 
 
 async def purge_ledger(session: AsyncSession, *, before: datetime) -> int:
-    """Counts are only needed for the day they are in; older rows go."""
-    result = await session.execute(delete(PersonDM).where(PersonDM.created_at < before))
+    """Counts are only needed for the day they are in; older days go (a small table: a few
+    days of person-to-person DMs)."""
+    result = await session.execute(delete(PersonDM).where(PersonDM.local_day < before.date()))
     return int(getattr(result, "rowcount", 0) or 0)
 
 
@@ -209,7 +210,7 @@ async def muted_by(session: AsyncSession, *, team_id: str, user_id: str) -> list
     stmt = (
         select(Mute.muted_id)
         .where(Mute.team_id == team_id, Mute.user_id == user_id)
-        .order_by(Mute.created_at, Mute.id)
+        .order_by(Mute.created_at, Mute.muted_id)
         .limit(MAX_MUTES)
     )
     return list((await session.execute(stmt)).scalars())
@@ -227,7 +228,7 @@ async def mute(
         insert_for(session, Mute)
         .values(team_id=team_id, user_id=user_id, muted_id=muted_id, created_at=now)
         .on_conflict_do_nothing(index_elements=["team_id", "user_id", "muted_id"])
-        .returning(Mute.id)
+        .returning(Mute.muted_id)
     )
     added = (await session.execute(stmt)).scalar_one_or_none() is not None
     # What they held back for this person's daily message is not told either.

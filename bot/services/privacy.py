@@ -171,7 +171,7 @@ OWN: dict[str, _Own] = {
         INTRO_ANSWER_FIELDS,
     ),
     # Whom they muted is theirs; who muted them stays confidential.
-    "muted": _Own(Mute, Mute.user_id, (Mute.created_at, Mute.id), MUTE_FIELDS),
+    "muted": _Own(Mute, Mute.user_id, (Mute.created_at, Mute.muted_id), MUTE_FIELDS),
     "dms_caused": _Own(PersonDM, PersonDM.sender_id, (PersonDM.created_at, PersonDM.id), DM_FIELDS),
 }
 

@@ -44,16 +44,13 @@ def upgrade() -> None:
             unique=False,
         )
         batch_op.create_index("ix_person_dms_sender", ["team_id", "sender_id"], unique=False)
-        batch_op.create_index("ix_person_dms_created", ["created_at"], unique=False)
     op.create_table(
         "mutes",
-        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("team_id", sa.String(length=32), nullable=False),
         sa.Column("user_id", sa.String(length=32), nullable=False),
         sa.Column("muted_id", sa.String(length=32), nullable=False),
         sa.Column("created_at", bot.db.UTCDateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_mutes")),
-        sa.UniqueConstraint("team_id", "user_id", "muted_id", name="uq_mutes_pair"),
+        sa.PrimaryKeyConstraint("team_id", "user_id", "muted_id", name=op.f("pk_mutes")),
     )
     with op.batch_alter_table("mutes", schema=None) as batch_op:
         batch_op.create_index("ix_mutes_muted", ["team_id", "muted_id"], unique=False)
@@ -73,7 +70,6 @@ def downgrade() -> None:
         batch_op.drop_index("ix_mutes_muted")
     op.drop_table("mutes")
     with op.batch_alter_table("person_dms", schema=None) as batch_op:
-        batch_op.drop_index("ix_person_dms_created")
         batch_op.drop_index("ix_person_dms_sender")
         batch_op.drop_index("ix_person_dms_pair_day")
     op.drop_table("person_dms")
