@@ -17,9 +17,10 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from bot.db import Database
-from bot.models import Commitment, Inbound, Kudos, Nudge, PersonDM
+from bot.models import Commitment, Inbound, Kudos, Nudge
 from bot.services import workspace_settings
 from bot.services.dm_budget import HELD_KIND
+from bot.trust_models import PersonDM
 from tests import payloads
 from tests.conftest import Server, Team
 from tests.slack_double import Call, SlackDouble

@@ -23,7 +23,8 @@ from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import dialect_of, insert_for
-from bot.models import Mute, Nudge, Person, PersonDM, Workspace
+from bot.models import Nudge, Person, Workspace
+from bot.trust_models import Mute, PersonDM
 
 DEFAULT_BUDGET = 5
 MAX_BUDGET = 50

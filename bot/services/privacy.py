@@ -32,15 +32,14 @@ from bot.models import (
     IntroNever,
     IntroPair,
     Kudos,
-    Mute,
     Nudge,
     Person,
-    PersonDM,
     Resolve,
     SettingChange,
     TipShown,
 )
 from bot.services import inbound, me_too, tips
+from bot.trust_models import Mute, PersonDM
 
 EXPORT_FORMAT = "allybot-export/1"
 ANON_PREFIX = "anon-"

@@ -5,7 +5,7 @@ recipient's local day against the workspace's `daily_dm_budget`), private mutes,
 message text left in ended deliveries.
 
 Revision ID: a7c3e9d2b4f1
-Revises: 70f9fc1d744c
+Revises: a7b8c9d0e1f2
 Create Date: 2026-12-05 08:40:00
 """
 
@@ -17,7 +17,7 @@ from alembic import op
 import bot.db
 
 revision: str = "a7c3e9d2b4f1"
-down_revision: str | None = "70f9fc1d744c"
+down_revision: str | None = "a7b8c9d0e1f2"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
