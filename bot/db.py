@@ -64,6 +64,7 @@ def create_engine(url: str | URL, **kwargs: Any) -> AsyncEngine:
     if u.get_backend_name() == "sqlite":
         engine = create_async_engine(
             u,
+            hide_parameters=True,  # an error's SQL parameters would carry people's words
             pool_size=1,
             max_overflow=0,
             pool_timeout=60,
@@ -74,7 +75,7 @@ def create_engine(url: str | URL, **kwargs: Any) -> AsyncEngine:
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
-    return create_async_engine(u, pool_pre_ping=True, **kwargs)
+    return create_async_engine(u, pool_pre_ping=True, hide_parameters=True, **kwargs)
 
 
 def _tune_sqlite(engine: AsyncEngine) -> None:

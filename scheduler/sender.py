@@ -14,7 +14,7 @@ from sqlalchemy.sql.selectable import Subquery
 from bot import directory
 from bot.blocks.nudges import build_daily_message_blocks
 from bot.dm import send_dm
-from bot.logs import log_context
+from bot.logs import describe, log_context
 from bot.metrics import MESSAGES
 from bot.models import DailyMessage, Nudge, Person
 from bot.runtime import AllyBot
@@ -155,7 +155,7 @@ async def send_one(bot: AllyBot, dm: DailyMessage, *, now: datetime, result: Sen
                 client, user_id=dm.user_id, text=fallback_text(rendered), blocks=blocks
             )
         except Exception as exc:
-            error = slack_error(exc) if isinstance(exc, SlackApiError) else repr(exc)
+            error = slack_error(exc) if isinstance(exc, SlackApiError) else describe(exc)
             permanent = isinstance(exc, SlackApiError) and error in PERMANENT
             async with bot.db.session() as session:
                 status = await outbox.mark_attempt_failed(

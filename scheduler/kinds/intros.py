@@ -38,7 +38,7 @@ from bot.blocks.intros import (
     intro_text,
     left_out_text,
 )
-from bot.logs import log_context
+from bot.logs import describe, log_context
 from bot.models import IntroRound, Nudge, Person, Workspace
 from bot.runtime import AllyBot
 from bot.services.intros import posts as intro_posts
@@ -124,7 +124,7 @@ async def _match(
                 bot.db, client, team_id=team_id, user_ids=everyone[start : start + PROFILE_BATCH]
             )
     except Exception as exc:  # Slack unreachable or refusing: a later pass tries again
-        error = slack_error(exc) if isinstance(exc, SlackApiError) else repr(exc)
+        error = slack_error(exc) if isinstance(exc, SlackApiError) else describe(exc)
         logger.exception("intros round not matched: %s", error)
         async with bot.db.session() as session:
             await intro_rounds.release_round(
@@ -221,7 +221,7 @@ async def send_post(
                 channel=channel, text=text, blocks=blocks, unfurl_links=False
             )
         except Exception as exc:  # recorded with its reason, retried by a later pass
-            error = slack_error(exc) if isinstance(exc, SlackApiError) else repr(exc)
+            error = slack_error(exc) if isinstance(exc, SlackApiError) else describe(exc)
             permanent = isinstance(exc, SlackApiError) and error in PERMANENT
             async with bot.db.session() as session:
                 status = await intro_posts.mark_post_failed(
