@@ -248,12 +248,12 @@ class DoneProbe:
 
 
 async def start_server(
-    argv: list[str], env: dict[str, str], log_path: Path
+    argv: list[str], env: dict[str, str], log_path: Path, cwd: Path = ROOT
 ) -> subprocess.Popen[bytes]:
     """Start a server in a process group of its own; return once it says where it listens."""
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            argv, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline and process.poll() is None:
@@ -315,17 +315,21 @@ class Run:
     ) -> Result:
         result = Result(server=server, database=database, round=rnd)
         env = app_env(url, self.slack_url)
-        argv = list(SERVERS[server])
+        argv = list(SERVERS[server.removeprefix("base ")])
+        cwd = ROOT
+        if server.startswith("base "):  # the same server from another checkout
+            cwd = self.args.baseline
+            env["PYTHONPATH"] = str(cwd)
         profile: Path | None = None
         if self.args.profile and server == "serve":
             profile = self.args.profile / f"serve-{database}-{rnd}.prof"
             argv = [sys.executable, "-m", "cProfile", "-o", str(profile.resolve()), *argv[1:]]
         logs = self.args.logs or self.tmp
         logs.mkdir(parents=True, exist_ok=True)
-        log_path = logs / f"{server}-{database}-{rnd}.log"
+        log_path = logs / f"{server.replace(' ', '-')}-{database}-{rnd}.log"
         counts = Counts(self.args.postgres_url if database == "postgresql" else None, url)
         probe = DoneProbe(server, url)
-        process = await start_server(argv, env, log_path)
+        process = await start_server(argv, env, log_path, cwd)
         pgid = process.pid
         try:
             events_url = url_of(log_path)
@@ -433,6 +437,12 @@ def summarise(results: list[Result]) -> list[dict[str, Any]]:
     return rows
 
 
+def label(server: str) -> str:
+    if server.startswith("base "):
+        return LABELS[server.removeprefix("base ")] + " (baseline)"
+    return LABELS[server]
+
+
 def fmt(value: float | None, spec: str) -> str:
     return "-" if value is None else format(value, spec)
 
@@ -455,7 +465,7 @@ def print_table(rows: list[dict[str, Any]], args: argparse.Namespace, meta: dict
         ratio_c = r.get("cpu_ratio")
         each = ", ".join(fmt(v, ".0f") for v in r["kudos_per_s_each"])
         print(
-            f"| {r['database']} | {LABELS[r['server']]} | {fmt(r['acks_per_s'], '.0f')} |"
+            f"| {r['database']} | {label(r['server'])} | {fmt(r['acks_per_s'], '.0f')} |"
             f" {fmt(r['kudos_per_s'], '.1f')} [{each}] | {fmt(ratio_k, '.2f')} |"
             f" {fmt(r['cpu_ms_per_kudos'], '.2f')} | {fmt(ratio_c, '.2f')} |"
             f" {fmt(r['tx_per_kudos'], '.1f')} | {fmt(r['idle_cpu_pct'], '.1f')} |"
@@ -527,6 +537,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/test")
     parser.add_argument("--servers", default="floor,serve,workers")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="also run `base serve` / `base workers` from this checkout, for before/after",
+    )
     parser.add_argument("--idle", type=float, default=5.0, help="idle window, seconds (5)")
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--logs", type=Path, default=None, help="keep the servers' logs here")
@@ -536,8 +553,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     args.databases = [d for d in args.databases.split(",") if d]
     args.servers = [s for s in args.servers.split(",") if s]
-    if set(args.databases) - {"sqlite", "postgresql"} or set(args.servers) - set(SERVERS):
+    known = set(SERVERS) | {f"base {s}" for s in SERVERS if s != "floor"}
+    if set(args.databases) - {"sqlite", "postgresql"} or set(args.servers) - known:
         parser.error("--databases: sqlite, postgresql; --servers: floor, serve, workers")
+    if any(s.startswith("base ") for s in args.servers) and args.baseline is None:
+        parser.error("base servers need --baseline DIR")
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
     return args

@@ -17,21 +17,49 @@ from bot.slack import slack_error
 
 
 async def lookup(
-    db: Database, client: AsyncWebClient, *, team_id: str, user_ids: Iterable[str]
+    db: Database,
+    client: AsyncWebClient,
+    *,
+    team_id: str,
+    user_ids: Iterable[str],
+    cache: dict[str, Person] | None = None,
 ) -> dict[str, Person]:
-    """People by id; an id Slack does not know is absent from the answer."""
+    """People by id; an id Slack does not know is absent from the answer. With `cache` (one
+    delivery's people, see `Work.people`), people already in it are not read again, and
+    those read are added to it."""
     ids = list(dict.fromkeys(user_ids))
+    cached = {uid: cache[uid] for uid in ids if cache is not None and uid in cache}
+    rest = [uid for uid in ids if uid not in cached]
+    if not rest:
+        return cached
     now = datetime.now(UTC)
     async with db.session() as session:
-        known = await people.get_people(session, team_id=team_id, user_ids=ids)
-    stale = people.stale_ids(known, ids, now)
+        known = await people.get_people(session, team_id=team_id, user_ids=rest)
+    found = await complete(db, client, team_id=team_id, user_ids=rest, known=known, now=now)
+    if cache is not None:
+        cache.update(found)
+    return {**cached, **found}
+
+
+async def complete(
+    db: Database,
+    client: AsyncWebClient,
+    *,
+    team_id: str,
+    user_ids: list[str],
+    known: dict[str, Person],
+    now: datetime,
+) -> dict[str, Person]:
+    """`known` (read from the cache table) with the missing or stale profiles fetched from
+    Slack's users.info and saved; nothing is called or written when all are fresh."""
+    stale = people.stale_ids(known, user_ids, now)
     if not stale:
         return known
     answers = await asyncio.gather(*(_users_info(client, uid) for uid in stale))
     fresh = [people.Profile.from_slack(user) for user in answers if user is not None]
     async with db.session() as session:
         await people.save_profiles(session, team_id=team_id, profiles=fresh, now=now)
-        return await people.get_people(session, team_id=team_id, user_ids=ids)
+        return await people.get_people(session, team_id=team_id, user_ids=user_ids)
 
 
 async def refresh(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -19,12 +19,16 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import Executable
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import directory
 from bot.db import Database
 from bot.logs import log_context
 from bot.metrics import DELIVERIES, HANDLER_SECONDS
+from bot.models import Person, Workspace
 from bot.recorder import Recorder
-from bot.services import inbound
+from bot.services import inbound, people
 from bot.slack import SlackClients, slack_error
 from bot.text import normalise_edge
 
@@ -44,6 +48,24 @@ class Work:
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     # allybot's number for this delivery: the same on every retry and recovery of it.
     delivery_id: int = 0
+    # This delivery's people and workspace, read once (`lookup`, `workspace_in`).
+    people: dict[str, Person] = field(default_factory=dict, repr=False)
+    workspace: Workspace | None = field(default=None, repr=False)
+    # Statements committed with the delivery's outcome (done, or failed and retried later)
+    # instead of in a transaction of their own, e.g. "this receiver was DMed".
+    on_outcome: list[Executable] = field(default_factory=list, repr=False)
+
+    async def lookup(self, user_ids: Iterable[str]) -> dict[str, Person]:
+        """People by id (bot.directory.lookup), each read at most once per delivery."""
+        return await directory.lookup(
+            self.db, self.client, team_id=self.team_id, user_ids=user_ids, cache=self.people
+        )
+
+    async def workspace_in(self, session: AsyncSession) -> Workspace:
+        """The workspace row (created on first sight), read once per delivery."""
+        if self.workspace is None:
+            self.workspace = await people.ensure_workspace(session, team_id=self.team_id)
+        return self.workspace
 
     @property
     def user_id(self) -> str:
@@ -164,24 +186,25 @@ class Inbox:
         """Run the handler for one delivery and record the outcome."""
         handler = self.handlers.get(kind)
         started = time.perf_counter()
+        work: Work | None = None
         with log_context(team=team_id, request=request_id(body), delivery=inbound_id, kind=kind):
             try:
                 if handler is None:
                     raise LookupError(f"no handler for {kind}")
                 client = await self.clients.for_team(team_id)
-                await handler(
-                    Work(
-                        kind=kind,
-                        team_id=team_id,
-                        body=body,
-                        db=self.db,
-                        client=client,
-                        clients=self.clients,
-                        delivery_id=inbound_id,
-                    )
+                work = Work(
+                    kind=kind,
+                    team_id=team_id,
+                    body=body,
+                    db=self.db,
+                    client=client,
+                    clients=self.clients,
+                    delivery_id=inbound_id,
                 )
+                await handler(work)
             except Exception as exc:
                 async with self.db.session() as session:
+                    await _run_all(session, work.on_outcome if work else [])
                     status = await inbound.fail(
                         session,
                         inbound_id=inbound_id,
@@ -195,6 +218,7 @@ class Inbox:
             finally:
                 HANDLER_SECONDS.labels(kind).observe(time.perf_counter() - started)
             async with self.db.session() as session:
+                await _run_all(session, work.on_outcome)
                 await inbound.finish(session, inbound_id=inbound_id, now=datetime.now(UTC))
             DELIVERIES.labels(kind, "done").inc()
             logger.info("delivery done", extra={"outcome": "done"})
@@ -238,6 +262,11 @@ class Inbox:
             for task in pending:  # left for a recovery pass once their lease runs out
                 logger.warning("delivery unfinished at shutdown, at %s", _awaiting(task))
         await self.recorder.close()
+
+
+async def _run_all(session: AsyncSession, statements: list[Executable]) -> None:
+    for statement in statements:
+        await session.execute(statement)
 
 
 def _awaiting(task: asyncio.Task[None]) -> str:

@@ -7,7 +7,7 @@ from slack_bolt.async_app import AsyncApp
 from bot.blocks.help import ally_help_text
 from bot.ids import Command
 from bot.inbox import Inbox, Work
-from bot.services import kudos, people, preferences
+from bot.services import kudos, preferences
 from bot.services.kudos import KudosRejected
 from bot.text import snippet
 from handlers.admin import open_admin
@@ -26,8 +26,10 @@ async def handle_kudos_command(work: Work) -> None:
     """`/kudos [private] @ann [@bob …] <why> [#tag …]`."""
     body = work.body
     text = str(body.get("text") or "")
-    async with work.db.session() as session:
-        workspace = await people.ensure_workspace(session, team_id=work.team_id)
+    workspace = work.workspace
+    if workspace is None:
+        async with work.db.session() as session:
+            workspace = await work.workspace_in(session)
     known_tags = kudos.tags_for(workspace)
     if text.strip().lower() in ("help", "?"):
         await tell_privately(work, kudos.usage(known_tags))

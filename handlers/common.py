@@ -16,11 +16,25 @@ def engaging(work_fn: WorkFn) -> WorkFn:
     republish their Home, which shows what they just changed."""
 
     async def wrapped(work: Work) -> None:
-        await directory.lookup(work.db, work.client, team_id=work.team_id, user_ids=[work.user_id])
+        # One transaction in the usual case: the workspace and the person's cached profile.
         async with work.db.session() as session:
-            await people.ensure_person(
-                session, team_id=work.team_id, user_id=work.user_id, now=work.now()
-            )
+            await work.workspace_in(session)
+            known = await people.get_people(session, team_id=work.team_id, user_ids=[work.user_id])
+        found = await directory.complete(
+            work.db,
+            work.client,
+            team_id=work.team_id,
+            user_ids=[work.user_id],
+            known=known,
+            now=work.now(),
+        )
+        work.people.update(found)
+        person = found.get(work.user_id)
+        if person is None or person.engaged_at is None:  # else marking them changes nothing
+            async with work.db.session() as session:
+                await people.ensure_person(
+                    session, team_id=work.team_id, user_id=work.user_id, now=work.now()
+                )
         await work_fn(work)
         await republish_home(work)  # Home stays current after anything the person does
 

@@ -79,6 +79,9 @@ async def publish_home(
 
 
 async def republish_home(work: Work) -> None:
+    seen = work.people.get(work.user_id)
+    if seen is not None and seen.home_seen_at is None:
+        return  # read earlier in this delivery: they have never opened Home
     await publish_home(
         work.db,
         work.client,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import directory
 from bot import text as texts
@@ -29,6 +30,17 @@ from bot.slack import slack_error
 UNREACHABLE = {"not_in_channel", "channel_not_found", "is_archived", "restricted_action"}
 
 
+@dataclass(frozen=True)
+class Where:
+    """Where a kudos came from (its channel, its source and the source's unique key), and
+    whether the giver asked for it to stay private."""
+
+    channel_id: str | None
+    source: str
+    source_key: str
+    private: bool
+
+
 async def give_and_announce(
     work: Work,
     *,
@@ -46,30 +58,27 @@ async def give_and_announce(
     `private=True` when the giver asked for it: nobody but the receivers hears of it. A
     receiver who doesn't want kudos posted is left out of the post and reached by DM only.
     """
-    found = await directory.lookup(
-        work.db, work.client, team_id=work.team_id, user_ids=[giver_id, *parsed.receivers]
-    )
-    missing = [uid for uid in parsed.receivers if uid not in found]
-    if missing:
-        raise KudosRejected(f"I couldn't find <@{missing[0]}> in this workspace.")
-    if giver_id not in found:
-        raise KudosRejected("I couldn't look up your Slack profile; please try again.")
-    kudos.check_people(found[giver_id], [found[uid] for uid in parsed.receivers])
-    parsed = await _only_meant_mentions(work, giver_id, parsed, found)
+    meant = [giver_id, *parsed.receivers]
+    # Anyone else the reason mentions is shown by name (_only_meant_mentions): read them too.
+    others = [uid for uid in texts.mentioned(parsed.reason) if uid not in meant]
+    unread = [uid for uid in dict.fromkeys([*meant, *others]) if uid not in work.people]
+    # Usually one transaction: read who is not known yet and, when every profile is fresh,
+    # log the kudos in the same one. A stale profile means a users.info call first.
+    where = Where(channel_id, source, source_key, private)
+    result: GiveResult | None = None
     async with work.db.session() as session:
-        workspace = await people.ensure_workspace(session, team_id=work.team_id)
-        result = await kudos.give(
-            session,
-            workspace=workspace,
-            giver=found[giver_id],
-            parsed=parsed,
-            channel_id=channel_id,
-            source=source,
-            source_key=source_key,
-            now=work.now(),
-            private=private,
-            quiet_receivers=[uid for uid in parsed.receivers if found[uid].kudos_private],
+        workspace = await work.workspace_in(session)
+        known = await people.get_people(session, team_id=work.team_id, user_ids=unread)
+        if not people.stale_ids(known, unread, work.now()):
+            work.people.update(known)
+            result = await _give(work, session, workspace, giver_id, parsed, where)
+    if result is None:
+        found = await directory.complete(
+            work.db, work.client, team_id=work.team_id, user_ids=unread, known=known, now=work.now()
         )
+        work.people.update(found)
+        async with work.db.session() as session:
+            result = await _give(work, session, workspace, giver_id, parsed, where)
     posted = [k for k in result.kudos if k.private_by is None]
     if public and posted:
         await _announce(work, workspace, posted, channel_id=channel_id, source_key=source_key)
@@ -78,18 +87,44 @@ async def give_and_announce(
     return result
 
 
-async def _only_meant_mentions(
-    work: Work, giver_id: str, parsed: ParsedKudos, found: dict[str, Person]
+async def _give(
+    work: Work,
+    session: AsyncSession,
+    workspace: Workspace,
+    giver_id: str,
+    parsed: ParsedKudos,
+    where: Where,
+) -> GiveResult:
+    """The people checks and the kudos rows, once everyone's profile is at hand."""
+    found = work.people
+    missing = [uid for uid in parsed.receivers if uid not in found]
+    if missing:
+        raise KudosRejected(f"I couldn't find <@{missing[0]}> in this workspace.")
+    if giver_id not in found:
+        raise KudosRejected("I couldn't look up your Slack profile; please try again.")
+    kudos.check_people(found[giver_id], [found[uid] for uid in parsed.receivers])
+    parsed = _only_meant_mentions(giver_id, parsed, found)
+    return await kudos.give(
+        session,
+        workspace=workspace,
+        giver=found[giver_id],
+        parsed=parsed,
+        channel_id=where.channel_id,
+        source=where.source,
+        source_key=where.source_key,
+        now=work.now(),
+        private=where.private,
+        quiet_receivers=[uid for uid in parsed.receivers if found[uid].kudos_private],
+    )
+
+
+def _only_meant_mentions(
+    giver_id: str, parsed: ParsedKudos, found: dict[str, Person]
 ) -> ParsedKudos:
     """The reason once more through the text path, whatever surface it came from: only the
-    giver and the people recognised stay mentions; anyone else is shown by name."""
+    giver and the people recognised stay mentions; anyone else (read with them) is shown by
+    name."""
     meant = {giver_id, *parsed.receivers}
-    others = [uid for uid in texts.mentioned(parsed.reason) if uid not in meant]
-    if others:
-        found = {
-            **found,
-            **await directory.lookup(work.db, work.client, team_id=work.team_id, user_ids=others),
-        }
     names = {uid: p.name for uid, p in found.items() if p.name}
     reason = kudos.carry_reason(parsed.reason, mentions=meant, names=names)
     return replace(parsed, reason=reason)
@@ -218,8 +253,8 @@ async def _notify_receivers(work: Work, workspace: Workspace, result: GiveResult
                 private_by=row.private_by,
             ),
         )
-        async with work.db.session() as session:
-            await kudos.mark_notified(session, kudos_id=row.id, now=work.now())
+        # Committed with the delivery's outcome, done or failed: a retry DMs nobody twice.
+        work.on_outcome.append(kudos.mark_notified(kudos_id=row.id, now=work.now()))
     if result.kudos:
         await tell_if_over(
             work,

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Update, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import text as texts
@@ -369,15 +369,15 @@ async def mark_announced(
 ) -> None:
     """Remember that the public post went out (or, for the private rows, that the giver was
     told they were delivered), so a re-run does neither again."""
-    for row in await _by_source(session, team_id=team_id, source_key=source_key):
-        if (row.private_by is not None) == private:
-            row.post_channel_id, row.post_ts, row.announced_at = channel_id, ts, now
-    await session.flush()
+    which = Kudos.private_by.is_not(None) if private else Kudos.private_by.is_(None)
+    await session.execute(
+        update(Kudos)
+        .where(Kudos.team_id == team_id, Kudos.source_key == source_key, which)
+        .values(post_channel_id=channel_id, post_ts=ts, announced_at=now)
+    )
 
 
-async def mark_notified(session: AsyncSession, *, kudos_id: int, now: datetime) -> None:
-    """Remember that the receiver was told, so a re-run does not DM them twice."""
-    row = await session.get(Kudos, kudos_id)
-    if row is not None:
-        row.notified_at = now
-        await session.flush()
+def mark_notified(*, kudos_id: int, now: datetime) -> Update:
+    """Remember that the receiver was told, so a re-run does not DM them twice (a statement
+    for the caller to commit with the delivery's outcome)."""
+    return update(Kudos).where(Kudos.id == kudos_id).values(notified_at=now)
