@@ -229,6 +229,7 @@ async def _serve(settings: Settings, args: argparse.Namespace) -> int:
     if args.workers:
         bot.inbox.work_here = False
         pool = WorkerPool(args.workers, tick_seconds=args.tick_seconds)
+        bot.inbox.on_recorded = pool.wake
         await pool.start()
     runner = web.AppRunner(bot.web, access_log=None, shutdown_timeout=2.0)
     await runner.setup()

@@ -24,20 +24,41 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 WORKER_NICENESS = 5  # below the serving process, which answers Slack within 3 s
-IDLE_SECONDS = 0.05  # how long a worker with nothing to do waits before looking again
+# A worker with nothing to do sleeps until the serving process signals a new delivery
+# (WAKE_SIGNAL); it looks anyway this often, for deliveries recorded by other replicas.
+IDLE_SECONDS = 2.0
+WAKE_SIGNAL = signal.SIGUSR1
 RESTART_SECONDS = 1.0
 
 
 async def work_until(bot: AllyBot, stop: asyncio.Event) -> None:
     """Claim and work on new deliveries until `stop`; what is started is finished."""
-    while not stop.is_set():
-        try:
-            if await bot.inbox.work_new():
-                continue
-        except Exception:
-            logger.exception("worker step failed")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), IDLE_SECONDS)
+    wake = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(WAKE_SIGNAL, wake.set)
+    # Started by `serve`, the signal came blocked (see WorkerPool.start): take it from here.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {WAKE_SIGNAL})
+    try:
+        while not stop.is_set():
+            wake.clear()  # before looking, so a signal during the look is not lost
+            try:
+                if await bot.inbox.work_new():
+                    continue
+            except Exception:
+                logger.exception("worker step failed")
+            await _first(stop, wake, timeout=IDLE_SECONDS)
+    finally:
+        loop.remove_signal_handler(WAKE_SIGNAL)
+
+
+async def _first(*events: asyncio.Event, timeout: float) -> None:
+    """Return when any of the events is set, or after `timeout` seconds."""
+    waits = [asyncio.ensure_future(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waits:
+            w.cancel()
 
 
 def lower_priority() -> None:
@@ -56,6 +77,9 @@ class WorkerPool:
         self._stopping = False
 
     async def start(self) -> None:
+        # Workers inherit the blocked signal, so a wake-up sent before a worker is ready to
+        # take it waits instead of ending it (the default action of SIGUSR1).
+        signal.pthread_sigmask(signal.SIG_BLOCK, {WAKE_SIGNAL})
         for n in range(self.count):
             # One clock is enough: passes are safe on many processes, but need not compete.
             tick = self.tick_seconds if n == 0 else 0.0
@@ -75,6 +99,13 @@ class WorkerPool:
             if not self._stopping:
                 logger.warning("worker exited with %s; starting another", code)
                 await asyncio.sleep(RESTART_SECONDS)
+
+    def wake(self) -> None:
+        """Tell the workers a delivery is waiting (WAKE_SIGNAL), so idle ones need not poll."""
+        for proc in self._procs:
+            if proc.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.send_signal(WAKE_SIGNAL)
 
     async def stop(self, *, timeout: float) -> None:
         """SIGTERM each worker: it takes nothing new and finishes what it started."""

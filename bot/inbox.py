@@ -138,8 +138,10 @@ class Inbox:
         self._limit = asyncio.Semaphore(concurrency)
         self.concurrency = concurrency
         # False when worker processes do the work after the ack (`serve --workers N`): this
-        # process then only verifies, records and answers.
+        # process then only verifies, records and answers, and calls `on_recorded` (which
+        # wakes the workers) for each new delivery.
         self.work_here = True
+        self.on_recorded: Callable[[], None] | None = None
 
     def listener(
         self, kind: str, key: KeyFn, work: WorkFn, *, check: CheckFn | None = None
@@ -163,6 +165,8 @@ class Inbox:
                 logger.info("delivery seen before", extra={"outcome": "duplicate"})
             if new_id is not None and self.work_here:
                 self.submit(new_id)
+            elif new_id is not None and self.on_recorded is not None:
+                self.on_recorded()
 
         return record_then_ack
 

@@ -4,14 +4,22 @@ do the work after the ack, and stop with it."""
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import aiohttp
+import pytest
 from sqlalchemy import func, select
 
+from bot import workers
 from bot.db import Database
+from bot.inbox import Inbox, Work
 from bot.models import Inbound, Kudos
+from bot.services import inbound
 from tests.conftest import Server, Team, server_env, start_server, stopped
 from tests.slack_double import SlackDouble
 
@@ -93,3 +101,67 @@ async def test_workers_do_the_work_and_stop_with_the_server(
         code = await stopped(process)
     assert code == 0, log_path.read_text(errors="replace")
     assert not any(_alive(pid) for pid in workers), "the workers stopped with the server"
+
+
+class _NoSlack:
+    async def for_team(self, team_id: str) -> Any:
+        return None
+
+
+async def test_an_idle_worker_wakes_on_the_signal_not_on_its_poll(
+    fresh_db: tuple[str, Database], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the fallback poll an hour away, a delivery is still worked on once signalled."""
+    _, db = fresh_db
+    monkeypatch.setattr(workers, "IDLE_SECONDS", 3600.0)
+    seen: list[int] = []
+    inbox = Inbox(db, _NoSlack())  # type: ignore[arg-type]
+
+    async def count(work: Work) -> None:
+        seen.append(int(work.body["n"]))
+
+    inbox.handlers["count"] = count
+    bot = SimpleNamespace(inbox=inbox)
+    stop = asyncio.Event()
+    worker = asyncio.create_task(workers.work_until(bot, stop))  # type: ignore[arg-type]
+    try:
+        await asyncio.sleep(0.3)  # it looked, found nothing, and sleeps
+        for n in (1, 2):
+            async with db.session() as session:
+                await inbound.record_many(
+                    session,
+                    rows=[{"team_id": "T1", "key": f"k{n}", "kind": "count", "payload": {"n": n}}],
+                    now=datetime.now(UTC),
+                )
+            os.kill(os.getpid(), workers.WAKE_SIGNAL)
+            for _ in range(100):
+                if n in seen:
+                    break
+                await asyncio.sleep(0.05)
+        assert seen == [1, 2], "each delivery worked on once, right after its signal"
+    finally:
+        stop.set()
+        await asyncio.wait_for(worker, 10)
+
+
+async def test_a_wake_up_sent_while_a_worker_starts_does_not_end_it(
+    fresh_db: tuple[str, Database], slack: SlackDouble, team: Team, tmp_path: Path
+) -> None:
+    """Kudos posted the moment serve listens, before its worker can take the signal."""
+    url, _ = fresh_db
+    log_path = tmp_path / "allybot.log"
+    process, base = await start_server(
+        server_env(url, slack.url), log_path, "--tick-seconds", "0", "--workers", "1"
+    )
+    try:
+        giver, ann = team.user("giver"), team.user("ann")
+        async with aiohttp.ClientSession() as http:
+            server = Server(url=base, process=process, log_path=log_path, http=http)
+            body, _ = team.command("/kudos", f"<@{ann}|ann> sharp review", user_id=giver)
+            assert (await server.post(body))[0] == 200
+            await slack.wait_for("chat.postMessage", channel=ann)
+    finally:
+        code = await stopped(process)
+    log = log_path.read_text(errors="replace")
+    assert code == 0, log
+    assert "worker exited" not in log, log
