@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Text, cast, delete, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import dialect_of, insert_for
@@ -50,27 +51,38 @@ async def record_many(
 ) -> dict[tuple[str, str], int]:
     """Store many deliveries in one statement; returns the ids of those that were new,
     by (team_id, key)."""
-    stmt = (
-        insert_for(session, Inbound)
-        .values(
-            [
-                {
-                    "team_id": r["team_id"],
-                    "key": r["key"],
-                    "kind": r["kind"],
-                    "payload": r["payload"],
-                    "status": "pending",
-                    "attempts": 0,
-                    "lease_until": now + LEASE,
-                    "received_at": now,
-                }
-                for r in rows
-            ]
-        )
+    params = [
+        {
+            "team_id": r["team_id"],
+            "key": r["key"],
+            "kind": r["kind"],
+            "payload": r["payload"],
+            "status": "pending",
+            "attempts": 0,
+            "lease_until": now + LEASE,
+            "received_at": now,
+        }
+        for r in rows
+    ]
+    # One statement per backend, compiled once and run with the batch's parameters (the
+    # driver sends the rows as one multi-row INSERT): no per-batch compilation on the ack path.
+    stmt = _RECORD[dialect_of(session)]
+    return {(t, k): i for t, k, i in (await session.execute(stmt, params)).all()}
+
+
+def _record_statement(insert: Any) -> Any:
+    table = Inbound.__table__
+    return (
+        insert(table)
         .on_conflict_do_nothing(index_elements=["team_id", "key"])
-        .returning(Inbound.team_id, Inbound.key, Inbound.id)
+        .returning(table.c.team_id, table.c.key, table.c.id)
     )
-    return {(t, k): i for t, k, i in (await session.execute(stmt)).all()}
+
+
+_RECORD = {
+    "postgresql": _record_statement(postgresql.insert),
+    "sqlite": _record_statement(sqlite.insert),
+}
 
 
 async def claim(

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Update, delete, func, select, update
+from sqlalchemy import Update, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import text as texts
-from bot.db import insert_for
+from bot.db import dialect_of, insert_for
 from bot.models import Kudos, Person, Workspace
 from bot.services import allies
 from bot.text import Source, TextRefused
@@ -169,15 +169,16 @@ def local_midnight(now: datetime, tz: str) -> datetime:
 
 async def given_since(
     session: AsyncSession, *, team_id: str, giver_id: str, since: datetime, exclude_key: str
-) -> int:
-    """How many kudos this person gave since an instant, derived in SQL."""
-    stmt = select(func.count(Kudos.id)).where(
+) -> list[tuple[str, datetime]]:
+    """(receiver, when) of each kudos this person gave since an instant: a day's worth at
+    most, the daily limit keeps it short."""
+    stmt = select(Kudos.receiver_id, Kudos.created_at).where(
         Kudos.team_id == team_id,
         Kudos.giver_id == giver_id,
         Kudos.created_at >= since,
         Kudos.source_key != exclude_key,
     )
-    return int((await session.execute(stmt)).scalar_one())
+    return [(r, at) for r, at in (await session.execute(stmt)).all()]
 
 
 async def give(
@@ -202,9 +203,24 @@ async def give(
     existing = await _by_source(session, team_id=team_id, source_key=source_key)
     if existing:
         return GiveResult(kudos=existing, new=False)
-    recent = await recently_recognised(
-        session, team_id=team_id, giver_id=giver.user_id, receivers=parsed.receivers, now=now
+    if dialect_of(session) == "postgresql":
+        # Lock the giver's row so concurrent kudos from one person cannot both pass the
+        # limit (SQLite's BEGIN IMMEDIATE already runs one writer at a time).
+        await session.execute(
+            select(Person.user_id)
+            .where(Person.team_id == team_id, Person.user_id == giver.user_id)
+            .with_for_update()
+        )
+    midnight = local_midnight(now, giver.tz)
+    # One read for both rules: the giver's kudos since midnight or the merge window.
+    given = await given_since(
+        session,
+        team_id=team_id,
+        giver_id=giver.user_id,
+        since=min(midnight, now - MERGE_WINDOW),
+        exclude_key=source_key,
     )
+    recent = {r for r, at in given if at > now - MERGE_WINDOW and r in parsed.receivers}
     receivers = tuple(r for r in parsed.receivers if r not in recent)
     if not receivers:
         raise KudosRejected(
@@ -212,16 +228,7 @@ async def give(
             "ago, so I've kept that one: repeated kudos within 10 minutes count once."
         )
     parsed = ParsedKudos(receivers=receivers, reason=parsed.reason, tags=parsed.tags)
-    # Lock the giver's row so concurrent kudos from one person cannot both pass the limit.
-    await session.execute(
-        select(Person.user_id)
-        .where(Person.team_id == team_id, Person.user_id == giver.user_id)
-        .with_for_update()
-    )
-    midnight = local_midnight(now, giver.tz)
-    used = await given_since(
-        session, team_id=team_id, giver_id=giver.user_id, since=midnight, exclude_key=source_key
-    )
+    used = sum(1 for _, at in given if at >= midnight)
     limit = workspace.daily_kudos_limit
     if used + len(parsed.receivers) > limit:
         left = max(limit - used, 0)
@@ -283,24 +290,6 @@ async def first_quiet(session: AsyncSession, *, team_id: str, rows: Sequence[Kud
     )
     told_before = set((await session.execute(stmt)).scalars())
     return {r.receiver_id for r in quiet} - told_before
-
-
-async def recently_recognised(
-    session: AsyncSession,
-    *,
-    team_id: str,
-    giver_id: str,
-    receivers: Sequence[str],
-    now: datetime,
-) -> set[str]:
-    """Receivers this giver already recognised in the last 10 minutes: a repeat merges."""
-    stmt = select(Kudos.receiver_id).where(
-        Kudos.team_id == team_id,
-        Kudos.giver_id == giver_id,
-        Kudos.receiver_id.in_(list(receivers)),
-        Kudos.created_at > now - MERGE_WINDOW,
-    )
-    return set((await session.execute(stmt)).scalars())
 
 
 def message_source_key(channel_id: str, ts: str, giver_id: str) -> str:

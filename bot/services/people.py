@@ -52,6 +52,9 @@ async def ensure_workspace(
     session: AsyncSession, *, team_id: str, enterprise_id: str | None = None
 ) -> Workspace:
     """The workspace row, created with default settings on first sight."""
+    found = await session.get(Workspace, team_id)
+    if found is not None:  # the usual case: one primary-key read, no write
+        return found
     stmt = insert_for(session, Workspace).values(
         team_id=team_id, enterprise_id=enterprise_id, custom_tags=[]
     )
