@@ -159,7 +159,8 @@ async def test_a_wake_up_sent_while_a_worker_starts_does_not_end_it(
             server = Server(url=base, process=process, log_path=log_path, http=http)
             body, _ = team.command("/kudos", f"<@{ann}|ann> sharp review", user_id=giver)
             assert (await server.post(body))[0] == 200
-            await slack.wait_for("chat.postMessage", channel=ann)
+            # The worker's start (imports, migrations) comes first: on a busy machine, slow.
+            await slack.wait_for("chat.postMessage", channel=ann, timeout=90)
     finally:
         code = await stopped(process)
     log = log_path.read_text(errors="replace")
