@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 from slack_sdk.errors import SlackApiError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import directory
 from bot import text as texts
@@ -71,14 +71,16 @@ async def give_and_announce(
         known = await people.get_people(session, team_id=work.team_id, user_ids=unread)
         if not people.stale_ids(known, unread, work.now()):
             work.people.update(known)
-            result = await _give(work, session, workspace, giver_id, parsed, where)
+            given = _checked(work, giver_id, parsed, where)
+            result = await kudos.give(session, workspace=workspace, **given)
     if result is None:
         found = await directory.complete(
             work.db, work.client, team_id=work.team_id, user_ids=unread, known=known, now=work.now()
         )
         work.people.update(found)
         async with work.db.session() as session:
-            result = await _give(work, session, workspace, giver_id, parsed, where)
+            given = _checked(work, giver_id, parsed, where)
+            result = await kudos.give(session, workspace=workspace, **given)
     posted = [k for k in result.kudos if k.private_by is None]
     if public and posted:
         await _announce(work, workspace, posted, channel_id=channel_id, source_key=source_key)
@@ -87,15 +89,8 @@ async def give_and_announce(
     return result
 
 
-async def _give(
-    work: Work,
-    session: AsyncSession,
-    workspace: Workspace,
-    giver_id: str,
-    parsed: ParsedKudos,
-    where: Where,
-) -> GiveResult:
-    """The people checks and the kudos rows, once everyone's profile is at hand."""
+def _checked(work: Work, giver_id: str, parsed: ParsedKudos, where: Where) -> dict[str, Any]:
+    """The people checks, once everyone's profile is at hand; what `kudos.give` needs."""
     found = work.people
     missing = [uid for uid in parsed.receivers if uid not in found]
     if missing:
@@ -104,18 +99,16 @@ async def _give(
         raise KudosRejected("I couldn't look up your Slack profile; please try again.")
     kudos.check_people(found[giver_id], [found[uid] for uid in parsed.receivers])
     parsed = _only_meant_mentions(giver_id, parsed, found)
-    return await kudos.give(
-        session,
-        workspace=workspace,
-        giver=found[giver_id],
-        parsed=parsed,
-        channel_id=where.channel_id,
-        source=where.source,
-        source_key=where.source_key,
-        now=work.now(),
-        private=where.private,
-        quiet_receivers=[uid for uid in parsed.receivers if found[uid].kudos_private],
-    )
+    return {
+        "giver": found[giver_id],
+        "parsed": parsed,
+        "channel_id": where.channel_id,
+        "source": where.source,
+        "source_key": where.source_key,
+        "now": work.now(),
+        "private": where.private,
+        "quiet_receivers": [uid for uid in parsed.receivers if found[uid].kudos_private],
+    }
 
 
 def _only_meant_mentions(

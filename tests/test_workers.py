@@ -15,7 +15,7 @@ import aiohttp
 import pytest
 from sqlalchemy import func, select
 
-from bot import workers
+from allybot import workers
 from bot.db import Database
 from bot.inbox import Inbox, Work
 from bot.models import Inbound, Kudos
