@@ -16,7 +16,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.oauth.installation_store import Installation
 from slack_sdk.signature import SignatureVerifier
 
-from bot import dashboard, migrate
+from bot import dashboard, health, migrate
 from bot.db import Database
 from bot.inbox import Inbox, request_id
 from bot.logs import log_context
@@ -25,7 +25,7 @@ from bot.oauth import INSTALL_PATH, REDIRECT_PATH, installation_store, oauth_set
 from bot.runtime import AllyBot
 from bot.services import workspaces
 from bot.settings import Settings
-from bot.slack import InstrumentedWebClient, SlackClients, retry_handlers
+from bot.slack import SlackClients, retry_handlers
 from bot.verify import is_readable, is_signed
 from handlers import register_all
 
@@ -81,15 +81,17 @@ def create_app(
 
         oauth = oauth_settings(settings, db.engine, clients.installations, on_installed)
     bolt = AsyncApp(
-        client=InstrumentedWebClient(
-            token=token, base_url=settings.slack_api_url, retry_handlers=retry_handlers()
-        ),
+        token=token,
         signing_secret=signing.get_secret_value() if signing else None,
         request_verification_enabled=signing is not None,
         process_before_response=True,
         oauth_settings=oauth,
         logger=logging.getLogger("allybot.bolt"),
     )
+    # Bolt builds its own client from the token (given a client as well, it would warn that
+    # SLACK_BOT_TOKEN goes unused); its calls (auth.test) go where allybot's go.
+    bolt.client.base_url = settings.slack_api_url
+    bolt.client.retry_handlers = retry_handlers()
     register_all(bolt, inbox)
 
     verifier = SignatureVerifier(signing.get_secret_value()) if signing else None
@@ -121,13 +123,33 @@ def create_app(
             logger.info("slack request", extra={"outcome": outcome, "status": bolt_response.status})
         return await to_aiohttp_response(bolt_response)
 
+    healthy = [True]  # a log line when readiness changes, none on each probe
+
+    def health_changed(ok: bool, reason: str = "") -> None:
+        if ok != healthy[0]:
+            healthy[0] = ok
+            if ok:
+                logger.info("health check: allybot can record requests again")
+            else:
+                logger.warning("health check: not ready: %s", reason)
+
     async def healthz(_request: web.Request) -> web.Response:
+        """Ready when the database answers and takes a write like recording a request."""
         try:
             state = await migrate.schema_state(db)
         except Exception as exc:  # the point of the endpoint is to report it
-            logger.warning("health check: database unreachable: %s", type(exc).__name__)
+            health_changed(False, f"database unreachable ({type(exc).__name__})")
             return web.json_response({"status": "error", "database": "unreachable"}, status=503)
-        return web.json_response({"status": "ok", **state}, dumps=json.dumps)
+        try:
+            await health.probe_write(db)
+        except Exception as exc:
+            reason = str(exc) if isinstance(exc, health.NotReady) else type(exc).__name__
+            health_changed(False, f"cannot record a request ({reason})")
+            return web.json_response(
+                {"status": "error", **state, "record": "failing", "reason": reason}, status=503
+            )
+        health_changed(True)
+        return web.json_response({"status": "ok", **state, "record": "ok"}, dumps=json.dumps)
 
     async def metrics(_request: web.Request) -> web.Response:
         return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})

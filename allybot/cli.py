@@ -1,27 +1,36 @@
-"""The `allybot` command: serve, socket, migrate, tick."""
+"""The `allybot` command: run, serve, socket, worker, migrate, tick, nudges, report, settings.
+
+Every fault the operator can fix (a missing setting, a bad argument, a database it cannot
+open) ends the command with one line on stderr and exit status 2, never a traceback."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import logging
+import math
+import os
 import signal
+import socket
 import sys
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from aiohttp import web
+from slack_sdk.errors import SlackApiError
 
 from allybot.workers import WorkerPool, lower_priority, work_until
-from bot import dashboard, logs, migrate
-from bot.db import Database
+from bot import dashboard, logs
+from bot.preflight import Refusal, explain, open_database
 from bot.settings import Settings, SettingsError, load_settings
+from bot.slack import slack_error
 
 if TYPE_CHECKING:
     from bot.runtime import AllyBot
     from scheduler.clock import Clock
+    from scheduler.planner import PassResult
 
 logger = logging.getLogger("allybot")
 # What `allybot serve` takes at most to stop on SIGTERM (the contract says within 10 s).
@@ -38,6 +47,18 @@ def _instant(value: str) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def _html_file(value: str) -> str:
+    """Refused before any work when the page could not be written."""
+    folder = os.path.dirname(os.path.abspath(value))
+    if os.path.isdir(value):
+        raise argparse.ArgumentTypeError(f"{value!r} is a folder: name the page's file")
+    if not os.path.isdir(folder):
+        raise argparse.ArgumentTypeError(f"the folder {folder} does not exist: create it first")
+    if not os.access(folder, os.W_OK):
+        raise argparse.ArgumentTypeError(f"cannot write in {folder}: pick another file")
+    return value
+
+
 def _day(value: str) -> date:
     try:
         return date.fromisoformat(value)
@@ -45,34 +66,98 @@ def _day(value: str) -> date:
         raise argparse.ArgumentTypeError(f"{value!r} is not a day such as 2026-09-01") from None
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="allybot", description="allybot for Slack")
-    sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="HTTP mode: Events API, commands, interactivity")
-    serve.add_argument("--host", default="0.0.0.0")
-    serve.add_argument("--port", type=int, default=3000)
-    serve.add_argument(
+def _port(value: str) -> int:
+    try:
+        port = int(value)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a port: use 1 to 65535 (0 lets the system pick a free one)"
+        )
+    return port
+
+
+def _host(value: str) -> str:
+    try:
+        socket.getaddrinfo(value, None, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not an address of this machine: use 0.0.0.0 for every interface "
+            "or 127.0.0.1 for this machine only"
+        ) from None
+    return value
+
+
+def _seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds >= 0):
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a number of seconds: use 60 for a pass a minute, or 0 for no "
+            "clock (then run `allybot tick` from cron)"
+        )
+    return seconds
+
+
+def _count(value: str) -> int:
+    try:
+        count = int(value)
+    except ValueError:
+        count = -1
+    if not 0 <= count <= 64:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of processes from 0 to 64")
+    return count
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its complaints on one line (the usage is one --help away)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
+
+
+def _clock_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
         "--tick-seconds",
-        type=float,
+        type=_seconds,
         default=60.0,
-        help="seconds between scheduler passes; 0 runs no clock (use `allybot tick` from cron)",
+        help="seconds between scheduler passes (60); 0 runs no clock (use `allybot tick` "
+        "from cron)",
     )
+
+
+def _http_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", type=_host, default="0.0.0.0", help="address to listen on")
+    parser.add_argument("--port", type=_port, default=3000, help="port to listen on (3000)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="allybot", description="allybot for Slack")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser(
+        "run",
+        help="Socket Mode when SLACK_APP_TOKEN is set, HTTP mode (serve) otherwise; says which",
+    )
+    _http_options(run)
+    _clock_option(run)
+    serve = sub.add_parser("serve", help="HTTP mode: Events API, commands, interactivity")
+    _http_options(serve)
+    _clock_option(serve)
     serve.add_argument(
         "--workers",
-        type=int,
+        type=_count,
         default=0,
         help="processes for the work after each ack and the clock (0: this process does it)",
     )
     worker = sub.add_parser(
         "worker", help="work on recorded deliveries and run the clock (what serve --workers runs)"
     )
-    worker.add_argument(
-        "--tick-seconds", type=float, default=60.0, help="as for serve; 0 runs no clock"
-    )
-    socket = sub.add_parser("socket", help="Socket Mode (needs SLACK_APP_TOKEN)")
-    socket.add_argument(
-        "--tick-seconds", type=float, default=60.0, help="as for serve; 0 runs no clock"
-    )
+    _clock_option(worker)
+    socket_mode = sub.add_parser("socket", help="Socket Mode (needs SLACK_APP_TOKEN)")
+    _clock_option(socket_mode)
     sub.add_parser("migrate", help="upgrade the database to the newest schema")
     tick = sub.add_parser("tick", help="run one scheduler pass at an instant, then exit")
     tick.add_argument("--now", type=_instant, default=None, help="ISO-8601 instant (default: now)")
@@ -84,7 +169,9 @@ def build_parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="workspace insights: counts only, never names")
     report.add_argument("--team", default=None, help="the workspace (team id)")
     report.add_argument("--since", type=_day, default=None, help="first day, YYYY-MM-DD")
-    report.add_argument("--html", default=None, metavar="FILE", help="write a page with charts")
+    report.add_argument(
+        "--html", type=_html_file, default=None, metavar="FILE", help="write a page with charts"
+    )
     report.add_argument("--json", action="store_true", help="print the figures as JSON")
     settings_cmd = sub.add_parser("settings", help="a workspace's settings")
     settings_sub = settings_cmd.add_subparsers(dest="settings_command", required=True)
@@ -92,22 +179,35 @@ def build_parser() -> argparse.ArgumentParser:
     apply.add_argument("file", help="YAML file, validated like the /ally admin modal")
     apply.add_argument("--team", required=True, help="the workspace (team id, T…)")
     apply.add_argument("--by", default="cli", help="who is applying it, for the change record")
+    apply.add_argument(
+        "--create",
+        action="store_true",
+        help="set up a workspace allybot has not seen yet (before its install)",
+    )
     return parser
+
+
+def _require(settings: Settings, command: str) -> None:
+    """What each command needs from Slack, all of it reported at once."""
+    if command == "serve" or (command == "run" and not settings.socket_mode):
+        settings.require_http()
+    elif command in ("socket", "run"):
+        settings.require_socket()
+    elif command in ("worker", "tick", "nudges"):
+        settings.require_token()
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings()
-        if args.command == "serve":
-            settings.require_http()
-        elif args.command == "socket":
-            settings.require_socket()
+        _require(settings, args.command)
     except SettingsError as exc:
         print(f"allybot: {exc}", file=sys.stderr)
         return 2
     logs.configure(settings.allybot_log_level, settings.allybot_log_format)
     runners = {
+        "run": _run,
         "serve": _serve,
         "worker": _worker,
         "socket": _socket,
@@ -117,15 +217,22 @@ def main(argv: list[str] | None = None) -> int:
         "report": _report,
         "settings": _settings_apply,
     }
-    return asyncio.run(runners[args.command](settings, args))
+    try:
+        return asyncio.run(runners[args.command](settings, args))
+    except Refusal as exc:
+        print(f"allybot: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        line = explain(exc, settings.database_url, network=False)
+        if line is None:
+            raise
+        print(f"allybot: {line}", file=sys.stderr)
+        return 2
 
 
 async def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
-    db = Database(settings.database_url)
-    try:
-        await migrate.upgrade(db)
-    finally:
-        await db.dispose()
+    db = await open_database(settings.database_url)
+    await db.dispose()
     logger.info("database at the newest schema")
     return 0
 
@@ -134,30 +241,47 @@ async def _tick(settings: Settings, args: argparse.Namespace) -> int:
     from allybot.app import create_app
     from scheduler.planner import run_pass
 
-    bot = create_app(settings)
-    await migrate.upgrade(bot.db)
+    now = args.now or datetime.now(UTC)
+    bot = create_app(settings, db=await open_database(settings.database_url))
     await bot.start()
     try:
-        result = await run_pass(bot, now=args.now or datetime.now(UTC))
+        result = await run_pass(bot, now=now)
         await bot.inbox.drain()
     finally:
         await bot.close()
-    sent = result.sent
-    print(
-        f"pass at {(args.now or datetime.now(UTC)).isoformat()}: planned {result.planned}, "
-        f"sent {sent.sent}, retry {sent.retry}, failed {sent.failed}, "
-        f"cancelled {sent.cancelled}, re-sent after a crash {sent.resent}, "
-        f"deliveries recovered {result.recovered}"
-    )
+    print(describe_pass(result, now=now))
     return 0
+
+
+def describe_pass(result: PassResult, *, now: datetime) -> str:
+    """What a pass did, as a short table a person reads (and cron mails)."""
+    planned = {kind: n for kind, n in result.planned.items() if n}
+    kinds = ", ".join(f"{kind.replace('_', ' ')} {n}" for kind, n in sorted(planned.items()))
+    sent, intros = result.sent, result.intros
+    rows = [
+        ("planned", f"{sum(planned.values())} nudges" + (f" ({kinds})" if kinds else "")),
+        (
+            "sent",
+            f"{sent.sent} daily messages; {sent.retry} to retry, {sent.failed} failed, "
+            f"{sent.cancelled} cancelled, {sent.resent} re-sent after a crash",
+        ),
+        (
+            "intros",
+            f"{intros.rounds} rounds matched into {intros.groups} groups; {intros.posted} "
+            f"posts sent, {intros.retry} to retry, {intros.failed} failed",
+        ),
+        ("digests", f"{result.digests} posted"),
+        ("recovered", f"{result.recovered} deliveries a stopped process had left"),
+    ]
+    stamp = now.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return "\n".join([f"scheduler pass at {stamp}", *(f"  {k:<10} {v}" for k, v in rows)])
 
 
 async def _nudges_preview(settings: Settings, args: argparse.Namespace) -> int:
     from allybot.app import create_app
     from scheduler.preview import preview
 
-    bot = create_app(settings)
-    await migrate.upgrade(bot.db)
+    bot = create_app(settings, db=await open_database(settings.database_url))
     try:
         lines = await preview(bot, now=args.now or datetime.now(UTC), team_id=args.team)
     finally:
@@ -186,10 +310,15 @@ async def _settings_apply(settings: Settings, args: argparse.Namespace) -> int:
         print("\n".join(exc.problems), file=sys.stderr)
         print(f"allybot: {args.file} not applied; nothing changed", file=sys.stderr)
         return 2
-    db = Database(settings.database_url)
+    db = await open_database(settings.database_url)
     try:
-        await migrate.upgrade(db)
         async with db.session() as session:
+            if not args.create and not await ws.exists(session, team_id=team_id):
+                raise Refusal(
+                    f"allybot has never seen a workspace {team_id} in this database: check "
+                    "--team (the T… id in the workspace's URL or `allybot report`), or pass "
+                    "--create to set it up before allybot is installed there"
+                )
             changes = await ws.apply(
                 session, team_id=team_id, settings=wanted, changed_by=label, now=datetime.now(UTC)
             )
@@ -215,26 +344,47 @@ def _stop_event() -> asyncio.Event:
     return stop
 
 
+async def _run(settings: Settings, args: argparse.Namespace) -> int:
+    """The way manifest.yml sets the app up: Socket Mode when its app-level token is set."""
+    if settings.socket_mode:
+        logger.info(
+            "SLACK_APP_TOKEN is set: running in Socket Mode (no public URL needed; "
+            "manifest.yml's socket_mode_enabled: true)"
+        )
+        return await _socket(settings, args)
+    logger.info(
+        "SLACK_APP_TOKEN is not set: running in HTTP mode; Slack must reach "
+        "https://<your host>/slack/events (manifest.yml with socket_mode_enabled: false)"
+    )
+    args.workers = 0
+    return await _serve(settings, args)
+
+
 async def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from allybot.app import create_app
     from scheduler.clock import start_clock
 
-    if args.workers < 0:
-        print("allybot: --workers must be 0 or more", file=sys.stderr)
-        return 2
-    bot = create_app(settings)
-    await migrate.upgrade(bot.db)
+    bot = create_app(settings, db=await open_database(settings.database_url))
     await bot.start()
-    pool = None
-    if args.workers:
-        bot.inbox.work_here = False
-        pool = WorkerPool(args.workers, tick_seconds=args.tick_seconds)
+    bot.inbox.work_here = not args.workers
+    # The pool starts once the port is ours; until then a wake-up reaches no process.
+    pool = WorkerPool(args.workers, tick_seconds=args.tick_seconds) if args.workers else None
+    if pool is not None:
         bot.inbox.on_recorded = pool.wake
-        await pool.start()
     runner = web.AppRunner(bot.web, access_log=None, shutdown_timeout=2.0)
     await runner.setup()
     site = web.TCPSite(runner, args.host, args.port, backlog=1024)
-    await site.start()
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        await bot.close()
+        raise Refusal(
+            f"cannot listen on {args.host}:{args.port} ({exc.strerror or exc}): pick another "
+            "--port or --host, or stop what is using it"
+        ) from None
+    if pool is not None:
+        await pool.start()
     ticks_here = args.tick_seconds > 0 and pool is None
     clock = start_clock(bot, interval_seconds=args.tick_seconds) if ticks_here else None
     port = runner.addresses[0][1] if runner.addresses else args.port
@@ -257,8 +407,7 @@ async def _worker(settings: Settings, args: argparse.Namespace) -> int:
     from scheduler.clock import start_clock
 
     lower_priority()
-    bot = create_app(settings)
-    await migrate.upgrade(bot.db)
+    bot = create_app(settings, db=await open_database(settings.database_url))
     await bot.start()
     clock = start_clock(bot, interval_seconds=args.tick_seconds) if args.tick_seconds > 0 else None
     logger.info("allybot worker started")
@@ -296,12 +445,20 @@ async def _socket(settings: Settings, args: argparse.Namespace) -> int:
     from allybot.app import create_app
     from scheduler.clock import start_clock
 
-    bot = create_app(settings)
-    await migrate.upgrade(bot.db)
+    bot = create_app(settings, db=await open_database(settings.database_url))
     await bot.start()
     assert settings.slack_app_token is not None
     handler = AsyncSocketModeHandler(bot.bolt, settings.slack_app_token.get_secret_value())
-    await handler.connect_async()
+    try:
+        await handler.connect_async()
+    except (SlackApiError, OSError) as exc:
+        await handler.close_async()
+        await bot.close()
+        reason = slack_error(exc) if isinstance(exc, SlackApiError) else type(exc).__name__
+        raise Refusal(
+            f"Slack did not open a Socket Mode connection ({reason}): check SLACK_APP_TOKEN "
+            "(an app-level token with connections:write) and that Socket Mode is on for the app"
+        ) from None
     clock = start_clock(bot, interval_seconds=args.tick_seconds) if args.tick_seconds > 0 else None
     logger.info("allybot connected in Socket Mode")
     stop = _stop_event()

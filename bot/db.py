@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Date, DateTime, event
@@ -56,6 +57,17 @@ def sync_url(url: str | URL) -> URL:
     """The same database through a blocking driver name, for messages and tools."""
     u = make_url(url)
     return u.set(drivername=u.get_backend_name())
+
+
+def sqlite_path(url: str | URL) -> Path | None:
+    """The SQLite file a URL names; None for PostgreSQL and in-memory databases."""
+    u = make_url(url)
+    name = u.database or ""
+    if u.query.get("uri") == "true" and name.startswith("file:"):
+        name = name.removeprefix("file:")  # SQLite's URI form, e.g. with ?mode=ro
+    if u.get_backend_name() != "sqlite" or name in ("", ":memory:"):
+        return None
+    return Path(name).expanduser().resolve()
 
 
 def create_engine(url: str | URL, **kwargs: Any) -> AsyncEngine:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+from functools import lru_cache
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
 from bot.db import Database
@@ -23,8 +25,32 @@ def alembic_config() -> Config:
     return cfg
 
 
+logger = logging.getLogger(__name__)
+VERSION_TABLE = "alembic_version"
+
+
+@lru_cache(maxsize=1)
+def _heads() -> frozenset[str]:
+    return frozenset(ScriptDirectory.from_config(alembic_config()).get_heads())
+
+
 def head_revisions() -> set[str]:
-    return set(ScriptDirectory.from_config(alembic_config()).get_heads())
+    """The revisions this code expects (read from migrations/ once per process)."""
+    return set(_heads())
+
+
+def _stored_revisions(connection: Connection) -> set[str]:
+    """The revisions the database is at, read without Alembic's per-call INFO lines;
+    empty when allybot's tables were never created there."""
+    if not inspect(connection).has_table(VERSION_TABLE):
+        return set()
+    rows = connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}"))
+    return {str(r[0]) for r in rows}
+
+
+async def current(db: Database) -> set[str]:
+    async with db.engine.connect() as conn:
+        return await conn.run_sync(_stored_revisions)
 
 
 def current_revisions(connection: Connection) -> set[str]:
@@ -32,7 +58,10 @@ def current_revisions(connection: Connection) -> set[str]:
 
 
 async def upgrade(db: Database) -> None:
-    """Bring the database to the newest schema; safe when replicas start together."""
+    """Bring the database to the newest schema; safe when replicas start together. A
+    database already at head is left alone without a word (every CLI command calls this)."""
+    if await current(db) == head_revisions():
+        return
     cfg = alembic_config()
 
     def _run(connection: Connection) -> None:
@@ -54,13 +83,11 @@ async def upgrade(db: Database) -> None:
 
 async def schema_state(db: Database) -> dict[str, object]:
     """What /healthz reports: the database answers, and whether its schema is at head."""
-    async with db.engine.connect() as conn:
-        await conn.execute(text("SELECT 1"))
-        current = await conn.run_sync(current_revisions)
+    stored = await current(db)
     heads = head_revisions()
     return {
         "database": "ok",
-        "schema": "head" if current == heads else "behind",
-        "revision": sorted(current),
+        "schema": "head" if stored == heads else "behind",
+        "revision": sorted(stored),
         "head": sorted(heads),
     }

@@ -12,9 +12,10 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from bot import migrate, report_html
+from bot import report_html
 from bot.db import Database
 from bot.models import Workspace
+from bot.preflight import open_database
 from bot.services import report
 from bot.settings import Settings
 
@@ -64,11 +65,10 @@ async def run_report(settings: Settings, args: argparse.Namespace) -> int:
     if args.since is not None and args.since > until.date():
         print(f"allybot: --since {args.since} is after today; nothing to report", file=sys.stderr)
         return 2
-    db = Database(settings.database_url)
+    db = await open_database(settings.database_url, must_exist=True, writes=False)
     progress = Progress()
     beat = asyncio.create_task(progress.heartbeat())
     try:
-        await migrate.upgrade(db)
         team_id = await _team(db, args.team)
         if team_id is None:
             return 2

@@ -98,42 +98,62 @@ class Settings(BaseSettings):
         """The dashboard signs people in with the OAuth install's client id and secret."""
         return self.oauth_enabled
 
+    @property
+    def socket_mode(self) -> bool:
+        """`allybot run` connects over Socket Mode when the app-level token is set."""
+        return self.slack_app_token is not None
+
     def require_http(self) -> None:
         """HTTP mode needs the signing secret and one way to get a bot token."""
+        problems = []
         if self.slack_signing_secret is None:
-            raise SettingsError(
-                "SLACK_SIGNING_SECRET is not set: copy the Signing Secret from the Slack "
-                f"app's Basic Information page ({MANIFEST_HINT})"
+            problems.append(
+                "SLACK_SIGNING_SECRET is not set (the Signing Secret on the app's Basic "
+                "Information page)"
             )
-        self._require_token_source()
+        _raise_all(problems + self._token_source_problems())
 
     def require_socket(self) -> None:
         """Socket Mode needs the app-level token and one way to get a bot token."""
+        problems = []
         if self.slack_app_token is None:
-            raise SettingsError(
-                "SLACK_APP_TOKEN is not set: create an app-level token with the "
-                f"connections:write scope on the app's Basic Information page ({MANIFEST_HINT})"
+            problems.append(
+                "SLACK_APP_TOKEN is not set (an app-level token with the connections:write "
+                "scope, Basic Information → App-Level Tokens)"
             )
-        self._require_token_source()
+        _raise_all(problems + self._token_source_problems())
 
-    def _require_token_source(self) -> None:
-        both_oauth = self.slack_client_id is not None or self.slack_client_secret is not None
-        if self.slack_bot_token is not None and both_oauth:
-            raise SettingsError(
+    def require_token(self) -> None:
+        """Commands that write to Slack (tick, worker, nudges preview) need a bot token."""
+        _raise_all(self._token_source_problems())
+
+    def _token_source_problems(self) -> list[str]:
+        either_oauth = self.slack_client_id is not None or self.slack_client_secret is not None
+        if self.slack_bot_token is not None and either_oauth:
+            return [
                 "SLACK_BOT_TOKEN and SLACK_CLIENT_ID/SLACK_CLIENT_SECRET are both set: keep "
                 "SLACK_BOT_TOKEN for one workspace, or the client pair for many, not both"
-            )
+            ]
         if self.slack_bot_token is None and not self.oauth_enabled:
-            if both_oauth:
-                raise SettingsError(
+            if either_oauth:
+                return [
                     "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET must be set together "
                     "(the app's Basic Information page)"
-                )
-            raise SettingsError(
-                f"SLACK_BOT_TOKEN is not set: {MANIFEST_HINT}, install it to your workspace "
-                "and set SLACK_BOT_TOKEN=xoxb-… (or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET "
+                ]
+            return [
+                "SLACK_BOT_TOKEN is not set (install the app to your workspace and copy the "
+                "Bot User OAuth Token, xoxb-…; or set SLACK_CLIENT_ID and SLACK_CLIENT_SECRET "
                 "for installs in many workspaces)"
-            )
+            ]
+        return []
+
+
+def _raise_all(problems: list[str]) -> None:
+    """Every missing setting in one line, so a deployer fixes them in one go."""
+    if not problems:
+        return
+    hint = f"; {MANIFEST_HINT}" if any("is not set" in p for p in problems) else ""
+    raise SettingsError("; ".join(problems) + hint)
 
 
 def load_settings() -> Settings:
@@ -141,10 +161,12 @@ def load_settings() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
-        err = exc.errors()[0]
-        name = str(err["loc"][0]).upper() if err["loc"] else "a setting"
-        msg = str(err["msg"]).removeprefix("Value error, ")
-        raise SettingsError(f"{name} {msg}") from None
+        problems = []
+        for err in exc.errors():
+            name = str(err["loc"][0]).upper() if err["loc"] else "a setting"
+            msg = str(err["msg"]).removeprefix("Value error, ")
+            problems.append(f"{name} {msg}")
+        raise SettingsError("; ".join(problems)) from None
 
 
 @lru_cache(maxsize=1)

@@ -217,7 +217,9 @@ async def test_cli_applies_a_valid_file(db: Database, database_url: str, tmp_pat
     team_id = new_team()
     path = tmp_path / "acme.yaml"
     path.write_text(VALID)
-    code, out, err = await run_apply(database_url, str(path), "--team", team_id, "--by", "ops")
+    code, out, err = await run_apply(
+        database_url, str(path), "--team", team_id, "--by", "ops", "--create"
+    )
     assert code == 0, err
     assert f"{team_id}: 13 settings changed" in out and "daily kudos limit: 5 → 8" in out
     assert "daily DM budget per pair: 5 → 3" in out
@@ -261,6 +263,20 @@ async def test_cli_applies_a_valid_file(db: Database, database_url: str, tmp_pat
             now=datetime.now(UTC),
         )
     assert again == [] and len((await settings_of(db, team_id))[1]) == 13
+
+
+async def test_cli_asks_for_create_for_a_workspace_it_never_saw(
+    db: Database, database_url: str, tmp_path: Path
+) -> None:
+    """A typo in --team must not quietly set up a workspace nobody has."""
+    team_id = new_team()
+    path = tmp_path / "acme.yaml"
+    path.write_text(VALID)
+    code, out, err = await run_apply(database_url, str(path), "--team", team_id)
+    assert (code, out) == (2, "")
+    assert len(err.strip().splitlines()) == 1 and "--create" in err and team_id in err
+    assert "Traceback" not in err
+    assert await settings_of(db, team_id) == (None, [])
 
 
 async def test_cli_refuses_an_invalid_file_and_changes_nothing(

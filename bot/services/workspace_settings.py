@@ -347,6 +347,12 @@ class FieldChange:
         return f"{LABELS[self.field]}: {self.old} → {self.new}"
 
 
+async def exists(session: AsyncSession, *, team_id: str) -> bool:
+    """Whether allybot has seen this workspace (installed, or a request from it)."""
+    found = await session.execute(select(Workspace.team_id).where(Workspace.team_id == team_id))
+    return found.first() is not None
+
+
 async def apply(
     session: AsyncSession,
     *,
