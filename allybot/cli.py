@@ -73,7 +73,8 @@ def _port(value: str) -> int:
         port = -1
     if not 0 <= port <= 65535:
         raise argparse.ArgumentTypeError(
-            f"{value!r} is not a port: use 1 to 65535 (0 lets the system pick a free one)"
+            f"{value!r} is not a port (from --port or PORT): use 1 to 65535 (0 lets the system "
+            "pick a free one)"
         )
     return port
 
@@ -131,7 +132,12 @@ def _clock_option(parser: argparse.ArgumentParser) -> None:
 
 def _http_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", type=_host, default="0.0.0.0", help="address to listen on")
-    parser.add_argument("--port", type=_port, default=3000, help="port to listen on (3000)")
+    parser.add_argument(
+        "--port",
+        type=_port,
+        default=os.environ.get("PORT", "3000"),  # a string default goes through _port too
+        help="port to listen on (default: $PORT, else 3000)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -56,13 +56,15 @@ def test_deployment_runs_several_replicas_of_the_image_as_built() -> None:
     assert deployment["spec"]["replicas"] >= 2
     container = _container(deployment)
     assert container["image"].split(":")[0] == _image_name()
-    # The image's own command (CMD) runs, so the port in it is the port probed and served.
-    assert "command" not in container and "args" not in container
-    (cmd,) = _args("CMD")
-    words = _command_words(cmd)
-    assert words[:2] == ["allybot", "serve"]
-    assert int(words[words.index("--port") + 1]) == _exposed_port()
+    # On PostgreSQL each replica runs serve with a worker process; the port stays the
+    # image's PORT, which its health check and the probes below use.
+    assert "command" not in container
+    words = container.get("args") or _command_words(_args("CMD")[-1])
+    assert words[:2] == ["allybot", "serve"] and "--port" not in words
+    assert words[words.index("--workers") + 1] == "1"
     assert [p["containerPort"] for p in container["ports"]] == [_exposed_port()]
+    assert {e["name"] for e in container.get("env", [])}.isdisjoint({"PORT", "DATABASE_URL"})
+    assert "postgresql://" in _one("Secret")["stringData"]["DATABASE_URL"]
 
 
 @pytest.mark.parametrize("probe", ["readinessProbe", "livenessProbe"])
@@ -100,7 +102,7 @@ def test_migration_job_runs_allybot_migrate_with_the_same_image() -> None:
 
 
 def test_settings_named_are_allybots_and_secrets_exist() -> None:
-    known = {name.upper() for name in Settings.model_fields}
+    known = {name.upper() for name in Settings.model_fields} | {"PORT"}
     secret = _one("Secret")
     keys = set(secret["stringData"])
     assert keys <= known
