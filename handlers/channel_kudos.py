@@ -22,6 +22,7 @@ from bot.services.kudos import KudosRejected
 from bot.slack import slack_error
 from bot.text import Source
 from handlers.common import engaging
+from handlers.direct import handle_direct_message, is_direct_message
 from handlers.keys import event_key, shortcut_key, view_key
 from handlers.kudos import give_and_announce
 
@@ -212,9 +213,15 @@ def register(app: AsyncApp, inbox: Inbox) -> None:
     record_reaction = inbox.listener("kudos_reaction", event_key, handle_kudos_reaction)
     record_unreaction = inbox.listener("kudos_unreaction", event_key, handle_kudos_unreaction)
 
+    record_dm = inbox.listener("direct_message", event_key, handle_direct_message)
+
     async def on_message(ack: AsyncAck, body: dict[str, Any]) -> None:
-        """Only kudos are recorded; every other message is acked and forgotten."""
+        """Kudos in channels and what people write to allybot are recorded; every other
+        message is acked and forgotten."""
         event = body.get("event") or {}
+        if is_direct_message(event):
+            await record_dm(ack, body)
+            return
         emoji = await emojis.get(str(body.get("team_id") or ""))
         if is_kudos_message_event(event, emoji):
             await record_message(ack, body)

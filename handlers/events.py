@@ -42,8 +42,8 @@ async def handle_uninstall(work: Work) -> None:
 
 
 async def acknowledge(ack: AsyncAck) -> None:
-    """Events allybot subscribes to but has nothing to do with yet are acked, so Slack does not
-    retry them."""
+    """Acked and nothing more (a button whose work is done on the client), so Slack does not
+    retry it."""
     await ack()
 
 
@@ -53,8 +53,3 @@ def register(app: AsyncApp, inbox: Inbox) -> None:
     uninstall = inbox.listener("app_uninstalled", event_key, handle_uninstall)
     app.event("app_uninstalled")(uninstall)
     app.event("tokens_revoked")(uninstall)
-    for name in (
-        "member_joined_channel",
-        "member_left_channel",
-    ):
-        app.event(name)(acknowledge)

@@ -36,6 +36,34 @@ def _backends() -> list[str]:
     return [b.strip() for b in wanted.split(",") if b.strip()]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """One clear message before any test runs when a configured database is unreachable,
+    instead of every test erroring on its own."""
+    if hasattr(config, "workerinput") or "postgresql" not in _backends():
+        return
+    problem = asyncio.run(_postgres_problem(PG_ADMIN_DSN))
+    if problem:
+        safe = re.sub(r"//([^:@/]+):[^@/]*@", r"//\1:***@", PG_ADMIN_DSN)
+        pytest.exit(
+            f"the tests need PostgreSQL at {safe} ({problem}): start it (user postgres, "
+            "trust auth, a database named test; see README, Development), point "
+            "ALLYBOT_TEST_PG at another, or run on SQLite only with "
+            "ALLYBOT_TEST_DATABASES=sqlite",
+            returncode=2,
+        )
+
+
+async def _postgres_problem(dsn: str) -> str | None:
+    import asyncpg
+
+    try:
+        conn = await asyncpg.connect(dsn, timeout=5)
+    except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
+        return str(exc) or type(exc).__name__
+    await conn.close()
+    return None
+
+
 @pytest.fixture(scope="session", params=_backends())
 def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)

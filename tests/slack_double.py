@@ -16,6 +16,7 @@ import http
 import itertools
 import json
 import mimetypes
+import os
 import random
 import signal
 import time
@@ -90,12 +91,22 @@ _TZ_LABELS = {
 # Slack's OpenAPI spec (the oracle for method names and required arguments)
 
 
+class SpecMissing(RuntimeError):
+    """Slack's published spec is absent where checks must run."""
+
+
 @functools.cache
 def _spec_paths() -> dict[str, Any] | None:
-    """Slack's own method table, or None when the oracle is not on this machine."""
+    """Slack's own method table, or None when the oracle is not on this machine. In CI
+    (CI=true) a missing spec is an error: the double's checks must not quietly turn off."""
     try:
         spec = json.loads(SPEC_PATH.read_text(encoding="utf-8"))
     except FileNotFoundError:
+        if os.environ.get("CI") == "true":
+            raise SpecMissing(
+                f"Slack's Web API spec is not at {SPEC_PATH}; with CI=true the Slack double "
+                "refuses to run without it (check out the shared oracles beside the project)"
+            ) from None
         return None
     paths = spec.get("paths")
     return paths if isinstance(paths, dict) else None
@@ -594,6 +605,7 @@ class SlackDouble:
         """Bind an ephemeral port so parallel test runs never collide."""
         if self._runner is not None:
             raise RuntimeError("SlackDouble is already running")
+        _spec_paths()  # in CI, a missing spec stops here rather than skipping its checks
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/api/{method}", self._on_api)
         app.router.add_post("/response/{key}", self._on_response_url)

@@ -759,3 +759,23 @@ async def test_the_consent_screen_can_be_cancelled_and_refuses_bad_requests(
         async with http.get(f"{base}&scope=profile&redirect_uri=x", allow_redirects=False) as r:
             assert r.status == 400
     assert double.calls_to("openid.authorize")[-1].error == "invalid_scope"
+
+
+async def test_in_ci_a_missing_spec_is_a_failure_not_a_skip(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Without Slack's spec the double cannot check methods and arguments; CI must say so."""
+    from tests import slack_double
+
+    monkeypatch.setattr(slack_double, "SPEC_PATH", tmp_path / "absent.json")
+    slack_double._spec_paths.cache_clear()
+    try:
+        monkeypatch.setenv("CI", "true")
+        with pytest.raises(slack_double.SpecMissing, match="CI=true"):
+            await SlackDouble(bot_token=TOKEN).start()
+        monkeypatch.setenv("CI", "false")
+        slack_double._spec_paths.cache_clear()
+        assert not slack_double.spec_available(), "outside CI the checks are skipped, quietly"
+    finally:
+        monkeypatch.undo()
+        slack_double._spec_paths.cache_clear()

@@ -1,0 +1,92 @@
+"""The answer to a message someone writes to allybot: the commands that fit what they asked,
+taken from the `/ally help` overview so the two never disagree."""
+
+from __future__ import annotations
+
+import re
+
+from bot.blocks.help import ally_help_text
+
+# Words people use for each thing allybot does -> the commands (as the overview starts its
+# lines with them) that answer it.
+TOPICS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "kudos": (
+        ("kudos", "thank", "thanks", "recognis", "recogniz", "appreciat", "praise", "shout"),
+        ("/kudos", "/ally kudos"),
+    ),
+    "promises": (
+        ("commit", "promise", "deadline", "due", "follow up", "follow-up", "todo"),
+        ("/commit",),
+    ),
+    "allies": (
+        ("ally", "allies", "check-in", "check in", "checkin", "reconnect", "catch up", "1:1"),
+        ("/ally add", "/ally resolve"),
+    ),
+    "intros": (
+        ("intro", "pair", "meet", "coffee", "donut", "match"),
+        ("/ally intros",),
+    ),
+    "tips": (
+        ("tip", "conduct", "conflict", "gossip", "feedback", "resolve", "difficult"),
+        ("/ally tips", "/ally resolve"),
+    ),
+    "quiet": (
+        (
+            "pause",
+            "quiet",
+            "stop",
+            "mute",
+            "silence",
+            "holiday",
+            "vacation",
+            "leave me",
+            "too many",
+        ),
+        ("/ally pause", "/ally quiet", "/ally settings"),
+    ),
+    "data": (
+        ("export", "data", "privacy", "private", "forget", "delete", "erase", "gdpr"),
+        ("/ally export", "/ally forget-me", "/ally kudos"),
+    ),
+    "admin": (
+        ("admin", "report", "channel", "emoji", "limit", "workspace", "digest", "stats"),
+        ("/ally admin", "/ally me"),
+    ),
+}
+WORD = re.compile(r"[\w:/'-]+")
+
+
+def _bullets() -> list[str]:
+    return [line for line in ally_help_text().splitlines() if line.startswith("• ")]
+
+
+def topics_asked(text: str) -> list[str]:
+    """The topics a message touches, in the overview's order: a word that starts with one
+    of a topic's words ("tips", "pairing"), or one of its phrases ("check in")."""
+    words = WORD.findall(text.lower())
+    joined = " ".join(words)
+
+    def fits(key: str) -> bool:
+        return key in joined if " " in key else any(w.startswith(key) for w in words)
+
+    return [topic for topic, (keys, _) in TOPICS.items() if any(fits(k) for k in keys)]
+
+
+def dm_answer_text(text: str) -> str:
+    """Only the overview's lines that fit the question; the whole overview when nothing
+    does (a "hi", a question allybot has no word for)."""
+    asked = topics_asked(text)
+    if not asked:
+        return (
+            "Hi! I can't chat, but here is what I do; each of these works anywhere in Slack, "
+            "and `kudos @ann for …` works right here too.\n\n" + ally_help_text()
+        )
+    commands = tuple(c for topic in asked for c in TOPICS[topic][1])
+    lines = [b for b in _bullets() if b.removeprefix("• `").startswith(commands)]
+    if "kudos" in asked:
+        lines.append("• Or right here: `kudos @ann for the clear release notes #teamwork`.")
+    return (
+        "I can't chat, but these should help:\n"
+        + "\n".join(lines)
+        + "\n`/ally help` lists everything I do."
+    )
