@@ -1,4 +1,5 @@
-# allybot: `make run` starts it on SQLite, `make test` runs the whole suite.
+# allybot: `make run` starts it on SQLite (Socket Mode when SLACK_APP_TOKEN is set, HTTP
+# mode otherwise), `make test` runs the whole suite.
 PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -12,7 +13,7 @@ $(BIN)/allybot: pyproject.toml
 	touch $@
 
 run: $(BIN)/allybot
-	$(BIN)/allybot serve --port 3000
+	$(BIN)/allybot run
 
 test: $(BIN)/allybot
 	$(BIN)/pytest -q -n 2

@@ -454,17 +454,25 @@ async def _socket(settings: Settings, args: argparse.Namespace) -> int:
     bot = create_app(settings, db=await open_database(settings.database_url))
     await bot.start()
     assert settings.slack_app_token is not None
-    handler = AsyncSocketModeHandler(bot.bolt, settings.slack_app_token.get_secret_value())
+    app_token = settings.slack_app_token.get_secret_value()
     try:
-        await handler.connect_async()
+        # Slack's SDK retries a refused connection forever; ask once first, so a wrong token
+        # or an unreachable Slack is one line at start.
+        await bot.bolt.client.apps_connections_open(app_token=app_token)
     except (SlackApiError, OSError) as exc:
-        await handler.close_async()
         await bot.close()
-        reason = slack_error(exc) if isinstance(exc, SlackApiError) else type(exc).__name__
+        if isinstance(exc, SlackApiError):
+            raise Refusal(
+                f"Slack refused a Socket Mode connection ({slack_error(exc)}): check "
+                "SLACK_APP_TOKEN (an app-level token with connections:write, Basic Information "
+                "→ App-Level Tokens) and that Socket Mode is on for the app"
+            ) from None
         raise Refusal(
-            f"Slack did not open a Socket Mode connection ({reason}): check SLACK_APP_TOKEN "
-            "(an app-level token with connections:write) and that Socket Mode is on for the app"
+            f"cannot reach Slack at {settings.slack_api_url} ({type(exc).__name__}): check "
+            "the network, or SLACK_API_URL"
         ) from None
+    handler = AsyncSocketModeHandler(bot.bolt, app_token)
+    await handler.connect_async()
     clock = start_clock(bot, interval_seconds=args.tick_seconds) if args.tick_seconds > 0 else None
     logger.info("allybot connected in Socket Mode")
     stop = _stop_event()

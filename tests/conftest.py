@@ -167,12 +167,16 @@ def server_env(database_url: str, slack_url: str, **extra: str) -> dict[str, str
 
 
 async def start_server(
-    env: dict[str, str], log_path: Path, *args: str, timeout: float = 30.0
+    env: dict[str, str],
+    log_path: Path,
+    *args: str,
+    timeout: float = 30.0,
+    command: str = "serve",
 ) -> tuple[subprocess.Popen[bytes], str]:
     """Start `allybot serve` on an ephemeral port; return it once it says where it listens."""
     log = log_path.open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "allybot", "serve", "--host", "127.0.0.1", "--port", "0", *args],
+        [sys.executable, "-m", "allybot", command, "--host", "127.0.0.1", "--port", "0", *args],
         cwd=ROOT,
         env=env,
         stdout=log,

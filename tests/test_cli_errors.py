@@ -207,3 +207,30 @@ def test_tick_says_what_it_did_in_words(tmp_path: Path) -> None:
     assert out.startswith("scheduler pass at 2026-12-01T09:00:00Z\n")
     assert "0 nudges" in out and "0 daily messages" in out
     assert "{" not in out and "Traceback" not in result.stderr
+
+
+def test_run_chooses_socket_mode_when_the_app_token_is_set(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'allybot.db'}"
+    result = run_cli(
+        tmp_path,
+        "run",
+        **SLACK,
+        SLACK_APP_TOKEN="xapp-1",
+        DATABASE_URL=db,
+        ALLYBOT_LOG_LEVEL="INFO",
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert "SLACK_APP_TOKEN is set: running in Socket Mode" in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("allybot: cannot reach Slack at http://127.0.0.1:9/api/")
+
+
+async def test_run_chooses_http_mode_without_the_app_token(tmp_path: Path) -> None:
+    from tests.conftest import server_env, start_server, stopped
+
+    env = server_env(f"sqlite:///{tmp_path / 'allybot.db'}", "http://127.0.0.1:9/api/")
+    log = tmp_path / "run.log"
+    process, _ = await start_server(env, log, "--tick-seconds", "0", command="run")
+    assert await stopped(process) == 0
+    first = log.read_text().splitlines()[0]
+    assert "SLACK_APP_TOKEN is not set: running in HTTP mode" in first
