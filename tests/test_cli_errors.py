@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import build_parser
+from allybot.cli import build_parser
 from tests.conftest import ROOT
 
 SLACK = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"}
@@ -25,7 +25,7 @@ def run_cli(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[st
     clean.update(env)
     clean.setdefault("SLACK_API_URL", "http://127.0.0.1:9/api/")  # never Slack itself
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
+        [sys.executable, "-m", "allybot.cli", *args],
         cwd=cwd,  # no .env there
         env={**clean, "PYTHONPATH": str(ROOT)},
         capture_output=True,
