@@ -46,11 +46,11 @@ BOT_SCOPES = (
     "files:write",
     "groups:history",
     "groups:read",
+    "im:history",
     "im:write",
     "mpim:write",
     "reactions:read",
     "reactions:write",
-    "team:read",
     "users:read",
 )
 

@@ -124,6 +124,11 @@ def explain(exc: BaseException, url: str | URL, *, network: bool = True) -> str 
             if "does not exist" in message and "database" in message:
                 u = make_url(url)
                 return f"{target}: {message}: create it (createdb {u.database}) or fix DATABASE_URL"
+            if "too many clients" in message or "connection slots" in message:
+                return (
+                    f"{target} has no free connections ({message}): raise its "
+                    "max_connections, or stop what holds them"
+                )
             if "password" in message or "role" in message or "authentication" in message:
                 return f"{target} refused the login ({message}): fix the user in DATABASE_URL"
     return None
