@@ -595,6 +595,6 @@ class DashboardSession(Base):
     expires_at: Mapped[datetime]
 
 
-# The DM budget's ledger and mutes, in their own module; imported here so that every table
-# is on Base.metadata whichever module is imported first.
+# Tables kept in modules of their own, imported so that every one is on Base.metadata.
+import bot.planner_models  # noqa: E402
 import bot.trust_models  # noqa: E402, F401

@@ -282,3 +282,47 @@ async def test_give_back_and_breadth_fire_at_their_thresholds(
     texts = json.dumps([blocks_of(c) for c in sent])
     assert f"<@{bob}> has recognised you 3 times" in texts
     assert "went to 3 people" in texts
+
+
+async def test_give_back_is_looked_for_once_per_zone_and_local_day(
+    db: Database, slack: SlackDouble, database_url: str
+) -> None:
+    """The look at 06:00 (nobody may be messaged yet) finds the pair, the 09:00 pass plans
+    it; a pair that qualifies later that day waits for the zone's next day."""
+    team = new_id("T")
+    ann, bob, cy, dee = await seed_people(
+        db, slack, team_id=team, people=[{"tz": TZ, "tips_cadence": "off"}] * 4
+    )
+    early = at("2026-11-26 06:00", TZ)
+
+    async def give(giver: str, receiver: str, n: int) -> None:
+        async with db.session() as session:
+            for i in range(n):
+                session.add(
+                    Kudos(
+                        team_id=team,
+                        giver_id=giver,
+                        receiver_id=receiver,
+                        text="thanks",
+                        tags=[],
+                        source="command",
+                        source_key=new_id("k"),
+                        created_at=early - timedelta(days=2, minutes=i),
+                    )
+                )
+
+    async def planned(when: datetime) -> int:
+        async with running_bot(database_url, slack) as bot:
+            result = await run_pass(bot, now=when, team_id=team)
+        return result.planned.get("give_back", 0)
+
+    await give(bob, ann, 3)
+    assert await planned(early) == 0, "outside the window: found, not planned"
+    assert await planned(early + timedelta(hours=3)) == 1, "planned once ann may be messaged"
+    await give(dee, cy, 3)
+    assert await planned(early + timedelta(hours=4)) == 0, "today's look is done"
+    assert await planned(early + timedelta(days=1, hours=3)) == 1, "the next day's look"
+    gave = [
+        c for c in slack.calls_to("chat.postMessage") if c.ok and c.args.get("channel") in (ann, cy)
+    ]
+    assert len(gave) == 2, "each told once"

@@ -38,6 +38,7 @@ from bot.models import (
     SettingChange,
     TipShown,
 )
+from bot.planner_models import DailyCandidate
 from bot.services import inbound, me_too, tips
 from bot.trust_models import Mute, PersonDM
 
@@ -330,6 +331,10 @@ async def erase(
         # giver as its subject); the nudges go first, they point at the daily messages.
         delete(Nudge).where(Nudge.team_id == team_id, Nudge.user_id == user_id),
         delete(Nudge).where(Nudge.team_id == team_id, Nudge.subject == user_id),
+        delete(DailyCandidate).where(
+            DailyCandidate.team_id == team_id,
+            or_(DailyCandidate.user_id == user_id, DailyCandidate.subject == user_id),
+        ),
         delete(DailyMessage).where(
             DailyMessage.team_id == team_id, DailyMessage.user_id == user_id
         ),
