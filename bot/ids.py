@@ -44,6 +44,7 @@ class Action(StrEnum):
     INTRO_HOME_PAUSE = "intro_home_pause"
     INTRO_HOME_RESUME = "intro_home_resume"
     INTRO_HOME_NEVER = "intro_home_never"
+    INTRO_HOME_WELCOME = "intro_home_welcome"
 
 
 class Callback(StrEnum):

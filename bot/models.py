@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -68,6 +69,7 @@ class Workspace(Base):
     intros_group_size: Mapped[int] = mapped_column(Integer, default=2, server_default="2")
     intros_day: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     intros_mode: Mapped[str] = mapped_column(String(16), default="opt_in", server_default="opt_in")
+    welcome_newcomers: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     installed_at: Mapped[datetime] = mapped_column(default=utcnow)
     uninstalled_at: Mapped[datetime | None]
 
@@ -110,7 +112,6 @@ class Person(Base):
     quiet_end: Mapped[int | None] = mapped_column(Integer)
     paused_until: Mapped[datetime | None]
     opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
-    # "Don't post kudos I receive": kudos to this person reach them by DM only.
     kudos_private: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     engaged_at: Mapped[datetime | None]
     home_seen_at: Mapped[datetime | None]
@@ -132,7 +133,6 @@ class Kudos(Base):
             "created_at",
             postgresql_include=["giver_id", "receiver_id", "channel_id"],
         ),
-        # A reaction on allybot's kudos post finds the kudos it shows.
         Index("ix_kudos_post", "team_id", "post_channel_id", "post_ts"),
     )
 
@@ -145,42 +145,12 @@ class Kudos(Base):
     tags: Mapped[list[str]] = mapped_column(default=list)
     source: Mapped[str] = mapped_column(String(16))
     source_key: Mapped[str] = mapped_column(String(200))
-    # None: public. "giver": `/kudos private` or the modal's checkbox. "receiver": the
-    # receiver's "don't post kudos I receive". A private kudos is never posted or digested
-    # by name; it counts for insights and contact like any other.
     private_by: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     post_channel_id: Mapped[str | None] = mapped_column(String(32))
     post_ts: Mapped[str | None] = mapped_column(String(32))
     announced_at: Mapped[datetime | None]
     notified_at: Mapped[datetime | None]
-
-
-class KudosPostUpdate(Base):
-    """A kudos post whose "joined in" count changed: edited in place once the changes settle.
-
-    Each +1 (or its removal) marks the row pending and due a little later; whoever finds it
-    due claims it with a lease, edits the post with the count at that moment, and marks it
-    done unless another change arrived meanwhile. A scheduler pass picks up any row whose
-    handler died before it got there.
-    """
-
-    __tablename__ = "kudos_post_updates"
-    __table_args__ = (
-        UniqueConstraint("team_id", "channel_id", "ts", name="uq_kudos_post_updates_post"),
-        Index("ix_kudos_post_updates_status_due", "status", "due_at"),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    team_id: Mapped[str] = mapped_column(String(32))
-    channel_id: Mapped[str] = mapped_column(String(32))
-    ts: Mapped[str] = mapped_column(String(32))
-    status: Mapped[str] = mapped_column(String(16), default="pending")
-    due_at: Mapped[datetime]
-    claim_token: Mapped[str | None] = mapped_column(String(36))
-    lease_until: Mapped[datetime | None]
-    shown: Mapped[int] = mapped_column(Integer, default=0)
-    updated_at: Mapped[datetime | None]
 
 
 class Inbound(Base):
@@ -430,6 +400,7 @@ class IntroMember(Base):
     status: Mapped[str] = mapped_column(String(16), default="joined")
     paused_until: Mapped[datetime | None]
     joined_at: Mapped[datetime | None]
+    welcomer: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     last_active_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -598,3 +569,4 @@ class DashboardSession(Base):
 # Tables kept in modules of their own, imported so that every one is on Base.metadata.
 import bot.planner_models  # noqa: E402
 import bot.trust_models  # noqa: E402, F401
+from bot.community_models import KudosPostUpdate, Newcomer  # noqa: E402, F401

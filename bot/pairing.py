@@ -8,6 +8,8 @@ The rules, in order of weight:
    in twos, one group of three.
 4. No pair meets again while a grouping without repeats exists (full history counts).
 5. Among the rest, pairs with the least contact in allybot's records are preferred.
+6. Newcomers (their first rounds) are placed first, and preferably with the people whose
+   recognition reaches the most others (`breadth`); nobody is told why.
 
 Up to `EXACT_LIMIT` people, pairs come from a maximum-weight matching of maximum
 cardinality (networkx), so rules 2 and 4 are exact. Larger pools are paired greedily in a
@@ -58,6 +60,15 @@ class _Costs:
     history: Mapping[Pair, int]
     contact: Mapping[Pair, int]
     repeat: int  # one repeat weighs more than any total of contact
+    newcomers: frozenset[str] = frozenset()
+    welcome: Mapping[str, int] = field(default_factory=dict)  # 0..base: a newcomer's partner
+    base: int = 0  # added to every pair when newcomers are in the pool, less `welcome`
+
+    def floor(self, person: str) -> int:
+        """The least a pair with `person` can cost: a candidate at it can't be bettered."""
+        if person in self.newcomers:
+            return self.base - max(self.welcome.values(), default=0)
+        return self.base
 
     def allowed(self, a: str, b: str) -> bool:
         return a != b and pair_of(a, b) not in self.never
@@ -68,7 +79,13 @@ class _Costs:
     def cost(self, a: str, b: str) -> int:
         """0 for a new pair with no contact; a repeat costs `repeat` per earlier meeting."""
         p = pair_of(a, b)
-        return self.repeat * self.history.get(p, 0) + min(self.contact.get(p, 0), MAX_CONTACT)
+        cost = self.repeat * self.history.get(p, 0) + min(self.contact.get(p, 0), MAX_CONTACT)
+        if not self.base:
+            return cost
+        if (a in self.newcomers) != (b in self.newcomers):
+            other = b if a in self.newcomers else a
+            return cost + self.base - self.welcome.get(other, 0)
+        return cost + self.base
 
     def group_cost(self, group: Iterable[str]) -> int:
         return sum(self.cost(a, b) for a, b in itertools.combinations(list(group), 2))
@@ -88,27 +105,48 @@ def pair_people(
     history: Mapping[Pair, int] | None = None,
     contact: Mapping[Pair, int] | None = None,
     seed: int = 0,
+    newcomers: Iterable[str] = (),
+    breadth: Mapping[str, int] | None = None,
 ) -> Pairing:
     """Group `people` for one round (see the module docstring for the rules).
 
     `never` holds unordered pairs (a "never" either way), `history` how many times each pair
-    met in earlier rounds, `contact` how much contact each pair had in allybot's records.
+    met in earlier rounds, `contact` how much contact each pair had in allybot's records,
+    `newcomers` who is in their first rounds and `breadth` how many people each person's
+    recognition reached lately.
     """
     if group_size not in (2, 3):
         raise ValueError("group_size is 2 or 3")
     order = sorted(set(people))
     random.Random(seed).shuffle(order)
+    fresh = frozenset(newcomers) & set(order)
+    base, welcome = _welcome_bonus(order, breadth or {}) if fresh else (0, {})
+    if fresh:  # placed first, so the greedy pass of a large pool gives them their pick
+        order = [p for p in order if p in fresh] + [p for p in order if p not in fresh]
     costs = _Costs(
         never=set(never),
         history=history or {},
         contact=contact or {},
-        repeat=(MAX_CONTACT + 1) * (len(order) + 1),
+        repeat=(MAX_CONTACT + base + 1) * (len(order) + 1),
+        newcomers=fresh,
+        welcome=welcome,
+        base=base,
     )
     if len(order) < 2:
         return Pairing(groups=[], left_out={p: ALONE for p in order})
     if group_size == 3:
         return _trios(order, costs)
     return _twos(order, costs)
+
+
+def _welcome_bonus(order: Sequence[str], breadth: Mapping[str, int]) -> tuple[int, dict[str, int]]:
+    """Up to `MAX_CONTACT` off a newcomer's pair with each person, in proportion to that
+    person's breadth: it weighs like contact, never like a repeat."""
+    top = max((breadth.get(p, 0) for p in order), default=0)
+    base = MAX_CONTACT
+    if not top:
+        return base, {}
+    return base, {p: base * breadth[p] // top for p in order if breadth.get(p)}
 
 
 # -- groups of two ------------------------------------------------------------------------
@@ -220,7 +258,7 @@ def _greedy(order: list[str], costs: _Costs) -> list[tuple[str, str]]:
             c = costs.cost(person, other)
             if best is None or c < best[0]:
                 best = (c, other)
-            if c == 0 or (seen >= GREEDY_LOOKAHEAD and best[0] < costs.repeat):
+            if c <= costs.floor(person) or (seen >= GREEDY_LOOKAHEAD and best[0] < costs.repeat):
                 break
         if best is not None:
             del free[best[1]]
@@ -279,7 +317,9 @@ def _trios(order: list[str], costs: _Costs) -> Pairing:
                     c = sum(costs.cost(m, other) for m in group)
                     if best is None or c < best[0]:
                         best = (c, other)
-                    if c == 0 or (seen >= GREEDY_LOOKAHEAD and best[0] < costs.repeat):
+                    if c <= sum(costs.floor(m) for m in group) or (
+                        seen >= GREEDY_LOOKAHEAD and best[0] < costs.repeat
+                    ):
                         break
                 if best is None:
                     break

@@ -16,6 +16,7 @@ from handlers import (
     home,
     intros,
     mutes,
+    newcomers,
     preferences,
     privacy,
 )
@@ -37,3 +38,4 @@ def register_all(app: AsyncApp, inbox: Inbox) -> None:
     intros.register(app, inbox)
     admin.register(app, inbox)
     mutes.register(app, inbox)
+    newcomers.register(app, inbox)

@@ -72,6 +72,7 @@ def admin_values(body: dict[str, Any]) -> dict[str, Any]:
         "intros_group_size": option("intros_group_size"),
         "intros_day": option("intros_day"),
         "intros_mode": option("intros_mode"),
+        "welcome_newcomers": option("welcome_newcomers"),
         "digest_day": option("digest_day"),
         "window_start": field("window_start", "selected_time"),
         "window_end": field("window_end", "selected_time"),

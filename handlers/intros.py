@@ -28,6 +28,7 @@ from handlers.kudos import tell_privately
 USAGE = (
     "`/ally intros join` · `/ally intros leave` · `/ally intros pause 4w` · "
     "`/ally intros resume` · `/ally intros never @name` · `/ally intros never remove @name` · "
+    "`/ally intros welcome on|off` · "
     "`/ally intros` (where you stand)"
 )
 
@@ -49,6 +50,8 @@ async def _run(work: Work, sub: str, arg: str) -> str:
     now = work.now()
     if sub == "never":
         return await _never(work, arg)
+    if sub == "welcome":
+        return await _welcome(work, arg)
     if sub not in ("join", "leave", "pause", "resume", "status"):
         return f"I don't know `/ally intros {snippet(sub)}`. Try: {USAGE}"
     tz = (await _me(work)).tz  # looked up before the unit of work: one connection at a time
@@ -87,6 +90,27 @@ async def _run(work: Work, sub: str, arg: str) -> str:
         f"You're in intros: every so often allybot pairs you with someone from <#{channel}> "
         f"in a group DM, preferring people you haven't worked with much.{note}"
     )
+
+
+async def _welcome(work: Work, arg: str) -> str:
+    """`/ally intros welcome on|off`: volunteer to be in newcomers' first intros."""
+    choice = arg.strip().lower()
+    if choice not in ("on", "off"):
+        return (
+            "Say `/ally intros welcome on` to be in the first intro of people who join the "
+            "workspace (two or three volunteers each time), or `/ally intros welcome off`."
+        )
+    await _me(work)  # known by profile, so newcomers are matched with people still here
+    async with work.db.session() as session:
+        await intro_members.set_welcomer(
+            session, team_id=work.team_id, user_id=work.user_id, on=choice == "on", now=work.now()
+        )
+    if choice == "on":
+        return (
+            "Thank you! When someone joins, you may be one of the two or three people in their "
+            "first intro, on their first working morning. You'll hear about it privately first."
+        )
+    return "You won't be asked to welcome newcomers any more. `/ally intros welcome on` to return."
 
 
 async def _me(work: Work) -> Person:
@@ -220,6 +244,14 @@ async def handle_home_intros(work: Work) -> None:
                     await intro_members.resume(
                         session, team_id=work.team_id, user_id=work.user_id, now=now
                     )
+                case Action.INTRO_HOME_WELCOME:
+                    await intro_members.set_welcomer(
+                        session,
+                        team_id=work.team_id,
+                        user_id=work.user_id,
+                        on=work.body["actions"][0].get("value") == "on",
+                        now=now,
+                    )
     except IntrosError as exc:
         await tell_privately(work, str(exc))
 
@@ -266,6 +298,7 @@ def register(app: AsyncApp, inbox: Inbox) -> None:
         Action.INTRO_HOME_LEAVE,
         Action.INTRO_HOME_PAUSE,
         Action.INTRO_HOME_RESUME,
+        Action.INTRO_HOME_WELCOME,
     ):
         app.action(action)(home)
     app.action(Action.INTRO_HOME_NEVER)(

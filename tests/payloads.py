@@ -330,6 +330,11 @@ def user_change_event(user: JsonDict) -> JsonDict:
     }
 
 
+def team_join_event(user: JsonDict) -> JsonDict:
+    """A `team_join` event: a new member, with the full users.info-style user object."""
+    return {"type": "team_join", "user": user, "event_ts": fresh_ts()}
+
+
 def app_uninstalled_event() -> JsonDict:
     """An `app_uninstalled` event, which carries nothing but its type."""
     return {"type": "app_uninstalled"}

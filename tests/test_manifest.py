@@ -36,6 +36,7 @@ EXPECTED_BOT_EVENTS = {
     "tokens_revoked",
     "user_change",
     "message.im",
+    "team_join",
 }
 EXPECTED_BOT_SCOPES = {
     "app_mentions:read",

@@ -150,3 +150,33 @@ def test_nobody_can_pair_with_the_last_person() -> None:
     result = pair_people(["A", "B", "C"], never=never, seed=1)
     assert result.groups == [("A", "B")] or result.groups == [("B", "A")]
     assert result.left_out == {"C": NO_MATCH}
+
+
+@settings(max_examples=60, deadline=None)
+@given(pools(max_people=10), st.integers(0, 2**32), st.data())
+def test_newcomers_keep_the_rules_and_meet_the_widest_reach(
+    pool: tuple[list[str], set[Pair], dict[Pair, int]], seed: int, data: st.DataObject
+) -> None:
+    people, never, history = pool
+    fresh = set(data.draw(st.lists(st.sampled_from(people), max_size=2))) if people else set()
+    reach = {p: data.draw(st.integers(0, 30)) for p in people}
+    result = pair_people(
+        people, never=never, history=history, seed=seed, newcomers=fresh, breadth=reach
+    )
+    _check_shape(result, people, 2)
+    assert not set(_pairs(result.groups)) & never
+    allowed = [g for g in _groupings(people) if not set(_pairs(g)) & never]
+    if len(people) >= 2 and allowed:
+        assert not result.left_out, "someone was left out though a grouping exists"
+    clean = [g for g in allowed if not any(history.get(p) for p in _pairs(g))]
+    if len(people) >= 2 and clean:
+        assert not [p for p in _pairs(result.groups) if history.get(p)]
+
+
+def test_a_newcomer_meets_the_person_whose_recognition_reaches_furthest() -> None:
+    people = ["new", "a", "b", "c"]
+    reach = {"a": 1, "b": 12, "c": 3}
+    for seed in range(20):
+        result = pair_people(people, seed=seed, newcomers={"new"}, breadth=reach)
+        (group,) = [g for g in result.groups if "new" in g]
+        assert set(group) == {"new", "b"}

@@ -191,6 +191,15 @@ def build_admin_modal(settings: WorkspaceSettings, changes: Sequence[SettingChan
             },
             MODES.get(settings.intros_mode, "opt-in"),
         ),
+        _select(
+            "welcome_newcomers",
+            "Welcome newcomers",
+            {
+                "on": "On: a welcome DM and a first intro to volunteer welcomers",
+                "off": "Off",
+            },
+            "on" if settings.welcome_newcomers else "off",
+        ),
         _select("digest_day", "Weekly kudos digest day", days, DAYS[settings.digest_day % 7]),
         _time("window_start", "Default delivery window: from", settings.window_start),
         _time("window_end", "Default delivery window: until", settings.window_end),

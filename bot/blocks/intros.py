@@ -134,6 +134,8 @@ def status_text(status: IntroStatus, tz: str) -> str:
         line += f" Next round: {status.next_round:%a %-d %b}."
     if status.never_count:
         line += f" Never paired with: {status.never_count} (private)."
+    if status.welcomer:
+        line += " You welcome newcomers."
     return line
 
 
@@ -165,6 +167,15 @@ def build_home_intros_blocks(status: IntroStatus, tz: str) -> list[Block]:
         )
     buttons.append(
         ButtonElement(text="Never pair me with…", action_id=Action.INTRO_HOME_NEVER, value="edit")
+    )
+    buttons.append(
+        ButtonElement(
+            text="Stop welcoming newcomers", action_id=Action.INTRO_HOME_WELCOME, value="off"
+        )
+        if status.welcomer
+        else ButtonElement(
+            text="Welcome newcomers", action_id=Action.INTRO_HOME_WELCOME, value="on"
+        )
     )
     blocks.append(ActionsBlock(block_id="home_intros", elements=buttons))
     blocks.append(

@@ -186,12 +186,10 @@ async def finish(
             KudosPostUpdate.claim_token == token,
             KudosPostUpdate.status == "updating",
         )
-        .values(status="done", shown=shown, updated_at=now, lease_until=None)
+        .values(status="done", shown=shown, lease_until=None)
     )
     await session.execute(
-        update(KudosPostUpdate)
-        .where(KudosPostUpdate.id == update_id)
-        .values(shown=shown, updated_at=now)
+        update(KudosPostUpdate).where(KudosPostUpdate.id == update_id).values(shown=shown)
     )
 
 

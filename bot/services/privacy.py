@@ -32,6 +32,7 @@ from bot.models import (
     IntroNever,
     IntroPair,
     Kudos,
+    Newcomer,
     Nudge,
     Person,
     Resolve,
@@ -86,7 +87,15 @@ RESOLVE_FIELDS = ("other_id", "topic", "status", "created_at", "follow_up_day", 
 TIP_FIELDS = ("tip_id", "category", "cycle", "shown_at", "rating")
 NUDGE_FIELDS = ("kind", "subject", "period", "status", "local_day", "expires_day", "planned_at")
 DAILY_MESSAGE_FIELDS = ("local_day", "status", "created_at", "sent_at")
-INTRO_MEMBER_FIELDS = ("status", "paused_until", "joined_at", "last_active_at", "updated_at")
+INTRO_MEMBER_FIELDS = (
+    "status",
+    "paused_until",
+    "joined_at",
+    "last_active_at",
+    "updated_at",
+    "welcomer",
+)
+NEWCOMER_FIELDS = ("joined_at", "welcome_at", "status", "match_id", "intro_rounds")
 INTRO_NEVER_FIELDS = ("other_id", "created_at")
 INTRO_MATCH_FIELDS = ("match_id", "round_id")
 INTRO_ANSWER_FIELDS = ("match_id", "answer", "answered_at")
@@ -173,6 +182,7 @@ OWN: dict[str, _Own] = {
     # Whom they muted is theirs; who muted them stays confidential.
     "muted": _Own(Mute, Mute.user_id, (Mute.created_at, Mute.muted_id), MUTE_FIELDS),
     "dms_caused": _Own(PersonDM, PersonDM.sender_id, (PersonDM.created_at, PersonDM.id), DM_FIELDS),
+    "newcomer": _Own(Newcomer, Newcomer.user_id, (Newcomer.joined_at,), NEWCOMER_FIELDS),
 }
 
 
@@ -350,6 +360,7 @@ async def erase(
         delete(DashboardSession).where(
             DashboardSession.team_id == team_id, DashboardSession.user_id == user_id
         ),
+        delete(Newcomer).where(Newcomer.team_id == team_id, Newcomer.user_id == user_id),
         delete(Person).where(Person.team_id == team_id, Person.user_id == user_id),
     ]
     for stmt in statements:

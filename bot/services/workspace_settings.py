@@ -52,6 +52,7 @@ COLUMNS = {
     "intros_group_size": "intros_group_size",
     "intros_day": "intros_day",
     "intros_mode": "intros_mode",
+    "welcome_newcomers": "welcome_newcomers",
     "digest_day": "digest_day",
     "window_start": "window_start",
     "window_end": "window_end",
@@ -67,6 +68,7 @@ LABELS = {
     "intros_group_size": "intros group size",
     "intros_day": "intros day",
     "intros_mode": "intros mode",
+    "welcome_newcomers": "welcome newcomers",
     "digest_day": "digest day",
     "window_start": "delivery window start",
     "window_end": "delivery window end",
@@ -130,6 +132,7 @@ class WorkspaceSettings(BaseModel):
     intros_group_size: int = 2
     intros_day: int = 0
     intros_mode: Literal["opt_in", "opt_out"] = "opt_in"
+    welcome_newcomers: bool = True
     digest_day: int = 0
     window_start: int = 9 * 60
     window_end: int = 17 * 60
@@ -227,6 +230,18 @@ class WorkspaceSettings(BaseModel):
         if isinstance(value, bool) or str(value).strip() not in ("2", "3"):
             raise _refuse("Intros groups are pairs (2) or threes (3).")
         return int(str(value).strip())
+
+    @field_validator("welcome_newcomers", mode="before")
+    @classmethod
+    def _welcome(cls, value: Any) -> bool:
+        if value is None or isinstance(value, bool):
+            return True if value is None else value
+        text = str(value).strip().lower()
+        if text in ("on", "yes", "true"):
+            return True
+        if text in ("off", "no", "false"):
+            return False
+        raise _refuse("Welcoming newcomers is `on` or `off`.")
 
     @field_validator("intros_mode", mode="before")
     @classmethod
@@ -328,6 +343,8 @@ def describe(field: str, value: Any) -> str:
             return CADENCES.get(int(value), f"every {value} weeks")
         case "intros_mode":
             return MODES.get(str(value), str(value))
+        case "welcome_newcomers":
+            return "on" if value else "off"
         case "intros_day" | "digest_day":
             return DAYS[int(value)].title()
         case "window_start" | "window_end":

@@ -104,7 +104,14 @@ def get(name: str) -> NudgeKind | None:
 
 
 def _load_builtin() -> None:
-    for module in ("allies", "commitments", "held", "intros", "tips"):  # each registers its kinds
+    for module in (
+        "allies",
+        "commitments",
+        "held",
+        "intros",
+        "tips",
+        "welcome",
+    ):  # each registers its kinds
         importlib.import_module(f"scheduler.kinds.{module}")
 
 

@@ -38,6 +38,7 @@ from bot.blocks.intros import (
     intro_text,
     left_out_text,
 )
+from bot.blocks.newcomers import build_welcome_intro_blocks, welcome_intro_text
 from bot.logs import describe, log_context
 from bot.models import IntroRound, Nudge, Person, Workspace
 from bot.runtime import AllyBot
@@ -45,6 +46,7 @@ from bot.services.intros import posts as intro_posts
 from bot.services.intros import rounds as intro_rounds
 from bot.services.intros import rules as intro_rules
 from bot.services.intros import starters as intro_starters
+from bot.services.newcomers import WELCOME
 from bot.slack import slack_error
 from scheduler.kinds import NudgeKind, PlanContext, Rendered, register
 from scheduler.sender import PERMANENT
@@ -210,6 +212,8 @@ async def send_post(
                     )
             if work.post.kind == intro_rules.INTRO:
                 text, blocks = await _intro_message(bot, client, work, now)
+            elif work.post.kind == WELCOME:
+                text, blocks = await _welcome_message(bot, client, work, now)
             else:
                 text, blocks = follow_up_text(), build_follow_up_blocks(work.match.id)
             async with bot.db.session() as session:
@@ -243,6 +247,27 @@ async def send_post(
             )
         result.posted += 1
         POSTS.labels("sent").inc()
+
+
+async def _welcome_message(
+    bot: AllyBot, client: AsyncWebClient, work: intro_posts.PostWork, now: datetime
+) -> tuple[str, list[Block]]:
+    """A newcomer's first intro: the newcomer is the match's first member."""
+    people = await directory.lookup(
+        bot.db, client, team_id=work.match.team_id, user_ids=work.members
+    )
+    newcomer, welcomers = work.members[0], work.members[1:]
+    lines = [
+        intro_rules.local_time_line(people[u], now) if u in people else f"<@{u}>"
+        for u in work.members
+    ]
+    blocks = build_welcome_intro_blocks(
+        newcomer_id=newcomer,
+        welcomers=welcomers,
+        starter=intro_starters.starter_text(work.match.starter_id),
+        time_lines=lines,
+    )
+    return welcome_intro_text(newcomer, welcomers), blocks
 
 
 async def _intro_message(

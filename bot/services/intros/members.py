@@ -38,6 +38,7 @@ class IntroStatus:
     paused_until: datetime | None
     never_count: int
     next_round: date | None
+    welcomer: bool = False
 
 
 async def member(session: AsyncSession, team_id: str, user_id: str) -> IntroMember | None:
@@ -108,6 +109,15 @@ async def pause(
 async def resume(session: AsyncSession, *, team_id: str, user_id: str, now: datetime) -> None:
     await _configured(session, team_id)
     await _upsert(session, team_id=team_id, user_id=user_id, now=now, paused_until=None)
+
+
+async def set_welcomer(
+    session: AsyncSession, *, team_id: str, user_id: str, on: bool, now: datetime
+) -> Workspace:
+    """`/ally intros welcome on|off`: volunteer to meet newcomers in their first intro."""
+    workspace = await _configured(session, team_id)
+    await _upsert(session, team_id=team_id, user_id=user_id, now=now, welcomer=on)
+    return workspace
 
 
 async def mark_active(session: AsyncSession, *, team_id: str, user_id: str, now: datetime) -> None:
@@ -220,4 +230,5 @@ async def status(
         paused_until=paused,
         never_count=count,
         next_round=next_round_day(workspace, now) if configured and workspace else None,
+        welcomer=bool(row and row.welcomer),
     )

@@ -14,7 +14,7 @@ from bot.models import (
     IntroPost,
 )
 from bot.services.intros.history import members_of
-from bot.services.intros.rules import INTRO, LEASE, MAX_ATTEMPTS
+from bot.services.intros.rules import INTRO, LEASE, MAX_ATTEMPTS, WELCOME
 
 
 async def claim_posts(
@@ -71,8 +71,10 @@ async def post_work(session: AsyncSession, *, post_id: int, token: str) -> PostW
 
 async def intro_sent(session: AsyncSession, *, match_id: int) -> bool:
     """The follow-up only goes where the introduction went."""
-    stmt = select(IntroPost.status).where(IntroPost.match_id == match_id, IntroPost.kind == INTRO)
-    return (await session.execute(stmt)).scalar_one_or_none() == "sent"
+    stmt = select(IntroPost.status).where(
+        IntroPost.match_id == match_id, IntroPost.kind.in_((INTRO, WELCOME))
+    )
+    return "sent" in set((await session.execute(stmt)).scalars())
 
 
 async def set_group_dm(session: AsyncSession, *, match_id: int, channel_id: str) -> None:

@@ -28,6 +28,7 @@ from bot.models import (
     Workspace,
 )
 from bot.pairing import pair_people
+from bot.services import newcomers
 from bot.services.intros.history import contact_counts, count_pairs, never_pairs, pair_history
 from bot.services.intros.rules import (
     CONTACT_WINDOW,
@@ -48,6 +49,8 @@ from bot.services.intros.rules import (
     zone,
 )
 from bot.services.intros.starters import starters
+
+BREADTH_WINDOW = timedelta(days=90)  # a newcomer's partners: whose recognition reaches furthest
 
 
 async def plan_rounds(session: AsyncSession, *, now: datetime, team_id: str | None = None) -> int:
@@ -258,6 +261,12 @@ async def match_round(
         session, team_id=row.team_id, people=pool.people, since=now - CONTACT_WINDOW
     )
     nevers = await never_pairs(session, team_id=row.team_id, people=pool.people)
+    fresh = await newcomers.in_first_rounds(session, team_id=row.team_id, people=pool.people)
+    reach = (
+        await newcomers.breadth(session, team_id=row.team_id, since=now - BREADTH_WINDOW)
+        if fresh
+        else {}
+    )
     pairing = pair_people(
         pool.people,
         group_size=row.group_size,
@@ -265,7 +274,11 @@ async def match_round(
         history=history,
         contact=contact,
         seed=row.seed,
+        newcomers=fresh,
+        breadth=reach,
     )
+    placed = {p for g in pairing.groups for p in g}
+    await newcomers.count_round(session, team_id=row.team_id, people=sorted(fresh & placed))
     before = await session.scalar(
         select(func.count()).select_from(IntroMatch).where(IntroMatch.team_id == row.team_id)
     )

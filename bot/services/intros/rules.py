@@ -28,6 +28,7 @@ EPOCH_MONDAY = date(2024, 1, 1)  # rounds fall in weeks counted from here, every
 JOINED, LEFT, NONE = "joined", "left", "none"
 YES, NOT_YET, SKIP = "yes", "not_yet", "skip"
 INTRO, FOLLOW_UP = "intro", "followup"
+WELCOME = "welcome"  # a newcomer's first intro, to volunteer welcomers (services/newcomers)
 
 # Why someone in the pool was not paired, as told to them.
 NOT_IN_CHANNEL = "not_in_channel"
