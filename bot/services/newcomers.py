@@ -9,6 +9,7 @@ heads-up are nudges the planner finds from this state (scheduler/kinds/welcome.p
 
 from __future__ import annotations
 
+import secrets
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -161,8 +162,9 @@ async def _welcome_match(
     """A one-off round holding the welcome group, so its posts, answers and pair history
     work like any intro's."""
     team_id = workspace.team_id
-    # A round's period is unique per workspace; a welcome's is "w" and a hash of the person.
-    period = f"w{zlib.crc32(newcomer.encode()):08x}"
+    # A round's period is unique per workspace; a welcome's is "w" and random hex, so
+    # nothing in it leads back to the person once they are erased.
+    period = "w" + secrets.token_hex(4)
     round_id = (
         await session.execute(
             insert(IntroRound)
