@@ -2,7 +2,7 @@
 kudos_post_updates.updated_at, never read, dropped
 
 Revision ID: b8c9d0e1f2a3
-Revises: a7c3e9d2b4f1
+Revises: 5e1d2c3b4a69
 Create Date: 2026-12-05 08:45:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 from bot.db import UTCDateTime
 
 revision: str = "b8c9d0e1f2a3"
-down_revision: str | None = "a7c3e9d2b4f1"
+down_revision: str | None = "5e1d2c3b4a69"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
