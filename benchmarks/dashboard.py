@@ -7,9 +7,13 @@ dashboard on; an admin's and a member's sessions are opened directly in the data
 Slack is needed: the admin answer is fresh for an hour). Each page is fetched over HTTP
 `--repeat` times and timed from request to the last byte:
 
-- /dashboard/workspace cold (the report built for that range) and warm (kept for 5 min),
-- the same page for another date range (cold again), and its CSV download (warm),
+- /dashboard/workspace cold: the first answer (the page, or after 0.5 s one that says the
+  figures are being worked out and reloads itself), and the time until the figures are
+  shown (fetched again every 0.2 s, as the reload would);
+- /dashboard/workspace warm (the report kept for 5 minutes), the same for another date
+  range (cold again), and its CSV download (warm);
 - /dashboard/settings, and /dashboard/me for the member,
+- the report built alone (as `allybot report` builds it) and the headline's queries alone;
 - rendering alone: the workspace page's HTML from a built report.
 
     .venv/bin/python benchmarks/dashboard.py [--people 20000] [--kudos 1000000]
@@ -40,7 +44,7 @@ from allybot.app import create_app  # noqa: E402
 from benchmarks.report import PG_ADMIN_DSN, TEAM, workspace  # noqa: E402
 from bot.dashboard import pages  # noqa: E402
 from bot.dashboard.signin import SESSION_COOKIE, Identity, SignIn  # noqa: E402
-from bot.services import report  # noqa: E402
+from bot.services import recognition, report  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 
 TARGET_SECONDS = 1.0
@@ -48,10 +52,27 @@ ADMIN, MEMBER = "U00000000", "U00000001"
 
 
 async def timed(http: aiohttp.ClientSession, url: str, cookie: str) -> tuple[float, int, int]:
+    seconds, status, body = await fetch(http, url, cookie)
+    return seconds, status, len(body)
+
+
+async def fetch(http: aiohttp.ClientSession, url: str, cookie: str) -> tuple[float, int, bytes]:
     started = time.perf_counter()
     async with http.get(url, headers={"Cookie": f"{SESSION_COOKIE}={cookie}"}) as resp:
         body = await resp.read()
-    return time.perf_counter() - started, resp.status, len(body)
+    return time.perf_counter() - started, resp.status, body
+
+
+async def until_shown(http: aiohttp.ClientSession, url: str, cookie: str) -> tuple[float, float]:
+    """The first answer's time, and the time until a fetch shows the figures."""
+    started = time.perf_counter()
+    first, status, body = await fetch(http, url, cookie)
+    assert status == 200, status
+    while b"Recognised in the last 7 days" not in body:
+        await asyncio.sleep(0.2)
+        _, status, body = await fetch(http, url, cookie)
+        assert status == 200, status
+    return first, time.perf_counter() - started
 
 
 def summary(samples: list[float]) -> dict[str, float]:
@@ -90,16 +111,17 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         try:
             async with aiohttp.ClientSession() as http:
                 page = f"{base}/dashboard/workspace"
-                cold, status, size = await timed(http, page, admin)
-                assert status == 200, status
-                results["workspace_cold"] = {**summary([cold]), "bytes": size}
+                first, shown = await until_shown(http, page, admin)
+                results["workspace_cold_first_answer"] = summary([first])
+                results["workspace_cold_until_figures"] = summary([shown])
                 warm = [(await timed(http, page, admin))[0] for _ in range(args.repeat)]
                 results["workspace_warm"] = summary(warm)
+                results["workspace_bytes"] = (await timed(http, page, admin))[2]
                 since = (now - timedelta(weeks=26)).date().isoformat()
                 other = f"{page}?since={since}&until={now.date().isoformat()}"
-                cold_26, status, _ = await timed(http, other, admin)
-                assert status == 200, status
-                results["workspace_26_weeks_cold"] = summary([cold_26])
+                first, shown = await until_shown(http, other, admin)
+                results["workspace_26_weeks_cold_first_answer"] = summary([first])
+                results["workspace_26_weeks_cold_until_figures"] = summary([shown])
                 csv = f"{base}/dashboard/workspace.csv?since={since}&until={now.date()}"
                 results["csv_warm"] = summary(
                     [(await timed(http, csv, admin))[0] for _ in range(args.repeat)]
@@ -114,8 +136,14 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                         assert status == 200, (path, status)
                         samples.append(seconds)
                     results[name] = summary(samples)
+            started = time.perf_counter()
             async with bot.db.session() as session:
                 built = await report.build(session, team_id=TEAM, until=now)
+            results["report_build_only"] = summary([time.perf_counter() - started])
+            started = time.perf_counter()
+            async with bot.db.session() as session:
+                await recognition.recognition_headline(session, team_id=TEAM, until=now)
+            results["headline_queries_only"] = summary([time.perf_counter() - started])
             chrome = pages.Chrome(True, "x", pages.WORKSPACE)
             render = []
             for _ in range(args.repeat):
@@ -149,16 +177,17 @@ def main(argv: list[str] | None = None) -> int:
     results = asyncio.run(run(args))
     load = results["load_average"]
     print(f"\n{args.people:,} people, {args.kudos:,} kudos; load average {load:.1f}")
-    print(f"{'page':<28} {'median':>8} {'max':>8}  n")
+    print(f"{'page':<40} {'median':>8} {'max':>8}  n")
     for name, figures in results.items():
         if isinstance(figures, dict) and "median_s" in figures:
             print(
-                f"{name:<28} {figures['median_s'] * 1000:>6.0f}ms {figures['max_s'] * 1000:>6.0f}ms"
+                f"{name:<40} {figures['median_s'] * 1000:>6.0f}ms {figures['max_s'] * 1000:>6.0f}ms"
                 f"  {figures['n']}"
             )
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
-    warm = max(results[k]["median_s"] for k in ("workspace_warm", "settings", "me"))
+    pages_ = ("workspace_cold_first_answer", "workspace_warm", "settings", "me")
+    warm = max(results[k]["median_s"] for k in pages_)
     verdict = "met" if warm < TARGET_SECONDS else "NOT met"
     print(f"target < {TARGET_SECONDS:.0f} s for a page: {verdict}")
     return 0

@@ -4,19 +4,27 @@ cannot be forged, and built reports are shared and refreshed without making a pa
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
 from typing import Any
 
+from aiohttp import web
+from aiohttp.test_utils import make_mocked_request
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import SecretStr
 
 from bot.dashboard import pages
-from bot.dashboard.routes import ReportCache
-from bot.dashboard.signin import Signer, slack_origin
+from bot.dashboard.routes import Dashboard, ReportCache
+from bot.dashboard.signin import Signer, Visitor, slack_origin
+from bot.db import Database
 from bot.models import Ally, Commitment, SettingChange
+from bot.services import report
 from bot.services.allies import AllyView
 from bot.services.insights import Figures, PersonInsights, Ratio, Window
+from bot.settings import Settings
+from bot.slack import SlackClients
 
 CHROME = pages.Chrome(is_admin=True, csrf="token", current=pages.ME)
 NOW = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
@@ -203,7 +211,7 @@ async def test_reports_are_built_once_and_refreshed_in_the_background() -> None:
         return f"report {len(builds)}"
 
     key = ("T1", date(2026, 9, 1), date(2026, 12, 5))
-    first = [asyncio.create_task(cache.get(key, build)) for _ in range(3)]
+    first = [cache.get(key, build) for _ in range(3)]
     await asyncio.sleep(0.01)
     gate.set()
     assert [await t for t in first] == ["report 1"] * 3 and len(builds) == 1
@@ -212,3 +220,45 @@ async def test_reports_are_built_once_and_refreshed_in_the_background() -> None:
     assert await cache.get(key, build) == "report 1"
     await asyncio.sleep(0.01)
     assert await cache.get(key, build) == "report 2" and len(builds) == 2
+
+
+async def test_a_slow_report_gives_a_page_that_reloads_itself(
+    db: Database, database_url: str
+) -> None:
+    settings = Settings(
+        slack_client_id="1.2",
+        slack_client_secret=SecretStr("s"),
+        slack_api_url="http://127.0.0.1:9/api/",
+        database_url=database_url,
+    )
+    dash = Dashboard(settings, db, SlackClients(settings))
+    gate = asyncio.Event()
+    builds: list[str] = []
+
+    def slow_builder(team_id: str, since: date, until: date) -> Callable[[], Awaitable[Any]]:
+        async def build() -> Any:
+            builds.append(team_id)
+            await gate.wait()
+            async with db.session() as session:
+                return await report.build(session, team_id=team_id, until=NOW, since=since)
+
+        return build
+
+    dash._builder = slow_builder  # type: ignore[method-assign]
+    visitor = Visitor("TSLOW0001", "U1", True, "csrf", "hash")
+    request = make_mocked_request("GET", "/dashboard/workspace")
+    first = await dash.workspace(request, visitor)
+    assert isinstance(first, web.Response) and first.status == 200
+    assert first.text is not None and 'http-equiv="refresh" content="2"' in first.text
+    assert "being worked out" in first.text and first.headers["Retry-After"] == "2"
+    again = await dash.workspace(request, visitor)
+    assert isinstance(again, web.Response) and "being worked out" in (again.text or "")
+    gate.set()
+    for _ in range(100):
+        page = await dash.workspace(request, visitor)
+        assert isinstance(page, web.Response)
+        if "Recognised in the last 7 days" in (page.text or ""):
+            break
+        await asyncio.sleep(0.05)
+    assert "Recognised in the last 7 days" in (page.text or "")
+    assert builds == ["TSLOW0001"], "one build, however many pages asked"

@@ -122,11 +122,13 @@ def csrf_field(token: str) -> str:
     return f'<input type="hidden" name="csrf" value="{escape(token)}">'
 
 
-def document(title: str, body: str, chrome: Chrome | None = None) -> str:
-    """A whole page; `chrome` adds the navigation and the sign-out button."""
+def document(title: str, body: str, chrome: Chrome | None = None, *, refresh: int = 0) -> str:
+    """A whole page; `chrome` adds the navigation and the sign-out button; `refresh` reloads
+    it after that many seconds (no script needed)."""
     header = '<span class="brand">allybot</span>' + (_nav(chrome) if chrome else "")
+    reload = f'<meta http-equiv="refresh" content="{refresh}">' if refresh else ""
     return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">{reload}'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{escape(title)} · allybot</title>"
         f'<link rel="icon" href="{ICON}" type="image/svg+xml">'
@@ -288,6 +290,17 @@ def workspace_page(
     body += [_chart(s, s.key) for s in report.series]
     body.append(_network(report))
     return document("Workspace insights", "".join(body), chrome)
+
+
+def preparing_page(*, chrome: Chrome, refresh: int) -> str:
+    """Shown while a large workspace's figures are being worked out; it reloads itself."""
+    body = (
+        "<h1>Workspace insights</h1>"
+        '<p role="status">The figures for this period are being worked out; on a large '
+        f"workspace that takes a few seconds. This page reloads itself every {refresh} "
+        "seconds until they are ready.</p>"
+    )
+    return document("Workspace insights", body, chrome, refresh=refresh)
 
 
 def workspace_csv(report: Report) -> str:

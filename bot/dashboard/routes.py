@@ -52,6 +52,10 @@ logger = logging.getLogger(__name__)
 MAX_RANGE = timedelta(weeks=53)
 REPORT_TTL = 300.0  # seconds a built report is reused for the same workspace and range
 REPORT_CACHE_SIZE = 32
+# A page waits this long for a report being built, then says it is being prepared and
+# reloads itself (a large workspace's report takes seconds; a page must not).
+PAGE_WAIT = 0.5
+PREPARING_REFRESH = 2
 CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
     "base-uri 'none'; frame-ancestors 'none'"
@@ -123,15 +127,18 @@ class ReportCache:
     entries: dict[ReportKey, tuple[float, report.Report]] = field(default_factory=dict)
     building: dict[ReportKey, asyncio.Task[report.Report]] = field(default_factory=dict)
 
-    async def get(
+    def get(
         self, key: ReportKey, build: Callable[[], Awaitable[report.Report]]
-    ) -> report.Report:
+    ) -> asyncio.Future[report.Report]:
+        """The kept report at once (a stale one is rebuilt behind it), or the build."""
         found = self.entries.get(key)
         if found is not None:
             if time.monotonic() - found[0] > self.ttl:
                 self.warm(key, build)
-            return found[1]
-        return await self.warm(key, build)
+            done: asyncio.Future[report.Report] = asyncio.get_running_loop().create_future()
+            done.set_result(found[1])
+            return done
+        return self.warm(key, build)
 
     def warm(
         self, key: ReportKey, build: Callable[[], Awaitable[report.Report]]
@@ -367,8 +374,18 @@ class Dashboard:
             return *default, "Choose at most a year; showing the last 13 weeks."
         return since, until, None
 
-    async def _report(self, team_id: str, since: date, until: date) -> report.Report:
-        return await self.reports.get((team_id, since, until), self._builder(team_id, since, until))
+    async def _report(
+        self, team_id: str, since: date, until: date, *, wait: float | None = None
+    ) -> report.Report | None:
+        """The report for a range; None when it is still being built after `wait` seconds
+        (it goes on being built for the next request)."""
+        pending = self.reports.get((team_id, since, until), self._builder(team_id, since, until))
+        if wait is None:
+            return await pending
+        try:
+            return await asyncio.wait_for(asyncio.shield(pending), timeout=wait)
+        except TimeoutError:
+            return None
 
     def _builder(
         self, team_id: str, since: date, until: date
@@ -393,13 +410,18 @@ class Dashboard:
 
     async def workspace(self, request: web.Request, visitor: Visitor) -> web.StreamResponse:
         since, until, problem = self._range(request, datetime.now(UTC).date())
-        built = await self._report(visitor.team_id, since, until)
+        built = await self._report(visitor.team_id, since, until, wait=PAGE_WAIT)
         chrome = pages.Chrome(visitor.is_admin, visitor.csrf, pages.WORKSPACE)
+        if built is None:
+            response = html(pages.preparing_page(chrome=chrome, refresh=PREPARING_REFRESH))
+            response.headers["Retry-After"] = str(PREPARING_REFRESH)
+            return response
         return html(pages.workspace_page(built, chrome=chrome, until=until, problem=problem))
 
     async def workspace_csv(self, request: web.Request, visitor: Visitor) -> web.StreamResponse:
         since, until, _ = self._range(request, datetime.now(UTC).date())
         built = await self._report(visitor.team_id, since, until)
+        assert built is not None
         return web.Response(
             text=pages.workspace_csv(built),
             content_type="text/csv",
@@ -410,6 +432,7 @@ class Dashboard:
     async def workspace_json(self, request: web.Request, visitor: Visitor) -> web.StreamResponse:
         since, until, _ = self._range(request, datetime.now(UTC).date())
         built = await self._report(visitor.team_id, since, until)
+        assert built is not None
         return web.Response(
             text=json.dumps(report.to_dict(built), indent=2),
             content_type="application/json",
