@@ -300,6 +300,11 @@ async def test_no_name_user_id_or_text_in_any_admin_output(
     assert data["network"]["people"] == 8
     assert data["network"]["closed_groups"] == {"count": 0, "sizes": []}  # all eight: no clique
     assert "Kudos given" in text_run.stdout and "<svg" in html
+    # The headline, first in each output: all eight active, all eight recognised this week.
+    assert data["recognised_last_7_days"]["weeks"][-1]["active"] == 8
+    headline = "100% of active people were recognised in the last 7 days (8 of 8)."
+    assert headline in text_run.stdout.splitlines()[3] and headline in html
+    assert data["recognised_last_7_days"]["reading"].startswith(headline)
     secrets = [*people, *DISTINCT_NAMES, DISTINCT_TEXT, "Quokka", "quokkafeather", "UQK"]
     for output in (text_run.stdout, text_run.stderr, json_run.stdout, html):
         lowered = output.lower()
@@ -350,6 +355,7 @@ async def test_ally_report_for_an_admin_and_a_polite_no_for_anyone_else(
     shown = json.dumps(answer)
     assert "Workspace insights" in shown and "week of" in shown
     assert "Not shown: the workspace has fewer than 5 people." in shown
+    assert "Recognised in the last 7 days: not shown" in shown, "the headline comes first"
     for secret in (ann, bob, boss, DISTINCT_TEXT):
         assert secret not in shown
 

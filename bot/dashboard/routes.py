@@ -322,7 +322,9 @@ class Dashboard:
                 "Not signed in", text, link=(pages.SIGNIN, "Sign in with Slack again")
             )
             return _secure_headers(html(page, status))
-        is_admin = await self.signin.ask_slack_is_admin(identity.team_id, identity.user_id)
+        is_admin = await self.signin.ask_slack_is_admin(
+            identity.team_id, identity.user_id, identity.enterprise_id
+        )
         if is_admin is None:
             page = pages.message_page(
                 "allybot is not in this workspace",

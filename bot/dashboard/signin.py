@@ -168,12 +168,15 @@ class SignIn:
 
     # -- sessions --------------------------------------------------------------------
 
-    async def ask_slack_is_admin(self, team_id: str, user_id: str) -> bool | None:
+    async def ask_slack_is_admin(
+        self, team_id: str, user_id: str, enterprise_id: str | None = None
+    ) -> bool | None:
         """Slack's own answer now (users.info, never a cached profile); None when allybot is
         not installed there or the person is gone."""
-        if await self.clients.token_for(team_id) is None:
+        token = await self.clients.token_for(team_id, enterprise_id)
+        if token is None:
             return None
-        client = await self.clients.for_team(team_id)
+        client = self.clients.client(token)
         person = await directory.refresh(self.db, client, team_id=team_id, user_id=user_id)
         if person is None or person.deleted or person.is_bot:
             return None
@@ -211,10 +214,10 @@ class SignIn:
             if row.expires_at <= now:
                 await session.delete(row)
                 return None
-            team_id, user_id = row.team_id, row.user_id
+            team_id, user_id, enterprise_id = row.team_id, row.user_id, row.enterprise_id
             is_admin, checked = row.is_admin, row.admin_checked_at
         if now - checked >= ADMIN_RECHECK:
-            answer = await self.ask_slack_is_admin(team_id, user_id)
+            answer = await self.ask_slack_is_admin(team_id, user_id, enterprise_id)
             if answer is None:
                 await self.end_person(team_id, user_id)
                 return None
