@@ -80,48 +80,84 @@ async def recognition_headline(
     made a promise or logged a check-in in the 28 days to the window's end. Recognised: an
     active person who received kudos in the window's last 7 days.
     """
-    windows = []
-    for back in range(weeks - 1, -1, -1):
-        end = until - timedelta(weeks=back)
-        windows.append(await _recognised(session, team_id=team_id, end=end))
-    return Headline(windows)
+    # Every activity in the span is read once and put in a 7-day bucket counted back from
+    # `until` (0 = the last 7 days); window k is active over buckets k..k+3 (28 days) and
+    # recognised in bucket k.
+    per_window = ACTIVE_WINDOW // RECOGNISED_WINDOW
+    buckets = weeks - 1 + per_window
+    start = until - RECOGNISED_WINDOW * buckets
 
+    def bucket(column: Any) -> Any:
+        return case(
+            *((column >= until - RECOGNISED_WINDOW * (i + 1), i) for i in range(buckets - 1)),
+            else_=buckets - 1,
+        )
 
-async def _recognised(session: AsyncSession, *, team_id: str, end: datetime) -> Recognised:
-    start, recent = end - ACTIVE_WINDOW, end - RECOGNISED_WINDOW
-    in_kudos = (Kudos.team_id == team_id, Kudos.created_at >= start, Kudos.created_at < end)
-    received_lately = case((Kudos.created_at >= recent, 1), else_=0)
+    in_kudos = (Kudos.team_id == team_id, Kudos.created_at >= start, Kudos.created_at < until)
     activity = union_all(
-        select(Kudos.receiver_id.label("person"), received_lately.label("hit")).where(*in_kudos),
-        select(Kudos.giver_id.label("person"), literal(0).label("hit")).where(*in_kudos),
-        select(Commitment.owner_id.label("person"), literal(0).label("hit")).where(
+        select(
+            Kudos.receiver_id.label("person"),
+            bucket(Kudos.created_at).label("bucket"),
+            literal(1).label("hit"),
+        ).where(*in_kudos),
+        select(Kudos.giver_id, bucket(Kudos.created_at), literal(0)).where(*in_kudos),
+        select(Commitment.owner_id, bucket(Commitment.created_at), literal(0)).where(
             Commitment.team_id == team_id,
             Commitment.created_at >= start,
-            Commitment.created_at < end,
+            Commitment.created_at < until,
         ),
-        select(CheckIn.user_id.label("person"), literal(0).label("hit")).where(
-            CheckIn.team_id == team_id, CheckIn.at >= start, CheckIn.at < end
+        select(CheckIn.user_id, bucket(CheckIn.at), literal(0)).where(
+            CheckIn.team_id == team_id, CheckIn.at >= start, CheckIn.at < until
         ),
     ).subquery()
-    per_person = (
-        select(activity.c.person, func.max(activity.c.hit).label("hit"))
-        .group_by(activity.c.person)
+    per_bucket = (
+        select(activity.c.person, activity.c.bucket, func.max(activity.c.hit).label("hit"))
+        .group_by(activity.c.person, activity.c.bucket)
         .subquery()
     )
-    recognised, active = (
-        await session.execute(
-            select(func.coalesce(func.sum(per_person.c.hit), 0), func.count()).join(
-                Person,
-                and_(
-                    Person.team_id == team_id,
-                    Person.user_id == per_person.c.person,
-                    Person.is_bot.is_(False),
-                    Person.deleted.is_(False),
-                ),
-            )
+    windows = union_all(*(select(literal(k).label("k")) for k in range(weeks))).subquery()
+    per_person = (
+        select(
+            windows.c.k,
+            per_bucket.c.person,
+            func.max(case((per_bucket.c.bucket == windows.c.k, per_bucket.c.hit), else_=0)).label(
+                "hit"
+            ),
         )
-    ).one()
-    return Recognised(end=end.date(), recognised=int(recognised), active=int(active))
+        .join(
+            windows,
+            and_(
+                per_bucket.c.bucket >= windows.c.k,
+                per_bucket.c.bucket < windows.c.k + per_window,
+            ),
+        )
+        .group_by(windows.c.k, per_bucket.c.person)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(per_person.c.k, func.sum(per_person.c.hit), func.count())
+        .join(
+            Person,
+            and_(
+                Person.team_id == team_id,
+                Person.user_id == per_person.c.person,
+                Person.is_bot.is_(False),
+                Person.deleted.is_(False),
+            ),
+        )
+        .group_by(per_person.c.k)
+    )
+    found = {int(k): (int(hit or 0), int(n)) for k, hit, n in rows}
+    return Headline(
+        [
+            Recognised(
+                end=(until - RECOGNISED_WINDOW * k).date(),
+                recognised=found.get(k, (0, 0))[0],
+                active=found.get(k, (0, 0))[1],
+            )
+            for k in range(weeks - 1, -1, -1)
+        ]
+    )
 
 
 def _pct(value: float) -> str:
