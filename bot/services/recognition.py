@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import and_, case, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from bot.models import CheckIn, Commitment, Kudos, Person
 
@@ -110,54 +111,55 @@ async def recognition_headline(
             CheckIn.team_id == team_id, CheckIn.at >= start, CheckIn.at < until
         ),
     ).subquery()
-    per_bucket = (
-        select(activity.c.person, activity.c.bucket, func.max(activity.c.hit).label("hit"))
-        .group_by(activity.c.person, activity.c.bucket)
-        .subquery()
-    )
-    windows = union_all(*(select(literal(k).label("k")) for k in range(weeks))).subquery()
+    # One row per person: in which buckets they were active, in which recognised.
+    b, hit = activity.c.bucket, activity.c.hit
     per_person = (
         select(
-            windows.c.k,
-            per_bucket.c.person,
-            func.max(case((per_bucket.c.bucket == windows.c.k, per_bucket.c.hit), else_=0)).label(
-                "hit"
+            *(func.max(case((b == i, 1), else_=0)).label(f"a{i}") for i in range(buckets)),
+            *(
+                func.max(case((and_(b == k, hit == 1), 1), else_=0)).label(f"r{k}")
+                for k in range(weeks)
             ),
         )
-        .join(
-            windows,
-            and_(
-                per_bucket.c.bucket >= windows.c.k,
-                per_bucket.c.bucket < windows.c.k + per_window,
-            ),
-        )
-        .group_by(windows.c.k, per_bucket.c.person)
-        .subquery()
-    )
-    rows = await session.execute(
-        select(per_person.c.k, func.sum(per_person.c.hit), func.count())
         .join(
             Person,
             and_(
                 Person.team_id == team_id,
-                Person.user_id == per_person.c.person,
+                Person.user_id == activity.c.person,
                 Person.is_bot.is_(False),
                 Person.deleted.is_(False),
             ),
         )
-        .group_by(per_person.c.k)
+        .group_by(activity.c.person)
+        .subquery()
     )
-    found = {int(k): (int(hit or 0), int(n)) for k, hit, n in rows}
+    c = per_person.c
+    totals = (
+        await session.execute(
+            select(
+                *(func.sum(case((_added(c, k, per_window) > 0, 1), else_=0)) for k in range(weeks)),
+                *(func.sum(c[f"r{k}"]) for k in range(weeks)),
+            )
+        )
+    ).one()
     return Headline(
         [
             Recognised(
                 end=(until - RECOGNISED_WINDOW * k).date(),
-                recognised=found.get(k, (0, 0))[0],
-                active=found.get(k, (0, 0))[1],
+                recognised=int(totals[weeks + k] or 0),
+                active=int(totals[k] or 0),
             )
             for k in range(weeks - 1, -1, -1)
         ]
     )
+
+
+def _added(columns: Any, first: int, count: int) -> ColumnElement[int]:
+    """a{first} + … + a{first + count - 1}: the buckets of one 28-day window."""
+    total: ColumnElement[int] = columns[f"a{first}"]
+    for i in range(first + 1, first + count):
+        total = total + columns[f"a{i}"]
+    return total
 
 
 def _pct(value: float) -> str:
