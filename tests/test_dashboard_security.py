@@ -336,3 +336,63 @@ async def test_dashboard_is_off_without_the_client_pair(server: Server) -> None:
 async def test_dashboard_says_it_is_on_with_its_redirect_url(dash_server: Server) -> None:
     lines = [ln for ln in dash_server.log().splitlines() if "dashboard on" in ln]
     assert len(lines) == 1 and "/dashboard/callback" in lines[0]
+
+
+async def test_me_exports_and_forgets_only_the_person_signed_in(
+    dash_server: Server, slack: SlackDouble, db: Database
+) -> None:
+    ws = await installed(dash_server, slack)
+    now = datetime.now(UTC)
+    async with db.session() as session:
+        for i, (giver, receiver) in enumerate(((ws.admin, ws.member), (ws.member, ws.admin))):
+            session.add(
+                Kudos(
+                    team_id=ws.team.team_id,
+                    giver_id=giver,
+                    receiver_id=receiver,
+                    text="thanks for the review",
+                    source="command",
+                    source_key=f"me{i}",
+                    created_at=now - timedelta(days=1),
+                )
+            )
+    member = await sign_in(dash_server, slack, ws.member)
+    other_session = await sign_in(dash_server, slack, ws.member)
+    admin = await sign_in(dash_server, slack, ws.admin)
+
+    status, body, headers = await fetch(dash_server, "/dashboard/me/export.json", member)
+    assert status == 200 and "attachment" in headers["Content-Disposition"]
+    data = json.loads(body)
+    assert data["user_id"] == ws.member and data["team_id"] == ws.team.team_id
+
+    page = (await fetch(dash_server, "/dashboard/me", member))[1]
+    token = csrf_of(page)
+    # Without the box ticked nothing happens.
+    status, page, _ = await submit(dash_server, "/dashboard/me/forget", member, {"csrf": token})
+    assert status == 400 and "Nothing erased" in page
+    slack.clear_calls()
+    status, page, headers = await submit(
+        dash_server, "/dashboard/me/forget", member, {"csrf": token, "confirm": "yes"}
+    )
+    assert status == 200 and "Your data is erased" in page
+    assert any(
+        c.startswith(f"{SESSION}=") and "max-age=0" in c.lower()
+        for c in headers.getall("Set-Cookie")  # type: ignore[union-attr]
+    )
+    published = (await slack.wait_for("views.publish", user_id=ws.member))[0]
+    assert published.token == ws.token
+    # Every session of theirs is over; the admin's is not.
+    for cookie in (member, other_session):
+        assert (await fetch(dash_server, "/dashboard/me", cookie))[0] == 302
+    assert (await fetch(dash_server, "/dashboard/me", admin))[0] == 200
+    async with db.session() as session:
+        rows = await session.execute(
+            select(Kudos.giver_id, Kudos.receiver_id).where(Kudos.team_id == ws.team.team_id)
+        )
+        pairs = rows.all()
+        left = await session.execute(
+            select(DashboardSession).where(DashboardSession.user_id == ws.member)
+        )
+        assert left.scalars().all() == []
+    assert all(ws.member not in pair for pair in pairs) and len(pairs) == 2
+    assert all(ws.admin in pair for pair in pairs)
