@@ -396,3 +396,20 @@ async def test_me_exports_and_forgets_only_the_person_signed_in(
         assert left.scalars().all() == []
     assert all(ws.member not in pair for pair in pairs) and len(pairs) == 2
     assert all(ws.admin in pair for pair in pairs)
+
+
+async def test_a_form_without_a_setting_leaves_that_setting_alone(
+    dash_server: Server, slack: SlackDouble, db: Database
+) -> None:
+    """A page rendered before a setting existed still saves what it shows."""
+    ws = await installed(dash_server, slack)
+    admin = await sign_in(dash_server, slack, ws.admin)
+    token = csrf_of((await fetch(dash_server, "/dashboard/settings", admin))[1])
+    status, _, headers = await submit(
+        dash_server, "/dashboard/settings", admin, {"csrf": token, "daily_kudos_limit": "9"}
+    )
+    assert (status, headers["Location"]) == (303, "/dashboard/settings?saved=1")
+    async with db.session() as session:
+        workspace = await session.get(Workspace, ws.team.team_id)
+        assert workspace is not None
+        assert (workspace.daily_kudos_limit, workspace.kudos_emoji) == (9, "raised_hands")

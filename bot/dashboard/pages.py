@@ -16,6 +16,7 @@ from bot.blocks.insights import insight_lines
 from bot.models import Commitment, SettingChange
 from bot.report_html import bar_chart, lorenz_chart
 from bot.services.allies import AllyView, cadence_text
+from bot.services.dm_budget import MAX_BUDGET
 from bot.services.insights import Figures, Ratio, Trend
 from bot.services.recognition import GALLUP_TARGET
 from bot.services.report import (
@@ -323,11 +324,17 @@ _WEEKDAYS = {name: name.title() for name in WORKING_DAYS}
 
 
 def form_values(current: WorkspaceSettings) -> dict[str, str]:
-    """The stored settings as the form shows them."""
-    return {
+    """The stored settings as the form shows them (a setting added later shows as a
+    settings file writes it)."""
+    written = {
+        name: "" if current.model_dump()[name] is None else describe(name, getattr(current, name))
+        for name in LABELS
+    }
+    return written | {
         "kudos_channel": current.kudos_channel or "",
         "kudos_emoji": f":{current.kudos_emoji}:",
         "daily_kudos_limit": str(current.daily_kudos_limit),
+        "daily_dm_budget": str(current.daily_dm_budget),
         "tags": ", ".join(f"#{t}" for t in current.tags),
         "intros_channel": current.intros_channel or "",
         "intros_cadence": str(current.intros_cadence),
@@ -345,6 +352,8 @@ _HINTS = {
     "About tab). Empty for none.",
     "kudos_emoji": "Reacting with this emoji gives kudos, such as :raised_hands:.",
     "daily_kudos_limit": f"How many kudos one person may give a day, 1 to {MAX_DAILY_LIMIT}.",
+    "daily_dm_budget": "How many DMs one person's actions may make allybot send one colleague "
+    f"a day, 1 to {MAX_BUDGET}; more wait for that colleague's next daily message.",
     "tags": "Extra #tags for /kudos, besides the built-in ones, separated by commas.",
     "intros_channel": "The channel whose members are paired: a channel id (C…). Empty: no intros.",
     "window_start": "People's nudges arrive within this window, in their own time zone, "
@@ -374,6 +383,8 @@ def _control(name: str, value: str) -> str:
     match name:
         case "daily_kudos_limit":
             return _input(name, value, "number", f' min="1" max="{MAX_DAILY_LIMIT}" step="1"')
+        case "daily_dm_budget":
+            return _input(name, value, "number", f' min="1" max="{MAX_BUDGET}" step="1"')
         case "intros_cadence":
             return _options(name, {str(k): v for k, v in CADENCES.items()}, value)
         case "intros_group_size":

@@ -460,7 +460,7 @@ class Dashboard:
             names = await _names(session, visitor.team_id, {c.changed_by for c in history})
         chrome = pages.Chrome(visitor.is_admin, visitor.csrf, pages.SETTINGS)
         page = pages.settings_page(
-            values or pages.form_values(current),
+            pages.form_values(current) | (values or {}),
             chrome=chrome,
             history=history,
             names=names,
@@ -479,7 +479,8 @@ class Dashboard:
     async def settings_save(self, request: web.Request, visitor: Visitor) -> web.StreamResponse:
         """Validated by the admin modal's model; saved as the admin, asked of Slack again."""
         data = await request.post()
-        values = {name: str(data.get(name, "")) for name in LABELS}
+        # Only the fields the form sent: one rendered before a setting existed keeps it.
+        values = {name: str(data[name]) for name in LABELS if name in data}
         try:
             checked = workspace_settings.validate(values)
         except ValidationError as exc:
