@@ -356,6 +356,7 @@ _HINTS = {
     f"a day, 1 to {MAX_BUDGET}; more wait for that colleague's next daily message.",
     "tags": "Extra #tags for /kudos, besides the built-in ones, separated by commas.",
     "intros_channel": "The channel whose members are paired: a channel id (C…). Empty: no intros.",
+    "welcome_newcomers": "A welcome DM and a first intro for people who join the workspace.",
     "window_start": "People's nudges arrive within this window, in their own time zone, "
     "unless they choose their own.",
 }
@@ -391,6 +392,8 @@ def _control(name: str, value: str) -> str:
             return _options(name, {"2": "Pairs", "3": "Threes"}, value)
         case "intros_mode":
             return _options(name, MODES, value)
+        case "welcome_newcomers":
+            return _options(name, {"on": "On", "off": "Off"}, value)
         case "intros_day" | "digest_day":
             return _options(name, _WEEKDAYS, value)
         case "window_start" | "window_end":
