@@ -4,8 +4,9 @@ The rules, in order of weight:
 1. Nobody is grouped with someone on their "never" list, or whose list they are on.
 2. Everyone eligible is in exactly one group when that is possible at all (those who cannot
    be placed are returned as left out, with why).
-3. Groups of two (or of three when the workspace asked for threes); when the count is odd
-   in twos, one group of three.
+3. Groups of the chosen size (2, 3 or 4) whatever the count (`group_sizes`): the remainder
+   joins groups one person each (pairs: one trio when the count is odd), never a group of
+   one.
 4. No pair meets again while a grouping without repeats exists (full history counts).
 5. Among the rest, pairs with the least contact in allybot's records are preferred.
 6. Newcomers (their first rounds) are placed first, and preferably with the people whose
@@ -115,8 +116,8 @@ def pair_people(
     `newcomers` who is in their first rounds and `breadth` how many people each person's
     recognition reached lately.
     """
-    if group_size not in (2, 3):
-        raise ValueError("group_size is 2 or 3")
+    if group_size not in (2, 3, 4):
+        raise ValueError("group_size is 2, 3 or 4")
     order = sorted(set(people))
     random.Random(seed).shuffle(order)
     fresh = frozenset(newcomers) & set(order)
@@ -134,8 +135,8 @@ def pair_people(
     )
     if len(order) < 2:
         return Pairing(groups=[], left_out={p: ALONE for p in order})
-    if group_size == 3:
-        return _trios(order, costs)
+    if group_size > 2:
+        return _groups(order, costs, group_size)
     return _twos(order, costs)
 
 
@@ -290,26 +291,33 @@ def _repair(order: list[str], pairs: list[tuple[str, str]], costs: _Costs) -> li
 # -- groups of three ----------------------------------------------------------------------
 
 
-def _trio_sizes(n: int) -> list[int]:
-    """Threes, with twos to absorb the remainder (7 → 3+2+2, 8 → 3+3+2, 4 → 2+2)."""
-    if n % 3 == 0:
-        return [3] * (n // 3)
-    if n % 3 == 2:
-        return [3] * (n // 3) + [2]
-    return [3] * (n // 3 - 1) + [2, 2]
+def group_sizes(n: int, size: int) -> list[int]:
+    """Groups of `size`; the remainder joins them one person each (7 in threes: 4+3), or,
+    when it outnumbers them, is a smaller group of its own (6 in fours: 4+2). Never a group
+    of one; fewer people than `size` are one group."""
+    if n < 2:
+        return []
+    if n < size:
+        return [n]
+    count, extra = divmod(n, size)
+    if extra > count:
+        return [size] * count + [extra]
+    return [size + 1] * extra + [size] * (count - extra)
 
 
-def _trios(order: list[str], costs: _Costs) -> Pairing:
-    """Greedy trios in the seeded order, then swaps between groups while they help."""
+def _groups(order: list[str], costs: _Costs, size: int) -> Pairing:
+    """Greedy groups in the seeded order, then swaps between groups while they help."""
     free = dict.fromkeys(order)
     groups: list[list[str]] = []
     left: dict[str, str] = {}
-    for size in _trio_sizes(len(order)):
+    sizes = group_sizes(len(order), size)
+    largest = max(sizes, default=size)
+    for want in sizes:
         while free:
             first = next(iter(free))
             del free[first]
             group = [first]
-            while len(group) < size:
+            while len(group) < want:
                 best: tuple[int, str] | None = None
                 for seen, other in enumerate(free):
                     if not all(costs.allowed(m, other) for m in group):
@@ -331,7 +339,7 @@ def _trios(order: list[str], costs: _Costs) -> Pairing:
             left[first] = NO_MATCH
     for person in free:  # only when people were left out above and sizes ran short
         target = min(
-            (g for g in groups if len(g) < 3 and costs.group_allowed([*g, person])),
+            (g for g in groups if len(g) < largest and costs.group_allowed([*g, person])),
             key=lambda g: costs.group_cost([*g, person]),
             default=None,
         )

@@ -8,7 +8,7 @@ from collections import Counter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.pairing import ALONE, NO_MATCH, Pair, Pairing, pair_of, pair_people
+from bot.pairing import ALONE, NO_MATCH, Pair, Pairing, group_sizes, pair_of, pair_people
 
 
 @st.composite
@@ -53,7 +53,10 @@ def _check_shape(result: Pairing, people: list[str], group_size: int) -> None:
     assert set(placed) | set(result.left_out) == set(people)
     assert not set(placed) & set(result.left_out)
     sizes = Counter(len(g) for g in result.groups)
-    assert set(sizes) <= {2, 3}
+    assert 1 not in sizes, "never a group of one"
+    assert set(sizes) <= {2, 3} | {group_size, group_size + 1}
+    if not result.left_out and len(people) >= 2:
+        assert sorted(sizes.elements()) == sorted(group_sizes(len(people), group_size))
     if group_size == 2:
         assert sizes[3] <= 1
         if not result.left_out:
@@ -61,7 +64,7 @@ def _check_shape(result: Pairing, people: list[str], group_size: int) -> None:
 
 
 @settings(max_examples=150, deadline=None)
-@given(pools(), st.integers(0, 2**32), st.sampled_from([2, 3]))
+@given(pools(), st.integers(0, 2**32), st.sampled_from([2, 3, 4]))
 def test_everyone_once_right_sizes_and_never_respected(
     pool: tuple[list[str], set[Pair], dict[Pair, int]], seed: int, group_size: int
 ) -> None:
@@ -91,7 +94,7 @@ def test_nobody_left_out_and_no_repeat_while_avoidable(
 
 
 @settings(max_examples=50, deadline=None)
-@given(pools(), st.integers(0, 2**32), st.sampled_from([2, 3]))
+@given(pools(), st.integers(0, 2**32), st.sampled_from([2, 3, 4]))
 def test_same_seed_same_groups(
     pool: tuple[list[str], set[Pair], dict[Pair, int]], seed: int, group_size: int
 ) -> None:

@@ -88,7 +88,7 @@ def test_each_invalid_setting_names_its_line() -> None:
         "  - craft\n"
         "  - 9lives\n"
         "intros_cadence: monthly\n"
-        "intros_group_size: 4\n"
+        "intros_group_size: 5\n"
         "intros_day: sunday\n"
         "intros_mode: maybe\n"
         "digest_day: someday\n"

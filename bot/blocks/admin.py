@@ -178,7 +178,7 @@ def build_admin_modal(settings: WorkspaceSettings, changes: Sequence[SettingChan
         _select(
             "intros_group_size",
             "Intros group size",
-            {"2": "Pairs", "3": "Groups of three"},
+            {"2": "Pairs", "3": "Groups of three", "4": "Groups of four"},
             str(settings.intros_group_size),
         ),
         _select("intros_day", "Intros pairing day", days, DAYS[settings.intros_day % 7]),

@@ -227,8 +227,8 @@ class WorkspaceSettings(BaseModel):
     @field_validator("intros_group_size", mode="before")
     @classmethod
     def _group_size(cls, value: Any) -> int:
-        if isinstance(value, bool) or str(value).strip() not in ("2", "3"):
-            raise _refuse("Intros groups are pairs (2) or threes (3).")
+        if isinstance(value, bool) or str(value).strip() not in ("2", "3", "4"):
+            raise _refuse("Intros groups are pairs (2), threes (3) or fours (4).")
         return int(str(value).strip())
 
     @field_validator("welcome_newcomers", mode="before")
