@@ -125,7 +125,9 @@ async def test_intros_rounds_follow_up_and_answers(
         f"intros_channel: {team.channel_id}\nintros_cadence: every 2 weeks\n"
         "intros_day: monday\nintros_mode: opt-in\n"
     )
-    code, _out, err = await run_apply(database_url, str(settings), "--team", team.team_id, "--create")
+    code, _out, err = await run_apply(
+        database_url, str(settings), "--team", team.team_id, "--create"
+    )
     assert code == 0, err
 
     ann, bob, cy, dee, eve = (
