@@ -389,7 +389,7 @@ def _control(name: str, value: str) -> str:
         case "intros_cadence":
             return _options(name, {str(k): v for k, v in CADENCES.items()}, value)
         case "intros_group_size":
-            return _options(name, {"2": "Pairs", "3": "Threes"}, value)
+            return _options(name, {"2": "Pairs", "3": "Threes", "4": "Fours"}, value)
         case "intros_mode":
             return _options(name, MODES, value)
         case "welcome_newcomers":
