@@ -195,7 +195,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _require(settings: Settings, command: str) -> None:
     """What each command needs from Slack, all of it reported at once."""
-    if command == "serve" or (command == "run" and not settings.socket_mode):
+    if command == "run" and not settings.socket_mode:
+        try:
+            settings.require_http()
+        except SettingsError as exc:
+            raise SettingsError(
+                f"HTTP mode (SLACK_APP_TOKEN is not set): {exc}; or set SLACK_APP_TOKEN=xapp-… "
+                "for Socket Mode"
+            ) from None
+    elif command == "serve":
         settings.require_http()
     elif command in ("socket", "run"):
         settings.require_socket()

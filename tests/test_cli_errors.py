@@ -83,6 +83,8 @@ def test_missing_settings_are_all_named_in_one_line(tmp_path: Path, leaf: tuple[
     assert "SLACK_BOT_TOKEN" in line and "manifest.yml" in line
     if leaf in {("serve",), ("run",)}:
         assert "SLACK_SIGNING_SECRET" in line, "both missing settings, in one go"
+    if leaf == ("run",):
+        assert "HTTP mode" in line and "SLACK_APP_TOKEN" in line, "says which mode, and the other"
     if leaf == ("socket",):
         assert "SLACK_APP_TOKEN" in line
     assert not list(tmp_path.iterdir()), "no database was created"
