@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from slack_bolt.async_app import AsyncApp
 
 from bot import directory
+from bot import text as texts
 from bot.blocks.commitments import (
     build_confirmation_blocks,
     build_delivered_blocks,
@@ -111,15 +112,25 @@ async def _list(work: Work) -> None:
         for n, c in enumerate(items, 1):
             parties = [p.user_id for p in await commitments.parties_of(session, commitment_id=c.id)]
             late = " :hourglass: overdue" if c.due_at and c.due_at < work.now() else ""
-            lines.append(f"{n}. {summary(c, parties, owner.tz)}{late}")
+            lines.append(texts.one_line(f"{n}. {summary(c, parties, owner.tz)}{late}", 300))
     if not lines:
         text = "No open commitments. `/commit <what> to @bob by Friday` records one."
     else:
-        text = "*Your open commitments* (times are yours):\n" + "\n".join(lines)
+        text = "*Your open commitments* (times are yours):\n" + "\n".join(_fit(lines))
         text += "\n`/commit done N` when one is kept, `/commit drop N` when it no longer stands."
     if record.closed:
         text += f"\nFollow-through, last 90 days: {record.kept} of {record.closed} kept on time."
     await work.respond(text, blocks=build_list_blocks(text))
+
+
+def _fit(lines: list[str], budget: int = 2500) -> list[str]:
+    """As many lines as fit one section (Slack's 3,000 characters, with room for the rest)."""
+    kept: list[str] = []
+    for i, line in enumerate(lines):
+        if sum(len(x) + 1 for x in kept) + len(line) > budget:
+            return [*kept, f"…and {len(lines) - i} more."]
+        kept.append(line)
+    return kept
 
 
 async def _done_by_number(work: Work, number: str) -> None:

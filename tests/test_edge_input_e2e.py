@@ -124,3 +124,22 @@ async def test_errors_quote_a_short_excerpt_of_long_input(
         parsed = Block.parse(block)
         assert parsed is not None
         parsed.validate_json()
+
+
+async def test_a_long_commit_list_fits_one_reply(
+    server: Server, team: Team, slack: SlackDouble
+) -> None:
+    """Twelve promises of 900 characters each: the list stays within Slack's limits."""
+    giver = team.user("giver")
+    for n in range(12):
+        body, key = team.command("/commit", f"promise {n} " + "word " * 180, user_id=giver)
+        assert (await server.post(body))[0] == 200
+        await slack.wait_for("response_url", _key=key)
+    body, key = team.command("/commit", "list", user_id=giver)
+    assert (await server.post(body))[0] == 200
+    (reply,) = await slack.wait_for("response_url", _key=key)
+    for block in reply.args.get("blocks") or []:
+        parsed = Block.parse(block)
+        assert parsed is not None
+        parsed.validate_json()
+    assert "more." in str(reply.args["text"])
