@@ -186,13 +186,10 @@ async def test_home_and_settings_modal_carry_the_preference(
         user_id=ann,
         where=lambda c: "kudos you receive are not posted" in json.dumps(view_of(c)),
     )
-    body, _ = team.command("/ally", "settings", user_id=ann)
+    trigger_id = payloads.fresh_trigger_id()
+    body, _ = team.command("/ally", "settings", user_id=ann, trigger_id=trigger_id)
     assert (await server.post(body))[0] == 200
-    opened = (
-        await slack.wait_for(
-            "views.open", where=lambda c: "settings_modal" in json.dumps(c.args.get("view"))
-        )
-    )[0]
+    opened = (await slack.wait_for("views.open", trigger_id=trigger_id))[0]
     block = next(b for b in view_of(opened)["blocks"] if b.get("block_id") == "kudos_private")
     assert block["element"]["initial_options"][0]["value"] == "kudos_private"
     state = {
