@@ -276,15 +276,12 @@ def describe_pass(result: PassResult, *, now: datetime) -> str:
         ("planned", f"{sum(planned.values())} nudges" + (f" ({kinds})" if kinds else "")),
         (
             "sent",
-            f"{sent.sent} daily messages; {sent.retry} to retry, {sent.failed} failed, "
-            f"{sent.cancelled} cancelled, {sent.resent} re-sent after a crash",
+            f"{sent.sent} messages (daily, intros, digests); {sent.retry} to retry, "
+            f"{sent.failed} failed, {sent.cancelled} cancelled, "
+            f"{sent.resent} re-sent after a crash",
         ),
-        (
-            "intros",
-            f"{intros.rounds} rounds matched into {intros.groups} groups; {intros.posted} "
-            f"posts sent, {intros.retry} to retry, {intros.failed} failed",
-        ),
-        ("digests", f"{result.digests} posted"),
+        ("intros", f"{intros.rounds} rounds matched into {intros.groups} groups"),
+        ("digests", f"{result.digests} planned"),
         ("recovered", f"{result.recovered} deliveries a stopped process had left"),
     ]
     stamp = now.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")

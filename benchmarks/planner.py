@@ -68,7 +68,7 @@ from allybot.app import AllyBot, create_app  # noqa: E402
 from benchmarks.double_process import DoubleProcess  # noqa: E402
 from bot.db import Database  # noqa: E402
 from bot.migrate import upgrade  # noqa: E402
-from bot.models import Ally, DailyMessage, Kudos, Nudge, Person, Workspace  # noqa: E402
+from bot.models import Ally, Kudos, Nudge, OutboxMessage, Person, Workspace  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from scheduler.kinds.tips import KIND as TIP_KIND  # noqa: E402
 from scheduler.planner import plan  # noqa: E402
@@ -588,7 +588,7 @@ class Stored:
 async def stored_messages(db: Database) -> Stored:
     """daily_messages as the sender left them: how many, how many sent, how many ts."""
     async with db.session() as session:
-        rows = (await session.execute(select(DailyMessage.status, DailyMessage.ts))).all()
+        rows = (await session.execute(select(OutboxMessage.status, OutboxMessage.ts))).all()
     return Stored(
         rows=len(rows),
         rows_sent=sum(1 for status, _ in rows if status == "sent"),

@@ -36,7 +36,8 @@ PLAN_SECONDS = Histogram(
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
 MESSAGES = Counter(
-    "allybot_daily_messages_total",
-    "Daily messages by outcome: sent, retry, failed, cancelled, resent (possible duplicate)",
+    "allybot_messages_total",
+    "Messages the scheduler sent (daily DMs, intros posts, digests) by outcome: sent, retry,"
+    " failed, cancelled, resent (possible duplicate)",
     ["outcome"],
 )

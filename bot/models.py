@@ -179,7 +179,7 @@ class Inbound(Base):
 class Nudge(Base):
     """One item allybot means to tell a person, planned once per (person, kind, subject, period).
 
-    Items for the same person and local day go out together in one `DailyMessage`.
+    Items for the same person and local day go out together in one daily `OutboxMessage`.
     """
 
     __tablename__ = "nudges"
@@ -201,25 +201,36 @@ class Nudge(Base):
     expires_day: Mapped[date | None] = mapped_column(Date)
     payload: Mapped[dict[str, Any] | None]
     status: Mapped[str] = mapped_column(String(16), default="planned")
-    message_id: Mapped[int | None] = mapped_column(ForeignKey("daily_messages.id"))
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
     planned_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class DailyMessage(Base):
-    """The one DM a person gets from allybot on a local day; claimed before it is sent."""
+class OutboxMessage(Base):
+    """A message allybot sends on its own, not as a reply: a person's daily DM (`daily`), an
+    intros group post (`intro`, `followup`), a weekly digest (`digest`), …
 
-    __tablename__ = "daily_messages"
+    Planned as a row, then claimed, sent once and marked by `scheduler/sender.py`. A daily
+    message is unique per person and local day; every other kind per (workspace, kind,
+    subject), the subject naming what it is about (a match id, an ISO week).
+    """
+
+    __tablename__ = "outbox"
     __table_args__ = (
-        UniqueConstraint("team_id", "user_id", "local_day", name="uq_daily_messages_day"),
-        Index("ix_daily_messages_status_lease", "status", "lease_until"),
+        UniqueConstraint("team_id", "user_id", "local_day", name="uq_outbox_day"),
+        UniqueConstraint("team_id", "kind", "subject", name="uq_outbox_subject"),
+        Index("ix_outbox_status_lease", "status", "lease_until"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     team_id: Mapped[str] = mapped_column(String(32))
-    user_id: Mapped[str] = mapped_column(String(32))
-    local_day: Mapped[date] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(16), default="claimed")
-    claim_token: Mapped[str] = mapped_column(String(36))
+    kind: Mapped[str] = mapped_column(String(16), default="daily")
+    subject: Mapped[str | None] = mapped_column(String(64))
+    user_id: Mapped[str | None] = mapped_column(String(32))  # a daily message's person
+    local_day: Mapped[date | None] = mapped_column(Date)  # … and their local day
+    # pending → sent | failed | cancelled
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    claim_token: Mapped[str | None] = mapped_column(String(36))
+    # Nobody else takes a pending row before this: its holder's lease, or when it is due.
     lease_until: Mapped[datetime]
     attempts: Mapped[int] = mapped_column(Integer, default=1)
     channel_id: Mapped[str | None] = mapped_column(String(32))
@@ -362,21 +373,6 @@ class Resolve(Base):
     source_key: Mapped[str] = mapped_column(String(200), unique=True)
 
 
-class Digest(Base):
-    """The weekly kudos digest of a workspace: one per ISO week, whoever posts it."""
-
-    __tablename__ = "digests"
-    __table_args__ = (UniqueConstraint("team_id", "week", name="uq_digests_week"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    team_id: Mapped[str] = mapped_column(String(32))
-    week: Mapped[str] = mapped_column(String(10))
-    channel_id: Mapped[str] = mapped_column(String(32))
-    status: Mapped[str] = mapped_column(String(16), default="posting")
-    ts: Mapped[str | None] = mapped_column(String(32))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
 # slack_sdk's OAuth stores keep installations, bot tokens and OAuth states in tables of their
 # own design; declared on allybot's metadata so that Alembic creates them and checks them.
 SLACK_INSTALLATIONS = AsyncSQLAlchemyInstallationStore.build_installations_table(
@@ -504,35 +500,6 @@ class IntroAnswer(Base):
     user_id: Mapped[str] = mapped_column(String(32))
     answer: Mapped[str] = mapped_column(String(16))
     answered_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class IntroPost(Base):
-    """A message to a match's group DM (the intro, then "Did you meet?"), sent once.
-
-    Claimed with a token and lease before it is posted, like a daily message, so retries,
-    429s and several replicas never post it twice.
-    """
-
-    __tablename__ = "intro_posts"
-    __table_args__ = (
-        UniqueConstraint("match_id", "kind", name="uq_intro_posts_kind"),
-        Index("ix_intro_posts_status_due", "status", "due_at"),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    match_id: Mapped[int] = mapped_column(ForeignKey("intro_matches.id", ondelete="CASCADE"))
-    team_id: Mapped[str] = mapped_column(String(32))
-    kind: Mapped[str] = mapped_column(String(16))
-    due_at: Mapped[datetime]
-    status: Mapped[str] = mapped_column(String(16), default="pending")
-    claim_token: Mapped[str | None] = mapped_column(String(36))
-    lease_until: Mapped[datetime | None]
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    sending_at: Mapped[datetime | None]
-    channel_id: Mapped[str | None] = mapped_column(String(32))
-    ts: Mapped[str | None] = mapped_column(String(32))
-    error: Mapped[str | None] = mapped_column(Text)
-    sent_at: Mapped[datetime | None]
 
 
 class IntroPair(Base):

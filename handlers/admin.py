@@ -10,11 +10,11 @@ from slack_bolt.async_app import AsyncApp
 from bot.admins import is_workspace_admin
 from bot.blocks.admin import build_admin_modal
 from bot.blocks.kudos import build_notice_blocks
-from bot.dm import send_dm
 from bot.ids import Callback
 from bot.inbox import Inbox, Work
 from bot.services import people, workspace_settings
 from bot.services.workspace_settings import WorkspaceSettings
+from handlers.dm import send_dm
 from handlers.keys import view_key
 from handlers.kudos import tell_privately
 

@@ -16,7 +16,6 @@ from bot.blocks.commitments import (
     summary,
 )
 from bot.blocks.kudos import build_notice_blocks
-from bot.dm import send_dm
 from bot.ids import Action, Callback
 from bot.inbox import Inbox, Work
 from bot.services import commitments, kudos
@@ -24,6 +23,7 @@ from bot.services.commitments import CommitRejected
 from bot.text import Source
 from handlers.commitments import checked_parties, owner_of, tell_parties
 from handlers.common import engaging
+from handlers.dm import send_dm
 from handlers.keys import shortcut_key, view_key
 
 

@@ -23,11 +23,11 @@ from bot.blocks.privacy import (
     kept_text,
     not_yours_text,
 )
-from bot.dm import send_dm
 from bot.ids import Action
 from bot.inbox import Inbox, Work, WorkFn
 from bot.services import privacy
 from handlers.common import engaging
+from handlers.dm import send_dm
 from handlers.kudos import tell_privately
 
 

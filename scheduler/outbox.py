@@ -1,12 +1,15 @@
-"""The outbox in SQL: which planned nudges are due, and claiming a person's daily message.
+"""The outbox in SQL: every message the scheduler sends is an `outbox` row, claimed with a
+token and a lease before it is sent (FOR UPDATE SKIP LOCKED on PostgreSQL), so two
+replicas never send the same row; a claim whose sender died is taken over after its lease.
 
-A person's daily message is a `daily_messages` row, unique per (person, local day). Whoever
-inserts it owns it, so two replicas never send the same day twice; a claim whose sender
-died is taken over after its lease (FOR UPDATE SKIP LOCKED on PostgreSQL).
+A person's daily message is the row unique per (person, local day), inserted when they
+have due nudges; whoever inserts it holds it. Other kinds plan their rows ahead (an intro
+post, a digest) with `lease_until` at the time they are due.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -16,9 +19,10 @@ from sqlalchemy.sql import ColumnElement
 from sqlalchemy.sql.selectable import Subquery
 
 from bot.db import UTCDateTime, dialect_of, insert_for
-from bot.models import DailyMessage, Nudge, Person, Workspace
+from bot.models import Nudge, OutboxMessage, Person, Workspace
 from scheduler.zones import deliverable
 
+DAILY = "daily"
 LEASE = timedelta(minutes=2)
 MAX_ATTEMPTS = 5
 
@@ -35,9 +39,9 @@ def _due_for(day: Any) -> ColumnElement[bool]:
 def due_nudges(clocks: Subquery, now: datetime, *, team_id: str | None = None) -> Select[Any]:
     """Planned nudges of people who may be messaged now and have had no message today."""
     already = exists().where(
-        DailyMessage.team_id == Nudge.team_id,
-        DailyMessage.user_id == Nudge.user_id,
-        DailyMessage.local_day == clocks.c.local_day,
+        OutboxMessage.team_id == Nudge.team_id,
+        OutboxMessage.user_id == Nudge.user_id,
+        OutboxMessage.local_day == clocks.c.local_day,
     )
     stmt = (
         select(Nudge, Person, clocks.c.local_day)
@@ -70,7 +74,8 @@ async def claim_new(
             Nudge.team_id,
             Nudge.user_id,
             clocks.c.local_day,
-            literal("claimed"),
+            literal(DAILY),
+            literal("pending"),
             literal(token),
             literal(now + LEASE, UTCDateTime()),
             literal(1),
@@ -79,55 +84,64 @@ async def claim_new(
         .distinct()
         .limit(limit)
     )
-    cols = ["team_id", "user_id", "local_day", "status", "claim_token", "lease_until"]
+    cols = ["team_id", "user_id", "local_day", "kind", "status", "claim_token", "lease_until"]
     await session.execute(
-        insert_for(session, DailyMessage)
+        insert_for(session, OutboxMessage)
         .from_select([*cols, "attempts", "created_at"], people_due)
         .on_conflict_do_nothing(index_elements=["team_id", "user_id", "local_day"])
     )
     await session.execute(
         update(Nudge)
         .where(
-            DailyMessage.claim_token == token,
-            DailyMessage.team_id == Nudge.team_id,
-            DailyMessage.user_id == Nudge.user_id,
+            OutboxMessage.claim_token == token,
+            OutboxMessage.team_id == Nudge.team_id,
+            OutboxMessage.user_id == Nudge.user_id,
             Nudge.message_id.is_(None),
-            _due_for(DailyMessage.local_day),
+            _due_for(OutboxMessage.local_day),
         )
-        .values(message_id=DailyMessage.id)
+        .values(message_id=OutboxMessage.id)
         .execution_options(synchronize_session=False)
     )
 
 
-async def reclaim_expired(session: AsyncSession, *, now: datetime, token: str, limit: int) -> int:
-    """Take over claims whose lease ran out; returns how many died while their post was in
-    flight (sending, no error recorded): each a possible duplicate."""
-    stale = (
-        select(DailyMessage.id)
-        .where(DailyMessage.status == "claimed", DailyMessage.lease_until < now)
-        .order_by(DailyMessage.id)
-        .limit(limit)
-    )
+async def claim_due(
+    session: AsyncSession,
+    *,
+    now: datetime,
+    token: str,
+    limit: int,
+    team_id: str | None = None,
+    kinds: Sequence[str] | None = None,
+) -> int:
+    """Take pending rows nobody holds now (planned ones that are due, claims whose lease ran
+    out); returns how many of them died while their post was in flight (sending, no error
+    recorded): each a possible duplicate."""
+    free = and_(OutboxMessage.status == "pending", OutboxMessage.lease_until <= now)
+    stale = select(OutboxMessage.id).where(free).order_by(OutboxMessage.id).limit(limit)
+    if team_id:
+        stale = stale.where(OutboxMessage.team_id == team_id)
+    if kinds is not None:
+        stale = stale.where(OutboxMessage.kind.in_(list(kinds)))
     if dialect_of(session) == "postgresql":
         stale = stale.with_for_update(skip_locked=True)
     ids = list((await session.execute(stale)).scalars())
     if not ids:
         return 0
     died = await session.execute(
-        select(DailyMessage.id).where(
-            DailyMessage.id.in_(ids),
-            DailyMessage.sending_at.is_not(None),
-            DailyMessage.error.is_(None),
+        select(OutboxMessage.id).where(
+            OutboxMessage.id.in_(ids),
+            OutboxMessage.sending_at.is_not(None),
+            OutboxMessage.error.is_(None),
         )
     )
     crashed = len(list(died.scalars()))
     await session.execute(
-        update(DailyMessage)
-        .where(DailyMessage.id.in_(ids), DailyMessage.lease_until < now)
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(ids), free)
         .values(
             claim_token=token,
             lease_until=now + LEASE,
-            attempts=DailyMessage.attempts + 1,
+            attempts=OutboxMessage.attempts + 1,
             sending_at=None,
         )
     )
@@ -138,21 +152,21 @@ async def release(session: AsyncSession, *, message_ids: list[int], now: datetim
     """Hand claims back unsent (a process shutting down): their lease ends now, so the next
     pass on any replica takes them over at once."""
     await session.execute(
-        update(DailyMessage)
+        update(OutboxMessage)
         .where(
-            DailyMessage.id.in_(message_ids),
-            DailyMessage.status == "claimed",
-            DailyMessage.sending_at.is_(None),
+            OutboxMessage.id.in_(message_ids),
+            OutboxMessage.status == "pending",
+            OutboxMessage.sending_at.is_(None),
         )
         .values(lease_until=now - timedelta(seconds=1))
     )
 
 
-async def claimed(session: AsyncSession, *, token: str) -> list[DailyMessage]:
-    stmt = select(DailyMessage).where(
-        DailyMessage.claim_token == token, DailyMessage.status == "claimed"
+async def claimed(session: AsyncSession, *, token: str) -> list[OutboxMessage]:
+    stmt = select(OutboxMessage).where(
+        OutboxMessage.claim_token == token, OutboxMessage.status == "pending"
     )
-    return list((await session.execute(stmt.order_by(DailyMessage.id))).scalars())
+    return list((await session.execute(stmt.order_by(OutboxMessage.id))).scalars())
 
 
 async def items_of(session: AsyncSession, *, message_id: int) -> list[Nudge]:
@@ -160,20 +174,29 @@ async def items_of(session: AsyncSession, *, message_id: int) -> list[Nudge]:
     return list((await session.execute(stmt.order_by(Nudge.id))).scalars())
 
 
-async def mark_sending(session: AsyncSession, *, message_id: int, now: datetime) -> None:
+async def mark_sending(
+    session: AsyncSession, *, message_id: int, token: str, now: datetime
+) -> bool:
     """Note that the post is about to leave, so a crash from here on counts as a possible
-    duplicate when the message is sent again."""
-    await session.execute(
-        update(DailyMessage).where(DailyMessage.id == message_id).values(sending_at=now)
+    duplicate when the message is sent again; False if the claim was lost meanwhile."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == message_id,
+            OutboxMessage.claim_token == token,
+            OutboxMessage.status == "pending",
+        )
+        .values(sending_at=now, error=None)
     )
+    return bool(getattr(result, "rowcount", 0))
 
 
 async def mark_sent(
     session: AsyncSession, *, message_id: int, channel_id: str, ts: str, now: datetime
 ) -> None:
     await session.execute(
-        update(DailyMessage)
-        .where(DailyMessage.id == message_id)
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id)
         .values(status="sent", channel_id=channel_id, ts=ts, sent_at=now, error=None)
     )
     await session.execute(
@@ -187,7 +210,7 @@ async def mark_attempt_failed(
     session: AsyncSession, *, message_id: int, now: datetime, error: str, permanent: bool
 ) -> str:
     """A failed send: retried after a backoff, or failed for good with its reason."""
-    dm = await session.get(DailyMessage, message_id)
+    dm = await session.get(OutboxMessage, message_id)
     if dm is None:
         return "gone"
     dm.error = error[:2000]
@@ -205,12 +228,22 @@ async def mark_attempt_failed(
     return dm.status
 
 
-async def cancel(session: AsyncSession, *, message_id: int, status: str = "cancelled") -> None:
-    """Nothing to send after all (no items left, or the person left): free the day."""
+async def cancel(session: AsyncSession, *, message: OutboxMessage, why: str) -> None:
+    """Nothing to send after all. A daily message frees the person's day (its nudges are
+    cancelled); any other row stays, cancelled with the reason, so it is not planned again."""
     await session.execute(
-        update(Nudge).where(Nudge.message_id == message_id).values(status=status, message_id=None)
+        update(Nudge)
+        .where(Nudge.message_id == message.id)
+        .values(status="cancelled", message_id=None)
     )
-    await session.execute(delete(DailyMessage).where(DailyMessage.id == message_id))
+    if message.kind == DAILY:
+        await session.execute(delete(OutboxMessage).where(OutboxMessage.id == message.id))
+        return
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message.id)
+        .values(status="cancelled", error=why[:2000], lease_until=message.lease_until)
+    )
 
 
 async def expire_old(session: AsyncSession, *, today_utc: date) -> int:

@@ -12,7 +12,7 @@ from bot.metrics import NUDGES_PLANNED, PLAN_SECONDS
 from bot.runtime import AllyBot
 from bot.services import dm_budget, inbound
 from scheduler import kinds, outbox
-from scheduler.digest import post_digests
+from scheduler.digest import plan_digests
 from scheduler.kinds import PlanContext
 from scheduler.kinds.intros import IntrosResult, run_intros
 from scheduler.sender import SendResult, send_due
@@ -28,7 +28,7 @@ class PassResult:
     plan_seconds: dict[str, float] = field(default_factory=dict)
     expired: int = 0
     sent: SendResult = field(default_factory=SendResult)
-    digests: int = 0
+    digests: int = 0  # planned this pass
     purged: int = 0
     intros: IntrosResult = field(default_factory=IntrosResult)
     kudos_posts: int = 0
@@ -56,17 +56,21 @@ async def plan(
 
 
 async def run_pass(bot: AllyBot, *, now: datetime, team_id: str | None = None) -> PassResult:
-    """Finish deliveries a crashed process left, plan, send, and forget old dedup keys.
+    """Finish deliveries a crashed process left, plan, send everything due through the one
+    sender, and forget old dedup keys.
 
     `team_id` narrows planning and sending to one workspace (for tests and previews).
     """
     recovered = await bot.inbox.recover(now=now)
     result, ctx = await plan(bot, now=now, team_id=team_id)
     result.recovered = recovered
-    result.intros = await run_intros(bot, now=now, team_id=team_id)  # before sending: notices
-    if ctx is not None:
-        result.sent = await send_due(bot, clocks=ctx.clocks, now=now, team_id=team_id)
-    result.digests = await post_digests(bot, now=now, team_id=team_id)
+    # Matching writes the round's group posts and the notices to people left out: before
+    # sending, so this pass sends them.
+    result.intros = await run_intros(bot, now=now, team_id=team_id)
+    async with bot.db.session() as session:
+        result.digests = await plan_digests(session, now=now, team_id=team_id)
+    clocks = ctx.clocks if ctx is not None else None
+    result.sent = await send_due(bot, clocks=clocks, now=now, team_id=team_id)
     result.kudos_posts = await edit_stale(bot.db, bot.clients, now=now)
     async with bot.db.session() as session:
         result.purged = await inbound.retain(session, now=now)

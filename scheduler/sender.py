@@ -1,26 +1,33 @@
-"""Sends claimed daily messages: many people at once, one message per person per day."""
+"""The one way the scheduler sends to Slack: claim due outbox rows, render, post, mark.
+
+Every message allybot sends on its own is an `outbox` row (see `scheduler/messages.py`).
+This module is the only one in the scheduler that talks to Slack's posting methods, so one
+policy holds for all of them: a row is claimed with a token and a lease (FOR UPDATE SKIP
+LOCKED on PostgreSQL), marked `sending_at` just before the post and `sent` with Slack's ts
+after; errors no retry can fix fail it with the reason, others are retried by later passes
+with backoff, up to `outbox.MAX_ATTEMPTS`; a row whose holder died is taken over after its
+lease, and counted as a possible duplicate if its post was in flight.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.sql.selectable import Subquery
 
-from bot import directory
-from bot.blocks.nudges import build_daily_message_blocks
-from bot.dm import send_dm
 from bot.logs import describe, log_context
 from bot.metrics import MESSAGES
-from bot.models import DailyMessage, Nudge, Person
+from bot.models import OutboxMessage
 from bot.runtime import AllyBot
 from bot.slack import slack_error
-from scheduler import kinds, outbox
-from scheduler.kinds import Rendered
+from scheduler import messages, outbox
+from scheduler.messages import Skip
 
 logger = logging.getLogger(__name__)
 
@@ -50,77 +57,52 @@ class SendResult:
     errors: list[str] = field(default_factory=list)
 
 
-async def render_items(
-    session: object, items: list[Nudge], person: Person, record: bool
-) -> list[Rendered]:
-    """Each item's blocks, in the fixed bundle order of their kinds."""
-    order = {k.name: k.order for k in kinds.all_kinds()}
-    rendered: list[Rendered] = []
-    by_kind: dict[str, list[Nudge]] = {}
-    for item in sorted(items, key=lambda n: (order.get(n.kind, 1000), n.id)):
-        by_kind.setdefault(item.kind, []).append(item)
-    for name, group in by_kind.items():
-        kind = kinds.get(name)
-        if kind is None:
-            continue
-        if kind.render_many is not None:
-            many = await kind.render_many(session, group, person, record)  # type: ignore[arg-type]
-            rendered.extend([many] if many is not None else [])
-            continue
-        for item in group:
-            one = await kind.render(session, item, person, record)  # type: ignore[arg-type]
-            if one is not None:
-                rendered.append(one)
-    return rendered
-
-
-def fallback_text(rendered: list[Rendered]) -> str:
-    if len(rendered) == 1:
-        return rendered[0].text
-    return f"allybot: {len(rendered)} things for today. " + rendered[0].text
-
-
 async def send_due(
     bot: AllyBot,
     *,
-    clocks: Subquery,
+    clocks: Subquery | None,
     now: datetime,
     batch: int = 200,
     concurrency: int = 20,
     team_id: str | None = None,
+    kinds: Sequence[str] | None = None,
 ) -> SendResult:
-    """Claim and send until nothing due is left; safe to run on many replicas at once."""
+    """Claim and send until nothing due is left; safe to run on many replicas at once.
+
+    With `clocks`, people with due nudges get their daily message; `kinds` narrows which
+    rows are sent (the digest command sends only digests)."""
     result = SendResult()
     limit = asyncio.Semaphore(concurrency)
     released: list[int] = []
     while not bot.stopping.is_set():  # a process shutting down finishes its batch, no more
         token = str(uuid.uuid4())
         async with bot.db.session() as session:
-            result.resent += await outbox.reclaim_expired(
-                session, now=now, token=token, limit=batch
+            result.resent += await outbox.claim_due(
+                session, now=now, token=token, limit=batch, team_id=team_id, kinds=kinds
             )
-            await outbox.claim_new(
-                session, clocks=clocks, now=now, token=token, limit=batch, team_id=team_id
-            )
+            if clocks is not None and (kinds is None or outbox.DAILY in kinds):
+                await outbox.claim_new(
+                    session, clocks=clocks, now=now, token=token, limit=batch, team_id=team_id
+                )
         async with bot.db.session() as session:
-            messages = await outbox.claimed(session, token=token)
-        if not messages:
+            rows = await outbox.claimed(session, token=token)
+        if not rows:
             break
 
-        async def bounded(dm: DailyMessage) -> None:
+        async def bounded(row: OutboxMessage, token: str = token) -> None:
             async with limit:
                 if bot.stopping.is_set():  # shutting down: hand back what has not started
-                    released.append(dm.id)
+                    released.append(row.id)
                     return
-                await send_one(bot, dm, now=now, result=result)
+                await send_one(bot, row, token=token, now=now, result=result)
 
-        await asyncio.gather(*(bounded(dm) for dm in messages))
+        await asyncio.gather(*(bounded(row) for row in rows))
         if released:
             async with bot.db.session() as session:
                 await outbox.release(session, message_ids=released, now=now)
             logger.info("handed back %d unsent messages for another replica", len(released))
             released.clear()
-        if len(messages) < batch:
+        if len(rows) < batch:
             break
     if result.resent:
         MESSAGES.labels("resent").inc(result.resent)
@@ -128,51 +110,65 @@ async def send_due(
     return result
 
 
-async def send_one(bot: AllyBot, dm: DailyMessage, *, now: datetime, result: SendResult) -> None:
-    """Render a person's due items into one DM and post it; record what happened."""
-    with log_context(team=dm.team_id, message=dm.id):
-        client = await bot.clients.for_team(dm.team_id)
-        people = await directory.lookup(bot.db, client, team_id=dm.team_id, user_ids=[dm.user_id])
-        person = people.get(dm.user_id)
-        async with bot.db.session() as session:
-            items = await outbox.items_of(session, message_id=dm.id)
-            if person is None or person.deleted or not items:
-                await outbox.cancel(session, message_id=dm.id)
-                result.cancelled += 1
-                MESSAGES.labels("cancelled").inc()
-                return
-            rendered = await render_items(session, items, person, True)
-            if rendered:
-                await outbox.mark_sending(session, message_id=dm.id, now=now)
-        if not rendered:
+async def send_one(
+    bot: AllyBot, row: OutboxMessage, *, token: str, now: datetime, result: SendResult
+) -> None:
+    """Render one claimed row, post it, and record what happened."""
+    with log_context(team=row.team_id, message=row.id, kind=row.kind):
+        kind = messages.get(row.kind)
+        client = await bot.clients.for_team(row.team_id)
+        rendered = await kind.render(bot, client, row, now) if kind else Skip("unknown kind")
+        if isinstance(rendered, Skip):
             async with bot.db.session() as session:
-                await outbox.cancel(session, message_id=dm.id)
+                await outbox.cancel(session, message=row, why=rendered.reason)
             result.cancelled += 1
+            MESSAGES.labels("cancelled").inc()
             return
-        blocks = build_daily_message_blocks(day=dm.local_day, items=[r.blocks for r in rendered])
+        assert kind is not None
         try:
-            resp = await send_dm(
-                client, user_id=dm.user_id, text=fallback_text(rendered), blocks=blocks
+            channel = rendered.user_id or rendered.channel_id
+            if channel is None:  # Slack gives the same group DM for the same people
+                opened = await client.conversations_open(users=",".join(rendered.members))
+                channel = str(opened["channel"]["id"])
+                if kind.opened is not None:
+                    async with bot.db.session() as session:
+                        await kind.opened(session, row, channel)
+            async with bot.db.session() as session:
+                if not await outbox.mark_sending(session, message_id=row.id, token=token, now=now):
+                    return  # the claim was lost meanwhile; its new holder sends it
+            resp = await client.chat_postMessage(
+                channel=channel,
+                text=rendered.text,
+                blocks=rendered.blocks,
+                unfurl_links=False,
+                unfurl_media=False,
             )
         except Exception as exc:
             error = slack_error(exc) if isinstance(exc, SlackApiError) else describe(exc)
             permanent = isinstance(exc, SlackApiError) and error in PERMANENT
             async with bot.db.session() as session:
                 status = await outbox.mark_attempt_failed(
-                    session, message_id=dm.id, now=now, error=error, permanent=permanent
+                    session, message_id=row.id, now=now, error=error, permanent=permanent
                 )
             outcome = "failed" if status == "failed" else "retry"
             setattr(result, outcome, getattr(result, outcome) + 1)
             result.errors.append(error)
             MESSAGES.labels(outcome).inc()
             logger.warning(
-                "daily message not sent: %s", error, extra={"outcome": outcome, "reason": error}
+                "%s message not sent: %s",
+                row.kind,
+                error,
+                extra={"outcome": outcome, "reason": error},
             )
             return
         async with bot.db.session() as session:
             await outbox.mark_sent(
-                session, message_id=dm.id, channel_id=resp["channel"], ts=resp["ts"], now=now
+                session,
+                message_id=row.id,
+                channel_id=str(resp["channel"]),
+                ts=str(resp["ts"]),
+                now=now,
             )
         result.sent += 1
         MESSAGES.labels("sent").inc()
-        logger.info("daily message sent", extra={"outcome": "sent"})
+        logger.info("%s message sent", row.kind, extra={"outcome": "sent"})

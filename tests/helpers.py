@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from allybot.app import AllyBot, create_app
 from bot.db import Database
-from bot.models import DailyMessage, Nudge, Person
+from bot.models import Nudge, OutboxMessage, Person
 from bot.services import workspace_settings
 from bot.services.people import ensure_workspace
 from bot.settings import Settings
@@ -83,10 +83,10 @@ async def nudges_of(db: Database, team_id: str) -> list[Nudge]:
         return list((await session.execute(stmt)).scalars())
 
 
-async def messages_of(db: Database, team_id: str) -> list[DailyMessage]:
+async def messages_of(db: Database, team_id: str) -> list[OutboxMessage]:
     async with db.session() as session:
-        stmt = select(DailyMessage).where(DailyMessage.team_id == team_id)
-        return list((await session.execute(stmt.order_by(DailyMessage.id))).scalars())
+        stmt = select(OutboxMessage).where(OutboxMessage.team_id == team_id)
+        return list((await session.execute(stmt.order_by(OutboxMessage.id))).scalars())
 
 
 def at(local: str, tz: str) -> datetime:

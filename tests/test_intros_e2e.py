@@ -15,8 +15,8 @@ from bot.db import Database
 from bot.models import (
     IntroMatch,
     IntroMatchMember,
-    IntroPost,
     IntroRound,
+    OutboxMessage,
     Person,
     Workspace,
 )
@@ -77,7 +77,9 @@ async def post_ts(db: Database, match_id: int, kind: str) -> str:
     async with db.session() as session:
         post = (
             await session.execute(
-                select(IntroPost).where(IntroPost.match_id == match_id, IntroPost.kind == kind)
+                select(OutboxMessage).where(
+                    OutboxMessage.subject == str(match_id), OutboxMessage.kind == kind
+                )
             )
         ).scalar_one()
         assert post.ts is not None
@@ -377,7 +379,9 @@ async def test_group_posts_once_with_429s_and_two_replicas(
     async with db.session() as session:
         statuses = (
             await session.execute(
-                select(IntroPost.kind, IntroPost.status).where(IntroPost.team_id == team)
+                select(OutboxMessage.kind, OutboxMessage.status).where(
+                    OutboxMessage.team_id == team, OutboxMessage.kind.in_(["intro", "followup"])
+                )
             )
         ).all()
     assert sorted(statuses) == [("followup", "pending")] * 3 + [("intro", "sent")] * 3

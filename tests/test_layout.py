@@ -1,5 +1,5 @@
-"""The layout a newcomer relies on: layers that import downwards, handlers without SQL,
-modules small enough to read."""
+"""The layout a newcomer relies on: one way out to Slack, layers that import downwards,
+handlers without SQL, modules small enough to read."""
 
 from __future__ import annotations
 
@@ -8,6 +8,25 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("allybot", "bot", "handlers", "scheduler")
+# Slack Web API methods that post, change or open something a person sees.
+POSTING = {
+    "chat_postMessage",
+    "chat_postEphemeral",
+    "chat_update",
+    "chat_delete",
+    "chat_scheduleMessage",
+    "chat_meMessage",
+    "conversations_open",
+    "files_upload",
+    "files_upload_v2",
+    "files_completeUploadExternal",
+    "views_publish",
+    "views_open",
+    "views_update",
+    "views_push",
+    "reactions_add",
+}
+POSTING_NAMES = {name.replace("_", ".", 1) for name in POSTING}
 MAX_LINES = 600
 
 
@@ -28,6 +47,36 @@ def imported(path: Path) -> set[str]:
             found.add(node.module)
             found.update(f"{node.module}.{alias.name}" for alias in node.names)
     return found
+
+
+def posts_to_slack(path: Path) -> set[str]:
+    """The posting methods a module calls, as `client.chat_postMessage(…)` or by name."""
+    calls: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if not isinstance(node, ast.Call):
+            continue
+        if isinstance(node.func, ast.Attribute) and node.func.attr in POSTING:
+            calls.add(node.func.attr)
+        for arg in node.args[:1]:
+            if isinstance(arg, ast.Constant) and arg.value in POSTING_NAMES:
+                calls.add(str(arg.value))
+    return calls
+
+
+def test_only_the_sender_and_the_handlers_post_to_slack() -> None:
+    """What the scheduler sends goes through one sender; handlers answer the person who
+    acted (their immediate replies); nothing else in allybot posts."""
+    posting = {name_of(p): posts_to_slack(p) for p in modules(*PACKAGES)}
+    posting = {module: calls for module, calls in posting.items() if calls}
+    outside = {
+        module: calls
+        for module, calls in posting.items()
+        if module != "scheduler.sender" and not module.startswith("handlers.")
+    }
+    assert outside == {}
+    assert "chat_postMessage" in posting["scheduler.sender"]
+    assert "conversations_open" in posting["scheduler.sender"]
+    assert [m for m in posting if m.startswith("scheduler.")] == ["scheduler.sender"]
 
 
 def test_layers_import_downwards() -> None:

@@ -18,11 +18,11 @@ from bot.models import (
     CheckIn,
     Commitment,
     CommitmentParty,
-    DailyMessage,
     IntroMember,
     IntroNever,
     Kudos,
     Nudge,
+    OutboxMessage,
     Person,
     Resolve,
     TipShown,
@@ -48,7 +48,7 @@ TEAM_TABLES = (
     Resolve,
     TipShown,
     Nudge,
-    DailyMessage,
+    OutboxMessage,
 )
 
 
@@ -137,7 +137,7 @@ async def seed_messages(db: Database, team_id: str, user: str, other: str) -> No
     day = SEEDED_DAY
     tip = tips.library().tips[0]
     async with db.session() as session:
-        message = DailyMessage(
+        message = OutboxMessage(
             team_id=team_id,
             user_id=user,
             local_day=day,
@@ -272,7 +272,7 @@ async def rows_naming(db: Database, team_id: str, user: str) -> dict[str, int]:
         "resolves": (Resolve, or_(Resolve.user_id == user, Resolve.other_id == user)),
         "tips": (TipShown, TipShown.user_id == user),
         "nudges": (Nudge, or_(Nudge.user_id == user, Nudge.subject == user)),
-        "daily": (DailyMessage, DailyMessage.user_id == user),
+        "daily": (OutboxMessage, OutboxMessage.user_id == user),
         "intros": (IntroMember, IntroMember.user_id == user),
         "intros_never": (IntroNever, or_(IntroNever.user_id == user, IntroNever.other_id == user)),
     }

@@ -24,7 +24,7 @@ from sqlalchemy import func, select, update
 
 from bot.db import Database
 from bot.migrate import upgrade
-from bot.models import DailyMessage, Kudos, Person
+from bot.models import Kudos, OutboxMessage, Person
 from scheduler import outbox
 from scheduler.planner import plan
 from tests.conftest import PG_ADMIN_DSN, Server, Team, server_env, start_server, stopped
@@ -107,7 +107,7 @@ async def strand_messages(url: str, db: Database, slack: SlackDouble, count: int
                 update(Person).where(Person.team_id == team).values(tips_cadence="off")
             )
     async with db.session() as session:
-        claimed = await session.scalar(select(func.count()).where(DailyMessage.team_id == team))
+        claimed = await session.scalar(select(func.count()).where(OutboxMessage.team_id == team))
     assert claimed == count
     return people
 
@@ -210,8 +210,8 @@ async def test_a_replica_killed_mid_batch_loses_nothing(
     # As if the two-minute lease had run out: the claims of the dead replica are free to take.
     async with db.session() as session:
         await session.execute(
-            update(DailyMessage)
-            .where(DailyMessage.status == "claimed")
+            update(OutboxMessage)
+            .where(OutboxMessage.status == "pending")
             .values(lease_until=datetime.now(UTC) - timedelta(seconds=5))
         )
     survivor = await replicas.start("survivor", tick_seconds=3600)
@@ -224,7 +224,7 @@ async def test_a_replica_killed_mid_batch_loses_nothing(
     assert duplicates <= reported <= 20, (duplicates, reported)
     async with db.session() as session:
         statuses = await session.execute(
-            select(DailyMessage.status, func.count()).group_by(DailyMessage.status)
+            select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
         )
         assert dict(statuses.all()) == {"sent": len(people)}
     assert await stopped(survivor.process) == 0
@@ -240,12 +240,12 @@ async def test_sigterm_finishes_the_sends_in_flight_and_exits_0(
     posted = set(delivered(slack, people))
     assert posted, "sends were in flight"
     async with db.session() as session:
-        rows = (await session.execute(select(DailyMessage))).scalars().all()
+        rows = (await session.execute(select(OutboxMessage))).scalars().all()
     by_user = {row.user_id: row for row in rows}
     # Every post that reached Slack was answered and recorded as sent before the exit ...
     assert {u for u, row in by_user.items() if row.status == "sent"} == posted
     # ... and nothing is left half-sent: the rest was handed back for another replica.
-    assert [row for row in rows if row.status == "claimed" and row.sending_at is not None] == []
+    assert [row for row in rows if row.status == "pending" and row.sending_at is not None] == []
     assert "stopped" in first.log()
     slack.delay("chat.postMessage", 0)
     second = await replicas.start("second", tick_seconds=3600)

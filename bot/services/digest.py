@@ -9,13 +9,15 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.db import insert_for
-from bot.models import Digest, Kudos
+from bot.models import Kudos, OutboxMessage
 
+KIND = "digest"  # its outbox rows
+EMPTY = "no kudos this week"
 WEEK = timedelta(days=7)
 MAX_TAG_ROWS = 5000
 
@@ -79,25 +81,20 @@ async def week_in_kudos(session: AsyncSession, *, team_id: str, now: datetime) -
     )
 
 
-async def claim_week(
-    session: AsyncSession, *, team_id: str, week: str, channel_id: str, now: datetime
-) -> int | None:
-    """The right to post this week's digest; None when another pass already has it."""
+async def plan_week(session: AsyncSession, *, team_id: str, week: str, now: datetime) -> int:
+    """This week's digest as an outbox row, once per (workspace, ISO week); 0 if planned."""
     stmt = (
-        insert_for(session, Digest)
-        .values(team_id=team_id, week=week, channel_id=channel_id, status="posting", created_at=now)
-        .on_conflict_do_nothing(index_elements=["team_id", "week"])
-        .returning(Digest.id)
+        insert_for(session, OutboxMessage)
+        .values(
+            team_id=team_id,
+            kind=KIND,
+            subject=week,
+            status="pending",
+            lease_until=now,
+            attempts=0,
+            created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["team_id", "kind", "subject"])
+        .returning(OutboxMessage.id)
     )
-    return (await session.execute(stmt)).scalar_one_or_none()
-
-
-async def mark_posted(
-    session: AsyncSession, *, digest_id: int, ts: str | None, status: str
-) -> None:
-    await session.execute(update(Digest).where(Digest.id == digest_id).values(status=status, ts=ts))
-
-
-async def release(session: AsyncSession, *, digest_id: int) -> None:
-    """The post failed: let a later pass that week try again."""
-    await session.execute(delete(Digest).where(Digest.id == digest_id))
+    return len((await session.execute(stmt)).all())

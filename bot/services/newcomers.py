@@ -23,7 +23,6 @@ from bot.models import (
     IntroMatch,
     IntroMatchMember,
     IntroMember,
-    IntroPost,
     IntroRound,
     Kudos,
     Newcomer,
@@ -31,9 +30,8 @@ from bot.models import (
     Workspace,
 )
 from bot.services.intros.history import count_pairs
+from bot.services.intros.posts import plan_posts
 from bot.services.intros.rules import (
-    FOLLOW_UP,
-    FOLLOW_UP_AFTER,
     WELCOME,
     paused,
     zone,
@@ -207,19 +205,13 @@ async def _welcome_match(
             for uid in group
         ],
     )
-    await session.execute(
-        insert(IntroPost),
-        [
-            {
-                "match_id": match_id,
-                "team_id": team_id,
-                "kind": kind,
-                "due_at": due,
-                "status": "pending",
-                "attempts": 0,
-            }
-            for kind, due in ((WELCOME, welcome_at), (FOLLOW_UP, welcome_at + FOLLOW_UP_AFTER))
-        ],
+    await plan_posts(
+        session,
+        team_id=team_id,
+        match_ids=[match_id],
+        now=now,
+        first=WELCOME,
+        due_at=welcome_at,
     )
     await count_pairs(session, team_id=team_id, round_id=round_id, groups=[tuple(group)])
     return match_id

@@ -23,7 +23,6 @@ from bot.models import (
     CheckIn,
     Commitment,
     CommitmentParty,
-    DailyMessage,
     DashboardSession,
     IntroAnswer,
     IntroMatch,
@@ -34,6 +33,7 @@ from bot.models import (
     Kudos,
     Newcomer,
     Nudge,
+    OutboxMessage,
     Person,
     Resolve,
     SettingChange,
@@ -160,9 +160,9 @@ OWN: dict[str, _Own] = {
     "tips_shown": _Own(TipShown, TipShown.user_id, (TipShown.shown_at, TipShown.id), TIP_FIELDS),
     "nudges": _Own(Nudge, Nudge.user_id, (Nudge.local_day, Nudge.id), NUDGE_FIELDS),
     "daily_messages": _Own(
-        DailyMessage,
-        DailyMessage.user_id,
-        (DailyMessage.local_day, DailyMessage.id),
+        OutboxMessage,
+        OutboxMessage.user_id,
+        (OutboxMessage.local_day, OutboxMessage.id),
         DAILY_MESSAGE_FIELDS,
     ),
     "intros": _Own(IntroMember, IntroMember.user_id, (IntroMember.user_id,), INTRO_MEMBER_FIELDS),
@@ -345,8 +345,8 @@ async def erase(
             DailyCandidate.team_id == team_id,
             or_(DailyCandidate.user_id == user_id, DailyCandidate.subject == user_id),
         ),
-        delete(DailyMessage).where(
-            DailyMessage.team_id == team_id, DailyMessage.user_id == user_id
+        delete(OutboxMessage).where(
+            OutboxMessage.team_id == team_id, OutboxMessage.user_id == user_id
         ),
         # Mutes and the DM budget's counts, either side.
         delete(Mute).where(

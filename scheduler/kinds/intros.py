@@ -1,31 +1,23 @@
-"""Intros in the scheduler: planning each workspace's round, matching it once, and the group
-DM posts (the introduction, then "Did you meet?" a week later).
+"""Intros in the scheduler: planning each workspace's round, matching it once, and what the
+group DM posts say (the introduction, then "Did you meet?" a week later).
 
 The kind `intro` plans a round row per (workspace, period): `plan_rounds` inserts it with ON
 CONFLICT DO NOTHING, so a pass that runs twice, late, or on two replicas plans one round. Its
 nudges are the notices to people left out of a round, which go in their daily message.
 
-Group DMs are not daily messages: each is an `intro_posts` row, unique per (match, kind).
-A sender claims due rows with a token and a lease (FOR UPDATE SKIP LOCKED on PostgreSQL),
-marks the row `sending_at` just before chat.postMessage, and `sent` with Slack's ts after.
-So two replicas never post the same row; a 429 is retried by the Slack client after
-Retry-After and, if it persists, by a later pass after a backoff; errors no retry can fix
-fail the row with its reason. Only a process that dies between Slack's answer and the
-`sent` write can cause a second post, after the lease; that case is counted in
-`allybot_intro_posts_total{outcome="resent"}`.
+Matching a round writes its group posts as `outbox` rows (kinds `intro` and `followup`,
+unique per match), due now and in a week; `scheduler/sender.py` sends them like every other
+message, opening the group DM the first time.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from prometheus_client import Counter as PromCounter
 from slack_sdk.errors import SlackApiError
-from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -40,7 +32,7 @@ from bot.blocks.intros import (
 )
 from bot.blocks.newcomers import build_welcome_intro_blocks, welcome_intro_text
 from bot.logs import describe, log_context
-from bot.models import IntroRound, Nudge, Person, Workspace
+from bot.models import IntroRound, Nudge, OutboxMessage, Person, Workspace
 from bot.runtime import AllyBot
 from bot.services.intros import posts as intro_posts
 from bot.services.intros import rounds as intro_rounds
@@ -48,15 +40,13 @@ from bot.services.intros import rules as intro_rules
 from bot.services.intros import starters as intro_starters
 from bot.services.newcomers import WELCOME
 from bot.slack import slack_error
+from scheduler import messages
 from scheduler.kinds import NudgeKind, PlanContext, Rendered, register
-from scheduler.sender import PERMANENT
+from scheduler.messages import MessageKind, Outgoing, Skip
 
 logger = logging.getLogger(__name__)
 
-POSTS = PromCounter("allybot_intro_posts", "Intros group DM posts by outcome", ["outcome"])
 PROFILE_BATCH = 100
-POST_BATCH = 100
-POST_CONCURRENCY = 10
 
 
 async def plan(session: AsyncSession, ctx: PlanContext) -> int:
@@ -83,14 +73,11 @@ register(NudgeKind(name=intro_rules.KIND, order=90, plan=plan, render=render, ti
 class IntrosResult:
     rounds: int = 0
     groups: int = 0
-    posted: int = 0
-    retry: int = 0
-    failed: int = 0
     errors: list[str] = field(default_factory=list)
 
 
 async def run_intros(bot: AllyBot, *, now: datetime, team_id: str | None = None) -> IntrosResult:
-    """Match the rounds that are due, then send the group posts that are due."""
+    """Match the rounds that are due; their posts are then sent with everything else."""
     result = IntrosResult()
     while True:
         token = str(uuid.uuid4())
@@ -100,7 +87,6 @@ async def run_intros(bot: AllyBot, *, now: datetime, team_id: str | None = None)
             break
         with log_context(team=claimed.team_id):
             await _match(bot, claimed.id, claimed.team_id, claimed.channel_id, token, now, result)
-    await send_posts(bot, now=now, team_id=team_id, result=result)
     return result
 
 
@@ -160,132 +146,94 @@ async def _bot_user(client: AsyncWebClient) -> str | None:
     return str(user) if user else None
 
 
-async def send_posts(
-    bot: AllyBot, *, now: datetime, team_id: str | None = None, result: IntrosResult | None = None
-) -> IntrosResult:
-    """Claim and send due group posts until none is left; safe on many replicas at once."""
-    result = result or IntrosResult()
-    limit = asyncio.Semaphore(POST_CONCURRENCY)
-    while True:
-        token = str(uuid.uuid4())
-        async with bot.db.session() as session:
-            ids = await intro_posts.claim_posts(
-                session, now=now, token=token, limit=POST_BATCH, team_id=team_id
-            )
-        if not ids:
-            return result
-
-        async def bounded(post_id: int, token: str = token) -> None:
-            async with limit:
-                await send_post(bot, post_id=post_id, token=token, now=now, result=result)
-
-        await asyncio.gather(*(bounded(i) for i in ids))
-        if len(ids) < POST_BATCH:
-            return result
+# -- the group posts, as the sender renders them ------------------------------------------
 
 
-async def send_post(
-    bot: AllyBot, *, post_id: int, token: str, now: datetime, result: IntrosResult
-) -> None:
-    """Open the group DM (Slack gives the same one for the same people) and post once."""
+async def render_intro(
+    bot: AllyBot, client: AsyncWebClient, row: OutboxMessage, now: datetime
+) -> Outgoing | Skip:
+    """Who is in the group, each member's local time, and a conversation starter."""
     async with bot.db.session() as session:
-        work = await intro_posts.post_work(session, post_id=post_id, token=token)
-        if work is None:
-            return
-        if work.post.kind == intro_rules.FOLLOW_UP and not await intro_posts.intro_sent(
-            session, match_id=work.match.id
-        ):
-            await intro_posts.cancel_post(session, post_id=post_id, why="intro not sent")
-            return
-    if work.crashed_before:
-        POSTS.labels("resent").inc()
-    with log_context(team=work.match.team_id, intro_post=post_id):
-        client = await bot.clients.for_team(work.match.team_id)
-        try:
-            channel = work.match.channel_id
-            if channel is None:
-                opened = await client.conversations_open(users=",".join(work.members))
-                channel = str(opened["channel"]["id"])
-                async with bot.db.session() as session:
-                    await intro_posts.set_group_dm(
-                        session, match_id=work.match.id, channel_id=channel
-                    )
-            if work.post.kind == intro_rules.INTRO:
-                text, blocks = await _intro_message(bot, client, work, now)
-            elif work.post.kind == WELCOME:
-                text, blocks = await _welcome_message(bot, client, work, now)
-            else:
-                text, blocks = follow_up_text(), build_follow_up_blocks(work.match.id)
-            async with bot.db.session() as session:
-                if not await intro_posts.mark_post_sending(
-                    session, post_id=post_id, token=token, now=now
-                ):
-                    return
-            resp = await client.chat_postMessage(
-                channel=channel, text=text, blocks=blocks, unfurl_links=False
-            )
-        except Exception as exc:  # recorded with its reason, retried by a later pass
-            error = slack_error(exc) if isinstance(exc, SlackApiError) else describe(exc)
-            permanent = isinstance(exc, SlackApiError) and error in PERMANENT
-            async with bot.db.session() as session:
-                status = await intro_posts.mark_post_failed(
-                    session, post_id=post_id, now=now, error=error, permanent=permanent
-                )
-            outcome = "failed" if status == "failed" else "retry"
-            setattr(result, outcome, getattr(result, outcome) + 1)
-            result.errors.append(error)
-            POSTS.labels(outcome).inc()
-            logger.warning("intro post not sent (%s): %s", outcome, error)
-            return
-        async with bot.db.session() as session:
-            await intro_posts.mark_post_sent(
-                session,
-                post_id=post_id,
-                channel_id=str(resp["channel"]),
-                ts=str(resp["ts"]),
-                now=now,
-            )
-        result.posted += 1
-        POSTS.labels("sent").inc()
-
-
-async def _welcome_message(
-    bot: AllyBot, client: AsyncWebClient, work: intro_posts.PostWork, now: datetime
-) -> tuple[str, list[Block]]:
-    """A newcomer's first intro: the newcomer is the match's first member."""
+        group = await intro_posts.group_of(session, match_id=int(str(row.subject)))
+        if group is None:
+            return Skip("match gone")
+        row_round = await session.get(IntroRound, group.match.round_id)
     people = await directory.lookup(
-        bot.db, client, team_id=work.match.team_id, user_ids=work.members
+        bot.db, client, team_id=group.match.team_id, user_ids=group.members
     )
-    newcomer, welcomers = work.members[0], work.members[1:]
     lines = [
         intro_rules.local_time_line(people[u], now) if u in people else f"<@{u}>"
-        for u in work.members
+        for u in group.members
+    ]
+    blocks = build_intro_blocks(
+        user_ids=group.members,
+        channel_id=row_round.channel_id if row_round else "",
+        starter=intro_starters.starter_text(group.match.starter_id),
+        time_lines=lines,
+    )
+    return Outgoing(
+        text=intro_text(group.members),
+        blocks=blocks,
+        channel_id=group.match.channel_id,
+        members=tuple(group.members),
+    )
+
+
+async def render_follow_up(
+    bot: AllyBot, client: AsyncWebClient, row: OutboxMessage, now: datetime
+) -> Outgoing | Skip:
+    """ "Did you meet?", only where the introduction went."""
+    match_id = int(str(row.subject))
+    async with bot.db.session() as session:
+        group = await intro_posts.group_of(session, match_id=match_id)
+        if group is None:
+            return Skip("match gone")
+        if not await intro_posts.intro_sent(session, team_id=row.team_id, match_id=match_id):
+            return Skip("intro not sent")
+    return Outgoing(
+        text=follow_up_text(),
+        blocks=build_follow_up_blocks(match_id),
+        channel_id=group.match.channel_id,
+        members=tuple(group.members),
+    )
+
+
+async def render_welcome(
+    bot: AllyBot, client: AsyncWebClient, row: OutboxMessage, now: datetime
+) -> Outgoing | Skip:
+    """A newcomer's first intro: the newcomer is the match's first member."""
+    async with bot.db.session() as session:
+        group = await intro_posts.group_of(session, match_id=int(str(row.subject)))
+    if group is None:
+        return Skip("match gone")
+    people = await directory.lookup(
+        bot.db, client, team_id=group.match.team_id, user_ids=group.members
+    )
+    newcomer, welcomers = group.members[0], group.members[1:]
+    lines = [
+        intro_rules.local_time_line(people[u], now) if u in people else f"<@{u}>"
+        for u in group.members
     ]
     blocks = build_welcome_intro_blocks(
         newcomer_id=newcomer,
         welcomers=welcomers,
-        starter=intro_starters.starter_text(work.match.starter_id),
+        starter=intro_starters.starter_text(group.match.starter_id),
         time_lines=lines,
     )
-    return welcome_intro_text(newcomer, welcomers), blocks
+    return Outgoing(
+        text=welcome_intro_text(newcomer, welcomers),
+        blocks=blocks,
+        channel_id=group.match.channel_id,
+        members=tuple(group.members),
+    )
 
 
-async def _intro_message(
-    bot: AllyBot, client: AsyncWebClient, work: intro_posts.PostWork, now: datetime
-) -> tuple[str, list[Block]]:
-    people = await directory.lookup(
-        bot.db, client, team_id=work.match.team_id, user_ids=work.members
-    )
-    async with bot.db.session() as session:
-        row = await session.get(IntroRound, work.match.round_id)
-    lines = [
-        intro_rules.local_time_line(people[u], now) if u in people else f"<@{u}>"
-        for u in work.members
-    ]
-    blocks = build_intro_blocks(
-        user_ids=work.members,
-        channel_id=row.channel_id if row else "",
-        starter=intro_starters.starter_text(work.match.starter_id),
-        time_lines=lines,
-    )
-    return intro_text(work.members), blocks
+async def keep_group_dm(session: AsyncSession, row: OutboxMessage, channel_id: str) -> None:
+    await intro_posts.set_group_dm(session, match_id=int(str(row.subject)), channel_id=channel_id)
+
+
+messages.register(MessageKind(name=intro_rules.INTRO, render=render_intro, opened=keep_group_dm))
+messages.register(
+    MessageKind(name=intro_rules.FOLLOW_UP, render=render_follow_up, opened=keep_group_dm)
+)
+messages.register(MessageKind(name=WELCOME, render=render_welcome, opened=keep_group_dm))

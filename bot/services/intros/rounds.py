@@ -20,7 +20,6 @@ from bot.models import (
     IntroMatch,
     IntroMatchMember,
     IntroMember,
-    IntroPost,
     IntroRound,
     Kudos,
     Nudge,
@@ -30,13 +29,11 @@ from bot.models import (
 from bot.pairing import pair_people
 from bot.services import newcomers
 from bot.services.intros.history import contact_counts, count_pairs, never_pairs, pair_history
+from bot.services.intros.posts import plan_posts
 from bot.services.intros.rules import (
     CONTACT_WINDOW,
-    FOLLOW_UP,
-    FOLLOW_UP_AFTER,
     INACTIVE,
     INACTIVE_AFTER,
-    INTRO,
     JOINED,
     KIND,
     LEASE,
@@ -309,21 +306,7 @@ async def match_round(
                 for uid in group
             ],
         )
-        await session.execute(
-            insert(IntroPost),
-            [
-                {
-                    "match_id": mid,
-                    "team_id": row.team_id,
-                    "kind": kind,
-                    "due_at": due,
-                    "status": "pending",
-                    "attempts": 0,
-                }
-                for mid in ids
-                for kind, due in ((INTRO, now), (FOLLOW_UP, now + FOLLOW_UP_AFTER))
-            ],
-        )
+        await plan_posts(session, team_id=row.team_id, match_ids=ids, now=now)
     await count_pairs(session, team_id=row.team_id, round_id=row.id, groups=pairing.groups)
     told = {**pool.told, **pairing.left_out}
     await _plan_notices(session, row=row, told=told, now=now)

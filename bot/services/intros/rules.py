@@ -18,7 +18,6 @@ FOLLOW_UP_AFTER = timedelta(days=7)
 INACTIVE_AFTER = timedelta(days=30)
 CONTACT_WINDOW = timedelta(days=180)
 LEASE = timedelta(minutes=5)
-MAX_ATTEMPTS = 5  # a group post
 ROUND_ATTEMPTS = 12  # a round, when Slack keeps refusing the channel's members
 MAX_NEVER = 50
 CADENCES = (1, 2, 4)

@@ -1,4 +1,4 @@
-"""The one way allybot sends a direct message."""
+"""How a handler DMs someone as part of its reply (the scheduler's DMs go through its sender)."""
 
 from __future__ import annotations
 
