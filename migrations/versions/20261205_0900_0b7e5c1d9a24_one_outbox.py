@@ -26,6 +26,15 @@ DIGEST_STATUS = {"posted": "sent", "empty": "cancelled", "posting": "failed"}
 DIGEST_ERROR = {"empty": "no kudos this week", "posting": "interrupted while posting"}
 
 
+def _instant(value: object) -> datetime | None:
+    """A stored instant as an aware UTC datetime (SQLite hands raw queries back as text)."""
+    if value is None:
+        return None
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    assert isinstance(moment, datetime)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 def _outbox() -> sa.Table:
     return sa.table(
         "outbox",
@@ -100,8 +109,8 @@ def upgrade() -> None:
     utc = bot.db.UTCDateTime()
     rows = []
     for p in posts:
-        due = utc.process_result_value(p["due_at"], bind.dialect)
-        lease = utc.process_result_value(p["lease_until"], bind.dialect)
+        due = _instant(p["due_at"])
+        lease = _instant(p["lease_until"])
         rows.append(
             {
                 "team_id": p["team_id"],
@@ -116,15 +125,15 @@ def upgrade() -> None:
                 "ts": p["ts"],
                 "error": p["error"],
                 "created_at": due,
-                "sending_at": utc.process_result_value(p["sending_at"], bind.dialect),
-                "sent_at": utc.process_result_value(p["sent_at"], bind.dialect),
+                "sending_at": _instant(p["sending_at"]),
+                "sent_at": _instant(p["sent_at"]),
             }
         )
     digests = bind.execute(
         sa.text("SELECT team_id, week, channel_id, status, ts, created_at FROM digests ORDER BY id")
     ).mappings()
     for d in digests:
-        created = utc.process_result_value(d["created_at"], bind.dialect) or datetime.now(UTC)
+        created = _instant(d["created_at"]) or datetime.now(UTC)
         rows.append(
             {
                 "team_id": d["team_id"],
