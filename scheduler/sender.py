@@ -117,15 +117,15 @@ async def send_one(
     with log_context(team=row.team_id, message=row.id, kind=row.kind):
         kind = messages.get(row.kind)
         client = await bot.clients.for_team(row.team_id)
-        rendered = await kind.render(bot, client, row, now) if kind else Skip("unknown kind")
-        if isinstance(rendered, Skip):
-            async with bot.db.session() as session:
-                await outbox.cancel(session, message=row, why=rendered.reason)
-            result.cancelled += 1
-            MESSAGES.labels("cancelled").inc()
-            return
-        assert kind is not None
         try:
+            rendered = await kind.render(bot, client, row, now) if kind else Skip("unknown kind")
+            if isinstance(rendered, Skip):
+                async with bot.db.session() as session:
+                    await outbox.cancel(session, message=row, why=rendered.reason)
+                result.cancelled += 1
+                MESSAGES.labels("cancelled").inc()
+                return
+            assert kind is not None
             channel = rendered.user_id or rendered.channel_id
             if channel is None:  # Slack gives the same group DM for the same people
                 opened = await client.conversations_open(users=",".join(rendered.members))
@@ -159,6 +159,7 @@ async def send_one(
                 row.kind,
                 error,
                 extra={"outcome": outcome, "reason": error},
+                exc_info=not isinstance(exc, SlackApiError),  # a bug, not Slack: its traceback
             )
             return
         async with bot.db.session() as session:
