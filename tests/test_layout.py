@@ -28,6 +28,9 @@ POSTING = {
 }
 POSTING_NAMES = {name.replace("_", ".", 1) for name in POSTING}
 MAX_LINES = 600
+# Where allybot answers the person who just acted: Bolt listeners, and the web dashboard's
+# request handlers (a page's "forget me" republishes that person's Home).
+REPLIES = ("handlers.", "bot.dashboard.routes")
 
 
 def modules(*packages: str) -> list[Path]:
@@ -64,14 +67,14 @@ def posts_to_slack(path: Path) -> set[str]:
 
 
 def test_only_the_sender_and_the_handlers_post_to_slack() -> None:
-    """What the scheduler sends goes through one sender; handlers answer the person who
-    acted (their immediate replies); nothing else in allybot posts."""
+    """What the scheduler sends goes through one sender; handlers (and the dashboard's
+    request handlers) answer the person who acted; nothing else in allybot posts."""
     posting = {name_of(p): posts_to_slack(p) for p in modules(*PACKAGES)}
     posting = {module: calls for module, calls in posting.items() if calls}
     outside = {
         module: calls
         for module, calls in posting.items()
-        if module != "scheduler.sender" and not module.startswith("handlers.")
+        if module != "scheduler.sender" and not module.startswith(REPLIES)
     }
     assert outside == {}
     assert "chat_postMessage" in posting["scheduler.sender"]

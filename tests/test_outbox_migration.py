@@ -8,6 +8,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import command
+from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 
 from bot.db import Database, UTCDateTime
@@ -15,7 +16,9 @@ from bot.migrate import alembic_config, upgrade
 from bot.models import Nudge, OutboxMessage
 from tests.conftest import new_database
 
-BEFORE = "f1a2b3c4d5e6"  # the revision before the outbox
+OUTBOX = "0b7e5c1d9a24"
+# The revision the outbox migration follows, whatever that is now.
+BEFORE = ScriptDirectory.from_config(alembic_config()).get_revision(OUTBOX).down_revision
 T = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 
@@ -105,7 +108,7 @@ DIGESTS = _table(
 def _seed(connection: Connection) -> None:
     cfg = alembic_config()
     cfg.attributes["connection"] = connection
-    command.upgrade(cfg, BEFORE)
+    command.upgrade(cfg, str(BEFORE))
     day = date(2026, 12, 1)
     connection.execute(
         sa.insert(DAILY),
