@@ -1,19 +1,22 @@
-"""Editing allybot's kudos post in place when people join in ("me too"), once per burst."""
+"""Editing allybot's kudos post in place when people join in ("me too"), once per burst.
+
+What the edited post says, and what happens after Slack answers, live here; the
+chat.update itself is made by the handler that waited out the burst
+(`handlers/kudos_posts.py`) or, when that handler died, by the scheduler's sender.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.models.blocks import Block
 
 from bot.blocks.kudos import build_kudos_post_blocks, kudos_post_text
 from bot.db import Database
 from bot.models import KudosPostUpdate
 from bot.services import me_too, people
-from bot.slack import SlackClients, slack_error
 
 logger = logging.getLogger(__name__)
 
@@ -21,30 +24,18 @@ logger = logging.getLogger(__name__)
 GONE = {"message_not_found", "channel_not_found", "is_archived", "cant_update_message"}
 
 
-async def edit_when_settled(
-    db: Database, client: AsyncWebClient, *, team_id: str, channel_id: str, ts: str
-) -> None:
-    """Wait out the debounce, then edit the post if no later change has pushed it back: a
-    burst of reactions ends in one chat.update, by whichever handler waited last."""
-    await asyncio.sleep(me_too.DEBOUNCE.total_seconds())
-    async with db.session() as session:
-        claimed = await me_too.claim(
-            session, now=datetime.now(UTC), team_id=team_id, channel_id=channel_id, ts=ts
-        )
-    for row in claimed:
-        await _edit(db, client, row)
+@dataclass(frozen=True)
+class PostEdit:
+    """One claimed edit, rendered: where the post is and what it now says."""
+
+    row: KudosPostUpdate
+    text: str
+    blocks: list[Block]
+    joined: int
 
 
-async def edit_stale(db: Database, clients: SlackClients, *, now: datetime) -> int:
-    """A scheduler pass's part: edits whose handler died before making them."""
-    async with db.session() as session:
-        claimed = await me_too.claim(session, now=now, grace=me_too.STALE)
-    for row in claimed:
-        await _edit(db, await clients.for_team(row.team_id), row)
-    return len(claimed)
-
-
-async def _edit(db: Database, client: AsyncWebClient, row: KudosPostUpdate) -> None:
+async def prepare(db: Database, row: KudosPostUpdate) -> PostEdit | None:
+    """The post as it should read now; None (and the edit given up) if its kudos was erased."""
     async with db.session() as session:
         post = await me_too.find_post(
             session, team_id=row.team_id, channel_id=row.channel_id, ts=row.ts
@@ -56,34 +47,36 @@ async def _edit(db: Database, client: AsyncWebClient, row: KudosPostUpdate) -> N
     if post is None:  # the kudos behind it was erased
         async with db.session() as session:
             await me_too.give_up(session, update_id=row.id)
-        return
+        return None
     text = kudos_post_text(giver_id=post.giver_id, receiver_ids=post.receivers, reason=post.reason)
-    try:
-        await client.chat_update(
-            channel=row.channel_id,
-            ts=row.ts,
-            text=text + (f" (+{joined})" if joined else ""),
-            blocks=build_kudos_post_blocks(
-                giver_id=post.giver_id,
-                receiver_ids=post.receivers,
-                reason=post.reason,
-                tags=post.tags,
-                emoji=workspace.kudos_emoji,
-                joined=joined,
-            ),
-        )
-    except SlackApiError as exc:
-        if slack_error(exc) not in GONE:
-            raise  # the lease runs out and a scheduler pass tries again
-        logger.info("kudos post gone, count not shown", extra={"outcome": slack_error(exc)})
-        async with db.session() as session:
-            await me_too.give_up(session, update_id=row.id)
-        return
+    return PostEdit(
+        row=row,
+        text=text + (f" (+{joined})" if joined else ""),
+        blocks=build_kudos_post_blocks(
+            giver_id=post.giver_id,
+            receiver_ids=post.receivers,
+            reason=post.reason,
+            tags=post.tags,
+            emoji=workspace.kudos_emoji,
+            joined=joined,
+        ),
+        joined=joined,
+    )
+
+
+async def landed(db: Database, edit: PostEdit) -> None:
     async with db.session() as session:
         await me_too.finish(
             session,
-            update_id=row.id,
-            token=row.claim_token or "",
-            shown=joined,
+            update_id=edit.row.id,
+            token=edit.row.claim_token or "",
+            shown=edit.joined,
             now=datetime.now(UTC),
         )
+
+
+async def gone(db: Database, edit: PostEdit, error: str) -> None:
+    """The post or its channel is gone: the count is not shown, and never will be."""
+    logger.info("kudos post gone, count not shown", extra={"outcome": error})
+    async with db.session() as session:
+        await me_too.give_up(session, update_id=edit.row.id)

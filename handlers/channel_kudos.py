@@ -16,7 +16,6 @@ from bot.blocks.kudos import build_give_kudos_modal, build_notice_blocks
 from bot.db import Database
 from bot.ids import Callback
 from bot.inbox import Inbox, Work
-from bot.kudos_posts import edit_when_settled
 from bot.services import kudos, me_too, people
 from bot.services.kudos import KudosRejected
 from bot.slack import slack_error
@@ -25,6 +24,7 @@ from handlers.common import engaging
 from handlers.direct import handle_direct_message, is_direct_message
 from handlers.keys import event_key, shortcut_key, view_key
 from handlers.kudos import give_and_announce
+from handlers.kudos_posts import edit_when_settled
 
 DEFAULT_EMOJI = "raised_hands"
 # Plain messages and "also send to channel" replies; edits, deletions, joins are not kudos.

@@ -18,7 +18,6 @@ from bot.blocks.commitments import (
 from bot.ids import Action
 from bot.inbox import Inbox, Work
 from bot.models import Commitment
-from bot.relay import relay_dm, tell_if_over
 from bot.services import commitments
 from bot.services.commitments import NotYours
 from bot.services.kudos import KudosRejected, ParsedKudos
@@ -26,6 +25,7 @@ from handlers.commitments import close, mark_done, owner_of, tell_parties
 from handlers.common import answer_in_place, engaging
 from handlers.keys import action_key
 from handlers.kudos import give_and_announce, tell_privately
+from handlers.relay import relay_dm, tell_if_over
 
 
 def _value(work: Work) -> int:

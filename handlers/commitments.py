@@ -20,13 +20,13 @@ from bot.blocks.commitments import (
 from bot.ids import Command
 from bot.inbox import Inbox, Work
 from bot.models import Commitment, Person
-from bot.relay import relay_dm, tell_if_over
 from bot.services import commitments, preferences
 from bot.services.commitments import CommitRejected
 from bot.services.when import WhenError, parse_when
 from handlers.common import engaging
 from handlers.keys import command_key
 from handlers.kudos import tell_privately
+from handlers.relay import relay_dm, tell_if_over
 
 OVERDUE_NOTE = "If the date no longer works, agree a new one early: it keeps trust."
 

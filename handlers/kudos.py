@@ -19,12 +19,12 @@ from bot.blocks.kudos import (
 )
 from bot.inbox import Work
 from bot.models import Kudos, Person, Workspace
-from bot.relay import relay_dm, tell_if_over
 from bot.services import kudos, people
 from bot.services.dm_budget import Admission
 from bot.services.kudos import GiveResult, KudosRejected, ParsedKudos
 from bot.slack import slack_error
 from handlers.dm import send_dm
+from handlers.relay import relay_dm, tell_if_over
 
 # Where chat.postMessage cannot reach, the command's response_url still can.
 UNREACHABLE = {"not_in_channel", "channel_not_found", "is_archived", "restricted_action"}

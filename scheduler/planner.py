@@ -7,7 +7,6 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.kudos_posts import edit_stale
 from bot.metrics import NUDGES_PLANNED, PLAN_SECONDS
 from bot.runtime import AllyBot
 from bot.services import dm_budget, inbound
@@ -15,7 +14,7 @@ from scheduler import kinds, outbox
 from scheduler.digest import plan_digests
 from scheduler.kinds import PlanContext
 from scheduler.kinds.intros import IntrosResult, run_intros
-from scheduler.sender import SendResult, send_due
+from scheduler.sender import SendResult, finish_kudos_edits, send_due
 from scheduler.zones import clocks_now
 
 logger = logging.getLogger(__name__)
@@ -71,7 +70,7 @@ async def run_pass(bot: AllyBot, *, now: datetime, team_id: str | None = None) -
         result.digests = await plan_digests(session, now=now, team_id=team_id)
     clocks = ctx.clocks if ctx is not None else None
     result.sent = await send_due(bot, clocks=clocks, now=now, team_id=team_id)
-    result.kudos_posts = await edit_stale(bot.db, bot.clients, now=now)
+    result.kudos_posts = await finish_kudos_edits(bot, now=now)
     async with bot.db.session() as session:
         result.purged = await inbound.retain(session, now=now)
         await dm_budget.purge_ledger(session, before=now - dm_budget.KEEP_LEDGER)

@@ -21,10 +21,12 @@ from datetime import datetime
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.sql.selectable import Subquery
 
+from bot import kudos_posts
 from bot.logs import describe, log_context
 from bot.metrics import MESSAGES
 from bot.models import OutboxMessage
 from bot.runtime import AllyBot
+from bot.services import me_too
 from bot.slack import slack_error
 from scheduler import messages, outbox
 from scheduler.messages import Skip
@@ -173,3 +175,26 @@ async def send_one(
         result.sent += 1
         MESSAGES.labels("sent").inc()
         logger.info("%s message sent", row.kind, extra={"outcome": "sent"})
+
+
+async def finish_kudos_edits(bot: AllyBot, *, now: datetime) -> int:
+    """ "Me too" edits of kudos posts whose handler died before making them (they keep their
+    own claims in `kudos_post_updates`; a failure waits for the claim's lease, as there)."""
+    async with bot.db.session() as session:
+        claimed = await me_too.claim(session, now=now, grace=me_too.STALE)
+    for row in claimed:
+        edit = await kudos_posts.prepare(bot.db, row)
+        if edit is None:
+            continue
+        client = await bot.clients.for_team(row.team_id)
+        try:
+            await client.chat_update(
+                channel=row.channel_id, ts=row.ts, text=edit.text, blocks=edit.blocks
+            )
+        except SlackApiError as exc:
+            if slack_error(exc) not in kudos_posts.GONE:
+                raise
+            await kudos_posts.gone(bot.db, edit, slack_error(exc))
+            continue
+        await kudos_posts.landed(bot.db, edit)
+    return len(claimed)

@@ -1,5 +1,6 @@
-"""The one way one person's action makes allybot DM another person: through the daily budget
-of the pair and the recipient's mutes (bot/services/dm_budget.py)."""
+"""The one way one person's action makes allybot DM another person (part of a handler's
+reply): through the daily budget of the pair and the recipient's mutes
+(bot/services/dm_budget.py)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ from typing import Any
 from slack_sdk.models.blocks import Block
 
 from bot.blocks.kudos import build_notice_blocks
-from bot.dm import send_dm
 from bot.inbox import Work
 from bot.services import dm_budget
 from bot.services.dm_budget import Admission
+from handlers.dm import send_dm
 
 
 async def relay_dm(
