@@ -6,13 +6,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot.dm import send_dm
-
 from bot.blocks.direct import dm_answer_text
 from bot.blocks.kudos import build_notice_blocks
 from bot.inbox import Work
 from bot.services import kudos, people
 from bot.services.kudos import KudosRejected
+from handlers.dm import send_dm
 from handlers.kudos import give_and_announce
 
 # "kudos @ann …", "/kudos @ann …" (a slash command typed where Slack doesn't run it).

@@ -1,7 +1,7 @@
 """one outbox: daily messages, intros group posts and digests are rows of one table
 
 Revision ID: 0b7e5c1d9a24
-Revises: a7c3e9d2b4f1
+Revises: b8c9d0e1f2a3
 Create Date: 2026-12-05 09:00:00
 
 Every message the scheduler sends becomes an `outbox` row that one sender claims, sends and
@@ -18,7 +18,7 @@ from alembic import op
 import bot.db
 
 revision: str = "0b7e5c1d9a24"
-down_revision: str | None = "a7c3e9d2b4f1"
+down_revision: str | None = "b8c9d0e1f2a3"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
