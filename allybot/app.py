@@ -26,6 +26,7 @@ from bot.runtime import AllyBot
 from bot.services import workspaces
 from bot.settings import Settings
 from bot.slack import SlackClients, retry_handlers
+from bot.tenancy import installation_key_of
 from bot.verify import is_readable, is_signed
 from handlers import register_all
 
@@ -73,9 +74,9 @@ def create_app(
             async with db.session() as session:
                 await workspaces.mark_installed(
                     session,
-                    team_id=str(installation.team_id),
+                    team_id=installation_key_of(installation),
                     enterprise_id=installation.enterprise_id,
-                    name=installation.team_name,
+                    name=installation.team_name or installation.enterprise_name,
                     now=datetime.now(UTC),
                 )
 

@@ -376,7 +376,9 @@ async def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from scheduler.clock import start_clock
 
     bot = create_app(settings, db=await open_database(settings.database_url))
-    await bot.start()
+    # The background work (the clock, and taking over a dead process's deliveries) runs
+    # here unless workers do it; `--tick-seconds 0` turns it off (tests drive passes).
+    await bot.start(recover=not args.workers and args.tick_seconds > 0)
     bot.inbox.work_here = not args.workers
     # The pool starts once the port is ours; until then a wake-up reaches no process.
     pool = WorkerPool(args.workers, tick_seconds=args.tick_seconds) if args.workers else None
@@ -419,7 +421,7 @@ async def _worker(settings: Settings, args: argparse.Namespace) -> int:
 
     lower_priority()
     bot = create_app(settings, db=await open_database(settings.database_url))
-    await bot.start()
+    await bot.start(recover=True)
     clock = start_clock(bot, interval_seconds=args.tick_seconds) if args.tick_seconds > 0 else None
     logger.info("allybot worker started")
     stop = _stop_event()
@@ -457,7 +459,7 @@ async def _socket(settings: Settings, args: argparse.Namespace) -> int:
     from scheduler.clock import start_clock
 
     bot = create_app(settings, db=await open_database(settings.database_url))
-    await bot.start()
+    await bot.start(recover=args.tick_seconds > 0)
     assert settings.slack_app_token is not None
     app_token = settings.slack_app_token.get_secret_value()
     try:

@@ -56,7 +56,11 @@ async def complete(
     if not stale:
         return known
     answers = await asyncio.gather(*(_users_info(client, uid) for uid in stale))
-    fresh = [people.Profile.from_slack(user) for user in answers if user is not None]
+    fresh = [
+        people.Profile.from_slack(user, installation=team_id)
+        for user in answers
+        if user is not None
+    ]
     async with db.session() as session:
         await people.save_profiles(session, team_id=team_id, profiles=fresh, now=now)
         return await people.get_people(session, team_id=team_id, user_ids=user_ids)

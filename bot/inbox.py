@@ -8,6 +8,7 @@ recognised on any replica and a crash after the ack leaves a row another pass pi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -16,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
@@ -26,13 +28,16 @@ from bot import directory
 from bot.db import Database
 from bot.logs import log_context
 from bot.metrics import DELIVERIES, HANDLER_SECONDS
-from bot.models import Person, Workspace
+from bot.models import Inbound, Person, Workspace
 from bot.recorder import Recorder
 from bot.services import inbound, people
 from bot.slack import SlackClients, slack_error
+from bot.tenancy import installation_key
 from bot.text import normalise_edge
 
 logger = logging.getLogger(__name__)
+
+RECOVER_EVERY = 2.0  # seconds between looks for a dead process's deliveries
 
 
 @dataclass
@@ -66,6 +71,16 @@ class Work:
         if self.workspace is None:
             self.workspace = await people.ensure_workspace(session, team_id=self.team_id)
         return self.workspace
+
+    # The claim's version: 1 on the first run; more when a run before this one died or
+    # failed, so a step may already have reached Slack (see `resuming`).
+    attempt: int = 1
+
+    @property
+    def resuming(self) -> bool:
+        """Whether an earlier run of this delivery may have reached Slack before it stopped:
+        a step that posts checks with Slack first on this path only."""
+        return self.attempt > 1
 
     @property
     def user_id(self) -> str:
@@ -111,14 +126,6 @@ def error_summary(exc: BaseException) -> str:
     return type(exc).__name__
 
 
-def team_of(body: dict[str, Any]) -> str:
-    """The workspace a payload came from, whatever its shape."""
-    team = body.get("team_id") or body.get("team") or (body.get("user") or {}).get("team_id")
-    if isinstance(team, dict):
-        team = team.get("id")
-    return str(team or "")
-
-
 def request_id(body: dict[str, Any]) -> str | None:
     """Slack's id for a delivery, for logs: the event's id, or the interaction's trigger."""
     found = body.get("event_id") or body.get("trigger_id")
@@ -142,6 +149,10 @@ class Inbox:
         # wakes the workers) for each new delivery.
         self.work_here = True
         self.on_recorded: Callable[[], None] | None = None
+        # The deliveries this process works on, at their claim version: their leases are
+        # renewed while it lives, so only a dead process's work is ever taken over.
+        self._held: dict[int, int] = {}
+        self._renewer: asyncio.Task[None] | None = None
 
     def listener(
         self, kind: str, key: KeyFn, work: WorkFn, *, check: CheckFn | None = None
@@ -149,7 +160,9 @@ class Inbox:
         """A Bolt listener: record under `key`, ack, and work on it after the response."""
         self.handlers[kind] = work
 
-        async def record_then_ack(ack: AsyncAck, body: dict[str, Any]) -> None:
+        async def record_then_ack(
+            ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext
+        ) -> None:
             body = normalise_edge(body)  # the one place control characters are taken out
             refusal = check(body) if check else None
             if refusal:
@@ -157,7 +170,7 @@ class Inbox:
                 DELIVERIES.labels(kind, "refused").inc()
                 return
             new_id = await self.recorder.record(
-                team_id=team_of(body), key=key(body), kind=kind, payload=body
+                team_id=installation_key(context, body), key=key(body), kind=kind, payload=body
             )
             await ack()
             DELIVERIES.labels(kind, "recorded" if new_id else "duplicate").inc()
@@ -184,10 +197,39 @@ class Inbox:
                 )
             if row is None or row.payload is None:
                 return
-            await self.process(row.id, row.kind, row.team_id, row.payload)
+            await self.process(row.id, row.kind, row.team_id, row.payload, attempt=row.attempts)
 
-    async def process(self, inbound_id: int, kind: str, team_id: str, body: dict[str, Any]) -> None:
-        """Run the handler for one delivery and record the outcome."""
+    async def process(
+        self, inbound_id: int, kind: str, team_id: str, body: dict[str, Any], *, attempt: int = 1
+    ) -> None:
+        """Run the handler for one delivery, holding its lease meanwhile, and record the
+        outcome."""
+        self._hold(inbound_id, attempt)
+        try:
+            await self._process(inbound_id, kind, team_id, body, attempt)
+        finally:
+            self._held.pop(inbound_id, None)
+
+    def _hold(self, inbound_id: int, attempt: int) -> None:
+        self._held[inbound_id] = attempt
+        if self._renewer is None or self._renewer.done():
+            self._renewer = asyncio.create_task(self._renew_leases())
+
+    async def _renew_leases(self) -> None:
+        """Every RENEW_EVERY, push out the leases of what this process is working on."""
+        while True:
+            await asyncio.sleep(inbound.RENEW_EVERY.total_seconds())
+            if not self._held:
+                continue
+            try:
+                async with self.db.session() as session:
+                    await inbound.renew(session, held=dict(self._held), now=datetime.now(UTC))
+            except Exception:
+                logger.exception("could not renew the leases of deliveries in progress")
+
+    async def _process(
+        self, inbound_id: int, kind: str, team_id: str, body: dict[str, Any], attempt: int
+    ) -> None:
         handler = self.handlers.get(kind)
         started = time.perf_counter()
         work: Work | None = None
@@ -204,6 +246,7 @@ class Inbox:
                     client=client,
                     clients=self.clients,
                     delivery_id=inbound_id,
+                    attempt=attempt,
                 )
                 await handler(work)
             except Exception as exc:
@@ -233,31 +276,54 @@ class Inbox:
         async with self.db.session() as session:
             rows = await inbound.claim_new(session, now=datetime.now(UTC), limit=self.concurrency)
         await asyncio.gather(
-            *(self.process(r.id, r.kind, r.team_id, r.payload) for r in rows if r.payload)
+            *(
+                self.process(r.id, r.kind, r.team_id, r.payload, attempt=r.attempts)
+                for r in rows
+                if r.payload
+            )
         )
         return len(rows)
 
-    async def recover(self, *, now: datetime | None = None) -> int:
-        """Process deliveries whose worker died or failed earlier; returns how many."""
+    async def recover(self, *, now: datetime | None = None, dead_only: bool = False) -> int:
+        """Process deliveries whose worker died (and, unless `dead_only`, those whose retry
+        after a failure is due), `concurrency` at a time (the Slack clients pace themselves on
+        429); returns how many."""
         now = now or datetime.now(UTC)
         async with self.db.session() as session:
-            rows = await inbound.claim_expired(session, now=now)
-        done = 0
-        for row in rows:
-            # The batch's lease started with the batch: renew it as each one starts, so a
-            # delivery waiting its turn behind slow ones is never taken over and run twice.
-            async with self.db.session() as session:
-                fresh = await inbound.claim(
-                    session,
-                    inbound_id=row.id,
-                    attempts=row.attempts,
-                    now=max(now, datetime.now(UTC)),
+            rows = await inbound.claim_expired(session, now=now, dead_only=dead_only)
+
+        async def one(row: Inbound) -> bool:
+            async with self._limit:
+                # The batch's lease started with the batch: renew it as each one starts, so
+                # a delivery waiting its turn behind slow ones is never run twice.
+                async with self.db.session() as session:
+                    fresh = await inbound.claim(
+                        session,
+                        inbound_id=row.id,
+                        attempts=row.attempts,
+                        now=max(now, datetime.now(UTC)),
+                    )
+                if fresh is None or fresh.payload is None:
+                    return False  # another replica took it over, or nothing is left to do
+                await self.process(
+                    fresh.id, fresh.kind, fresh.team_id, fresh.payload, attempt=fresh.attempts
                 )
-            if fresh is None or fresh.payload is None:
-                continue  # another replica took it over, or nothing is left to do
-            await self.process(fresh.id, fresh.kind, fresh.team_id, fresh.payload)
-            done += 1
-        return done
+                return True
+
+        return sum(await asyncio.gather(*(one(row) for row in rows)))
+
+    async def watch(self, stop: asyncio.Event, *, every: float = RECOVER_EVERY) -> None:
+        """Until `stop`: take over, within seconds, the work of processes that died (their
+        leases, no longer renewed, run out), batch after batch. Retries after a failure keep
+        their backoff and are left to the scheduler's passes."""
+        while not stop.is_set():
+            try:
+                while await self.recover(dead_only=True) and not stop.is_set():
+                    pass
+            except Exception:
+                logger.exception("recovery pass failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), every)
 
     async def drain(self, timeout: float = 10.0) -> None:
         """Wait for the work in flight, so a shutdown loses nothing it acked."""
@@ -265,6 +331,10 @@ class Inbox:
             _, pending = await asyncio.wait(set(self._tasks), timeout=timeout)
             for task in pending:  # left for a recovery pass once their lease runs out
                 logger.warning("delivery unfinished at shutdown, at %s", _awaiting(task))
+        if self._renewer is not None:
+            self._renewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._renewer
         await self.recorder.close()
 
 

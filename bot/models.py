@@ -103,10 +103,10 @@ class Person(Base):
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     is_owner: Mapped[bool] = mapped_column(Boolean, default=False)
+    external: Mapped[bool] = mapped_column(Boolean, default=False)  # another org's member
     profile_refreshed_at: Mapped[datetime | None]
     tips_cadence: Mapped[str] = mapped_column(String(16), default="weekly")
-    # The person's own delivery window; None follows the workspace's default window.
-    window_start: Mapped[int | None] = mapped_column(Integer)
+    window_start: Mapped[int | None] = mapped_column(Integer)  # None: the workspace's window
     window_end: Mapped[int | None] = mapped_column(Integer)
     quiet_start: Mapped[int | None] = mapped_column(Integer)
     quiet_end: Mapped[int | None] = mapped_column(Integer)

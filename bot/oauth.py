@@ -24,11 +24,12 @@ from slack_sdk.oauth.installation_store.sqlalchemy import (
     SQLAlchemyInstallationStore,
 )
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
-from sqlalchemy import and_, desc, select
+from sqlalchemy import and_, desc, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.logs import log_context
 from bot.settings import Settings
+from bot.tenancy import installation_key_of
 
 logger = logging.getLogger(__name__)
 
@@ -58,17 +59,20 @@ OnInstalled = Callable[[Installation], Awaitable[None]]
 
 
 class InstallationStore(AsyncSQLAlchemyInstallationStore):
-    """slack_sdk's store, plus the one lookup allybot needs: a workspace's bot by team id
-    alone (allybot keeps the team id on every row; Slack's enterprise id is on the bot)."""
+    """slack_sdk's store, plus the lookups allybot needs by its installation key
+    (bot/tenancy.py): a workspace's team id, or an org-wide install's enterprise id."""
 
-    async def find_team_bot(self, team_id: str) -> Bot | None:
+    async def find_team_bot(self, key: str) -> Bot | None:
         c = self.bots.c
         query = (
             select(self.bots)
             .where(
                 and_(
                     c.client_id == self.client_id,
-                    c.team_id == team_id,
+                    or_(
+                        c.team_id == key,
+                        and_(c.enterprise_id == key, c.is_enterprise_install.is_(True)),
+                    ),
                     c.bot_token.is_not(None),
                 )
             )
@@ -79,12 +83,15 @@ class InstallationStore(AsyncSQLAlchemyInstallationStore):
             row = (await conn.execute(query)).mappings().first()
         return None if row is None else SQLAlchemyInstallationStore.build_bot_entity(row)
 
-    async def forget_team(self, team_id: str, enterprise_id: str | None) -> None:
-        """Delete the workspace's bot tokens and installations (uninstalled or revoked)."""
+    async def forget_team(self, key: str, enterprise_id: str | None) -> None:
+        """Delete the installation's bot tokens and installations (uninstalled or revoked)."""
+        found = await self.find_team_bot(key)
+        if found is not None and found.is_enterprise_install:
+            await self.async_delete_all(enterprise_id=found.enterprise_id, team_id=None)
+            return
         if enterprise_id is None:
-            found = await self.find_team_bot(team_id)
             enterprise_id = found.enterprise_id if found else None
-        await self.async_delete_all(enterprise_id=enterprise_id, team_id=team_id)
+        await self.async_delete_all(enterprise_id=enterprise_id, team_id=key)
 
 
 def installation_store(settings: Settings, engine: AsyncEngine) -> InstallationStore:
@@ -108,7 +115,9 @@ def oauth_settings(
     async def success(args: AsyncSuccessArgs) -> BoltResponse:
         installation = args.installation
         await on_installed(installation)
-        with log_context(team=installation.team_id, enterprise=installation.enterprise_id):
+        with log_context(
+            team=installation_key_of(installation), enterprise=installation.enterprise_id
+        ):
             logger.info("installed", extra={"outcome": "installed"})
         return page(200, success_page(installation))
 
@@ -177,9 +186,9 @@ _FAILURES = {
 
 def success_page(installation: Installation) -> str:
     """Where the installer lands: what happened and the next step."""
-    team = html.escape(installation.team_name or installation.team_id or "your workspace")
+    team = html.escape(installation.team_name or installation.enterprise_name or "your workspace")
     home = (
-        f"slack://app?team={html.escape(installation.team_id or '')}"
+        f"slack://app?team={html.escape(installation_key_of(installation))}"
         f"&amp;id={html.escape(installation.app_id or '')}&amp;tab=home"
     )
     body = (

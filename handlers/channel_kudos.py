@@ -9,6 +9,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 
 from bot import directory
@@ -19,6 +20,7 @@ from bot.inbox import Inbox, Work
 from bot.services import kudos, me_too, people
 from bot.services.kudos import KudosRejected
 from bot.slack import slack_error
+from bot.tenancy import installation_key
 from bot.text import Source
 from handlers.common import engaging
 from handlers.direct import handle_direct_message, is_direct_message
@@ -27,8 +29,10 @@ from handlers.kudos import give_and_announce
 from handlers.kudos_posts import edit_when_settled
 
 DEFAULT_EMOJI = "raised_hands"
-# Plain messages and "also send to channel" replies; edits, deletions, joins are not kudos.
-KUDOS_SUBTYPES = {None, "thread_broadcast"}
+# The message shapes that can give kudos (README, "Every message Slack sends"): plain
+# messages and thread replies, "also send to channel" replies, a file shared with a comment,
+# and `/me`. Edits, channel notices and bots' messages never do.
+KUDOS_SUBTYPES = {None, "thread_broadcast", "file_share", "me_message"}
 
 
 class EmojiCache:
@@ -63,6 +67,13 @@ def is_kudos_message_event(event: dict[str, Any], emoji: str) -> bool:
         and bool(event.get("user"))
         and kudos.is_kudos_message(str(event.get("text") or ""), emoji)
     )
+
+
+def is_deleted_kudos_event(event: dict[str, Any], emoji: str) -> bool:
+    """A `message_deleted` whose message was one that gives kudos."""
+    previous = dict(event.get("previous_message") or {})
+    previous.setdefault("channel_type", event.get("channel_type"))
+    return event.get("subtype") == "message_deleted" and is_kudos_message_event(previous, emoji)
 
 
 async def _tell_giver(work: Work, channel: str, user: str, text: str) -> None:
@@ -186,6 +197,20 @@ async def handle_kudos_reaction(work: Work) -> None:
         await _tell_giver(work, item["channel"], giver, str(exc))
 
 
+async def handle_kudos_message_deleted(work: Work) -> None:
+    """A kudos message deleted: the kudos it gave are taken back, as when the kudos reaction
+    is removed (a message deleted and posted again, corrected, counts once)."""
+    event = work.body["event"]
+    previous = event.get("previous_message") or {}
+    ts = str(event.get("deleted_ts") or previous.get("ts"))
+    async with work.db.session() as session:
+        await kudos.withdraw_message(
+            session,
+            team_id=work.team_id,
+            source_key=kudos.message_source_key(event["channel"], ts, str(previous["user"])),
+        )
+
+
 async def handle_kudos_unreaction(work: Work) -> None:
     """Removing the reaction takes the kudos (or the "me too") back."""
     event = work.body["event"]
@@ -212,25 +237,30 @@ def register(app: AsyncApp, inbox: Inbox) -> None:
     record_message = inbox.listener("kudos_message", event_key, handle_kudos_message)
     record_reaction = inbox.listener("kudos_reaction", event_key, handle_kudos_reaction)
     record_unreaction = inbox.listener("kudos_unreaction", event_key, handle_kudos_unreaction)
+    record_deletion = inbox.listener(
+        "kudos_message_deleted", event_key, handle_kudos_message_deleted
+    )
 
     record_dm = inbox.listener("direct_message", event_key, handle_direct_message)
 
-    async def on_message(ack: AsyncAck, body: dict[str, Any]) -> None:
-        """Kudos in channels and what people write to allybot are recorded; every other
-        message is acked and forgotten."""
+    async def on_message(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
+        """Kudos in channels (and the deletion of one) and what people write to allybot are
+        recorded; every other message is acked and forgotten."""
         event = body.get("event") or {}
         if is_direct_message(event):
-            await record_dm(ack, body)
+            await record_dm(ack, body, context)
             return
-        emoji = await emojis.get(str(body.get("team_id") or ""))
+        emoji = await emojis.get(installation_key(context, body))
         if is_kudos_message_event(event, emoji):
-            await record_message(ack, body)
+            await record_message(ack, body, context)
+        elif is_deleted_kudos_event(event, emoji):
+            await record_deletion(ack, body, context)
         else:
             await ack()
 
-    async def on_reaction(ack: AsyncAck, body: dict[str, Any]) -> None:
+    async def on_reaction(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
         event = body.get("event") or {}
-        emoji = await emojis.get(str(body.get("team_id") or ""))
+        emoji = await emojis.get(installation_key(context, body))
         is_kudos = (
             base_emoji(str(event.get("reaction"))) == emoji
             and (event.get("item") or {}).get("type") == "message"
@@ -238,9 +268,9 @@ def register(app: AsyncApp, inbox: Inbox) -> None:
         if not is_kudos:
             await ack()
         elif event.get("type") == "reaction_added":
-            await record_reaction(ack, body)
+            await record_reaction(ack, body, context)
         else:
-            await record_unreaction(ack, body)
+            await record_unreaction(ack, body, context)
 
     app.event("message")(on_message)
     app.event("reaction_added")(on_reaction)

@@ -27,7 +27,10 @@ async def handle_user_change(work: Work) -> None:
     user = work.body["event"]["user"]
     async with work.db.session() as session:
         await people.save_profiles(
-            session, team_id=work.team_id, profiles=[Profile.from_slack(user)], now=work.now()
+            session,
+            team_id=work.team_id,
+            profiles=[Profile.from_slack(user, installation=work.team_id)],
+            now=work.now(),
         )
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
-from bot import directory
+from bot import directory, landing
 from bot import text as texts
 from bot.blocks.kudos import (
     build_kudos_dm_blocks,
@@ -85,7 +85,8 @@ async def give_and_announce(
     if public and posted:
         await _announce(work, workspace, posted, channel_id=channel_id, source_key=source_key)
     await _confirm_private(work, result, channel_id=channel_id, source_key=source_key, quiet=public)
-    await _notify_receivers(work, workspace, result)
+    outside = {uid for uid in parsed.receivers if found[uid].external}
+    await _notify_receivers(work, workspace, result, outside=outside)
     return result
 
 
@@ -193,10 +194,22 @@ async def _announce(
     posted_channel: str | None = None
     ts: str | None = None
     reached = False
-    if target:
+    ref = f"kudos:{first.id}"
+    if target and work.resuming:  # an earlier run may have posted it before it stopped
+        found = await landing.find_post(
+            work.client, channel=target, since=first.created_at, step="post", ref=ref
+        )
+        if found is not None:
+            posted_channel, ts, reached = found[0], found[1], True
+    if target and not reached:
         try:
             resp = await work.client.chat_postMessage(
-                channel=target, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False
+                channel=target,
+                text=text,
+                blocks=blocks,
+                unfurl_links=False,
+                unfurl_media=False,
+                metadata=landing.metadata("post", ref),
             )
             posted_channel, ts, reached = resp["channel"], resp["ts"], True
         except SlackApiError as exc:
@@ -218,10 +231,14 @@ async def _announce(
         )
 
 
-async def _notify_receivers(work: Work, workspace: Workspace, result: GiveResult) -> None:
+async def _notify_receivers(
+    work: Work, workspace: Workspace, result: GiveResult, *, outside: set[str]
+) -> None:
+    """A DM to each receiver, except members of another organisation (Slack Connect): they
+    see the kudos where it was given, and allybot does not DM them."""
     admitted: dict[str, Admission] = {}
     for row in result.kudos:
-        if row.notified_at is not None:
+        if row.notified_at is not None or row.receiver_id in outside:
             continue
         admitted[row.receiver_id] = await relay_dm(
             work,
@@ -245,6 +262,7 @@ async def _notify_receivers(work: Work, workspace: Workspace, result: GiveResult
                 emoji=workspace.kudos_emoji,
                 private_by=row.private_by,
             ),
+            since=row.created_at,
         )
         # Committed with the delivery's outcome, done or failed: a retry DMs nobody twice.
         work.on_outcome.append(kudos.mark_notified(kudos_id=row.id, now=work.now()))

@@ -5,6 +5,7 @@ reply): through the daily budget of the pair and the recipient's mutes
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk.models.blocks import Block
@@ -26,11 +27,14 @@ async def relay_dm(
     ref: dict[str, Any],
     text: str,
     blocks: list[Block],
+    since: datetime | None = None,
 ) -> Admission:
     """Admit the DM (recorded once under `key`), then send it if admitted.
 
-    A retried delivery finds its earlier decision: sent before means sent again (the first
-    attempt may not have reached Slack), held or muted stays so.
+    A retried delivery finds its earlier decision: sent before means sent again unless the
+    first attempt reached Slack: a resumed delivery looks for the DM (its metadata names
+    `key`) in the conversation since `since` (a day back when not given) before sending.
+    Held or muted stays so.
     """
     async with work.db.session() as session:
         admission = await dm_budget.admit(
@@ -44,7 +48,15 @@ async def relay_dm(
             now=work.now(),
         )
     if admission.send:
-        await send_dm(work.client, user_id=recipient_id, text=text, blocks=blocks)
+        resuming = work.resuming and admission.retry
+        await send_dm(
+            work.client,
+            user_id=recipient_id,
+            text=text,
+            blocks=blocks,
+            ref=key,
+            resuming_since=(since or work.now() - timedelta(days=1)) if resuming else None,
+        )
     return admission
 
 

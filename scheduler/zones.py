@@ -112,7 +112,8 @@ def effective_window() -> tuple[ColumnElement[int], ColumnElement[int]]:
 
 def deliverable(clocks: Subquery, now: datetime) -> ColumnElement[bool]:
     """Who may get a DM right now: a working day and inside their window, outside quiet
-    hours, not paused or opted out, a person (not a bot) still in an installed workspace.
+    hours, not paused or opted out, a person (not a bot, not from another organisation)
+    still in an installed workspace.
 
     Use with `people` joined to `clocks` on the zone and to `workspaces` on the team.
     """
@@ -121,6 +122,7 @@ def deliverable(clocks: Subquery, now: datetime) -> ColumnElement[bool]:
     return and_(
         Person.deleted.is_(False),
         Person.is_bot.is_(False),
+        Person.external.is_(False),
         Person.opted_out.is_(False),
         or_(Person.paused_until.is_(None), Person.paused_until <= now),
         clocks.c.weekday < 5,

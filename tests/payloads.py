@@ -109,8 +109,10 @@ def slash_command(
     team_domain: str = "acme",
     api_app_id: str = APP_ID,
     enterprise_id: str | None = None,
+    org_wide: bool = False,
 ) -> str:
-    """The form body Slack posts when someone runs a slash command."""
+    """The form body Slack posts when someone runs a slash command (`org_wide`: allybot is
+    installed org-wide in Enterprise Grid org `enterprise_id`)."""
     fields: dict[str, str] = {
         "token": VERIFICATION_TOKEN,
         "team_id": team_id,
@@ -128,7 +130,7 @@ def slash_command(
             "command": command,
             "text": text,
             "api_app_id": api_app_id,
-            "is_enterprise_install": "false",
+            "is_enterprise_install": "true" if org_wide else "false",
             "response_url": response_url,
             "trigger_id": trigger_id or fresh_trigger_id(),
         }
@@ -149,8 +151,18 @@ def event_callback(
     api_app_id: str = APP_ID,
     authorizations_user_id: str = BOT_USER_ID,
     enterprise_id: str | None = None,
+    installed_team_id: str | None = None,
+    installed_enterprise_id: str | None = None,
+    org_wide: bool = False,
+    shared: bool = False,
 ) -> str:
-    """The JSON envelope Slack wraps every Events API delivery in."""
+    """The JSON envelope Slack wraps every Events API delivery in.
+
+    `installed_team_id`: the workspace that installed allybot when it is not the envelope's
+    (a Slack Connect channel shared with `team_id`'s organisation; set `shared`).
+    `org_wide`: allybot installed org-wide in the Enterprise Grid org `enterprise_id`; Slack
+    then names no team in `authorizations`.
+    """
     context = {
         "et": event.get("type"),
         "tid": team_id,
@@ -170,14 +182,16 @@ def event_callback(
         "event_time": int(time.time()) if event_time is None else event_time,
         "authorizations": [
             {
-                "enterprise_id": enterprise_id,
-                "team_id": team_id,
+                "enterprise_id": installed_enterprise_id
+                if installed_team_id is not None
+                else enterprise_id,
+                "team_id": None if org_wide else (installed_team_id or team_id),
                 "user_id": authorizations_user_id,
                 "is_bot": True,
-                "is_enterprise_install": False,
+                "is_enterprise_install": org_wide,
             }
         ],
-        "is_ext_shared_channel": False,
+        "is_ext_shared_channel": shared,
         "event_context": f"4-{encoded}",
     }
     if enterprise_id is not None:

@@ -262,6 +262,7 @@ class _Install:
     bot_user_id: str
     bot_id: str
     enterprise_id: str | None = None
+    is_enterprise_install: bool = False
 
 
 @dataclass(frozen=True)
@@ -286,6 +287,7 @@ class _OAuthGrant:
     enterprise_id: str | None
     authed_user_id: str
     scope: str
+    org_wide: bool = False
 
 
 @dataclass(frozen=True)
@@ -433,6 +435,26 @@ def _parse_json_list(raw: Any) -> list[Any] | None:
             return None
         return decoded if isinstance(decoded, list) else None
     return None
+
+
+def _parse_metadata(raw: Any) -> tuple[JsonDict | None, JsonDict | None]:
+    """Message metadata (an object, or its JSON in a form), or Slack's error for it: it
+    needs a string `event_type` and an object `event_payload`."""
+    if _blank(raw):
+        return None, None
+    value = raw
+    if isinstance(raw, str):
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            return None, _error("invalid_metadata_format")
+    if (
+        not isinstance(value, dict)
+        or not isinstance(value.get("event_type"), str)
+        or not isinstance(value.get("event_payload"), dict)
+    ):
+        return None, _error("invalid_metadata_format")
+    return value, None
 
 
 def _check_blocks(raw: Any, limit: int, pointer: str) -> tuple[list[Any], JsonDict | None]:
@@ -583,6 +605,7 @@ class SlackDouble:
             "conversations.open": self._conversations_open,
             "conversations.members": self._conversations_members,
             "conversations.info": self._conversations_info,
+            "conversations.history": self._conversations_history,
             "reactions.add": self._reactions_add,
             "reactions.remove": self._reactions_remove,
             "views.publish": self._views_publish,
@@ -672,11 +695,13 @@ class SlackDouble:
         bot_user_id: str | None = None,
         *,
         enterprise_id: str | None = None,
+        org_wide: bool = False,
     ) -> None:
-        """Accept another bot token, as after allybot is installed in another workspace."""
+        """Accept another bot token, as after allybot is installed in another workspace (or,
+        `org_wide`, in a whole Enterprise Grid org: `team_id` is then the enterprise id)."""
         user_id = bot_user_id or self.bot_user_id
         bot_id = "B" + user_id[1:]
-        self._installs[token] = _Install(token, team_id, user_id, bot_id, enterprise_id)
+        self._installs[token] = _Install(token, team_id, user_id, bot_id, enterprise_id, org_wide)
         self._revoked.discard(token)
         if user_id not in self._users:
             self._users[user_id] = _User(
@@ -777,10 +802,20 @@ class SlackDouble:
         authed_user_id: str = "U0INSTALLER",
         *,
         scope: str = DEFAULT_SCOPES,
+        org_wide: bool = False,
     ) -> None:
-        """Script what oauth.v2.access answers for a code; each code works once, like Slack's."""
+        """Script what oauth.v2.access answers for a code; each code works once, like Slack's.
+        `org_wide`: an Enterprise Grid org-wide install (`team_id` is then ignored)."""
         self._oauth_grants[code] = _OAuthGrant(
-            code, team_id, team_name, bot_token, bot_user_id, enterprise_id, authed_user_id, scope
+            code,
+            team_id,
+            team_name,
+            bot_token,
+            bot_user_id,
+            enterprise_id,
+            authed_user_id,
+            scope,
+            org_wide,
         )
 
     def sign_in_as(self, user_id: str | None, *, deny: bool = False) -> None:
@@ -1269,7 +1304,7 @@ class SlackDouble:
             team_id=install.team_id,
             user_id=install.bot_user_id,
             bot_id=install.bot_id,
-            is_enterprise_install=False,
+            is_enterprise_install=install.is_enterprise_install,
         )
         if install.enterprise_id is not None:
             answer["enterprise_id"] = install.enterprise_id
@@ -1280,7 +1315,22 @@ class SlackDouble:
         user = self._users.get(_text(args, "user"))
         if user is None:
             return _error("user_not_found")
-        return _ok(user=_user_object(user))
+        obj = _user_object(user)
+        enterprise_id = self._team(user.team_id).enterprise_id
+        if enterprise_id is not None:
+            # Enterprise Grid members carry their org and the org's workspaces they are in
+            # (here: every workspace of the org the double knows, their own first).
+            org = {t.team_id for t in self._teams.values() if t.enterprise_id == enterprise_id}
+            obj["enterprise_user"] = {
+                "id": user.user_id,
+                "enterprise_id": enterprise_id,
+                "enterprise_name": f"Enterprise {enterprise_id}",
+                "is_admin": user.is_admin,
+                "is_owner": user.is_owner,
+                "is_primary_owner": False,
+                "teams": [user.team_id, *sorted(org - {user.team_id})],
+            }
+        return _ok(user=obj)
 
     def _chat_post_message(self, args: JsonDict, install: _Install) -> JsonDict:
         """Post a message; user ids land in the DM, refusals mirror Slack's."""
@@ -1293,8 +1343,13 @@ class SlackDouble:
         refusal = self._channel_refuses(channel)
         if refusal is not None:
             return refusal
+        metadata, problem = _parse_metadata(args.get("metadata"))
+        if problem is not None:
+            return problem
         ts = self._next_ts()
         message = self._bot_message(install, ts, text, blocks, args)
+        if metadata is not None:
+            message["metadata"] = metadata
         self._messages[(channel, ts)] = message
         return _ok(channel=channel, ts=ts, message=message)
 
@@ -1332,6 +1387,8 @@ class SlackDouble:
             return _error("message_not_found")
         message = self._bot_message(install, ts, text, blocks, args)
         message["edited"] = {"user": install.bot_user_id, "ts": self._next_ts()}
+        if previous is not None and "metadata" in previous:  # kept unless replaced
+            message["metadata"] = previous["metadata"]
         self._messages[(channel, ts)] = message
         return _ok(channel=channel, ts=ts, text=message["text"], message=message)
 
@@ -1409,6 +1466,49 @@ class SlackDouble:
             base64.b64encode(f"offset:{end}".encode()).decode() if end < len(members) else ""
         )
         return _ok(members=page, response_metadata={"next_cursor": next_cursor})
+
+    def _conversations_history(self, args: JsonDict, install: _Install) -> JsonDict:
+        """A conversation's messages newest first, between `oldest` and `latest`, paginated
+        with a cursor; message metadata only with `include_all_metadata`."""
+        channel = _text(args, "channel")
+        if not channel or channel[:1] in ("U", "W"):
+            return _error("channel_not_found")
+        refusal = self._channel_refuses(channel)
+        if refusal is not None:
+            return refusal
+        try:
+            oldest = float(_text(args, "oldest") or 0)
+            latest = float(_text(args, "latest") or "inf")
+            limit = max(1, min(int(args.get("limit") or 100), 999))
+            start = int(base64.b64decode(_text(args, "cursor")).decode().removeprefix("ts:") or 0)
+        except (ValueError, binascii.Error, UnicodeDecodeError):
+            return _error("invalid_arguments")
+        inclusive = _arg_matches(args.get("inclusive"), True)
+        metadata = _arg_matches(args.get("include_all_metadata"), True)
+        found = sorted(
+            (
+                m
+                for (c, ts), m in self._messages.items()
+                if c == channel
+                and not m.get("_deleted")
+                and (oldest <= float(ts) if inclusive else oldest < float(ts))
+                and (float(ts) <= latest if inclusive else float(ts) < latest)
+            ),
+            key=lambda m: float(m["ts"]),
+            reverse=True,
+        )
+        page = found[start : start + limit]
+        more = start + limit < len(found)
+        cursor = base64.b64encode(f"ts:{start + limit}".encode()).decode() if more else ""
+        messages = [
+            m if metadata else {k: v for k, v in m.items() if k != "metadata"} for m in page
+        ]
+        return _ok(
+            messages=messages,
+            has_more=more,
+            pin_count=0,
+            response_metadata={"next_cursor": cursor},
+        )
 
     def _conversations_info(self, args: JsonDict, install: _Install) -> JsonDict:
         """Describe a channel or IM."""
@@ -1533,16 +1633,30 @@ class SlackDouble:
         grant = self._oauth_grants.pop(_text(args, "code"), None)
         if grant is None:
             return _error("invalid_code")
-        self.add_token(
-            grant.bot_token, grant.team_id, grant.bot_user_id, enterprise_id=grant.enterprise_id
-        )
-        if grant.team_id not in self._teams:
-            self.set_team(grant.team_id, name=grant.team_name, enterprise_id=grant.enterprise_id)
         enterprise = (
             None
             if grant.enterprise_id is None
             else {"id": grant.enterprise_id, "name": f"Enterprise {grant.enterprise_id}"}
         )
+        if grant.org_wide and grant.enterprise_id is not None:
+            # An org-wide install belongs to the org, not a workspace: Slack sends no team.
+            self.add_token(
+                grant.bot_token,
+                grant.enterprise_id,
+                grant.bot_user_id,
+                enterprise_id=grant.enterprise_id,
+                org_wide=True,
+            )
+            team: JsonDict | None = None
+        else:
+            self.add_token(
+                grant.bot_token, grant.team_id, grant.bot_user_id, enterprise_id=grant.enterprise_id
+            )
+            if grant.team_id not in self._teams:
+                self.set_team(
+                    grant.team_id, name=grant.team_name, enterprise_id=grant.enterprise_id
+                )
+            team = {"id": grant.team_id, "name": grant.team_name}
         return _ok(
             app_id=APP_ID,
             authed_user={"id": grant.authed_user_id},
@@ -1550,9 +1664,9 @@ class SlackDouble:
             token_type="bot",
             access_token=grant.bot_token,
             bot_user_id=grant.bot_user_id,
-            team={"id": grant.team_id, "name": grant.team_name},
+            team=team,
             enterprise=enterprise,
-            is_enterprise_install=False,
+            is_enterprise_install=grant.org_wide,
         )
 
     def _openid_connect_token(self, args: JsonDict, install: _Install) -> JsonDict:

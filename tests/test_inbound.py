@@ -38,7 +38,7 @@ async def test_a_delivery_started_by_its_recorder_is_not_recovered(db: Database)
     async with db.session() as session:
         assert await inbound.claim(session, inbound_id=row_id, attempts=0, now=now) is not None
     async with db.session() as session:
-        taken = await inbound.claim_expired(session, now=now + timedelta(seconds=30), limit=1000)
+        taken = await inbound.claim_expired(session, now=now + inbound.LEASE / 2, limit=1000)
     assert row_id not in {r.id for r in taken}
 
 
@@ -106,3 +106,22 @@ async def test_the_delivery_log_keeps_no_text_past_its_purpose(db: Database) -> 
         assert await session.get(Inbound, failing) is None
         assert await session.get(Inbound, stale) is None
         assert await session.get(Inbound, fresh) is not None  # abandoned only now: kept 7 days
+
+
+async def test_watching_takes_over_dead_work_and_leaves_failures_to_their_backoff(
+    db: Database,
+) -> None:
+    """A dead process's delivery is taken over as soon as its lease ran out; one that failed
+    keeps the retry a scheduler pass gives it after its backoff."""
+    now = datetime.now(UTC)
+    _, dead = await _record(db, now - timedelta(minutes=5))
+    _, failed = await _record(db, now - timedelta(minutes=5))
+    async with db.session() as session:
+        assert await inbound.claim(session, inbound_id=failed, attempts=0, now=now) is not None
+        await inbound.fail(session, inbound_id=failed, now=now - timedelta(minutes=1), error="X")
+    async with db.session() as session:
+        watched = {r.id for r in await inbound.claim_expired(session, now=now, dead_only=True)}
+    assert dead in watched and failed not in watched
+    async with db.session() as session:
+        passed = {r.id for r in await inbound.claim_expired(session, now=now)}
+    assert failed in passed

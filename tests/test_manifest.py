@@ -46,13 +46,13 @@ EXPECTED_BOT_SCOPES = {
     "groups:read",
     "chat:write",
     "commands",
+    "im:history",
     "im:write",
     "mpim:write",
     "reactions:read",
     "reactions:write",
     "users:read",
     "files:write",
-    "im:history",
 }
 EVENTS_PATH = "/slack/events"
 OAUTH_REDIRECT_PATH = "/slack/oauth_redirect"
@@ -159,7 +159,7 @@ def test_settings_and_request_urls(manifest: dict[str, Any]) -> None:
     """Events, commands and interactivity share POST /slack/events; OAuth returns elsewhere."""
     settings = manifest["settings"]
     assert settings["socket_mode_enabled"] is True
-    assert settings["org_deploy_enabled"] is False
+    assert settings["org_deploy_enabled"] is True  # org-wide installs on Enterprise Grid
     assert settings["token_rotation_enabled"] is False
     assert settings["interactivity"]["is_enabled"] is True
 

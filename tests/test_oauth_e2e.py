@@ -227,9 +227,12 @@ async def test_two_workspaces_never_see_count_or_nudge_each_other(
     oauth_server: Server, slack: SlackDouble, db: Database, database_url: str
 ) -> None:
     alpha, bravo = Team(slack=slack), Team(slack=slack)
+    grid = new_id("E")
     for team in (alpha, bravo):
+        slack.set_team(team.team_id, name=team.team_id, enterprise_id=grid)
         TOKENS[team.team_id] = await install(oauth_server, slack, team.team_id)
-    # The same people in both, as on Enterprise Grid, where a user id spans workspaces.
+    # The same people in both, as on Enterprise Grid, where a user id spans workspaces (each
+    # workspace installed allybot on its own).
     giver, ann, bob = (new_id("U") for _ in range(3))
     for user in (giver, ann, bob):
         slack.add_user(user, team_id=alpha.team_id, tz=TZ)

@@ -5,14 +5,18 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Text, cast, delete, or_, select, update
+from sqlalchemy import Text, cast, delete, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import dialect_of, insert_for
 from bot.models import Inbound
 
-LEASE = timedelta(seconds=60)
+# A process renews the leases of the deliveries it works on every RENEW_EVERY (see
+# bot/inbox.py), so a lease runs out only when its holder died or hung: then another process
+# takes the work over within LEASE.
+LEASE = timedelta(seconds=10)
+RENEW_EVERY = timedelta(seconds=3)
 MAX_ATTEMPTS = 5
 ABANDON_AFTER = timedelta(days=1)  # far past every retry's backoff (15 s · 2^4)
 KEEP_KEYS = timedelta(days=7)  # Slack retries within minutes; a week is generous
@@ -122,14 +126,15 @@ async def claim_new(session: AsyncSession, *, now: datetime, limit: int) -> list
     return list(claimed.scalars())
 
 
-async def claim_expired(session: AsyncSession, *, now: datetime, limit: int = 100) -> list[Inbound]:
-    """Take over deliveries whose processor died (its lease ran out); safe on many replicas."""
-    candidates = (
-        select(Inbound.id)
-        .where(Inbound.status == "pending", Inbound.lease_until < now)
-        .order_by(Inbound.id)
-        .limit(limit)
-    )
+async def claim_expired(
+    session: AsyncSession, *, now: datetime, limit: int = 100, dead_only: bool = False
+) -> list[Inbound]:
+    """Take over deliveries whose processor died (its lease ran out), and with `dead_only`
+    False those whose retry after a failure is due; safe on many replicas."""
+    due = [Inbound.status == "pending", Inbound.lease_until < now]
+    if dead_only:
+        due.append(Inbound.error.is_(None))  # a failure's retry waits for a scheduler pass
+    candidates = select(Inbound.id).where(*due).order_by(Inbound.id).limit(limit)
     if dialect_of(session) == "postgresql":
         candidates = candidates.with_for_update(skip_locked=True)
     ids = list((await session.execute(candidates)).scalars())
@@ -142,6 +147,25 @@ async def claim_expired(session: AsyncSession, *, now: datetime, limit: int = 10
         .returning(Inbound)
     )
     return list(claimed.scalars())
+
+
+async def renew(session: AsyncSession, *, held: dict[int, int], now: datetime) -> int:
+    """Extend the leases of deliveries still held at the claim version `held` maps them to;
+    a lease pushed further out (a failure's backoff) is left alone. Returns how many."""
+    if not held:
+        return 0
+    until = now + LEASE
+    result = await session.execute(
+        update(Inbound)
+        .where(
+            tuple_(Inbound.id, Inbound.attempts).in_(list(held.items())),
+            Inbound.status == "pending",
+            Inbound.lease_until < until,
+        )
+        .values(lease_until=until)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 async def finish(session: AsyncSession, *, inbound_id: int, now: datetime) -> None:

@@ -336,6 +336,19 @@ async def withdraw(
     return bool(getattr(result, "rowcount", 0))
 
 
+async def withdraw_message(session: AsyncSession, *, team_id: str, source_key: str) -> int:
+    """Take back the kudos a channel message gave (the message was deleted); kudos others
+    gave its author by reaction stay. Returns how many."""
+    result = await session.execute(
+        delete(Kudos).where(
+            Kudos.team_id == team_id,
+            Kudos.source_key == source_key,
+            Kudos.source == "message",
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 async def _by_source(session: AsyncSession, *, team_id: str, source_key: str) -> list[Kudos]:
     stmt = (
         select(Kudos)

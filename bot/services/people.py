@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import insert_for
 from bot.models import Person, Workspace
+from bot.tenancy import is_external
 
 PROFILE_TTL = timedelta(days=1)
 
@@ -28,9 +29,25 @@ class Profile:
     deleted: bool
     is_admin: bool
     is_owner: bool
+    external: bool = False
 
     @classmethod
-    def from_slack(cls, user: Mapping[str, Any]) -> Profile:
+    def from_slack(cls, user: Mapping[str, Any], *, installation: str | None = None) -> Profile:
+        """The facts kept from a users.info `user`. Someone from another organisation (a Slack
+        Connect member, seen from `installation`) is kept as Slack presents them and only as
+        far as kudos need: their id and whether they are a bot or deactivated; no name,
+        time zone or admin flags, and allybot never DMs or nudges them."""
+        if installation is not None and is_external(user, installation):
+            return cls(
+                user_id=str(user["id"]),
+                name=None,
+                tz="UTC",
+                is_bot=bool(user.get("is_bot")),
+                deleted=bool(user.get("deleted")),
+                is_admin=False,
+                is_owner=False,
+                external=True,
+            )
         profile = user.get("profile") or {}
         tz = str(user.get("tz") or "UTC")
         try:
@@ -117,13 +134,23 @@ async def save_profiles(
             "deleted": p.deleted,
             "is_admin": p.is_admin,
             "is_owner": p.is_owner,
+            "external": p.external,
             "profile_refreshed_at": now,
             "created_at": now,
         }
         for p in profiles
     ]
     stmt = insert_for(session, Person).values(rows)
-    fields = ("name", "tz", "is_bot", "deleted", "is_admin", "is_owner", "profile_refreshed_at")
+    fields = (
+        "name",
+        "tz",
+        "is_bot",
+        "deleted",
+        "is_admin",
+        "is_owner",
+        "external",
+        "profile_refreshed_at",
+    )
     stmt = stmt.on_conflict_do_update(
         index_elements=["team_id", "user_id"], set_={f: stmt.excluded[f] for f in fields}
     )
