@@ -265,11 +265,11 @@ ekm_access_denied = _notice(
 )
 
 
-def in_a_dm(s: Shape) -> JsonDict:
-    """A message in someone's DM with allybot (message.im): not a channel message."""
+def in_a_group_dm(s: Shape) -> JsonDict:
+    """A message in a group DM allybot is in (message.mpim, not subscribed)."""
     event = plain(s)
-    event["channel"] = "D" + uuid.uuid4().hex[:10].upper()
-    event["channel_type"] = "im"
+    event["channel"] = "G" + uuid.uuid4().hex[:10].upper()
+    event["channel_type"] = "mpim"
     return event
 
 
@@ -302,7 +302,7 @@ IGNORED: dict[str, Callable[[Shape], JsonDict]] = {
     "another app's bot": app_bot_post,
     "message_changed": message_changed,
     "message_replied": message_replied,
-    "in a DM": in_a_dm,
+    "in a group DM": in_a_group_dm,
     **{
         f.__name__: f
         for f in (
