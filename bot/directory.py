@@ -78,7 +78,7 @@ async def refresh(
         await people.save_profiles(
             session,
             team_id=team_id,
-            profiles=[people.Profile.from_slack(user)],
+            profiles=[people.Profile.from_slack(user, installation=team_id)],
             now=datetime.now(UTC),
         )
         return (await people.get_people(session, team_id=team_id, user_ids=[user_id])).get(user_id)

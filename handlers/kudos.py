@@ -85,7 +85,7 @@ async def give_and_announce(
     if public and posted:
         await _announce(work, workspace, posted, channel_id=channel_id, source_key=source_key)
     await _confirm_private(work, result, channel_id=channel_id, source_key=source_key, quiet=public)
-    outside = {uid for uid in parsed.receivers if found[uid].external}
+    outside = {uid for uid in parsed.receivers if work.people[uid].external}
     await _notify_receivers(work, workspace, result, outside=outside)
     return result
 
