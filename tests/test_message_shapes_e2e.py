@@ -102,22 +102,3 @@ async def test_deleting_any_other_message_is_ignored_and_never_stored(
     gone = message_deleted(s, deleted_ts=payloads.fresh_ts(), text="lunch at noon?")
     assert (await server.post(payloads.event_callback(gone, team_id=team.team_id)))[0] == 200
     assert await stored(db, team.team_id) == 0
-
-
-@pytest.mark.parametrize("kind", ["member_joined_channel", "member_left_channel"])
-async def test_membership_events_are_acked_and_never_stored(
-    kind: str, server: Server, team: Team, db: Database
-) -> None:
-    ann = team.user("ann")
-    event = {
-        "type": kind,
-        "user": ann,
-        "channel": team.channel_id,
-        "channel_type": "C",
-        "team": team.team_id,
-        "event_ts": payloads.fresh_ts(),
-    }
-    if kind == "member_joined_channel":
-        event["inviter"] = team.user("inviter")
-    assert (await server.post(payloads.event_callback(event, team_id=team.team_id)))[0] == 200
-    assert await stored(db, team.team_id) == 0
