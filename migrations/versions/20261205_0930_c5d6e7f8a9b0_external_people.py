@@ -4,7 +4,7 @@ People from another organisation (Slack Connect members) are marked, so allybot 
 more about them than kudos need and never DMs or nudges them.
 
 Revision ID: c5d6e7f8a9b0
-Revises: b8c9d0e1f2a3
+Revises: 0b7e5c1d9a24
 Create Date: 2026-12-05 09:30:00
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "c5d6e7f8a9b0"
-down_revision: str | None = "b8c9d0e1f2a3"
+down_revision: str | None = "0b7e5c1d9a24"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
