@@ -25,6 +25,7 @@ from tests import payloads
 from tests.conftest import Server, Team
 from tests.slack_double import Call, SlackDouble
 from tests.test_commitments_e2e import blocks_of, press, tick, today, working_day_on_or_after
+from tests.test_privacy_e2e import export_of
 
 TZ = "Europe/London"
 LIMIT = "today's limit"
@@ -175,6 +176,12 @@ async def test_a_mute_is_private_and_undone_from_home(
     over = await promise(server, team, slack, db, ann, bob, "one too many")
     assert any(LIMIT in r for r in replies(slack, over))
     assert dms_from(slack, ann, bob) == [] and await held_of(db, team.team_id, bob) == []
+    # bob's export lists his mute; ann's shows her DMs as counted, never as muted.
+    _, bobs = await export_of(server, team, slack, bob)
+    assert [m["muted_id"] for m in bobs["muted"]] == [ann]
+    _, anns = await export_of(server, team, slack, ann)
+    assert {d["outcome"] for d in anns["dms_caused"]} == {"counted", "held"}
+    assert anns["muted"] == [] and "muted" not in json.dumps(anns["dms_caused"])
 
     # bob's Home shows the mute, and its picker undoes it.
     event = payloads.app_home_opened_event(user=bob, team_id=team.team_id)
