@@ -189,6 +189,7 @@ async def test_settings_are_checked_by_the_admin_models_rules(
         "kudos_channel": "",
         "kudos_emoji": ":clap::skin-tone-2:",
         "daily_kudos_limit": "500",
+        "daily_dm_budget": "5",
         "tags": "#craft",
         "intros_channel": "",
         "intros_cadence": "2",
