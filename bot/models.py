@@ -533,7 +533,7 @@ class DashboardSession(Base):
     expires_at: Mapped[datetime]
 
 
-# Tables kept in modules of their own, imported so that every one is on Base.metadata.
-import bot.planner_models  # noqa: E402
+# The DM budget's ledger and mutes, in their own module; imported here so that every table
+# is on Base.metadata whichever module is imported first.
 import bot.trust_models  # noqa: E402, F401
 from bot.community_models import KudosPostUpdate, Newcomer  # noqa: E402, F401

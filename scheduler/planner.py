@@ -15,7 +15,7 @@ from scheduler.digest import plan_digests
 from scheduler.kinds import PlanContext
 from scheduler.kinds.intros import IntrosResult, run_intros
 from scheduler.sender import SendResult, finish_kudos_edits, send_due
-from scheduler.zones import clocks_now
+from scheduler.zones import clock_table, clocks_now
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ async def plan(
         clocks = await clocks_now(session, now, team_id=team_id)
         if not clocks:
             return result, None
-        ctx = PlanContext.of(now, clocks, team_id)
+        ctx = PlanContext(now=now, clocks=clock_table(clocks), team_id=team_id)
         for kind in kinds.all_kinds():
             started = time.perf_counter()
             count = await kind.plan(session, ctx)

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from bot.db import Database
 from bot.models import Nudge
 from scheduler.kinds import PlanContext, tips
-from scheduler.zones import clocks_now
+from scheduler.zones import clock_table, clocks_now
 from tests.helpers import at, new_id, seed_people
 
 
@@ -23,7 +23,7 @@ async def planned_at(db: Database, team_id: str, now: datetime) -> dict[str, Nud
     async with db.sessions() as session:
         try:
             clocks = await clocks_now(session, now, team_id=team_id)
-            ctx = PlanContext.of(now, clocks, team_id)
+            ctx = PlanContext(now=now, clocks=clock_table(clocks), team_id=team_id)
             await tips.plan(session, ctx)
             rows = await session.execute(select(Nudge).where(Nudge.team_id == team_id))
             planned = {n.user_id: n for n in rows.scalars()}
@@ -163,7 +163,7 @@ async def test_planning_twice_plans_once(db: Database) -> None:
             for minute in (0, 1, 30):
                 now = at(f"2026-11-30 09:{minute:02d}", tz)
                 clocks = await clocks_now(session, now, team_id=team)
-                await tips.plan(session, PlanContext.of(now, clocks))
+                await tips.plan(session, PlanContext(now=now, clocks=clock_table(clocks)))
             rows = await session.execute(select(Nudge).where(Nudge.team_id == team))
             assert len(list(rows.scalars())) == 1
         finally:

@@ -39,7 +39,6 @@ from bot.models import (
     SettingChange,
     TipShown,
 )
-from bot.planner_models import DailyCandidate
 from bot.services import inbound, me_too, tips
 from bot.trust_models import Mute, PersonDM
 
@@ -341,10 +340,6 @@ async def erase(
         # giver as its subject); the nudges go first, they point at the daily messages.
         delete(Nudge).where(Nudge.team_id == team_id, Nudge.user_id == user_id),
         delete(Nudge).where(Nudge.team_id == team_id, Nudge.subject == user_id),
-        delete(DailyCandidate).where(
-            DailyCandidate.team_id == team_id,
-            or_(DailyCandidate.user_id == user_id, DailyCandidate.subject == user_id),
-        ),
         delete(OutboxMessage).where(
             OutboxMessage.team_id == team_id, OutboxMessage.user_id == user_id
         ),

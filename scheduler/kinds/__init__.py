@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -20,7 +20,7 @@ from sqlalchemy.sql.selectable import Subquery
 
 from bot.db import UTCDateTime, insert_for
 from bot.models import Nudge, Person, Workspace
-from scheduler.zones import LocalClock, clock_table, deliverable
+from scheduler.zones import deliverable
 
 ID_BATCH = 5_000  # ids per IN (...): PostgreSQL's protocol allows 32,767 parameters
 
@@ -38,20 +38,6 @@ class PlanContext:
     now: datetime
     clocks: Subquery
     team_id: str | None = None
-    # Each zone's local day (the same as `clocks`), for kinds that look once a day.
-    local_days: dict[str, date] = field(default_factory=dict)
-
-    @classmethod
-    def of(
-        cls, now: datetime, clocks: Sequence[LocalClock], team_id: str | None = None
-    ) -> PlanContext:
-        """The context of a pass at `now` over these zones' clocks."""
-        return cls(
-            now=now,
-            clocks=clock_table(clocks),
-            team_id=team_id,
-            local_days={c.tz: c.local_day for c in clocks},
-        )
 
 
 @dataclass(frozen=True)

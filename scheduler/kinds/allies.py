@@ -17,7 +17,7 @@ from bot.blocks.allies import (
     build_resolve_follow_up_blocks,
 )
 from bot.db import add_days
-from bot.models import Ally, Kudos, Nudge, Person, Resolve
+from bot.models import Ally, Kudos, Nudge, Person, Resolve, Workspace
 from scheduler.kinds import (
     NudgeKind,
     PlanContext,
@@ -28,7 +28,7 @@ from scheduler.kinds import (
     insert_planned_returning,
     register,
 )
-from scheduler.kinds.daily import plan_daily
+from scheduler.zones import deliverable
 
 CHECKIN = "checkin"
 RESOLVE = "resolve_followup"
@@ -172,16 +172,9 @@ async def render_resolve(
     )
 
 
-def _in_zones(user_col: Any, team_col: Any, zones: list[str]) -> Any:
-    """The person in `user_col` lives in one of `zones`."""
-    person = aliased(Person)
-    return exists().where(
-        person.team_id == team_col, person.user_id == user_col, person.tz.in_(zones)
-    )
-
-
-def _scan_give_back(ctx: PlanContext, zones: list[str]) -> Any:
-    """Receivers in `zones` whom someone recognised 3+ times in 30 days, never recognised back."""
+async def plan_give_back(session: AsyncSession, ctx: PlanContext) -> int:
+    """Someone recognised a person 3+ times in 30 days and was never recognised back:
+    one suggestion per pair per quarter."""
     c = ctx.clocks
     pairs = (
         select(
@@ -189,10 +182,7 @@ def _scan_give_back(ctx: PlanContext, zones: list[str]) -> Any:
             Kudos.receiver_id.label("user_id"),
             Kudos.giver_id.label("giver_id"),
         )
-        .where(
-            Kudos.created_at >= ctx.now - GIVE_BACK_WINDOW,
-            _in_zones(Kudos.receiver_id, Kudos.team_id, zones),
-        )
+        .where(Kudos.created_at >= ctx.now - GIVE_BACK_WINDOW)
         .group_by(Kudos.team_id, Kudos.receiver_id, Kudos.giver_id)
         .having(func.count(Kudos.id) >= GIVE_BACK_MIN)
     )
@@ -204,24 +194,28 @@ def _scan_give_back(ctx: PlanContext, zones: list[str]) -> Any:
         back.giver_id == pairs.c.user_id,
         back.receiver_id == pairs.c.giver_id,
     )
-    return (
-        select(pairs.c.team_id, pairs.c.user_id, pairs.c.giver_id, c.c.local_day)
+    due = (
+        select(
+            pairs.c.team_id,
+            pairs.c.user_id,
+            literal(GIVE_BACK),
+            pairs.c.giver_id,
+            c.c.quarter,
+            c.c.local_day,
+            c.c.local_day,
+        )
         .join(Person, and_(Person.team_id == pairs.c.team_id, Person.user_id == pairs.c.user_id))
         .join(c, c.c.tz == Person.tz)
+        .join(Workspace, Workspace.team_id == pairs.c.team_id)
         .join(giver, and_(giver.team_id == pairs.c.team_id, giver.user_id == pairs.c.giver_id))
         .where(
             ~gave_back,
             Person.engaged_at.is_not(None),
-            Person.tz.in_(zones),
             giver.deleted.is_(False),  # nobody left, or erased (an anonymous id has no row)
+            deliverable(c, ctx.now),
         )
     )
-
-
-async def plan_give_back(session: AsyncSession, ctx: PlanContext) -> int:
-    """Someone recognised a person 3+ times in 30 days and was never recognised back:
-    one suggestion per pair per quarter (looked for once per zone and local day)."""
-    return await plan_daily(session, ctx, GIVE_BACK, _scan_give_back)
+    return await insert_planned(session, due, ctx.now)
 
 
 async def render_give_back(
@@ -244,15 +238,12 @@ async def render_give_back(
     )
 
 
-def _scan_breadth(ctx: PlanContext, zones: list[str]) -> Any:
-    """Givers in `zones` whose 6+ kudos in 60 days all went to 3 or fewer people."""
+async def plan_breadth(session: AsyncSession, ctx: PlanContext) -> int:
+    """All of someone's 6+ kudos in 60 days went to 3 or fewer people: once a quarter."""
     c = ctx.clocks
     narrow = (
         select(Kudos.team_id.label("team_id"), Kudos.giver_id.label("user_id"))
-        .where(
-            Kudos.created_at >= ctx.now - BREADTH_WINDOW,
-            _in_zones(Kudos.giver_id, Kudos.team_id, zones),
-        )
+        .where(Kudos.created_at >= ctx.now - BREADTH_WINDOW)
         .group_by(Kudos.team_id, Kudos.giver_id)
         .having(
             func.count(Kudos.id) >= BREADTH_MIN_KUDOS,
@@ -260,18 +251,22 @@ def _scan_breadth(ctx: PlanContext, zones: list[str]) -> Any:
         )
     )
     narrow = _scoped(narrow, ctx, Kudos.team_id).subquery("narrow")
-    return (
-        select(narrow.c.team_id, narrow.c.user_id, literal(BREADTH), c.c.local_day)
+    due = (
+        select(
+            narrow.c.team_id,
+            narrow.c.user_id,
+            literal(BREADTH),
+            literal(BREADTH),
+            c.c.quarter,
+            c.c.local_day,
+            c.c.local_day,
+        )
         .join(Person, and_(Person.team_id == narrow.c.team_id, Person.user_id == narrow.c.user_id))
         .join(c, c.c.tz == Person.tz)
-        .where(Person.engaged_at.is_not(None), Person.tz.in_(zones))
+        .join(Workspace, Workspace.team_id == narrow.c.team_id)
+        .where(Person.engaged_at.is_not(None), deliverable(c, ctx.now))
     )
-
-
-async def plan_breadth(session: AsyncSession, ctx: PlanContext) -> int:
-    """All of someone's 6+ kudos in 60 days went to 3 or fewer people: once a quarter
-    (looked for once per zone and local day)."""
-    return await plan_daily(session, ctx, BREADTH, _scan_breadth)
+    return await insert_planned(session, due, ctx.now)
 
 
 async def render_breadth(
