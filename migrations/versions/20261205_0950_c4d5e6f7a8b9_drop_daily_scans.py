@@ -4,7 +4,7 @@ The once-a-day look (revision 5e1d2c3b4a69) planned the same nudges but made eac
 at scale (benchmarks/README.md, planner), so its tables go.
 
 Revision ID: c4d5e6f7a8b9
-Revises: 0b7e5c1d9a24
+Revises: c5d6e7f8a9b0
 Create Date: 2026-12-05 09:50:00
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "c4d5e6f7a8b9"
-down_revision: str | None = "0b7e5c1d9a24"
+down_revision: str | None = "c5d6e7f8a9b0"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
