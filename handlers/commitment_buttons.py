@@ -7,6 +7,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot import directory
 from bot import text as texts
+from bot.blocks import words
 from bot.blocks.commitments import (
     build_commit_modal,
     build_confirmation_blocks,
@@ -55,14 +56,14 @@ async def _confirm(work: Work) -> None:
     told = f" I've let {people(untold)} know." if untold else ""
     await answer_in_place(
         work,
-        f":white_check_mark: Tracking *{commitment.text}*.{told} "
+        f":white_check_mark: Tracking *{words(commitment.text)}*.{told} "
         "I'll remind you on the morning it's due.",
     )
 
 
 async def _cancel(work: Work) -> None:
     commitment, _, _ = await close(work, _value(work), "cancelled")
-    await answer_in_place(work, f"Cancelled: *{commitment.text}* is not tracked.")
+    await answer_in_place(work, f"Cancelled: *{words(commitment.text)}* is not tracked.")
 
 
 async def _open_editor(work: Work) -> None:
@@ -91,7 +92,9 @@ async def _open_editor(work: Work) -> None:
 
 async def _done(work: Work) -> None:
     commitment = await mark_done(work, _value(work))
-    await answer_in_place(work, f":white_check_mark: Done: *{commitment.text}*. Nicely kept.")
+    await answer_in_place(
+        work, f":white_check_mark: Done: *{words(commitment.text)}*. Nicely kept."
+    )
 
 
 async def _snooze(work: Work, days: int) -> None:
@@ -124,10 +127,10 @@ async def _ask_drop(work: Work) -> None:
         ]
     if not parties:
         await close(work, commitment.id, "dropped")
-        await answer_in_place(work, f"Dropped: *{commitment.text}*.")
+        await answer_in_place(work, f"Dropped: *{words(commitment.text)}*.")
         return
     await work.respond(
-        f"Drop {commitment.text}?", blocks=build_drop_question_blocks(commitment, parties)
+        f"Drop {words(commitment.text)}?", blocks=build_drop_question_blocks(commitment, parties)
     )
 
 
@@ -143,12 +146,13 @@ async def _drop(work: Work, *, tell: bool) -> None:
                 kind="commitment_drop",
                 key=f"dropped:c{commitment.id}",
                 ref={"commitment": commitment.id},
-                text=f"<@{commitment.owner_id}> can't keep a promise after all: {commitment.text}",
+                text=f"<@{commitment.owner_id}> can't keep a promise after all: "
+                f"{words(commitment.text)}",
                 blocks=build_dropped_blocks(commitment),
             )
         await tell_if_over(work, sender_id=commitment.owner_id, admissions=admitted)
     told = f" I've told {people(parties)}." if tell and parties else ""
-    await work.respond(f"Dropped: {commitment.text}.{told}", replace_original=True)
+    await work.respond(f"Dropped: {words(commitment.text)}.{told}", replace_original=True)
 
 
 async def _drop_tell(work: Work) -> None:
@@ -189,7 +193,7 @@ async def _party_answer(work: Work, answer: str) -> None:
         kind="commitment_disputed",
         key=f"disputed:c{commitment.id}:d{work.delivery_id}",
         ref={"commitment": commitment.id},
-        text=f"<@{work.user_id}> says that's not what you agreed: {commitment.text}",
+        text=f"<@{work.user_id}> says that's not what you agreed: {words(commitment.text)}",
         blocks=[
             *build_disputed_blocks(commitment, party_id=work.user_id, tz=tz),
             *build_confirmation_blocks(commitment, [], tz)[1:],
@@ -226,7 +230,7 @@ async def _give_kudos(work: Work) -> None:
             giver_id=work.user_id,
             parsed=ParsedKudos(
                 receivers=(commitment.owner_id,),
-                reason=f"kept their promise: {commitment.text}",
+                reason=f"kept their promise: {words(commitment.text)}",
                 tags=("reliable",),
             ),
             channel_id=None,

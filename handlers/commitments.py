@@ -8,7 +8,9 @@ from slack_bolt.async_app import AsyncApp
 
 from bot import directory
 from bot import text as texts
+from bot.blocks import words
 from bot.blocks.commitments import (
+    LISTED,
     build_confirmation_blocks,
     build_delivered_blocks,
     build_drop_question_blocks,
@@ -114,23 +116,18 @@ async def _list(work: Work) -> None:
             late = " :hourglass: overdue" if c.due_at and c.due_at < work.now() else ""
             lines.append(texts.one_line(f"{n}. {summary(c, parties, owner.tz)}{late}", 300))
     if not lines:
-        text = "No open commitments. `/commit <what> to @bob by Friday` records one."
+        head = "No open commitments. `/commit <what> to @bob by Friday` records one."
+        tail = ""
     else:
-        text = "*Your open commitments* (times are yours):\n" + "\n".join(_fit(lines))
-        text += "\n`/commit done N` when one is kept, `/commit drop N` when it no longer stands."
+        head = f"*Your open commitments* ({len(lines)}, times are yours):"
+        tail = "`/commit done N` when one is kept, `/commit drop N` when it no longer stands."
     if record.closed:
-        text += f"\nFollow-through, last 90 days: {record.kept} of {record.closed} kept on time."
-    await work.respond(text, blocks=build_list_blocks(text))
-
-
-def _fit(lines: list[str], budget: int = 2500) -> list[str]:
-    """As many lines as fit one section (Slack's 3,000 characters, with room for the rest)."""
-    kept: list[str] = []
-    for i, line in enumerate(lines):
-        if sum(len(x) + 1 for x in kept) + len(line) > budget:
-            return [*kept, f"…and {len(lines) - i} more."]
-        kept.append(line)
-    return kept
+        tail += f"\nFollow-through, last 90 days: {record.kept} of {record.closed} kept on time."
+    shown = [texts.one_line(line, 200) for line in lines[:LISTED]]  # the notification's text
+    tail = tail.strip()
+    await work.respond(
+        "\n".join([head, *shown, tail]).strip(), blocks=build_list_blocks(head, lines, tail)
+    )
 
 
 async def _done_by_number(work: Work, number: str) -> None:
@@ -139,7 +136,7 @@ async def _done_by_number(work: Work, number: str) -> None:
             session, team_id=work.team_id, owner_id=work.user_id, number=number
         )
     await mark_done(work, commitment.id)
-    await tell_privately(work, f"Done: *{commitment.text}*. Nicely kept.")
+    await tell_privately(work, f"Done: *{words(commitment.text)}*. Nicely kept.")
 
 
 async def _drop_by_number(work: Work, number: str) -> None:
@@ -152,11 +149,12 @@ async def _drop_by_number(work: Work, number: str) -> None:
         ]
     if parties:
         await work.respond(
-            f"Drop {commitment.text}?", blocks=build_drop_question_blocks(commitment, parties)
+            f"Drop {words(commitment.text)}?",
+            blocks=build_drop_question_blocks(commitment, parties),
         )
         return
     await close(work, commitment.id, "dropped")
-    await tell_privately(work, f"Dropped: *{commitment.text}*.")
+    await tell_privately(work, f"Dropped: *{words(commitment.text)}*.")
 
 
 async def close(work: Work, commitment_id: int, status: str) -> tuple[Commitment, list[str], bool]:
@@ -185,7 +183,7 @@ async def mark_done(work: Work, commitment_id: int) -> Commitment:
                 kind="commitment_done",
                 key=f"done:c{commitment.id}",
                 ref={"commitment": commitment.id},
-                text=f"<@{commitment.owner_id}> delivered: {commitment.text}",
+                text=f"<@{commitment.owner_id}> delivered: {words(commitment.text)}",
                 blocks=build_delivered_blocks(commitment),
             )
         await tell_if_over(work, sender_id=commitment.owner_id, admissions=admitted)
@@ -211,7 +209,7 @@ async def tell_parties(
             if updated
             else f"shared:c{commitment.id}",
             ref={"commitment": commitment.id},
-            text=f"<@{commitment.owner_id}> {verb}: {commitment.text}, "
+            text=f"<@{commitment.owner_id}> {verb}: {words(commitment.text)}, "
             f"by {when_text(commitment.due_at, tz)} your time",
             blocks=blocks,
         )

@@ -11,6 +11,7 @@ from datetime import datetime
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import directory
+from bot.blocks import renders
 from bot.blocks.nudges import build_daily_message_blocks
 from bot.models import Nudge, OutboxMessage, Person
 from bot.runtime import AllyBot
@@ -22,7 +23,8 @@ from scheduler.messages import MessageKind, Outgoing, Skip, register
 async def render_items(
     session: object, items: list[Nudge], person: Person, record: bool
 ) -> list[Rendered]:
-    """Each item's blocks, in the fixed bundle order of their kinds."""
+    """Each item's blocks, in the fixed bundle order of their kinds. An item whose blocks
+    Slack would refuse is left out (and logged), never the whole message."""
     order = {k.name: k.order for k in kinds.all_kinds()}
     rendered: list[Rendered] = []
     by_kind: dict[str, list[Nudge]] = {}
@@ -34,11 +36,11 @@ async def render_items(
             continue
         if kind.render_many is not None:
             many = await kind.render_many(session, group, person, record)  # type: ignore[arg-type]
-            rendered.extend([many] if many is not None else [])
+            rendered.extend([many] if many is not None and renders(many.blocks) else [])
             continue
         for item in group:
             one = await kind.render(session, item, person, record)  # type: ignore[arg-type]
-            if one is not None:
+            if one is not None and renders(one.blocks):
                 rendered.append(one)
     return rendered
 

@@ -18,11 +18,11 @@ from slack_sdk.models.blocks import (
     MarkdownTextObject,
     Option,
     PlainTextInputElement,
-    SectionBlock,
     UserMultiSelectElement,
 )
 from slack_sdk.models.views import View
 
+from bot.blocks import section, words
 from bot.ids import Action, Callback
 from bot.models import Commitment
 
@@ -43,7 +43,7 @@ def people(user_ids: Sequence[str]) -> str:
 
 def summary(commitment: Commitment, parties: Sequence[str], tz: str) -> str:
     to = f" to {people(parties)}" if parties else ""
-    return f"*{commitment.text}*{to}, by {when_text(commitment.due_at, tz)}"
+    return f"*{words(commitment.text)}*{to}, by {when_text(commitment.due_at, tz)}"
 
 
 def build_confirmation_blocks(
@@ -58,12 +58,8 @@ def build_confirmation_blocks(
     )
     value = str(commitment.id)
     return [
-        SectionBlock(
-            text=MarkdownTextObject(
-                text=f"You committed to {summary(commitment, parties, tz)} (your time)."
-                + told
-                + no_date
-            )
+        section(
+            f"You committed to {summary(commitment, parties, tz)} (your time)." + told + no_date
         ),
         ActionsBlock(
             block_id=f"commit_confirm:{commitment.id}",
@@ -98,7 +94,7 @@ def build_reminder_blocks(
         hint = ""
     value = str(commitment.id)
     return [
-        SectionBlock(text=MarkdownTextObject(text=f"{head}: {commitment.text}{to}{hint}")),
+        section(f"{head}: {words(commitment.text)}{to}{hint}"),
         ActionsBlock(
             block_id=f"commitment:{commitment.id}",
             elements=[
@@ -120,11 +116,9 @@ def build_party_blocks(commitment: Commitment, tz: str) -> list[Block]:
     """The DM to someone a promise was made to, in their own time zone."""
     value = str(commitment.id)
     return [
-        SectionBlock(
-            text=MarkdownTextObject(
-                text=f"<@{commitment.owner_id}> committed to *{commitment.text}* for you, "
-                f"by {when_text(commitment.due_at, tz)} your time."
-            )
+        section(
+            f"<@{commitment.owner_id}> committed to *{words(commitment.text)}* for you, "
+            f"by {when_text(commitment.due_at, tz)} your time."
         ),
         ActionsBlock(
             block_id=f"commit_party:{commitment.id}",
@@ -141,10 +135,8 @@ def build_party_blocks(commitment: Commitment, tz: str) -> list[Block]:
 def build_delivered_blocks(commitment: Commitment) -> list[Block]:
     """Telling a party the promise was kept, with one click to recognise it."""
     return [
-        SectionBlock(
-            text=MarkdownTextObject(
-                text=f":white_check_mark: <@{commitment.owner_id}> delivered: *{commitment.text}*"
-            )
+        section(
+            f":white_check_mark: <@{commitment.owner_id}> delivered: *{words(commitment.text)}*"
         ),
         ActionsBlock(
             block_id=f"commit_delivered:{commitment.id}",
@@ -160,11 +152,9 @@ def build_delivered_blocks(commitment: Commitment) -> list[Block]:
 def build_dropped_blocks(commitment: Commitment) -> list[Block]:
     """Telling a party a promise to them no longer stands."""
     return [
-        SectionBlock(
-            text=MarkdownTextObject(
-                text=f"<@{commitment.owner_id}> let you know they can't deliver "
-                f"*{commitment.text}* after all. A quick chat may help you both plan around it."
-            )
+        section(
+            f"<@{commitment.owner_id}> let you know they can't deliver "
+            f"*{words(commitment.text)}* after all. A quick chat may help you both plan around it."
         )
     ]
 
@@ -172,12 +162,10 @@ def build_dropped_blocks(commitment: Commitment) -> list[Block]:
 def build_disputed_blocks(commitment: Commitment, *, party_id: str, tz: str) -> list[Block]:
     """Telling the owner that someone they promised says it's not what was agreed."""
     return [
-        SectionBlock(
-            text=MarkdownTextObject(
-                text=f"<@{party_id}> says *{commitment.text}* by "
-                f"{when_text(commitment.due_at, tz)} isn't what you agreed. "
-                "A quick word with them, then *Edit* to match."
-            )
+        section(
+            f"<@{party_id}> says *{words(commitment.text)}* by "
+            f"{when_text(commitment.due_at, tz)} isn't what you agreed. "
+            "A quick word with them, then *Edit* to match."
         )
     ]
 
@@ -186,11 +174,9 @@ def build_drop_question_blocks(commitment: Commitment, parties: Sequence[str]) -
     """Dropping a promise made to someone: tell them, or not."""
     value = str(commitment.id)
     return [
-        SectionBlock(
-            text=MarkdownTextObject(
-                text=f"Drop *{commitment.text}*? It was a promise to {people(parties)}; "
-                "letting them know is the kind thing to do."
-            )
+        section(
+            f"Drop *{words(commitment.text)}*? It was a promise to {people(parties)}; "
+            "letting them know is the kind thing to do."
         ),
         ActionsBlock(
             block_id=f"commit_drop:{commitment.id}",
@@ -207,8 +193,25 @@ def build_drop_question_blocks(commitment: Commitment, parties: Sequence[str]) -
     ]
 
 
-def build_list_blocks(text: str) -> list[Block]:
-    return [SectionBlock(text=MarkdownTextObject(text=text))]
+LISTED = 20  # promises listed in full in `/commit list`; the rest are counted
+
+
+def build_list_blocks(head: str, items: Sequence[str], tail: str) -> list[Block]:
+    """`/commit list`: one section per promise, so a few long ones can't push the answer past
+    Slack's limits; past LISTED, a count."""
+    blocks: list[Block] = [section(head), *(section(item) for item in items[:LISTED])]
+    if len(items) > LISTED:
+        more = len(items) - LISTED
+        blocks.append(
+            ContextBlock(
+                elements=[
+                    MarkdownTextObject(text=f"…and {more} more: your allybot Home lists them.")
+                ]
+            )
+        )
+    if tail:
+        blocks.append(section(tail))
+    return blocks
 
 
 def build_commit_modal(

@@ -21,7 +21,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot import text as texts
-from bot.blocks import mention_list
+from bot.blocks import mention_list, section
 from bot.ids import Action, Callback
 from bot.models import Kudos
 from bot.services.digest import WeekInKudos
@@ -168,7 +168,7 @@ def build_kudos_dm_blocks(
 
 def build_notice_blocks(text: str) -> list[Block]:
     """A private reply: one section of mrkdwn."""
-    return [SectionBlock(text=MarkdownTextObject(text=text))]
+    return [section(text)]
 
 
 def build_give_kudos_modal(

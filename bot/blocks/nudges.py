@@ -16,6 +16,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot import text as texts
 from bot.ids import Action
 
 
@@ -54,7 +55,11 @@ def replace_block(
     out: list[dict[str, Any]] = []
     for block in blocks:
         if block.get("block_id") == block_id:
-            out.append(ContextBlock(elements=[MarkdownTextObject(text=note)]).to_dict())
+            out.append(
+                ContextBlock(
+                    elements=[MarkdownTextObject(text=texts.excerpt(note, texts.CONTEXT_LIMIT))]
+                ).to_dict()
+            )
         else:
             out.append(block)
     return out

@@ -11,6 +11,7 @@ from __future__ import annotations
 from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.blocks import renders
 from bot.blocks.commitments import (
     build_delivered_blocks,
     build_disputed_blocks,
@@ -79,7 +80,7 @@ async def render_many(
     senders: dict[str, int] = {}
     for item in items:
         blocks = await _one(session, item, person)
-        if not blocks:
+        if not blocks or not renders(blocks):
             continue
         ids = {b.block_id for b in blocks if b.block_id}
         if ids & seen:
