@@ -191,7 +191,7 @@ async def _party_answer(work: Work, answer: str) -> None:
         sender_id=work.user_id,
         recipient_id=commitment.owner_id,
         kind="commitment_disputed",
-        key=f"disputed:c{commitment.id}:d{work.delivery_id}",
+        key=f"disputed:c{commitment.id}",
         ref={"commitment": commitment.id},
         text=f"<@{work.user_id}> says that's not what you agreed: {words(commitment.text)}",
         blocks=[

@@ -205,9 +205,7 @@ async def tell_parties(
             sender_id=commitment.owner_id,
             recipient_id=uid,
             kind="commitment_update" if updated else "commitment",
-            key=f"updated:c{commitment.id}:d{work.delivery_id}"
-            if updated
-            else f"shared:c{commitment.id}",
+            key=f"{'updated' if updated else 'shared'}:c{commitment.id}",
             ref={"commitment": commitment.id},
             text=f"<@{commitment.owner_id}> {verb}: {words(commitment.text)}, "
             f"by {when_text(commitment.due_at, tz)} your time",

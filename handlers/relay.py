@@ -29,13 +29,16 @@ async def relay_dm(
     blocks: list[Block],
     since: datetime | None = None,
 ) -> Admission:
-    """Admit the DM (recorded once under `key`), then send it if admitted.
+    """Admit the DM (recorded once under `key` for this delivery), then send it if admitted.
 
-    A retried delivery finds its earlier decision: sent before means sent again unless the
-    first attempt reached Slack: a resumed delivery looks for the DM (its metadata names
-    `key`) in the conversation since `since` (a day back when not given) before sending.
-    Held or muted stays so.
+    The key is scoped to the delivery being worked on: only a retry of that same delivery
+    finds its earlier decision. Sent before means sent again unless the first attempt
+    reached Slack: a resumed delivery looks for the DM (its metadata names the scoped key) in
+    the conversation since `since` (a day back when not given) before sending. Held or muted
+    stays so. Any other action that tells the same thing again (a party removed and added
+    back) is a new DM and counts against the budget.
     """
+    key = f"{key}:d{work.delivery_id}"
     async with work.db.session() as session:
         admission = await dm_budget.admit(
             session,

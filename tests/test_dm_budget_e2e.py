@@ -288,3 +288,53 @@ async def test_generated_sends_never_pass_the_budget(
             assert all(v <= budget for v in per_day.values())
     # Every DM-causing act is in the ledger once: nothing was dropped on the floor.
     assert len(ledger) == sum(told.values()) + kudos
+
+
+async def test_removing_and_adding_a_party_back_counts_every_telling(
+    server: Server, team: Team, slack: SlackDouble, db: Database
+) -> None:
+    """The edit modal tells a re-added party again: a new DM, so it counts and is held past
+    the budget (only a retry of the same delivery replays its earlier decision)."""
+    ann, bob, cy = (team.user(n, tz=TZ) for n in ("ann", "bob", "cy"))
+    await set_budget(db, team.team_id, daily_dm_budget=1)
+    key = await run(server, team, "/commit", f"send the plan to <@{bob}> by 2030-01-01", ann)
+    reply = (await slack.wait_for("response_url", _key=key))[0]
+    await press(server, slack, team, ann, reply, "commit_confirm")
+    await settle(db, team.team_id)
+    await press(server, slack, team, ann, reply, "commit_edit")
+    opened = (
+        await slack.wait_for("views.open", where=lambda c: bob in json.dumps(c.args.get("view")))
+    )[-1]
+    view = opened.args["view"]
+    metadata = (json.loads(view) if isinstance(view, str) else view)["private_metadata"]
+    for n in range(3):
+        for party in (cy, bob):
+            body = payloads.view_submission(
+                user_id=ann,
+                team_id=team.team_id,
+                callback_id="commit_modal",
+                private_metadata=metadata,
+                state_values={
+                    "what": {"what": {"type": "plain_text_input", "value": f"plan v{n}"}},
+                    "due": {"due": {"type": "datetimepicker", "selected_date_time": 1_900_000_000}},
+                    "parties": {
+                        "parties": {"type": "multi_users_select", "selected_users": [party]}
+                    },
+                    "tell": {"tell": {"type": "checkboxes", "selected_options": []}},
+                },
+            )
+            assert (await server.post(body)) == (200, "")
+            await settle(db, team.team_id)
+    assert len(dms_from(slack, ann, bob)) == 1
+    assert len(dms_from(slack, ann, cy)) == 1
+    held = await held_of(db, team.team_id, bob)
+    assert len(held) == 3 and len(await held_of(db, team.team_id, cy)) == 2
+    async with db.session() as session:
+        told = (
+            await session.execute(
+                select(func.count()).where(
+                    PersonDM.team_id == team.team_id, PersonDM.recipient_id == bob
+                )
+            )
+        ).scalar_one()
+    assert told == 4  # the first telling and three more, each recorded
