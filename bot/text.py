@@ -245,6 +245,18 @@ def _pieces(markup: str) -> list[str]:
     return pieces
 
 
+def trim(markup: str, chars: str) -> str:
+    """Slack markup without the given punctuation at either end, like `str.strip`, except that
+    a token or an entity stays whole (the `;` of `&gt;` is not punctuation)."""
+    pieces = _pieces(markup)
+    start, end = 0, len(pieces)
+    while start < end and len(pieces[start]) == 1 and pieces[start] in chars:
+        start += 1
+    while end > start and len(pieces[end - 1]) == 1 and pieces[end - 1] in chars:
+        end -= 1
+    return "".join(pieces[start:end])
+
+
 def excerpt(markup: str, limit: int) -> str:
     """Safe markup cut to at most `limit` characters, at a whole token, with an ellipsis."""
     if len(markup) <= limit:

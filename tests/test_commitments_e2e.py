@@ -239,6 +239,16 @@ async def test_bad_commitments_are_explained_and_nothing_is_stored(
     assert await commitments_of(db, team.team_id) == []
 
 
+async def test_a_promise_ending_in_an_entity_keeps_it_whole(
+    server: Server, team: Team, slack: SlackDouble, db: Database
+) -> None:
+    """Slack sends `>` as `&gt;`: the `;` that ends it is not trailing punctuation."""
+    ann = team.user("ann", tz=TZ)
+    reply = await commit(server, team, slack, ann, "review the &lt;br&gt; by 2030-02-01")
+    assert "*review the &lt;br&gt;*" in json.dumps(blocks_of(reply))
+    assert [c.text for c in await commitments_of(db, team.team_id)] == ["review the &lt;br&gt;"]
+
+
 async def test_list_done_and_drop_telling_the_counterpart(
     server: Server, team: Team, slack: SlackDouble, db: Database
 ) -> None:

@@ -299,3 +299,15 @@ async def test_a_delivery_left_by_a_dead_process_is_finished_by_the_next_pass(
         await asyncio.sleep(0.05)
     assert statuses == {"done": 1}
     assert len([c for c in slack.calls_to("chat.postMessage", channel=ann) if c.ok]) == 1
+
+
+async def test_a_reason_ending_in_an_entity_keeps_it_whole(
+    server: Server, team: Team, slack: SlackDouble, db: Database
+) -> None:
+    """Slack sends `>` as `&gt;`: the `;` that ends it is not trailing punctuation."""
+    giver, ann = team.user("giver"), team.user("ann")
+    body, _ = team.command("/kudos", f"<@{ann}|ann> for fixing the &lt;br&gt;", user_id=giver)
+    assert (await server.post(body))[0] == 200
+    post = (await slack.wait_for("chat.postMessage", channel=team.channel_id))[0]
+    assert "for fixing the &lt;br&gt;" in block_text(post.args)
+    assert [r.text for r in await kudos_rows(db, team.team_id)] == ["for fixing the &lt;br&gt;"]

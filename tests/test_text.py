@@ -116,3 +116,26 @@ def test_an_error_quotes_at_most_a_short_excerpt(text: str) -> None:
 def test_edge_normalisation_takes_control_characters_out_of_every_string() -> None:
     body = {"a": "x\x00y", "b": ["\x07ok\ud800", {"c": "line\r\nbreak"}], "n": 3}
     assert texts.normalise_edge(body) == {"a": "xy", "b": ["ok", {"c": "line\nbreak"}], "n": 3}
+
+
+TRIMMED = " ,.:;-–—!"
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(alphabet=st.sampled_from("ab <>&;.,:-! \u2014"), max_size=40))
+def test_trimming_punctuation_keeps_every_entity_whole(text: str) -> None:
+    """`trim` strips like `str.strip` on what the reader sees, never the `;` of `&gt;`."""
+    assert texts.trim(texts.escape(text), TRIMMED) == texts.escape(text.strip(TRIMMED))
+
+
+@pytest.mark.parametrize(
+    ("markup", "expected"),
+    [
+        ("review the &lt;br&gt;", "review the &lt;br&gt;"),
+        ("R&amp;D;", "R&amp;D"),
+        ("notes &amp;", "notes &amp;"),
+        ("; <@U0ANN>, thanks!", "<@U0ANN>, thanks"),
+    ],
+)
+def test_trim_examples(markup: str, expected: str) -> None:
+    assert texts.trim(markup, TRIMMED) == expected

@@ -75,7 +75,7 @@ def parse_commit_text(text: str) -> CommitDraft:
             break
     parties = tuple(dict.fromkeys(USER_MENTION.findall(head)))
     what = TO_MENTIONS.sub(" ", head)
-    what = " ".join(what.split()).strip(" ,.;:-")
+    what = texts.trim(" ".join(what.split()), " ,.;:-")
     if not re.search(r"\w", USER_MENTION.sub("", what)):
         raise CommitRejected("What did you promise? " + usage())
     if len(parties) > MAX_PARTIES:

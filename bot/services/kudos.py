@@ -112,7 +112,7 @@ def parse_kudos_text(text: str, *, known_tags: Collection[str] = DEFAULT_TAGS) -
             f"{' '.join('#' + t for t in known_tags)}."
         )
     reason = " ".join(TAG.sub(" ", without_mentions).split())
-    reason = carry(reason.strip(" ,.:;-–—!"), source=Source.MARKUP, mentions=receivers)
+    reason = carry(texts.trim(reason, " ,.:;-–—!"), source=Source.MARKUP, mentions=receivers)
     if not re.search(r"\w", reason):
         raise KudosRejected(
             "Say why: kudos recognise something a person did, e.g. "
