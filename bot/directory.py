@@ -11,6 +11,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.db import Database
+from bot.ids import erased
 from bot.models import Person
 from bot.services import people
 from bot.slack import slack_error
@@ -26,8 +27,9 @@ async def lookup(
 ) -> dict[str, Person]:
     """People by id; an id Slack does not know is absent from the answer. With `cache` (one
     delivery's people, see `Work.people`), people already in it are not read again, and
-    those read are added to it."""
-    ids = list(dict.fromkeys(user_ids))
+    those read are added to it. Someone who erased their data is never looked up: their
+    stand-in id is nobody Slack knows, so they are absent too."""
+    ids = [uid for uid in dict.fromkeys(user_ids) if not erased(uid)]
     cached = {uid: cache[uid] for uid in ids if cache is not None and uid in cache}
     rest = [uid for uid in ids if uid not in cached]
     if not rest:

@@ -2,6 +2,15 @@
 
 from enum import StrEnum
 
+# What an erased person's id becomes in the records others keep (kudos they gave or got):
+# random, not shaped like a Slack id; shown as "someone" and never mentioned or looked up.
+ERASED_PREFIX = "anon-"
+
+
+def erased(user_id: str) -> bool:
+    """Whether the id stands for someone who erased their data."""
+    return user_id.startswith(ERASED_PREFIX)
+
 
 class Action(StrEnum):
     SAY_THANKS = "kudos_say_thanks"

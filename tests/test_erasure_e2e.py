@@ -5,6 +5,7 @@ server; a property test generates it."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,6 +21,7 @@ from tests.conftest import Server, Team
 from tests.slack_double import SlackDouble
 from tests.test_commitments_e2e import press
 from tests.test_dm_budget_e2e import promise, run, set_budget, settle
+from tests.test_me_too_e2e import give, react
 from tests.test_privacy_e2e import ally
 
 TZ = "Europe/London"
@@ -198,3 +200,52 @@ async def test_generated_activity_then_erase_leaves_nothing(
     await forget(server, team, slack, db, gone)
     left = found(await dump(db), [gone, *written[gone]])
     assert left == [], left
+
+
+async def test_a_plus_one_skips_a_receiver_who_erased_their_data(
+    server: Server, team: Team, slack: SlackDouble, db: Database
+) -> None:
+    """The others still get the +1; the erased one is not looked up, named or mentioned."""
+    giver, ann, cy, dee = (team.user(n) for n in ("giver", "ann", "cy", "dee"))
+    ts = await give(server, team, slack, db, giver, f"<@{ann}> <@{cy}> a calm incident review")
+    await settle(db, team.team_id)
+    await forget(server, team, slack, db, ann)
+    before = len(slack.calls)
+    await react(server, team, dee, ts)
+    edit = await slack.wait_for(
+        "chat.update", channel=team.channel_id, ts=ts, where=lambda c: "joined in" in str(c.args)
+    )
+    await settle(db, team.team_id)
+    later = slack.calls[before:]
+    assert not any("anon-" in json.dumps(c.args, default=str) for c in later)
+    assert not [c for c in later if c.method == "chat.postEphemeral"]
+    async with db.session() as session:
+        plus = (
+            await session.execute(
+                select(Kudos.giver_id, Kudos.receiver_id).where(
+                    Kudos.team_id == team.team_id, Kudos.source == "plusone"
+                )
+            )
+        ).all()
+    assert [tuple(p) for p in plus] == [(dee, cy)]
+    assert "someone" in json.dumps(edit[-1].args["blocks"])
+
+
+async def test_a_post_edited_after_its_giver_erased_names_nobody(
+    server: Server, team: Team, slack: SlackDouble, db: Database
+) -> None:
+    """The recount after the giver erased shows "someone", and no empty quote."""
+    giver, ann, dee = (team.user(n) for n in ("giver", "ann", "dee"))
+    ts = await give(server, team, slack, db, giver, f"<@{ann}> a calm incident review")
+    await react(server, team, dee, ts)
+    await slack.wait_for("chat.update", channel=team.channel_id, ts=ts)
+    await settle(db, team.team_id)
+    await forget(server, team, slack, db, giver)
+    before = len(slack.calls_to("chat.update", channel=team.channel_id, ts=ts))
+    await react(server, team, dee, ts, added=False)
+    edits = await slack.wait_for("chat.update", channel=team.channel_id, ts=ts, count=before + 1)
+    edit = edits[-1].args
+    shown = json.dumps(edit["blocks"])
+    assert "anon-" not in shown and "anon-" not in edit["text"]
+    assert "from someone" in shown and edit["text"] == f"Kudos from someone to <@{ann}>"
+    assert "\\n>" not in shown

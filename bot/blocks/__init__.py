@@ -13,15 +13,22 @@ from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block, MarkdownTextObject, SectionBlock
 
 from bot import text as texts
+from bot.ids import erased
 
 logger = logging.getLogger(__name__)
 
 WORDS = 2000  # a person's words in one section, leaving room for allybot's own around them
 
 
+def mention(user_id: str) -> str:
+    """A person as a mention; someone who erased their data as "someone", never their
+    stand-in id (which Slack would show as a broken mention)."""
+    return "someone" if erased(user_id) else f"<@{user_id}>"
+
+
 def mention_list(user_ids: Sequence[str]) -> str:
     """ "<@A>", "<@A> and <@B>", "<@A>, <@B> and <@C>"."""
-    names = [f"<@{u}>" for u in user_ids]
+    names = [mention(u) for u in user_ids]
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 

@@ -22,7 +22,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.blocks import section, words
+from bot.blocks import mention, section, words
 from bot.ids import Action, Callback
 from bot.models import Commitment
 
@@ -35,7 +35,7 @@ def when_text(due_at: datetime | None, tz: str) -> str:
 
 
 def people(user_ids: Sequence[str]) -> str:
-    names = [f"<@{u}>" for u in user_ids]
+    names = [mention(u) for u in user_ids]
     if len(names) <= 1:
         return "".join(names)
     return ", ".join(names[:-1]) + " and " + names[-1]

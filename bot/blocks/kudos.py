@@ -21,7 +21,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot import text as texts
-from bot.blocks import mention_list, section
+from bot.blocks import mention, mention_list, section
 from bot.ids import Action, Callback
 from bot.models import Kudos
 from bot.services.digest import WeekInKudos
@@ -31,7 +31,15 @@ FALLBACK_LIMIT = 1500  # a notification's text: the reason on one line, cut to t
 
 def _with_quote(head: str, reason: str) -> str:
     """A header line and the reason quoted below it, within a section's limit."""
+    if not reason.strip():  # the giver erased their data: their words went with it
+        return head
     return head + "\n" + texts.quote(reason, texts.SECTION_LIMIT - len(head) - 1)
+
+
+def _with_line(head: str, reason: str) -> str:
+    """A notification's text: the header and the reason on one line, when there is one."""
+    line = texts.one_line(reason, FALLBACK_LIMIT)
+    return f"{head}: {line}" if line else head
 
 
 def _tags(tags: Sequence[str]) -> str:
@@ -40,9 +48,8 @@ def _tags(tags: Sequence[str]) -> str:
 
 def kudos_post_text(*, giver_id: str, receiver_ids: Sequence[str], reason: str) -> str:
     """The notification fallback for the public post."""
-    return f"Kudos from <@{giver_id}> to {mention_list(receiver_ids)}: " + texts.one_line(
-        reason, FALLBACK_LIMIT
-    )
+    head = f"Kudos from {mention(giver_id)} to {mention_list(receiver_ids)}"
+    return _with_line(head, reason)
 
 
 def joined_line(joined: int, emoji: str) -> str:
@@ -65,7 +72,8 @@ def build_kudos_post_blocks(
         SectionBlock(
             text=MarkdownTextObject(
                 text=_with_quote(
-                    f":{emoji}: *Kudos to {mention_list(receiver_ids)}* from <@{giver_id}>", reason
+                    f":{emoji}: *Kudos to {mention_list(receiver_ids)}* from {mention(giver_id)}",
+                    reason,
                 )
             )
         )
@@ -89,9 +97,7 @@ def _where(channel_id: str | None, private_by: str | None) -> str:
 def kudos_dm_text(
     *, giver_id: str, channel_id: str | None, reason: str, private_by: str | None = None
 ) -> str:
-    return f"<@{giver_id}> gave you kudos{_where(channel_id, private_by)}: " + texts.one_line(
-        reason, FALLBACK_LIMIT
-    )
+    return _with_line(f"{mention(giver_id)} gave you kudos{_where(channel_id, private_by)}", reason)
 
 
 def private_confirmation(
@@ -134,7 +140,7 @@ def build_kudos_dm_blocks(
     blocks: list[Block] = [
         SectionBlock(
             text=MarkdownTextObject(
-                text=_with_quote(f":{emoji}: <@{giver_id}> gave you kudos{where}", reason)
+                text=_with_quote(f":{emoji}: {mention(giver_id)} gave you kudos{where}", reason)
             )
         )
     ]

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import text as texts
 from bot.db import insert_for
+from bot.ids import erased
 from bot.models import Kudos, KudosPostUpdate
 from bot.services.kudos import MAX_TEXT
 
@@ -53,7 +54,7 @@ def reason_for(original: Post, giver_name: str | None) -> str:
     """ "+1 to Ann's kudos: …" in safe markup (the original reason already is), within the
     kudos length limit; the giver by name, so the +1 pings nobody."""
     who = "a"
-    if giver_name and not original.giver_id.startswith("anon-"):
+    if giver_name and not erased(original.giver_id):
         who = texts.escape(texts.clean(giver_name)) + "'s"
     return texts.excerpt(f"+1 to {who} kudos: {original.reason}", MAX_TEXT)
 
@@ -201,7 +202,9 @@ async def give_up(session: AsyncSession, *, update_id: int) -> None:
 
 
 def receivers_left(post: Post, reactor_id: str) -> Sequence[str]:
-    """Whom a +1 recognises; empty for the kudos' own giver or receivers, who can't +1 it."""
+    """Whom a +1 recognises: the receivers who have not erased their data (nothing is given
+    to, looked up for or said about them); empty for the kudos' own giver or receivers, who
+    can't +1 it."""
     if reactor_id == post.giver_id or reactor_id in post.receivers:
         return ()
-    return post.receivers
+    return tuple(r for r in post.receivers if not erased(r))

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Select, delete, func, inspect, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.ids import ERASED_PREFIX
 from bot.models import (
     SLACK_INSTALLATIONS,
     Ally,
@@ -43,7 +44,7 @@ from bot.services import inbound, me_too, tips
 from bot.trust_models import Mute, PersonDM
 
 EXPORT_FORMAT = "allybot-export/1"
-ANON_PREFIX = "anon-"
+ANON_PREFIX = ERASED_PREFIX
 # Far more than a person produces in years (kudos are limited per day); a cap keeps one
 # export from ever loading a table whole if something upstream runs wild.
 MAX_ROWS = 50_000
