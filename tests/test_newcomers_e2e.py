@@ -19,6 +19,7 @@ from tests.conftest import Server, Team
 from tests.helpers import at, running_bot, set_intros
 from tests.slack_double import SlackDouble, group_dm_id
 from tests.test_commitments_e2e import blocks_of, dms
+from tests.test_erasure_e2e import forget
 from tests.test_intros_e2e import BOT_USER, intros_cmd
 from tests.test_privacy_e2e import export_of
 
@@ -139,3 +140,38 @@ async def test_welcome_without_volunteers_is_the_dm_alone(
     await join(server, team, slack, new)
     row = await wait_newcomer(db, team.team_id, new)
     assert row.match_id is None
+
+
+async def test_a_newcomer_who_erased_their_data_is_not_welcomed(
+    server: Server, team: Team, slack: SlackDouble, db: Database, database_url: str
+) -> None:
+    """Erasing before the welcome: nothing is posted, and no volunteer is welcomed in their
+    place. A welcomer who erased is simply left out of a welcome that still goes out."""
+    async with db.session() as session:
+        await set_intros(session, team_id=team.team_id, channel_id=team.channel_id)
+    cy, dee, eve = (team.user(n, tz=LONDON) for n in ("cy", "dee", "eve"))
+    for who in (cy, dee, eve):
+        await intros_cmd(server, team, slack, who, "welcome on")
+    new, other = team.user("new", tz=TOKYO), team.user("other", tz=TOKYO)
+    await join(server, team, slack, new)
+    first = await wait_newcomer(db, team.team_id, new)
+    await join(server, team, slack, other)
+    second = await wait_newcomer(db, team.team_id, other)
+    await asyncio.sleep(0.3)
+    await forget(server, team, slack, db, cy)
+    await forget(server, team, slack, db, new)
+    before = len(slack.calls)
+    async with running_bot(database_url, slack) as bot:
+        for row in (first, second):
+            await run_pass(bot, now=row.welcome_at + timedelta(minutes=5), team_id=team.team_id)
+        for d in range(4):
+            when = first.welcome_at + timedelta(days=d, hours=8)
+            await run_pass(bot, now=when, team_id=team.team_id)
+    welcomes = [
+        c
+        for c in slack.calls[before:]
+        if c.method == "chat.postMessage" and c.ok and "! Meet" in str(c.args.get("text"))
+    ]
+    assert [str(c.args["text"]).split("!")[0] for c in welcomes] == [f"Welcome <@{other}>"]
+    shown = json.dumps([c.args for c in slack.calls[before:]], default=str)
+    assert new not in shown and cy not in shown

@@ -250,3 +250,10 @@ async def count_round(session: AsyncSession, *, team_id: str, people: Sequence[s
             .where(Newcomer.team_id == team_id, Newcomer.user_id.in_(list(people)))
             .values(intro_rounds=Newcomer.intro_rounds + 1)
         )
+
+
+async def newcomer_of(session: AsyncSession, *, match_id: int) -> str | None:
+    """Whom a welcome match welcomes, from the newcomer's own record (never the members'
+    order); None once they erased their data, so the welcome is not posted."""
+    stmt = select(Newcomer.user_id).where(Newcomer.match_id == match_id).limit(1)
+    return (await session.execute(stmt)).scalar_one_or_none()

@@ -34,6 +34,7 @@ from bot.blocks.newcomers import build_welcome_intro_blocks, welcome_intro_text
 from bot.logs import describe, log_context
 from bot.models import IntroRound, Nudge, OutboxMessage, Person, Workspace
 from bot.runtime import AllyBot
+from bot.services import newcomers
 from bot.services.intros import posts as intro_posts
 from bot.services.intros import rounds as intro_rounds
 from bot.services.intros import rules as intro_rules
@@ -201,18 +202,26 @@ async def render_follow_up(
 async def render_welcome(
     bot: AllyBot, client: AsyncWebClient, row: OutboxMessage, now: datetime
 ) -> Outgoing | Skip:
-    """A newcomer's first intro: the newcomer is the match's first member."""
+    """A newcomer's first intro, to the volunteers who welcome them. The newcomer is the one
+    their own record names: once they erased their data or left, nothing is posted."""
     async with bot.db.session() as session:
         group = await intro_posts.group_of(session, match_id=int(str(row.subject)))
+        newcomer = await newcomers.newcomer_of(session, match_id=int(str(row.subject)))
     if group is None:
         return Skip("match gone")
+    if newcomer is None or newcomer not in group.members:
+        return Skip("newcomer gone")
     people = await directory.lookup(
         bot.db, client, team_id=group.match.team_id, user_ids=group.members
     )
-    newcomer, welcomers = group.members[0], group.members[1:]
+    if newcomer in people and people[newcomer].deleted:  # left the workspace since
+        return Skip("newcomer gone")
+    welcomers = [u for u in group.members if u != newcomer]
+    if not welcomers:
+        return Skip("no welcomers left")
     lines = [
         intro_rules.local_time_line(people[u], now) if u in people else f"<@{u}>"
-        for u in group.members
+        for u in [newcomer, *welcomers]
     ]
     blocks = build_welcome_intro_blocks(
         newcomer_id=newcomer,
@@ -224,7 +233,7 @@ async def render_welcome(
         text=welcome_intro_text(newcomer, welcomers),
         blocks=blocks,
         channel_id=group.match.channel_id,
-        members=tuple(group.members),
+        members=(newcomer, *welcomers),
     )
 
 
