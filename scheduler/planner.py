@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from bot.dashboard import signin
 from bot.metrics import NUDGES_PLANNED, PLAN_SECONDS
 from bot.runtime import AllyBot
 from bot.services import dm_budget, inbound
@@ -74,6 +75,7 @@ async def run_pass(bot: AllyBot, *, now: datetime, team_id: str | None = None) -
     async with bot.db.session() as session:
         result.purged = await inbound.retain(session, now=now)
         await dm_budget.purge_ledger(session, before=now - dm_budget.KEEP_LEDGER)
+        await signin.purge_expired(session, now=now)
     if any(result.planned.values()) or result.sent.sent or result.sent.failed:
         logger.info(
             "pass: planned %s, sent %d, retry %d, failed %d",

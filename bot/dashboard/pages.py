@@ -37,6 +37,7 @@ from bot.services.workspace_settings import (
     WorkspaceSettings,
     describe,
 )
+from bot.text import readable
 
 STYLE = """
 *{box-sizing:border-box}
@@ -473,6 +474,19 @@ def _ratio(r: Ratio) -> str:
     return f"{r.part} of {r.whole}" if r.whole else "–"
 
 
+MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^<>]*)?>")
+
+
+def words(markup: str, names: Mapping[str, str]) -> str:
+    """Stored Slack markup as the words Slack would show (`R&D`, `@Bob`), for the page's own
+    escaping: a mention by the name allybot knows, else "someone"."""
+    parts = MENTION.split(markup)  # text, user id, text, user id, …, text
+    return "".join(
+        readable(part) if i % 2 == 0 else "@" + names.get(part, "someone")
+        for i, part in enumerate(parts)
+    )
+
+
 def me_page(
     figures: Figures,
     *,
@@ -536,7 +550,7 @@ def me_page(
         )
     else:
         items = "".join(
-            f"<li>{escape(c.text)} — "
+            f"<li>{escape(words(c.text, names))} — "
             f"{'due ' + format(c.due_day, '%d %b %Y') if c.due_day else 'no date'}</li>"
             for c in promises
         )

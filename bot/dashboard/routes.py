@@ -29,6 +29,7 @@ from bot.dashboard.signin import (
     STATE_SECONDS,
     SignIn,
     SignInRefused,
+    TooManySignIns,
     Visitor,
     slack_origin,
 )
@@ -290,7 +291,21 @@ class Dashboard:
         return _secure_headers(response)
 
     async def begin(self, request: web.Request) -> web.StreamResponse:
-        url, state = await self.signin.begin(self.redirect_uri(request))
+        try:
+            url, state = await self.signin.begin(
+                self.redirect_uri(request), address=request.remote or ""
+            )
+        except TooManySignIns:
+            response = html(
+                pages.message_page(
+                    "Too many sign-ins",
+                    "Too many sign-ins were begun from here and not finished. Finish one in "
+                    "Slack, or try again in ten minutes.",
+                ),
+                status=429,
+            )
+            response.headers["Retry-After"] = str(STATE_SECONDS)
+            return _secure_headers(response)
         response = web.Response(status=302, headers={"Location": url})
         _cookie(response, STATE_COOKIE, state, STATE_SECONDS)
         return _secure_headers(response)
@@ -521,7 +536,13 @@ class Dashboard:
             promises = await commitments.open_list(
                 session, team_id=visitor.team_id, owner_id=visitor.user_id
             )
-        names = {v.ally.ally_id: v.person.name for v in mine if v.person and v.person.name}
+            mentioned = await people.get_people(
+                session,
+                team_id=visitor.team_id,
+                user_ids=[m for c in promises for m in pages.MENTION.findall(c.text)],
+            )
+        names = {uid: p.name for uid, p in mentioned.items() if p.name}
+        names |= {v.ally.ally_id: v.person.name for v in mine if v.person and v.person.name}
         chrome = pages.Chrome(visitor.is_admin, visitor.csrf, pages.ME)
         page = pages.me_page(
             figures, chrome=chrome, allies=mine, promises=promises, names=names, now=now

@@ -9,18 +9,22 @@ import hashlib
 import hmac
 import logging
 import secrets
+import time
+from collections import Counter, OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import quote, urlsplit
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.oauth import OpenIDConnectAuthorizeUrlGenerator
+from slack_sdk.oauth.sqlalchemy_utils import normalize_datetime_for_db
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
 from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import directory
 from bot.db import Database
-from bot.models import DashboardSession
+from bot.models import SLACK_OAUTH_STATES, DashboardSession
 from bot.settings import Settings
 from bot.slack import SlackClients
 
@@ -33,6 +37,67 @@ STATE_COOKIE = "allybot_dashboard_state"
 STATE_SECONDS = 600
 SESSION_LIFETIME = timedelta(hours=12)
 ADMIN_RECHECK = timedelta(hours=1)
+# Sign-ins begun and not finished that one address (and this process) may hold at once: a
+# browser needs one, a few tabs a few; a loop of anonymous GETs gets no more rows than this.
+OPEN_PER_ADDRESS = 30
+OPEN_IN_ALL = 5_000
+
+
+class TooManySignIns(Exception):
+    """More sign-ins begun and not finished than `OPEN_PER_ADDRESS` (or `OPEN_IN_ALL`)."""
+
+
+class OpenStates:
+    """The states this process issued and has not seen come back, by the address that asked
+    (oldest first), so that nobody can fill the states table by asking again and again."""
+
+    def __init__(self, per_address: int = OPEN_PER_ADDRESS, in_all: int = OPEN_IN_ALL) -> None:
+        self.per_address, self.in_all = per_address, in_all
+        self._states: OrderedDict[str, tuple[str, float]] = OrderedDict()
+        self._by_address: Counter[str] = Counter()
+
+    def _forget(self, state: str) -> None:
+        address, _ = self._states.pop(state)
+        self._by_address[address] -= 1
+        if self._by_address[address] <= 0:
+            del self._by_address[address]
+
+    def admit(self, address: str, now: float) -> str:
+        """A place for one more sign-in from `address` (a ticket to name its state by, once
+        issued); TooManySignIns when it holds too many already. Taken before any await, so
+        requests at the same instant are counted too."""
+        while self._states:
+            oldest, (_, issued) = next(iter(self._states.items()))
+            if now - issued < STATE_SECONDS:
+                break
+            self._forget(oldest)
+        if self._by_address[address] >= self.per_address or len(self._states) >= self.in_all:
+            raise TooManySignIns(address)
+        ticket = "ticket:" + secrets.token_urlsafe(12)
+        self._states[ticket] = (address, now)
+        self._by_address[address] += 1
+        return ticket
+
+    def issued(self, ticket: str, state: str) -> None:
+        self._states[state] = self._states.pop(ticket)
+
+    def returned(self, state: str) -> None:
+        if state in self._states:
+            self._forget(state)
+
+
+async def purge_expired(session: AsyncSession, *, now: datetime) -> int:
+    """Delete sign-in and install states past their expiry and sessions past theirs (the
+    scheduler's pass calls this, so neither table grows with visits nobody finished)."""
+    states = await session.execute(
+        delete(SLACK_OAUTH_STATES).where(
+            SLACK_OAUTH_STATES.c.expire_at <= normalize_datetime_for_db(now)
+        )
+    )
+    sessions = await session.execute(
+        delete(DashboardSession).where(DashboardSession.expires_at <= now)
+    )
+    return int(states.rowcount or 0) + int(sessions.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def slack_origin(api_url: str) -> str:
@@ -119,12 +184,20 @@ class SignIn:
             engine=db.engine,
             logger=logging.getLogger("allybot.dashboard_states"),
         )
+        self.open_states = OpenStates()
 
     # -- the flow --------------------------------------------------------------------
 
-    async def begin(self, redirect_uri: str) -> tuple[str, str]:
-        """Slack's authorize URL for a new state, and the state for the browser's cookie."""
-        state = await self.states.async_issue()
+    async def begin(self, redirect_uri: str, *, address: str = "") -> tuple[str, str]:
+        """Slack's authorize URL for a new state, and the state for the browser's cookie;
+        TooManySignIns when `address` has begun too many sign-ins it has not finished."""
+        ticket = self.open_states.admit(address, time.monotonic())
+        try:
+            state = await self.states.async_issue()
+        except BaseException:
+            self.open_states.returned(ticket)
+            raise
+        self.open_states.issued(ticket, state)
         generator = OpenIDConnectAuthorizeUrlGenerator(
             client_id=self.client_id,
             redirect_uri=quote(redirect_uri, safe=""),
@@ -139,6 +212,7 @@ class SignIn:
         """Check the state as the install flow does, then ask Slack who signed in."""
         if not state or not cookie_state or not hmac.compare_digest(state, cookie_state):
             raise SignInRefused("invalid_browser")
+        self.open_states.returned(state)
         if not await self.states.async_consume(state):
             raise SignInRefused("invalid_state")
         if not code:
