@@ -11,11 +11,15 @@ from pathlib import Path
 
 import pytest
 from alembic import command
+from hypothesis import given
+from hypothesis import settings as examples
+from hypothesis import strategies as st
 from pydantic import ValidationError
 from sqlalchemy import select, text
 from sqlalchemy.engine import Connection
 
 from allybot.cli import main
+from bot.blocks.admin import SLACK_USER, who
 from bot.db import Database
 from bot.migrate import alembic_config
 from bot.models import Kudos, SettingChange, Workspace
@@ -438,3 +442,39 @@ async def test_the_digest_comes_on_the_workspace_digest_day(
         assert slack.calls_to("chat.postMessage", channel=channel) == []
         assert await post_digests(bot, now=thursday, team_id=team_id) == 1
     assert len(slack.calls_to("chat.postMessage", channel=channel)) == 1
+
+
+# -- who a change is credited to ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("label", "words"),
+    [
+        ("<!channel>", "is not a name"),
+        ("U0ADMIN01", "looks like a Slack person's id"),
+        ("anon-3cc3c50a5cba3818", "looks like a Slack person's id"),
+    ],
+)
+async def test_cli_refuses_a_label_that_pings_or_passes_for_a_person(
+    db: Database, database_url: str, tmp_path: Path, label: str, words: str
+) -> None:
+    team_id = new_team()
+    path = tmp_path / "acme.yaml"
+    path.write_text("daily_kudos_limit: 3\n")
+    code, out, err = await run_apply(
+        database_url, str(path), "--team", team_id, "--by", label, "--create"
+    )
+    assert (code, out) == (2, "") and "Traceback" not in err
+    assert words in err and "nothing changed" in err
+    assert await settings_of(db, team_id) == (None, [])
+
+
+@examples(max_examples=60, deadline=None)
+@given(label=st.text(max_size=80) | st.sampled_from(["<!channel>", "<@U0ADMIN01|ann>", "&lt;"]))
+def test_the_history_shows_any_stored_label_as_text_that_cannot_ping(label: str) -> None:
+    """Older records may hold any label: shown in the admin modal, none becomes a token."""
+    shown = who(label)
+    if SLACK_USER.match(label):
+        assert shown == f"<@{label}>"
+    else:
+        assert "<" not in shown and ">" not in shown

@@ -36,6 +36,7 @@ from bot.services.workspace_settings import (
     WORKING_DAYS,
     WorkspaceSettings,
 )
+from bot.text import snippet
 
 SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
 CHANNELS = ConversationFilter(include=["public", "private"], exclude_bot_users=True)
@@ -75,8 +76,13 @@ def _time(block_id: str, label: str, minutes: int) -> InputBlock:
 
 
 def who(changed_by: str) -> str:
-    """A Slack person as a mention; a deployer's label (settings file) as it was given."""
-    return f"<@{changed_by}>" if SLACK_USER.match(changed_by) else f"`{changed_by}` (settings file)"
+    """A Slack person as a mention; someone erased as "someone"; a deployer's label (settings
+    file) as text that cannot ping, whatever an older record holds."""
+    if SLACK_USER.match(changed_by):
+        return f"<@{changed_by}>"
+    if changed_by.startswith("anon-"):
+        return "someone"
+    return f"`{snippet(changed_by, 64)}` (settings file)"
 
 
 def _value(text: str | None) -> str:

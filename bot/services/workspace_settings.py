@@ -447,11 +447,30 @@ def check_team_id(team_id: str) -> str:
     return team_id
 
 
+LABEL = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+# A change record's author is a Slack user id when an admin saved it; a file's label must never
+# look like one (or like an erased person's stand-in), or the history would credit someone else.
+PERSON_LIKE = re.compile(r"^(?:[UW][A-Z0-9]{2,}|anon-.*)$")
+
+
 def check_label(label: str) -> str:
-    """Who applies a file, as the change record shows it."""
+    """Who applies a file, as the change record shows it: a plain name that can neither ping
+    nor pass for a person in the history."""
     label = label.strip()
-    if not 1 <= len(label) <= 64:
-        raise SettingsFileError(["--by takes a name of 1 to 64 characters, such as deploy-bot."])
+    if not LABEL.match(label):
+        raise SettingsFileError(
+            [
+                f"--by `{snippet(label)}` is not a name: use 1 to 64 letters, digits, dots, "
+                "dashes or underscores, such as deploy-bot"
+            ]
+        )
+    if PERSON_LIKE.match(label):
+        raise SettingsFileError(
+            [
+                f"--by `{label}` looks like a Slack person's id, so the history would credit them: "
+                "use a name such as deploy-bot"
+            ]
+        )
     return label
 
 
