@@ -37,6 +37,11 @@ logger = logging.getLogger("allybot")
 SHUTDOWN_SECONDS = 9.0
 
 
+# The instants `--now` may name: allybot reckons days and weeks either side of it.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(3000, 1, 1, tzinfo=UTC)
+
+
 def _instant(value: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -44,7 +49,12 @@ def _instant(value: str) -> datetime:
         raise argparse.ArgumentTypeError(
             f"{value!r} is not an ISO-8601 instant such as 2026-12-01T09:00:00Z"
         ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    if not EARLIEST <= parsed < LATEST:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is out of range: give an instant from the year 2000 to 2999"
+        )
+    return parsed
 
 
 def _html_file(value: str) -> str:
@@ -317,9 +327,19 @@ async def _settings_apply(settings: Settings, args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"allybot: can't read {args.file}: {exc.strerror}", file=sys.stderr)
         return 2
+    except UnicodeDecodeError as exc:
+        print(
+            f"allybot: {args.file} is not UTF-8 text (byte {exc.object[exc.start]:#04x} at "
+            f"offset {exc.start}): save it as UTF-8; nothing changed",
+            file=sys.stderr,
+        )
+        return 2
     except ws.SettingsFileError as exc:
-        print("\n".join(exc.problems), file=sys.stderr)
-        print(f"allybot: {args.file} not applied; nothing changed", file=sys.stderr)
+        if len(exc.problems) == 1:  # one line, as every other refusal
+            print(f"allybot: {exc.problems[0]}; nothing changed", file=sys.stderr)
+        else:
+            print("\n".join(exc.problems), file=sys.stderr)
+            print(f"allybot: {args.file} not applied; nothing changed", file=sys.stderr)
         return 2
     db = await open_database(settings.database_url)
     try:

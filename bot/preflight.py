@@ -39,6 +39,15 @@ def where(url: str | URL) -> str:
     return f"PostgreSQL at {u.host or 'localhost'}:{u.port or 5432}/{u.database or ''}"
 
 
+def in_memory(url: str | URL) -> bool:
+    """SQLite in memory (`:memory:`, an empty name, or a `mode=memory` URI)."""
+    u = make_url(url)
+    name = u.database or ""
+    return u.get_backend_name() == "sqlite" and (
+        name in ("", ":memory:") or "mode=memory" in name or u.query.get("mode") == "memory"
+    )
+
+
 def check_sqlite_path(url: str | URL, *, must_exist: bool) -> None:
     """Refuse a SQLite file whose folder is missing, or that is missing when it must exist,
     before anything opens (and so creates) it."""
@@ -143,6 +152,11 @@ async def open_database(
     `must_exist`: a command that only reads (the report) never creates a database.
     """
     check_sqlite_path(url, must_exist=must_exist)
+    if in_memory(url):
+        raise Refusal(
+            "DATABASE_URL names an in-memory SQLite database, which each allybot process would "
+            "have to itself and lose on exit: name a file, such as sqlite:///./allybot.db"
+        )
     db = Database(url)
     try:
         if must_exist and not await migrate.current(db):

@@ -7,7 +7,7 @@ import asyncio
 import json
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
@@ -19,6 +19,8 @@ from bot.preflight import open_database
 from bot.services import report
 from bot.settings import Settings
 
+# As the dashboard's range: a year and a week of weekly figures.
+MAX_RANGE = timedelta(weeks=53)
 SLOW = 1.0  # seconds before the report says on stderr what it is doing
 
 
@@ -64,6 +66,13 @@ async def run_report(settings: Settings, args: argparse.Namespace) -> int:
     until = datetime.now(UTC)
     if args.since is not None and args.since > until.date():
         print(f"allybot: --since {args.since} is after today; nothing to report", file=sys.stderr)
+        return 2
+    if args.since is not None and until.date() - args.since > MAX_RANGE:
+        print(
+            f"allybot: --since {args.since} is more than {MAX_RANGE.days // 7} weeks ago: a "
+            f"report covers at most that; pass {until.date() - MAX_RANGE} or later",
+            file=sys.stderr,
+        )
         return 2
     db = await open_database(settings.database_url, must_exist=True, writes=False)
     progress = Progress()

@@ -117,6 +117,10 @@ def test_malformed_settings_are_all_named_in_one_line(tmp_path: Path) -> None:
         (["serve", "--workers", "-1"], "number of processes"),
         (["tick", "--now", "next tuesday"], "ISO-8601"),
         (["nudges", "preview", "--now", "soon"], "ISO-8601"),
+        (["tick", "--now", "0001-01-01T00:00:00"], "out of range"),
+        (["tick", "--now", "9999-12-31T23:59:59"], "out of range"),
+        (["nudges", "preview", "--now", "0001-01-01T00:00:00Z"], "out of range"),
+        (["report", "--since", "0001-01-01"], "more than 53 weeks ago"),
         (["report", "--since", "last year"], "a day such as"),
         (["report", "--html", "/no/such/dir/x.html"], "does not exist"),
         (["settings", "apply", "missing.yaml", "--team", "T0123ABCD"], "can't read"),
@@ -199,6 +203,62 @@ def test_a_port_in_use_is_one_line(tmp_path: Path) -> None:
         )
     line = one_line_refusal(result)
     assert f"cannot listen on 127.0.0.1:{port}" in line
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (b"\xff\xfe\x00bad", "is not UTF-8 text (byte 0xff at offset 0)"),
+        (b"tags: !!python/object:os.system echo\n", "`!!python/object:os.system` is refused"),
+        (
+            b"a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
+            b"b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\ntags: [*b, *b, *b, *b]\n",
+            "Each tag is one word",
+        ),
+        (b"tags: [" + b"x" * 5000 + b"!]\n", "can't be a tag"),
+    ],
+    ids=["not-utf8", "python-tag", "alias-tree", "huge-tag"],
+)
+def test_a_settings_file_allybot_cannot_read_is_one_short_line(
+    tmp_path: Path, content: bytes, words: str
+) -> None:
+    (tmp_path / "acme.yaml").write_bytes(content)
+    db = tmp_path / "allybot.db"
+    if words == "Each tag is one word":  # two unknown keys and the tags: one line each
+        result = run_cli(
+            tmp_path,
+            "settings",
+            "apply",
+            "acme.yaml",
+            "--team",
+            "T0123ABCD",
+            DATABASE_URL=f"sqlite:///{db}",
+        )
+        assert result.returncode == 2 and "Traceback" not in result.stderr
+        assert words in result.stderr and "lol" not in result.stderr
+    else:
+        line = one_line_refusal(
+            run_cli(
+                tmp_path,
+                "settings",
+                "apply",
+                "acme.yaml",
+                "--team",
+                "T0123ABCD",
+                DATABASE_URL=f"sqlite:///{db}",
+            )
+        )
+        assert words in line and "nothing changed" in line and len(line) < 300
+    assert not db.exists()
+
+
+@pytest.mark.parametrize(
+    "args", [["migrate"], ["serve", "--port", "0"], ["tick"], ["report"]], ids=" ".join
+)
+@pytest.mark.parametrize("url", ["sqlite+aiosqlite:///:memory:", "sqlite://"])
+def test_an_in_memory_database_is_one_line(tmp_path: Path, args: list[str], url: str) -> None:
+    line = one_line_refusal(run_cli(tmp_path, *args, **SLACK, DATABASE_URL=url))
+    assert "in-memory SQLite database" in line and "name a file" in line
 
 
 def test_tick_says_what_it_did_in_words(tmp_path: Path) -> None:

@@ -195,6 +195,11 @@ class WorkspaceSettings(BaseModel):
         if isinstance(value, str):
             words = re.split(r"[\s,]+", value.strip())
         elif isinstance(value, list):
+            # A nested list (or an alias tree) is no word, and its text can be huge: refused
+            # before it is ever turned into text.
+            for index, word in enumerate(value):
+                if not isinstance(word, str | int | float):
+                    raise _refuse("Each tag is one word, such as craft.", index=index)
             words = [str(w).strip() for w in value]
         else:
             raise _refuse("Give the tags as a list of words, such as [craft, customer-first].")
@@ -205,7 +210,7 @@ class WorkspaceSettings(BaseModel):
                 continue
             if len(tag) > MAX_TAG_LENGTH or not TAG.match(tag):
                 raise _refuse(
-                    f"`#{tag}` can't be a tag: start with a letter, then letters, digits, "
+                    f"`#{snippet(tag)}` can't be a tag: start with a letter, then letters, digits, "
                     f"- or _, at most {MAX_TAG_LENGTH} characters (such as #customer-first).",
                     index=index,
                 )
@@ -512,7 +517,19 @@ def parse_file(text: str, *, name: str = "settings file") -> WorkspaceSettings:
         if isinstance(value_node, yaml.SequenceNode):
             for index, item in enumerate(value_node.value):
                 lines[(key, index)] = item.start_mark.line + 1
-    data = yaml.load(text, Loader=_Loader)  # a SafeLoader
+    try:
+        data = yaml.load(text, Loader=_Loader)  # a SafeLoader: yaml.safe_load's tags only
+    except yaml.MarkedYAMLError as exc:  # e.g. !!python/object, which safe_load refuses
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        found = re.search(r"tag '([^']+)'", str(exc.problem))
+        tag = found.group(1).replace("tag:yaml.org,2002:", "!!") if found else "a tag"
+        raise SettingsFileError(
+            [
+                f"{name}:{line}: `{snippet(tag)}` is refused: settings files are read with "
+                "yaml.safe_load, which takes plain values only; take the tag out"
+            ]
+        ) from None
     settings: WorkspaceSettings | None = None
     try:
         settings = validate({str(k): v for k, v in data.items()})
