@@ -267,7 +267,7 @@ def test_tick_says_what_it_did_in_words(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert out.startswith("scheduler pass at 2026-12-01T09:00:00Z\n")
-    assert "0 nudges" in out and "0 daily messages" in out
+    assert "0 nudges" in out and "0 messages (daily, intros, digests)" in out
     assert "{" not in out and "Traceback" not in result.stderr
 
 
