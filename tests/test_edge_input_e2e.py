@@ -129,7 +129,8 @@ async def test_errors_quote_a_short_excerpt_of_long_input(
 async def test_a_long_commit_list_fits_one_reply(
     server: Server, team: Team, slack: SlackDouble
 ) -> None:
-    """Twelve promises of 900 characters each: the list stays within Slack's limits."""
+    """Twelve promises of 900 characters each: the list stays within Slack's limits, one
+    section per promise."""
     giver = team.user("giver")
     for n in range(12):
         body, key = team.command("/commit", f"promise {n} " + "word " * 180, user_id=giver)
@@ -142,4 +143,6 @@ async def test_a_long_commit_list_fits_one_reply(
         parsed = Block.parse(block)
         assert parsed is not None
         parsed.validate_json()
-    assert "more." in str(reply.args["text"])
+    sections = [b["text"]["text"] for b in reply.args["blocks"] if b["type"] == "section"]
+    assert [t.split(".")[0] for t in sections if "promise" in t] == [str(n) for n in range(1, 13)]
+    assert all(len(t) <= 3000 for t in sections), "one section per promise, each cut"
