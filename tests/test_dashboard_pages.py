@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 from pydantic import SecretStr
 
 from bot.dashboard import pages
-from bot.dashboard.routes import Dashboard, ReportCache
+from bot.dashboard.report_cache import ReportCache
+from bot.dashboard.routes import Dashboard
 from bot.dashboard.signin import Signer, Visitor, slack_origin
 from bot.db import Database
 from bot.models import Ally, Commitment, SettingChange
