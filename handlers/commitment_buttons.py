@@ -22,7 +22,7 @@ from bot.models import Commitment
 from bot.services import commitments
 from bot.services.commitments import NotYours
 from bot.services.kudos import KudosRejected, ParsedKudos
-from handlers.commitments import close, mark_done, owner_of, tell_parties
+from handlers.commitments import close, mark_done, owner_of, tell_closed, tell_parties
 from handlers.common import answer_in_place, engaging
 from handlers.keys import action_key
 from handlers.kudos import give_and_announce, tell_privately
@@ -137,20 +137,16 @@ async def _ask_drop(work: Work) -> None:
 async def _drop(work: Work, *, tell: bool) -> None:
     commitment, parties, changed = await close(work, _value(work), "dropped")
     if changed and tell:
-        admitted = {}
-        for party in parties:
-            admitted[party] = await relay_dm(
-                work,
-                sender_id=commitment.owner_id,
-                recipient_id=party,
-                kind="commitment_drop",
-                key=f"dropped:c{commitment.id}",
-                ref={"commitment": commitment.id},
-                text=f"<@{commitment.owner_id}> can't keep a promise after all: "
-                f"{words(commitment.text)}",
-                blocks=build_dropped_blocks(commitment),
-            )
-        await tell_if_over(work, sender_id=commitment.owner_id, admissions=admitted)
+        await tell_closed(
+            work,
+            commitment,
+            parties,
+            kind="commitment_drop",
+            key=f"dropped:c{commitment.id}",
+            text=f"<@{commitment.owner_id}> can't keep a promise after all: "
+            f"{words(commitment.text)}",
+            blocks=build_dropped_blocks(commitment),
+        )
     told = f" I've told {people(parties)}." if tell and parties else ""
     await work.respond(f"Dropped: {words(commitment.text)}.{told}", replace_original=True)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.models.blocks import Block
 
 from bot import directory
 from bot import text as texts
@@ -174,20 +175,42 @@ async def close(work: Work, commitment_id: int, status: str) -> tuple[Commitment
 async def mark_done(work: Work, commitment_id: int) -> Commitment:
     commitment, parties, changed = await close(work, commitment_id, "done")
     if changed:
-        admitted = {}
-        for party in parties:
-            admitted[party] = await relay_dm(
-                work,
-                sender_id=commitment.owner_id,
-                recipient_id=party,
-                kind="commitment_done",
-                key=f"done:c{commitment.id}",
-                ref={"commitment": commitment.id},
-                text=f"<@{commitment.owner_id}> delivered: {words(commitment.text)}",
-                blocks=build_delivered_blocks(commitment),
-            )
-        await tell_if_over(work, sender_id=commitment.owner_id, admissions=admitted)
+        await tell_closed(
+            work,
+            commitment,
+            parties,
+            kind="commitment_done",
+            key=f"done:c{commitment.id}",
+            text=f"<@{commitment.owner_id}> delivered: {words(commitment.text)}",
+            blocks=build_delivered_blocks(commitment),
+        )
     return commitment
+
+
+async def tell_closed(
+    work: Work,
+    commitment: Commitment,
+    parties: Sequence[str],
+    *,
+    kind: str,
+    key: str,
+    text: str,
+    blocks: list[Block],
+) -> None:
+    """DM each party the same news of a closed promise, within the owner's DM budget."""
+    admitted = {}
+    for party in parties:
+        admitted[party] = await relay_dm(
+            work,
+            sender_id=commitment.owner_id,
+            recipient_id=party,
+            kind=kind,
+            key=key,
+            ref={"commitment": commitment.id},
+            text=text,
+            blocks=blocks,
+        )
+    await tell_if_over(work, sender_id=commitment.owner_id, admissions=admitted)
 
 
 async def tell_parties(
