@@ -421,9 +421,10 @@ async def _serve(settings: Settings, args: argparse.Namespace) -> int:
     ticks_here = args.tick_seconds > 0 and pool is None
     clock = start_clock(bot, interval_seconds=args.tick_seconds) if ticks_here else None
     port = runner.addresses[0][1] if runner.addresses else args.port
+    # SIGTERM is handled before anyone is told where allybot listens.
+    stop = _stop_event()
     logger.info("allybot serving on http://%s:%d", args.host, port)
     logger.info(dashboard.status_line(settings))
-    stop = _stop_event()
     await stop.wait()
 
     async def stop_intake() -> None:
