@@ -1,4 +1,5 @@
-"""Someone joined the workspace (`team_join`): their welcome is planned once."""
+"""Someone joined the workspace (`team_join`), or joined the intros channel new to its
+rounds (`member_joined_channel`): their welcome is planned once."""
 
 from __future__ import annotations
 
@@ -25,5 +26,29 @@ async def handle_team_join(work: Work) -> None:
             await newcomers.record_join(session, workspace=workspace, person=person, now=work.now())
 
 
+async def handle_member_joined_channel(work: Work) -> None:
+    """Someone new to the intros channel (not a bot, not from another organisation, not
+    already in allybot's rounds) is welcomed as a newcomer. Any other channel: nothing."""
+    event = work.body["event"]
+    user_id, channel_id = str(event.get("user") or ""), str(event.get("channel") or "")
+    async with work.db.session() as session:
+        workspace = await work.workspace_in(session)
+        if not user_id or channel_id != workspace.intros_channel_id:
+            return
+        if await newcomers.known_to_rounds(session, team_id=work.team_id, user_id=user_id):
+            return
+    person = (await work.lookup([user_id])).get(user_id)  # users.info: bot, external, zone
+    if person is None:
+        return
+    async with work.db.session() as session:
+        workspace = await people.ensure_workspace(session, team_id=work.team_id)
+        await newcomers.record_channel_join(
+            session, workspace=workspace, person=person, channel_id=channel_id, now=work.now()
+        )
+
+
 def register(app: AsyncApp, inbox: Inbox) -> None:
     app.event("team_join")(inbox.listener("team_join", event_key, handle_team_join))
+    app.event("member_joined_channel")(
+        inbox.listener("member_joined_channel", event_key, handle_member_joined_channel)
+    )

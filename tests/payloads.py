@@ -349,6 +349,24 @@ def team_join_event(user: JsonDict) -> JsonDict:
     return {"type": "team_join", "user": user, "event_ts": fresh_ts()}
 
 
+def member_joined_channel_event(
+    *, user: str, channel: str, team: str, inviter: str | None = None
+) -> JsonDict:
+    """A `member_joined_channel` event as Slack documents it: ids only, `inviter` when
+    someone added them, `channel_type` C (public, or private since 2021) or G."""
+    event: JsonDict = {
+        "type": "member_joined_channel",
+        "user": user,
+        "channel": channel,
+        "channel_type": "C",
+        "team": team,
+        "event_ts": fresh_ts(),
+    }
+    if inviter is not None:
+        event["inviter"] = inviter
+    return event
+
+
 def app_uninstalled_event() -> JsonDict:
     """An `app_uninstalled` event, which carries nothing but its type."""
     return {"type": "app_uninstalled"}

@@ -37,6 +37,7 @@ EXPECTED_BOT_EVENTS = {
     "user_change",
     "message.im",
     "team_join",
+    "member_joined_channel",
 }
 EXPECTED_BOT_SCOPES = {
     "app_mentions:read",

@@ -1,6 +1,7 @@
 """Newcomers: a welcome on their first working morning and a first intro to volunteers.
 
-When someone joins the workspace (Slack's `team_join`), allybot records them once, picks
+When someone joins the workspace (Slack's `team_join`), or joins the intros channel without
+being known to allybot's rounds (`member_joined_channel`), allybot records them once, picks
 two or three people who volunteered as welcomers (`/ally intros welcome on`), and stores a
 welcome intro for that morning: a match of its own (a one-off round), with its group post
 and the usual "Did you meet?" a week later. The welcome DM and each welcomer's private
@@ -32,6 +33,8 @@ from bot.models import (
 from bot.services.intros.history import count_pairs
 from bot.services.intros.posts import plan_posts
 from bot.services.intros.rules import (
+    JOINED,
+    LEFT,
     WELCOME,
     paused,
     zone,
@@ -44,6 +47,7 @@ WELCOMER = "welcomer"  # the welcomer's private heads-up, a nudge kind
 MAX_WELCOMERS = 3
 WELCOMER_LOAD_WINDOW = timedelta(days=90)
 PRIORITY_ROUNDS = 2  # a newcomer goes first in this many intro rounds
+WELCOME_PERIOD = "w"  # a welcome intro's one-off round has a period starting so; a round's, a year
 
 
 @dataclass(frozen=True)
@@ -111,7 +115,7 @@ async def record_join(
 ) -> Welcome | None:
     """Plan the welcome of someone who just joined, once; None when the workspace turned
     welcomes off, or allybot already knows them as a newcomer."""
-    if not workspace.welcome_newcomers or person.is_bot or person.deleted:
+    if not workspace.welcome_newcomers or person.is_bot or person.deleted or person.external:
         return None
     welcome_at = first_working_morning(person, workspace, now)
     stmt = (
@@ -148,6 +152,41 @@ async def record_join(
     return Welcome(user_id=person.user_id, welcome_at=welcome_at, welcomers=welcomers)
 
 
+async def known_to_rounds(session: AsyncSession, *, team_id: str, user_id: str) -> bool:
+    """Whether someone is already a member of allybot's rounds: they joined or left intros,
+    or were placed in a round (a welcome intro is not a round)."""
+    chose = select(IntroMember.user_id).where(
+        IntroMember.team_id == team_id,
+        IntroMember.user_id == user_id,
+        IntroMember.status.in_([JOINED, LEFT]),
+    )
+    placed = (
+        select(IntroMatchMember.user_id)
+        .join(IntroRound, IntroRound.id == IntroMatchMember.round_id)
+        .where(
+            IntroMatchMember.team_id == team_id,
+            IntroMatchMember.user_id == user_id,
+            IntroRound.period.not_like(WELCOME_PERIOD + "%"),
+        )
+    )
+    for stmt in (chose, placed):
+        if (await session.execute(stmt.limit(1))).first() is not None:
+            return True
+    return False
+
+
+async def record_channel_join(
+    session: AsyncSession, *, workspace: Workspace, person: Person, channel_id: str, now: datetime
+) -> Welcome | None:
+    """Someone new to the intros channel is welcomed like someone new to the workspace,
+    once; None for any other channel, or someone the rounds already know."""
+    if not workspace.intros_channel_id or channel_id != workspace.intros_channel_id:
+        return None
+    if await known_to_rounds(session, team_id=workspace.team_id, user_id=person.user_id):
+        return None
+    return await record_join(session, workspace=workspace, person=person, now=now)
+
+
 async def _welcome_match(
     session: AsyncSession,
     *,
@@ -162,7 +201,7 @@ async def _welcome_match(
     team_id = workspace.team_id
     # A round's period is unique per workspace; a welcome's is "w" and random hex, so
     # nothing in it leads back to the person once they are erased.
-    period = "w" + secrets.token_hex(4)
+    period = WELCOME_PERIOD + secrets.token_hex(4)
     round_id = (
         await session.execute(
             insert(IntroRound)
