@@ -1,10 +1,10 @@
-"""The tables of "me too" edits to kudos posts and of newcomers' welcomes."""
+"""The tables of "me too" edits to kudos posts, newcomers' welcomes and intros skips."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Index, Integer, String, UniqueConstraint
+from sqlalchemy import Date, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.models import Base
@@ -44,3 +44,17 @@ class Newcomer(Base):
     status: Mapped[str] = mapped_column(String(16), default="pending")
     match_id: Mapped[int | None] = mapped_column(Integer)
     intro_rounds: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class IntroSkip(Base):
+    """A person's answer to a round's heads-up (Skip this round / I'm in), per round day:
+    whoever skips is left out of that round only (see bot/services/intros/skips.py)."""
+
+    __tablename__ = "intro_skips"
+    __table_args__ = (Index("ix_intro_skips_round", "team_id", "round_day"),)
+
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    round_day: Mapped[date] = mapped_column(Date, primary_key=True)
+    choice: Mapped[str] = mapped_column(String(8))
+    chosen_at: Mapped[datetime]

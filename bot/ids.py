@@ -54,6 +54,8 @@ class Action(StrEnum):
     INTRO_HOME_RESUME = "intro_home_resume"
     INTRO_HOME_NEVER = "intro_home_never"
     INTRO_HOME_WELCOME = "intro_home_welcome"
+    INTRO_ROUND_SKIP = "intro_round_skip"
+    INTRO_ROUND_IN = "intro_round_in"
 
 
 class Callback(StrEnum):

@@ -13,6 +13,7 @@ from handlers import (
     commitment_modal,
     commitments,
     events,
+    heads_up,
     home,
     intros,
     mutes,
@@ -36,6 +37,7 @@ def register_all(app: AsyncApp, inbox: Inbox) -> None:
     allies.register(app, inbox)
     privacy.register(app, inbox)
     intros.register(app, inbox)
+    heads_up.register(app, inbox)
     admin.register(app, inbox)
     mutes.register(app, inbox)
     newcomers.register(app, inbox)

@@ -10,12 +10,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import directory
 from bot.blocks.allies import DueAlly
+from bot.blocks.heads_up import build_home_round_blocks
 from bot.blocks.home import build_home_view
 from bot.blocks.intros import build_home_intros_blocks
 from bot.db import Database
 from bot.inbox import Inbox, Work
 from bot.services import allies, commitments, dm_budget, insights, people, preferences
 from bot.services.intros import members as intro_members
+from bot.services.intros import skips
 from handlers.keys import event_key
 
 
@@ -60,6 +62,7 @@ async def publish_home(
         intro_status = await intro_members.status(
             session, team_id=team_id, user_id=user_id, now=now
         )
+        upcoming = await skips.upcoming(session, team_id=team_id, user_id=user_id, now=now)
         received = await insights.recent_kudos_received(
             session, team_id=team_id, user_id=user_id, now=now
         )
@@ -72,7 +75,12 @@ async def publish_home(
         received=received,
         now=now,
         window=window,
-        intros=build_home_intros_blocks(intro_status, person.tz) if intro_status.channel_id else (),
+        intros=[
+            *build_home_intros_blocks(intro_status, person.tz),
+            *(build_home_round_blocks(upcoming) if upcoming else ()),
+        ]
+        if intro_status.channel_id
+        else (),
         muted=muted,
     )
     await client.views_publish(user_id=user_id, view=view)

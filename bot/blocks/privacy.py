@@ -34,6 +34,10 @@ HELD_LABELS: dict[str, tuple[str, str]] = {
     "intros_never": ("person on your intros never list", "people on your intros never list"),
     "intro_matches": ("intro you were matched in", "intros you were matched in"),
     "intro_answers": ('answer to "did you meet?"', 'answers to "did you meet?"'),
+    "intro_skips": (
+        "answer to an intros round's heads-up (skip or in)",
+        "answers to intros rounds' heads-ups (skip or in)",
+    ),
     "muted": ("person you muted", "people you muted"),
     "dms_caused": (
         "DM you made allybot send today or lately",

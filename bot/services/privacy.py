@@ -31,6 +31,7 @@ from bot.models import (
     IntroMember,
     IntroNever,
     IntroPair,
+    IntroSkip,
     Kudos,
     Newcomer,
     Nudge,
@@ -96,6 +97,7 @@ INTRO_MEMBER_FIELDS = (
     "welcomer",
 )
 NEWCOMER_FIELDS = ("joined_at", "welcome_at", "status", "match_id", "intro_rounds")
+INTRO_SKIP_FIELDS = ("round_day", "choice", "chosen_at")
 INTRO_NEVER_FIELDS = ("other_id", "created_at")
 INTRO_MATCH_FIELDS = ("match_id", "round_id")
 INTRO_ANSWER_FIELDS = ("match_id", "answer", "answered_at")
@@ -183,6 +185,8 @@ OWN: dict[str, _Own] = {
     "muted": _Own(Mute, Mute.user_id, (Mute.created_at, Mute.muted_id), MUTE_FIELDS),
     "dms_caused": _Own(PersonDM, PersonDM.sender_id, (PersonDM.created_at, PersonDM.id), DM_FIELDS),
     "newcomer": _Own(Newcomer, Newcomer.user_id, (Newcomer.joined_at,), NEWCOMER_FIELDS),
+    # Their answers to round heads-ups: Skip this round / I'm in, per round day.
+    "intro_skips": _Own(IntroSkip, IntroSkip.user_id, (IntroSkip.round_day,), INTRO_SKIP_FIELDS),
 }
 
 
@@ -326,6 +330,7 @@ async def erase(
             or_(IntroNever.user_id == user_id, IntroNever.other_id == user_id),
         ),
         delete(IntroAnswer).where(IntroAnswer.team_id == team_id, IntroAnswer.user_id == user_id),
+        delete(IntroSkip).where(IntroSkip.team_id == team_id, IntroSkip.user_id == user_id),
         delete(IntroMatchMember).where(
             IntroMatchMember.team_id == team_id, IntroMatchMember.user_id == user_id
         ),

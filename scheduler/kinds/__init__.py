@@ -93,6 +93,7 @@ def _load_builtin() -> None:
     for module in (
         "allies",
         "commitments",
+        "heads_up",
         "held",
         "intros",
         "tips",

@@ -28,6 +28,7 @@ from bot.models import (
 )
 from bot.pairing import pair_people
 from bot.services import newcomers
+from bot.services.intros import skips
 from bot.services.intros.history import contact_counts, count_pairs, never_pairs, pair_history
 from bot.services.intros.posts import plan_posts
 from bot.services.intros.rules import (
@@ -158,7 +159,8 @@ async def build_pool(
     now: datetime,
 ) -> Pool:
     """Channel members in the pool (joined, or not left in opt-out mode), minus people
-    paused, deleted, bots, and people allybot knows to have been inactive for 30 days.
+    paused, deleted, bots, people who skip this round (its heads-up), and people allybot
+    knows to have been inactive for 30 days.
 
     Profiles must be fresh (the caller looks them up in Slack first).
     """
@@ -189,11 +191,15 @@ async def build_pool(
     }
     pool = Pool(people=[])
     recent = await _recently_active(session, team_id=team_id, since=now - INACTIVE_AFTER)
+    skipped = await skips.skipping(
+        session, team_id=team_id, round_day=skips.current_round_day(workspace, now)
+    )
     for user_id in sorted(in_channel):
         row = rows.get(user_id)
         person = profiles.get(user_id)
         if (
-            not in_pool(workspace, row.status if row else None)
+            user_id in skipped
+            or not in_pool(workspace, row.status if row else None)
             or person is None
             or person.deleted
             or person.is_bot
@@ -210,7 +216,7 @@ async def build_pool(
         person = profiles.get(user_id)
         gone = person is None or person.deleted
         moved_out = row.status == JOINED and user_id not in in_channel
-        if moved_out and not gone and not paused(row.paused_until, now):
+        if moved_out and not gone and not paused(row.paused_until, now) and user_id not in skipped:
             pool.told[user_id] = NOT_IN_CHANNEL
     return pool
 

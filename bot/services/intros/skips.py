@@ -1,0 +1,157 @@
+"""Skipping one intros round: the heads-up the working day before a round, and each
+member's answer to it (Skip this round / I'm in), kept per person and round day.
+
+The heads-up is a nudge in the member's daily message, planned on their own working day
+before the round's pairing day; `build_pool` leaves out whoever skips that day's round,
+that round only. Once the round is made, an answer changes nothing and is refused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db import insert_for
+from bot.models import IntroMember, IntroRound, IntroSkip, Workspace
+from bot.services.intros.rules import (
+    EPOCH_MONDAY,
+    ROUND_HOUR,
+    IntrosError,
+    in_pool,
+    next_round_day,
+    paused,
+    zone,
+)
+
+HEADS_UP = "intro_heads_up"  # the nudge kind of the heads-up
+SKIP, IN = "skip", "in"
+
+
+@dataclass(frozen=True)
+class RoundChoice:
+    """The upcoming round as one member sees it: its day, and their answer if any."""
+
+    round_day: date
+    channel_id: str
+    choice: str | None
+
+
+def period_of(day: date) -> str:
+    """The period (ISO week) of the round on `day`, as `rules.round_period` names it."""
+    monday = day - timedelta(days=day.weekday())
+    iso = monday.isocalendar()
+    return f"{iso.year}-W{iso.week:02d}"
+
+
+def heads_up_day(round_day: date) -> date:
+    """The working day (Monday to Friday) before the round's day."""
+    day = round_day - timedelta(days=1)
+    while day.weekday() >= 5:
+        day -= timedelta(days=1)
+    return day
+
+
+def is_round_day(workspace: Workspace, day: date) -> bool:
+    """Whether the workspace pairs on `day` (its pairing weekday, in a week of its cadence)."""
+    monday = day - timedelta(days=day.weekday())
+    in_cadence = not ((monday - EPOCH_MONDAY).days // 7) % workspace.intros_cadence_weeks
+    return in_cadence and day.weekday() == workspace.intros_day
+
+
+def round_start(workspace: Workspace, day: date) -> datetime:
+    """When the round of `day` starts: 09:00 in the workspace's zone."""
+    return datetime(day.year, day.month, day.day, ROUND_HOUR, tzinfo=zone(workspace.timezone))
+
+
+def current_round_day(workspace: Workspace, now: datetime) -> date:
+    """The pairing day of the round due at `now` (this week's, in the workspace's zone)."""
+    local = now.astimezone(zone(workspace.timezone)).date()
+    return local - timedelta(days=local.weekday()) + timedelta(days=workspace.intros_day)
+
+
+async def round_made(session: AsyncSession, *, team_id: str, round_day: date) -> bool:
+    """Whether the round of that day was already matched (or given up): too late to answer."""
+    stmt = select(IntroRound.status).where(
+        IntroRound.team_id == team_id, IntroRound.period == period_of(round_day)
+    )
+    status = (await session.execute(stmt)).scalar_one_or_none()
+    return status is not None and status != "pending"
+
+
+async def choice_of(
+    session: AsyncSession, *, team_id: str, user_id: str, round_day: date
+) -> str | None:
+    row = await session.get(IntroSkip, (team_id, user_id, round_day))
+    return row.choice if row is not None else None
+
+
+async def skipping(session: AsyncSession, *, team_id: str, round_day: date) -> set[str]:
+    """Who skips the round of that day."""
+    stmt = select(IntroSkip.user_id).where(
+        IntroSkip.team_id == team_id, IntroSkip.round_day == round_day, IntroSkip.choice == SKIP
+    )
+    return set((await session.execute(stmt)).scalars())
+
+
+async def choose(
+    session: AsyncSession,
+    *,
+    team_id: str,
+    user_id: str,
+    round_day: date,
+    skip: bool,
+    now: datetime,
+) -> str:
+    """Record Skip this round / I'm in for that round day; pressing again, or a retry,
+    leaves the same answer. Refused (nothing changes) once the round is made, for a day
+    that is not a round of the workspace, or for someone not in intros."""
+    workspace = await session.get(Workspace, team_id)
+    if workspace is None or not workspace.intros_channel_id:
+        raise IntrosError("Intros aren't set up in this workspace any more.")
+    if not is_round_day(workspace, round_day):
+        raise IntrosError("That button doesn't belong to an intros round.")
+    if await round_made(session, team_id=team_id, round_day=round_day):
+        raise IntrosError(
+            f"Too late: the intros round of {round_day:%a %-d %b} has already been made. "
+            "A skip is for one round only, so you're in the next one as usual."
+        )
+    member = await session.get(IntroMember, (team_id, user_id))
+    if not in_pool(workspace, member.status if member else None):
+        raise IntrosError("You're not in intros: `/ally intros join` first.")
+    choice = SKIP if skip else IN
+    stmt = insert_for(session, IntroSkip).values(
+        team_id=team_id, user_id=user_id, round_day=round_day, choice=choice, chosen_at=now
+    )
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["team_id", "user_id", "round_day"],
+            set_={"choice": choice, "chosen_at": now},
+        )
+    )
+    if member is not None:
+        member.last_active_at = now  # an answer to intros: not inactive
+    await session.flush()
+    return choice
+
+
+async def upcoming(
+    session: AsyncSession, *, team_id: str, user_id: str, now: datetime
+) -> RoundChoice | None:
+    """The next round and the person's answer, for Home; None when they are not in it
+    (intros not set up, not in the pool, left, or paused through it)."""
+    workspace = await session.get(Workspace, team_id)
+    if workspace is None or not workspace.intros_channel_id:
+        return None
+    member = await session.get(IntroMember, (team_id, user_id))
+    if not in_pool(workspace, member.status if member else None):
+        return None
+    day = next_round_day(workspace, now)
+    if member is not None and paused(member.paused_until, round_start(workspace, day)):
+        return None
+    if await round_made(session, team_id=team_id, round_day=day):
+        return None
+    choice = await choice_of(session, team_id=team_id, user_id=user_id, round_day=day)
+    return RoundChoice(round_day=day, channel_id=workspace.intros_channel_id, choice=choice)
