@@ -43,6 +43,7 @@ from sqlalchemy import delete, insert, update
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # `tests` is not installed: take it from this checkout
 
+from bot import hours  # noqa: E402
 from bot.db import Database  # noqa: E402
 from bot.migrate import upgrade  # noqa: E402
 from bot.models import (  # noqa: E402
@@ -56,7 +57,7 @@ from bot.models import (  # noqa: E402
     Person,
     Workspace,
 )
-from bot.pairing import Pair, pair_of, pair_people  # noqa: E402
+from bot.pairing import Fit, Pair, pair_of, pair_people  # noqa: E402
 from bot.services.intros import rounds as intro_rounds  # noqa: E402
 from bot.services.intros import rules as intro_rules  # noqa: E402
 from tests.databases import scratch_postgres  # noqa: E402
@@ -100,6 +101,74 @@ def bench_pure(people: list[str], past: list[list[tuple[str, ...]]], repeat: int
         f"{statistics.median(times):.2f} s (runs {', '.join(f'{t:.2f}' for t in times)}), "
         f"new pairs {min(shares):.1%}"
     )
+
+
+ZONES = (
+    "Europe/London",
+    "Europe/Berlin",
+    "America/New_York",
+    "America/Los_Angeles",
+    "Asia/Kolkata",
+    "Asia/Tokyo",
+    "Australia/Sydney",
+)
+WINDOWS = ((9 * 60, 17 * 60), (8 * 60, 16 * 60), (10 * 60, 18 * 60), (7 * 60, 15 * 60))
+
+
+def fit_for(people: list[str], *, seed: int = 11) -> Fit:
+    """Working hours in seven zones and four windows, 50 teams, 10,000 pairs sharing many
+    channels, and one person in five meeting in person at one of five places."""
+    rng = random.Random(seed)
+    shapes = {(z, w): hours.working_hours(z, w[0], w[1], since=NOW) for z in ZONES for w in WINDOWS}
+    return Fit(
+        hours={p: shapes[(rng.choice(ZONES), rng.choice(WINDOWS))] for p in people},
+        teams={p: f"team{rng.randrange(50)}" for p in people},
+        close=frozenset(pair_of(*rng.sample(people, 2)) for _ in range(10_000)),
+        places={p: f"office{rng.randrange(5)}" for p in people if rng.random() < 0.2},
+    )
+
+
+def misfits(groups: list[tuple[str, ...]], fit: Fit) -> str:
+    """How many groups share under an hour, hold teammates or close pairs, or mix places."""
+    short = apart = mixed = 0
+    for g in groups:
+        shared = hours.common_all(fit.hours.get(p) for p in g)
+        short += shared is not None and hours.longest(shared) < hours.GOOD
+        pairs = list(itertools.combinations(g, 2))
+        apart += any(
+            fit.teams.get(a) == fit.teams.get(b) or pair_of(a, b) in fit.close for a, b in pairs
+        )
+        mixed += len({fit.places.get(p) for p in g}) > 1
+    return (
+        f"groups: {len(groups)}, under an hour in common {short}, with teammates or close "
+        f"pairs {apart}, mixing places or modes {mixed}"
+    )
+
+
+def bench_fit(people: list[str], past: list[list[tuple[str, ...]]], repeat: int) -> None:
+    """Pairing alone with every `Fit` rule on, for groups of 2, 3 and 4."""
+    history: Counter[Pair] = Counter()
+    for groups in past:
+        history.update(pair_of(a, b) for g in groups for a, b in itertools.combinations(g, 2))
+    rng = random.Random(7)
+    contact = Counter(pair_of(*rng.sample(people, 2)) for _ in range(20_000))
+    fit = fit_for(people)
+    for size in (2, 3, 4):
+        times, shares = [], []
+        for seed in range(repeat):
+            started = time.perf_counter()
+            result = pair_people(
+                people, group_size=size, history=history, contact=contact, seed=seed, fit=fit
+            )
+            times.append(time.perf_counter() - started)
+            shares.append(share_new(result.groups, history))
+        print(
+            f"pairing with working hours, teams, shared channels and places, groups of {size}: "
+            f"{len(people)} people, {len(past)} past rounds: median "
+            f"{statistics.median(times):.2f} s (runs {', '.join(f'{t:.2f}' for t in times)}), "
+            f"new pairs {min(shares):.1%}, left out {len(result.left_out)}; "
+            f"{misfits(result.groups, fit)}"
+        )
 
 
 async def seed(db: Database, people: list[str], past: list[list[tuple[str, ...]]]) -> Counter[Pair]:
@@ -311,6 +380,7 @@ async def main() -> None:
     past = past_rounds(people, args.rounds)
     print(f"  ({args.rounds} rounds paired in {time.perf_counter() - started:.1f} s)")
     bench_pure(people, past, args.repeat)
+    bench_fit(people, past, args.repeat)
     for backend in filter(None, args.backends.split(",")):
         async with database(backend, args.pg_admin) as db:
             await upgrade(db)

@@ -1,17 +1,25 @@
 """Who meets whom in an intros round. Pure and deterministic for a seed.
 
 The rules, in order of weight:
-1. Nobody is grouped with someone on their "never" list, or whose list they are on.
+1. Nobody is grouped with someone on their "never" list, or whose list they are on; nor
+   with someone whose working hours share less than half an hour with theirs in the week
+   ahead (`bot.hours`), unless the workspace allows groups without overlap (`Fit`).
 2. Everyone eligible is in exactly one group when that is possible at all (those who cannot
    be placed are returned as left out, with why).
 3. Groups of the chosen size (2, 3 or 4) whatever the count (`group_sizes`): the remainder
    joins groups one person each (pairs: one trio when the count is odd), never a group of
    one.
-4. No pair meets again while a grouping without repeats exists (full history counts).
-5. Among the rest, pairs with the least contact in allybot's records are preferred.
-6. Newcomers (their first rounds) are placed first, and preferably with the people whose
+4. Groups whose working hours overlap by an hour or more; allowed groups without overlap
+   only when no other grouping places everyone.
+5. People who already share a lot are kept apart: the same team or manager (a profile
+   field) or many shared channels.
+6. No pair meets again while a grouping without repeats exists (full history counts).
+7. Someone who meets in person is grouped with people who meet in person at the same place.
+8. Among the rest, pairs with the least contact in allybot's records are preferred.
+9. Newcomers (their first rounds) are placed first, and preferably with the people whose
    recognition reaches the most others (`breadth`); nobody is told why.
 
+Each rule from 4 on weighs more than everything below it together (the tiers of `_Costs`).
 Up to `EXACT_LIMIT` people, pairs come from a maximum-weight matching of maximum
 cardinality (networkx), so rules 2 and 4 are exact. Larger pools are paired greedily in a
 seeded order and any repeat is then repaired by re-matching the people involved together
@@ -27,6 +35,8 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 
+from bot.hours import GOOD, MEET, Hours, common_all, longest
+
 Pair = frozenset[str]
 
 EXACT_LIMIT = 200  # people matched exactly in one go (well under a second)
@@ -34,9 +44,11 @@ SMALL_ODD = 24  # odd pools up to this size try every trio when the first guess 
 TRIO_TRIES = 300
 GREEDY_LOOKAHEAD = 50  # candidates a large pool's greedy pass weighs for each person
 MAX_CONTACT = 9  # contact counts above this all weigh the same
+IMPROVE_PEERS = 40  # groups a costly group of 3 or 4 tries swapping members with
 
 ALONE = "alone"  # the pool had nobody else
 NO_MATCH = "no_match"  # nobody left could be grouped with them
+NO_OVERLAP = "no_overlap"  # nobody else in the pool works hours that overlap theirs
 
 
 def pair_of(a: str, b: str) -> Pair:
@@ -55,15 +67,59 @@ class Pairing:
         return {pair_of(a, b) for g in self.groups for a, b in itertools.combinations(g, 2)}
 
 
+@dataclass(frozen=True)
+class Fit:
+    """What makes a group fit its people, beyond history and contact: `hours` (each person's
+    working hours, `bot.hours`; absent: no constraint), whether groups without overlap are
+    allowed, `teams` (a team or manager per person: the same one keeps people apart),
+    `close` (pairs who share many channels) and `places` (people meeting in person, by
+    their location)."""
+
+    hours: Mapping[str, Hours] = field(default_factory=dict)
+    allow_no_overlap: bool = False
+    teams: Mapping[str, str] = field(default_factory=dict)
+    close: frozenset[Pair] = frozenset()
+    places: Mapping[str, str] = field(default_factory=dict)
+
+
 @dataclass
 class _Costs:
     never: frozenset[Pair] | set[Pair]
     history: Mapping[Pair, int]
     contact: Mapping[Pair, int]
-    repeat: int  # one repeat weighs more than any total of contact
+    size: int = 2  # people in the pool: each tier outweighs all lower ones summed over it
     newcomers: frozenset[str] = frozenset()
     welcome: Mapping[str, int] = field(default_factory=dict)  # 0..base: a newcomer's partner
     base: int = 0  # added to every pair when newcomers are in the pool, less `welcome`
+    fit: Fit = field(default_factory=Fit)
+    # Tier weights, set in __post_init__: a place mismatch, a repeat, people kept apart, an
+    # overlap under an hour, no overlap (when allowed).
+    place: int = 0
+    repeat: int = 0
+    apart: int = 0
+    short: int = 0
+    none: int = 0
+    _shapes: list[Hours] = field(default_factory=list)  # each distinct set of hours once
+    _shape_of: dict[str, int] = field(default_factory=dict)  # person -> index in _shapes
+    _overlap: dict[tuple[int, int], int] = field(default_factory=dict)
+    _group_overlap: dict[frozenset[int], int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Every weight is a whole number of `place`s, which outweighs all contact of a
+        # grouping, so `cost // place` compares groupings tier by tier (see `high`).
+        spread = 2 * self.size + 1  # more pairs (and groups) than any grouping has
+        self.place = (MAX_CONTACT + self.base + 1) * spread
+        times = max(self.history.values(), default=1)
+        repeat = 2 * spread  # in places: a pair's place mismatch and contact weigh < 2
+        apart = (repeat * times + 2) * spread
+        short = (apart + repeat * times + 2) * spread
+        none = (short + apart + repeat * times + 2) * spread
+        self.repeat, self.apart = repeat * self.place, apart * self.place
+        self.short, self.none = short * self.place, none * self.place
+        index: dict[Hours, int] = {}
+        for person, h in self.fit.hours.items():
+            self._shape_of[person] = index.setdefault(h, len(index))
+        self._shapes = list(index)
 
     def floor(self, person: str) -> int:
         """The least a pair with `person` can cost: a candidate at it can't be bettered."""
@@ -71,31 +127,113 @@ class _Costs:
             return self.base - max(self.welcome.values(), default=0)
         return self.base
 
+    def overlap(self, a: str, b: str) -> int | None:
+        """Minutes of the longest stretch both work, or None when either's hours are unknown."""
+        ia, ib = self._shape_of.get(a), self._shape_of.get(b)
+        if ia is None or ib is None:
+            return None
+        key = (ia, ib) if ia <= ib else (ib, ia)
+        found = self._overlap.get(key)
+        if found is None:
+            shared = common_all((self._shapes[ia], self._shapes[ib])) or ()
+            found = self._overlap[key] = longest(shared)
+        return found
+
+    def group_overlap(self, group: Iterable[str]) -> int | None:
+        """Minutes of the longest stretch the whole group works, None when nobody's is known."""
+        key = frozenset(self._shape_of[p] for p in group if p in self._shape_of)
+        if not key:
+            return None
+        found = self._group_overlap.get(key)
+        if found is None:
+            shared = common_all(self._shapes[i] for i in key) or ()
+            found = self._group_overlap[key] = longest(shared)
+        return found
+
     def allowed(self, a: str, b: str) -> bool:
-        return a != b and pair_of(a, b) not in self.never
+        if a == b or pair_of(a, b) in self.never:
+            return False
+        if self.fit.allow_no_overlap or not self.fit.hours:
+            return True
+        shared = self.overlap(a, b)
+        return shared is None or shared >= MEET
 
     def repeats(self, a: str, b: str) -> int:
         return self.history.get(pair_of(a, b), 0)
 
     def cost(self, a: str, b: str) -> int:
-        """0 for a new pair with no contact; a repeat costs `repeat` per earlier meeting."""
+        """0 for a new pair with no contact that fits; each tier of misfit outweighs all the
+        tiers below it (see the module docstring)."""
         p = pair_of(a, b)
         cost = self.repeat * self.history.get(p, 0) + min(self.contact.get(p, 0), MAX_CONTACT)
-        if not self.base:
-            return cost
-        if (a in self.newcomers) != (b in self.newcomers):
-            other = b if a in self.newcomers else a
-            return cost + self.base - self.welcome.get(other, 0)
-        return cost + self.base
+        if self.base:
+            if (a in self.newcomers) != (b in self.newcomers):
+                other = b if a in self.newcomers else a
+                cost += self.base - self.welcome.get(other, 0)
+            else:
+                cost += self.base
+        fit = self.fit
+        if fit.places and fit.places.get(a) != fit.places.get(b):
+            cost += self.place
+        team = fit.teams.get(a) if fit.teams else None
+        if (team and team == fit.teams.get(b)) or p in fit.close:
+            cost += self.apart
+        if fit.hours:
+            shared = self.overlap(a, b)
+            if shared is not None and shared < GOOD:
+                cost += self.short if shared >= MEET else self.none
+        return cost
 
     def group_cost(self, group: Iterable[str]) -> int:
-        return sum(self.cost(a, b) for a, b in itertools.combinations(list(group), 2))
+        members = list(group)
+        cost = sum(self.cost(a, b) for a, b in itertools.combinations(members, 2))
+        if len(members) > 2 and self.fit.hours:
+            # Pairs that each overlap may still share no stretch all together.
+            shared = self.group_overlap(members)
+            pairs = [self.overlap(a, b) for a, b in itertools.combinations(members, 2)]
+            worst = min((o for o in pairs if o is not None), default=None)
+            if shared is not None and worst is not None and shared < GOOD <= worst:
+                cost += self.short if shared >= MEET else self.none
+        return cost
+
+    def high(self, group: Iterable[str]) -> int:
+        """The group's cost in the tiers above contact (a place mismatch and up)."""
+        return self.group_cost(group) // self.place
 
     def group_repeats(self, group: Iterable[str]) -> int:
         return sum(self.repeats(a, b) for a, b in itertools.combinations(list(group), 2))
 
     def group_allowed(self, group: Iterable[str]) -> bool:
-        return all(self.allowed(a, b) for a, b in itertools.combinations(list(group), 2))
+        members = list(group)
+        if not all(self.allowed(a, b) for a, b in itertools.combinations(members, 2)):
+            return False
+        return self._hours_allow(members)
+
+    def can_join(self, group: Sequence[str], other: str) -> bool:
+        """`other` may join `group`: allowed with each member, and the whole group still
+        shares working hours."""
+        if not all(self.allowed(m, other) for m in group):
+            return False
+        return len(group) < 2 or self._hours_allow([*group, other])
+
+    def _hours_allow(self, members: Sequence[str]) -> bool:
+        if len(members) < 3 or self.fit.allow_no_overlap or not self.fit.hours:
+            return True
+        shared = self.group_overlap(members)
+        return shared is None or shared >= MEET
+
+    def without_overlap(self, person: str, others: Iterable[str]) -> bool:
+        """Nobody in `others` works hours that overlap `person`'s (and the workspace does not
+        allow groups without overlap): why they were left out."""
+        if self.fit.allow_no_overlap or person not in self.fit.hours:
+            return False
+        for other in others:
+            if other == person:
+                continue
+            shared = self.overlap(person, other)
+            if shared is None or shared >= MEET:
+                return False
+        return True
 
 
 def pair_people(
@@ -108,13 +246,15 @@ def pair_people(
     seed: int = 0,
     newcomers: Iterable[str] = (),
     breadth: Mapping[str, int] | None = None,
+    fit: Fit | None = None,
 ) -> Pairing:
     """Group `people` for one round (see the module docstring for the rules).
 
     `never` holds unordered pairs (a "never" either way), `history` how many times each pair
     met in earlier rounds, `contact` how much contact each pair had in allybot's records,
     `newcomers` who is in their first rounds and `breadth` how many people each person's
-    recognition reached lately.
+    recognition reached lately; `fit` the working hours, teams, shared channels and places
+    that make a group fit.
     """
     if group_size not in (2, 3, 4):
         raise ValueError("group_size is 2, 3 or 4")
@@ -128,16 +268,22 @@ def pair_people(
         never=set(never),
         history=history or {},
         contact=contact or {},
-        repeat=(MAX_CONTACT + base + 1) * (len(order) + 1),
+        size=len(order),
         newcomers=fresh,
         welcome=welcome,
         base=base,
+        fit=fit or Fit(),
     )
     if len(order) < 2:
         return Pairing(groups=[], left_out={p: ALONE for p in order})
-    if group_size > 2:
-        return _groups(order, costs, group_size)
-    return _twos(order, costs)
+    pairing = _groups(order, costs, group_size) if group_size > 2 else _twos(order, costs)
+    if not pairing.left_out or not costs.fit.hours:
+        return pairing
+    left = {
+        p: NO_OVERLAP if why == NO_MATCH and costs.without_overlap(p, order) else why
+        for p, why in pairing.left_out.items()
+    }
+    return Pairing(groups=pairing.groups, left_out=left)
 
 
 def _welcome_bonus(order: Sequence[str], breadth: Mapping[str, int]) -> tuple[int, dict[str, int]]:
@@ -179,7 +325,7 @@ def _place_odd_one(
     candidate = [*groups]
     if best is not None:
         candidate[best[1]] = (*groups[best[1]], odd)
-    if best is not None and not any(costs.group_repeats(g) for g in candidate):
+    if best is not None and not any(costs.high(g) for g in candidate):
         return candidate
     if len(order) <= SMALL_ODD:
         searched = _search_trio(order, costs)
@@ -191,9 +337,9 @@ def _place_odd_one(
 
 
 def _score(groups: list[tuple[str, ...]], order: list[str], costs: _Costs) -> tuple[int, int]:
-    """(people left out, repeats): what a grouping is judged by first."""
+    """(people left out, cost above contact): what a grouping is judged by first."""
     placed = sum(len(g) for g in groups)
-    return len(order) - placed, sum(costs.group_repeats(g) for g in groups)
+    return len(order) - placed, sum(costs.high(g) for g in groups)
 
 
 def _search_trio(order: list[str], costs: _Costs) -> list[tuple[str, ...]] | None:
@@ -224,13 +370,12 @@ def _matching(order: list[str], costs: _Costs) -> list[tuple[str, str]]:
 
 
 def _exact(order: Sequence[str], costs: _Costs) -> list[tuple[str, str]]:
-    top = costs.repeat * (
-        1 + max((costs.repeats(a, b) for a, b in _edges(order, costs)), default=0)
-    )
+    edges = [(a, b, costs.cost(a, b)) for a, b in _edges(order, costs)]
+    top = max((c for _, _, c in edges), default=0)
     graph: nx.Graph[str] = nx.Graph()
     graph.add_nodes_from(order)
-    for a, b in _edges(order, costs):
-        graph.add_edge(a, b, weight=top + 1 - costs.cost(a, b))
+    for a, b, c in edges:
+        graph.add_edge(a, b, weight=top + 1 - c)
     matching = nx.max_weight_matching(graph, maxcardinality=True)
     rank = {p: i for i, p in enumerate(order)}
     pairs = [(a, b) if rank[a] < rank[b] else (b, a) for a, b in matching]
@@ -244,16 +389,56 @@ def _edges(order: Sequence[str], costs: _Costs) -> Iterable[tuple[str, str]]:
                 yield a, b
 
 
+class _Free:
+    """The people not yet grouped, in the seeded order, and by place: someone who meets in
+    person looks first at the free people of their place."""
+
+    def __init__(self, order: Iterable[str], places: Mapping[str, str]) -> None:
+        self.order = dict.fromkeys(order)  # insertion-ordered set
+        self.places = places
+        self.at: dict[str, dict[str, None]] = {}
+        for p in self.order:
+            if p in places:
+                self.at.setdefault(places[p], {})[p] = None
+
+    def __bool__(self) -> bool:
+        return bool(self.order)
+
+    def __contains__(self, person: object) -> bool:
+        return person in self.order
+
+    def first(self) -> str:
+        return next(iter(self.order))
+
+    def take(self, person: str) -> None:
+        del self.order[person]
+        if person in self.places:
+            del self.at[self.places[person]][person]
+
+    def put(self, person: str) -> None:
+        self.order[person] = None
+        if person in self.places:
+            self.at[self.places[person]][person] = None
+
+    def candidates(self, person: str) -> Iterable[str]:
+        """Free people at `person`'s place first (a few), then everyone free."""
+        place = self.places.get(person)
+        if place is None:
+            return self.order
+        near = dict.fromkeys(itertools.islice(self.at[place], GREEDY_LOOKAHEAD))
+        return itertools.chain(near, (p for p in self.order if p not in near))
+
+
 def _greedy(order: list[str], costs: _Costs) -> list[tuple[str, str]]:
     """Each person in the seeded order takes the best of the next few still free."""
-    free = dict.fromkeys(order)  # insertion-ordered set
+    free = _Free(order, costs.fit.places)
     pairs: list[tuple[str, str]] = []
     for person in order:
         if person not in free:
             continue
-        del free[person]
+        free.take(person)
         best: tuple[int, str] | None = None
-        for seen, other in enumerate(free):
+        for seen, other in enumerate(free.candidates(person)):
             if not costs.allowed(person, other):
                 continue
             c = costs.cost(person, other)
@@ -262,10 +447,10 @@ def _greedy(order: list[str], costs: _Costs) -> list[tuple[str, str]]:
             if c <= costs.floor(person) or (seen >= GREEDY_LOOKAHEAD and best[0] < costs.repeat):
                 break
         if best is not None:
-            del free[best[1]]
+            free.take(best[1])
             pairs.append((person, best[1]))
         else:
-            free[person] = None  # nobody allowed now; the repair looks again
+            free.put(person)  # nobody allowed now; the repair looks again
     return pairs
 
 
@@ -273,11 +458,11 @@ def _repair(order: list[str], pairs: list[tuple[str, str]], costs: _Costs) -> li
     """Re-match the people in repeated pairs, and those left free, exactly, together with a
     seeded sample of other pairs that gives them new people to meet."""
     matched = {p for pair in pairs for p in pair}
-    troubled = [pair for pair in pairs if costs.repeats(*pair)]
+    troubled = [pair for pair in pairs if costs.cost(*pair) >= costs.repeat]
     free = [p for p in order if p not in matched]
     if not troubled and len(free) < 2:
         return pairs
-    fine = [pair for pair in pairs if not costs.repeats(*pair)]
+    fine = [pair for pair in pairs if costs.cost(*pair) < costs.repeat]
     sample_size = max(0, (EXACT_LIMIT - 2 * len(troubled) - len(free)) // 2)
     rng = random.Random(len(order))
     sample = set(rng.sample(range(len(fine)), min(sample_size, len(fine))))
@@ -307,20 +492,20 @@ def group_sizes(n: int, size: int) -> list[int]:
 
 def _groups(order: list[str], costs: _Costs, size: int) -> Pairing:
     """Greedy groups in the seeded order, then swaps between groups while they help."""
-    free = dict.fromkeys(order)
+    free = _Free(order, costs.fit.places)
     groups: list[list[str]] = []
     left: dict[str, str] = {}
     sizes = group_sizes(len(order), size)
     largest = max(sizes, default=size)
     for want in sizes:
         while free:
-            first = next(iter(free))
-            del free[first]
+            first = free.first()
+            free.take(first)
             group = [first]
             while len(group) < want:
                 best: tuple[int, str] | None = None
-                for seen, other in enumerate(free):
-                    if not all(costs.allowed(m, other) for m in group):
+                for seen, other in enumerate(free.candidates(first)):
+                    if not costs.can_join(group, other):
                         continue
                     c = sum(costs.cost(m, other) for m in group)
                     if best is None or c < best[0]:
@@ -331,13 +516,15 @@ def _groups(order: list[str], costs: _Costs, size: int) -> Pairing:
                         break
                 if best is None:
                     break
-                del free[best[1]]
+                free.take(best[1])
                 group.append(best[1])
             if len(group) >= 2:
                 groups.append(group)
                 break
             left[first] = NO_MATCH
-    for person in free:  # only when people were left out above and sizes ran short
+    # Whoever found no group as it formed, or is still free when the sizes ran short, joins
+    # a group with room that allows them (a group that formed short has room).
+    for person in [*left, *free.order]:
         target = min(
             (g for g in groups if len(g) < largest and costs.group_allowed([*g, person])),
             key=lambda g: costs.group_cost([*g, person]),
@@ -346,19 +533,25 @@ def _groups(order: list[str], costs: _Costs, size: int) -> Pairing:
         if target is None:
             left[person] = NO_MATCH
         else:
+            left.pop(person, None)
             target.append(person)
     _improve(groups, costs)
     return Pairing(groups=[tuple(g) for g in groups], left_out=left)
 
 
 def _improve(groups: list[list[str]], costs: _Costs, passes: int = 3) -> None:
-    """Swap members between a costly group and others while the total cost falls."""
+    """Swap members between a costly group and others while the total cost falls: each
+    costly group tries the other costly ones and the next `IMPROVE_PEERS` groups."""
     for _ in range(passes):
         changed = False
-        for g1 in groups:
+        costly = [g for g in groups if costs.group_cost(g)]
+        position = {id(g): i for i, g in enumerate(groups)}
+        for g1 in costly:
             if costs.group_cost(g1) == 0:
                 continue
-            for g2 in groups:
+            at = position[id(g1)]
+            peers = costly[:IMPROVE_PEERS] + groups[at + 1 : at + 1 + IMPROVE_PEERS]
+            for g2 in peers:
                 if g2 is g1:
                     continue
                 if _best_swap(g1, g2, costs):
