@@ -4,21 +4,22 @@ nobody else (another channel, a bot, a Slack Connect guest, someone already in r
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
 from bot.db import Database
-from bot.models import Inbound, IntroMatchMember, Newcomer
+from bot.models import Inbound, IntroMatchMember, Newcomer, Workspace
+from bot.services.intros import rules as intro_rules
 from scheduler.planner import run_pass
 from tests import payloads
 from tests.conftest import Server, Team
-from tests.helpers import running_bot, set_intros
+from tests.helpers import at, running_bot, set_intros
 from tests.slack_double import SlackDouble
 from tests.test_allies_e2e import wait_until
 from tests.test_commitments_e2e import dms
-from tests.test_intros_e2e import intros_cmd
+from tests.test_intros_e2e import BOT_USER, intros_cmd, pass_at
 from tests.test_newcomers_e2e import newcomer, wait_newcomer
 
 TOKYO, LONDON = "Asia/Tokyo", "Europe/London"
@@ -85,6 +86,19 @@ async def test_someone_new_to_the_intros_channel_is_welcomed_once(
         await run_pass(bot, now=row.welcome_at + timedelta(minutes=5), team_id=team.team_id)
         await run_pass(bot, now=row.welcome_at + timedelta(hours=1), team_id=team.team_id)
     assert len(dms(slack, new, "I'm allybot")) == 1
+
+    # In the pool, they are a newcomer for their first two rounds: each round counts one.
+    for who in (new, cy, dee):
+        assert "You're in intros" in await intros_cmd(server, team, slack, who, "join")
+    slack.set_members(team.channel_id, [new, cy, dee, BOT_USER])
+    async with db.session() as session:
+        workspace = await session.get(Workspace, team.team_id)
+        assert workspace is not None
+        first = intro_rules.next_round_day(workspace, datetime.now(UTC))
+    for day in (first, first + timedelta(days=14)):
+        await pass_at(database_url, slack, team, at(f"{day} 09:30", "UTC"))
+    again = await newcomer(db, team.team_id, new)
+    assert again is not None and again.intro_rounds == 2
 
 
 async def test_only_people_new_to_the_rounds_of_the_intros_channel(

@@ -10,12 +10,15 @@ import json
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import select, update
 
 from bot.db import Database
-from bot.models import IntroSkip, OutboxMessage, Workspace
+from bot.models import IntroRound, IntroSkip, OutboxMessage, Workspace
+from bot.services.intros import members as intro_members
 from bot.services.intros import rules as intro_rules
 from bot.services.intros import skips
+from bot.services.intros.rules import IntrosError
 from tests import payloads
 from tests.conftest import Server, Team
 from tests.helpers import at, set_intros
@@ -220,6 +223,68 @@ async def test_no_heads_up_for_people_paused_through_the_round(
     assert dms(slack, bob, HEADS_UP) == []
     home = json.dumps(await open_home(server, team, slack, bob))
     assert "intro_round_skip" not in home
+
+
+async def test_in_opt_out_mode_those_placed_before_get_it(
+    server: Server, team: Team, slack: SlackDouble, db: Database, database_url: str
+) -> None:
+    """Opt-out pools are the channel's members, which allybot learns from Slack only when it
+    makes a round: the heads-up goes to the people it placed before and who did not leave."""
+    round_day = await intros_every_two_weeks(db, team)
+    async with db.session() as session:
+        await session.execute(
+            update(Workspace).where(Workspace.team_id == team.team_id).values(intros_mode="opt_out")
+        )
+    ann, bob, cy = (team.user(n, tz=LONDON) for n in ("ann", "bob", "cy"))
+    slack.set_members(team.channel_id, [ann, bob, cy, BOT_USER])
+    zed = team.user("zed", tz=LONDON)  # uses allybot, not in the channel
+    assert "you're in" in await intros_cmd(server, team, slack, zed, "status")
+    await pass_at(database_url, slack, team, at(f"{round_day} 09:30", "UTC"))
+    (groups,) = (await groups_of(db, team.team_id)).values()
+    assert [members for _, members in groups] == [{ann, bob, cy}]
+    assert "You're out of intros" in await intros_cmd(server, team, slack, cy, "leave")
+    dee = team.user("dee", tz=LONDON)  # in the channel since, never placed: unknown yet
+    slack.set_members(team.channel_id, [ann, bob, cy, dee, BOT_USER])
+    nxt = round_day + timedelta(days=14)
+    await pass_at(database_url, slack, team, at(f"{skips.heads_up_day(nxt)} 09:30", LONDON))
+    assert len(dms(slack, ann, HEADS_UP)) == len(dms(slack, bob, HEADS_UP)) == 1
+    assert dms(slack, cy, HEADS_UP) == [] and dms(slack, dee, HEADS_UP) == []
+    assert dms(slack, zed, HEADS_UP) == []
+
+
+async def test_an_answer_while_the_round_is_being_made_is_too_late(
+    db: Database, team: Team
+) -> None:
+    """A round claimed by a scheduler pass is being matched: an answer then could miss its
+    pool, so it is refused like one after the round, and nothing is stored."""
+    round_day = await intros_every_two_weeks(db, team)
+    ann = team.user("ann")
+    now = datetime.now(UTC)
+    async with db.session() as session:
+        await intro_members.join(session, team_id=team.team_id, user_id=ann, now=now)
+        assert (
+            await skips.choose(
+                session, team_id=team.team_id, user_id=ann, round_day=round_day, skip=True, now=now
+            )
+            == skips.SKIP
+        )
+        session.add(
+            IntroRound(
+                team_id=team.team_id,
+                period=skips.period_of(round_day),
+                channel_id=team.channel_id,
+                seed=1,
+                status="pending",
+                claim_token="someone",
+                lease_until=now + timedelta(minutes=5),
+            )
+        )
+    async with db.session() as session:
+        with pytest.raises(IntrosError, match="Too late"):
+            await skips.choose(
+                session, team_id=team.team_id, user_id=ann, round_day=round_day, skip=False, now=now
+            )
+    assert await choices(db, team.team_id) == {ann: skips.SKIP}
 
 
 def test_heads_up_day_is_the_working_day_before() -> None:

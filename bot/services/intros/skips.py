@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db import insert_for
+from bot.db import dialect_of, insert_for
 from bot.models import IntroMember, IntroRound, IntroSkip, Workspace
 from bot.services.intros.rules import (
     EPOCH_MONDAY,
@@ -72,13 +72,20 @@ def current_round_day(workspace: Workspace, now: datetime) -> date:
     return local - timedelta(days=local.weekday()) + timedelta(days=workspace.intros_day)
 
 
-async def round_made(session: AsyncSession, *, team_id: str, round_day: date) -> bool:
-    """Whether the round of that day was already matched (or given up): too late to answer."""
-    stmt = select(IntroRound.status).where(
+async def round_made(
+    session: AsyncSession, *, team_id: str, round_day: date, lock: bool = False
+) -> bool:
+    """Whether the round of that day was matched, given up, or is being matched (claimed):
+    too late to answer. With `lock` (PostgreSQL), the round's row stays locked until the
+    caller commits, so a claim waits for an answer recorded meanwhile and its pool sees it.
+    """
+    stmt = select(IntroRound.status, IntroRound.claim_token).where(
         IntroRound.team_id == team_id, IntroRound.period == period_of(round_day)
     )
-    status = (await session.execute(stmt)).scalar_one_or_none()
-    return status is not None and status != "pending"
+    if lock and dialect_of(session) == "postgresql":
+        stmt = stmt.with_for_update()
+    row = (await session.execute(stmt)).first()
+    return row is not None and (row.status != "pending" or row.claim_token is not None)
 
 
 async def choice_of(
@@ -113,9 +120,9 @@ async def choose(
         raise IntrosError("Intros aren't set up in this workspace any more.")
     if not is_round_day(workspace, round_day):
         raise IntrosError("That button doesn't belong to an intros round.")
-    if await round_made(session, team_id=team_id, round_day=round_day):
+    if await round_made(session, team_id=team_id, round_day=round_day, lock=True):
         raise IntrosError(
-            f"Too late: the intros round of {round_day:%a %-d %b} has already been made. "
+            f"Too late: the intros round of {round_day:%a %-d %b} is already made. "
             "A skip is for one round only, so you're in the next one as usual."
         )
     member = await session.get(IntroMember, (team_id, user_id))
