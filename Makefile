@@ -4,7 +4,7 @@ PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint migrate bench clean
+.PHONY: run test lint migrate bench messages clean
 
 $(BIN)/allybot: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ lint: $(BIN)/allybot
 
 migrate: $(BIN)/allybot
 	$(BIN)/allybot migrate
+
+# Re-extract every string the code marks and merge it into each language's catalogue.
+messages: $(BIN)/allybot
+	$(BIN)/python -m bot.catalogue
 
 bench: $(BIN)/allybot
 	$(BIN)/python benchmarks/events.py

@@ -88,7 +88,7 @@ async def refresh(
 
 async def _users_info(client: AsyncWebClient, user_id: str) -> dict[str, Any] | None:
     try:
-        resp = await client.users_info(user=user_id)
+        resp = await client.users_info(user=user_id, include_locale=True)
     except SlackApiError as exc:
         if slack_error(exc) in ("user_not_found", "user_not_visible"):
             return None

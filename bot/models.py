@@ -70,6 +70,7 @@ class Workspace(Base):
     intros_day: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     intros_mode: Mapped[str] = mapped_column(String(16), default="opt_in", server_default="opt_in")
     welcome_newcomers: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
     installed_at: Mapped[datetime] = mapped_column(default=utcnow)
     uninstalled_at: Mapped[datetime | None]
 
@@ -113,6 +114,8 @@ class Person(Base):
     paused_until: Mapped[datetime | None]
     opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
     kudos_private: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    slack_locale: Mapped[str | None] = mapped_column(String(16))  # users.info, "es-ES"
+    language: Mapped[str | None] = mapped_column(String(8))  # their own choice; None: Slack's
     engaged_at: Mapped[datetime | None]
     home_seen_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

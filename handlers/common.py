@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot import directory
+from bot import directory, i18n
 from bot.blocks.kudos import build_notice_blocks
 from bot.blocks.nudges import replace_block
 from bot.inbox import Work, WorkFn
@@ -35,8 +35,11 @@ def engaging(work_fn: WorkFn) -> WorkFn:
                 await people.ensure_person(
                     session, team_id=work.team_id, user_id=work.user_id, now=work.now()
                 )
-        await work_fn(work)
-        await republish_home(work)  # Home stays current after anything the person does
+        # Whatever the handler says to this person is in their language; what it says to
+        # others (DMs, channel posts) is rendered under `speaking(...)` for those readers.
+        with i18n.speaking(people.language_of(person, work.workspace)):
+            await work_fn(work)
+            await republish_home(work)  # Home stays current after anything the person does
 
     return wrapped
 

@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import base64
 import binascii
+import dataclasses
 import functools
 import hashlib
 import http
@@ -177,6 +178,7 @@ class _User:
     is_admin: bool
     is_owner: bool
     bot_id: str | None = None
+    locale: str = "en-US"
 
 
 def _user_object(user: _User) -> JsonDict:
@@ -392,6 +394,11 @@ def _text(args: JsonDict, name: str) -> str:
     """An argument as Slack reads it: a string, empty when absent."""
     value = args.get(name)
     return "" if value is None else str(value)
+
+
+def _flag(args: JsonDict, name: str) -> bool:
+    """A boolean argument as Slack reads it: true, "true" or "1"."""
+    return _text(args, name).lower() in ("true", "1")
 
 
 def _missing(args: JsonDict, *names: str) -> JsonDict | None:
@@ -744,6 +751,7 @@ class SlackDouble:
         deleted: bool = False,
         is_admin: bool = False,
         is_owner: bool = False,
+        locale: str = "en-US",
     ) -> None:
         """Make users.info know a person; adding the same id again replaces them."""
         ZoneInfo(tz)
@@ -758,7 +766,12 @@ class SlackDouble:
             deleted=deleted,
             is_admin=is_admin,
             is_owner=is_owner,
+            locale=locale,
         )
+
+    def set_locale(self, user_id: str, locale: str) -> None:
+        """The person changes their language in Slack's preferences."""
+        self._users[user_id] = dataclasses.replace(self._users[user_id], locale=locale)
 
     def user(self, user_id: str) -> JsonDict:
         """The users.info `user` object, handy for building user_change events."""
@@ -1316,6 +1329,8 @@ class SlackDouble:
         if user is None:
             return _error("user_not_found")
         obj = _user_object(user)
+        if _flag(args, "include_locale"):  # Slack adds the locale only when asked
+            obj["locale"] = user.locale
         enterprise_id = self._team(user.team_id).enterprise_id
         if enterprise_id is not None:
             # Enterprise Grid members carry their org and the org's workspaces they are in

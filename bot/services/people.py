@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import i18n
 from bot.db import insert_for
 from bot.models import Person, Workspace
 from bot.tenancy import is_external
@@ -30,6 +31,7 @@ class Profile:
     is_admin: bool
     is_owner: bool
     external: bool = False
+    locale: str | None = None  # only when asked with include_locale
 
     @classmethod
     def from_slack(cls, user: Mapping[str, Any], *, installation: str | None = None) -> Profile:
@@ -62,6 +64,7 @@ class Profile:
             deleted=bool(user.get("deleted")),
             is_admin=bool(user.get("is_admin")),
             is_owner=bool(user.get("is_owner")) or bool(user.get("is_primary_owner")),
+            locale=str(user["locale"])[:16] if user.get("locale") else None,
         )
 
 
@@ -135,8 +138,11 @@ async def save_profiles(
             "is_admin": p.is_admin,
             "is_owner": p.is_owner,
             "external": p.external,
-            "profile_refreshed_at": now,
+            # An event's user object has no locale: users.info is asked again the next time
+            # the person is needed, so a language changed in Slack takes effect.
+            "profile_refreshed_at": now if p.locale is not None or p.external else None,
             "created_at": now,
+            "slack_locale": p.locale,
         }
         for p in profiles
     ]
@@ -151,10 +157,21 @@ async def save_profiles(
         "external",
         "profile_refreshed_at",
     )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["team_id", "user_id"], set_={f: stmt.excluded[f] for f in fields}
-    )
+    updates: dict[str, Any] = {f: stmt.excluded[f] for f in fields}
+    # An event's user object carries no locale: keep the one users.info gave.
+    updates["slack_locale"] = func.coalesce(stmt.excluded.slack_locale, Person.slack_locale)
+    stmt = stmt.on_conflict_do_update(index_elements=["team_id", "user_id"], set_=updates)
     await session.execute(stmt)
+
+
+def language_of(person: Person | None, workspace: Workspace | None) -> str:
+    """The language to speak to a person: their own choice, else Slack's locale, else the
+    workspace's default, else English (the first of these allybot speaks)."""
+    return i18n.choose(
+        person.language if person is not None else None,
+        person.slack_locale if person is not None else None,
+        workspace.language if workspace is not None else None,
+    )
 
 
 async def mark_home_seen(
