@@ -1,7 +1,7 @@
 """languages: each person's Slack locale and own choice, and a workspace default
 
 Revision ID: d1e2f3a4b5c6
-Revises: c4d5e6f7a8b9
+Revises: d7e8f9a0b1c2
 Create Date: 2026-12-05 11:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "d1e2f3a4b5c6"
-down_revision: str | None = "c4d5e6f7a8b9"
+down_revision: str | None = "d7e8f9a0b1c2"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
