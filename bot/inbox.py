@@ -24,7 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Executable
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import directory
+from bot import directory, i18n
 from bot.db import Database
 from bot.logs import log_context
 from bot.metrics import DELIVERIES, HANDLER_SECONDS
@@ -164,7 +164,13 @@ class Inbox:
             ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext
         ) -> None:
             body = normalise_edge(body)  # the one place control characters are taken out
-            refusal = check(body) if check else None
+            refusal = None
+            if check is not None:
+                # A form's errors are answered in the ack, in the language of who sent it.
+                team_id = installation_key(context, body)
+                user_id = str((body.get("user") or {}).get("id") or "")
+                with i18n.speaking(await self.language_of(team_id, user_id)):
+                    refusal = check(body)
             if refusal:
                 await ack(**refusal)
                 DELIVERIES.labels(kind, "refused").inc()
@@ -182,6 +188,13 @@ class Inbox:
                 self.on_recorded()
 
         return record_then_ack
+
+    async def language_of(self, team_id: str, user_id: str) -> str:
+        """The language a person is spoken to in, from what allybot keeps (no Slack call)."""
+        async with self.db.session() as session:
+            person = await session.get(Person, (team_id, user_id)) if user_id else None
+            workspace = await session.get(Workspace, team_id)
+        return people.language_of(person, workspace)
 
     def submit(self, inbound_id: int) -> None:
         """Work on a recorded delivery in a task this inbox owns and awaits on shutdown."""
