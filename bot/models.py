@@ -71,6 +71,11 @@ class Workspace(Base):
     intros_mode: Mapped[str] = mapped_column(String(16), default="opt_in", server_default="opt_in")
     welcome_newcomers: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
+    # Intros may group people whose working hours share no half hour (only when no other
+    # grouping places them).
+    intros_without_overlap: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
     installed_at: Mapped[datetime] = mapped_column(default=utcnow)
     uninstalled_at: Mapped[datetime | None]
 

@@ -73,12 +73,14 @@ def admin_values(body: dict[str, Any]) -> dict[str, Any]:
         "intros_day": option("intros_day"),
         "intros_mode": option("intros_mode"),
         "welcome_newcomers": option("welcome_newcomers"),
+        "intros_without_overlap": option("intros_without_overlap"),
         "digest_day": option("digest_day"),
         "window_start": field("window_start", "selected_time"),
         "window_end": field("window_end", "selected_time"),
     }
-    if "daily_dm_budget" not in values:  # a modal opened before the field existed
-        given.pop("daily_dm_budget")
+    for later in ("daily_dm_budget", "intros_without_overlap"):
+        if later not in values:  # a modal opened before the field existed
+            given.pop(later)
     return given
 
 

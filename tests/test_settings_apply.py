@@ -45,6 +45,7 @@ intros_group_size: 3
 intros_day: thursday
 intros_mode: opt-out
 welcome_newcomers: off
+intros_without_overlap: on
 digest_day: friday
 window_start: 08:30
 window_end: 16:00
@@ -78,6 +79,7 @@ def test_a_valid_file_reads_as_the_workspace_stores_it() -> None:
         "intros_day": 3,
         "intros_mode": "opt_out",
         "welcome_newcomers": False,
+        "intros_without_overlap": True,
         "digest_day": 4,
         "window_start": 510,  # an unquoted 08:30 is a time, not YAML 1.1's base-60 number
         "window_end": 960,
@@ -227,7 +229,7 @@ async def test_cli_applies_a_valid_file(db: Database, database_url: str, tmp_pat
         database_url, str(path), "--team", team_id, "--by", "ops", "--create"
     )
     assert code == 0, err
-    assert f"{team_id}: 14 settings changed" in out and "daily kudos limit: 5 → 8" in out
+    assert f"{team_id}: 15 settings changed" in out and "daily kudos limit: 5 → 8" in out
     assert "daily DM budget per pair: 5 → 3" in out
     workspace, changes = await settings_of(db, team_id)
     assert workspace is not None
@@ -258,7 +260,7 @@ async def test_cli_applies_a_valid_file(db: Database, database_url: str, tmp_pat
         510,
         960,
     )
-    assert len(changes) == 14 and {c.changed_by for c in changes} == {"ops"}
+    assert len(changes) == 15 and {c.changed_by for c in changes} == {"ops"}
     # Applying the same file again changes nothing and records nothing.
     async with db.session() as session:
         again = await ws.apply(
@@ -268,7 +270,7 @@ async def test_cli_applies_a_valid_file(db: Database, database_url: str, tmp_pat
             changed_by="ops",
             now=datetime.now(UTC),
         )
-    assert again == [] and len((await settings_of(db, team_id))[1]) == 14
+    assert again == [] and len((await settings_of(db, team_id))[1]) == 15
 
 
 async def test_cli_asks_for_create_for_a_workspace_it_never_saw(

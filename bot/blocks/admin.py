@@ -206,6 +206,15 @@ def build_admin_modal(settings: WorkspaceSettings, changes: Sequence[SettingChan
             },
             "on" if settings.welcome_newcomers else "off",
         ),
+        _select(
+            "intros_without_overlap",
+            "Intros between people whose working hours don't overlap",
+            {
+                "off": "Never: such people sit the round out",
+                "on": "Only when nobody else is left for them",
+            },
+            "on" if settings.intros_without_overlap else "off",
+        ),
         _select("digest_day", "Weekly kudos digest day", days, DAYS[settings.digest_day % 7]),
         _time("window_start", "Default delivery window: from", settings.window_start),
         _time("window_end", "Default delivery window: until", settings.window_end),

@@ -4,6 +4,7 @@ out of a round, and the intros part of Home."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import (
@@ -20,7 +21,7 @@ from slack_sdk.models.views import View
 
 from bot.blocks import mention_list
 from bot.ids import Action, Callback
-from bot.pairing import ALONE, NO_MATCH
+from bot.pairing import ALONE, NO_MATCH, NO_OVERLAP
 from bot.services.intros.members import IntroStatus
 from bot.services.intros.rules import INACTIVE, MAX_NEVER, NOT_IN_CHANNEL
 
@@ -29,10 +30,39 @@ def intro_text(user_ids: Sequence[str]) -> str:
     return f"Meet each other: {mention_list(user_ids)}"
 
 
+def slot_line(moment: datetime, local_times: Sequence[tuple[str, str]]) -> str:
+    """One proposed slot: Slack shows each reader the time in their own zone (the fallback
+    is UTC), then each member's local time spelled out."""
+    stamp = int(moment.timestamp())
+    fallback = f"{moment.astimezone(UTC):%a} {moment.day} {moment.astimezone(UTC):%b %H:%M} UTC"
+    each = " · ".join(f"<@{user_id}> {label}" for user_id, label in local_times)
+    return f"• <!date^{stamp}^{{date_short_pretty}} at {{time}}|{fallback}> ({each})"
+
+
+def slots_text(lines: Sequence[str]) -> str:
+    if not lines:
+        return (
+            "Your working hours don't overlap in the week ahead, so find a time that suits "
+            "you all, or swap a few messages here instead."
+        )
+    return "*Times you all work, in the week ahead:*\n" + "\n".join(lines)
+
+
 def build_intro_blocks(
-    *, user_ids: Sequence[str], channel_id: str, starter: str, time_lines: Sequence[str]
+    *,
+    user_ids: Sequence[str],
+    channel_id: str,
+    starter: str,
+    time_lines: Sequence[str],
+    slot_lines: Sequence[str] | None = None,
 ) -> list[Block]:
-    """The introduction: who, why, a starter, and each person's own time right now."""
+    """The introduction: who, why, a starter, slots inside the hours they all work (each in
+    every member's local time), and each person's own time right now."""
+    slots: list[Block] = (
+        [SectionBlock(text=MarkdownTextObject(text=slots_text(slot_lines)))]
+        if slot_lines is not None
+        else []
+    )
     return [
         SectionBlock(
             text=MarkdownTextObject(
@@ -50,6 +80,7 @@ def build_intro_blocks(
                 )
             )
         ),
+        *slots,
         ContextBlock(
             elements=[
                 MarkdownTextObject(text="Your local times now: " + " · ".join(time_lines)),
@@ -99,6 +130,11 @@ def left_out_text(reason: str, channel_id: str | None) -> str:
         NO_MATCH: (
             "No intro for you this round: nobody left in the pool could be paired with you. "
             "You're in the next round as usual."
+        ),
+        NO_OVERLAP: (
+            "No intro for you this round: nobody else in the pool works hours that overlap "
+            "yours (your delivery window, in your time zone). A wider window in "
+            "`/ally settings` lets allybot find someone next round."
         ),
         NOT_IN_CHANNEL: (
             f"No intro for you this round: intros pair people in {channel}, and you're not in "

@@ -358,6 +358,9 @@ _HINTS = {
     "tags": "Extra #tags for /kudos, besides the built-in ones, separated by commas.",
     "intros_channel": "The channel whose members are paired: a channel id (C…). Empty: no intros.",
     "welcome_newcomers": "A welcome DM and a first intro for people who join the workspace.",
+    "intros_without_overlap": "Off: intros never group people whose working hours (their "
+    "delivery window in their own time zone) share no half hour. On: only when nobody "
+    "else is left for them.",
     "window_start": "People's nudges arrive within this window, in their own time zone, "
     "unless they choose their own.",
 }
@@ -393,7 +396,7 @@ def _control(name: str, value: str) -> str:
             return _options(name, {"2": "Pairs", "3": "Threes", "4": "Fours"}, value)
         case "intros_mode":
             return _options(name, MODES, value)
-        case "welcome_newcomers":
+        case "welcome_newcomers" | "intros_without_overlap":
             return _options(name, {"on": "On", "off": "Off"}, value)
         case "intros_day" | "digest_day":
             return _options(name, _WEEKDAYS, value)

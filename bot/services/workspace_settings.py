@@ -53,6 +53,7 @@ COLUMNS = {
     "intros_day": "intros_day",
     "intros_mode": "intros_mode",
     "welcome_newcomers": "welcome_newcomers",
+    "intros_without_overlap": "intros_without_overlap",
     "digest_day": "digest_day",
     "window_start": "window_start",
     "window_end": "window_end",
@@ -69,6 +70,7 @@ LABELS = {
     "intros_day": "intros day",
     "intros_mode": "intros mode",
     "welcome_newcomers": "welcome newcomers",
+    "intros_without_overlap": "intros without shared working hours",
     "digest_day": "digest day",
     "window_start": "delivery window start",
     "window_end": "delivery window end",
@@ -133,6 +135,7 @@ class WorkspaceSettings(BaseModel):
     intros_day: int = 0
     intros_mode: Literal["opt_in", "opt_out"] = "opt_in"
     welcome_newcomers: bool = True
+    intros_without_overlap: bool = False
     digest_day: int = 0
     window_start: int = 9 * 60
     window_end: int = 17 * 60
@@ -248,6 +251,21 @@ class WorkspaceSettings(BaseModel):
             return False
         raise _refuse("Welcoming newcomers is `on` or `off`.")
 
+    @field_validator("intros_without_overlap", mode="before")
+    @classmethod
+    def _without_overlap(cls, value: Any) -> bool:
+        if value is None or isinstance(value, bool):
+            return bool(value)
+        text = str(value).strip().lower()
+        if text in ("on", "yes", "true", "allowed", "allow"):
+            return True
+        if text in ("off", "no", "false", "never"):
+            return False
+        raise _refuse(
+            "Grouping people whose working hours don't overlap is `on` (when nobody else "
+            "is left for them) or `off` (never)."
+        )
+
     @field_validator("intros_mode", mode="before")
     @classmethod
     def _mode(cls, value: Any) -> str:
@@ -348,7 +366,7 @@ def describe(field: str, value: Any) -> str:
             return CADENCES.get(int(value), f"every {value} weeks")
         case "intros_mode":
             return MODES.get(str(value), str(value))
-        case "welcome_newcomers":
+        case "welcome_newcomers" | "intros_without_overlap":
             return "on" if value else "off"
         case "intros_day" | "digest_day":
             return DAYS[int(value)].title()

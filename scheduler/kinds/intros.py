@@ -21,7 +21,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import directory
+from bot import directory, hours
 from bot.blocks.intros import (
     build_follow_up_blocks,
     build_intro_blocks,
@@ -29,12 +29,14 @@ from bot.blocks.intros import (
     follow_up_text,
     intro_text,
     left_out_text,
+    slot_line,
 )
 from bot.blocks.newcomers import build_welcome_intro_blocks, welcome_intro_text
 from bot.logs import describe, log_context
 from bot.models import IntroRound, Nudge, OutboxMessage, Person, Workspace
 from bot.runtime import AllyBot
 from bot.services import newcomers
+from bot.services.intros import fit as intro_fit
 from bot.services.intros import posts as intro_posts
 from bot.services.intros import rounds as intro_rounds
 from bot.services.intros import rules as intro_rules
@@ -159,6 +161,7 @@ async def render_intro(
         if group is None:
             return Skip("match gone")
         row_round = await session.get(IntroRound, group.match.round_id)
+        workspace = await session.get(Workspace, group.match.team_id)
     people = await directory.lookup(
         bot.db, client, team_id=group.match.team_id, user_ids=group.members
     )
@@ -166,11 +169,17 @@ async def render_intro(
         intro_rules.local_time_line(people[u], now) if u in people else f"<@{u}>"
         for u in group.members
     ]
+    known = [people[u] for u in group.members if u in people]
+    slots = [
+        slot_line(moment, [(p.user_id, hours.local_label(moment, p.tz)) for p in known])
+        for moment in intro_fit.group_slots(known, workspace, now)
+    ]
     blocks = build_intro_blocks(
         user_ids=group.members,
         channel_id=row_round.channel_id if row_round else "",
         starter=intro_starters.starter_text(group.match.starter_id),
         time_lines=lines,
+        slot_lines=slots,
     )
     return Outgoing(
         text=intro_text(group.members),

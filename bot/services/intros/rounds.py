@@ -29,6 +29,7 @@ from bot.models import (
 from bot.pairing import pair_people
 from bot.services import newcomers
 from bot.services.intros import skips
+from bot.services.intros.fit import round_fit
 from bot.services.intros.history import contact_counts, count_pairs, never_pairs, pair_history
 from bot.services.intros.posts import plan_posts
 from bot.services.intros.rules import (
@@ -270,6 +271,12 @@ async def match_round(
         if fresh
         else {}
     )
+    workspace = await session.get(Workspace, row.team_id)
+    fit = (
+        await round_fit(session, workspace=workspace, people=pool.people, now=now)
+        if workspace is not None
+        else None
+    )
     pairing = pair_people(
         pool.people,
         group_size=row.group_size,
@@ -279,6 +286,7 @@ async def match_round(
         seed=row.seed,
         newcomers=fresh,
         breadth=reach,
+        fit=fit,
     )
     placed = {p for g in pairing.groups for p in g}
     await newcomers.count_round(session, team_id=row.team_id, people=sorted(fresh & placed))
