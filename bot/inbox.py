@@ -208,18 +208,28 @@ class Inbox:
                 row = await inbound.claim(
                     session, inbound_id=inbound_id, attempts=0, now=datetime.now(UTC)
                 )
-            if row is None or row.payload is None:
-                return
-            await self.process(row.id, row.kind, row.team_id, row.payload, attempt=row.attempts)
+                if row is None or row.payload is None:
+                    return
+                known = await preload(session, [row])
+            await self.process(
+                row.id, row.kind, row.team_id, row.payload, attempt=row.attempts, known=known
+            )
 
     async def process(
-        self, inbound_id: int, kind: str, team_id: str, body: dict[str, Any], *, attempt: int = 1
+        self,
+        inbound_id: int,
+        kind: str,
+        team_id: str,
+        body: dict[str, Any],
+        *,
+        attempt: int = 1,
+        known: Known | None = None,
     ) -> None:
         """Run the handler for one delivery, holding its lease meanwhile, and record the
-        outcome."""
+        outcome. `known`: what `preload` read with the claim."""
         self._hold(inbound_id, attempt)
         try:
-            await self._process(inbound_id, kind, team_id, body, attempt)
+            await self._process(inbound_id, kind, team_id, body, attempt, known)
         finally:
             self._held.pop(inbound_id, None)
 
@@ -241,7 +251,13 @@ class Inbox:
                 logger.exception("could not renew the leases of deliveries in progress")
 
     async def _process(
-        self, inbound_id: int, kind: str, team_id: str, body: dict[str, Any], attempt: int
+        self,
+        inbound_id: int,
+        kind: str,
+        team_id: str,
+        body: dict[str, Any],
+        attempt: int,
+        known: Known | None,
     ) -> None:
         handler = self.handlers.get(kind)
         started = time.perf_counter()
@@ -261,6 +277,11 @@ class Inbox:
                     delivery_id=inbound_id,
                     attempt=attempt,
                 )
+                if known is not None:
+                    work.workspace = known.workspaces.get(team_id)
+                    actor = known.actors.get(inbound_id)
+                    if actor is not None:
+                        work.people[actor.user_id] = actor
                 await handler(work)
             except Exception as exc:
                 async with self.db.session() as session:
@@ -288,9 +309,10 @@ class Inbox:
         the concurrency at once; returns how many."""
         async with self.db.session() as session:
             rows = await inbound.claim_new(session, now=datetime.now(UTC), limit=self.concurrency)
+            known = await preload(session, rows)
         await asyncio.gather(
             *(
-                self.process(r.id, r.kind, r.team_id, r.payload, attempt=r.attempts)
+                self.process(r.id, r.kind, r.team_id, r.payload, attempt=r.attempts, known=known)
                 for r in rows
                 if r.payload
             )
@@ -349,6 +371,40 @@ class Inbox:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._renewer
         await self.recorder.close()
+
+
+@dataclass
+class Known:
+    """Read with a claim, in its transaction, for the handlers: each delivery's workspace
+    and the person who acted (when their cached profile is fresh)."""
+
+    workspaces: dict[str, Workspace]
+    actors: dict[int, Person]  # by delivery
+
+
+def actor_of(body: dict[str, Any]) -> str | None:
+    """Who pressed or typed, when the payload names them at its top (events carry them
+    elsewhere)."""
+    user = body.get("user_id") or body.get("user")
+    found = user.get("id") if isinstance(user, dict) else user
+    return str(found) if found else None
+
+
+async def preload(session: AsyncSession, rows: Iterable[Inbound]) -> Known:
+    """What nearly every handler reads first, read in the claim's transaction instead of a
+    transaction of its own."""
+    rows = [r for r in rows if r.payload]
+    teams = {r.team_id for r in rows}
+    actors = {r.id: (r.team_id, actor_of(r.payload or {})) for r in rows}
+    pairs = {(t, u) for t, u in actors.values() if u is not None}
+    workspaces = await people.get_workspaces(session, team_ids=teams)
+    found = await people.get_pairs(session, pairs=pairs)
+    now = datetime.now(UTC)
+    fresh = {pair: person for pair, person in found.items() if people.is_fresh(person, now)}
+    return Known(
+        workspaces=workspaces,
+        actors={i: fresh[pair] for i, pair in actors.items() if pair in fresh},
+    )
 
 
 async def _run_all(session: AsyncSession, statements: list[Executable]) -> None:

@@ -16,20 +16,25 @@ def engaging(work_fn: WorkFn) -> WorkFn:
     republish their Home, which shows what they just changed."""
 
     async def wrapped(work: Work) -> None:
-        # One transaction in the usual case: the workspace and the person's cached profile.
-        async with work.db.session() as session:
-            await work.workspace_in(session)
-            known = await people.get_people(session, team_id=work.team_id, user_ids=[work.user_id])
-        found = await directory.complete(
-            work.db,
-            work.client,
-            team_id=work.team_id,
-            user_ids=[work.user_id],
-            known=known,
-            now=work.now(),
-        )
-        work.people.update(found)
-        person = found.get(work.user_id)
+        # Usually both were read with the delivery's claim (bot.inbox.preload), the person
+        # only when their cached profile is fresh; else one transaction reads them here.
+        person = work.people.get(work.user_id)
+        if work.workspace is None or person is None:
+            async with work.db.session() as session:
+                await work.workspace_in(session)
+                known = await people.get_people(
+                    session, team_id=work.team_id, user_ids=[work.user_id]
+                )
+            found = await directory.complete(
+                work.db,
+                work.client,
+                team_id=work.team_id,
+                user_ids=[work.user_id],
+                known=known,
+                now=work.now(),
+            )
+            work.people.update(found)
+            person = found.get(work.user_id)
         if person is None or person.engaged_at is None:  # else marking them changes nothing
             async with work.db.session() as session:
                 await people.ensure_person(

@@ -17,6 +17,7 @@ from bot.blocks.kudos import (
     kudos_post_text,
     private_confirmation,
 )
+from bot.db import Session
 from bot.inbox import Work
 from bot.models import Kudos, Person, Workspace
 from bot.services import kudos, people
@@ -24,7 +25,7 @@ from bot.services.dm_budget import Admission
 from bot.services.kudos import GiveResult, KudosRejected, ParsedKudos
 from bot.slack import slack_error
 from handlers.dm import send_dm
-from handlers.relay import relay_dm, tell_if_over
+from handlers.relay import admit_dm, send_admitted, tell_if_over
 
 # Where chat.postMessage cannot reach, the command's response_url still can.
 UNREACHABLE = {"not_in_channel", "channel_not_found", "is_archived", "restricted_action"}
@@ -65,29 +66,63 @@ async def give_and_announce(
     # Usually one transaction: read who is not known yet and, when every profile is fresh,
     # log the kudos in the same one. A stale profile means a users.info call first.
     where = Where(channel_id, source, source_key, private)
-    result: GiveResult | None = None
+    given: Given | None = None
     async with work.db.session() as session:
         workspace = await work.workspace_in(session)
         known = await people.get_people(session, team_id=work.team_id, user_ids=unread)
         if not people.stale_ids(known, unread, work.now()):
             work.people.update(known)
-            given = _checked(work, giver_id, parsed, where)
-            result = await kudos.give(session, workspace=workspace, **given)
-    if result is None:
+            given = await _give(session, work, giver_id, parsed, where)
+    if given is None:
         found = await directory.complete(
             work.db, work.client, team_id=work.team_id, user_ids=unread, known=known, now=work.now()
         )
         work.people.update(found)
         async with work.db.session() as session:
-            given = _checked(work, giver_id, parsed, where)
-            result = await kudos.give(session, workspace=workspace, **given)
+            given = await _give(session, work, giver_id, parsed, where)
+    result = given.result
     posted = [k for k in result.kudos if k.private_by is None]
     if public and posted:
         await _announce(work, workspace, posted, channel_id=channel_id, source_key=source_key)
     await _confirm_private(work, result, channel_id=channel_id, source_key=source_key, quiet=public)
-    outside = {uid for uid in parsed.receivers if work.people[uid].external}
-    await _notify_receivers(work, workspace, result, outside=outside)
+    await _notify_receivers(work, workspace, result, given.admissions)
     return result
+
+
+@dataclass(frozen=True)
+class Given:
+    """A kudos stored, with each receiver's DM admitted in the same transaction."""
+
+    result: GiveResult
+    admissions: dict[int, Admission]  # by kudos row id; none for a receiver not DMed
+
+
+async def _give(
+    session: Session, work: Work, giver_id: str, parsed: ParsedKudos, where: Where
+) -> Given:
+    """Store the kudos and admit each receiver's DM (the budget), in one transaction: what
+    the DMs tell and the decision to send them are recorded together."""
+    given = _checked(work, giver_id, parsed, where)
+    workspace = await work.workspace_in(session)
+    result = await kudos.give(session, workspace=workspace, **given)
+    admissions: dict[int, Admission] = {}
+    for row in result.kudos:
+        receiver = work.people[row.receiver_id]
+        # Members of another organisation (Slack Connect) see the kudos where it was given,
+        # and allybot does not DM them.
+        if row.notified_at is not None or receiver.external:
+            continue
+        admissions[row.id] = await admit_dm(
+            session,
+            work,
+            sender_id=row.giver_id,
+            recipient_id=row.receiver_id,
+            kind="kudos",
+            key=f"kudos:{row.id}",
+            ref={"kudos": row.id},
+            recipient_tz=receiver.tz,
+        )
+    return Given(result, admissions)
 
 
 def _checked(work: Work, giver_id: str, parsed: ParsedKudos, where: Where) -> dict[str, Any]:
@@ -220,33 +255,33 @@ async def _announce(
         posted_channel = channel_id
     if not reached:
         raise RuntimeError("the kudos post reached neither the channel nor the response_url")
-    async with work.db.session() as session:
-        await kudos.mark_announced(
-            session,
+    # Committed with the delivery's outcome, done or failed: a retry posts nothing twice (and
+    # one after a crash before it looks for the post in the channel first, `work.resuming`).
+    work.on_outcome.append(
+        kudos.announced(
             team_id=work.team_id,
             source_key=source_key,
             channel_id=posted_channel,
             ts=ts,
             now=work.now(),
         )
+    )
 
 
 async def _notify_receivers(
-    work: Work, workspace: Workspace, result: GiveResult, *, outside: set[str]
+    work: Work, workspace: Workspace, result: GiveResult, admissions: dict[int, Admission]
 ) -> None:
-    """A DM to each receiver, except members of another organisation (Slack Connect): they
-    see the kudos where it was given, and allybot does not DM them."""
+    """A DM to each receiver admitted with the kudos (`_give`)."""
     admitted: dict[str, Admission] = {}
     for row in result.kudos:
-        if row.notified_at is not None or row.receiver_id in outside:
+        admission = admissions.get(row.id)
+        if admission is None:
             continue
-        admitted[row.receiver_id] = await relay_dm(
+        await send_admitted(
             work,
-            sender_id=row.giver_id,
+            admission,
             recipient_id=row.receiver_id,
-            kind="kudos",
             key=f"kudos:{row.id}",
-            ref={"kudos": row.id},
             text=kudos_dm_text(
                 giver_id=row.giver_id,
                 channel_id=row.channel_id,
@@ -264,6 +299,7 @@ async def _notify_receivers(
             ),
             since=row.created_at,
         )
+        admitted[row.receiver_id] = admission
         # Committed with the delivery's outcome, done or failed: a retry DMs nobody twice.
         work.on_outcome.append(kudos.mark_notified(kudos_id=row.id, now=work.now()))
     if result.kudos:

@@ -11,6 +11,7 @@ from typing import Any
 from slack_sdk.models.blocks import Block
 
 from bot.blocks.kudos import build_notice_blocks
+from bot.db import Session
 from bot.inbox import Work
 from bot.services import dm_budget
 from bot.services.dm_budget import Admission
@@ -38,29 +39,74 @@ async def relay_dm(
     stays so. Any other action that tells the same thing again (a party removed and added
     back) is a new DM and counts against the budget.
     """
-    key = f"{key}:d{work.delivery_id}"
     async with work.db.session() as session:
-        admission = await dm_budget.admit(
+        admission = await admit_dm(
             session,
-            team_id=work.team_id,
+            work,
             sender_id=sender_id,
             recipient_id=recipient_id,
             kind=kind,
             key=key,
             ref=ref,
-            now=work.now(),
         )
-    if admission.send:
-        resuming = work.resuming and admission.retry
-        await send_dm(
-            work.client,
-            user_id=recipient_id,
-            text=text,
-            blocks=blocks,
-            ref=key,
-            resuming_since=(since or work.now() - timedelta(days=1)) if resuming else None,
-        )
+    await send_admitted(
+        work, admission, recipient_id=recipient_id, key=key, text=text, blocks=blocks, since=since
+    )
     return admission
+
+
+async def admit_dm(
+    session: Session,
+    work: Work,
+    *,
+    sender_id: str,
+    recipient_id: str,
+    kind: str,
+    key: str,
+    ref: dict[str, Any],
+    recipient_tz: str | None = None,
+) -> Admission:
+    """`relay_dm`'s decision alone, in the caller's transaction (e.g. the one that stored
+    what the DM tells); `send_admitted` sends it after that transaction committed."""
+    return await dm_budget.admit(
+        session,
+        team_id=work.team_id,
+        sender_id=sender_id,
+        recipient_id=recipient_id,
+        kind=kind,
+        key=_scoped(work, key),
+        ref=ref,
+        now=work.now(),
+        recipient_tz=recipient_tz,
+    )
+
+
+async def send_admitted(
+    work: Work,
+    admission: Admission,
+    *,
+    recipient_id: str,
+    key: str,
+    text: str,
+    blocks: list[Block],
+    since: datetime | None = None,
+) -> None:
+    """Send a DM `admit_dm` let through (nothing for one held or muted)."""
+    if not admission.send:
+        return
+    resuming = work.resuming and admission.retry
+    await send_dm(
+        work.client,
+        user_id=recipient_id,
+        text=text,
+        blocks=blocks,
+        ref=_scoped(work, key),
+        resuming_since=(since or work.now() - timedelta(days=1)) if resuming else None,
+    )
+
+
+def _scoped(work: Work, key: str) -> str:
+    return f"{key}:d{work.delivery_id}"
 
 
 def over_budget_note(recipients: Sequence[str], budget: int) -> str:
@@ -109,8 +155,11 @@ async def tell_if_over(
     over = [r for r, a in admissions.items() if a.over_budget and not a.retry]
     if not over:
         return
-    async with work.db.session() as session:
-        budget = await dm_budget.budget_of(session, team_id=work.team_id)
+    if work.workspace is not None:  # read earlier in this delivery
+        budget = work.workspace.daily_dm_budget
+    else:
+        async with work.db.session() as session:
+            budget = await dm_budget.budget_of(session, team_id=work.team_id)
     await tell_sender(
         work, sender_id=sender_id, text=over_budget_note(over, budget), channel_id=channel_id
     )

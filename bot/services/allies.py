@@ -4,11 +4,12 @@ last connected, and when it is time to reconnect."""
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import and_, bindparam, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import insert_for
@@ -164,27 +165,47 @@ async def record_contact(
     session: AsyncSession, *, team_id: str, a: str, b: str, at: datetime
 ) -> int:
     """Contact between two people restarts the check-in clock on both sides' ally entries."""
-    stmt = (
-        select(Ally, Person.tz)
-        .join(Person, and_(Person.team_id == Ally.team_id, Person.user_id == Ally.user_id))
-        .where(
-            Ally.team_id == team_id,
-            or_(
-                and_(Ally.user_id == a, Ally.ally_id == b),
-                and_(Ally.user_id == b, Ally.ally_id == a),
-            ),
-            Ally.last_contact_at < at,
-        )
-        .with_for_update()
-    )
-    rows = (await session.execute(stmt)).all()
+    return await record_contacts(session, team_id=team_id, a=a, others=[b], at=at)
+
+
+async def record_contacts(
+    session: AsyncSession, *, team_id: str, a: str, others: Collection[str], at: datetime
+) -> int:
+    """`record_contact` between one person and several others, in one statement."""
+    if not others:
+        return 0
+    params = {"team_id": team_id, "a": a, "others": list(others), "at": at}
+    rows = (await session.execute(_CONTACTS, params)).all()
     for ally, tz in rows:
         day = _day(at, tz)
         ally.last_contact_at, ally.last_contact_day = at, day
         ally.due_day = day + timedelta(days=ally.cadence_days)
         ally.next_nudge_day = None
-    await session.flush()
+    if rows:
+        await session.flush()
     return len(rows)
+
+
+# Built once: the kudos path runs it for every kudos, nearly always to find nothing.
+_CONTACTS = (
+    select(Ally, Person.tz)
+    .join(Person, and_(Person.team_id == Ally.team_id, Person.user_id == Ally.user_id))
+    .where(
+        Ally.team_id == bindparam("team_id"),
+        or_(
+            and_(
+                Ally.user_id == bindparam("a"),
+                Ally.ally_id.in_(bindparam("others", expanding=True)),
+            ),
+            and_(
+                Ally.user_id.in_(bindparam("others", expanding=True)),
+                Ally.ally_id == bindparam("a"),
+            ),
+        ),
+        Ally.last_contact_at < bindparam("at"),
+    )
+    .with_for_update()
+)
 
 
 async def log_check_in(

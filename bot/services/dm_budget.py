@@ -16,10 +16,21 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import (
+    BindParameter,
+    Date,
+    Select,
+    Table,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import dialect_of, insert_for
@@ -80,13 +91,6 @@ async def budget_of(session: AsyncSession, *, team_id: str) -> int:
     return found.daily_dm_budget if found is not None else DEFAULT_BUDGET
 
 
-async def is_muted(session: AsyncSession, *, team_id: str, user_id: str, muted_id: str) -> bool:
-    stmt = select(Mute.muted_id).where(
-        Mute.team_id == team_id, Mute.user_id == user_id, Mute.muted_id == muted_id
-    )
-    return (await session.execute(stmt)).first() is not None
-
-
 async def admit(
     session: AsyncSession,
     *,
@@ -97,53 +101,38 @@ async def admit(
     key: str,
     ref: dict[str, Any],
     now: datetime,
+    recipient_tz: str | None = None,
 ) -> Admission:
     """Decide and record one DM from `sender_id`'s action to `recipient_id`.
 
     `ref` says what the DM is about (`{"commitment": 7, "event": "shared"}`,
     `{"kudos": 12}`), so a held one is rendered from current state when it is finally told,
-    and nothing a person wrote is copied into the hold.
+    and nothing a person wrote is copied into the hold. `recipient_tz`, when the caller has
+    the recipient's profile at hand, saves reading it.
     """
     await _lock_pair(session, team_id, sender_id, recipient_id)
-    seen = await session.execute(
-        select(PersonDM.outcome).where(
-            PersonDM.team_id == team_id,
-            PersonDM.recipient_id == recipient_id,
-            PersonDM.key == key,
-        )
-    )
-    before = seen.scalar_one_or_none()
+    params: dict[str, Any] = {
+        "team_id": team_id,
+        "sender_id": sender_id,
+        "recipient_id": recipient_id,
+        "key": key,
+    }
+    if recipient_tz is None:
+        found = (await session.execute(_RECIPIENT_TZ, params)).scalar_one_or_none()
+        recipient_tz = found if found is not None else "UTC"
+    day = local_day(now, recipient_tz)
+    # One read: this key decided before (a retry), the pair's count today, the mute, the
+    # workspace's budget.
+    before, used, muted, budget = (await session.execute(_STATE, {**params, "day": day})).one()
     if before is not None:
         return Admission(outcome=before, retry=True)
-    recipient = await session.get(Person, (team_id, recipient_id))
-    day = local_day(now, recipient.tz if recipient else None)
-    used = await session.execute(
-        select(func.count())
-        .select_from(PersonDM)
-        .where(
-            PersonDM.team_id == team_id,
-            PersonDM.sender_id == sender_id,
-            PersonDM.recipient_id == recipient_id,
-            PersonDM.local_day == day,
-            PersonDM.outcome.in_((SENT, MUTED)),
-        )
-    )
-    muted = await is_muted(session, team_id=team_id, user_id=recipient_id, muted_id=sender_id)
-    if int(used.scalar_one()) >= await budget_of(session, team_id=team_id):
+    if int(used) >= (budget if budget is not None else DEFAULT_BUDGET):
         outcome = HELD
     else:
         outcome = MUTED if muted else SENT
-    session.add(
-        PersonDM(
-            team_id=team_id,
-            sender_id=sender_id,
-            recipient_id=recipient_id,
-            kind=kind,
-            key=key,
-            local_day=day,
-            outcome=outcome,
-            created_at=now,
-        )
+    await session.execute(
+        _RECORD,
+        {**params, "kind": kind, "local_day": day, "outcome": outcome, "created_at": now},
     )
     if outcome == HELD and not muted:
         await _hold(
@@ -156,8 +145,55 @@ async def admit(
             day=day,
             now=now,
         )
-    await session.flush()
     return Admission(outcome=outcome)
+
+
+def _state_statement() -> Select[Any]:
+    dms = PersonDM.__table__.c
+    team: BindParameter[str] = bindparam("team_id")
+    sender: BindParameter[str] = bindparam("sender_id")
+    recipient: BindParameter[str] = bindparam("recipient_id")
+    before = (
+        select(dms.outcome)
+        .where(dms.team_id == team, dms.recipient_id == recipient, dms.key == bindparam("key"))
+        .scalar_subquery()
+    )
+    used = (
+        select(func.count())
+        .select_from(PersonDM.__table__)
+        .where(
+            dms.team_id == team,
+            dms.sender_id == sender,
+            dms.recipient_id == recipient,
+            dms.local_day == bindparam("day", type_=Date()),
+            dms.outcome.in_((SENT, MUTED)),
+        )
+        .scalar_subquery()
+    )
+    muted = (
+        select(Mute.muted_id)
+        .where(Mute.team_id == team, Mute.user_id == recipient, Mute.muted_id == sender)
+        .exists()
+    )
+    budget = select(Workspace.daily_dm_budget).where(Workspace.team_id == team).scalar_subquery()
+    return select(before, used, muted, budget)
+
+
+# Built once: every DM one person's action sends another runs these.
+_STATE = _state_statement()
+_RECIPIENT_TZ = select(Person.tz).where(
+    Person.team_id == bindparam("team_id"), Person.user_id == bindparam("recipient_id")
+)
+_RECORD = insert(cast(Table, PersonDM.__table__)).values(
+    team_id=bindparam("team_id"),
+    sender_id=bindparam("sender_id"),
+    recipient_id=bindparam("recipient_id"),
+    kind=bindparam("kind"),
+    key=bindparam("key"),
+    local_day=bindparam("local_day"),
+    outcome=bindparam("outcome"),
+    created_at=bindparam("created_at"),
+)
 
 
 async def _hold(

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Update, delete, select, update
+from sqlalchemy import Update, and_, bindparam, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import text as texts
@@ -167,20 +167,6 @@ def local_midnight(now: datetime, tz: str) -> datetime:
     return midnight
 
 
-async def given_since(
-    session: AsyncSession, *, team_id: str, giver_id: str, since: datetime, exclude_key: str
-) -> list[tuple[str, datetime]]:
-    """(receiver, when) of each kudos this person gave since an instant: a day's worth at
-    most, the daily limit keeps it short."""
-    stmt = select(Kudos.receiver_id, Kudos.created_at).where(
-        Kudos.team_id == team_id,
-        Kudos.giver_id == giver_id,
-        Kudos.created_at >= since,
-        Kudos.source_key != exclude_key,
-    )
-    return [(r, at) for r, at in (await session.execute(stmt)).all()]
-
-
 async def give(
     session: AsyncSession,
     *,
@@ -200,26 +186,30 @@ async def give(
     receive posted. Either way the row says why it is private (`private_by`).
     """
     team_id = workspace.team_id
-    existing = await _by_source(session, team_id=team_id, source_key=source_key)
-    if existing:
-        return GiveResult(kudos=existing, new=False)
     if dialect_of(session) == "postgresql":
         # Lock the giver's row so concurrent kudos from one person cannot both pass the
         # limit (SQLite's BEGIN IMMEDIATE already runs one writer at a time).
-        await session.execute(
-            select(Person.user_id)
-            .where(Person.team_id == team_id, Person.user_id == giver.user_id)
-            .with_for_update()
-        )
+        await session.execute(_LOCK_GIVER, {"team_id": team_id, "giver_id": giver.user_id})
     midnight = local_midnight(now, giver.tz)
-    # One read for both rules: the giver's kudos since midnight or the merge window.
-    given = await given_since(
-        session,
-        team_id=team_id,
-        giver_id=giver.user_id,
-        since=min(midnight, now - MERGE_WINDOW),
-        exclude_key=source_key,
+    # One read for the three rules: this source given before (a retry), and the giver's
+    # kudos since midnight or the merge window.
+    found = await session.execute(
+        _GIVEN,
+        {
+            "team_id": team_id,
+            "giver_id": giver.user_id,
+            "since": min(midnight, now - MERGE_WINDOW),
+            "source_key": source_key,
+        },
     )
+    given: list[tuple[str, datetime]] = []
+    for receiver, at, key in found:
+        if key == source_key:
+            return GiveResult(
+                kudos=await _by_source(session, team_id=team_id, source_key=source_key),
+                new=False,
+            )
+        given.append((receiver, at))
     recent = {r for r, at in given if at > now - MERGE_WINDOW and r in parsed.receivers}
     receivers = tuple(r for r in parsed.receivers if r not in recent)
     if not receivers:
@@ -255,14 +245,30 @@ async def give(
         for receiver in parsed.receivers
     ]
     stmt = insert_for(session, Kudos).values(rows)
-    await session.execute(
-        stmt.on_conflict_do_nothing(index_elements=["team_id", "source_key", "receiver_id"])
+    stmt = stmt.on_conflict_do_nothing(
+        index_elements=["team_id", "source_key", "receiver_id"]
+    ).returning(Kudos)
+    inserted = sorted((await session.scalars(stmt)).all(), key=lambda k: k.id)
+    await allies.record_contacts(
+        session, team_id=team_id, a=giver.user_id, others=parsed.receivers, at=now
     )
-    for receiver in parsed.receivers:
-        await allies.record_contact(session, team_id=team_id, a=giver.user_id, b=receiver, at=now)
-    return GiveResult(
-        kudos=await _by_source(session, team_id=team_id, source_key=source_key), new=True
-    )
+    if len(inserted) < len(rows):  # another run stored some of them first
+        inserted = await _by_source(session, team_id=team_id, source_key=source_key)
+    return GiveResult(kudos=inserted, new=True)
+
+
+_LOCK_GIVER = (
+    select(Person.user_id)
+    .where(Person.team_id == bindparam("team_id"), Person.user_id == bindparam("giver_id"))
+    .with_for_update()
+)
+_GIVEN = select(Kudos.receiver_id, Kudos.created_at, Kudos.source_key).where(
+    Kudos.team_id == bindparam("team_id"),
+    or_(
+        and_(Kudos.giver_id == bindparam("giver_id"), Kudos.created_at >= bindparam("since")),
+        Kudos.source_key == bindparam("source_key"),
+    ),
+)
 
 
 def privacy_of(receiver: str, *, private: bool, quiet_receivers: Collection[str]) -> str | None:
@@ -371,8 +377,31 @@ async def mark_announced(
 ) -> None:
     """Remember that the public post went out (or, for the private rows, that the giver was
     told they were delivered), so a re-run does neither again."""
-    which = Kudos.private_by.is_not(None) if private else Kudos.private_by.is_(None)
     await session.execute(
+        announced(
+            team_id=team_id,
+            source_key=source_key,
+            channel_id=channel_id,
+            ts=ts,
+            now=now,
+            private=private,
+        )
+    )
+
+
+def announced(
+    *,
+    team_id: str,
+    source_key: str,
+    channel_id: str | None,
+    ts: str | None,
+    now: datetime,
+    private: bool = False,
+) -> Update:
+    """`mark_announced` as a statement, for the caller to commit with the delivery's
+    outcome."""
+    which = Kudos.private_by.is_not(None) if private else Kudos.private_by.is_(None)
+    return (
         update(Kudos)
         .where(Kudos.team_id == team_id, Kudos.source_key == source_key, which)
         .values(post_channel_id=channel_id, post_ts=ts, announced_at=now)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import i18n
@@ -115,10 +115,34 @@ def stale_ids(people: Mapping[str, Person], user_ids: Iterable[str], now: dateti
     return [
         uid
         for uid in dict.fromkeys(user_ids)
-        if uid not in people
-        or people[uid].profile_refreshed_at is None
-        or now - people[uid].profile_refreshed_at > PROFILE_TTL  # type: ignore[operator]
+        if uid not in people or not is_fresh(people[uid], now)
     ]
+
+
+def is_fresh(person: Person, now: datetime) -> bool:
+    """Whether a cached profile is recent enough to use without asking Slack."""
+    refreshed = person.profile_refreshed_at
+    return refreshed is not None and now - refreshed <= PROFILE_TTL
+
+
+async def get_workspaces(
+    session: AsyncSession, *, team_ids: Collection[str]
+) -> dict[str, Workspace]:
+    """Workspace rows by team id (those that exist), in one read."""
+    if not team_ids:
+        return {}
+    stmt = select(Workspace).where(Workspace.team_id.in_(list(team_ids)))
+    return {w.team_id: w for w in (await session.execute(stmt)).scalars()}
+
+
+async def get_pairs(
+    session: AsyncSession, *, pairs: Collection[tuple[str, str]]
+) -> dict[tuple[str, str], Person]:
+    """People by (team id, user id), across workspaces, in one read."""
+    if not pairs:
+        return {}
+    stmt = select(Person).where(tuple_(Person.team_id, Person.user_id).in_(list(pairs)))
+    return {(p.team_id, p.user_id): p for p in (await session.execute(stmt)).scalars()}
 
 
 async def save_profiles(
