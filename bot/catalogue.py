@@ -30,14 +30,14 @@ KEYWORDS = {**DEFAULT_KEYWORDS, "_": None, "N_": None}
 # The code each domain's strings come from (globs under the project root). A file belongs
 # to the first domain whose globs match it.
 SOURCES: dict[str, tuple[str, ...]] = {
-    "content": (),  # bot/tips.yaml and bot/starters.yaml, read by `_content`
+    "content": (),  # bot/tips.yaml, bot/starters.yaml and bot/guide.yaml, read by `_content`
     "dashboard": ("bot/dashboard/**/*.py", "bot/report_html.py"),
     "views": ("bot/blocks/**/*.py",),
     "nudges": ("scheduler/**/*.py",),
     "replies": ("handlers/**/*.py", "bot/**/*.py", "allybot/**/*.py"),
 }
 SKIP = {"bot/i18n.py", "bot/catalogue.py"}
-CONTENT = ("tips.yaml", "starters.yaml")
+CONTENT = ("tips.yaml", "starters.yaml", "guide.yaml")
 STAMP = datetime(2026, 12, 1, tzinfo=UTC)
 
 
@@ -60,7 +60,8 @@ def _files(domain: str) -> Iterator[Path]:
 
 
 def _content(catalog: Catalog) -> None:
-    """Tips, their categories and the conversation starters, each under its stable id."""
+    """Tips, their categories, the conversation starters and the guide to a direct
+    conversation, each under its stable id."""
     for name in CONTENT:
         data = yaml.safe_load(resources.files("bot").joinpath(name).read_text(encoding="utf-8"))
         location = (f"bot/{name}", 0)
@@ -68,8 +69,14 @@ def _content(catalog: Catalog) -> None:
             catalog.add(title, context=f"category:{key}", locations=[location])
         for item in data.get("tips") or []:
             catalog.add(item["text"], context=item["id"], locations=[location])
-        for item in data.get("starters") or []:
-            catalog.add(item["text"], context=item["id"], locations=[location])
+        for kind in ("starters", "guide"):
+            for item in data.get(kind) or []:
+                catalog.add(
+                    item["text"],
+                    context=item["id"],
+                    locations=[location],
+                    flags=("python-brace-format",) if _braces(item["text"]) else (),
+                )
 
 
 def template(domain: str) -> Catalog:

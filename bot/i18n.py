@@ -36,7 +36,7 @@ LANGUAGES = {"en": "English", "es": "Español", "de": "Deutsch"}
 # so an English word that reaches Slack unbracketed is a string nobody marked.
 PSEUDO = "qps"
 # One catalogue per area of the code; `bot.catalogue` says which files feed which.
-DOMAINS = ("views", "replies", "nudges", "dashboard")
+DOMAINS = ("views", "replies", "nudges", "dashboard", "content")
 
 _current: ContextVar[str] = ContextVar("allybot_language", default=DEFAULT)
 

@@ -17,6 +17,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.ids import Action
+from bot.services import guide
 from bot.services.allies import cadence_text
 
 CADENCE_CHOICES = (7, 14, 30, 60)
@@ -95,19 +96,7 @@ def build_checkin_blocks(team_id: str, due: Sequence[DueAlly]) -> list[Block]:
 
 def resolve_guide(other_id: str, topic: str) -> str:
     """How to talk to someone directly about a difficulty, kindly and early."""
-    return (
-        f"*Talking to <@{other_id}> about {topic}*\n"
-        "1. *Talk to them, not about them.* Ask for a few minutes in private, soon, while "
-        "it is still small.\n"
-        "2. *Describe what happened*, as a camera would have seen it, without labels: "
-        '"In Tuesday\'s review, the rollout plan changed after we had agreed it."\n'
-        '3. *Say its effect on you or the work*: "I had to redo the schedule and the team '
-        'heard it from someone else."\n'
-        '4. *Ask their view, and listen*: "How did it look from your side?" Assume there is '
-        "something you don't know.\n"
-        "5. *Agree one next step* you can both check: who does what, by when.\n"
-        "I'll check in with you in two working days. This stays between you and allybot."
-    )
+    return guide.direct_conversation(f"<@{other_id}>", topic)
 
 
 def build_resolve_follow_up_blocks(resolve_id: int, other_id: str, topic: str) -> list[Block]:
@@ -130,16 +119,7 @@ def build_resolve_follow_up_blocks(resolve_id: int, other_id: str, topic: str) -
 
 
 def third_party_help() -> str:
-    return (
-        "*When a direct conversation is hard*\n"
-        "• Ask someone both of you trust, and who has no stake in the outcome, to sit in: "
-        "their job is to keep it fair, not to judge.\n"
-        "• Agree beforehand what you want from the meeting: understanding, a decision, or "
-        "a way of working.\n"
-        "• Your manager, a people partner or a mediator can help when it touches on "
-        "workload, conduct or safety; that is what they are there for.\n"
-        "• Going to a neutral person together is direct. Going behind someone's back is not."
-    )
+    return guide.when_hard()
 
 
 def build_give_back_blocks(team_id: str, giver_id: str, times: int) -> list[Block]:

@@ -251,7 +251,7 @@ async def export(
     lib = tips.library()
     for item in sections["tips_shown"]:
         found = lib.by_id(item["tip_id"])
-        item["text"] = found.text if found else None
+        item["text"] = found.shown() if found else None
 
     person = await session.get(Person, (team_id, user_id))
     return {

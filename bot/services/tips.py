@@ -1,7 +1,8 @@
 """Conduct tips: the library, and which tip a person sees next.
 
 A person sees every tip once before any repeats (a cycle). Categories they turned down
-("not for me") twice come at most once per cycle.
+("not for me") twice come at most once per cycle. Tips and categories are content with
+stable ids: the history and ratings keep ids, and the text is translated when shown.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.i18n import pgettext
 from bot.models import TipShown
 
 HELPFUL = "helpful"
@@ -28,6 +30,11 @@ class Tip(BaseModel):
     id: str = Field(pattern=r"^[a-z_]+-\d{3}$")
     category: str
     text: str = Field(min_length=20, max_length=280)
+
+    def shown(self) -> str:
+        """The tip in the current language: looked up by its id, so what a person rated or
+        has seen stays the same tip whatever language they read it in."""
+        return pgettext(self.id, self.text)
 
 
 class TipLibrary(BaseModel):
@@ -46,6 +53,11 @@ class TipLibrary(BaseModel):
 
     def by_id(self, tip_id: str) -> Tip | None:
         return next((t for t in self.tips if t.id == tip_id), None)
+
+    def title(self, category: str) -> str:
+        """A category's title in the current language ("" for one the library lacks)."""
+        english, context = self.categories.get(category), f"category:{category}"
+        return pgettext(context, english) if english else ""
 
 
 @lru_cache(maxsize=1)

@@ -52,10 +52,11 @@ async def render(
         nudge_id=nudge.id,
         record=record,
     )
-    title = tips.library().categories.get(tip.category, "")
+    title = tips.library().title(tip.category)
+    text = tip.shown()
     return Rendered(
-        text=f"Tip: {tip.text}",
-        blocks=build_tip_blocks(title=title, text=tip.text, shown_id=shown.id if shown else 0),
+        text=f"Tip: {text}",
+        blocks=build_tip_blocks(title=title, text=text, shown_id=shown.id if shown else 0),
     )
 
 

@@ -1,4 +1,5 @@
-"""Conversation starters for intros, from `bot/starters.yaml`, in rotation order."""
+"""Conversation starters for intros, from `bot/starters.yaml`, in rotation order; each is
+content under a stable id, translated when shown."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from importlib import resources
 
 import yaml
 from pydantic import BaseModel
+
+from bot.i18n import pgettext
 
 
 class Starter(BaseModel):
@@ -26,4 +29,7 @@ def starters() -> list[Starter]:
 
 
 def starter_text(starter_id: str) -> str:
-    return next((s.text for s in starters() if s.id == starter_id), starters()[0].text)
+    """A starter in the current language, by its id (the rotation keeps ids, so a change of
+    language never repeats or skips one); the first one if the id was retired."""
+    found = next((s for s in starters() if s.id == starter_id), starters()[0])
+    return pgettext(found.id, found.text)
