@@ -146,6 +146,7 @@ def update() -> list[str]:
                 continue
             path = LOCALES / code / "LC_MESSAGES" / f"{domain}.po"
             catalog = _read(path, code) if path.exists() else Catalog(locale=code, domain=domain)
+            catalog.domain = domain  # read_po leaves it unset; the header names it
             catalog.update(fresh, no_fuzzy_matching=False)
             catalog.obsolete.clear()
             _write(path, catalog)

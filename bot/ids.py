@@ -43,6 +43,7 @@ class Action(StrEnum):
     HOME_SETTINGS = "home_settings"
     HOME_KUDOS_PRIVACY = "home_kudos_privacy"
     HOME_MUTES = "home_mutes"
+    HOME_LANGUAGE = "home_language"
     PRIVACY_ERASE = "privacy_erase"
     PRIVACY_KEEP = "privacy_keep"
     INTRO_MET_YES = "intro_met_yes"

@@ -77,8 +77,9 @@ def admin_values(body: dict[str, Any]) -> dict[str, Any]:
         "digest_day": option("digest_day"),
         "window_start": field("window_start", "selected_time"),
         "window_end": field("window_end", "selected_time"),
+        "language": option("language"),
     }
-    for later in ("daily_dm_budget", "intros_without_overlap"):
+    for later in ("daily_dm_budget", "intros_without_overlap", "language"):
         if later not in values:  # a modal opened before the field existed
             given.pop(later)
     return given

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import directory
+from bot import directory, i18n
 from bot.blocks.allies import DueAlly
 from bot.blocks.heads_up import build_home_round_blocks
 from bot.blocks.home import build_home_view
@@ -30,8 +30,9 @@ async def publish_home(
     now: datetime,
     only_if_seen: bool = False,
 ) -> None:
-    """Build and publish one person's Home from current state; with `only_if_seen`, only
-    for someone who has opened it (nobody else would see the work)."""
+    """Build and publish one person's Home from current state, in their language (whoever
+    caused it); with `only_if_seen`, only for someone who has opened it (nobody else would
+    see the work)."""
     found = await directory.lookup(db, client, team_id=team_id, user_ids=[user_id])
     person = found.get(user_id)
     if person is None or (only_if_seen and person.home_seen_at is None):
@@ -67,22 +68,25 @@ async def publish_home(
             session, team_id=team_id, user_id=user_id, now=now
         )
         muted = await dm_budget.muted_by(session, team_id=team_id, user_id=user_id)
-    view = build_home_view(
-        person=person,
-        due_allies=due,
-        commitments=with_parties,
-        figures=figures,
-        received=received,
-        now=now,
-        window=window,
-        intros=[
-            *build_home_intros_blocks(intro_status, person.tz),
-            *(build_home_round_blocks(upcoming) if upcoming else ()),
-        ]
-        if intro_status.channel_id
-        else (),
-        muted=muted,
-    )
+        workspace = await people.ensure_workspace(session, team_id=team_id)
+    with i18n.speaking(people.language_of(person, workspace)):
+        view = build_home_view(
+            person=person,
+            due_allies=due,
+            commitments=with_parties,
+            figures=figures,
+            received=received,
+            now=now,
+            window=window,
+            intros=[
+                *build_home_intros_blocks(intro_status, person.tz),
+                *(build_home_round_blocks(upcoming) if upcoming else ()),
+            ]
+            if intro_status.channel_id
+            else (),
+            muted=muted,
+            slack_language=people.slack_language(person, workspace),
+        )
     await client.views_publish(user_id=user_id, view=view)
 
 

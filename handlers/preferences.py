@@ -11,7 +11,7 @@ from bot import directory
 from bot.blocks.home import build_settings_modal
 from bot.ids import Action, Callback
 from bot.inbox import Inbox, Work
-from bot.services import preferences
+from bot.services import people, preferences
 from bot.services.preferences import SettingsInput
 from handlers.common import engaging
 from handlers.keys import action_key, view_key
@@ -42,6 +42,14 @@ async def handle_home_button(work: Work) -> None:
                 await preferences.resume(
                     session, team_id=work.team_id, user_id=work.user_id, now=work.now()
                 )
+            case Action.HOME_LANGUAGE:
+                await preferences.set_language(
+                    session,
+                    team_id=work.team_id,
+                    user_id=work.user_id,
+                    choice=str((action.get("selected_option") or {}).get("value", "")),
+                    now=work.now(),
+                )
             case Action.HOME_KUDOS_PRIVACY:
                 await preferences.set_kudos_privacy(
                     session,
@@ -60,9 +68,9 @@ async def open_settings(work: Work) -> None:
     person = found[work.user_id]
     async with work.db.session() as session:
         window = await preferences.window_of(session, person)
-    await work.client.views_open(
-        trigger_id=work.body["trigger_id"], view=build_settings_modal(person, window)
-    )
+        workspace = await work.workspace_in(session)
+    view = build_settings_modal(person, window, people.slack_language(person, workspace))
+    await work.client.views_open(trigger_id=work.body["trigger_id"], view=view)
 
 
 def settings_input(body: dict[str, Any]) -> SettingsInput:
@@ -72,6 +80,7 @@ def settings_input(body: dict[str, Any]) -> SettingsInput:
         return (values.get(block) or {}).get(block, {}).get(key)
 
     tips = field("tips", "selected_option") or {}
+    language = field("language", "selected_option")
     return SettingsInput(
         tips=str(tips.get("value", "")),
         window_start=field("window_start", "selected_time"),
@@ -81,6 +90,7 @@ def settings_input(body: dict[str, Any]) -> SettingsInput:
         pause_days=field("pause_days", "value"),
         opt_out=bool(field("opt_out", "selected_options")),
         kudos_private=bool(field("kudos_private", "selected_options")),
+        language=str(language.get("value", "")) if isinstance(language, dict) else None,
     )
 
 
@@ -107,6 +117,7 @@ def register(app: AsyncApp, inbox: Inbox) -> None:
         Action.HOME_PAUSE,
         Action.HOME_RESUME,
         Action.HOME_KUDOS_PRIVACY,
+        Action.HOME_LANGUAGE,
     ):
         app.action(action)(buttons)
     app.action(Action.HOME_SETTINGS)(

@@ -49,6 +49,7 @@ intros_without_overlap: on
 digest_day: friday
 window_start: 08:30
 window_end: 16:00
+language: Deutsch
 """
 
 
@@ -83,6 +84,7 @@ def test_a_valid_file_reads_as_the_workspace_stores_it() -> None:
         "digest_day": 4,
         "window_start": 510,  # an unquoted 08:30 is a time, not YAML 1.1's base-60 number
         "window_end": 960,
+        "language": "de",
     }
 
 

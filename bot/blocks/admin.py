@@ -21,6 +21,8 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot import i18n
+from bot.i18n import _
 from bot.ids import Callback
 from bot.models import SettingChange
 from bot.services.dm_budget import MAX_BUDGET
@@ -216,6 +218,24 @@ def build_admin_modal(settings: WorkspaceSettings, changes: Sequence[SettingChan
             "on" if settings.intros_without_overlap else "off",
         ),
         _select("digest_day", "Weekly kudos digest day", days, DAYS[settings.digest_day % 7]),
+        _select(
+            "language",
+            # Translators: a form label in the workspace settings
+            _("Default language"),
+            dict(i18n.LANGUAGES),
+            settings.language,
+        ),
+        ContextBlock(
+            elements=[
+                MarkdownTextObject(
+                    text=_(
+                        "Channel posts and the weekly digest are in this language, and so is "
+                        "everything for people whose Slack language allybot doesn't speak. "
+                        "Everyone else reads allybot in their own language."
+                    )
+                )
+            ]
+        ),
         _time("window_start", "Default delivery window: from", settings.window_start),
         _time("window_end", "Default delivery window: until", settings.window_end),
         ContextBlock(

@@ -25,10 +25,12 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot import i18n
 from bot import text as texts
 from bot.blocks.allies import DueAlly
 from bot.blocks.commitments import summary
 from bot.blocks.insights import insight_lines
+from bot.blocks.language import build_home_language_blocks, build_language_input
 from bot.ids import Action, Callback
 from bot.models import Commitment, Kudos, Person
 from bot.services.dm_budget import MAX_MUTES
@@ -99,9 +101,11 @@ def build_home_view(
     window: tuple[int, int] | None = None,
     intros: Sequence[Block] = (),
     muted: Sequence[str] = (),
+    slack_language: str | None = None,
 ) -> View:
     """Allies due, open promises, recent kudos, three figures, and preferences (`window`:
-    the person's delivery window in effect, theirs or the workspace's default)."""
+    the person's delivery window in effect, theirs or the workspace's default;
+    `slack_language`: what following Slack's language gives them)."""
     blocks: list[Block] = [
         HeaderBlock(text="Your alliances"),
         ContextBlock(elements=[MarkdownTextObject(text="Private to you.")]),
@@ -161,6 +165,7 @@ def build_home_view(
         DividerBlock(),
         *intros,  # the intros line and buttons (bot/blocks/intros.py), when set up
         *build_mute_blocks(muted),
+        *build_home_language_blocks(person, slack_language or i18n.choose(person.slack_locale)),
         ContextBlock(elements=[MarkdownTextObject(text=preferences_line(person, now, window))]),
     ]
     current = Option(value=person.tips_cadence, label=TIP_OPTIONS.get(person.tips_cadence, "Tips"))
@@ -200,8 +205,11 @@ def _time_picker(action_id: str, minutes: int | None) -> TimePickerElement:
     return picker
 
 
-def build_settings_modal(person: Person, window: tuple[int, int] | None = None) -> View:
-    """Every personal preference in one place (`window`: the delivery window in effect)."""
+def build_settings_modal(
+    person: Person, window: tuple[int, int] | None = None, slack_language: str | None = None
+) -> View:
+    """Every personal preference in one place (`window`: the delivery window in effect;
+    `slack_language`: what following Slack's language gives the person)."""
     start, end = window or effective_window(person, None)
     tips = Option(value=person.tips_cadence, label=TIP_OPTIONS[person.tips_cadence])
     opt_out = Option(value="opt_out", label="Send me no nudges at all")
@@ -217,6 +225,7 @@ def build_settings_modal(person: Person, window: tuple[int, int] | None = None) 
         submit="Save",
         close="Cancel",
         blocks=[
+            build_language_input(person, slack_language or i18n.choose(person.slack_locale)),
             InputBlock(
                 block_id="tips",
                 label="Conduct tips",

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from html import escape
 
+from bot import i18n
 from bot.blocks.insights import insight_lines
 from bot.models import Commitment, SettingChange
 from bot.report_html import bar_chart, lorenz_chart
@@ -363,6 +364,8 @@ _HINTS = {
     "else is left for them.",
     "window_start": "People's nudges arrive within this window, in their own time zone, "
     "unless they choose their own.",
+    "language": "Channel posts and the weekly digest are in this language, and so is "
+    "everything for people whose Slack language allybot doesn't speak.",
 }
 
 
@@ -402,6 +405,8 @@ def _control(name: str, value: str) -> str:
             return _options(name, _WEEKDAYS, value)
         case "window_start" | "window_end":
             return _input(name, value, "time")
+        case "language":
+            return _options(name, i18n.LANGUAGES, value)
     return _input(name, value)
 
 

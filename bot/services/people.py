@@ -198,6 +198,15 @@ def language_of(person: Person | None, workspace: Workspace | None) -> str:
     )
 
 
+def slack_language(person: Person | None, workspace: Workspace | None) -> str:
+    """The language a person gets when they follow Slack's: their Slack locale's, else the
+    workspace's default (what "Slack's language" means in the language picker)."""
+    return i18n.choose(
+        person.slack_locale if person is not None else None,
+        workspace.language if workspace is not None else None,
+    )
+
+
 async def mark_home_seen(
     session: AsyncSession, *, team_id: str, user_id: str, now: datetime
 ) -> None:

@@ -10,6 +10,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import i18n
+from bot.i18n import _
 from bot.models import Person, Workspace
 from bot.services import people
 from bot.text import snippet
@@ -161,19 +163,88 @@ async def set_kudos_privacy(
     return Change("Kudos you receive will be posted in the channel again, as usual.")
 
 
+# What `/ally language …` and the pickers take for "follow my Slack language".
+FOLLOW_SLACK = "auto"
+# Names people may type for a language, besides its code and its own name ("Español").
+LANGUAGE_NAMES = {
+    "english": "en",
+    "inglés": "en",
+    "ingles": "en",
+    "englisch": "en",
+    "spanish": "es",
+    "castellano": "es",
+    "espanol": "es",
+    "spanisch": "es",
+    "german": "de",
+    "alemán": "de",
+    "aleman": "de",
+}
+FOLLOW_WORDS = (FOLLOW_SLACK, "slack", "default")
+
+
+def language_choice(text: str) -> str | None:
+    """A language someone typed or picked, as a code allybot speaks; None for "follow my
+    Slack language" (`auto`). Anything else raises `PreferenceError`."""
+    word = " ".join(text.strip().lower().split())
+    if word in FOLLOW_WORDS:
+        return None
+    by_name = {name.lower(): code for code, name in i18n.LANGUAGES.items()}
+    code = LANGUAGE_NAMES.get(word) or by_name.get(word)
+    if code is None and len(word) <= 16:
+        found = i18n.shipped(word)  # a code or a Slack locale: "de", "es-ES", "en_GB"
+        code = found if found in i18n.LANGUAGES else None
+    if code is None:
+        raise PreferenceError(
+            _(
+                "allybot speaks English (`en`), Español (`es`) and Deutsch (`de`). Say "
+                "`/ally language es`, or `/ally language auto` to follow your Slack language."
+            )
+        )
+    return code
+
+
+async def set_language(
+    session: AsyncSession, *, team_id: str, user_id: str, choice: str, now: datetime
+) -> Change:
+    """The person's own language (`/ally language`, the pickers), or back to Slack's. The
+    answer is already in the language they will be spoken to from now on."""
+    code = language_choice(choice)
+    await _set(session, team_id, user_id, now, language=code)
+    person = await session.get(Person, (team_id, user_id), populate_existing=True)
+    workspace = await session.get(Workspace, team_id)
+    with i18n.speaking(people.language_of(person, workspace)):
+        if code is None:
+            name = i18n.LANGUAGES[people.slack_language(person, workspace)]
+            return Change(
+                _(
+                    "allybot follows your Slack language again: {language}. You change it in "
+                    "Slack under *Preferences → Language & region*.",
+                    language=name,
+                )
+            )
+        return Change(
+            _(
+                "allybot speaks {language} with you from now on. `/ally language auto` "
+                "follows your Slack language again.",
+                language=i18n.LANGUAGES[code],
+            )
+        )
+
+
 COMMANDS = (
     "tips",
     "pause",
     "resume",
     "quiet",
     "kudos",
+    "language",
 )  # `/ally <command> …` that change preferences
 
 
 async def apply_command(
     session: AsyncSession, *, team_id: str, user_id: str, command: str, rest: str, now: datetime
 ) -> Change:
-    """`/ally tips|pause|resume|quiet|kudos …`; bad input raises `PreferenceError`."""
+    """`/ally tips|pause|resume|quiet|kudos|language …`; bad input raises `PreferenceError`."""
     match command:
         case "tips":
             return await set_tip_cadence(
@@ -186,6 +257,10 @@ async def apply_command(
             return await resume(session, team_id=team_id, user_id=user_id, now=now)
         case "kudos":
             return await set_kudos_privacy(
+                session, team_id=team_id, user_id=user_id, choice=rest, now=now
+            )
+        case "language":
+            return await set_language(
                 session, team_id=team_id, user_id=user_id, choice=rest, now=now
             )
         case "quiet":
@@ -209,6 +284,7 @@ class SettingsInput:
     pause_days: str | None
     opt_out: bool
     kudos_private: bool = False
+    language: str | None = None  # FOLLOW_SLACK or a code; None: a modal without the picker
 
 
 def _minutes(hhmm: str) -> int:
@@ -237,6 +313,11 @@ def settings_errors(values: SettingsInput) -> dict[str, str]:
     days = values.pause_days
     if days and (not days.isdigit() or not 1 <= int(days) <= 365):
         errors["pause_days"] = "A whole number of days from 1 to 365."
+    if values.language is not None:
+        try:
+            language_choice(values.language)
+        except PreferenceError:
+            errors["language"] = _("Pick one of the languages in the list.")
     return errors
 
 
@@ -267,5 +348,7 @@ async def apply_settings(
     }
     if values.pause_days:
         fields["paused_until"] = now + timedelta(days=int(values.pause_days))
+    if values.language is not None:
+        fields["language"] = language_choice(values.language)
     await _set(session, team_id, user_id, now, **fields)
     return Change("Settings saved.")

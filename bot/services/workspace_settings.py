@@ -18,6 +18,8 @@ from pydantic_core import PydanticCustomError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import i18n
+from bot.i18n import _
 from bot.models import SettingChange, Workspace
 from bot.services import people
 from bot.services.dm_budget import DEFAULT_BUDGET, MAX_BUDGET
@@ -57,6 +59,7 @@ COLUMNS = {
     "digest_day": "digest_day",
     "window_start": "window_start",
     "window_end": "window_end",
+    "language": "language",
 }
 LABELS = {
     "kudos_channel": "kudos channel",
@@ -74,6 +77,7 @@ LABELS = {
     "digest_day": "digest day",
     "window_start": "delivery window start",
     "window_end": "delivery window end",
+    "language": "default language",
 }
 
 
@@ -139,6 +143,7 @@ class WorkspaceSettings(BaseModel):
     digest_day: int = 0
     window_start: int = 9 * 60
     window_end: int = 17 * 60
+    language: str = i18n.DEFAULT
 
     @field_validator("kudos_channel", mode="before")
     @classmethod
@@ -296,6 +301,24 @@ class WorkspaceSettings(BaseModel):
     @classmethod
     def _window_end(cls, value: Any) -> int:
         return _clock(value, "end of the delivery window")
+
+    @field_validator("language", mode="before")
+    @classmethod
+    def _language(cls, value: Any) -> str:
+        text = " ".join(str(value if value is not None else "").strip().lower().split())
+        by_name = {name.lower(): code for code, name in i18n.LANGUAGES.items()}
+        code = by_name.get(text) or (text if text in i18n.LANGUAGES else None)
+        if code is None:
+            known = ", ".join(f"{c} ({n})" for c, n in i18n.LANGUAGES.items())
+            raise _refuse(
+                _(
+                    "The default language is one allybot speaks: {known}. It is used for "
+                    "channel posts, the digest, and people whose Slack language allybot "
+                    "doesn't speak.",
+                    known=known,
+                )
+            )
+        return code
 
     @model_validator(mode="after")
     def _window(self) -> WorkspaceSettings:
