@@ -231,7 +231,7 @@ async def test_cli_applies_a_valid_file(db: Database, database_url: str, tmp_pat
         database_url, str(path), "--team", team_id, "--by", "ops", "--create"
     )
     assert code == 0, err
-    assert f"{team_id}: 15 settings changed" in out and "daily kudos limit: 5 → 8" in out
+    assert f"{team_id}: 16 settings changed" in out and "daily kudos limit: 5 → 8" in out
     assert "daily DM budget per pair: 5 → 3" in out
     workspace, changes = await settings_of(db, team_id)
     assert workspace is not None
@@ -262,7 +262,7 @@ async def test_cli_applies_a_valid_file(db: Database, database_url: str, tmp_pat
         510,
         960,
     )
-    assert len(changes) == 15 and {c.changed_by for c in changes} == {"ops"}
+    assert len(changes) == 16 and {c.changed_by for c in changes} == {"ops"}
     # Applying the same file again changes nothing and records nothing.
     async with db.session() as session:
         again = await ws.apply(
@@ -272,7 +272,7 @@ async def test_cli_applies_a_valid_file(db: Database, database_url: str, tmp_pat
             changed_by="ops",
             now=datetime.now(UTC),
         )
-    assert again == [] and len((await settings_of(db, team_id))[1]) == 15
+    assert again == [] and len((await settings_of(db, team_id))[1]) == 16
 
 
 async def test_cli_asks_for_create_for_a_workspace_it_never_saw(
