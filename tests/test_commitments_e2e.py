@@ -113,7 +113,9 @@ async def test_commit_confirm_remind_and_done(
     due = working_day_on_or_after(today() + timedelta(days=2))
     reply = await commit(server, team, slack, ann, f"send the deck to <@{bob}|bob> by {due}")
     assert reply.args["response_type"] == "ephemeral"
-    assert "send the deck" in reply.args["text"] and f"{due:%-d %b}, 17:00" in reply.args["text"]
+    assert (
+        "send the deck" in reply.args["text"] and f"{due:%b} {due.day}, 17:00" in reply.args["text"]
+    )
     (saved,) = await commitments_of(db, team.team_id)
     assert saved.shared_at is None and dms(slack, bob) == []
 
@@ -122,7 +124,8 @@ async def test_commit_confirm_remind_and_done(
     tokyo = datetime.combine(due, datetime.min.time().replace(hour=17), ZoneInfo(TZ)).astimezone(
         ZoneInfo("Asia/Tokyo")
     )
-    assert f"{tokyo:%a %-d %b, %H:%M} your time" in json.dumps(blocks_of(told))
+    # English dates as Babel writes them ("Mon, Dec 7, 17:00"), in the party's own zone.
+    assert f"{tokyo:%a, %b} {tokyo.day}, {tokyo:%H:%M} your time" in json.dumps(blocks_of(told))
     button(told, "commit_got_it"), button(told, "commit_disputed")
 
     await tick(database_url, slack, team, due)

@@ -22,56 +22,59 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.blocks import mention, section, words
+from bot.blocks import clock, day_and_time, mention_list, section, words
+from bot.i18n import _, ngettext
 from bot.ids import Action, Callback
 from bot.models import Commitment
 
 
 def when_text(due_at: datetime | None, tz: str) -> str:
-    """A due time in a person's own zone: "Fri 4 Dec, 17:00"."""
+    """A due time in a person's own zone: "Fri, Dec 4, 17:00"."""
     if due_at is None:
-        return "no date"
-    return f"{due_at.astimezone(ZoneInfo(tz)):%a %-d %b, %H:%M}"
+        # Translators: stands for a promise's missing due date.
+        return _("no date")
+    return day_and_time(due_at.astimezone(ZoneInfo(tz)))
 
 
 def people(user_ids: Sequence[str]) -> str:
-    names = [mention(u) for u in user_ids]
-    if len(names) <= 1:
-        return "".join(names)
-    return ", ".join(names[:-1]) + " and " + names[-1]
+    """The people a promise was made to, listed as the reader's language lists them."""
+    return mention_list(user_ids)
 
 
 def summary(commitment: Commitment, parties: Sequence[str], tz: str) -> str:
-    to = f" to {people(parties)}" if parties else ""
-    return f"*{words(commitment.text)}*{to}, by {when_text(commitment.due_at, tz)}"
+    what, when = words(commitment.text), when_text(commitment.due_at, tz)
+    if parties:
+        return _("*{what}* to {people}, by {when}", what=what, people=people(parties), when=when)
+    return _("*{what}*, by {when}", what=what, when=when)
 
 
 def build_confirmation_blocks(
     commitment: Commitment, parties: Sequence[str], tz: str
 ) -> list[Block]:
     """What allybot understood, privately, with a way to fix it before anyone is told."""
-    told = f"\n{people(parties)} will be told when you press *Looks right*." if parties else ""
-    no_date = (
-        "\nNo date yet: add one with *Edit* so I can remind you."
-        if commitment.due_at is None
-        else ""
-    )
+    lines = [_("You committed to {summary} (your time).", summary=summary(commitment, parties, tz))]
+    if parties:
+        lines.append(
+            _("{people} will be told when you press *Looks right*.", people=people(parties))
+        )
+    if commitment.due_at is None:
+        lines.append(_("No date yet: add one with *Edit* so I can remind you."))
     value = str(commitment.id)
     return [
-        section(
-            f"You committed to {summary(commitment, parties, tz)} (your time)." + told + no_date
-        ),
+        section("\n".join(lines)),
         ActionsBlock(
             block_id=f"commit_confirm:{commitment.id}",
             elements=[
                 ButtonElement(
-                    text="Looks right",
+                    # Translators: a button; the confirmation above quotes it as *Looks right*.
+                    text=_("Looks right"),
                     action_id=Action.COMMIT_CONFIRM,
                     value=value,
                     style="primary",
                 ),
-                ButtonElement(text="Edit", action_id=Action.COMMIT_EDIT, value=value),
-                ButtonElement(text="Cancel", action_id=Action.COMMIT_CANCEL, value=value),
+                # Translators: a button; the confirmation above quotes it as *Edit*.
+                ButtonElement(text=_("Edit"), action_id=Action.COMMIT_EDIT, value=value),
+                ButtonElement(text=_("Cancel"), action_id=Action.COMMIT_CANCEL, value=value),
             ],
         ),
     ]
@@ -81,32 +84,58 @@ def build_reminder_blocks(
     commitment: Commitment, parties: Sequence[str], tz: str, *, overdue: bool
 ) -> list[Block]:
     """A due-today or overdue reminder with everything needed to act on it."""
-    to = f" to {people(parties)}" if parties else ""
+    what = words(commitment.text)
+    due = when_text(commitment.due_at, tz)
+    lines: list[str] = []
     if overdue:
-        head = f":hourglass: *Overdue* since {when_text(commitment.due_at, tz)}"
-        hint = (
-            "\nIf the date no longer works, agreeing a new one early keeps trust."
-            if parties
-            else ""
-        )
+        if parties:
+            lines.append(
+                _(
+                    ":hourglass: *Overdue* since {when}: {what} to {people}",
+                    when=due,
+                    what=what,
+                    people=people(parties),
+                )
+            )
+            lines.append(_("If the date no longer works, agreeing a new one early keeps trust."))
+        else:
+            lines.append(_(":hourglass: *Overdue* since {when}: {what}", when=due, what=what))
     else:
-        head = f":alarm_clock: *Due today* at {when_text(commitment.due_at, tz)[-5:]}"
-        hint = ""
+        at = clock(commitment.due_at.astimezone(ZoneInfo(tz))) if commitment.due_at else due
+        if parties:
+            lines.append(
+                _(
+                    ":alarm_clock: *Due today* at {time}: {what} to {people}",
+                    time=at,
+                    what=what,
+                    people=people(parties),
+                )
+            )
+        else:
+            lines.append(_(":alarm_clock: *Due today* at {time}: {what}", time=at, what=what))
     value = str(commitment.id)
     return [
-        section(f"{head}: {words(commitment.text)}{to}{hint}"),
+        section("\n".join(lines)),
         ActionsBlock(
             block_id=f"commitment:{commitment.id}",
             elements=[
                 ButtonElement(
-                    text="Done", action_id=Action.COMMIT_DONE, value=value, style="primary"
+                    # Translators: a button marking a promise kept, at most 75 characters.
+                    text=_("Done"),
+                    action_id=Action.COMMIT_DONE,
+                    value=value,
+                    style="primary",
                 ),
-                ButtonElement(text="Snooze 1 day", action_id=Action.COMMIT_SNOOZE_DAY, value=value),
                 ButtonElement(
-                    text="Snooze 1 week", action_id=Action.COMMIT_SNOOZE_WEEK, value=value
+                    text=_("Snooze 1 day"), action_id=Action.COMMIT_SNOOZE_DAY, value=value
                 ),
-                ButtonElement(text="New date", action_id=Action.COMMIT_NEW_DATE, value=value),
-                ButtonElement(text="Drop", action_id=Action.COMMIT_DROP, value=value),
+                ButtonElement(
+                    text=_("Snooze 1 week"), action_id=Action.COMMIT_SNOOZE_WEEK, value=value
+                ),
+                # Translators: a button; other messages quote it as *New date*.
+                ButtonElement(text=_("New date"), action_id=Action.COMMIT_NEW_DATE, value=value),
+                # Translators: a button giving up a promise.
+                ButtonElement(text=_("Drop"), action_id=Action.COMMIT_DROP, value=value),
             ],
         ),
     ]
@@ -117,15 +146,21 @@ def build_party_blocks(commitment: Commitment, tz: str) -> list[Block]:
     value = str(commitment.id)
     return [
         section(
-            f"<@{commitment.owner_id}> committed to *{words(commitment.text)}* for you, "
-            f"by {when_text(commitment.due_at, tz)} your time."
+            _(
+                "<@{owner}> committed to *{what}* for you, by {when} your time.",
+                owner=commitment.owner_id,
+                what=words(commitment.text),
+                when=when_text(commitment.due_at, tz),
+            )
         ),
         ActionsBlock(
             block_id=f"commit_party:{commitment.id}",
             elements=[
-                ButtonElement(text="Got it", action_id=Action.COMMIT_GOT_IT, value=value),
+                ButtonElement(text=_("Got it"), action_id=Action.COMMIT_GOT_IT, value=value),
                 ButtonElement(
-                    text="That's not what we agreed", action_id=Action.COMMIT_DISPUTED, value=value
+                    text=_("That's not what we agreed"),
+                    action_id=Action.COMMIT_DISPUTED,
+                    value=value,
                 ),
             ],
         ),
@@ -136,13 +171,19 @@ def build_delivered_blocks(commitment: Commitment) -> list[Block]:
     """Telling a party the promise was kept, with one click to recognise it."""
     return [
         section(
-            f":white_check_mark: <@{commitment.owner_id}> delivered: *{words(commitment.text)}*"
+            _(
+                ":white_check_mark: <@{owner}> delivered: *{what}*",
+                owner=commitment.owner_id,
+                what=words(commitment.text),
+            )
         ),
         ActionsBlock(
             block_id=f"commit_delivered:{commitment.id}",
             elements=[
                 ButtonElement(
-                    text="Give kudos", action_id=Action.COMMIT_GIVE_KUDOS, value=str(commitment.id)
+                    text=_("Give kudos"),
+                    action_id=Action.COMMIT_GIVE_KUDOS,
+                    value=str(commitment.id),
                 )
             ],
         ),
@@ -153,8 +194,12 @@ def build_dropped_blocks(commitment: Commitment) -> list[Block]:
     """Telling a party a promise to them no longer stands."""
     return [
         section(
-            f"<@{commitment.owner_id}> let you know they can't deliver "
-            f"*{words(commitment.text)}* after all. A quick chat may help you both plan around it."
+            _(
+                "<@{owner}> let you know they can't deliver *{what}* after all. A quick chat may "
+                "help you both plan around it.",
+                owner=commitment.owner_id,
+                what=words(commitment.text),
+            )
         )
     ]
 
@@ -163,9 +208,13 @@ def build_disputed_blocks(commitment: Commitment, *, party_id: str, tz: str) -> 
     """Telling the owner that someone they promised says it's not what was agreed."""
     return [
         section(
-            f"<@{party_id}> says *{words(commitment.text)}* by "
-            f"{when_text(commitment.due_at, tz)} isn't what you agreed. "
-            "A quick word with them, then *Edit* to match."
+            _(
+                "<@{party}> says *{what}* by {when} isn't what you agreed. A quick word with "
+                "them, then *Edit* to match.",
+                party=party_id,
+                what=words(commitment.text),
+                when=when_text(commitment.due_at, tz),
+            )
         )
     ]
 
@@ -175,19 +224,24 @@ def build_drop_question_blocks(commitment: Commitment, parties: Sequence[str]) -
     value = str(commitment.id)
     return [
         section(
-            f"Drop *{words(commitment.text)}*? It was a promise to {people(parties)}; "
-            "letting them know is the kind thing to do."
+            _(
+                "Drop *{what}*? It was a promise to {people}; letting them know is the kind "
+                "thing to do.",
+                what=words(commitment.text),
+                people=people(parties),
+            )
         ),
         ActionsBlock(
             block_id=f"commit_drop:{commitment.id}",
             elements=[
                 ButtonElement(
-                    text="Drop and tell them", action_id=Action.COMMIT_DROP_TELL, value=value
+                    text=_("Drop and tell them"), action_id=Action.COMMIT_DROP_TELL, value=value
                 ),
                 ButtonElement(
-                    text="Drop without telling", action_id=Action.COMMIT_DROP_QUIET, value=value
+                    text=_("Drop without telling"), action_id=Action.COMMIT_DROP_QUIET, value=value
                 ),
-                ButtonElement(text="Keep it", action_id=Action.COMMIT_KEEP, value=value),
+                # Translators: a button keeping a promise that was about to be dropped.
+                ButtonElement(text=_("Keep it"), action_id=Action.COMMIT_KEEP, value=value),
             ],
         ),
     ]
@@ -205,7 +259,13 @@ def build_list_blocks(head: str, items: Sequence[str], tail: str) -> list[Block]
         blocks.append(
             ContextBlock(
                 elements=[
-                    MarkdownTextObject(text=f"…and {more} more: your allybot Home lists them.")
+                    MarkdownTextObject(
+                        text=ngettext(
+                            "…and {n} more: your allybot Home lists it.",
+                            "…and {n} more: your allybot Home lists them.",
+                            more,
+                        )
+                    )
                 ]
             )
         )
@@ -229,15 +289,15 @@ def build_commit_modal(
     blocks: list[Block] = [
         InputBlock(
             block_id="what",
-            label="What did you promise?",
+            label=_("What did you promise?"),
             element=PlainTextInputElement(
                 action_id="what", initial_value=what or None, max_length=1000
             ),
         ),
-        InputBlock(block_id="due", label="By when", element=due),
+        InputBlock(block_id="due", label=_("By when"), element=due),
         InputBlock(
             block_id="parties",
-            label="To whom",
+            label=_("To whom"),
             optional=True,
             element=UserMultiSelectElement(
                 action_id="parties", initial_users=list(parties) or None, max_selected_items=10
@@ -245,24 +305,25 @@ def build_commit_modal(
         ),
     ]
     if offer_tell:
-        tell = Option(value="tell", label="Tell them about the change")
+        tell = Option(value="tell", label=_("Tell them about the change"))
         blocks.append(
             InputBlock(
                 block_id="tell",
-                label="Keep them in the loop",
+                label=_("Keep them in the loop"),
                 optional=True,
                 element=CheckboxesElement(action_id="tell", options=[tell], initial_options=[tell]),
             )
         )
     blocks.append(
-        ContextBlock(elements=[MarkdownTextObject(text="Times are in your Slack time zone.")])
+        ContextBlock(elements=[MarkdownTextObject(text=_("Times are in your Slack time zone."))])
     )
     return View(
         type="modal",
         callback_id=Callback.COMMIT_MODAL,
-        title="Commitment",
-        submit="Save",
-        close="Cancel",
+        # Translators: a dialog's title, at most 24 characters.
+        title=_("Commitment"),
+        submit=_("Save"),
+        close=_("Cancel"),
         private_metadata=json.dumps(metadata),
         blocks=blocks,
     )

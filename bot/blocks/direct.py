@@ -5,29 +5,100 @@ from __future__ import annotations
 
 import re
 
-from bot.blocks.help import ally_help_text
+from bot.blocks.help import ally_help_text, help_lines
+from bot.i18n import _
 
-# Words people use for each thing allybot does -> the commands (as the overview starts its
-# lines with them) that answer it.
+# Words people use for each thing allybot does (in English, Spanish and German: people write
+# in their own language) -> the commands whose overview lines answer it.
 TOPICS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "kudos": (
-        ("kudos", "thank", "thanks", "recognis", "recogniz", "appreciat", "praise", "shout"),
+        (
+            "kudos",
+            "thank",
+            "thanks",
+            "recognis",
+            "recogniz",
+            "appreciat",
+            "praise",
+            "shout",
+            "gracias",
+            "agradec",
+            "reconoc",
+            "danke",
+            "dank",
+            "anerkenn",
+        ),
         ("/kudos", "/ally kudos"),
     ),
     "promises": (
-        ("commit", "promise", "deadline", "due", "follow up", "follow-up", "todo"),
+        (
+            "commit",
+            "promise",
+            "deadline",
+            "due",
+            "follow up",
+            "follow-up",
+            "todo",
+            "compromiso",
+            "promet",
+            "promesa",
+            "plazo",
+            "zusage",
+            "versprech",
+            "frist",
+        ),
         ("/commit",),
     ),
     "allies": (
-        ("ally", "allies", "check-in", "check in", "checkin", "reconnect", "catch up", "1:1"),
+        (
+            "ally",
+            "allies",
+            "check-in",
+            "check in",
+            "checkin",
+            "reconnect",
+            "catch up",
+            "1:1",
+            "aliad",
+            "al día",
+            "verbündet",
+            "melden",
+        ),
         ("/ally add", "/ally resolve"),
     ),
     "intros": (
-        ("intro", "pair", "meet", "coffee", "donut", "match"),
+        (
+            "intro",
+            "pair",
+            "meet",
+            "coffee",
+            "donut",
+            "match",
+            "presentac",
+            "café",
+            "cafe",
+            "kennenlern",
+            "kaffee",
+        ),
         ("/ally intros",),
     ),
     "tips": (
-        ("tip", "conduct", "conflict", "gossip", "feedback", "resolve", "difficult"),
+        (
+            "tip",
+            "conduct",
+            "conflict",
+            "gossip",
+            "feedback",
+            "resolve",
+            "difficult",
+            "consejo",
+            "conflicto",
+            "chisme",
+            "difícil",
+            "konflikt",
+            "klatsch",
+            "schwierig",
+        ),
         ("/ally tips", "/ally resolve"),
     ),
     "quiet": (
@@ -41,23 +112,61 @@ TOPICS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "vacation",
             "leave me",
             "too many",
+            "paus",
+            "silenc",
+            "vacacion",
+            "demasiad",
+            "stumm",
+            "ruhe",
+            "urlaub",
+            "zu viele",
         ),
         ("/ally pause", "/ally quiet", "/ally settings"),
     ),
     "data": (
-        ("export", "data", "privacy", "private", "forget", "delete", "erase", "gdpr"),
+        (
+            "export",
+            "data",
+            "privacy",
+            "private",
+            "forget",
+            "delete",
+            "erase",
+            "gdpr",
+            "datos",
+            "privacidad",
+            "olvid",
+            "borra",
+            "rgpd",
+            "daten",
+            "datenschutz",
+            "vergiss",
+            "lösch",
+            "dsgvo",
+        ),
         ("/ally export", "/ally forget-me", "/ally kudos"),
     ),
     "admin": (
-        ("admin", "report", "channel", "emoji", "limit", "workspace", "digest", "stats"),
+        (
+            "admin",
+            "report",
+            "channel",
+            "emoji",
+            "limit",
+            "workspace",
+            "digest",
+            "stats",
+            "informe",
+            "canal",
+            "resumen",
+            "bericht",
+            "kanal",
+            "statistik",
+        ),
         ("/ally admin", "/ally me"),
     ),
 }
 WORD = re.compile(r"[\w:/'-]+")
-
-
-def _bullets() -> list[str]:
-    return [line for line in ally_help_text().splitlines() if line.startswith("• ")]
 
 
 def topics_asked(text: str) -> list[str]:
@@ -77,16 +186,19 @@ def dm_answer_text(text: str) -> str:
     does (a "hi", a question allybot has no word for)."""
     asked = topics_asked(text)
     if not asked:
-        return (
+        intro = _(
             "Hi! I can't chat, but here is what I do; each of these works anywhere in Slack, "
-            "and `kudos @ann for …` works right here too.\n\n" + ally_help_text()
+            "and `kudos @ann for …` works right here too."
         )
+        return intro + "\n\n" + ally_help_text()
     commands = tuple(c for topic in asked for c in TOPICS[topic][1])
-    lines = [b for b in _bullets() if b.removeprefix("• `").startswith(commands)]
+    lines = help_lines(commands)
     if "kudos" in asked:
-        lines.append("• Or right here: `kudos @ann for the clear release notes #teamwork`.")
-    return (
-        "I can't chat, but these should help:\n"
-        + "\n".join(lines)
-        + "\n`/ally help` lists everything I do."
+        lines.append("• " + _("Or right here: `kudos @ann for the clear release notes #teamwork`."))
+    return "\n".join(
+        [
+            _("I can't chat, but these should help:"),
+            *lines,
+            _("`/ally help` lists everything I do."),
+        ]
     )

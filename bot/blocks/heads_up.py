@@ -13,37 +13,38 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.blocks import long_day
+from bot.i18n import _
 from bot.ids import Action
 from bot.services.intros.skips import IN, SKIP, RoundChoice
 
 HOME_BLOCK = "home_intro_round"
 
 
-def _day(round_day: date) -> str:
-    return f"{round_day:%A %-d %b}"
-
-
 def choice_line(round_day: date, choice: str | None) -> str:
     """Where the person stands for that round, in a few words."""
+    day = long_day(round_day)
     if choice == SKIP:
-        return f"You're skipping the round on {_day(round_day)}; you're back in the one after."
+        return _("You're skipping the round on {day}; you're back in the one after.", day=day)
     if choice == IN:
-        return f"You're in the round on {_day(round_day)}."
-    return f"You're in the round on {_day(round_day)} unless you skip it."
+        return _("You're in the round on {day}.", day=day)
+    return _("You're in the round on {day} unless you skip it.", day=day)
 
 
 def choice_note(round_day: date, choice: str) -> str:
     """What replaces the buttons once the person answered."""
+    day = long_day(round_day)
     if choice == SKIP:
-        return (
-            f":no_entry_sign: Skipped: no intro for you on {_day(round_day)}, only that round. "
-            "Changed your mind? *I'm in* on your Home tab, until the round is made."
+        return _(
+            ":no_entry_sign: Skipped: no intro for you on {day}, only that round. Changed your "
+            "mind? *I'm in* on your Home tab, until the round is made.",
+            day=day,
         )
-    return f":white_check_mark: You're in: allybot pairs you on {_day(round_day)}."
+    return _(":white_check_mark: You're in: allybot pairs you on {day}.", day=day)
 
 
 def heads_up_text(round_day: date) -> str:
-    return f"Intros round on {_day(round_day)}: skip it, or you're in."
+    return _("Intros round on {day}: skip it, or you're in.", day=long_day(round_day))
 
 
 def _buttons(round_day: date, block_id: str) -> ActionsBlock:
@@ -52,9 +53,15 @@ def _buttons(round_day: date, block_id: str) -> ActionsBlock:
         block_id=block_id,
         elements=[
             ButtonElement(
-                text="I'm in", action_id=Action.INTRO_ROUND_IN, value=value, style="primary"
+                # Translators: a button; other messages quote it as *I'm in*.
+                text=_("I'm in"),
+                action_id=Action.INTRO_ROUND_IN,
+                value=value,
+                style="primary",
             ),
-            ButtonElement(text="Skip this round", action_id=Action.INTRO_ROUND_SKIP, value=value),
+            ButtonElement(
+                text=_("Skip this round"), action_id=Action.INTRO_ROUND_SKIP, value=value
+            ),
         ],
     )
 
@@ -62,10 +69,12 @@ def _buttons(round_day: date, block_id: str) -> ActionsBlock:
 def build_heads_up_blocks(*, round_day: date, channel_id: str, choice: str | None) -> list[Block]:
     """The working day before a round: who it is for, what they chose already (on Home),
     and the two buttons, tied to that day."""
-    text = (
-        f":calendar: *Next intros round: {_day(round_day)}.* allybot will put you with people "
-        f"from <#{channel_id}> that day. Busy that week? Skip this round: you're left out of "
-        "that one only."
+    text = _(
+        ":calendar: *Next intros round: {day}.* allybot will put you with people from "
+        "<#{channel}> that day. Busy that week? Skip this round: you're left out of that one "
+        "only.",
+        day=long_day(round_day),
+        channel=channel_id,
     )
     if choice is not None:
         text += "\n" + choice_line(round_day, choice)
@@ -80,7 +89,10 @@ def build_home_round_blocks(upcoming: RoundChoice) -> list[Block]:
     return [
         SectionBlock(
             text=MarkdownTextObject(
-                text=f"*Next intros round:* {choice_line(upcoming.round_day, upcoming.choice)}"
+                text=_(
+                    "*Next intros round:* {choice}",
+                    choice=choice_line(upcoming.round_day, upcoming.choice),
+                )
             )
         ),
         _buttons(upcoming.round_day, HOME_BLOCK),

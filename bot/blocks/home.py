@@ -27,10 +27,12 @@ from slack_sdk.models.views import View
 
 from bot import i18n
 from bot import text as texts
+from bot.blocks import minutes_clock, short_day
 from bot.blocks.allies import DueAlly
 from bot.blocks.commitments import summary
 from bot.blocks.insights import insight_lines
 from bot.blocks.language import build_home_language_blocks, build_language_input
+from bot.i18n import N_, _, ngettext
 from bot.ids import Action, Callback
 from bot.models import Commitment, Kudos, Person
 from bot.services.dm_budget import MAX_MUTES
@@ -38,7 +40,14 @@ from bot.services.insights import Figures
 from bot.services.preferences import clock, effective_window
 
 MAX_LISTED = 5
-TIP_OPTIONS = {"weekly": "Tips weekly", "daily": "Tips daily", "off": "Tips off"}
+# Translators: choices of how often tips come, in a menu (at most 75 characters).
+TIP_OPTIONS = {"weekly": N_("Tips weekly"), "daily": N_("Tips daily"), "off": N_("Tips off")}
+# The tips part of the preferences line on Home.
+TIP_STATES = {"weekly": N_("tips weekly"), "daily": N_("tips daily"), "off": N_("tips off")}
+
+
+def _tip_choices() -> list[Option]:
+    return [Option(value=k, label=_(v)) for k, v in TIP_OPTIONS.items()]
 
 
 def _quote(markup: str, limit: int = 200) -> str:
@@ -52,22 +61,36 @@ def figure_lines(figures: Figures) -> list[str]:
 
 
 def preferences_line(person: Person, now: datetime, window: tuple[int, int] | None = None) -> str:
+    """One line with the person's preferences in effect, in their time zone."""
     start, end = window or effective_window(person, None)
     own = person.window_start is not None
-    parts = [
-        f"tips {person.tips_cadence}",
-        f"window {clock(start)}–{clock(end)}" + ("" if own else " (workspace default)"),
-    ]
+    cadence = TIP_STATES.get(person.tips_cadence)
+    window_text = (
+        _("window {start}–{end}", start=minutes_clock(start), end=minutes_clock(end))
+        if own
+        else _(
+            "window {start}–{end} (workspace default)",
+            start=minutes_clock(start),
+            end=minutes_clock(end),
+        )
+    )
+    parts = [_(cadence) if cadence else person.tips_cadence, window_text]
     if person.quiet_start is not None and person.quiet_end is not None:
-        parts.append(f"quiet {clock(person.quiet_start)}–{clock(person.quiet_end)}")
+        parts.append(
+            _(
+                "quiet {start}–{end}",
+                start=minutes_clock(person.quiet_start),
+                end=minutes_clock(person.quiet_end),
+            )
+        )
     if person.kudos_private:
-        parts.append("kudos you receive are not posted")
+        parts.append(_("kudos you receive are not posted"))
     if person.opted_out:
-        parts.append("*all nudges off*")
+        parts.append(_("*all nudges off*"))
     elif person.paused_until and person.paused_until > now:
         until = person.paused_until.astimezone(ZoneInfo(person.tz))
-        parts.append(f"*paused until {until:%a %-d %b}*")
-    return "Your nudges: " + " · ".join(parts) + f" ({person.tz})."
+        parts.append(_("*paused until {day}*", day=short_day(until.date())))
+    return _("Your nudges: {settings} ({zone}).", settings=" · ".join(parts), zone=person.tz)
 
 
 def build_mute_blocks(muted: Sequence[str]) -> list[Block]:
@@ -76,12 +99,15 @@ def build_mute_blocks(muted: Sequence[str]) -> list[Block]:
         SectionBlock(
             block_id="home_mutes",
             text=MarkdownTextObject(
-                text="*Muted:* people whose promises and kudos don't reach you in a DM. "
-                "Private: they are not told."
+                text=_(
+                    "*Muted:* people whose promises and kudos don't reach you in a DM. "
+                    "Private: they are not told."
+                )
             ),
             accessory=UserMultiSelectElement(
                 action_id=Action.HOME_MUTES,
-                placeholder="Nobody muted",
+                # Translators: a people picker's placeholder when nobody is chosen.
+                placeholder=_("Nobody muted"),
                 initial_users=list(muted)[:MAX_MUTES] or None,
                 max_selected_items=MAX_MUTES,
             ),
@@ -107,19 +133,27 @@ def build_home_view(
     the person's delivery window in effect, theirs or the workspace's default;
     `slack_language`: what following Slack's language gives them)."""
     blocks: list[Block] = [
-        HeaderBlock(text="Your alliances"),
-        ContextBlock(elements=[MarkdownTextObject(text="Private to you.")]),
-        SectionBlock(text=MarkdownTextObject(text="*Check-ins due*")),
+        HeaderBlock(text=_("Your alliances")),
+        ContextBlock(elements=[MarkdownTextObject(text=_("Private to you."))]),
+        SectionBlock(text=MarkdownTextObject(text=_("*Check-ins due*"))),
     ]
     if due_allies:
         for d in due_allies[:MAX_LISTED]:
             blocks.append(
                 SectionBlock(
                     text=MarkdownTextObject(
-                        text=f"<@{d.ally_id}> · {d.days} days since you connected"
+                        text=ngettext(
+                            "<@{ally}> · {n} day since you connected",
+                            "<@{ally}> · {n} days since you connected",
+                            d.days,
+                            ally=d.ally_id,
+                        )
                     ),
                     accessory=ButtonElement(
-                        text="We talked", action_id=Action.CHECKIN_TALKED, value=str(d.row_id)
+                        # Translators: a button, at most 75 characters.
+                        text=_("We talked"),
+                        action_id=Action.CHECKIN_TALKED,
+                        value=str(d.row_id),
                     ),
                 )
             )
@@ -128,12 +162,12 @@ def build_home_view(
             ContextBlock(
                 elements=[
                     MarkdownTextObject(
-                        text="None due. `/ally add @bob every 2 weeks` keeps someone close."
+                        text=_("None due. `/ally add @bob every 2 weeks` keeps someone close.")
                     )
                 ]
             )
         )
-    blocks.append(SectionBlock(text=MarkdownTextObject(text="*Open commitments*")))
+    blocks.append(SectionBlock(text=MarkdownTextObject(text=_("*Open commitments*"))))
     if commitments:
         for commitment, parties in commitments[:MAX_LISTED]:
             blocks.append(
@@ -142,18 +176,25 @@ def build_home_view(
                         text=_quote(summary(commitment, parties, person.tz), 2900)
                     ),
                     accessory=ButtonElement(
-                        text="Done", action_id=Action.COMMIT_DONE, value=str(commitment.id)
+                        # Translators: a button marking a promise kept, at most 75 characters.
+                        text=_("Done"),
+                        action_id=Action.COMMIT_DONE,
+                        value=str(commitment.id),
                     ),
                 )
             )
     else:
         blocks.append(
             ContextBlock(
-                elements=[MarkdownTextObject(text="None open. `/commit <what> to @bob by Friday`.")]
+                elements=[
+                    MarkdownTextObject(text=_("None open. `/commit <what> to @bob by Friday`."))
+                ]
             )
         )
-    kudos_text = (
-        f"*Kudos, last 30 days:* you gave {figures.given_30d}, you received {figures.received_30d}."
+    kudos_text = _(
+        "*Kudos, last 30 days:* you gave {given}, you received {received}.",
+        given=i18n.format_number(figures.given_30d),
+        received=i18n.format_number(figures.received_30d),
     )
     for k in received[:3]:
         kudos_text += f"\n> <@{k.giver_id}>: {_quote(k.text)}"
@@ -168,7 +209,8 @@ def build_home_view(
         *build_home_language_blocks(person, slack_language or i18n.choose(person.slack_locale)),
         ContextBlock(elements=[MarkdownTextObject(text=preferences_line(person, now, window))]),
     ]
-    current = Option(value=person.tips_cadence, label=TIP_OPTIONS.get(person.tips_cadence, "Tips"))
+    label = TIP_OPTIONS.get(person.tips_cadence)
+    current = Option(value=person.tips_cadence, label=_(label) if label else person.tips_cadence)
     paused = bool(person.opted_out or (person.paused_until and person.paused_until > now))
     blocks.append(
         ActionsBlock(
@@ -176,22 +218,24 @@ def build_home_view(
             elements=[
                 StaticSelectElement(
                     action_id=Action.HOME_TIPS,
-                    options=[Option(value=k, label=v) for k, v in TIP_OPTIONS.items()],
+                    options=_tip_choices(),
                     initial_option=current,
                 ),
-                ButtonElement(text="Resume nudges", action_id=Action.HOME_RESUME, value="resume")
+                ButtonElement(text=_("Resume nudges"), action_id=Action.HOME_RESUME, value="resume")
                 if paused
-                else ButtonElement(text="Pause 1 week", action_id=Action.HOME_PAUSE, value="7"),
+                else ButtonElement(text=_("Pause 1 week"), action_id=Action.HOME_PAUSE, value="7"),
                 ButtonElement(
-                    text="Post kudos I receive", action_id=Action.HOME_KUDOS_PRIVACY, value="public"
+                    text=_("Post kudos I receive"),
+                    action_id=Action.HOME_KUDOS_PRIVACY,
+                    value="public",
                 )
                 if person.kudos_private
                 else ButtonElement(
-                    text="Don't post kudos I receive",
+                    text=_("Don't post kudos I receive"),
                     action_id=Action.HOME_KUDOS_PRIVACY,
                     value="private",
                 ),
-                ButtonElement(text="All settings", action_id=Action.HOME_SETTINGS, value="open"),
+                ButtonElement(text=_("All settings"), action_id=Action.HOME_SETTINGS, value="open"),
             ],
         )
     )
@@ -211,55 +255,59 @@ def build_settings_modal(
     """Every personal preference in one place (`window`: the delivery window in effect;
     `slack_language`: what following Slack's language gives the person)."""
     start, end = window or effective_window(person, None)
-    tips = Option(value=person.tips_cadence, label=TIP_OPTIONS[person.tips_cadence])
-    opt_out = Option(value="opt_out", label="Send me no nudges at all")
+    tips = Option(value=person.tips_cadence, label=_(TIP_OPTIONS[person.tips_cadence]))
+    opt_out = Option(value="opt_out", label=_("Send me no nudges at all"))
     quiet_kudos = Option(
         value="kudos_private",
-        label="Don't post kudos I receive",
-        description="Kudos to you reach you by DM only; givers are told once.",
+        label=_("Don't post kudos I receive"),
+        # Translators: under a checkbox, at most 75 characters.
+        description=_("Kudos to you reach you by DM only; givers are told once."),
     )
     return View(
         type="modal",
         callback_id=Callback.SETTINGS_MODAL,
-        title="allybot settings",
-        submit="Save",
-        close="Cancel",
+        # Translators: a dialog's title, at most 24 characters.
+        title=_("allybot settings"),
+        # Translators: a dialog's button, at most 24 characters.
+        submit=_("Save"),
+        # Translators: a dialog's button, at most 24 characters.
+        close=_("Cancel"),
         blocks=[
             build_language_input(person, slack_language or i18n.choose(person.slack_locale)),
             InputBlock(
                 block_id="tips",
-                label="Conduct tips",
+                label=_("Conduct tips"),
                 element=StaticSelectElement(
                     action_id="tips",
-                    options=[Option(value=k, label=v) for k, v in TIP_OPTIONS.items()],
+                    options=_tip_choices(),
                     initial_option=tips,
                 ),
             ),
             InputBlock(
                 block_id="window_start",
-                label="Nudges from",
+                label=_("Nudges from"),
                 element=_time_picker("window_start", start),
             ),
             InputBlock(
                 block_id="window_end",
-                label="Nudges until",
+                label=_("Nudges until"),
                 element=_time_picker("window_end", end),
             ),
             InputBlock(
                 block_id="quiet_start",
-                label="Quiet hours from",
+                label=_("Quiet hours from"),
                 optional=True,
                 element=_time_picker("quiet_start", person.quiet_start),
             ),
             InputBlock(
                 block_id="quiet_end",
-                label="Quiet hours until",
+                label=_("Quiet hours until"),
                 optional=True,
                 element=_time_picker("quiet_end", person.quiet_end),
             ),
             InputBlock(
                 block_id="pause_days",
-                label="Pause all nudges for (days)",
+                label=_("Pause all nudges for (days)"),
                 optional=True,
                 element=NumberInputElement(
                     action_id="pause_days", is_decimal_allowed=False, min_value="1", max_value="365"
@@ -267,7 +315,7 @@ def build_settings_modal(
             ),
             InputBlock(
                 block_id="opt_out",
-                label="Opt out",
+                label=_("Opt out"),
                 optional=True,
                 element=CheckboxesElement(
                     action_id="opt_out",
@@ -277,7 +325,7 @@ def build_settings_modal(
             ),
             InputBlock(
                 block_id="kudos_private",
-                label="Kudos",
+                label=_("Kudos"),
                 optional=True,
                 element=CheckboxesElement(
                     action_id="kudos_private",
@@ -287,7 +335,9 @@ def build_settings_modal(
             ),
             ContextBlock(
                 elements=[
-                    MarkdownTextObject(text=f"Times are in your Slack time zone, {person.tz}.")
+                    MarkdownTextObject(
+                        text=_("Times are in your Slack time zone, {zone}.", zone=person.tz)
+                    )
                 ]
             ),
         ],

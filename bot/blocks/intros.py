@@ -4,7 +4,7 @@ out of a round, and the intros part of Home."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import (
@@ -19,7 +19,8 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.blocks import mention_list
+from bot.blocks import mention_list, short_day, slack_moment
+from bot.i18n import _, ngettext
 from bot.ids import Action, Callback
 from bot.pairing import ALONE, NO_MATCH, NO_OVERLAP
 from bot.services.intros.members import IntroStatus
@@ -27,25 +28,23 @@ from bot.services.intros.rules import INACTIVE, MAX_NEVER, NOT_IN_CHANNEL
 
 
 def intro_text(user_ids: Sequence[str]) -> str:
-    return f"Meet each other: {mention_list(user_ids)}"
+    return _("Meet each other: {people}", people=mention_list(user_ids))
 
 
 def slot_line(moment: datetime, local_times: Sequence[tuple[str, str]]) -> str:
     """One proposed slot: Slack shows each reader the time in their own zone (the fallback
     is UTC), then each member's local time spelled out."""
-    stamp = int(moment.timestamp())
-    fallback = f"{moment.astimezone(UTC):%a} {moment.day} {moment.astimezone(UTC):%b %H:%M} UTC"
     each = " · ".join(f"<@{user_id}> {label}" for user_id, label in local_times)
-    return f"• <!date^{stamp}^{{date_short_pretty}} at {{time}}|{fallback}> ({each})"
+    return f"• {slack_moment(moment)} ({each})"
 
 
 def slots_text(lines: Sequence[str]) -> str:
     if not lines:
-        return (
+        return _(
             "Your working hours don't overlap in the week ahead, so find a time that suits "
             "you all, or swap a few messages here instead."
         )
-    return "*Times you all work, in the week ahead:*\n" + "\n".join(lines)
+    return "\n".join([_("*Times you all work, in the week ahead:*"), *lines])
 
 
 def build_intro_blocks(
@@ -66,32 +65,37 @@ def build_intro_blocks(
     return [
         SectionBlock(
             text=MarkdownTextObject(
-                text=(
-                    f":wave: *{intro_text(user_ids)}.* You're this round's intro from "
-                    f"<#{channel_id}>: people who haven't had much chance to work together yet."
+                text=_(
+                    ":wave: *Meet each other: {people}.* You're this round's intro from "
+                    "<#{channel}>: people who haven't had much chance to work together yet.",
+                    people=mention_list(user_ids),
+                    channel=channel_id,
                 )
             )
         ),
         SectionBlock(
             text=MarkdownTextObject(
-                text=(
+                text=_(
                     "Find 20 minutes in the next week for a call, a coffee or a walk. "
-                    f"*To get going:* {starter}"
+                    "*To get going:* {starter}",
+                    starter=starter,
                 )
             )
         ),
         *slots,
         ContextBlock(
             elements=[
-                MarkdownTextObject(text="Your local times now: " + " · ".join(time_lines)),
-                MarkdownTextObject(text="In a week I'll ask here whether you met."),
+                MarkdownTextObject(
+                    text=_("Your local times now: {times}", times=" · ".join(time_lines))
+                ),
+                MarkdownTextObject(text=_("In a week I'll ask here whether you met.")),
             ]
         ),
     ]
 
 
 def follow_up_text() -> str:
-    return "Did you meet? One answer from any of you is enough."
+    return _("Did you meet? One answer from any of you is enough.")
 
 
 def build_follow_up_blocks(match_id: int) -> list[Block]:
@@ -103,49 +107,61 @@ def build_follow_up_blocks(match_id: int) -> list[Block]:
             block_id=f"intro_met:{match_id}",
             elements=[
                 ButtonElement(
-                    text="Yes", action_id=Action.INTRO_MET_YES, value=value, style="primary"
+                    # Translators: a button answering "Did you meet?".
+                    text=_("Yes"),
+                    action_id=Action.INTRO_MET_YES,
+                    value=value,
+                    style="primary",
                 ),
-                ButtonElement(text="Not yet", action_id=Action.INTRO_MET_NOT_YET, value=value),
-                ButtonElement(text="Skip", action_id=Action.INTRO_MET_SKIP, value=value),
+                # Translators: a button answering "Did you meet?".
+                ButtonElement(text=_("Not yet"), action_id=Action.INTRO_MET_NOT_YET, value=value),
+                # Translators: a button answering "Did you meet?": no answer this time.
+                ButtonElement(text=_("Skip"), action_id=Action.INTRO_MET_SKIP, value=value),
             ],
         ),
     ]
 
 
 def met_note(user_id: str) -> str:
-    return (
-        f":white_check_mark: <@{user_id}> says you met. Noted, and it counts as contact "
-        "for you all."
+    return _(
+        ":white_check_mark: <@{person}> says you met. Noted, and it counts as contact for you all.",
+        person=user_id,
     )
 
 
 def left_out_text(reason: str, channel_id: str | None) -> str:
     """Why someone in the pool was not paired this round, and what changes it."""
-    channel = f"<#{channel_id}>" if channel_id else "the intros channel"
-    return {
-        ALONE: (
-            f"No intro for you this round: you were the only person in {channel}'s pool. "
-            "Invite a colleague to join with `/ally intros join`."
-        ),
-        NO_MATCH: (
+    channel = f"<#{channel_id}>" if channel_id else _("the intros channel")
+    if reason == ALONE:
+        return _(
+            "No intro for you this round: you were the only person in {channel}'s pool. "
+            "Invite a colleague to join with `/ally intros join`.",
+            channel=channel,
+        )
+    if reason == NO_MATCH:
+        return _(
             "No intro for you this round: nobody left in the pool could be paired with you. "
             "You're in the next round as usual."
-        ),
-        NO_OVERLAP: (
+        )
+    if reason == NO_OVERLAP:
+        return _(
             "No intro for you this round: nobody else in the pool works hours that overlap "
             "yours (your delivery window, in your time zone). A wider window in "
             "`/ally settings` lets allybot find someone next round."
-        ),
-        NOT_IN_CHANNEL: (
-            f"No intro for you this round: intros pair people in {channel}, and you're not in "
-            "it any more. Rejoin the channel to be paired, or `/ally intros leave` to stop."
-        ),
-        INACTIVE: (
+        )
+    if reason == NOT_IN_CHANNEL:
+        return _(
+            "No intro for you this round: intros pair people in {channel}, and you're not in "
+            "it any more. Rejoin the channel to be paired, or `/ally intros leave` to stop.",
+            channel=channel,
+        )
+    if reason == INACTIVE:
+        return _(
             "No intro for you this round: allybot hasn't seen you use it for 30 days, so it "
             "skipped you rather than pair you with someone who might wait in vain. "
             "`/ally intros join` puts you back in from the next round."
-        ),
-    }.get(reason, "No intro for you this round.")
+        )
+    return _("No intro for you this round.")
 
 
 def build_left_out_blocks(reason: str, channel_id: str | None) -> list[Block]:
@@ -157,22 +173,30 @@ def build_left_out_blocks(reason: str, channel_id: str | None) -> list[Block]:
 def status_text(status: IntroStatus, tz: str) -> str:
     """One line on where a person stands in intros."""
     if status.channel_id is None:
-        return "Intros aren't set up in this workspace yet."
+        return _("Intros aren't set up in this workspace yet.")
+    channel = status.channel_id
     if status.paused_until is not None:
-        until = status.paused_until.astimezone(ZoneInfo(tz))
-        where = f"paused until {until:%a %-d %b}"
+        until = short_day(status.paused_until.astimezone(ZoneInfo(tz)).date())
+        lines = [
+            _("*Intros* in <#{channel}>: you're paused until {day}.", channel=channel, day=until)
+        ]
     elif status.in_pool:
-        where = "in"
+        lines = [_("*Intros* in <#{channel}>: you're in.", channel=channel)]
     else:
-        where = "not in"
-    line = f"*Intros* in <#{status.channel_id}>: you're {where}."
+        lines = [_("*Intros* in <#{channel}>: you're not in.", channel=channel)]
     if status.next_round and status.in_pool and status.paused_until is None:
-        line += f" Next round: {status.next_round:%a %-d %b}."
+        lines.append(_("Next round: {day}.", day=short_day(status.next_round)))
     if status.never_count:
-        line += f" Never paired with: {status.never_count} (private)."
+        lines.append(
+            ngettext(
+                "Never paired with: {n} person (private).",
+                "Never paired with: {n} people (private).",
+                status.never_count,
+            )
+        )
     if status.welcomer:
-        line += " You welcome newcomers."
-    return line
+        lines.append(_("You welcome newcomers."))
+    return " ".join(lines)
 
 
 def build_home_intros_blocks(status: IntroStatus, tz: str) -> list[Block]:
@@ -185,32 +209,39 @@ def build_home_intros_blocks(status: IntroStatus, tz: str) -> list[Block]:
         if status.paused_until is not None:
             buttons.append(
                 ButtonElement(
-                    text="Resume intros", action_id=Action.INTRO_HOME_RESUME, value="resume"
+                    text=_("Resume intros"), action_id=Action.INTRO_HOME_RESUME, value="resume"
                 )
             )
         else:
             buttons.append(
-                ButtonElement(text="Pause 4 weeks", action_id=Action.INTRO_HOME_PAUSE, value="28")
+                ButtonElement(
+                    text=_("Pause 4 weeks"), action_id=Action.INTRO_HOME_PAUSE, value="28"
+                )
             )
         buttons.append(
-            ButtonElement(text="Leave intros", action_id=Action.INTRO_HOME_LEAVE, value="leave")
+            ButtonElement(text=_("Leave intros"), action_id=Action.INTRO_HOME_LEAVE, value="leave")
         )
     else:
         buttons.append(
             ButtonElement(
-                text="Join intros", action_id=Action.INTRO_HOME_JOIN, value="join", style="primary"
+                text=_("Join intros"),
+                action_id=Action.INTRO_HOME_JOIN,
+                value="join",
+                style="primary",
             )
         )
     buttons.append(
-        ButtonElement(text="Never pair me with…", action_id=Action.INTRO_HOME_NEVER, value="edit")
+        ButtonElement(
+            text=_("Never pair me with…"), action_id=Action.INTRO_HOME_NEVER, value="edit"
+        )
     )
     buttons.append(
         ButtonElement(
-            text="Stop welcoming newcomers", action_id=Action.INTRO_HOME_WELCOME, value="off"
+            text=_("Stop welcoming newcomers"), action_id=Action.INTRO_HOME_WELCOME, value="off"
         )
         if status.welcomer
         else ButtonElement(
-            text="Welcome newcomers", action_id=Action.INTRO_HOME_WELCOME, value="on"
+            text=_("Welcome newcomers"), action_id=Action.INTRO_HOME_WELCOME, value="on"
         )
     )
     blocks.append(ActionsBlock(block_id="home_intros", elements=buttons))
@@ -218,7 +249,7 @@ def build_home_intros_blocks(status: IntroStatus, tz: str) -> list[Block]:
         ContextBlock(
             elements=[
                 MarkdownTextObject(
-                    text=(
+                    text=_(
                         "`/ally intros never @name` keeps someone out of your intros; "
                         "nobody is told."
                     )
@@ -232,27 +263,31 @@ def build_home_intros_blocks(status: IntroStatus, tz: str) -> list[Block]:
 def build_never_modal(current: Sequence[str]) -> View:
     """The never list, edited as a whole; private like the command."""
     picker = UserMultiSelectElement(
-        action_id="never", placeholder="People", max_selected_items=MAX_NEVER
+        # Translators: a people picker's placeholder.
+        action_id="never",
+        placeholder=_("People"),
+        max_selected_items=MAX_NEVER,
     )
     if current:
         picker.initial_users = list(current)
     return View(
         type="modal",
         callback_id=Callback.INTRO_NEVER_MODAL,
-        title="Intros: never pair",
-        submit="Save",
-        close="Cancel",
+        # Translators: a dialog's title, at most 24 characters.
+        title=_("Never pair me"),
+        submit=_("Save"),
+        close=_("Cancel"),
         blocks=[
             InputBlock(
                 block_id="never",
-                label="Never pair me with",
+                label=_("Never pair me with"),
                 optional=True,
                 element=picker,
             ),
             ContextBlock(
                 elements=[
                     MarkdownTextObject(
-                        text="Private: nobody is told, nobody else sees it. It works both ways."
+                        text=_("Private: nobody is told, nobody else sees it. It works both ways.")
                     )
                 ]
             ),
