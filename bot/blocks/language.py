@@ -22,12 +22,17 @@ from bot.services.preferences import FOLLOW_SLACK
 BLOCK = "language"
 
 
+def _named(code: str) -> str:
+    """A language's own name; the pseudo language (tests only) reads as English."""
+    return i18n.LANGUAGES.get(code, i18n.LANGUAGES[i18n.DEFAULT])
+
+
 def language_options(slack_language: str) -> list[Option]:
     """ "Slack's language (Español)" (what following Slack gives now), then every language."""
     follow = Option(
         value=FOLLOW_SLACK,
         # Translators: a choice in a list; {language} is a language's own name, "Deutsch"
-        label=_("Slack's language ({language})", language=i18n.LANGUAGES[slack_language]),
+        label=_("Slack's language ({language})", language=_named(slack_language)),
     )
     return [follow, *(Option(value=code, label=name) for code, name in i18n.LANGUAGES.items())]
 
