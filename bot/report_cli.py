@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from bot import report_html
+from bot import i18n, report_html
 from bot.db import Database
 from bot.models import Workspace
 from bot.preflight import open_database
@@ -82,18 +82,24 @@ async def run_report(settings: Settings, args: argparse.Namespace) -> int:
         if team_id is None:
             return 2
         async with db.session() as session:
-            built = await report.build(
-                session,
-                team_id=team_id,
-                until=until,
-                since=args.since,
-                progress=progress,
-            )
+            # The HTML page is for the workspace's admins: in the workspace's language.
+            workspace = await session.get(Workspace, team_id)
+            speaks = workspace.language if args.html and workspace is not None else None
+            with i18n.speaking(speaks):
+                built = await report.build(
+                    session,
+                    team_id=team_id,
+                    until=until,
+                    since=args.since,
+                    progress=progress,
+                )
     finally:
         beat.cancel()
         await db.dispose()
     if args.html:
-        Path(args.html).write_text(report_html.render(built), encoding="utf-8")
+        with i18n.speaking(speaks):
+            page = report_html.render(built)
+        Path(args.html).write_text(page, encoding="utf-8")
     if args.json:
         print(json.dumps(report.to_dict(built), indent=2))
     elif args.html:

@@ -1,11 +1,18 @@
 """The workspace report as one self-contained HTML page: inline SVG charts, inline CSS, no
-scripts, fonts or requests of any kind (a Content-Security-Policy forbids them)."""
+scripts, fonts or requests of any kind (a Content-Security-Policy forbids them). Written in
+the language allybot is speaking (the workspace's default from `allybot report --html`, the
+admin's own on the dashboard), numbers and dates as that language writes them."""
 
 from __future__ import annotations
 
 import math
+from datetime import date, datetime
 from html import escape
 
+from babel import numbers as babel_numbers
+
+from bot import i18n
+from bot.i18n import _
 from bot.services.report import MIN_PEOPLE, SUPPRESSED, Point, Report, Series, shape_lines
 
 WIDTH, HEIGHT = 640, 200
@@ -34,10 +41,36 @@ def _nice_max(value: float) -> float:
     return 10 * magnitude
 
 
+def percent(value: float) -> str:
+    """A share as this language writes a whole percentage ("45%", "45 %")."""
+    return babel_numbers.format_percent(value, locale=i18n.babel_locale())
+
+
+def amount(value: float, decimals: int = 0) -> str:
+    """A count (or an average) as this language writes it ("1,234.5", "1.234,5")."""
+    return i18n.format_number(round(value, decimals) if decimals else round(value))
+
+
+def day(value: date) -> str:
+    """A date with its year ("Dec 5, 2026", "5 dic 2026", "05.12.2026")."""
+    return i18n.format_date(value)
+
+
+def moment(value: datetime) -> str:
+    """A UTC date and time ("Dec 5, 2026, 3:07 PM UTC")."""
+    # Translators: a date and a time of day, in UTC.
+    return _("{date}, {time} UTC", date=day(value), time=i18n.format_time(value))
+
+
+def hidden() -> str:
+    """What a figure over fewer than MIN_PEOPLE people shows instead of its value."""
+    return _(SUPPRESSED)
+
+
 def _label(value: float, unit: str) -> str:
     if unit == "share":
-        return f"{value:.0%}"
-    return f"{value:,.0f}" if value == int(value) else f"{value:,.1f}"
+        return percent(value)
+    return amount(value) if value == int(value) else amount(value, 1)
 
 
 def bar_chart(series: Series) -> str:
@@ -47,9 +80,10 @@ def bar_chart(series: Series) -> str:
     top = 1.0 if series.unit == "share" else _nice_max(max([4.0, *shown]))
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     slot = plot_w / max(len(points), 1)
+    title = escape(_(series.title))
     parts = [
         f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" '
-        f'width="{WIDTH}" height="{HEIGHT}" role="img" aria-label="{escape(series.title)}">'
+        f'width="{WIDTH}" height="{HEIGHT}" role="img" aria-label="{title}">'
     ]
     for fraction in (0, 0.5, 1):
         y = TOP + plot_h * (1 - fraction)
@@ -62,23 +96,25 @@ def bar_chart(series: Series) -> str:
     for i, p in enumerate(points):
         x = LEFT + i * slot + slot * 0.15
         w = slot * 0.7
+        value = hidden() if p.shown is None else _label(p.shown, series.unit)
+        # Translators: a bar's tooltip in a weekly chart: the week's Monday, then its value.
+        tip = escape(_("Week of {date}: {value}", date=day(p.week), value=value))
         if p.shown is None:
             h = plot_h * 0.08
             parts.append(
                 f'<rect class="hidden" x="{x:.1f}" y="{TOP + plot_h - h:.1f}" width="{w:.1f}" '
-                f'height="{h:.1f}"><title>week of {p.week}: {SUPPRESSED}</title></rect>'
+                f'height="{h:.1f}"><title>{tip}</title></rect>'
             )
         else:
             h = plot_h * min(p.shown / top, 1.0)
             parts.append(
                 f'<rect class="bar" x="{x:.1f}" y="{TOP + plot_h - h:.1f}" width="{w:.1f}" '
-                f'height="{h:.1f}"><title>week of {p.week}: '
-                f"{escape(_label(p.shown, series.unit))}</title></rect>"
+                f'height="{h:.1f}"><title>{tip}</title></rect>'
             )
         if i % every == 0:
             parts.append(
                 f'<text class="axis" x="{x + w / 2:.1f}" y="{HEIGHT - BOTTOM + 16}" '
-                f'text-anchor="middle">{p.week:%d %b}</text>'
+                f'text-anchor="middle">{escape(i18n.format_skeleton(p.week, "MMMd"))}</text>'
             )
     parts.append("</svg>")
     return "".join(parts)
@@ -94,51 +130,77 @@ def lorenz_chart(report: Report) -> str:
         return f"{pad + px * inner:.1f},{pad + (1 - py) * inner:.1f}"
 
     curve = " ".join(xy(a, b) for a, b in report.shape.lorenz)
+    title = escape(concentration_title())
+    # Translators: the Lorenz curve's axes, lower case, short (the chart is 240 pixels wide).
+    across = escape(_("share of people, fewest kudos first"))
+    up = escape(_("share of kudos received"))
     return (
         f'<svg viewBox="0 0 {size} {size}" width="{size}" '
-        f'height="{size}" role="img" aria-label="How concentrated recognition is">'
+        f'height="{size}" role="img" aria-label="{title}">'
         f'<rect x="{pad}" y="{pad}" width="{inner}" height="{inner}" fill="none" '
         f'stroke="#e8e8e8"/><line x1="{pad}" y1="{pad + inner}" x2="{pad + inner}" y2="{pad}" '
         f'stroke="#9a9a9a" stroke-dasharray="4 3"/>'
         f'<polyline points="{curve}" fill="none" stroke="#2e6fbf" stroke-width="2"/>'
         f'<text class="axis" x="{size / 2}" y="{size - 8}" text-anchor="middle">'
-        f"share of people, fewest kudos first</text>"
+        f"{across}</text>"
         f'<text class="axis" x="12" y="{size / 2}" text-anchor="middle" '
-        f'transform="rotate(-90 12 {size / 2})">share of kudos received</text></svg>'
+        f'transform="rotate(-90 12 {size / 2})">{up}</text></svg>'
+    )
+
+
+def concentration_title() -> str:
+    return _("How concentrated recognition is")
+
+
+def curve_reading() -> str:
+    return _(
+        "The dashed diagonal is recognition shared equally; the further the curve sags below "
+        "it, the more of it goes to a few people."
+    )
+
+
+def period_note(report: Report, until: date) -> str:
+    """Which weeks, as of when, and the rule that hides small figures."""
+    return _(
+        "Weeks from {since} to {until} (weeks start on Monday, UTC), figures as of {now}. "
+        "Counts only, never names. A week drawn as a dashed outline is a figure over fewer "
+        "than {minimum} people, not shown.",
+        since=day(report.since),
+        until=day(until),
+        now=moment(report.until),
+        minimum=i18n.format_number(MIN_PEOPLE),
     )
 
 
 def render(report: Report) -> str:
     """The page: a chart and a reading per series, then the network's shape."""
+    # Translators: the report page's title; allybot is the app's name.
+    title = _("allybot: workspace insights")
+    workspace = _("Workspace {team}", team=report.team_id)
     body = [
-        "<h1>allybot: workspace insights</h1>",
-        f'<p class="note">Workspace {escape(report.team_id)}, weeks from {report.since} to '
-        f"{report.until.date()} (weeks start on Monday, UTC). Counts only, never names. A "
-        f"week drawn as a dashed outline is a figure over fewer than {MIN_PEOPLE} people, "
-        "not shown.</p>",
+        f"<h1>{escape(title)}</h1>",
+        f'<p class="note">{escape(workspace)}. {escape(period_note(report, report.until.date()))}'
+        "</p>",
         f'<p class="headline">{escape(report.headline.sentence)}</p>',
     ]
     for series in report.series:
         body.append(f'<figure id="{escape(series.key)}">')
-        body.append(f"<figcaption>{escape(series.title)}</figcaption>")
+        body.append(f"<figcaption>{escape(_(series.title))}</figcaption>")
         body.append(bar_chart(series))
         body.append(f'<p class="reading">{escape(series.reading)}</p></figure>')
     lines = shape_lines(report)
     body.append(f"<h2>{escape(lines[0])}</h2>")
     if report.shape_shown and report.shape.lorenz:
         body.append('<figure id="concentration">')
-        body.append("<figcaption>How concentrated recognition is</figcaption>")
+        body.append(f"<figcaption>{escape(concentration_title())}</figcaption>")
         body.append(lorenz_chart(report))
-        body.append(
-            '<p class="reading">The dashed diagonal is recognition shared equally; the further '
-            "the curve sags below it, the more of it goes to a few people.</p></figure>"
-        )
+        body.append(f'<p class="reading">{escape(curve_reading())}</p></figure>')
     body.append("<ul>" + "".join(f"<li>{escape(x.lstrip('- '))}</li>" for x in lines[1:]) + "</ul>")
     return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<!DOCTYPE html>\n<html lang="{i18n.language()}"><head><meta charset="utf-8">'
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>allybot workspace insights</title><style>{STYLE}</style></head><body>"
+        f"<title>{escape(title)}</title><style>{STYLE}</style></head><body>"
         + "\n".join(body)
         + "</body></html>\n"
     )

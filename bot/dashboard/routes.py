@@ -17,8 +17,9 @@ from aiohttp import web
 from pydantic import ValidationError
 from sqlalchemy import select
 
+from bot import i18n
 from bot.blocks.privacy import build_erased_home_view
-from bot.dashboard import pages
+from bot.dashboard import language, notices, pages
 from bot.dashboard.report_cache import ReportCache
 from bot.dashboard.signin import (
     CALLBACK_PATH,
@@ -58,17 +59,6 @@ CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
     "base-uri 'none'; frame-ancestors 'none'"
 )
-
-REFUSALS = {
-    "invalid_browser": (
-        400,
-        "This sign-in link was opened in a different browser from the one that started it, "
-        "or it has expired.",
-    ),
-    "invalid_state": (401, "This sign-in link has expired or was already used."),
-    "missing_code": (400, "Slack did not send a sign-in code."),
-    "invalid_code": (401, "Slack did not accept the sign-in; it may have been used already."),
-}
 
 
 def status_line(settings: Settings) -> str:
@@ -113,6 +103,19 @@ def _forget_cookie(response: web.StreamResponse, name: str) -> None:
 
 
 Handler = Callable[[web.Request, Visitor], Awaitable[web.StreamResponse]]
+Page = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def in_browser_language(handler: Page) -> Page:
+    """A page for someone not signed in: in the browser's language among those allybot
+    speaks, else English."""
+
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        chosen = language.browser_language(request.headers.get("Accept-Language"))
+        with i18n.speaking(chosen):
+            return await handler(request)
+
+    return wrapped
 
 
 class Dashboard:
@@ -132,8 +135,8 @@ class Dashboard:
             web.get("/dashboard/", self.home),
             web.get(pages.STYLESHEET, self.stylesheet),
             web.get(pages.ICON, self.icon),
-            web.get(pages.SIGNIN, self.begin),
-            web.get(CALLBACK_PATH, self.callback),
+            web.get(pages.SIGNIN, in_browser_language(self.begin)),
+            web.get(CALLBACK_PATH, in_browser_language(self.callback)),
             web.post(pages.SIGNOUT, self.member(self.signout, form=True)),
             web.get(pages.WORKSPACE, self.admin(self.workspace)),
             web.get("/dashboard/workspace.csv", self.admin(self.workspace_csv)),
@@ -161,17 +164,12 @@ class Dashboard:
             visitor = await self.visitor(request)
             if visitor is None:
                 if request.method != "GET":
-                    return _secure_headers(
-                        html(
-                            pages.message_page(
-                                "Signed out",
-                                "Your session has ended, so nothing was changed.",
-                                link=(pages.SIGNIN, "Sign in with Slack"),
-                            ),
-                            401,
-                        )
-                    )
+                    return _secure_headers(html(notices.session_ended(), 401))
                 raise web.HTTPFound(pages.SIGNIN)
+            with i18n.speaking(visitor.language):
+                return await checked(request, visitor)
+
+        async def checked(request: web.Request, visitor: Visitor) -> web.StreamResponse:
             if form:
                 data = await request.post()
                 token = data.get("csrf")
@@ -179,35 +177,17 @@ class Dashboard:
                     visitor.session_hash, token if isinstance(token, str) else None
                 ):
                     logger.warning("dashboard form refused: CSRF token missing or wrong")
-                    return _secure_headers(
-                        html(
-                            pages.message_page(
-                                "Form expired",
-                                "This form could not be checked, so nothing was changed. "
-                                "Reload the page and try again.",
-                                link=(request.path, "Back"),
-                            ),
-                            403,
-                        )
-                    )
+                    return _secure_headers(html(notices.form_expired(request.path), 403))
             return _secure_headers(await handler(request, visitor))
 
-        return wrapped
+        return in_browser_language(wrapped)
 
     def admin(self, handler: Handler, *, form: bool = False) -> Callable[..., Any]:
         """Slack admins and owners only; everyone else is told so (403)."""
 
         async def only_admins(request: web.Request, visitor: Visitor) -> web.StreamResponse:
             if not visitor.is_admin:
-                return html(
-                    pages.message_page(
-                        "For admins only",
-                        "This page is for the workspace's Slack admins and owners. Your own "
-                        "figures are on your page.",
-                        link=(pages.ME, "Your page"),
-                    ),
-                    403,
-                )
+                return html(notices.admins_only(), 403)
             return await handler(request, visitor)
 
         return self.member(only_admins, form=form)
@@ -237,14 +217,7 @@ class Dashboard:
                 self.redirect_uri(request), address=request.remote or ""
             )
         except TooManySignIns:
-            response = html(
-                pages.message_page(
-                    "Too many sign-ins",
-                    "Too many sign-ins were begun from here and not finished. Finish one in "
-                    "Slack, or try again in ten minutes.",
-                ),
-                status=429,
-            )
+            response = html(notices.too_many_sign_ins(), status=429)
             response.headers["Retry-After"] = str(STATE_SECONDS)
             return _secure_headers(response)
         response = web.Response(status=302, headers={"Location": url})
@@ -255,13 +228,7 @@ class Dashboard:
         """Slack sends the browser back here with a code and the state."""
         query = request.query
         if query.get("error"):
-            response = html(
-                pages.message_page(
-                    "Not signed in",
-                    "Sign-in was cancelled in Slack, so you are not signed in.",
-                    link=(pages.SIGNIN, "Sign in with Slack"),
-                )
-            )
+            response = html(notices.cancelled())
             _forget_cookie(response, STATE_COOKIE)
             return _secure_headers(response)
         try:
@@ -272,27 +239,27 @@ class Dashboard:
                 redirect_uri=self.redirect_uri(request),
             )
         except SignInRefused as refused:
-            status, text = REFUSALS[refused.reason]
             logger.warning("dashboard sign-in refused", extra={"reason": refused.reason})
-            page = pages.message_page(
-                "Not signed in", text, link=(pages.SIGNIN, "Sign in with Slack again")
-            )
-            return _secure_headers(html(page, status))
+            page = notices.refused(refused.reason)
+            return _secure_headers(html(page, notices.REFUSAL_STATUS[refused.reason]))
         is_admin = await self.signin.ask_slack_is_admin(
             identity.team_id, identity.user_id, identity.enterprise_id
         )
         if is_admin is None:
-            page = pages.message_page(
-                "allybot is not in this workspace",
-                f"allybot is not installed in {identity.team_name or 'this workspace'}, or "
-                "Slack does not list you there, so there is nothing to show.",
-                link=("/slack/install", "Install allybot"),
-            )
+            async with self.db.session() as session:
+                default = await language.workspace_default(session, team_id=identity.team_id)
+            with i18n.speaking(i18n.choose(default, i18n.language())):
+                page = notices.not_installed(identity.team_name)
             return _secure_headers(html(page, 403))
         cookie = await self.signin.open_session(identity, is_admin=is_admin, now=datetime.now(UTC))
         logger.info("dashboard sign-in", extra={"outcome": "signed_in", "admin": is_admin})
         if is_admin:
-            self.warm_default(identity.team_id)
+            async with self.db.session() as session:
+                speaks = await language.reader(
+                    session, team_id=identity.team_id, user_id=identity.user_id
+                )
+            with i18n.speaking(speaks):
+                self.warm_default(identity.team_id)
         response = web.Response(status=303, headers={"Location": "/dashboard"})
         _cookie(response, SESSION_COOKIE, cookie, int(SESSION_LIFETIME.total_seconds()))
         _forget_cookie(response, STATE_COOKIE)
@@ -300,13 +267,7 @@ class Dashboard:
 
     async def signout(self, request: web.Request, visitor: Visitor) -> web.StreamResponse:
         await self.signin.end(visitor)
-        response = html(
-            pages.message_page(
-                "Signed out",
-                "You are signed out of allybot's dashboard.",
-                link=(pages.SIGNIN, "Sign in with Slack"),
-            )
-        )
+        response = html(notices.signed_out())
         _forget_cookie(response, SESSION_COOKIE)
         return response
 
@@ -323,13 +284,13 @@ class Dashboard:
             since = date.fromisoformat(raw_since) if raw_since else default[0]
             until = date.fromisoformat(raw_until) if raw_until else today
         except ValueError:
-            return *default, "Give the dates as YYYY-MM-DD; showing the last 13 weeks."
+            return *default, notices.range_problem("format")
         if until > today:
             until = today
         if since > until:
-            return *default, "The start is after the end; showing the last 13 weeks."
+            return *default, notices.range_problem("order")
         if until - since > MAX_RANGE:
-            return *default, "Choose at most a year; showing the last 13 weeks."
+            return *default, notices.range_problem("range")
         return since, until, None
 
     async def _report(
@@ -337,7 +298,10 @@ class Dashboard:
     ) -> report.Report | None:
         """The report for a range; None when it is still being built after `wait` seconds
         (it goes on being built for the next request)."""
-        pending = self.reports.get((team_id, since, until), self._builder(team_id, since, until))
+        # Per language: the figures' titles are the reader's words (built in the language the
+        # request speaks, as the task building them inherits it).
+        key = (team_id, since, until, i18n.language())
+        pending = self.reports.get(key, self._builder(team_id, since, until))
         if wait is None:
             return await pending
         try:
@@ -361,10 +325,12 @@ class Dashboard:
         return build
 
     def warm_default(self, team_id: str) -> None:
-        """Start building the range the workspace page opens on, so it is ready sooner."""
+        """Start building the range the workspace page opens on (in the language spoken
+        now), so it is ready sooner."""
         today = datetime.now(UTC).date()
         since = report.default_since(datetime.now(UTC))
-        self.reports.warm((team_id, since, today), self._builder(team_id, since, today))
+        key = (team_id, since, today, i18n.language())
+        self.reports.warm(key, self._builder(team_id, since, today))
 
     async def workspace(self, request: web.Request, visitor: Visitor) -> web.StreamResponse:
         since, until, problem = self._range(request, datetime.now(UTC).date())
@@ -427,9 +393,7 @@ class Dashboard:
 
     async def settings_form(self, request: web.Request, visitor: Visitor) -> web.StreamResponse:
         saved = request.query.get("saved")
-        note = None
-        if saved is not None:
-            note = "Settings saved." if saved != "0" else "Settings saved; nothing had changed."
+        note = notices.saved(saved != "0") if saved is not None else None
         return await self._settings_page(visitor, saved=note)
 
     async def settings_save(self, request: web.Request, visitor: Visitor) -> web.StreamResponse:
@@ -443,15 +407,7 @@ class Dashboard:
             errors = workspace_settings.field_errors(exc)
             return await self._settings_page(visitor, values=values, errors=errors, status=400)
         if not await self.signin.ask_slack_is_admin(visitor.team_id, visitor.user_id):
-            return html(
-                pages.message_page(
-                    "Not saved",
-                    "Slack no longer lists you as an admin or owner of this workspace, so "
-                    "nothing changed.",
-                    link=(pages.ME, "Your page"),
-                ),
-                403,
-            )
+            return html(notices.not_saved(), 403)
         async with self.db.session() as session:
             changes = await workspace_settings.apply(
                 session,
@@ -507,28 +463,14 @@ class Dashboard:
         """Erase the person (as `/ally forget-me` does) and end all their sessions."""
         data = await request.post()
         if data.get("confirm") != "yes":
-            return html(
-                pages.message_page(
-                    "Nothing erased",
-                    "Tick the box to confirm, then press Forget me again.",
-                    link=(pages.ME, "Back to your page"),
-                ),
-                400,
-            )
+            return html(notices.nothing_erased(), 400)
         async with self.db.session() as session:
             erased = await privacy.erase(session, team_id=visitor.team_id, user_id=visitor.user_id)
         await self.signin.end_person(visitor.team_id, visitor.user_id)
         client = await self.clients.for_team(visitor.team_id)
         await client.views_publish(user_id=visitor.user_id, view=build_erased_home_view())
         logger.info("dashboard forget-me", extra={"outcome": "erased"})
-        response = html(
-            pages.message_page(
-                "Your data is erased",
-                f"allybot deleted {erased.deleted} records about you; kudos you gave or "
-                f"received ({erased.anonymised}) keep counting without your name. You are "
-                "signed out.",
-            )
-        )
+        response = html(notices.erased(erased.deleted, erased.anonymised))
         _forget_cookie(response, SESSION_COOKIE)
         return response
 

@@ -22,7 +22,8 @@ from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStor
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import directory
+from bot import directory, i18n
+from bot.dashboard import language
 from bot.db import Database
 from bot.models import SLACK_OAUTH_STATES, DashboardSession
 from bot.settings import Settings
@@ -134,6 +135,7 @@ class Visitor:
     is_admin: bool
     csrf: str
     session_hash: str
+    language: str = i18n.DEFAULT  # the language the dashboard speaks to them
 
 
 class Signer:
@@ -290,6 +292,7 @@ class SignIn:
                 return None
             team_id, user_id, enterprise_id = row.team_id, row.user_id, row.enterprise_id
             is_admin, checked = row.is_admin, row.admin_checked_at
+            speaks = await language.reader(session, team_id=team_id, user_id=user_id)
         if now - checked >= ADMIN_RECHECK:
             answer = await self.ask_slack_is_admin(team_id, user_id, enterprise_id)
             if answer is None:
@@ -306,6 +309,7 @@ class SignIn:
             is_admin=is_admin,
             csrf=self.signer.csrf(id_hash),
             session_hash=id_hash,
+            language=speaks,
         )
 
     async def end(self, visitor: Visitor) -> None:

@@ -1,0 +1,230 @@
+"""The dashboard and the HTML report in each reader's language, end to end in headless
+Chromium: a Spanish-speaking admin's workspace and settings pages (refusals included), a
+German-speaking member's own page, the report file in the workspace's language, and the
+language chosen from the browser before anyone signs in. Every page is checked against the
+English catalogue: no English sentence from any catalogue is left on it."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from functools import cache
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from babel.messages.pofile import read_po
+from hypothesis import given
+from hypothesis import strategies as st
+from playwright.async_api import Page, async_playwright
+from sqlalchemy import update
+
+from bot import i18n
+from bot.catalogue import LOCALES
+from bot.dashboard.language import browser_language
+from bot.db import Database
+from bot.models import Workspace
+from tests.conftest import Server
+from tests.dashboard import installed
+from tests.slack_double import SlackDouble
+from tests.test_dashboard_browser import chromium_path, launch, seed_figures, shot
+from tests.test_dm_budget_e2e import promise, run
+from tests.test_report import run_cli
+
+__all__ = ["chromium_path"]  # the fixture, shared with the other browser test
+
+# Placeholders, Slack tokens, :emoji: and `code` stay as written in every language.
+KEPT = re.compile(r"\{[^{}]*\}|<[^<>]*>|:[a-z0-9_+\-]+:|`[^`]*`|\*|(?<!\w)_|_(?!\w)")
+# Everything on a page a person can read, or hear from a screen reader.
+VISIBLE_JS = """() => {
+  const out = [document.title];
+  const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (walk.nextNode()) out.push(walk.currentNode.nodeValue);
+  for (const el of document.querySelectorAll('[aria-label],[title],[placeholder],[alt]'))
+    for (const name of ['aria-label', 'title', 'placeholder', 'alt'])
+      if (el.getAttribute(name)) out.push(el.getAttribute(name));
+  return out.join('\\n');
+}"""
+
+
+@cache
+def english_fragments(code: str) -> tuple[str, ...]:
+    """The English pieces of every catalogue string (between its placeholders and markup)
+    that the language writes differently: a sentence or two words, or a long word."""
+    found: set[str] = set()
+    translations = i18n.translations(code)
+    for pot in sorted(LOCALES.glob("*.pot")):
+        with pot.open("rb") as fh:
+            template = read_po(fh)
+        for message in template:
+            if not message.id:
+                continue
+            if isinstance(message.id, tuple | list):
+                ids = list(message.id)
+                theirs = " ".join(translations.ngettext(ids[0], ids[1], n) for n in (1, 2, 5))
+            else:
+                ids = [message.id]
+                if message.context:
+                    theirs = translations.pgettext(message.context, message.id)
+                else:
+                    theirs = translations.gettext(message.id)
+            for text in ids:
+                for piece in KEPT.split(text):
+                    piece = piece.strip(" \t\n.,;:!?()—–-·/\"'“”")
+                    words = piece.split()
+                    if not any(c.isalpha() for c in piece) or piece in theirs:
+                        continue
+                    if len(words) >= 2 or (len(words) == 1 and len(piece) >= 5):
+                        found.add(piece)
+    return tuple(sorted(found, key=len, reverse=True))
+
+
+def english_left(text: str, code: str) -> list[str]:
+    """The English catalogue pieces found in `text`, as whole words."""
+    return [
+        piece
+        for piece in english_fragments(code)
+        if re.search(r"(?<!\w)" + re.escape(piece) + r"(?!\w)", text)
+    ]
+
+
+async def visible(page: Page) -> str:
+    text = await page.evaluate(VISIBLE_JS)
+    assert isinstance(text, str)
+    return text
+
+
+async def check_page(page: Page, code: str, *, data: tuple[str, ...] = ()) -> str:
+    """The page says it is in `code`, and no English catalogue string is left on it (what
+    people typed, `data`, is theirs and is not checked)."""
+    assert await page.get_attribute("html", "lang") == code
+    text = await visible(page)
+    for typed in data:
+        text = text.replace(typed, " ")
+    left = english_left(text, code)
+    assert left == [], f"English on {page.url}: {left[:10]}"
+    return text
+
+
+class _Text(HTMLParser):
+    """A report file's readable text: its text and labels, without the stylesheet."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.lang: str | None = None
+        self._style = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag == "html":
+            self.lang = values.get("lang")
+        self._style = tag == "style"
+        self.parts += [v for k, v in values.items() if k in ("aria-label", "title") and v]
+
+    def handle_endtag(self, tag: str) -> None:
+        self._style = False
+
+    def handle_data(self, data: str) -> None:
+        if not self._style:
+            self.parts.append(data)
+
+
+async def test_each_reader_gets_the_dashboard_and_report_in_their_language(
+    dash_server: Server,
+    slack: SlackDouble,
+    db: Database,
+    database_url: str,
+    backend: str,
+    chromium_path: str,
+    tmp_path: Path,
+) -> None:
+    ws = await installed(dash_server, slack, "Idiomas Co")
+    slack.set_locale(ws.admin, "es-ES")
+    slack.set_locale(ws.member, "de-DE")
+    await seed_figures(db, slack, ws)
+    async with db.session() as session:
+        await session.execute(
+            update(Workspace).where(Workspace.team_id == ws.team.team_id).values(language="es")
+        )
+    # The member keeps an ally and a promise, so their page has every table.
+    key = await run(dash_server, ws.team, "/ally", f"add <@{ws.admin}> every 2 weeks", ws.member)
+    await slack.wait_for("response_url", _key=key)
+    await promise(dash_server, ws.team, slack, db, ws.member, ws.admin, "send the slides")
+    names = ("ada.admin", "max.member", "Idiomas Co", "send the slides", ws.team.team_id)
+
+    async with async_playwright() as pw:
+        browser = await launch(pw, chromium_path)
+        # Before signing in: the browser's language.
+        guest = await browser.new_context(locale="de-DE")
+        page = await guest.new_page()
+        await page.goto(f"{dash_server.url}/dashboard/callback?error=access_denied")
+        await check_page(page, "de")
+        assert "Nicht angemeldet" in await page.inner_text("h1")
+        await guest.close()
+
+        # The Spanish-speaking admin, from a browser set to English: their own language.
+        admin = await browser.new_context(locale="en-US", viewport={"width": 1100, "height": 900})
+        page = await admin.new_page()
+        slack.sign_in_as(ws.admin)
+        await page.goto(f"{dash_server.url}/dashboard")
+        assert urlsplit(page.url).path == "/dashboard/workspace"
+        await page.wait_for_selector("section.headline", timeout=60_000)
+        assert await page.title() == "Cifras del espacio de trabajo · allybot"
+        text = await check_page(page, "es", data=names)
+        assert re.search(r"50\s%", text) and "Semana a semana" in text
+        await shot(page, "workspace-es", backend)
+
+        await page.click("nav >> text=Ajustes")
+        text = await check_page(page, "es", data=names)
+        assert "Guardar ajustes" in text and "lunes" in text
+        # A refusal from the validation the Slack modal shares, in Spanish too.
+        await page.fill("#kudos_emoji", "no:way")
+        await page.fill("#daily_kudos_limit", "500")
+        await page.click("button[type=submit]:not(.quiet)")
+        await page.wait_for_selector("p.problem")
+        text = await check_page(page, "es", data=(*names, "no:way"))
+        assert "2 campos" in await page.inner_text("p.problem")
+        await shot(page, "settings-es", backend)
+        await admin.close()
+
+        # The German-speaking member, from a browser set to Spanish: their own language.
+        member = await browser.new_context(locale="es-ES", viewport={"width": 1100, "height": 900})
+        page = await member.new_page()
+        slack.sign_in_as(ws.member)
+        await page.goto(f"{dash_server.url}/dashboard")
+        assert urlsplit(page.url).path == "/dashboard/me"
+        text = await check_page(page, "de", data=names)
+        assert "Deine Verbündeten" in text and "Deine offenen Zusagen" in text
+        await shot(page, "me-de", backend)
+        await member.close()
+        await browser.close()
+
+    # The report file: in the workspace's language (Spanish), whoever runs it.
+    report = tmp_path / "report.html"
+    done = await asyncio.to_thread(
+        run_cli, database_url, "--team", ws.team.team_id, "--html", str(report)
+    )
+    assert done.returncode == 0, done.stderr
+    parsed = _Text()
+    parsed.feed(report.read_text(encoding="utf-8"))
+    assert parsed.lang == "es"
+    text = "\n".join(parsed.parts).replace(ws.team.team_id, " ")
+    assert english_left(text, "es") == [], english_left(text, "es")[:10]
+    assert "Semana del" in text
+
+
+@given(st.text(max_size=200))
+def test_any_accept_language_header_gives_a_shipped_language_or_none(header: str) -> None:
+    assert browser_language(header) in (None, *i18n.LANGUAGES, i18n.PSEUDO)
+
+
+def test_the_browser_language_follows_accept_language() -> None:
+    assert browser_language("de-DE,de;q=0.9,en;q=0.8") == "de"
+    assert browser_language("fr-FR, es;q=0.5, de;q=0.4") == "es"
+    assert browser_language("en;q=0.1, es;q=0.9") == "es"
+    assert browser_language("es;q=0, de") == "de"
+    assert browser_language("fr, ja") is None
+    assert browser_language("*") is None and browser_language("") is None
+    assert browser_language("es;q=abc, de;q=0.2") == "de"
+    assert i18n.choose(browser_language("pt-BR")) == "en"
