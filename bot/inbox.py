@@ -40,6 +40,9 @@ logger = logging.getLogger(__name__)
 RECOVER_EVERY = 2.0  # seconds between looks for a dead process's deliveries
 
 
+OutcomeStep = Executable | Callable[[AsyncSession], Awaitable[None]]
+
+
 @dataclass
 class Work:
     """What a handler needs after the ack: the payload, the database and a Slack client."""
@@ -56,9 +59,10 @@ class Work:
     # This delivery's people and workspace, read once (`lookup`, `workspace_in`).
     people: dict[str, Person] = field(default_factory=dict, repr=False)
     workspace: Workspace | None = field(default=None, repr=False)
-    # Statements committed with the delivery's outcome (done, or failed and retried later)
-    # instead of in a transaction of their own, e.g. "this receiver was DMed".
-    on_outcome: list[Executable] = field(default_factory=list, repr=False)
+    # Statements (or steps that run them) committed with the delivery's outcome (done, or
+    # failed and retried later) instead of in a transaction of their own, e.g. "this
+    # receiver was DMed".
+    on_outcome: list[OutcomeStep] = field(default_factory=list, repr=False)
 
     async def lookup(self, user_ids: Iterable[str]) -> dict[str, Person]:
         """People by id (bot.directory.lookup), each read at most once per delivery."""
@@ -407,9 +411,12 @@ async def preload(session: AsyncSession, rows: Iterable[Inbound]) -> Known:
     )
 
 
-async def _run_all(session: AsyncSession, statements: list[Executable]) -> None:
-    for statement in statements:
-        await session.execute(statement)
+async def _run_all(session: AsyncSession, steps: list[OutcomeStep]) -> None:
+    for step in steps:
+        if isinstance(step, Executable):
+            await session.execute(step)
+        else:
+            await step(session)
 
 
 def _awaiting(task: asyncio.Task[None]) -> str:

@@ -38,7 +38,11 @@ def engaging(work_fn: WorkFn) -> WorkFn:
         if person is None or person.engaged_at is None:  # else marking them changes nothing
             async with work.db.session() as session:
                 await people.ensure_person(
-                    session, team_id=work.team_id, user_id=work.user_id, now=work.now()
+                    session,
+                    team_id=work.team_id,
+                    user_id=work.user_id,
+                    now=work.now(),
+                    workspace_known=work.workspace is not None,
                 )
         # Whatever the handler says to this person is in their language; what it says to
         # others (DMs, channel posts) is rendered under `speaking(...)` for those readers.

@@ -81,11 +81,13 @@ async def give_and_announce(
         async with work.db.session() as session:
             given = await _give(session, work, giver_id, parsed, where)
     result = given.result
+    marks = kudos.Marks()
+    work.on_outcome.append(marks.save)
     posted = [k for k in result.kudos if k.private_by is None]
     if public and posted:
-        await _announce(work, workspace, posted, channel_id=channel_id, source_key=source_key)
+        await _announce(work, workspace, posted, channel_id=channel_id, marks=marks)
     await _confirm_private(work, result, channel_id=channel_id, source_key=source_key, quiet=public)
-    await _notify_receivers(work, workspace, result, given.admissions)
+    await _notify_receivers(work, workspace, result, given.admissions, marks=marks)
     return result
 
 
@@ -209,7 +211,7 @@ async def _announce(
     rows: list[Kudos],
     *,
     channel_id: str | None,
-    source_key: str,
+    marks: kudos.Marks,
 ) -> None:
     first = rows[0]
     if first.announced_at is not None:
@@ -255,21 +257,16 @@ async def _announce(
         posted_channel = channel_id
     if not reached:
         raise RuntimeError("the kudos post reached neither the channel nor the response_url")
-    # Committed with the delivery's outcome, done or failed: a retry posts nothing twice (and
-    # one after a crash before it looks for the post in the channel first, `work.resuming`).
-    work.on_outcome.append(
-        kudos.announced(
-            team_id=work.team_id,
-            source_key=source_key,
-            channel_id=posted_channel,
-            ts=ts,
-            now=work.now(),
-        )
-    )
+    marks.announce(rows, channel_id=posted_channel, ts=ts, now=work.now())
 
 
 async def _notify_receivers(
-    work: Work, workspace: Workspace, result: GiveResult, admissions: dict[int, Admission]
+    work: Work,
+    workspace: Workspace,
+    result: GiveResult,
+    admissions: dict[int, Admission],
+    *,
+    marks: kudos.Marks,
 ) -> None:
     """A DM to each receiver admitted with the kudos (`_give`)."""
     admitted: dict[str, Admission] = {}
@@ -300,8 +297,7 @@ async def _notify_receivers(
             since=row.created_at,
         )
         admitted[row.receiver_id] = admission
-        # Committed with the delivery's outcome, done or failed: a retry DMs nobody twice.
-        work.on_outcome.append(kudos.mark_notified(kudos_id=row.id, now=work.now()))
+        marks.notify(row, now=work.now())
     if result.kudos:
         await tell_if_over(
             work,

@@ -80,10 +80,10 @@ async def _lock_pair(
     """Serialise admissions of one pair, so two at once never both take the last place.
     SQLite already runs one writer at a time (one connection per process)."""
     if dialect_of(session) == "postgresql":
-        await session.execute(
-            text("SELECT pg_advisory_xact_lock(hashtext(:k))"),
-            {"k": f"dm-budget:{team_id}:{sender_id}:{recipient_id}"},
-        )
+        await session.execute(_LOCK, {"k": f"dm-budget:{team_id}:{sender_id}:{recipient_id}"})
+
+
+_LOCK = text("SELECT pg_advisory_xact_lock(hashtext(:k))")
 
 
 async def budget_of(session: AsyncSession, *, team_id: str) -> int:

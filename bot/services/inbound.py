@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Text, cast, delete, or_, select, tuple_, update
+from sqlalchemy import Text, bindparam, cast, delete, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -95,13 +95,22 @@ async def claim(
     """Start work on a delivery with a fresh lease, unless someone else took it since this
     worker last did: `attempts` is the claim's version, and whoever moves it first owns the
     work. A fresh delivery is at version 0; a recovered one at the version recovery gave it."""
-    claimed = await session.execute(
-        update(Inbound)
-        .where(Inbound.id == inbound_id, Inbound.status == "pending", Inbound.attempts == attempts)
-        .values(attempts=attempts + 1, lease_until=now + LEASE)
-        .returning(Inbound)
+    params = {"inbound_id": inbound_id, "version": attempts, "until": now + LEASE}
+    return (await session.execute(_CLAIM, params)).scalar_one_or_none()
+
+
+# Built once: every delivery runs it.
+_CLAIM = (
+    update(Inbound)
+    .where(
+        Inbound.id == bindparam("inbound_id"),
+        Inbound.status == "pending",
+        Inbound.attempts == bindparam("version"),
     )
-    return claimed.scalar_one_or_none()
+    .values(attempts=bindparam("version") + 1, lease_until=bindparam("until"))
+    .returning(Inbound)
+    .execution_options(synchronize_session=False)
+)
 
 
 async def claim_new(session: AsyncSession, *, now: datetime, limit: int) -> list[Inbound]:
@@ -170,11 +179,15 @@ async def renew(session: AsyncSession, *, held: dict[int, int], now: datetime) -
 
 async def finish(session: AsyncSession, *, inbound_id: int, now: datetime) -> None:
     """Mark a delivery done and drop its payload: only the dedup key is kept."""
-    await session.execute(
-        update(Inbound)
-        .where(Inbound.id == inbound_id)
-        .values(status="done", payload=None, finished_at=now, error=None)
-    )
+    await session.execute(_FINISH, {"inbound_id": inbound_id, "now": now})
+
+
+_FINISH = (
+    update(Inbound)
+    .where(Inbound.id == bindparam("inbound_id"))
+    .values(status="done", payload=None, finished_at=bindparam("now"), error=None)
+    .execution_options(synchronize_session=False)
+)
 
 
 async def fail(session: AsyncSession, *, inbound_id: int, now: datetime, error: str) -> str:

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Update, and_, bindparam, delete, or_, select, update
+from sqlalchemy import Table, Update, and_, bindparam, delete, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import text as texts
-from bot.db import dialect_of, insert_for
+from bot.db import dialect_of
 from bot.models import Kudos, Person, Workspace
 from bot.services import allies
 from bot.text import Source, TextRefused
@@ -244,11 +247,8 @@ async def give(
         }
         for receiver in parsed.receivers
     ]
-    stmt = insert_for(session, Kudos).values(rows)
-    stmt = stmt.on_conflict_do_nothing(
-        index_elements=["team_id", "source_key", "receiver_id"]
-    ).returning(Kudos)
-    inserted = sorted((await session.scalars(stmt)).all(), key=lambda k: k.id)
+    stored = await session.scalars(_INSERT[dialect_of(session)], rows)
+    inserted = sorted(stored.all(), key=lambda k: k.id)
     await allies.record_contacts(
         session, team_id=team_id, a=giver.user_id, others=parsed.receivers, at=now
     )
@@ -257,6 +257,16 @@ async def give(
     return GiveResult(kudos=inserted, new=True)
 
 
+def _insert_statement(insert: Any) -> Any:
+    return (
+        insert(Kudos)
+        .on_conflict_do_nothing(index_elements=["team_id", "source_key", "receiver_id"])
+        .returning(Kudos)
+    )
+
+
+# Built once (per backend): every kudos runs these.
+_INSERT = {"postgresql": _insert_statement(pg_insert), "sqlite": _insert_statement(sqlite_insert)}
 _LOCK_GIVER = (
     select(Person.user_id)
     .where(Person.team_id == bindparam("team_id"), Person.user_id == bindparam("giver_id"))
@@ -356,13 +366,16 @@ async def withdraw_message(session: AsyncSession, *, team_id: str, source_key: s
 
 
 async def _by_source(session: AsyncSession, *, team_id: str, source_key: str) -> list[Kudos]:
-    stmt = (
-        select(Kudos)
-        .where(Kudos.team_id == team_id, Kudos.source_key == source_key)
-        .order_by(Kudos.id)
-        .limit(MAX_RECEIVERS)
-    )
-    return list((await session.execute(stmt)).scalars())
+    found = await session.execute(_BY_SOURCE, {"team_id": team_id, "source_key": source_key})
+    return list(found.scalars())
+
+
+_BY_SOURCE = (
+    select(Kudos)
+    .where(Kudos.team_id == bindparam("team_id"), Kudos.source_key == bindparam("source_key"))
+    .order_by(Kudos.id)
+    .limit(MAX_RECEIVERS)
+)
 
 
 async def mark_announced(
@@ -377,38 +390,55 @@ async def mark_announced(
 ) -> None:
     """Remember that the public post went out (or, for the private rows, that the giver was
     told they were delivered), so a re-run does neither again."""
-    await session.execute(
-        announced(
-            team_id=team_id,
-            source_key=source_key,
-            channel_id=channel_id,
-            ts=ts,
-            now=now,
-            private=private,
-        )
-    )
-
-
-def announced(
-    *,
-    team_id: str,
-    source_key: str,
-    channel_id: str | None,
-    ts: str | None,
-    now: datetime,
-    private: bool = False,
-) -> Update:
-    """`mark_announced` as a statement, for the caller to commit with the delivery's
-    outcome."""
     which = Kudos.private_by.is_not(None) if private else Kudos.private_by.is_(None)
-    return (
+    await session.execute(
         update(Kudos)
         .where(Kudos.team_id == team_id, Kudos.source_key == source_key, which)
         .values(post_channel_id=channel_id, post_ts=ts, announced_at=now)
     )
 
 
-def mark_notified(*, kudos_id: int, now: datetime) -> Update:
-    """Remember that the receiver was told, so a re-run does not DM them twice (a statement
-    for the caller to commit with the delivery's outcome)."""
-    return update(Kudos).where(Kudos.id == kudos_id).values(notified_at=now)
+@dataclass
+class Marks:
+    """What one delivery did for its kudos rows (the post went out, the receiver was told),
+    saved with the delivery's outcome, done or failed, so a retry repeats neither (and one
+    after a crash first looks in Slack for what it finds unmarked). One UPDATE per row
+    whatever the number of steps."""
+
+    announced: dict[int, tuple[str | None, str | None, datetime]] = field(default_factory=dict)
+    notified: dict[int, datetime] = field(default_factory=dict)
+
+    def announce(
+        self, rows: Sequence[Kudos], *, channel_id: str | None, ts: str | None, now: datetime
+    ) -> None:
+        for row in rows:
+            self.announced[row.id] = (channel_id, ts, now)
+
+    def notify(self, row: Kudos, *, now: datetime) -> None:
+        self.notified[row.id] = now
+
+    async def save(self, session: AsyncSession) -> None:
+        both: list[dict[str, Any]] = []
+        posted: list[dict[str, Any]] = []
+        told: list[dict[str, Any]] = []
+        for kid in dict.fromkeys([*self.announced, *self.notified]):
+            params: dict[str, Any] = {"kid": kid}
+            if kid in self.announced:
+                params["pc"], params["pt"], params["aa"] = self.announced[kid]
+            if kid in self.notified:
+                params["na"] = self.notified[kid]
+            (both if len(params) == 5 else posted if "aa" in params else told).append(params)
+        for statement, rows in ((_MARK_BOTH, both), (_MARK_POSTED, posted), (_MARK_TOLD, told)):
+            if rows:
+                await session.execute(statement, rows)
+
+
+def _mark(**values: Any) -> Update:
+    kudos = cast(Table, Kudos.__table__)
+    return update(kudos).where(kudos.c.id == bindparam("kid")).values(**values)
+
+
+_POSTED: dict[str, Any] = {"post_channel_id": bindparam("pc"), "post_ts": bindparam("pt")}
+_MARK_BOTH = _mark(**_POSTED, announced_at=bindparam("aa"), notified_at=bindparam("na"))
+_MARK_POSTED = _mark(**_POSTED, announced_at=bindparam("aa"))
+_MARK_TOLD = _mark(notified_at=bindparam("na"))

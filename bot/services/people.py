@@ -8,11 +8,13 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import func, select, tuple_, update
+from sqlalchemy import bindparam, func, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import i18n
-from bot.db import insert_for
+from bot.db import dialect_of, insert_for
 from bot.models import Person, Workspace
 from bot.tenancy import is_external
 
@@ -85,19 +87,19 @@ async def ensure_workspace(
 
 
 async def ensure_person(
-    session: AsyncSession, *, team_id: str, user_id: str, now: datetime
+    session: AsyncSession,
+    *,
+    team_id: str,
+    user_id: str,
+    now: datetime,
+    workspace_known: bool = False,
 ) -> None:
-    """A row for this person (and their workspace), marked as someone who uses allybot."""
-    await ensure_workspace(session, team_id=team_id)
-    stmt = insert_for(session, Person).values(
-        team_id=team_id, user_id=user_id, engaged_at=now, created_at=now
-    )
-    await session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["team_id", "user_id"],
-            set_={"engaged_at": func.coalesce(Person.engaged_at, stmt.excluded.engaged_at)},
-        )
-    )
+    """A row for this person (and their workspace, unless the caller knows it exists),
+    marked as someone who uses allybot."""
+    if not workspace_known:
+        await ensure_workspace(session, team_id=team_id)
+    params = {"team_id": team_id, "user_id": user_id, "now": now}
+    await session.execute(_ENGAGE[dialect_of(session)], params)
 
 
 async def get_people(
@@ -106,8 +108,15 @@ async def get_people(
     ids = list(dict.fromkeys(user_ids))
     if not ids:
         return {}
-    stmt = select(Person).where(Person.team_id == team_id, Person.user_id.in_(ids))
-    return {p.user_id: p for p in (await session.execute(stmt)).scalars()}
+    found = await session.execute(_PEOPLE, {"team_id": team_id, "user_ids": ids})
+    return {p.user_id: p for p in found.scalars()}
+
+
+# Built once: nearly every delivery reads people.
+_PEOPLE = select(Person).where(
+    Person.team_id == bindparam("team_id"),
+    Person.user_id.in_(bindparam("user_ids", expanding=True)),
+)
 
 
 def stale_ids(people: Mapping[str, Person], user_ids: Iterable[str], now: datetime) -> list[str]:
@@ -131,8 +140,8 @@ async def get_workspaces(
     """Workspace rows by team id (those that exist), in one read."""
     if not team_ids:
         return {}
-    stmt = select(Workspace).where(Workspace.team_id.in_(list(team_ids)))
-    return {w.team_id: w for w in (await session.execute(stmt)).scalars()}
+    found = await session.execute(_WORKSPACES, {"team_ids": list(team_ids)})
+    return {w.team_id: w for w in found.scalars()}
 
 
 async def get_pairs(
@@ -141,8 +150,14 @@ async def get_pairs(
     """People by (team id, user id), across workspaces, in one read."""
     if not pairs:
         return {}
-    stmt = select(Person).where(tuple_(Person.team_id, Person.user_id).in_(list(pairs)))
-    return {(p.team_id, p.user_id): p for p in (await session.execute(stmt)).scalars()}
+    found = await session.execute(_PAIRS, {"pairs": list(pairs)})
+    return {(p.team_id, p.user_id): p for p in found.scalars()}
+
+
+_WORKSPACES = select(Workspace).where(Workspace.team_id.in_(bindparam("team_ids", expanding=True)))
+_PAIRS = select(Person).where(
+    tuple_(Person.team_id, Person.user_id).in_(bindparam("pairs", expanding=True))
+)
 
 
 async def save_profiles(
@@ -170,22 +185,51 @@ async def save_profiles(
         }
         for p in profiles
     ]
-    stmt = insert_for(session, Person).values(rows)
-    fields = (
-        "name",
-        "tz",
-        "is_bot",
-        "deleted",
-        "is_admin",
-        "is_owner",
-        "external",
-        "profile_refreshed_at",
+    await session.execute(_SAVE_PROFILES[dialect_of(session)], rows)
+
+
+PROFILE_FIELDS = (
+    "name",
+    "tz",
+    "is_bot",
+    "deleted",
+    "is_admin",
+    "is_owner",
+    "external",
+    "profile_refreshed_at",
+)
+
+
+def _engage_statement(insert: Any) -> Any:
+    people = Person.__table__
+    stmt = insert(people).values(
+        team_id=bindparam("team_id"),
+        user_id=bindparam("user_id"),
+        engaged_at=bindparam("now"),
+        created_at=bindparam("now"),
     )
-    updates: dict[str, Any] = {f: stmt.excluded[f] for f in fields}
+    return stmt.on_conflict_do_update(
+        index_elements=["team_id", "user_id"],
+        set_={"engaged_at": func.coalesce(people.c.engaged_at, stmt.excluded.engaged_at)},
+    )
+
+
+def _save_statement(insert: Any) -> Any:
+    stmt = insert(Person.__table__)
+    updates: dict[str, Any] = {f: stmt.excluded[f] for f in PROFILE_FIELDS}
     # An event's user object carries no locale: keep the one users.info gave.
-    updates["slack_locale"] = func.coalesce(stmt.excluded.slack_locale, Person.slack_locale)
-    stmt = stmt.on_conflict_do_update(index_elements=["team_id", "user_id"], set_=updates)
-    await session.execute(stmt)
+    updates["slack_locale"] = func.coalesce(
+        stmt.excluded.slack_locale, Person.__table__.c.slack_locale
+    )
+    return stmt.on_conflict_do_update(index_elements=["team_id", "user_id"], set_=updates)
+
+
+# Built once per backend: an upsert's `excluded` alias is costly to build each time.
+_ENGAGE = {"postgresql": _engage_statement(pg_insert), "sqlite": _engage_statement(sqlite_insert)}
+_SAVE_PROFILES = {
+    "postgresql": _save_statement(pg_insert),
+    "sqlite": _save_statement(sqlite_insert),
+}
 
 
 def language_of(person: Person | None, workspace: Workspace | None) -> str:
