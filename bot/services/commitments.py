@@ -6,16 +6,19 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import i18n
 from bot import text as texts
 from bot.db import insert_for
 from bot.models import Commitment, CommitmentParty, Person
-from bot.services import allies
+from bot.services import allies, when_words
 from bot.services.kudos import USER_MENTION
+from bot.services.when import reads_as_when
 from bot.text import Source, TextRefused, snippet
 
 MAX_TEXT = 1000
@@ -24,10 +27,12 @@ LIST_LIMIT = 50
 FOLLOW_THROUGH_WINDOW = timedelta(days=90)  # the follow-through figure on `/commit list`
 
 BY = re.compile(r"(?:^|\s+)by\s+", re.IGNORECASE)
-TO_MENTIONS = re.compile(
-    r"(?:^|\s+)(?:to|for|with)\s+((?:<@[UW][A-Z0-9]+(?:\|[^>]*)?>(?:\s*(?:,|and|&amp;|&)\s*)?)+)",
-    re.IGNORECASE,
+TO_WORDS = "to|for|with"
+AND_WORDS = "and|y|e|und"
+TO_MENTIONS_PATTERN = (
+    r"(?:^|\s+)(?:{words})\s+((?:<@[UW][A-Z0-9]+(?:\|[^>]*)?>(?:\s*(?:,|{ands}|&amp;|&)\s*)?)+)"
 )
+TO_MENTIONS = re.compile(TO_MENTIONS_PATTERN.format(words=TO_WORDS, ands="and"), re.IGNORECASE)
 GOT_IT = "got_it"
 DISPUTED = "disputed"
 
@@ -57,8 +62,33 @@ def usage() -> str:
     )
 
 
-def parse_commit_text(text: str) -> CommitDraft:
-    """Split `/commit` text into the promise, the people it is to, and the due phrase."""
+@cache
+def to_mentions(language: str) -> re.Pattern[str]:
+    """ "to @bob" and its kin in English and in `language` ("a @bob", "an @bob")."""
+    extra = when_words.to_words(language)
+    if extra is None:
+        return TO_MENTIONS
+    words = f"{TO_WORDS}|{extra}"
+    return re.compile(TO_MENTIONS_PATTERN.format(words=words, ands=AND_WORDS), re.IGNORECASE)
+
+
+def _split_when(text: str, language: str) -> tuple[str, str | None]:
+    """The promise and its due phrase: after the last "by" (always), or after the last of
+    the person's own language's words for it ("para", "bis") when a date follows them."""
+    found = [(m, True) for m in BY.finditer(text)]
+    local = when_words.connector(language)
+    if local is not None:
+        found += [(m, False) for m in local.finditer(text)]
+    for match, english in sorted(found, key=lambda f: f[0].start(), reverse=True):
+        tail = text[match.end() :].strip()
+        if tail and not tail.startswith("<@") and (english or reads_as_when(tail, language)):
+            return text[: match.start()], tail
+    return text, None
+
+
+def parse_commit_text(text: str, language: str | None = None) -> CommitDraft:
+    """Split `/commit` text into the promise, the people it is to, and the due phrase, in
+    English or in `language` (the language allybot speaks to the person, unless given)."""
     text = text.strip()
     if len(text) > MAX_TEXT:
         raise CommitRejected(
@@ -67,14 +97,10 @@ def parse_commit_text(text: str) -> CommitDraft:
         )
     if group := texts.group_mention(text, Source.MARKUP):
         raise CommitRejected(texts.refusal(group))
-    head, when = text, None
-    for match in reversed(list(BY.finditer(text))):
-        tail = text[match.end() :].strip()
-        if tail and not tail.startswith("<@"):
-            head, when = text[: match.start()], tail
-            break
+    code = language or i18n.language()
+    head, when = _split_when(text, code)
     parties = tuple(dict.fromkeys(USER_MENTION.findall(head)))
-    what = TO_MENTIONS.sub(" ", head)
+    what = to_mentions(code).sub(" ", head)
     what = texts.trim(" ".join(what.split()), " ,.;:-")
     if not re.search(r"\w", USER_MENTION.sub("", what)):
         raise CommitRejected("What did you promise? " + usage())

@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 
 import dateparser
 
+from bot import i18n
+from bot.services import when_words
 from bot.text import snippet
 
 EXPLICIT_TIME = re.compile(
@@ -58,32 +60,61 @@ def _idiom(text: str, local_now: datetime, tz: ZoneInfo, window_end: int) -> dat
     return None
 
 
-def parse_when(text: str, *, tz: str, now: datetime, window_end: int = 17 * 60) -> datetime:
-    """The due instant (UTC) for `text` said at `now` by someone in `tz`."""
+def _read(said: str, text: str, language: str, local_now: datetime) -> datetime | None:
+    """dateparser on the English phrase, then on the person's own words in their language."""
+    settings: dict[str, object] = {
+        "PREFER_DATES_FROM": "future",
+        "RELATIVE_BASE": local_now.replace(tzinfo=None),
+        "RETURN_AS_TIMEZONE_AWARE": False,
+    }
+    if language in when_words.DAY_FIRST:
+        settings["DATE_ORDER"] = "DMY"
+    parsed = dateparser.parse(said, languages=["en"], settings=settings)
+    if parsed is None and language in when_words.LANGUAGES:
+        parsed = dateparser.parse(text, languages=[language], settings=settings)
+    return parsed
+
+
+def reads_as_when(text: str, language: str) -> bool:
+    """Whether `text` is a due date said in `language`: for the words that introduce one in
+    a `/commit` but also other things ("para el viernes", "para el equipo")."""
+    said = when_words.english(text.strip(), language)
+    now = datetime.now(UTC)
+    if _idiom(said, now, ZoneInfo("UTC"), 17 * 60) is not None:
+        return True
+    if not (DATE_WORDS.search(said) or EXPLICIT_TIME.search(said)):
+        return False
+    return _read(said, text, language, now) is not None
+
+
+def parse_when(
+    text: str,
+    *,
+    tz: str,
+    now: datetime,
+    window_end: int = 17 * 60,
+    language: str | None = None,
+) -> datetime:
+    """The due instant (UTC) for `text` said at `now` by someone in `tz`, in `language`
+    (the language allybot is speaking to them, unless given) or in English."""
     text = text.strip()
     if not text:
         raise WhenError("Say by when, e.g. `by Friday` or `by tomorrow 3pm`.")
+    code = language or i18n.language()
+    said = when_words.english(text, code)
     zone = ZoneInfo(tz)
     local_now = now.astimezone(zone)
-    due = _idiom(text, local_now, zone, window_end)
+    due = _idiom(said, local_now, zone, window_end)
     if due is None:
-        parsed = dateparser.parse(
-            text,
-            languages=["en"],
-            settings={
-                "PREFER_DATES_FROM": "future",
-                "RELATIVE_BASE": local_now.replace(tzinfo=None),
-                "RETURN_AS_TIMEZONE_AWARE": False,
-            },
-        )
+        parsed = _read(said, text, code, local_now)
         if parsed is None:
             raise WhenError(
                 f"I couldn't understand `by {snippet(text)}`. Try `by Friday`, `by tomorrow 3pm`, "
                 "`by 2026-12-01` or `in 2 weeks`."
             )
-        if EXPLICIT_TIME.search(text):
+        if EXPLICIT_TIME.search(said):
             due = parsed.replace(tzinfo=zone)
-            if due <= local_now and not DATE_WORDS.search(text):
+            if due <= local_now and not DATE_WORDS.search(said):
                 due += timedelta(days=1)  # "by 3pm" said at 7pm: tomorrow at 3pm
         else:
             due = end_of_workday(parsed.date(), zone, window_end)
