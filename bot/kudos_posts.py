@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 from slack_sdk.models.blocks import Block
 
+from bot import i18n
 from bot.blocks.kudos import build_kudos_post_blocks, kudos_post_text
 from bot.db import Database
 from bot.models import KudosPostUpdate
@@ -48,19 +49,20 @@ async def prepare(db: Database, row: KudosPostUpdate) -> PostEdit | None:
         async with db.session() as session:
             await me_too.give_up(session, update_id=row.id)
         return None
-    text = kudos_post_text(giver_id=post.giver_id, receiver_ids=post.receivers, reason=post.reason)
-    return PostEdit(
-        row=row,
-        text=text + (f" (+{joined})" if joined else ""),
-        blocks=build_kudos_post_blocks(
+    with i18n.speaking(workspace.language):  # a channel post: the workspace's language
+        text = kudos_post_text(
+            giver_id=post.giver_id, receiver_ids=post.receivers, reason=post.reason
+        )
+        blocks = build_kudos_post_blocks(
             giver_id=post.giver_id,
             receiver_ids=post.receivers,
             reason=post.reason,
             tags=post.tags,
             emoji=workspace.kudos_emoji,
             joined=joined,
-        ),
-        joined=joined,
+        )
+    return PostEdit(
+        row=row, text=text + (f" (+{joined})" if joined else ""), blocks=blocks, joined=joined
     )
 
 

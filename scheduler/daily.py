@@ -10,11 +10,13 @@ from datetime import datetime
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import directory
+from bot import directory, i18n
 from bot.blocks import renders
 from bot.blocks.nudges import build_daily_message_blocks
-from bot.models import Nudge, OutboxMessage, Person
+from bot.i18n import ngettext
+from bot.models import Nudge, OutboxMessage, Person, Workspace
 from bot.runtime import AllyBot
+from bot.services import people
 from scheduler import kinds, outbox
 from scheduler.kinds import Rendered
 from scheduler.messages import MessageKind, Outgoing, Skip, register
@@ -46,27 +48,39 @@ async def render_items(
 
 
 def fallback_text(rendered: list[Rendered]) -> str:
+    """The notification's text: the one item, or how many there are and the first."""
     if len(rendered) == 1:
         return rendered[0].text
-    return f"allybot: {len(rendered)} things for today. " + rendered[0].text
+    return ngettext(
+        "allybot: {n} thing for today. {first}",
+        "allybot: {n} things for today. {first}",
+        len(rendered),
+        first=rendered[0].text,
+    )
 
 
 async def render(
     bot: AllyBot, client: AsyncWebClient, row: OutboxMessage, now: datetime
 ) -> Outgoing | Skip:
-    """The person's due items as one DM, rendered (and recorded) as it is sent."""
+    """The person's due items as one DM, rendered (and recorded) as it is sent, in the
+    person's language as it is then (their choice, their Slack locale, the workspace's)."""
     assert row.user_id is not None and row.local_day is not None
-    people = await directory.lookup(bot.db, client, team_id=row.team_id, user_ids=[row.user_id])
-    person = people.get(row.user_id)
+    found = await directory.lookup(bot.db, client, team_id=row.team_id, user_ids=[row.user_id])
+    person = found.get(row.user_id)
     async with bot.db.session() as session:
         items = await outbox.items_of(session, message_id=row.id)
         if person is None or person.deleted or not items:
             return Skip("nobody to message")
-        rendered = await render_items(session, items, person, True)
-    if not rendered:
-        return Skip("nothing left to say")
-    blocks = build_daily_message_blocks(day=row.local_day, items=[r.blocks for r in rendered])
-    return Outgoing(text=fallback_text(rendered), blocks=blocks, user_id=row.user_id)
+        workspace = await session.get(Workspace, row.team_id)
+        with i18n.speaking(people.language_of(person, workspace)):
+            rendered = await render_items(session, items, person, True)
+            if not rendered:
+                return Skip("nothing left to say")
+            blocks = build_daily_message_blocks(
+                day=row.local_day, items=[r.blocks for r in rendered]
+            )
+            text = fallback_text(rendered)
+    return Outgoing(text=text, blocks=blocks, user_id=row.user_id)
 
 
 register(MessageKind(name=outbox.DAILY, render=render))

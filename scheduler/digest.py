@@ -10,7 +10,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import i18n
 from bot.blocks.kudos import build_digest_blocks
+from bot.i18n import _
 from bot.models import OutboxMessage, Workspace
 from bot.runtime import AllyBot
 from bot.services import digest
@@ -42,7 +44,8 @@ async def plan_digests(session: AsyncSession, *, now: datetime, team_id: str | N
 async def render(
     bot: AllyBot, client: AsyncWebClient, row: OutboxMessage, now: datetime
 ) -> Outgoing | Skip:
-    """The week's figures, counted as it is posted; a week without kudos posts nothing."""
+    """The week's figures, counted as it is posted, in the workspace's default language (a
+    channel post); a week without kudos posts nothing."""
     async with bot.db.session() as session:
         ws = await session.get(Workspace, row.team_id)
         if ws is None or ws.kudos_channel_id is None or ws.uninstalled_at is not None:
@@ -50,11 +53,10 @@ async def render(
         week = await digest.week_in_kudos(session, team_id=row.team_id, now=now)
     if week.kudos == 0:
         return Skip(digest.EMPTY)
-    return Outgoing(
-        text=f"Kudos this week: {week.kudos}",
-        blocks=build_digest_blocks(week),
-        channel_id=ws.kudos_channel_id,
-    )
+    with i18n.speaking(ws.language):
+        text = _("Kudos this week: {count}", count=i18n.format_number(week.kudos))
+        blocks = build_digest_blocks(week)
+    return Outgoing(text=text, blocks=blocks, channel_id=ws.kudos_channel_id)
 
 
 messages.register(MessageKind(name=digest.KIND, render=render))

@@ -6,7 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot import i18n
+from bot.models import Workspace
 from bot.runtime import AllyBot
+from bot.services import people
 from scheduler import kinds
 from scheduler.kinds import PlanContext
 from scheduler.outbox import due_nudges
@@ -26,7 +29,8 @@ class PreviewLine:
 
 
 async def preview(bot: AllyBot, *, now: datetime, team_id: str | None = None) -> list[PreviewLine]:
-    """Plan as a pass would, render each due item, and keep none of it."""
+    """Plan as a pass would, render each due item (in its recipient's language, as the
+    daily message would be), and keep none of it."""
     lines: list[PreviewLine] = []
     async with bot.db.sessions() as session:
         try:
@@ -41,7 +45,9 @@ async def preview(bot: AllyBot, *, now: datetime, team_id: str | None = None) ->
                 nudge_kind = kinds.get(nudge.kind)
                 if nudge_kind is None:
                     continue
-                rendered = await nudge_kind.render(session, nudge, person, False)
+                workspace = await session.get(Workspace, nudge.team_id)
+                with i18n.speaking(people.language_of(person, workspace)):
+                    rendered = await nudge_kind.render(session, nudge, person, False)
                 if rendered is None:
                     continue
                 local = now.astimezone(ZoneInfo(person.tz))

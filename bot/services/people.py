@@ -242,6 +242,15 @@ def language_of(person: Person | None, workspace: Workspace | None) -> str:
     )
 
 
+def common_language(members: Iterable[Person | None], workspace: Workspace | None) -> str:
+    """A group's language (an intros group DM): the one every member reads allybot in, else
+    the workspace's default (also when a member is unknown)."""
+    found = {language_of(p, workspace) if p is not None else None for p in members}
+    if len(found) == 1 and None not in found:
+        return str(found.pop())
+    return i18n.choose(workspace.language if workspace is not None else None)
+
+
 def slack_language(person: Person | None, workspace: Workspace | None) -> str:
     """The language a person gets when they follow Slack's: their Slack locale's, else the
     workspace's default (what "Slack's language" means in the language picker)."""

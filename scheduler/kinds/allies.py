@@ -17,6 +17,7 @@ from bot.blocks.allies import (
     build_resolve_follow_up_blocks,
 )
 from bot.db import add_days
+from bot.i18n import _, ngettext
 from bot.models import Ally, Kudos, Nudge, Person, Resolve, Workspace
 from scheduler.kinds import (
     NudgeKind,
@@ -129,8 +130,14 @@ async def render_checkins(
     if not due:
         return None  # contact happened since planning
     first = due[0]
+    ally = f"<@{first.ally_id}>"
     return Rendered(
-        text=f"It's been {first.days} days since you and <@{first.ally_id}> connected",
+        text=ngettext(
+            "It's been {n} day since you and {ally} connected",
+            "It's been {n} days since you and {ally} connected",
+            first.days,
+            ally=ally,
+        ),
         blocks=build_checkin_blocks(person.team_id, due),
     )
 
@@ -151,7 +158,7 @@ async def plan_resolve_follow_ups(session: AsyncSession, ctx: PlanContext) -> in
         subject=cast(Resolve.id, String),
     ).where(Resolve.status == "open", Resolve.follow_up_day <= ctx.clocks.c.local_day)
     planned = await insert_planned_returning(session, due, ctx.now)
-    for batch in batches([int(s) for s, _ in planned]):
+    for batch in batches([int(s) for s, __ in planned]):
         await session.execute(
             update(Resolve)
             .where(Resolve.id.in_(batch))
@@ -166,8 +173,9 @@ async def render_resolve(
     row = await session.get(Resolve, int(nudge.subject))
     if row is None or row.status not in ("open", "asked"):
         return None
+    other = f"<@{row.other_id}>"
     return Rendered(
-        text=f"Did you get to talk with <@{row.other_id}>?",
+        text=_("Did you get to talk with {person}?", person=other),
         blocks=build_resolve_follow_up_blocks(row.id, row.other_id, row.topic),
     )
 
@@ -232,8 +240,14 @@ async def render_give_back(
             )
         )
     ).scalar_one()
+    giver = f"<@{nudge.subject}>"
     return Rendered(
-        text=f"<@{nudge.subject}> has recognised you {times} times this month",
+        text=ngettext(
+            "{person} has recognised you {n} time this month",
+            "{person} has recognised you {n} times this month",
+            int(times),
+            person=giver,
+        ),
         blocks=build_give_back_blocks(nudge.team_id, nudge.subject, int(times)),
     )
 
@@ -283,7 +297,7 @@ async def render_breadth(
         )
     ).one()
     return Rendered(
-        text="Who else made your work easier lately?",
+        text=_("Who else made your work easier lately?"),
         blocks=build_breadth_blocks(int(count), int(people)),
     )
 

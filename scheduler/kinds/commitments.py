@@ -9,6 +9,7 @@ from sqlalchemy import Select, String, cast, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.blocks.commitments import build_reminder_blocks
+from bot.i18n import _
 from bot.models import Commitment, Nudge, Person
 from bot.services import commitments
 from bot.workdays import add_working_days
@@ -79,9 +80,14 @@ async def render(
         p.user_id for p in await commitments.parties_of(session, commitment_id=commitment.id)
     ]
     overdue = nudge.kind == OVERDUE
-    label = "Overdue" if overdue else "Due today"
+    # Translators: notification lines; {promise} is what the person promised, as they wrote it
+    text = (
+        _("Overdue: {promise}", promise=commitment.text)
+        if overdue
+        else _("Due today: {promise}", promise=commitment.text)
+    )
     return Rendered(
-        text=f"{label}: {commitment.text}",
+        text=text,
         blocks=build_reminder_blocks(commitment, parties, person.tz, overdue=overdue),
     )
 

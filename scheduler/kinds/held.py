@@ -19,6 +19,7 @@ from bot.blocks.commitments import (
     build_party_blocks,
 )
 from bot.blocks.kudos import build_kudos_dm_blocks
+from bot.i18n import _, ngettext
 from bot.models import Commitment, Kudos, Nudge, Person, Workspace
 from bot.services.dm_budget import HELD_KIND
 from scheduler.kinds import NudgeKind, PlanContext, Rendered, register
@@ -92,7 +93,7 @@ async def render_many(
             shown.extend(blocks)
     if not count:
         return None
-    header = SectionBlock(text=MarkdownTextObject(text="*Since your last message from allybot*"))
+    header = SectionBlock(text=MarkdownTextObject(text=_("*Since your last message from allybot*")))
     out: list[Block] = [header, *shown]
     if count > SHOWN:
         more = ", ".join(f"<@{s}>" for s in list(senders)[:10])
@@ -100,13 +101,20 @@ async def render_many(
             ContextBlock(
                 elements=[
                     MarkdownTextObject(
-                        text=f"…and {count - SHOWN} more from {more}, recorded in "
-                        "allybot; ask them if you need the details."
+                        text=ngettext(
+                            "…and {n} more from {people}, recorded in allybot; ask them if "
+                            "you need the details.",
+                            "…and {n} more from {people}, recorded in allybot; ask them if "
+                            "you need the details.",
+                            count - SHOWN,
+                            people=more,
+                        )
                     )
                 ]
             )
         )
-    return Rendered(text=f"{count} update{'s' if count != 1 else ''} from colleagues", blocks=out)
+    text = ngettext("{n} update from colleagues", "{n} updates from colleagues", count)
+    return Rendered(text=text, blocks=out)
 
 
 register(

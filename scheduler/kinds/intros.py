@@ -21,7 +21,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import directory, hours
+from bot import directory, hours, i18n
 from bot.blocks.intros import (
     build_follow_up_blocks,
     build_intro_blocks,
@@ -35,7 +35,7 @@ from bot.blocks.newcomers import build_welcome_intro_blocks, welcome_intro_text
 from bot.logs import describe, log_context
 from bot.models import IntroRound, Nudge, OutboxMessage, Person, Workspace
 from bot.runtime import AllyBot
-from bot.services import newcomers
+from bot.services import newcomers, people
 from bot.services.intros import fit as intro_fit
 from bot.services.intros import posts as intro_posts
 from bot.services.intros import rounds as intro_rounds
@@ -155,34 +155,37 @@ async def _bot_user(client: AsyncWebClient) -> str | None:
 async def render_intro(
     bot: AllyBot, client: AsyncWebClient, row: OutboxMessage, now: datetime
 ) -> Outgoing | Skip:
-    """Who is in the group, each member's local time, and a conversation starter."""
+    """Who is in the group, each member's local time, and a conversation starter, in the
+    members' common language (else the workspace's default)."""
     async with bot.db.session() as session:
         group = await intro_posts.group_of(session, match_id=int(str(row.subject)))
         if group is None:
             return Skip("match gone")
         row_round = await session.get(IntroRound, group.match.round_id)
         workspace = await session.get(Workspace, group.match.team_id)
-    people = await directory.lookup(
+    found = await directory.lookup(
         bot.db, client, team_id=group.match.team_id, user_ids=group.members
     )
-    lines = [
-        intro_rules.local_time_line(people[u], now) if u in people else f"<@{u}>"
-        for u in group.members
-    ]
-    known = [people[u] for u in group.members if u in people]
-    slots = [
-        slot_line(moment, [(p.user_id, hours.local_label(moment, p.tz)) for p in known])
-        for moment in intro_fit.group_slots(known, workspace, now)
-    ]
-    blocks = build_intro_blocks(
-        user_ids=group.members,
-        channel_id=row_round.channel_id if row_round else "",
-        starter=intro_starters.starter_text(group.match.starter_id),
-        time_lines=lines,
-        slot_lines=slots,
-    )
+    with i18n.speaking(people.common_language([found.get(u) for u in group.members], workspace)):
+        lines = [
+            intro_rules.local_time_line(found[u], now) if u in found else f"<@{u}>"
+            for u in group.members
+        ]
+        known = [found[u] for u in group.members if u in found]
+        slots = [
+            slot_line(moment, [(p.user_id, hours.local_label(moment, p.tz)) for p in known])
+            for moment in intro_fit.group_slots(known, workspace, now)
+        ]
+        blocks = build_intro_blocks(
+            user_ids=group.members,
+            channel_id=row_round.channel_id if row_round else "",
+            starter=intro_starters.starter_text(group.match.starter_id),
+            time_lines=lines,
+            slot_lines=slots,
+        )
+        text = intro_text(group.members)
     return Outgoing(
-        text=intro_text(group.members),
+        text=text,
         blocks=blocks,
         channel_id=group.match.channel_id,
         members=tuple(group.members),
@@ -192,7 +195,7 @@ async def render_intro(
 async def render_follow_up(
     bot: AllyBot, client: AsyncWebClient, row: OutboxMessage, now: datetime
 ) -> Outgoing | Skip:
-    """ "Did you meet?", only where the introduction went."""
+    """ "Did you meet?", only where the introduction went, in the group's language."""
     match_id = int(str(row.subject))
     async with bot.db.session() as session:
         group = await intro_posts.group_of(session, match_id=match_id)
@@ -200,9 +203,14 @@ async def render_follow_up(
             return Skip("match gone")
         if not await intro_posts.intro_sent(session, team_id=row.team_id, match_id=match_id):
             return Skip("intro not sent")
+        workspace = await session.get(Workspace, row.team_id)
+    found = await directory.lookup(bot.db, client, team_id=row.team_id, user_ids=group.members)
+    with i18n.speaking(people.common_language([found.get(u) for u in group.members], workspace)):
+        text = follow_up_text()
+        blocks = build_follow_up_blocks(match_id)
     return Outgoing(
-        text=follow_up_text(),
-        blocks=build_follow_up_blocks(match_id),
+        text=text,
+        blocks=blocks,
         channel_id=group.match.channel_id,
         members=tuple(group.members),
     )
@@ -211,35 +219,39 @@ async def render_follow_up(
 async def render_welcome(
     bot: AllyBot, client: AsyncWebClient, row: OutboxMessage, now: datetime
 ) -> Outgoing | Skip:
-    """A newcomer's first intro, to the volunteers who welcome them. The newcomer is the one
-    their own record names: once they erased their data or left, nothing is posted."""
+    """A newcomer's first intro, to the volunteers who welcome them, in the group's common
+    language (else the workspace's default). The newcomer is the one their own record
+    names: once they erased their data or left, nothing is posted."""
     async with bot.db.session() as session:
         group = await intro_posts.group_of(session, match_id=int(str(row.subject)))
         newcomer = await newcomers.newcomer_of(session, match_id=int(str(row.subject)))
+        workspace = await session.get(Workspace, row.team_id)
     if group is None:
         return Skip("match gone")
     if newcomer is None or newcomer not in group.members:
         return Skip("newcomer gone")
-    people = await directory.lookup(
+    found = await directory.lookup(
         bot.db, client, team_id=group.match.team_id, user_ids=group.members
     )
-    if newcomer in people and people[newcomer].deleted:  # left the workspace since
+    if newcomer in found and found[newcomer].deleted:  # left the workspace since
         return Skip("newcomer gone")
     welcomers = [u for u in group.members if u != newcomer]
     if not welcomers:
         return Skip("no welcomers left")
-    lines = [
-        intro_rules.local_time_line(people[u], now) if u in people else f"<@{u}>"
-        for u in [newcomer, *welcomers]
-    ]
-    blocks = build_welcome_intro_blocks(
-        newcomer_id=newcomer,
-        welcomers=welcomers,
-        starter=intro_starters.starter_text(group.match.starter_id),
-        time_lines=lines,
-    )
+    members = [newcomer, *welcomers]
+    with i18n.speaking(people.common_language([found.get(u) for u in members], workspace)):
+        lines = [
+            intro_rules.local_time_line(found[u], now) if u in found else f"<@{u}>" for u in members
+        ]
+        blocks = build_welcome_intro_blocks(
+            newcomer_id=newcomer,
+            welcomers=welcomers,
+            starter=intro_starters.starter_text(group.match.starter_id),
+            time_lines=lines,
+        )
+        text = welcome_intro_text(newcomer, welcomers)
     return Outgoing(
-        text=welcome_intro_text(newcomer, welcomers),
+        text=text,
         blocks=blocks,
         channel_id=group.match.channel_id,
         members=(newcomer, *welcomers),

@@ -7,6 +7,7 @@ from sqlalchemy import case, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.blocks.nudges import build_tip_blocks
+from bot.i18n import _
 from bot.models import Nudge, Person, Workspace
 from bot.services import tips
 from scheduler.kinds import NudgeKind, PlanContext, Rendered, insert_planned, register
@@ -55,7 +56,8 @@ async def render(
     title = tips.library().title(tip.category)
     text = tip.shown()
     return Rendered(
-        text=f"Tip: {text}",
+        # Translators: a notification line; {tip} is the tip itself
+        text=_("Tip: {tip}", tip=text),
         blocks=build_tip_blocks(title=title, text=text, shown_id=shown.id if shown else 0),
     )
 

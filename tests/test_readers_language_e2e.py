@@ -1,0 +1,257 @@
+"""Who reads it decides the language, through `allybot serve`, scheduler passes at simulated
+instants and the Slack double: each person's daily message in their own language (and a
+change in Slack, or their own choice, taking effect), an intros group DM in its members'
+common language or the workspace's, and the weekly digest in the workspace's language."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select, update
+
+from bot import i18n
+from bot.db import Database
+from bot.models import IntroMatch, Kudos, Person, TipShown, Workspace
+from bot.services import tips, workspace_settings
+from bot.services.intros import rules as intro_rules
+from bot.services.intros import starters
+from scheduler.digest import post_digests
+from scheduler.planner import run_pass
+from tests import payloads
+from tests.conftest import Server, Team
+from tests.helpers import at, running_bot, set_intros
+from tests.slack_double import Call, SlackDouble
+from tests.test_allies_e2e import wait_until
+from tests.test_commitments_e2e import blocks_of
+from tests.test_intros_e2e import BOT_USER, group_posts, intros_cmd
+
+TZ = "Europe/Madrid"
+MONDAY = "2027-03-01 10:00"  # a working morning in TZ
+
+
+async def ally(server: Server, team: Team, slack: SlackDouble, user: str, text: str) -> str:
+    body, key = team.command("/ally", text, user_id=user)
+    assert (await server.post(body))[0] == 200
+    return str((await slack.wait_for("response_url", _key=key))[0].args["text"])
+
+
+async def pass_at(database_url: str, slack: SlackDouble, team: Team, when: datetime) -> None:
+    async with running_bot(database_url, slack) as bot:
+        await run_pass(bot, now=when, team_id=team.team_id)
+
+
+def daily(slack: SlackDouble, user: str) -> list[Call]:
+    """The messages the scheduler DMed the person (not replies to what they did)."""
+    return [
+        c
+        for c in slack.calls_to("chat.postMessage", channel=user)
+        if c.ok and "tip_helpful" in json.dumps(blocks_of(c))
+    ]
+
+
+async def tip_of(db: Database, team_id: str, user_id: str, nth: int) -> str:
+    """The tip allybot chose for the person's `nth` message, as its stable id."""
+    async with db.session() as session:
+        rows = await session.execute(
+            select(TipShown.tip_id)
+            .where(TipShown.team_id == team_id, TipShown.user_id == user_id)
+            .order_by(TipShown.id)
+        )
+        return list(rows.scalars())[nth]
+
+
+def words(call: Call) -> str:
+    """Every text a message's blocks show, one per line."""
+    found: list[str] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("text"), str):
+                found.append(node["text"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(blocks_of(call))
+    return "\n".join(found)
+
+
+def tip_in(code: str, tip_id: str) -> str:
+    tip = tips.library().by_id(tip_id)
+    assert tip is not None
+    with i18n.speaking(code):
+        return tip.shown()
+
+
+async def test_each_persons_daily_message_is_in_their_language_and_follows_changes(
+    server: Server, team: Team, slack: SlackDouble, db: Database, database_url: str
+) -> None:
+    ana = team.user("ana", tz=TZ, locale="es-ES")
+    ben = team.user("ben", tz=TZ, locale="de-DE")
+    eve = team.user("eve", tz=TZ, locale="en-US")
+    for person in (ana, ben, eve):
+        await ally(server, team, slack, person, "tips daily")
+
+    monday = at(MONDAY, TZ)
+    await pass_at(database_url, slack, team, monday)
+    for person, code, lead in (
+        (ana, "es", "Consejo: "),
+        (ben, "de", "Tipp: "),
+        (eve, "en", "Tip: "),
+    ):
+        (message,) = daily(slack, person)
+        tip_id = await tip_of(db, team.team_id, person, 0)
+        assert message.args["text"] == lead + tip_in(code, tip_id), person
+        assert tip_in(code, tip_id) in words(message)
+
+    # Ana switches Slack to German: Slack says her profile changed (without her locale);
+    # the next message allybot sends her asks Slack again and is in German.
+    slack.set_locale(ana, "de-DE")
+    event = payloads.event_callback(
+        payloads.user_change_event(slack.user(ana)), team_id=team.team_id
+    )
+    assert (await server.post(event))[0] == 200
+
+    async def refreshable() -> bool:
+        async with db.session() as session:
+            found = await session.get(Person, (team.team_id, ana))
+            return found is not None and found.profile_refreshed_at is None
+
+    await wait_until(refreshable)
+    await pass_at(database_url, slack, team, monday + timedelta(days=1))
+    second = daily(slack, ana)[1]
+    assert second.args["text"] == "Tipp: " + tip_in("de", await tip_of(db, team.team_id, ana, 1))
+
+    # Her own choice wins over Slack's: English from now on, though Slack says German.
+    await ally(server, team, slack, ana, "language en")
+    await pass_at(database_url, slack, team, monday + timedelta(days=2))
+    third = daily(slack, ana)[2]
+    assert third.args["text"] == "Tip: " + tip_in("en", await tip_of(db, team.team_id, ana, 2))
+
+
+async def intros_round(
+    server: Server,
+    team: Team,
+    slack: SlackDouble,
+    db: Database,
+    database_url: str,
+    members: list[str],
+) -> tuple[Call, str]:
+    """One round of intros for `members` (a pair): its group post and its starter's id."""
+    async with db.session() as session:
+        await set_intros(session, team_id=team.team_id, channel_id=team.channel_id)
+    slack.set_members(team.channel_id, [*members, BOT_USER])
+    for person in members:
+        await intros_cmd(server, team, slack, person, "join")
+    async with db.session() as session:
+        workspace = await session.get(Workspace, team.team_id)
+        assert workspace is not None
+        day = intro_rules.next_round_day(workspace, datetime.now(UTC) + timedelta(days=1))
+    await pass_at(
+        database_url,
+        slack,
+        team,
+        datetime.combine(day, datetime.min.time(), UTC) + timedelta(hours=9, minutes=30),
+    )
+    (post,) = group_posts(slack, set(members), "")
+    async with db.session() as session:
+        match = (
+            await session.execute(select(IntroMatch).where(IntroMatch.team_id == team.team_id))
+        ).scalar_one()
+    return post, match.starter_id
+
+
+def starter_in(code: str, starter_id: str) -> str:
+    with i18n.speaking(code):
+        return starters.starter_text(starter_id)
+
+
+async def test_an_intros_group_speaks_its_common_language(
+    server: Server, team: Team, slack: SlackDouble, db: Database, database_url: str
+) -> None:
+    ana = team.user("ana", tz=TZ, locale="es-ES")
+    luz = team.user("luz", tz=TZ, locale="es-MX")
+    post, starter = await intros_round(server, team, slack, db, database_url, [ana, luz])
+    said = words(post)
+    assert starter_in("es", starter) in said and starter_in("en", starter) not in said
+
+
+async def test_a_mixed_intros_group_gets_the_workspace_language(
+    server: Server, team: Team, slack: SlackDouble, db: Database, database_url: str
+) -> None:
+    ana = team.user("ana", tz=TZ, locale="es-ES")
+    eve = team.user("eve", tz=TZ, locale="en-GB")
+    async with db.session() as session:
+        await workspace_settings.apply(
+            session,
+            team_id=team.team_id,
+            settings=workspace_settings.WorkspaceSettings(language="de"),
+            changed_by="test",
+            now=datetime.now(UTC),
+        )
+    post, starter = await intros_round(server, team, slack, db, database_url, [ana, eve])
+    said = words(post)
+    assert starter_in("de", starter) in said
+    assert starter_in("es", starter) not in said and starter_in("en", starter) not in said
+
+
+async def test_the_digest_follows_the_workspace_language(
+    server: Server, team: Team, slack: SlackDouble, db: Database, database_url: str
+) -> None:
+    ana = team.user("ana", tz=TZ, locale="es-ES")
+    bob = team.user("bob", tz=TZ, locale="en-US")
+    async with db.session() as session:
+        await workspace_settings.apply(
+            session,
+            team_id=team.team_id,
+            settings=workspace_settings.WorkspaceSettings(
+                kudos_channel=team.channel_id, digest_day="monday"
+            ),
+            changed_by="test",
+            now=datetime.now(UTC),
+        )
+    body, __ = team.command("/kudos", f"<@{bob}> thanks for the clear notes", user_id=ana)
+    assert (await server.post(body))[0] == 200
+    await slack.wait_for("chat.postMessage", channel=bob)
+
+    def posts() -> list[str]:
+        return [
+            str(c.args.get("text"))
+            for c in slack.calls_to("chat.postMessage", channel=team.channel_id)
+            if c.ok
+        ]
+
+    # The digest day after the kudos: Monday morning in the workspace's zone (UTC).
+    today = datetime.now(UTC).date()
+    monday = today + timedelta(days=(7 - today.weekday()) % 7 or 7)
+    morning = datetime.combine(monday, datetime.min.time(), UTC) + timedelta(hours=10)
+    before = len(posts())
+    async with running_bot(database_url, slack) as bot:
+        await post_digests(bot, now=morning, team_id=team.team_id)
+    assert posts()[before:] == ["Kudos this week: 1"]
+
+    async with db.session() as session:
+        await workspace_settings.apply(
+            session,
+            team_id=team.team_id,
+            settings=workspace_settings.WorkspaceSettings(language="de"),
+            changed_by="test",
+            now=datetime.now(UTC),
+        )
+    cy = team.user("cy", tz=TZ, locale="de-DE")
+    body, __ = team.command("/kudos", f"<@{cy}> thanks again for the notes", user_id=ana)
+    assert (await server.post(body))[0] == 200
+    await slack.wait_for("chat.postMessage", channel=cy)
+    async with db.session() as session:  # given during the following week
+        await session.execute(
+            update(Kudos)
+            .where(Kudos.team_id == team.team_id, Kudos.text.contains("again"))
+            .values(created_at=morning + timedelta(days=6))
+        )
+    before = len(posts())
+    async with running_bot(database_url, slack) as bot:
+        await post_digests(bot, now=morning + timedelta(days=7), team_id=team.team_id)
+    assert posts()[before:] == ["Kudos diese Woche: 1"]
