@@ -21,6 +21,8 @@ from collections.abc import Collection, Mapping
 from enum import StrEnum
 from typing import Any
 
+from bot.i18n import _
+
 
 class Source(StrEnum):
     """How Slack sent the text."""
@@ -129,20 +131,21 @@ def group_mention(text: str, source: Source) -> str | None:
 
 
 def _group_name(inner: str) -> str | None:
-    kind, _, label = inner[1:].partition("|")
+    kind, __, label = inner[1:].partition("|")
     if kind.lower() in _SPECIAL_GROUPS:
         return "@" + kind.lower()
     if kind.startswith("subteam^"):
         label = unescape(label).strip()
-        return label if label.startswith("@") else "a user group"
+        return label if label.startswith("@") else _("a user group")
     return None
 
 
 def refusal(group: str) -> str:
     """What allybot says, privately, when the text would ping a group."""
-    return (
-        f"allybot doesn't pass on group mentions: take out `{group}` and mention each person "
-        "you mean instead, so nobody is pinged who didn't ask for it."
+    return _(
+        "allybot doesn't pass on group mentions: take out `{group}` and mention each person "
+        "you mean instead, so nobody is pinged who didn't ask for it.",
+        group=group,
     )
 
 
@@ -194,7 +197,7 @@ def _carry_input(text: str, mentions: Collection[str]) -> str:
 
 
 def _token(inner: str, mentions: Collection[str], names: Mapping[str, str]) -> str:
-    head, _, label = inner.partition("|")
+    head, __, label = inner.partition("|")
     label = _entities_only(label.strip())
     if head.startswith("@"):
         uid = head[1:]
@@ -305,7 +308,7 @@ def readable(markup: str) -> str:
 
     def token(match: re.Match[str]) -> str:
         inner = match.group(1)
-        head, _, label = inner.partition("|")
+        head, __, label = inner.partition("|")
         if head.startswith("!"):
             return _group_name(inner) or label
         if head.startswith("@"):

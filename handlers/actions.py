@@ -5,6 +5,7 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot.blocks.nudges import replace_block
+from bot.i18n import N_, _
 from bot.ids import Action
 from bot.inbox import Inbox, Work
 from bot.services import tips
@@ -14,8 +15,8 @@ from handlers.keys import action_key
 from handlers.kudos import tell_privately
 
 TIP_NOTES = {
-    tips.HELPFUL: ":white_check_mark: Thanks, noted: more tips like this one.",
-    tips.NOT_FOR_ME: ":ok_hand: Noted: fewer tips like this one.",
+    tips.HELPFUL: N_(":white_check_mark: Thanks, noted: more tips like this one."),
+    tips.NOT_FOR_ME: N_(":ok_hand: Noted: fewer tips like this one."),
 }
 
 
@@ -33,7 +34,7 @@ async def handle_tip_rating(work: Work) -> None:
                 rating=rating,
             )
     except (tips.NotYours, ValueError):
-        await tell_privately(work, "That button belongs to a tip sent to someone else.")
+        await tell_privately(work, _("That button belongs to a tip sent to someone else."))
         return
     message = work.body.get("message") or {}
     container = work.body.get("container") or {}
@@ -42,7 +43,7 @@ async def handle_tip_rating(work: Work) -> None:
         ts=container["message_ts"],
         text=message.get("text") or "allybot",
         blocks=replace_block(
-            message.get("blocks") or [], action.get("block_id", ""), TIP_NOTES[rating]
+            message.get("blocks") or [], action.get("block_id", ""), _(TIP_NOTES[rating])
         ),
     )
 

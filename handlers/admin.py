@@ -10,6 +10,7 @@ from slack_bolt.async_app import AsyncApp
 from bot.admins import is_workspace_admin
 from bot.blocks.admin import build_admin_modal
 from bot.blocks.kudos import build_notice_blocks
+from bot.i18n import N_, _
 from bot.ids import Callback
 from bot.inbox import Inbox, Work
 from bot.services import people, workspace_settings
@@ -17,13 +18,14 @@ from bot.services.workspace_settings import WorkspaceSettings
 from handlers.dm import send_dm
 from handlers.keys import view_key
 from handlers.kudos import tell_privately
+from handlers.language import checked_in_language, in_their_language, remembering_language
 
-REFUSAL = (
+REFUSAL = N_(
     "Workspace settings are for this workspace's Slack admins and owners, so I can't open "
     "them for you. If something should change, one of them can do it with `/ally admin`. "
     "Your own preferences are in `/ally settings`."
 )
-REFUSAL_ON_SAVE = (
+REFUSAL_ON_SAVE = N_(
     "I didn't save those workspace settings: Slack no longer lists you as an admin or owner "
     "of this workspace, so nothing changed."
 )
@@ -40,14 +42,15 @@ async def _is_admin(work: Work, *, now: bool = False) -> bool:
 async def open_admin(work: Work) -> None:
     """`/ally admin`: the modal for admins and owners; a private, polite no for others."""
     if not await _is_admin(work):
-        await tell_privately(work, REFUSAL)
+        await tell_privately(work, _(REFUSAL))
         return
     async with work.db.session() as session:
         workspace = await people.ensure_workspace(session, team_id=work.team_id)
         current = WorkspaceSettings.of(workspace)
         changes = await workspace_settings.recent_changes(session, team_id=work.team_id)
     await work.client.views_open(
-        trigger_id=work.body["trigger_id"], view=build_admin_modal(current, changes)
+        trigger_id=work.body["trigger_id"],
+        view=remembering_language(build_admin_modal(current, changes)),
     )
 
 
@@ -85,6 +88,7 @@ def admin_values(body: dict[str, Any]) -> dict[str, Any]:
     return given
 
 
+@checked_in_language
 def check_admin_settings(body: dict[str, Any]) -> dict[str, Any] | None:
     """Answered in the ack: each invalid field gets its message in the modal."""
     try:
@@ -97,11 +101,9 @@ def check_admin_settings(body: dict[str, Any]) -> dict[str, Any] | None:
 async def handle_admin_saved(work: Work) -> None:
     """Save what changed, as the admin who submitted it (checked again with Slack, now)."""
     if not await _is_admin(work, now=True):
+        refusal = _(REFUSAL_ON_SAVE)
         await send_dm(
-            work.client,
-            user_id=work.user_id,
-            text=REFUSAL_ON_SAVE,
-            blocks=build_notice_blocks(REFUSAL_ON_SAVE),
+            work.client, user_id=work.user_id, text=refusal, blocks=build_notice_blocks(refusal)
         )
         return
     settings = workspace_settings.validate(admin_values(work.body))
@@ -114,14 +116,22 @@ async def handle_admin_saved(work: Work) -> None:
             now=work.now(),
         )
     text = (
-        "Workspace settings saved: " + "; ".join(c.summary() for c in changes) + "."
+        _(
+            "Workspace settings saved: {changes}.",
+            changes="; ".join(c.summary() for c in changes),
+        )
         if changes
-        else "Workspace settings saved; nothing had changed."
+        else _("Workspace settings saved; nothing had changed.")
     )
     await send_dm(work.client, user_id=work.user_id, text=text, blocks=build_notice_blocks(text))
 
 
 def register(app: AsyncApp, inbox: Inbox) -> None:
     app.view(Callback.ADMIN_MODAL)(
-        inbox.listener("admin_saved", view_key, handle_admin_saved, check=check_admin_settings)
+        inbox.listener(
+            "admin_saved",
+            view_key,
+            in_their_language(handle_admin_saved),
+            check=check_admin_settings,
+        )
     )

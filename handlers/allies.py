@@ -7,9 +7,10 @@ from zoneinfo import ZoneInfo
 
 from slack_bolt.async_app import AsyncApp
 
-from bot import directory
+from bot import directory, i18n
 from bot import text as texts
 from bot.blocks.allies import resolve_guide, third_party_help
+from bot.i18n import _, ngettext
 from bot.ids import Action
 from bot.inbox import Inbox, Work
 from bot.models import Person
@@ -26,7 +27,7 @@ async def _one_person(work: Work, text: str, usage: str) -> tuple[Person, Person
     """The owner, the one person mentioned first in `text`, and the rest of the text."""
     mentions = USER_MENTION.findall(text)
     if not mentions:
-        raise AllyRejected(f"Mention someone: {usage}")
+        raise AllyRejected(_("Mention someone: {usage}", usage=usage))
     first = USER_MENTION.search(text)
     assert first is not None
     rest = (text[: first.start()] + text[first.end() :]).strip()
@@ -34,7 +35,7 @@ async def _one_person(work: Work, text: str, usage: str) -> tuple[Person, Person
         work.db, work.client, team_id=work.team_id, user_ids=[work.user_id, mentions[0]]
     )
     if mentions[0] not in found:
-        raise AllyRejected(f"I couldn't find <@{mentions[0]}> in this workspace.")
+        raise AllyRejected(_("I couldn't find <@{user}> in this workspace.", user=mentions[0]))
     return found[work.user_id], found[mentions[0]], rest
 
 
@@ -50,30 +51,32 @@ async def ally_add(work: Work, rest: str) -> str:
     owner, ally, cadence = await _one_person(work, rest, "`/ally add @bob every 2 weeks`.")
     days = allies.parse_cadence(cadence)
     async with work.db.session() as session:
-        _, created = await allies.add(
+        __, created = await allies.add(
             session, team_id=work.team_id, owner=owner, ally=ally, cadence_days=days, now=work.now()
         )
     rhythm = allies.cadence_text(days)
     if created:
-        return (
-            f"<@{ally.user_id}> is on your ally list, {rhythm}. I'll nudge you when it's been "
+        return _(
+            "<@{user}> is on your ally list, {rhythm}. I'll nudge you when it's been "
             "that long without contact (kudos, a shared promise or a logged chat all count). "
-            "Nobody is told they were added."
+            "Nobody is told they were added.",
+            user=ally.user_id,
+            rhythm=rhythm,
         )
-    return f"Now checking in with <@{ally.user_id}> {rhythm}."
+    return _("Now checking in with <@{user}> {rhythm}.", user=ally.user_id, rhythm=rhythm)
 
 
 async def ally_remove(work: Work, rest: str) -> str:
     mentions = USER_MENTION.findall(rest)
     if not mentions:
-        raise AllyRejected("Mention who to remove: `/ally remove @bob`.")
+        raise AllyRejected(_("Mention who to remove: `/ally remove @bob`."))
     async with work.db.session() as session:
         removed = await allies.remove(
             session, team_id=work.team_id, user_id=work.user_id, ally_id=mentions[0]
         )
     if not removed:
-        raise AllyRejected(f"<@{mentions[0]}> isn't on your ally list.")
-    return f"<@{mentions[0]}> is off your ally list."
+        raise AllyRejected(_("<@{user}> isn't on your ally list.", user=mentions[0]))
+    return _("<@{user}> is off your ally list.", user=mentions[0])
 
 
 async def ally_list(work: Work, rest: str) -> str:
@@ -83,20 +86,35 @@ async def ally_list(work: Work, rest: str) -> str:
     async with work.db.session() as session:
         views = await allies.list_allies(session, team_id=work.team_id, user_id=work.user_id)
     if not views:
-        return "Your ally list is empty. `/ally add @bob every 2 weeks` starts it."
+        return _("Your ally list is empty. `/ally add @bob every 2 weeks` starts it.")
     today = work.now().astimezone(ZoneInfo(owner.tz)).date()
     lines = []
     for v in views:
         days = (today - v.ally.last_contact_day).days
-        when = "today" if days == 0 else "yesterday" if days == 1 else f"{days} days ago"
         rhythm = allies.cadence_text(v.ally.cadence_days)
-        line = f"• <@{v.ally.ally_id}>: last contact {when}, {rhythm}"
+        if days == 0:
+            line = _(
+                "• <@{user}>: last contact today, {rhythm}", user=v.ally.ally_id, rhythm=rhythm
+            )
+        elif days == 1:
+            line = _(
+                "• <@{user}>: last contact yesterday, {rhythm}", user=v.ally.ally_id, rhythm=rhythm
+            )
+        else:
+            line = ngettext(
+                "• <@{user}>: last contact {n} day ago, {rhythm}",
+                "• <@{user}>: last contact {n} days ago, {rhythm}",
+                days,
+                user=v.ally.ally_id,
+                rhythm=rhythm,
+            )
         if v.gone:
-            line += " _(left the workspace: no more nudges)_"
+            line += " " + _("_(left the workspace: no more nudges)_")
         elif v.ally.due_day <= today:
-            line += " :handshake: due"
+            # Translators: after an ally's line in the list: it is time to check in
+            line += " " + _(":handshake: due")
         lines.append(line)
-    return "*Your allies* (private to you):\n" + "\n".join(lines)
+    return _("*Your allies* (private to you):") + "\n" + "\n".join(lines)
 
 
 async def ally_met(work: Work, rest: str) -> str:
@@ -115,8 +133,13 @@ async def ally_met(work: Work, rest: str) -> str:
             source="met",
             now=work.now(),
         )
-    extra = "" if row else f" (<@{ally.user_id}> isn't on your ally list: `/ally add` them?)"
-    return f"Logged: you and <@{ally.user_id}> connected today.{extra}"
+    if row:
+        return _("Logged: you and <@{user}> connected today.", user=ally.user_id)
+    return _(
+        "Logged: you and <@{user}> connected today. (<@{user}> isn't on your ally list: "
+        "`/ally add` them?)",
+        user=ally.user_id,
+    )
 
 
 async def ally_resolve(work: Work, rest: str) -> str:
@@ -187,8 +210,9 @@ async def handle_ally_button(work: Work) -> None:
                         source="we_talked",
                         now=work.now(),
                     )
-                    note = (
-                        f":white_check_mark: Noted: you and <@{row.ally_id}> talked. Clock reset."
+                    note = _(
+                        ":white_check_mark: Noted: you and <@{user}> talked. Clock reset.",
+                        user=row.ally_id,
                     )
                 case Action.CHECKIN_SNOOZE:
                     row = await allies.owned_ally(
@@ -198,7 +222,11 @@ async def handle_ally_button(work: Work) -> None:
                         user_id=work.user_id,
                     )
                     until = await allies.snooze(session, row=row, days=7, today=today)
-                    note = f":zzz: I'll bring <@{row.ally_id}> up again on {until:%a %-d %b}."
+                    note = _(
+                        ":zzz: I'll bring <@{user}> up again on {day}.",
+                        user=row.ally_id,
+                        day=i18n.format_skeleton(until, "MMMEd"),
+                    )
                 case Action.CHECKIN_CADENCE:
                     row = await allies.owned_ally(
                         session,
@@ -208,7 +236,11 @@ async def handle_ally_button(work: Work) -> None:
                     )
                     days = int(action["selected_option"]["value"])
                     await allies.set_cadence(session, row=row, days=days)
-                    note = f"Now checking in with <@{row.ally_id}> {allies.cadence_text(days)}."
+                    note = _(
+                        "Now checking in with <@{user}> {rhythm}.",
+                        user=row.ally_id,
+                        rhythm=allies.cadence_text(days),
+                    )
                 case Action.RESOLVE_DONE | Action.RESOLVE_NOT_YET | Action.RESOLVE_HELP as which:
                     answer = {
                         Action.RESOLVE_DONE: "resolved",
@@ -224,11 +256,16 @@ async def handle_ally_button(work: Work) -> None:
                         today=today,
                     )
                     note = {
-                        "resolved": ":tada: Glad you talked it through. That takes courage.",
+                        "resolved": _(":tada: Glad you talked it through. That takes courage."),
                         "not_yet": (
-                            f"No rush. I'll ask again on {resolve.follow_up_day:%a %-d %b}."
+                            _(
+                                "No rush. I'll ask again on {day}.",
+                                day=i18n.format_skeleton(resolve.follow_up_day, "MMMEd"),
+                            )
                             if resolve.follow_ups < allies.RESOLVE_MAX_FOLLOW_UPS
-                            else "No rush. I won't ask again; `/ally resolve` if you want a nudge."
+                            else _(
+                                "No rush. I won't ask again; `/ally resolve` if you want a nudge."
+                            )
                         ),
                         "help": third_party_help(),
                     }[answer]

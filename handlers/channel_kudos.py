@@ -12,9 +12,10 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 
-from bot import directory
+from bot import directory, i18n
 from bot.blocks.kudos import build_give_kudos_modal, build_notice_blocks
 from bot.db import Database
+from bot.i18n import _
 from bot.ids import Callback
 from bot.inbox import Inbox, Work
 from bot.services import kudos, me_too, people
@@ -27,6 +28,12 @@ from handlers.direct import handle_direct_message, is_direct_message
 from handlers.keys import event_key, shortcut_key, view_key
 from handlers.kudos import give_and_announce
 from handlers.kudos_posts import edit_when_settled
+from handlers.language import (
+    checked_in_language,
+    event_user,
+    in_their_language,
+    remembering_language,
+)
 
 DEFAULT_EMOJI = "raised_hands"
 # The message shapes that can give kudos (README, "Every message Slack sends"): plain
@@ -131,13 +138,16 @@ async def join_in(work: Work, post: me_too.Post, reactor: str) -> None:
     )
     original = found.get(post.giver_id)
     key = me_too.source_key(post.channel_id, post.ts, reactor)
+    # Kept with the +1 and shown to everyone who sees it: the workspace's language.
+    with i18n.speaking(work.workspace.language if work.workspace else None):
+        reason = me_too.reason_for(post, original.name if original else None)
     try:
         await give_and_announce(
             work,
             giver_id=reactor,
             parsed=kudos.ParsedKudos(
                 receivers=tuple(receivers),
-                reason=me_too.reason_for(post, original.name if original else None),
+                reason=reason,
                 tags=post.tags,
             ),
             channel_id=post.channel_id,
@@ -185,7 +195,7 @@ async def handle_kudos_reaction(work: Work) -> None:
             giver_id=giver,
             parsed=kudos.ParsedKudos(
                 receivers=(receiver,),
-                reason="recognised your message with a kudos reaction",
+                reason=reaction_reason(work),
                 tags=(),
             ),
             channel_id=item["channel"],
@@ -195,6 +205,13 @@ async def handle_kudos_reaction(work: Work) -> None:
         )
     except KudosRejected as exc:
         await _tell_giver(work, item["channel"], giver, str(exc))
+
+
+def reaction_reason(work: Work) -> str:
+    """The words a reaction's kudos is kept with: shown to the receiver, in the channel and
+    the digest alike, so in the workspace's language."""
+    with i18n.speaking(work.workspace.language if work.workspace else None):
+        return _("recognised your message with a kudos reaction")
 
 
 async def handle_kudos_message_deleted(work: Work) -> None:
@@ -234,14 +251,20 @@ async def handle_kudos_unreaction(work: Work) -> None:
 
 def register(app: AsyncApp, inbox: Inbox) -> None:
     emojis = EmojiCache(inbox.db)
-    record_message = inbox.listener("kudos_message", event_key, handle_kudos_message)
-    record_reaction = inbox.listener("kudos_reaction", event_key, handle_kudos_reaction)
+    record_message = inbox.listener(
+        "kudos_message", event_key, in_their_language(handle_kudos_message, who=event_user)
+    )
+    record_reaction = inbox.listener(
+        "kudos_reaction", event_key, in_their_language(handle_kudos_reaction, who=event_user)
+    )
     record_unreaction = inbox.listener("kudos_unreaction", event_key, handle_kudos_unreaction)
     record_deletion = inbox.listener(
         "kudos_message_deleted", event_key, handle_kudos_message_deleted
     )
 
-    record_dm = inbox.listener("direct_message", event_key, handle_direct_message)
+    record_dm = inbox.listener(
+        "direct_message", event_key, in_their_language(handle_direct_message, who=event_user)
+    )
 
     async def on_message(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
         """Kudos in channels (and the deletion of one) and what people write to allybot are
@@ -292,17 +315,13 @@ async def handle_give_kudos_shortcut(work: Work) -> None:
     async with work.db.session() as session:
         workspace = await people.ensure_workspace(session, team_id=work.team_id)
     author = message.get("user")
-    await work.client.views_open(
-        trigger_id=body["trigger_id"],
-        view=build_give_kudos_modal(
-            author_id=author if author != work.user_id else None,
-            permalink=permalink,
-            tags=kudos.tags_for(workspace),
-            metadata=json.dumps(
-                {"channel": channel, "ts": message.get("ts"), "permalink": permalink}
-            ),
-        ),
+    view = build_give_kudos_modal(
+        author_id=author if author != work.user_id else None,
+        permalink=permalink,
+        tags=kudos.tags_for(workspace),
+        metadata=json.dumps({"channel": channel, "ts": message.get("ts"), "permalink": permalink}),
     )
+    await work.client.views_open(trigger_id=body["trigger_id"], view=remembering_language(view))
 
 
 def _kudos_modal_values(body: dict[str, Any]) -> tuple[str | None, str, list[str], bool]:
@@ -319,17 +338,20 @@ def _kudos_modal_values(body: dict[str, Any]) -> tuple[str | None, str, list[str
     return receiver, reason, tags, private
 
 
+@checked_in_language
 def check_give_kudos(body: dict[str, Any]) -> dict[str, Any] | None:
-    receiver, reason, _, _ = _kudos_modal_values(body)
+    receiver, reason, __, ___ = _kudos_modal_values(body)
     errors: dict[str, str] = {}
     if not receiver:
-        errors["receiver"] = "Pick who the kudos are for."
+        errors["receiver"] = _("Pick who the kudos are for.")
     elif receiver == body["user"]["id"]:
-        errors["receiver"] = "Kudos are for recognising others. Who helped you?"
+        errors["receiver"] = _("Kudos are for recognising others. Who helped you?")
     if not re.search(r"\w", reason):
-        errors["reason"] = "Say what they did: kudos recognise a behaviour."
+        errors["reason"] = _("Say what they did: kudos recognise a behaviour.")
     elif len(reason) > kudos.MAX_TEXT:
-        errors["reason"] = f"Keep it under {kudos.MAX_TEXT:,} characters."
+        errors["reason"] = _(
+            "Keep it under {limit} characters.", limit=i18n.format_number(kudos.MAX_TEXT)
+        )
     else:
         try:
             kudos.carry(reason, source=Source.INPUT, mentions=[receiver or ""])
@@ -366,7 +388,7 @@ def register_shortcut(app: AsyncApp, inbox: Inbox) -> None:
         inbox.listener(
             "give_kudos_shortcut",
             shortcut_key,
-            handle_give_kudos_shortcut,
+            in_their_language(handle_give_kudos_shortcut),
         )
     )
     app.view(Callback.GIVE_KUDOS_FOR_MESSAGE)(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot.blocks.help import ally_help_text
+from bot.i18n import _
 from bot.ids import Command
 from bot.inbox import Inbox, Work
 from bot.services import kudos, preferences
@@ -77,8 +78,12 @@ async def handle_ally_command(work: Work) -> None:
         await INSIGHTS_FEATURES[sub](work, rest)
         return
     if sub not in preferences.COMMANDS:
-        prefix = "" if sub in ("help", "?") else f"I don't know `/ally {snippet(sub)}`.\n\n"
-        await tell_privately(work, prefix + ally_help_text())
+        if sub in ("help", "?"):
+            await tell_privately(work, ally_help_text())
+        else:
+            unknown = _("I don't know `/ally {word}`.", word=snippet(sub))
+            await tell_privately(work, f"{unknown}\n\n{ally_help_text()}")
+
         return
     try:
         async with work.db.session() as session:

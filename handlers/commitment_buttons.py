@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot import directory
+from bot import directory, i18n
 from bot import text as texts
 from bot.blocks import words
 from bot.blocks.commitments import (
@@ -16,6 +16,7 @@ from bot.blocks.commitments import (
     build_dropped_blocks,
     people,
 )
+from bot.i18n import _
 from bot.ids import Action
 from bot.inbox import Inbox, Work
 from bot.models import Commitment
@@ -26,6 +27,7 @@ from handlers.commitments import close, mark_done, owner_of, tell_closed, tell_p
 from handlers.common import answer_in_place, engaging
 from handlers.keys import action_key
 from handlers.kudos import give_and_announce, tell_privately
+from handlers.language import remembering_language
 from handlers.relay import relay_dm, tell_if_over
 
 
@@ -39,7 +41,7 @@ async def handle_commit_button(work: Work) -> None:
     try:
         await BUTTONS[action](work)
     except NotYours:
-        await tell_privately(work, "That button belongs to someone else's commitment.")
+        await tell_privately(work, _("That button belongs to someone else's commitment."))
 
 
 async def _confirm(work: Work) -> None:
@@ -53,17 +55,26 @@ async def _confirm(work: Work) -> None:
         ]
     if untold:
         await tell_parties(work, commitment, untold)
-    told = f" I've let {people(untold)} know." if untold else ""
-    await answer_in_place(
-        work,
-        f":white_check_mark: Tracking *{words(commitment.text)}*.{told} "
-        "I'll remind you on the morning it's due.",
-    )
+    if untold:
+        note = _(
+            ":white_check_mark: Tracking *{what}*. I've let {people} know. "
+            "I'll remind you on the morning it's due.",
+            what=words(commitment.text),
+            people=people(untold),
+        )
+    else:
+        note = _(
+            ":white_check_mark: Tracking *{what}*. I'll remind you on the morning it's due.",
+            what=words(commitment.text),
+        )
+    await answer_in_place(work, note)
 
 
 async def _cancel(work: Work) -> None:
-    commitment, _, _ = await close(work, _value(work), "cancelled")
-    await answer_in_place(work, f"Cancelled: *{words(commitment.text)}* is not tracked.")
+    commitment, __, ___ = await close(work, _value(work), "cancelled")
+    await answer_in_place(
+        work, _("Cancelled: *{what}* is not tracked.", what=words(commitment.text))
+    )
 
 
 async def _open_editor(work: Work) -> None:
@@ -74,26 +85,26 @@ async def _open_editor(work: Work) -> None:
         parties = [
             p.user_id for p in await commitments.parties_of(session, commitment_id=commitment.id)
         ]
+    view = build_commit_modal(
+        what=texts.plain(commitment.text)[: commitments.MAX_TEXT],
+        due_at=commitment.due_at,
+        parties=parties,
+        metadata={
+            "commitment_id": commitment.id,
+            "response_url": work.body.get("response_url"),
+            "from": work.body["actions"][0]["action_id"],
+        },
+        offer_tell=bool(parties) and commitment.shared_at is not None,
+    )
     await work.client.views_open(
-        trigger_id=work.body["trigger_id"],
-        view=build_commit_modal(
-            what=texts.plain(commitment.text)[: commitments.MAX_TEXT],
-            due_at=commitment.due_at,
-            parties=parties,
-            metadata={
-                "commitment_id": commitment.id,
-                "response_url": work.body.get("response_url"),
-                "from": work.body["actions"][0]["action_id"],
-            },
-            offer_tell=bool(parties) and commitment.shared_at is not None,
-        ),
+        trigger_id=work.body["trigger_id"], view=remembering_language(view)
     )
 
 
 async def _done(work: Work) -> None:
     commitment = await mark_done(work, _value(work))
     await answer_in_place(
-        work, f":white_check_mark: Done: *{words(commitment.text)}*. Nicely kept."
+        work, _(":white_check_mark: Done: *{what}*. Nicely kept.", what=words(commitment.text))
     )
 
 
@@ -106,7 +117,13 @@ async def _snooze(work: Work, days: int) -> None:
         until = await commitments.snooze(
             session, commitment=commitment, days=days, owner_tz=owner.tz, now=work.now()
         )
-    await answer_in_place(work, f":zzz: Snoozed: I'll remind you again on {until:%a %-d %b}.")
+    await answer_in_place(
+        work,
+        _(
+            ":zzz: Snoozed: I'll remind you again on {day}.",
+            day=i18n.format_skeleton(until, "MMMEd"),
+        ),
+    )
 
 
 async def _snooze_day(work: Work) -> None:
@@ -127,10 +144,11 @@ async def _ask_drop(work: Work) -> None:
         ]
     if not parties:
         await close(work, commitment.id, "dropped")
-        await answer_in_place(work, f"Dropped: *{words(commitment.text)}*.")
+        await answer_in_place(work, _("Dropped: *{what}*.", what=words(commitment.text)))
         return
     await work.respond(
-        f"Drop {words(commitment.text)}?", blocks=build_drop_question_blocks(commitment, parties)
+        _("Drop {what}?", what=words(commitment.text)),
+        blocks=build_drop_question_blocks(commitment, parties),
     )
 
 
@@ -143,12 +161,22 @@ async def _drop(work: Work, *, tell: bool) -> None:
             parties,
             kind="commitment_drop",
             key=f"dropped:c{commitment.id}",
-            text=f"<@{commitment.owner_id}> can't keep a promise after all: "
-            f"{words(commitment.text)}",
+            text=_(
+                "<@{owner}> can't keep a promise after all: {what}",
+                owner=commitment.owner_id,
+                what=words(commitment.text),
+            ),
             blocks=build_dropped_blocks(commitment),
         )
-    told = f" I've told {people(parties)}." if tell and parties else ""
-    await work.respond(f"Dropped: {words(commitment.text)}.{told}", replace_original=True)
+    if tell and parties:
+        note = _(
+            "Dropped: {what}. I've told {people}.",
+            what=words(commitment.text),
+            people=people(parties),
+        )
+    else:
+        note = _("Dropped: {what}.", what=words(commitment.text))
+    await work.respond(note, replace_original=True)
 
 
 async def _drop_tell(work: Work) -> None:
@@ -160,7 +188,7 @@ async def _drop_quiet(work: Work) -> None:
 
 
 async def _keep(work: Work) -> None:
-    await work.respond("Kept: it stays on your list.", replace_original=True)
+    await work.respond(_("Kept: it stays on your list."), replace_original=True)
 
 
 async def _party_answer(work: Work, answer: str) -> None:
@@ -174,7 +202,7 @@ async def _party_answer(work: Work, answer: str) -> None:
             now=work.now(),
         )
     if answer == commitments.GOT_IT:
-        await answer_in_place(work, ":thumbsup: Thanks, noted.")
+        await answer_in_place(work, _(":thumbsup: Thanks, noted."))
         return
     owner_tz = (
         await directory.lookup(
@@ -189,7 +217,11 @@ async def _party_answer(work: Work, answer: str) -> None:
         kind="commitment_disputed",
         key=f"disputed:c{commitment.id}",
         ref={"commitment": commitment.id},
-        text=f"<@{work.user_id}> says that's not what you agreed: {words(commitment.text)}",
+        text=_(
+            "<@{party}> says that's not what you agreed: {what}",
+            party=work.user_id,
+            what=words(commitment.text),
+        ),
         blocks=[
             *build_disputed_blocks(commitment, party_id=work.user_id, tz=tz),
             *build_confirmation_blocks(commitment, [], tz)[1:],
@@ -197,7 +229,11 @@ async def _party_answer(work: Work, answer: str) -> None:
     )
     await tell_if_over(work, sender_id=work.user_id, admissions={commitment.owner_id: admission})
     await answer_in_place(
-        work, f"Thanks: I've let <@{commitment.owner_id}> know, so you two can sort it out."
+        work,
+        _(
+            "Thanks: I've let <@{owner}> know, so you two can sort it out.",
+            owner=commitment.owner_id,
+        ),
     )
 
 
@@ -220,13 +256,18 @@ async def _give_kudos(work: Work) -> None:
         )
     if commitment is None or work.user_id not in parties:
         raise NotYours(_value(work))
+    # Kept with the kudos and shown to everyone who sees it: the workspace's language.
+    with i18n.speaking(work.workspace.language if work.workspace else None):
+        # Translators: the reason of a kudos given with one click to someone who kept a
+        # promise; shown after "Kudos to … from …"
+        reason = _("kept their promise: {what}", what=words(commitment.text))
     try:
         await give_and_announce(
             work,
             giver_id=work.user_id,
             parsed=ParsedKudos(
                 receivers=(commitment.owner_id,),
-                reason=f"kept their promise: {words(commitment.text)}",
+                reason=reason,
                 tags=("reliable",),
             ),
             channel_id=None,
@@ -236,7 +277,9 @@ async def _give_kudos(work: Work) -> None:
     except KudosRejected as exc:
         await tell_privately(work, str(exc))
         return
-    await answer_in_place(work, f":raised_hands: Kudos sent to <@{commitment.owner_id}>.")
+    await answer_in_place(
+        work, _(":raised_hands: Kudos sent to <@{owner}>.", owner=commitment.owner_id)
+    )
 
 
 BUTTONS = {

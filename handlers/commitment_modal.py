@@ -9,6 +9,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
+from bot import i18n
 from bot import text as texts
 from bot.blocks.commitments import (
     build_commit_modal,
@@ -16,6 +17,7 @@ from bot.blocks.commitments import (
     summary,
 )
 from bot.blocks.kudos import build_notice_blocks
+from bot.i18n import _
 from bot.ids import Action, Callback
 from bot.inbox import Inbox, Work
 from bot.services import commitments, kudos
@@ -25,6 +27,7 @@ from handlers.commitments import checked_parties, owner_of, tell_parties
 from handlers.common import engaging
 from handlers.dm import send_dm
 from handlers.keys import shortcut_key, view_key
+from handlers.language import checked_in_language, in_their_language, remembering_language
 
 
 def _modal_values(body: dict[str, Any]) -> dict[str, Any]:
@@ -41,25 +44,28 @@ def _modal_values(body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+@checked_in_language
 def check_commit_modal(body: dict[str, Any]) -> dict[str, Any] | None:
     """Field errors shown in the modal itself, before anything is saved."""
     v = _modal_values(body)
     errors: dict[str, str] = {}
     if not v["what"]:
-        errors["what"] = "Say what you promised."
+        errors["what"] = _("Say what you promised.")
     elif len(v["what"]) > commitments.MAX_TEXT:
-        errors["what"] = f"Keep it under {commitments.MAX_TEXT} characters."
+        errors["what"] = _(
+            "Keep it under {limit} characters.", limit=i18n.format_number(commitments.MAX_TEXT)
+        )
     else:
         try:
             commitments.carry(v["what"], source=Source.INPUT, parties=v["parties"])
         except CommitRejected as exc:
             errors["what"] = str(exc)
     if not v["due"]:
-        errors["due"] = "Pick a date and a time."
+        errors["due"] = _("Pick a date and a time.")
     elif datetime.fromtimestamp(int(v["due"]), UTC) <= datetime.now(UTC):
-        errors["due"] = "That time has already passed; pick one in the future."
+        errors["due"] = _("That time has already passed; pick one in the future.")
     if body["user"]["id"] in v["parties"]:
-        errors["parties"] = "The promise is already yours: name the people you made it to."
+        errors["parties"] = _("The promise is already yours: name the people you made it to.")
     return {"response_action": "errors", "errors": errors} if errors else None
 
 
@@ -117,8 +123,15 @@ async def handle_commit_modal(work: Work) -> None:
     if updated:
         await tell_parties(work, commitment, updated, updated=True)
     told = untold + updated
-    note = f":white_check_mark: Tracking {summary(commitment, parties, owner.tz)}." + (
-        f" I've let {people(told)} know." if told else ""
+    promise = summary(commitment, parties, owner.tz)
+    note = (
+        _(
+            ":white_check_mark: Tracking {promise}. I've let {people} know.",
+            promise=promise,
+            people=people(told),
+        )
+        if told
+        else _(":white_check_mark: Tracking {promise}.", promise=promise)
     )
     replace = meta.get("from") == Action.COMMIT_EDIT
     if not await work.respond(note, blocks=build_notice_blocks(note), replace_original=replace):
@@ -136,17 +149,17 @@ async def handle_track_shortcut(work: Work) -> None:
     parties = [
         u for u in dict.fromkeys([*(a for a in [author] if a), *mentioned]) if u != work.user_id
     ]
+    view = build_commit_modal(
+        what=texts.readable(texts.clean(kudos.USER_MENTION.sub(" ", text)))[
+            : commitments.MAX_TEXT
+        ].strip(),
+        due_at=None,
+        parties=parties[: commitments.MAX_PARTIES],
+        metadata={"response_url": work.body.get("response_url"), "from": "shortcut"},
+        offer_tell=False,
+    )
     await work.client.views_open(
-        trigger_id=work.body["trigger_id"],
-        view=build_commit_modal(
-            what=texts.readable(texts.clean(kudos.USER_MENTION.sub(" ", text)))[
-                : commitments.MAX_TEXT
-            ].strip(),
-            due_at=None,
-            parties=parties[: commitments.MAX_PARTIES],
-            metadata={"response_url": work.body.get("response_url"), "from": "shortcut"},
-            offer_tell=False,
-        ),
+        trigger_id=work.body["trigger_id"], view=remembering_language(view)
     )
 
 
@@ -157,5 +170,5 @@ def register(app: AsyncApp, inbox: Inbox) -> None:
         )
     )
     app.shortcut(Callback.TRACK_AS_COMMITMENT)(
-        inbox.listener("track_shortcut", shortcut_key, handle_track_shortcut)
+        inbox.listener("track_shortcut", shortcut_key, in_their_language(handle_track_shortcut))
     )

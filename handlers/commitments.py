@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.models.blocks import Block
 
-from bot import directory
+from bot import directory, i18n
 from bot import text as texts
 from bot.blocks import words
 from bot.blocks.commitments import (
@@ -20,6 +20,7 @@ from bot.blocks.commitments import (
     summary,
     when_text,
 )
+from bot.i18n import _, ngettext
 from bot.ids import Command
 from bot.inbox import Inbox, Work
 from bot.models import Commitment, Person
@@ -31,15 +32,13 @@ from handlers.keys import command_key
 from handlers.kudos import tell_privately
 from handlers.relay import relay_dm, tell_if_over
 
-OVERDUE_NOTE = "If the date no longer works, agree a new one early: it keeps trust."
-
 
 async def owner_of(work: Work) -> Person:
     found = await directory.lookup(
         work.db, work.client, team_id=work.team_id, user_ids=[work.user_id]
     )
     if work.user_id not in found:
-        raise CommitRejected("I couldn't look up your Slack profile; please try again.")
+        raise CommitRejected(_("I couldn't look up your Slack profile; please try again."))
     return found[work.user_id]
 
 
@@ -47,7 +46,7 @@ async def checked_parties(work: Work, owner: Person, user_ids: Sequence[str]) ->
     found = await directory.lookup(work.db, work.client, team_id=work.team_id, user_ids=user_ids)
     missing = [uid for uid in user_ids if uid not in found]
     if missing:
-        raise CommitRejected(f"I couldn't find <@{missing[0]}> in this workspace.")
+        raise CommitRejected(_("I couldn't find <@{user}> in this workspace.", user=missing[0]))
     commitments.check_parties(owner.user_id, [found[uid] for uid in user_ids])
     return list(user_ids)
 
@@ -55,7 +54,7 @@ async def checked_parties(work: Work, owner: Person, user_ids: Sequence[str]) ->
 async def handle_commit_command(work: Work) -> None:
     """`/commit <what> [to @bob] [by <when>]`, `/commit list|done N|drop N|help`."""
     text = str(work.body.get("text") or "").strip()
-    sub, _, rest = text.partition(" ")
+    sub, __, rest = text.partition(" ")
     try:
         match sub.lower():
             case "" | "help" | "?":
@@ -77,7 +76,7 @@ async def _create(work: Work, text: str) -> None:
     owner = await owner_of(work)
     parties = await checked_parties(work, owner, draft.parties)
     async with work.db.session() as session:
-        _, window_end = await preferences.window_of(session, owner)
+        __, window_end = await preferences.window_of(session, owner)
     due_at = (
         parse_when(draft.when, tz=owner.tz, now=work.now(), window_end=window_end)
         if draft.when
@@ -95,7 +94,7 @@ async def _create(work: Work, text: str) -> None:
             now=work.now(),
         )
     await work.respond(
-        f"You committed to {summary(commitment, parties, owner.tz)}.",
+        _("You committed to {promise}.", promise=summary(commitment, parties, owner.tz)),
         blocks=build_confirmation_blocks(commitment, parties, owner.tz),
     )
 
@@ -114,16 +113,29 @@ async def _list(work: Work) -> None:
         lines = []
         for n, c in enumerate(items, 1):
             parties = [p.user_id for p in await commitments.parties_of(session, commitment_id=c.id)]
-            late = " :hourglass: overdue" if c.due_at and c.due_at < work.now() else ""
-            lines.append(texts.one_line(f"{n}. {summary(c, parties, owner.tz)}{late}", 300))
+            item = summary(c, parties, owner.tz)
+            if c.due_at and c.due_at < work.now():
+                # Translators: an open promise in the /commit list whose date has passed
+
+                item = _("{promise} :hourglass: overdue", promise=item)
+            lines.append(texts.one_line(f"{n}. {item}", 300))
     if not lines:
-        head = "No open commitments. `/commit <what> to @bob by Friday` records one."
+        head = _("No open commitments. `/commit <what> to @bob by Friday` records one.")
         tail = ""
     else:
-        head = f"*Your open commitments* ({len(lines)}, times are yours):"
-        tail = "`/commit done N` when one is kept, `/commit drop N` when it no longer stands."
+        head = ngettext(
+            "*Your open commitment* ({n}, times are yours):",
+            "*Your open commitments* ({n}, times are yours):",
+            len(lines),
+        )
+        tail = _("`/commit done N` when one is kept, `/commit drop N` when it no longer stands.")
     if record.closed:
-        tail += f"\nFollow-through, last 90 days: {record.kept} of {record.closed} kept on time."
+        tail += "\n" + ngettext(
+            "Follow-through, last 90 days: {kept} of {n} kept on time.",
+            "Follow-through, last 90 days: {kept} of {n} kept on time.",
+            record.closed,
+            kept=i18n.format_number(record.kept),
+        )
     shown = [texts.one_line(line, 200) for line in lines[:LISTED]]  # the notification's text
     tail = tail.strip()
     await work.respond(
@@ -137,7 +149,7 @@ async def _done_by_number(work: Work, number: str) -> None:
             session, team_id=work.team_id, owner_id=work.user_id, number=number
         )
     await mark_done(work, commitment.id)
-    await tell_privately(work, f"Done: *{words(commitment.text)}*. Nicely kept.")
+    await tell_privately(work, _("Done: *{what}*. Nicely kept.", what=words(commitment.text)))
 
 
 async def _drop_by_number(work: Work, number: str) -> None:
@@ -150,12 +162,12 @@ async def _drop_by_number(work: Work, number: str) -> None:
         ]
     if parties:
         await work.respond(
-            f"Drop {words(commitment.text)}?",
+            _("Drop {what}?", what=words(commitment.text)),
             blocks=build_drop_question_blocks(commitment, parties),
         )
         return
     await close(work, commitment.id, "dropped")
-    await tell_privately(work, f"Dropped: *{words(commitment.text)}*.")
+    await tell_privately(work, _("Dropped: *{what}*.", what=words(commitment.text)))
 
 
 async def close(work: Work, commitment_id: int, status: str) -> tuple[Commitment, list[str], bool]:
@@ -181,7 +193,11 @@ async def mark_done(work: Work, commitment_id: int) -> Commitment:
             parties,
             kind="commitment_done",
             key=f"done:c{commitment.id}",
-            text=f"<@{commitment.owner_id}> delivered: {words(commitment.text)}",
+            text=_(
+                "<@{owner}> delivered: {what}",
+                owner=commitment.owner_id,
+                what=words(commitment.text),
+            ),
             blocks=build_delivered_blocks(commitment),
         )
     return commitment
@@ -222,7 +238,16 @@ async def tell_parties(
     for uid in user_ids:
         tz = found[uid].tz if uid in found else "UTC"
         blocks = build_party_blocks(commitment, tz)
-        verb = "updated a promise" if updated else "committed"
+        values = {
+            "owner": commitment.owner_id,
+            "what": words(commitment.text),
+            "when": when_text(commitment.due_at, tz),
+        }
+        text = (
+            _("<@{owner}> updated a promise: {what}, by {when} your time", **values)
+            if updated
+            else _("<@{owner}> committed: {what}, by {when} your time", **values)
+        )
         admitted[uid] = await relay_dm(
             work,
             sender_id=commitment.owner_id,
@@ -230,8 +255,7 @@ async def tell_parties(
             kind="commitment_update" if updated else "commitment",
             key=f"{'updated' if updated else 'shared'}:c{commitment.id}",
             ref={"commitment": commitment.id},
-            text=f"<@{commitment.owner_id}> {verb}: {words(commitment.text)}, "
-            f"by {when_text(commitment.due_at, tz)} your time",
+            text=text,
             blocks=blocks,
         )
     await tell_if_over(work, sender_id=commitment.owner_id, admissions=admitted)

@@ -8,6 +8,7 @@ from typing import Any
 
 from bot.blocks.direct import dm_answer_text
 from bot.blocks.kudos import build_notice_blocks
+from bot.i18n import _
 from bot.inbox import Work
 from bot.services import kudos, people
 from bot.services.kudos import KudosRejected
@@ -64,10 +65,15 @@ async def handle_direct_message(work: Work) -> None:
     if not posted:
         return  # all private: give_and_announce told the giver so
     if kudos_channel is None:
-        where = (
-            "they were told by DM. It wasn't posted: the workspace has no kudos channel "
-            "(an admin can set one with `/ally admin`)"
+        note = _(
+            "Kudos to {receivers} logged: they were told by DM. It wasn't posted: the workspace "
+            "has no kudos channel (an admin can set one with `/ally admin`).",
+            receivers=", ".join(posted),
         )
     else:
-        where = f"posted in <#{kudos_channel}>; they were told by DM"
-    await _reply(work, user, f"Kudos to {', '.join(posted)} logged: {where}.")
+        note = _(
+            "Kudos to {receivers} logged: posted in <#{channel}>; they were told by DM.",
+            receivers=", ".join(posted),
+            channel=kudos_channel,
+        )
+    await _reply(work, user, note)

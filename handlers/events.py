@@ -5,6 +5,7 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 
+from bot import i18n
 from bot.blocks.help import ally_help_text
 from bot.inbox import Inbox, Work
 from bot.services import people, workspaces
@@ -15,10 +16,12 @@ from handlers.keys import event_key
 async def handle_app_mention(work: Work) -> None:
     """An @-mention of allybot gets the overview, in the thread, never as channel noise."""
     event = work.body["event"]
+    async with work.db.session() as session:
+        workspace = await work.workspace_in(session)
+    with i18n.speaking(workspace.language):  # in a channel: the workspace's language
+        text = ally_help_text()
     await work.client.chat_postMessage(
-        channel=event["channel"],
-        thread_ts=event.get("thread_ts") or event["ts"],
-        text=ally_help_text(),
+        channel=event["channel"], thread_ts=event.get("thread_ts") or event["ts"], text=text
     )
 
 

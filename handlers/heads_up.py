@@ -8,6 +8,7 @@ from datetime import date
 from slack_bolt.async_app import AsyncApp
 
 from bot.blocks.heads_up import choice_note
+from bot.i18n import _
 from bot.ids import Action
 from bot.inbox import Inbox, Work
 from bot.services.intros import skips
@@ -24,7 +25,8 @@ async def handle_round_choice(work: Work) -> None:
     try:
         round_day = date.fromisoformat(str(action.get("value") or ""))
     except ValueError:
-        await tell_privately(work, "That button doesn't belong to an intros round.")
+        await tell_privately(work, _("That button doesn't belong to an intros round."))
+
         return
     try:
         async with work.db.session() as session:

@@ -19,6 +19,7 @@ from bot.services import allies, commitments, dm_budget, insights, people, prefe
 from bot.services.intros import members as intro_members
 from bot.services.intros import skips
 from handlers.keys import event_key
+from handlers.language import event_user, in_their_language
 
 
 async def publish_home(
@@ -118,4 +119,8 @@ async def handle_home_opened(work: Work) -> None:
 
 
 def register(app: AsyncApp, inbox: Inbox) -> None:
-    app.event("app_home_opened")(inbox.listener("home_opened", event_key, handle_home_opened))
+    app.event("app_home_opened")(
+        inbox.listener(
+            "home_opened", event_key, in_their_language(handle_home_opened, who=event_user)
+        )
+    )

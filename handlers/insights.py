@@ -8,10 +8,11 @@ from collections.abc import Awaitable, Callable
 from bot.admins import is_workspace_admin
 from bot.blocks.insights import build_me_blocks, build_report_blocks, me_text, report_fallback
 from bot.blocks.kudos import build_notice_blocks
+from bot.i18n import N_, _
 from bot.inbox import Work
 from bot.services import insights, report
 
-NOT_ADMIN = (
+NOT_ADMIN = N_(
     "The workspace report is for Slack admins and owners of this workspace. "
     "`/ally me` shows your own figures, privately."
 )
@@ -31,7 +32,9 @@ async def ally_report(work: Work, rest: str) -> None:
     if not await is_workspace_admin(
         work.db, work.client, team_id=work.team_id, user_id=work.user_id
     ):
-        await work.respond(NOT_ADMIN, blocks=build_notice_blocks(NOT_ADMIN))
+        refusal = _(NOT_ADMIN)
+        await work.respond(refusal, blocks=build_notice_blocks(refusal))
+
         return
     async with work.db.session() as session:
         built = await report.build(session, team_id=work.team_id, until=work.now())

@@ -9,8 +9,9 @@ from zoneinfo import ZoneInfo
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 
-from bot import directory
+from bot import directory, i18n
 from bot.blocks.intros import build_never_modal, met_note, status_text
+from bot.i18n import _
 from bot.ids import Action, Callback
 from bot.inbox import Inbox, Work
 from bot.models import Person
@@ -24,13 +25,19 @@ from bot.text import snippet
 from handlers.common import answer_in_place, engaging
 from handlers.keys import action_key, view_key
 from handlers.kudos import tell_privately
+from handlers.language import checked_in_language, remembering_language
 
 USAGE = (
     "`/ally intros join` · `/ally intros leave` · `/ally intros pause 4w` · "
     "`/ally intros resume` · `/ally intros never @name` · `/ally intros never remove @name` · "
     "`/ally intros welcome on|off` · "
-    "`/ally intros` (where you stand)"
+    "`/ally intros`"
 )
+
+
+def _usage() -> str:
+    # Translators: the commands stay in English; "(where you stand)" explains the last one
+    return _("{commands} (where you stand)", commands=USAGE)
 
 
 async def run_intros_command(work: Work, rest: str) -> None:
@@ -53,7 +60,9 @@ async def _run(work: Work, sub: str, arg: str) -> str:
     if sub == "welcome":
         return await _welcome(work, arg)
     if sub not in ("join", "leave", "pause", "resume", "status"):
-        return f"I don't know `/ally intros {snippet(sub)}`. Try: {USAGE}"
+        return _(
+            "I don't know `/ally intros {word}`. Try: {usage}", word=snippet(sub), usage=_usage()
+        )
     tz = (await _me(work)).tz  # looked up before the unit of work: one connection at a time
     async with work.db.session() as session:
         match sub:
@@ -65,38 +74,45 @@ async def _run(work: Work, sub: str, arg: str) -> str:
                 await intro_members.leave(
                     session, team_id=work.team_id, user_id=work.user_id, now=now
                 )
-                return "You're out of intros: no more pairings. `/ally intros join` to come back."
+                return _(
+                    "You're out of intros: no more pairings. `/ally intros join` to come back."
+                )
             case "pause":
                 length = preferences.parse_duration(arg or "4w")
                 until = await intro_members.pause(
                     session, team_id=work.team_id, user_id=work.user_id, length=length, now=now
                 )
                 local = until.astimezone(ZoneInfo(tz))
-                return f"Intros paused until {local:%a %-d %b}. You stay in the pool after that."
+                return _(
+                    "Intros paused until {day}. You stay in the pool after that.",
+                    day=i18n.format_skeleton(local, "MMMEd"),
+                )
             case "resume":
                 await intro_members.resume(
                     session, team_id=work.team_id, user_id=work.user_id, now=now
                 )
-                return "Intros resumed: you're in the next round."
+                return _("Intros resumed: you're in the next round.")
             case _:
                 status = await intro_members.status(
                     session, team_id=work.team_id, user_id=work.user_id, now=now
                 )
-                return status_text(status, tz) + "\n" + USAGE
+                return status_text(status, tz) + "\n" + _usage()
     channel = workspace.intros_channel_id
     assert channel is not None
-    note = await _channel_note(work, channel)
-    return (
-        f"You're in intros: every so often allybot pairs you with someone from <#{channel}> "
-        f"in a group DM, preferring people you haven't worked with much.{note}"
+    joined = _(
+        "You're in intros: every so often allybot pairs you with someone from <#{channel}> "
+        "in a group DM, preferring people you haven't worked with much.",
+        channel=channel,
     )
+    note = await _channel_note(work, channel)
+    return f"{joined} {note}" if note else joined
 
 
 async def _welcome(work: Work, arg: str) -> str:
     """`/ally intros welcome on|off`: volunteer to be in newcomers' first intros."""
     choice = arg.strip().lower()
     if choice not in ("on", "off"):
-        return (
+        return _(
             "Say `/ally intros welcome on` to be in the first intro of people who join the "
             "workspace (two or three volunteers each time), or `/ally intros welcome off`."
         )
@@ -106,11 +122,13 @@ async def _welcome(work: Work, arg: str) -> str:
             session, team_id=work.team_id, user_id=work.user_id, on=choice == "on", now=work.now()
         )
     if choice == "on":
-        return (
+        return _(
             "Thank you! When someone joins, you may be one of the two or three people in their "
             "first intro, on their first working morning. You'll hear about it privately first."
         )
-    return "You won't be asked to welcome newcomers any more. `/ally intros welcome on` to return."
+    return _(
+        "You won't be asked to welcome newcomers any more. `/ally intros welcome on` to return."
+    )
 
 
 async def _me(work: Work) -> Person:
@@ -128,7 +146,7 @@ async def _channel_note(work: Work, channel_id: str) -> str:
         return ""
     if work.user_id in members:
         return ""
-    return f" Join <#{channel_id}> too: rounds pair the people in it."
+    return _("Join <#{channel}> too: rounds pair the people in it.", channel=channel_id)
 
 
 async def _never(work: Work, arg: str) -> str:
@@ -138,17 +156,17 @@ async def _never(work: Work, arg: str) -> str:
     now = work.now()
     if not mentions:
         if arg and not removing:
-            raise IntrosError("Mention someone: `/ally intros never @name`.")
+            raise IntrosError(_("Mention someone: `/ally intros never @name`."))
         if removing:
-            raise IntrosError("Mention who to take off: `/ally intros never remove @name`.")
+            raise IntrosError(_("Mention who to take off: `/ally intros never remove @name`."))
         async with work.db.session() as session:
             listed = await intro_members.nevers_of(
                 session, team_id=work.team_id, user_id=work.user_id
             )
         if not listed:
-            return "Your never list is empty. `/ally intros never @name` adds someone."
+            return _("Your never list is empty. `/ally intros never @name` adds someone.")
         names = ", ".join(f"<@{u}>" for u in listed)
-        return f"Never paired with (private to you): {names}."
+        return _("Never paired with (private to you): {people}.", people=names)
     other_id = mentions[0]
     if removing:
         async with work.db.session() as session:
@@ -156,20 +174,21 @@ async def _never(work: Work, arg: str) -> str:
                 session, team_id=work.team_id, user_id=work.user_id, other_id=other_id, now=now
             )
         if not removed:
-            raise IntrosError(f"<@{other_id}> isn't on your never list.")
-        return f"<@{other_id}> is off your never list."
+            raise IntrosError(_("<@{user}> isn't on your never list.", user=other_id))
+        return _("<@{user}> is off your never list.", user=other_id)
     found = await directory.lookup(work.db, work.client, team_id=work.team_id, user_ids=[other_id])
     if other_id not in found:
-        raise IntrosError(f"I couldn't find <@{other_id}> in this workspace.")
+        raise IntrosError(_("I couldn't find <@{user}> in this workspace.", user=other_id))
     async with work.db.session() as session:
         added = await intro_members.add_never(
             session, team_id=work.team_id, user_id=work.user_id, other=found[other_id], now=now
         )
     if not added:
-        return f"<@{other_id}> is already on your never list."
-    return (
-        f"You'll never be paired with <@{other_id}> in intros. This stays private: "
-        "nobody is told, and nobody sees your list."
+        return _("<@{user}> is already on your never list.", user=other_id)
+    return _(
+        "You'll never be paired with <@{user}> in intros. This stays private: "
+        "nobody is told, and nobody sees your list.",
+        user=other_id,
     )
 
 
@@ -188,7 +207,7 @@ async def handle_met_answer(work: Work) -> None:
     try:
         match_id = int(action["value"])
     except (KeyError, ValueError):
-        await tell_privately(work, "That button doesn't belong to an intro.")
+        await tell_privately(work, _("That button doesn't belong to an intro."))
         return
     try:
         async with work.db.session() as session:
@@ -205,16 +224,19 @@ async def handle_met_answer(work: Work) -> None:
         return
     if answered.answer == intro_rules.YES:
         if not answered.first_yes:
-            await tell_privately(work, f"Already noted: <@{answered.match.met_by}> said you met.")
+            await tell_privately(
+                work, _("Already noted: <@{user}> said you met.", user=answered.match.met_by)
+            )
             return
         await answer_in_place(work, met_note(work.user_id))  # the buttons give way to who said so
         return
     if answered.answer == intro_rules.NOT_YET:
+        # Translators: *Yes* is the button's label in the intro's "Did you meet?" message
         await tell_privately(
-            work, "No rush. Press *Yes* here once you've met; it counts as contact for you all."
+            work, _("No rush. Press *Yes* here once you've met; it counts as contact for you all.")
         )
         return
-    await tell_privately(work, "Skipped: allybot won't ask you about this intro again.")
+    await tell_privately(work, _("Skipped: allybot won't ask you about this intro again."))
 
 
 async def handle_home_intros(work: Work) -> None:
@@ -261,7 +283,8 @@ async def open_never_modal(work: Work) -> None:
     async with work.db.session() as session:
         current = await intro_members.nevers_of(session, team_id=work.team_id, user_id=work.user_id)
     await work.client.views_open(
-        trigger_id=work.body["trigger_id"], view=build_never_modal(current[: intro_rules.MAX_NEVER])
+        trigger_id=work.body["trigger_id"],
+        view=remembering_language(build_never_modal(current[: intro_rules.MAX_NEVER])),
     )
 
 
@@ -270,6 +293,7 @@ def picked_nevers(body: dict[str, Any]) -> list[str]:
     return list((values.get("never") or {}).get("never", {}).get("selected_users") or [])
 
 
+@checked_in_language
 def check_never_modal(body: dict[str, Any]) -> dict[str, Any] | None:
     problem = intro_members.check_never_list(str(body["user"]["id"]), picked_nevers(body))
     return {"response_action": "errors", "errors": {"never": problem}} if problem else None

@@ -18,6 +18,7 @@ from bot.blocks.kudos import (
     private_confirmation,
 )
 from bot.db import Session
+from bot.i18n import _
 from bot.inbox import Work
 from bot.models import Kudos, Person, Workspace
 from bot.services import kudos, people
@@ -132,9 +133,10 @@ def _checked(work: Work, giver_id: str, parsed: ParsedKudos, where: Where) -> di
     found = work.people
     missing = [uid for uid in parsed.receivers if uid not in found]
     if missing:
-        raise KudosRejected(f"I couldn't find <@{missing[0]}> in this workspace.")
+        raise KudosRejected(_("I couldn't find <@{user}> in this workspace.", user=missing[0]))
     if giver_id not in found:
-        raise KudosRejected("I couldn't look up your Slack profile; please try again.")
+        raise KudosRejected(_("I couldn't look up your Slack profile; please try again."))
+
     kudos.check_people(found[giver_id], [found[uid] for uid in parsed.receivers])
     parsed = _only_meant_mentions(giver_id, parsed, found)
     return {

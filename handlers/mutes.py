@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from slack_bolt.async_app import AsyncApp
 
 from bot import directory
+from bot.i18n import _
 from bot.ids import Action
 from bot.inbox import Inbox, Work
 from bot.services import dm_budget
@@ -17,13 +18,18 @@ from handlers.common import engaging
 from handlers.keys import action_key
 from handlers.kudos import tell_privately
 
-USAGE = "`/ally mute @bob` · `/ally unmute @bob` · `/ally mute` (your list)"
+USAGE = "`/ally mute @bob` · `/ally unmute @bob` · `/ally mute`"
+
+
+def _usage() -> str:
+    # Translators: the mute commands stay in English; only "(your list)" is translated
+    return _("{commands} (your list)", commands=USAGE)
 
 
 def _mentioned(rest: str, verb: str) -> str:
     found = USER_MENTION.findall(rest)
     if len(found) != 1:
-        raise MuteError(f"Mention one person: `/ally {verb} @bob`.")
+        raise MuteError(_("Mention one person: `/ally {verb} @bob`.", verb=verb))
     return str(found[0])
 
 
@@ -36,27 +42,34 @@ async def mute_command(work: Work, rest: str) -> None:
         who = _mentioned(rest, "mute")
         found = await directory.lookup(work.db, work.client, team_id=work.team_id, user_ids=[who])
         if who not in found:
-            raise MuteError(f"I couldn't find <@{who}> in this workspace.")
+            raise MuteError(_("I couldn't find <@{user}> in this workspace.", user=who))
         async with work.db.session() as session:
             added = await dm_budget.mute(
                 session, team_id=work.team_id, user_id=work.user_id, muted_id=who, now=work.now()
             )
     except MuteError as exc:
-        await tell_privately(work, f"{exc} {USAGE}")
+        await tell_privately(work, f"{exc} {_usage()}")
         return
-    already = "" if added else " (already muted)"
-    await tell_privately(
-        work,
-        f"Muted <@{who}>{already}: their promises and kudos no longer reach you in a DM from "
-        "allybot. They are not told. Undo it with `/ally unmute` or on your Home tab.",
-    )
+    if added:
+        note = _(
+            "Muted <@{user}>: their promises and kudos no longer reach you in a DM from "
+            "allybot. They are not told. Undo it with `/ally unmute` or on your Home tab.",
+            user=who,
+        )
+    else:
+        note = _(
+            "Muted <@{user}> (already muted): their promises and kudos no longer reach you in a "
+            "DM from allybot. They are not told. Undo it with `/ally unmute` or on your Home tab.",
+            user=who,
+        )
+    await tell_privately(work, note)
 
 
 async def unmute_command(work: Work, rest: str) -> None:
     try:
         who = _mentioned(rest, "unmute")
     except MuteError as exc:
-        await tell_privately(work, f"{exc} {USAGE}")
+        await tell_privately(work, f"{exc} {_usage()}")
         return
     async with work.db.session() as session:
         removed = await dm_budget.unmute(
@@ -64,9 +77,9 @@ async def unmute_command(work: Work, rest: str) -> None:
         )
     await tell_privately(
         work,
-        f"Unmuted <@{who}>: their promises and kudos reach you again."
+        _("Unmuted <@{user}>: their promises and kudos reach you again.", user=who)
         if removed
-        else f"<@{who}> wasn't muted.",
+        else _("<@{user}> wasn't muted.", user=who),
     )
 
 
@@ -74,8 +87,12 @@ async def _list_text(work: Work) -> str:
     async with work.db.session() as session:
         muted = await dm_budget.muted_by(session, team_id=work.team_id, user_id=work.user_id)
     if not muted:
-        return f"You haven't muted anyone. {USAGE}"
-    return "You muted " + ", ".join(f"<@{m}>" for m in muted) + f". {USAGE}"
+        return _("You haven't muted anyone. {usage}", usage=_usage())
+    return _(
+        "You muted {people}. {usage}",
+        people=", ".join(f"<@{m}>" for m in muted),
+        usage=_usage(),
+    )
 
 
 async def handle_home_mutes(work: Work) -> None:

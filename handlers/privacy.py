@@ -23,12 +23,14 @@ from bot.blocks.privacy import (
     kept_text,
     not_yours_text,
 )
+from bot.i18n import _
 from bot.ids import Action
 from bot.inbox import Inbox, Work, WorkFn
 from bot.services import privacy
 from handlers.common import engaging
 from handlers.dm import send_dm
 from handlers.kudos import tell_privately
+from handlers.language import in_their_language
 
 
 async def privacy_export(work: Work, rest: str) -> None:
@@ -42,7 +44,7 @@ async def privacy_export(work: Work, rest: str) -> None:
     await work.client.files_upload_v2(
         channel=opened["channel"]["id"],
         filename=export_filename(work.team_id, work.user_id, now.date()),
-        title="Your allybot data",
+        title=_("Your allybot data"),
         content=json.dumps(data, indent=2, ensure_ascii=False),
         initial_comment=export_comment(empty=empty),
     )
@@ -73,11 +75,13 @@ def is_privacy_command(body: dict[str, Any]) -> bool:
 
 def engaging_unless_private(work_fn: WorkFn) -> WorkFn:
     """`/ally …` enrols whoever uses it for nudges, except the privacy commands: asking for
-    your data, or for it to be erased, must not store your profile or sign you up again."""
+    your data, or for it to be erased, must not store your profile or sign you up again
+    (they are still answered in the language kept for them)."""
     engaged = engaging(work_fn)
+    unenrolled = in_their_language(work_fn)
 
     async def wrapped(work: Work) -> None:
-        await (work_fn if is_privacy_command(work.body) else engaged)(work)
+        await (unenrolled if is_privacy_command(work.body) else engaged)(work)
 
     return wrapped
 
@@ -123,6 +127,9 @@ async def handle_privacy_button(work: Work) -> None:
 
 def register(app: AsyncApp, inbox: Inbox) -> None:
     # Not `engaging`: answering the erase question must not enrol the person again.
-    button = inbox.listener("privacy_button", confirmation_key, handle_privacy_button)
+    button = inbox.listener(
+        "privacy_button", confirmation_key, in_their_language(handle_privacy_button)
+    )
+
     app.action(Action.PRIVACY_ERASE)(button)
     app.action(Action.PRIVACY_KEEP)(button)

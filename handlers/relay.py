@@ -12,6 +12,7 @@ from slack_sdk.models.blocks import Block
 
 from bot.blocks.kudos import build_notice_blocks
 from bot.db import Session
+from bot.i18n import ngettext
 from bot.inbox import Work
 from bot.services import dm_budget
 from bot.services.dm_budget import Admission
@@ -112,10 +113,15 @@ def _scoped(work: Work, key: str) -> str:
 def over_budget_note(recipients: Sequence[str], budget: int) -> str:
     """What the sender is told; the same whether or not anyone muted them."""
     names = ", ".join(f"<@{r}>" for r in recipients)
-    return (
-        f"You've reached today's limit of {budget} messages allybot sends {names} on your "
+    return ngettext(
+        "You've reached today's limit of {n} message allybot sends {names} on your "
         "behalf. Everything is recorded; they'll see it in their next daily message from "
-        "allybot instead of a DM now."
+        "allybot instead of a DM now.",
+        "You've reached today's limit of {n} messages allybot sends {names} on your "
+        "behalf. Everything is recorded; they'll see it in their next daily message from "
+        "allybot instead of a DM now.",
+        budget,
+        names=names,
     )
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import and_, bindparam, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import insert_for
+from bot.i18n import _, format_number, ngettext
 from bot.models import Ally, CheckIn, Person, Resolve
 from bot.text import snippet
 from bot.workdays import add_working_days
@@ -53,8 +54,11 @@ def parse_cadence(text: str) -> int:
     match = CADENCE.match(text)
     if not match:
         raise AllyRejected(
-            f"I couldn't read `{snippet(text)}` as how often: try `every week`, `every 2 weeks`, "
-            "`every month` or `every 10 days`."
+            _(
+                "I couldn't read `{text}` as how often: try `every week`, `every 2 weeks`, "
+                "`every month` or `every 10 days`.",
+                text=snippet(text),
+            )
         )
     if match.group("word"):
         days = WORDS[match.group("word")]
@@ -62,25 +66,26 @@ def parse_cadence(text: str) -> int:
         n, unit = int(match.group("n")), match.group("unit")
         days = n * {"d": 1, "w": 7, "m": 30}[unit[0]]
     if not 1 <= days <= 365:
-        raise AllyRejected("A check-in rhythm can be from every day to once a year.")
+        raise AllyRejected(_("A check-in rhythm can be from every day to once a year."))
     return days
 
 
 def cadence_text(days: int) -> str:
+    """How often, in words of the current language ("every 2 weeks")."""
     if days % 30 == 0:
-        return "every month" if days == 30 else f"every {days // 30} months"
+        return ngettext("every month", "every {n} months", days // 30)
     if days % 7 == 0:
-        return "every week" if days == 7 else f"every {days // 7} weeks"
-    return "every day" if days == 1 else f"every {days} days"
+        return ngettext("every week", "every {n} weeks", days // 7)
+    return ngettext("every day", "every {n} days", days)
 
 
 def check_ally(owner_id: str, ally: Person) -> None:
     if ally.user_id == owner_id:
-        raise AllyRejected("You're already on your own side. Name a colleague.")
+        raise AllyRejected(_("You're already on your own side. Name a colleague."))
     if ally.is_bot or ally.user_id == "USLACKBOT":
-        raise AllyRejected(f"<@{ally.user_id}> is a bot; allies are people.")
+        raise AllyRejected(_("<@{user}> is a bot; allies are people.", user=ally.user_id))
     if ally.deleted:
-        raise AllyRejected(f"<@{ally.user_id}> is no longer in this workspace.")
+        raise AllyRejected(_("<@{user}> is no longer in this workspace.", user=ally.user_id))
 
 
 def _day(instant: datetime, tz: str) -> date:
@@ -106,7 +111,13 @@ async def add(
         return existing, False
     count = len(await list_allies(session, team_id=team_id, user_id=owner.user_id))
     if count >= MAX_ALLIES:
-        raise AllyRejected(f"You have {count} allies, the most allybot keeps for one person.")
+        raise AllyRejected(
+            ngettext(
+                "You have {n} ally, the most allybot keeps for one person.",
+                "You have {n} allies, the most allybot keeps for one person.",
+                count,
+            )
+        )
     today = _day(now, owner.tz)
     row = Ally(
         team_id=team_id,
@@ -219,7 +230,9 @@ async def log_check_in(
     now: datetime,
 ) -> None:
     if note and len(note) > MAX_NOTE:
-        raise AllyRejected(f"Keep the note under {MAX_NOTE:,} characters.")
+        raise AllyRejected(
+            _("Keep the note under {limit} characters.", limit=format_number(MAX_NOTE))
+        )
     session.add(
         CheckIn(team_id=team_id, user_id=user_id, ally_id=ally_id, at=now, note=note, source=source)
     )
@@ -231,7 +244,7 @@ async def owned_ally(
 ) -> Ally:
     row = await session.get(Ally, ally_row_id)
     if row is None or row.team_id != team_id or row.user_id != user_id:
-        raise AllyRejected("That button belongs to someone else's ally list.")
+        raise AllyRejected(_("That button belongs to someone else's ally list."))
     return row
 
 
@@ -263,13 +276,17 @@ async def start_resolve(
 ) -> Resolve:
     """Remember the intention to talk, to follow up two working days later (once)."""
     if other.user_id == owner.user_id:
-        raise AllyRejected("Name the person you want to talk to.")
+        raise AllyRejected(_("Name the person you want to talk to."))
     if other.is_bot or other.deleted:
-        raise AllyRejected(f"<@{other.user_id}> can't take part in a conversation.")
+        raise AllyRejected(_("<@{user}> can't take part in a conversation.", user=other.user_id))
     if not re.search(r"\w", topic):
-        raise AllyRejected("Say what it's about, e.g. `/ally resolve @bob the release schedule`.")
+        raise AllyRejected(
+            _("Say what it's about, e.g. `/ally resolve @bob the release schedule`.")
+        )
     if len(topic) > MAX_NOTE:
-        raise AllyRejected(f"Keep the topic under {MAX_NOTE:,} characters.")
+        raise AllyRejected(
+            _("Keep the topic under {limit} characters.", limit=format_number(MAX_NOTE))
+        )
     stmt = (
         insert_for(session, Resolve)
         .values(
@@ -295,7 +312,8 @@ async def answer_resolve(
 ) -> Resolve:
     row = await session.get(Resolve, resolve_id)
     if row is None or row.team_id != team_id or row.user_id != user_id:
-        raise AllyRejected("That button belongs to someone else's conversation.")
+        raise AllyRejected(_("That button belongs to someone else's conversation."))
+
     if answer == "resolved":
         row.status = "resolved"
     elif answer == "help":

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import i18n
 from bot import text as texts
 from bot.db import insert_for
+from bot.i18n import _, format_number, ngettext
 from bot.models import Commitment, CommitmentParty, Person
 from bot.services import allies, when_words
 from bot.services.kudos import USER_MENTION
@@ -53,7 +54,7 @@ class CommitDraft:
 
 
 def usage() -> str:
-    return (
+    return _(
         "*Track a promise:* `/commit <what> [to @bob] [by <when>]`, e.g. "
         "`/commit send the deck to @bob by Friday`.\n"
         "`<when>` can be `tomorrow 3pm`, `next Tuesday morning`, `in 2 weeks`, "
@@ -92,8 +93,12 @@ def parse_commit_text(text: str, language: str | None = None) -> CommitDraft:
     text = text.strip()
     if len(text) > MAX_TEXT:
         raise CommitRejected(
-            f"That's {len(text):,} characters; keep a promise under {MAX_TEXT:,} so it reads "
-            "well in a reminder."
+            _(
+                "That's {length} characters; keep a promise under {limit} so it reads "
+                "well in a reminder.",
+                length=format_number(len(text)),
+                limit=format_number(MAX_TEXT),
+            )
         )
     if group := texts.group_mention(text, Source.MARKUP):
         raise CommitRejected(texts.refusal(group))
@@ -103,9 +108,15 @@ def parse_commit_text(text: str, language: str | None = None) -> CommitDraft:
     what = to_mentions(code).sub(" ", head)
     what = texts.trim(" ".join(what.split()), " ,.;:-")
     if not re.search(r"\w", USER_MENTION.sub("", what)):
-        raise CommitRejected("What did you promise? " + usage())
+        raise CommitRejected(_("What did you promise? {usage}", usage=usage()))
     if len(parties) > MAX_PARTIES:
-        raise CommitRejected(f"A promise can be to at most {MAX_PARTIES} people.")
+        raise CommitRejected(
+            ngettext(
+                "A promise can be to at most {n} person.",
+                "A promise can be to at most {n} people.",
+                MAX_PARTIES,
+            )
+        )
     what = carry(what, source=Source.MARKUP, parties=parties)
     return CommitDraft(what=what, parties=parties, when=when)
 
@@ -123,13 +134,19 @@ def check_parties(owner_id: str, parties: Sequence[Person]) -> None:
     for person in parties:
         if person.user_id == owner_id:
             raise CommitRejected(
-                "You don't need to name yourself: the promise is already yours. "
-                "Name the person you promised."
+                _(
+                    "You don't need to name yourself: the promise is already yours. "
+                    "Name the person you promised."
+                )
             )
         if person.is_bot or person.user_id == "USLACKBOT":
-            raise CommitRejected(f"<@{person.user_id}> is a bot; promises are made to people.")
+            raise CommitRejected(
+                _("<@{user}> is a bot; promises are made to people.", user=person.user_id)
+            )
         if person.deleted:
-            raise CommitRejected(f"<@{person.user_id}> is no longer in this workspace.")
+            raise CommitRejected(
+                _("<@{user}> is no longer in this workspace.", user=person.user_id)
+            )
 
 
 def local_day(instant: datetime, tz: str) -> date:
@@ -239,16 +256,25 @@ async def by_number(
     """The N-th open commitment of `/commit list`."""
     if not number.strip().isdigit():
         raise CommitRejected(
-            f"`{snippet(number) or '…'}` is not a number from `/commit list`, "
-            "e.g. `/commit done 2`."
+            _(
+                "`{text}` is not a number from `/commit list`, e.g. `/commit done 2`.",
+                text=snippet(number) or "…",
+            )
         )
     items = await open_list(session, team_id=team_id, owner_id=owner_id)
     n = int(number)
     if not 1 <= n <= len(items):
         raise CommitRejected(
-            f"You have {len(items)} open commitment{'s' if len(items) != 1 else ''}; "
-            f"there is no number {n}. `/commit list` shows them."
+            ngettext(
+                "You have {n} open commitment; there is no number {number}. "
+                "`/commit list` shows them.",
+                "You have {n} open commitments; there is no number {number}. "
+                "`/commit list` shows them.",
+                len(items),
+                number=n,
+            )
         )
+
     return items[n - 1]
 
 

@@ -34,6 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import dialect_of, insert_for
+from bot.i18n import _, ngettext
 from bot.models import Nudge, Person, Workspace
 from bot.trust_models import Mute, PersonDM
 
@@ -258,9 +259,16 @@ async def mute(
 ) -> bool:
     """Stop `muted_id`'s promises and kudos DMs reaching `user_id`; False if already muted."""
     if muted_id == user_id:
-        raise MuteError("You can't mute yourself.")
+        raise MuteError(_("You can't mute yourself."))
     if len(await muted_by(session, team_id=team_id, user_id=user_id)) >= MAX_MUTES:
-        raise MuteError(f"You can mute at most {MAX_MUTES} people; unmute someone first.")
+        raise MuteError(
+            ngettext(
+                "You can mute at most {n} person; unmute someone first.",
+                "You can mute at most {n} people; unmute someone first.",
+                MAX_MUTES,
+            )
+        )
+
     stmt = (
         insert_for(session, Mute)
         .values(team_id=team_id, user_id=user_id, muted_id=muted_id, created_at=now)

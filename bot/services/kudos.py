@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import text as texts
 from bot.db import dialect_of
+from bot.i18n import _, format_number, ngettext
 from bot.models import Kudos, Person, Workspace
 from bot.services import allies
 from bot.text import Source, TextRefused
@@ -57,12 +58,13 @@ def tags_for(workspace: Workspace | None) -> tuple[str, ...]:
 
 
 def usage(tags: Sequence[str] = DEFAULT_TAGS) -> str:
-    return (
+    return _(
         "*Give kudos:* `/kudos @ann @bob <why> [#tag …]`, e.g. "
         "`/kudos @ann thanks for the clear demo #teamwork`.\n"
         "Say what they did: kudos recognise a behaviour. "
-        f"Tags: {' '.join('#' + t for t in tags)}.\n"
-        "`/kudos private @ann <why>` sends it to them only, with nothing posted in the channel."
+        "Tags: {tags}.\n"
+        "`/kudos private @ann <why>` sends it to them only, with nothing posted in the channel.",
+        tags=" ".join("#" + t for t in tags),
     )
 
 
@@ -82,44 +84,65 @@ def parse_kudos_text(text: str, *, known_tags: Collection[str] = DEFAULT_TAGS) -
     text = CONTROL.sub("", text).strip()
     if len(text) > MAX_TEXT:
         raise KudosRejected(
-            f"That kudos is {len(text):,} characters; keep it under {MAX_TEXT:,} "
-            "so it reads well in the channel."
+            _(
+                "That kudos is {length} characters; keep it under {limit} "
+                "so it reads well in the channel.",
+                length=format_number(len(text)),
+                limit=format_number(MAX_TEXT),
+            )
         )
     if not text:
-        raise KudosRejected("Who is it for, and why? " + usage(tuple(known_tags)))
+        raise KudosRejected(_("Who is it for, and why? {usage}", usage=usage(tuple(known_tags))))
     if group := texts.group_mention(text, Source.MARKUP):
         raise KudosRejected(
-            f"Kudos go to people, not to groups like `{group}`: "
-            "mention each person you want to recognise."
+            _(
+                "Kudos go to people, not to groups like `{group}`: "
+                "mention each person you want to recognise.",
+                group=group,
+            )
         )
     receivers = tuple(dict.fromkeys(USER_MENTION.findall(text)))
     without_mentions = USER_MENTION.sub(" ", text)
     if bare := BARE_MENTION.search(without_mentions):
         raise KudosRejected(
-            f"I couldn't find `@{bare.group(1)}` in this workspace. "
-            "Pick people from the @-mention list so Slack links them."
+            _(
+                "I couldn't find `@{name}` in this workspace. "
+                "Pick people from the @-mention list so Slack links them.",
+                name=bare.group(1),
+            )
         )
     if not receivers:
-        raise KudosRejected("Mention who the kudos are for. " + usage(tuple(known_tags)))
+        raise KudosRejected(
+            _("Mention who the kudos are for. {usage}", usage=usage(tuple(known_tags)))
+        )
     if len(receivers) > MAX_RECEIVERS:
         raise KudosRejected(
-            f"That's {len(receivers)} people; kudos go to at most {MAX_RECEIVERS} at once. "
-            "Split them up, or recognise the group in a message of your own."
+            _(
+                "That's {count} people; kudos go to at most {limit} at once. "
+                "Split them up, or recognise the group in a message of your own.",
+                count=format_number(len(receivers)),
+                limit=format_number(MAX_RECEIVERS),
+            )
         )
     known = {t.lower() for t in known_tags}
     tags = tuple(dict.fromkeys(t.lower() for t in TAG.findall(without_mentions)))
     unknown = [t for t in tags if t not in known]
     if unknown:
         raise KudosRejected(
-            f"I don't know the tag #{unknown[0]}. Tags here: "
-            f"{' '.join('#' + t for t in known_tags)}."
+            _(
+                "I don't know the tag #{tag}. Tags here: {tags}.",
+                tag=unknown[0],
+                tags=" ".join("#" + t for t in known_tags),
+            )
         )
     reason = " ".join(TAG.sub(" ", without_mentions).split())
     reason = carry(texts.trim(reason, " ,.:;-–—!"), source=Source.MARKUP, mentions=receivers)
     if not re.search(r"\w", reason):
         raise KudosRejected(
-            "Say why: kudos recognise something a person did, e.g. "
-            "`/kudos @ann thanks for untangling the release notes`."
+            _(
+                "Say why: kudos recognise something a person did, e.g. "
+                "`/kudos @ann thanks for untangling the release notes`."
+            )
         )
     return ParsedKudos(receivers=receivers, reason=reason, tags=tags)
 
@@ -151,16 +174,21 @@ def check_people(giver: Person, receivers: Sequence[Person]) -> None:
     for person in receivers:
         if person.user_id == giver.user_id:
             raise KudosRejected(
-                "Kudos are for recognising others, so you can't give them to yourself. "
-                "Who helped you lately?"
+                _(
+                    "Kudos are for recognising others, so you can't give them to yourself. "
+                    "Who helped you lately?"
+                )
             )
         if person.is_bot or person.user_id == "USLACKBOT":
             raise KudosRejected(
-                f"<@{person.user_id}> is a bot; kudos are for people. "
-                "Recognise the person who built or ran it instead."
+                _(
+                    "<@{user}> is a bot; kudos are for people. "
+                    "Recognise the person who built or ran it instead.",
+                    user=person.user_id,
+                )
             )
         if person.deleted:
-            raise KudosRejected(f"<@{person.user_id}> is no longer in this workspace.")
+            raise KudosRejected(_("<@{user}> is no longer in this workspace.", user=person.user_id))
 
 
 def local_midnight(now: datetime, tz: str) -> datetime:
@@ -217,21 +245,42 @@ async def give(
     receivers = tuple(r for r in parsed.receivers if r not in recent)
     if not receivers:
         raise KudosRejected(
-            f"You recognised {', '.join(f'<@{r}>' for r in parsed.receivers)} a few minutes "
-            "ago, so I've kept that one: repeated kudos within 10 minutes count once."
+            _(
+                "You recognised {people} a few minutes "
+                "ago, so I've kept that one: repeated kudos within 10 minutes count once.",
+                people=", ".join(f"<@{r}>" for r in parsed.receivers),
+            )
         )
     parsed = ParsedKudos(receivers=receivers, reason=parsed.reason, tags=parsed.tags)
-    used = sum(1 for _, at in given if at >= midnight)
+    used = sum(1 for __, at in given if at >= midnight)
     limit = workspace.daily_kudos_limit
     if used + len(parsed.receivers) > limit:
         left = max(limit - used, 0)
         reset = midnight + timedelta(days=1)
         hours = max(1, round((reset - now).total_seconds() / 3600))
-        raise KudosRejected(
-            f"You can give {limit} kudos a day and have {left} left today"
-            + (f", so this one for {len(parsed.receivers)} people won't fit" if left else "")
-            + f". Your count resets at midnight your time (in about {hours} h)."
-        )
+        values = {
+            "limit": format_number(limit),
+            "left": format_number(left),
+            "hours": format_number(hours),
+        }
+        if left:
+            refusal = ngettext(
+                "You can give {limit} kudos a day and have {left} left today, so this one for "
+                "{n} person won't fit. Your count resets at midnight your time (in about "
+                "{hours} h).",
+                "You can give {limit} kudos a day and have {left} left today, so this one for "
+                "{n} people won't fit. Your count resets at midnight your time (in about "
+                "{hours} h).",
+                len(parsed.receivers),
+                **values,
+            )
+        else:
+            refusal = _(
+                "You can give {limit} kudos a day and have {left} left today. Your count resets "
+                "at midnight your time (in about {hours} h).",
+                **values,
+            )
+        raise KudosRejected(refusal)
     rows = [
         {
             "team_id": team_id,
@@ -325,12 +374,19 @@ def parse_kudos_message(text: str, *, giver_id: str, known_tags: Collection[str]
     reason (cut to the kudos limit), the known tags in it."""
     receivers = tuple(u for u in dict.fromkeys(USER_MENTION.findall(text)) if u != giver_id)
     if not receivers:
-        raise KudosRejected("Kudos are for recognising others, so you can't give them to yourself.")
+        raise KudosRejected(
+            _("Kudos are for recognising others, so you can't give them to yourself.")
+        )
     if len(receivers) > MAX_RECEIVERS:
         raise KudosRejected(
-            f"That message mentions {len(receivers)} people; kudos go to at most "
-            f"{MAX_RECEIVERS} at once, so I haven't counted it."
+            _(
+                "That message mentions {count} people; kudos go to at most "
+                "{limit} at once, so I haven't counted it.",
+                count=format_number(len(receivers)),
+                limit=format_number(MAX_RECEIVERS),
+            )
         )
+
     known = {t.lower() for t in known_tags}
     tags = tuple(t for t in dict.fromkeys(x.lower() for x in TAG.findall(text)) if t in known)
     reason = carry(text, source=Source.MARKUP, mentions={*receivers, giver_id})

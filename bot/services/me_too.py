@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import text as texts
 from bot.db import insert_for
+from bot.i18n import _
 from bot.ids import erased
 from bot.models import Kudos, KudosPostUpdate
 from bot.services.kudos import MAX_TEXT
@@ -53,10 +54,15 @@ def source_key(channel_id: str, ts: str, reactor_id: str) -> str:
 def reason_for(original: Post, giver_name: str | None) -> str:
     """ "+1 to Ann's kudos: …" in safe markup (the original reason already is), within the
     kudos length limit; the giver by name, so the +1 pings nobody."""
-    who = "a"
     if giver_name and not erased(original.giver_id):
-        who = texts.escape(texts.clean(giver_name)) + "'s"
-    return texts.excerpt(f"+1 to {who} kudos: {original.reason}", MAX_TEXT)
+        text = _(
+            "+1 to {name}'s kudos: {reason}",
+            name=texts.escape(texts.clean(giver_name)),
+            reason=original.reason,
+        )
+    else:
+        text = _("+1 to a kudos: {reason}", reason=original.reason)
+    return texts.excerpt(text, MAX_TEXT)
 
 
 async def find_post(

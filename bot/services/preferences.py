@@ -11,7 +11,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import i18n
-from bot.i18n import _
+from bot.i18n import _, ngettext
 from bot.models import Person, Workspace
 from bot.services import people
 from bot.text import snippet
@@ -50,12 +50,12 @@ def parse_duration(text: str) -> timedelta:
     match = DURATION.match(text.strip().lower())
     if not match:
         raise PreferenceError(
-            f"I couldn't read `{snippet(text)}` as a length of time: try `7d` or `2w`."
+            _("I couldn't read `{text}` as a length of time: try `7d` or `2w`.", text=snippet(text))
         )
     count, unit = int(match.group(1)), match.group(2)
     length = timedelta(weeks=count) if unit.startswith("w") else timedelta(days=count)
     if not timedelta(days=1) <= length <= MAX_PAUSE:
-        raise PreferenceError("A pause can last from 1 day to 365 days.")
+        raise PreferenceError(_("A pause can last from 1 day to 365 days."))
     return length
 
 
@@ -64,16 +64,19 @@ def parse_clock_range(text: str) -> tuple[int, int]:
     match = CLOCK_RANGE.match(text.strip())
     if not match:
         raise PreferenceError(
-            f"I couldn't read `{snippet(text)}` as hours: try `18:00-09:00` (24-hour clock)."
+            _(
+                "I couldn't read `{text}` as hours: try `18:00-09:00` (24-hour clock).",
+                text=snippet(text),
+            )
         )
     h1, m1, h2, m2 = (int(g) for g in match.groups())
     if h1 > 23 or h2 > 23 or m1 > 59 or m2 > 59:
         raise PreferenceError(
-            f"`{snippet(text)}` has a time that doesn't exist on a 24-hour clock."
+            _("`{text}` has a time that doesn't exist on a 24-hour clock.", text=snippet(text))
         )
     start, end = h1 * 60 + m1, h2 * 60 + m2
     if start == end:
-        raise PreferenceError("Quiet hours need a start and an end that differ.")
+        raise PreferenceError(_("Quiet hours need a start and an end that differ."))
     return start, end
 
 
@@ -102,13 +105,13 @@ async def set_tip_cadence(
 ) -> Change:
     cadence = cadence.strip().lower()
     if cadence not in TIP_CADENCES:
-        raise PreferenceError("Tips can be `weekly`, `daily` or `off`.")
+        raise PreferenceError(_("Tips can be `weekly`, `daily` or `off`."))
     await _set(session, team_id, user_id, now, tips_cadence=cadence)
     return Change(
         {
-            "weekly": "You'll get a conduct tip each week, on your first working day.",
-            "daily": "You'll get a conduct tip each working day.",
-            "off": "Conduct tips are off. `/ally tips weekly` brings them back.",
+            "weekly": _("You'll get a conduct tip each week, on your first working day."),
+            "daily": _("You'll get a conduct tip each working day."),
+            "off": _("Conduct tips are off. `/ally tips weekly` brings them back."),
         }[cadence]
     )
 
@@ -119,13 +122,17 @@ async def pause(
     until = now + length
     await _set(session, team_id, user_id, now, paused_until=until)
     return Change(
-        f"Paused: no nudges from allybot for {length.days} days. `/ally resume` ends it early."
+        ngettext(
+            "Paused: no nudges from allybot for {n} day. `/ally resume` ends it early.",
+            "Paused: no nudges from allybot for {n} days. `/ally resume` ends it early.",
+            length.days,
+        )
     )
 
 
 async def resume(session: AsyncSession, *, team_id: str, user_id: str, now: datetime) -> Change:
     await _set(session, team_id, user_id, now, paused_until=None, opted_out=False)
-    return Change("Welcome back: nudges are on again.")
+    return Change(_("Welcome back: nudges are on again."))
 
 
 async def set_quiet_hours(
@@ -133,11 +140,15 @@ async def set_quiet_hours(
 ) -> Change:
     if text.strip().lower() in ("off", "none"):
         await _set(session, team_id, user_id, now, quiet_start=None, quiet_end=None)
-        return Change("Quiet hours are off.")
+        return Change(_("Quiet hours are off."))
     start, end = parse_clock_range(text)
     await _set(session, team_id, user_id, now, quiet_start=start, quiet_end=end)
     return Change(
-        f"Quiet hours set: nothing from allybot between {clock(start)} and {clock(end)} your time."
+        _(
+            "Quiet hours set: nothing from allybot between {start} and {end} your time.",
+            start=clock(start),
+            end=clock(end),
+        )
     )
 
 
@@ -151,16 +162,21 @@ async def set_kudos_privacy(
     choice = choice.strip().lower()
     if choice not in KUDOS_PRIVACY:
         raise PreferenceError(
-            "Say `/ally kudos private` (kudos you receive reach you by DM only, never posted) "
-            "or `/ally kudos public` (they are posted as usual)."
+            _(
+                "Say `/ally kudos private` (kudos you receive reach you by DM only, never posted) "
+                "or `/ally kudos public` (they are posted as usual)."
+            )
         )
     await _set(session, team_id, user_id, now, kudos_private=choice == "private")
     if choice == "private":
         return Change(
-            "Kudos you receive will reach you by DM only: nothing is posted about them, and "
-            "each giver is told once that you prefer it this way. `/ally kudos public` undoes it."
+            _(
+                "Kudos you receive will reach you by DM only: nothing is posted about them, and "
+                "each giver is told once that you prefer it this way. "
+                "`/ally kudos public` undoes it."
+            )
         )
-    return Change("Kudos you receive will be posted in the channel again, as usual.")
+    return Change(_("Kudos you receive will be posted in the channel again, as usual."))
 
 
 # What `/ally language …` and the pickers take for "follow my Slack language".
@@ -265,11 +281,13 @@ async def apply_command(
             )
         case "quiet":
             if not rest:
-                raise PreferenceError("Say when: `/ally quiet 18:00-09:00`, or `/ally quiet off`.")
+                raise PreferenceError(
+                    _("Say when: `/ally quiet 18:00-09:00`, or `/ally quiet off`.")
+                )
             return await set_quiet_hours(
                 session, team_id=team_id, user_id=user_id, text=rest, now=now
             )
-    raise PreferenceError(f"I don't know `/ally {command}`.")
+    raise PreferenceError(_("I don't know `/ally {word}`.", word=snippet(command)))
 
 
 @dataclass(frozen=True)
@@ -296,23 +314,24 @@ def settings_errors(values: SettingsInput) -> dict[str, str]:
     """Field errors for the settings modal, keyed by block id; empty when all is well."""
     errors: dict[str, str] = {}
     if values.tips not in TIP_CADENCES:
-        errors["tips"] = "Pick weekly, daily or off."
+        # Translators: the options of the tips picker in the settings modal
+        errors["tips"] = _("Pick weekly, daily or off.")
     if not values.window_start:
-        errors["window_start"] = "Pick a start time."
+        errors["window_start"] = _("Pick a start time.")
     if not values.window_end:
-        errors["window_end"] = "Pick an end time."
+        errors["window_end"] = _("Pick an end time.")
     start, end = values.window_start, values.window_end
     if start and end and _minutes(end) - _minutes(start) < 60:
-        errors["window_end"] = "End at least an hour after the start, on the same day."
+        errors["window_end"] = _("End at least an hour after the start, on the same day.")
     if bool(values.quiet_start) != bool(values.quiet_end):
-        errors["quiet_end" if values.quiet_start else "quiet_start"] = (
+        errors["quiet_end" if values.quiet_start else "quiet_start"] = _(
             "Set both ends of your quiet hours, or neither."
         )
     elif values.quiet_start and values.quiet_start == values.quiet_end:
-        errors["quiet_end"] = "Quiet hours need a start and an end that differ."
+        errors["quiet_end"] = _("Quiet hours need a start and an end that differ.")
     days = values.pause_days
     if days and (not days.isdigit() or not 1 <= int(days) <= 365):
-        errors["pause_days"] = "A whole number of days from 1 to 365."
+        errors["pause_days"] = _("A whole number of days from 1 to 365.")
     if values.language is not None:
         try:
             language_choice(values.language)
@@ -351,4 +370,4 @@ async def apply_settings(
     if values.language is not None:
         fields["language"] = language_choice(values.language)
     await _set(session, team_id, user_id, now, **fields)
-    return Change("Settings saved.")
+    return Change(_("Settings saved."))

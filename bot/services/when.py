@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import dateparser
 
 from bot import i18n
+from bot.i18n import _
 from bot.services import when_words
 from bot.text import snippet
 
@@ -99,7 +100,7 @@ def parse_when(
     (the language allybot is speaking to them, unless given) or in English."""
     text = text.strip()
     if not text:
-        raise WhenError("Say by when, e.g. `by Friday` or `by tomorrow 3pm`.")
+        raise WhenError(_("Say by when, e.g. `by Friday` or `by tomorrow 3pm`."))
     code = language or i18n.language()
     said = when_words.english(text, code)
     zone = ZoneInfo(tz)
@@ -109,8 +110,11 @@ def parse_when(
         parsed = _read(said, text, code, local_now)
         if parsed is None:
             raise WhenError(
-                f"I couldn't understand `by {snippet(text)}`. Try `by Friday`, `by tomorrow 3pm`, "
-                "`by 2026-12-01` or `in 2 weeks`."
+                _(
+                    "I couldn't understand `by {text}`. Try `by Friday`, `by tomorrow 3pm`, "
+                    "`by 2026-12-01` or `in 2 weeks`.",
+                    text=snippet(text),
+                )
             )
         if EXPLICIT_TIME.search(said):
             due = parsed.replace(tzinfo=zone)
@@ -123,7 +127,13 @@ def parse_when(
     if due_utc <= now:
         shown = due.astimezone(zone)
         raise WhenError(
-            f"`{snippet(text)}` is {shown:%a %-d %b %H:%M} your time, which has already passed. "
-            "Pick a time in the future."
+            _(
+                "`{text}` is {day}, {time} your time, which has already passed. "
+                "Pick a time in the future.",
+                text=snippet(text),
+                day=i18n.format_skeleton(shown, "MMMEd"),
+                time=i18n.format_time(shown),
+            )
         )
+
     return due_utc

@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import insert_for
+from bot.i18n import _
 from bot.models import (
     IntroAnswer,
     IntroMatch,
@@ -34,11 +35,12 @@ async def answer(
     """Record a member's answer on that match (never another); a Yes from any member records
     the meeting once and counts as contact between every two of them."""
     if answer not in (YES, NOT_YET, SKIP):
-        raise IntrosError("That answer isn't one allybot knows.")
+        raise IntrosError(_("That answer isn't one allybot knows."))
     match = await session.get(IntroMatch, match_id, with_for_update=True)
     members = await members_of(session, match_id=match_id) if match else []
     if match is None or match.team_id != team_id or user_id not in members:
-        raise IntrosError("That question is for the people in that intro.")
+        raise IntrosError(_("That question is for the people in that intro."))
+
     stmt = insert_for(session, IntroAnswer).values(
         match_id=match_id, team_id=team_id, user_id=user_id, answer=answer, answered_at=now
     )

@@ -11,6 +11,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import insert_for
+from bot.i18n import _, ngettext
 from bot.models import (
     IntroMember,
     IntroNever,
@@ -64,8 +65,10 @@ async def _configured(session: AsyncSession, team_id: str) -> Workspace:
     workspace = await session.get(Workspace, team_id)
     if workspace is None or not workspace.intros_channel_id:
         raise IntrosError(
-            "Intros aren't set up in this workspace yet: an admin chooses the intros channel "
-            "in `/ally admin`."
+            _(
+                "Intros aren't set up in this workspace yet: an admin chooses the intros channel "
+                "in `/ally admin`."
+            )
         )
     return workspace
 
@@ -100,7 +103,7 @@ async def pause(
     workspace = await _configured(session, team_id)
     row = await member(session, team_id, user_id)
     if not in_pool(workspace, row.status if row else None):
-        raise IntrosError("You're not in intros: `/ally intros join` first.")
+        raise IntrosError(_("You're not in intros: `/ally intros join` first."))
     until = now + length
     await _upsert(session, team_id=team_id, user_id=user_id, now=now, paused_until=until)
     return until
@@ -130,14 +133,20 @@ async def add_never(
 ) -> bool:
     """Never pair `user_id` with `other` (either way). Nobody is told. False if already so."""
     if other.user_id == user_id:
-        raise IntrosError("Name someone else: you're never paired with yourself.")
+        raise IntrosError(_("Name someone else: you're never paired with yourself."))
     if other.is_bot or other.user_id == "USLACKBOT":
-        raise IntrosError(f"<@{other.user_id}> is a bot; intros only pair people.")
+        raise IntrosError(_("<@{user}> is a bot; intros only pair people.", user=other.user_id))
     existing = await nevers_of(session, team_id=team_id, user_id=user_id)
     if other.user_id in existing:
         return False
     if len(existing) >= MAX_NEVER:
-        raise IntrosError(f"Your list already has {MAX_NEVER} people, the most it keeps.")
+        raise IntrosError(
+            ngettext(
+                "Your list already has {n} person, the most it keeps.",
+                "Your list already has {n} people, the most it keeps.",
+                MAX_NEVER,
+            )
+        )
     stmt = insert_for(session, IntroNever).values(
         team_id=team_id, user_id=user_id, other_id=other.user_id, created_at=now
     )
@@ -151,9 +160,10 @@ async def add_never(
 def check_never_list(user_id: str, others: Sequence[str]) -> str | None:
     """What is wrong with a never list as picked in the Home modal, if anything."""
     if user_id in others:
-        return "Leave yourself out: you're never paired with yourself."
+        return _("Leave yourself out: you're never paired with yourself.")
     if len(set(others)) > MAX_NEVER:
-        return f"At most {MAX_NEVER} people."
+        return ngettext("At most {n} person.", "At most {n} people.", MAX_NEVER)
+
     return None
 
 

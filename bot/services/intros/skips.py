@@ -14,7 +14,9 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import i18n
 from bot.db import dialect_of, insert_for
+from bot.i18n import _
 from bot.models import IntroMember, IntroRound, IntroSkip, Workspace
 from bot.services.intros.rules import (
     EPOCH_MONDAY,
@@ -117,17 +119,21 @@ async def choose(
     that is not a round of the workspace, or for someone not in intros."""
     workspace = await session.get(Workspace, team_id)
     if workspace is None or not workspace.intros_channel_id:
-        raise IntrosError("Intros aren't set up in this workspace any more.")
+        raise IntrosError(_("Intros aren't set up in this workspace any more."))
     if not is_round_day(workspace, round_day):
-        raise IntrosError("That button doesn't belong to an intros round.")
+        raise IntrosError(_("That button doesn't belong to an intros round."))
     if await round_made(session, team_id=team_id, round_day=round_day, lock=True):
         raise IntrosError(
-            f"Too late: the intros round of {round_day:%a %-d %b} is already made. "
-            "A skip is for one round only, so you're in the next one as usual."
+            _(
+                "Too late: the intros round of {day} is already made. "
+                "A skip is for one round only, so you're in the next one as usual.",
+                day=i18n.format_skeleton(round_day, "MMMEd"),
+            )
         )
     member = await session.get(IntroMember, (team_id, user_id))
     if not in_pool(workspace, member.status if member else None):
-        raise IntrosError("You're not in intros: `/ally intros join` first.")
+        raise IntrosError(_("You're not in intros: `/ally intros join` first."))
+
     choice = SKIP if skip else IN
     stmt = insert_for(session, IntroSkip).values(
         team_id=team_id, user_id=user_id, round_day=round_day, choice=choice, chosen_at=now

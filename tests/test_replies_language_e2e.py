@@ -1,0 +1,184 @@
+"""Replies in the language of the person who acted, end to end: a person whose Slack locale is
+es-ES (or de-DE) gets `/kudos`, `/commit` and `/ally` refusals and confirmations, a modal's
+field errors, and the answer to a DM in their language, through `allybot serve` and the Slack
+double; an English-speaking colleague in the same workspace still reads English."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from slack_sdk.models.blocks import Block
+
+from bot import i18n
+from tests import payloads
+from tests.conftest import Server, Team
+from tests.slack_double import Call, SlackDouble
+from tests.test_commitments_e2e import blocks_of, commit, press
+
+# Per language: what the person's answers say (fragments of the catalogue's translations).
+SAID = {
+    "es-ES": {
+        "who": "Menciona para quién son los kudos",
+        "self": "no puedes dártelos a ti",
+        "tag": "No conozco la etiqueta #nonsense",
+        "committed": "Te has comprometido a",
+        "not_a_number": "no es un número de `/commit list`",
+        "passed": "ya ha pasado",
+        "none_open": "No tienes compromisos abiertos",
+        "added": "está en tu lista de aliados, cada 2 semanas",
+        "not_listed": "no está en tu lista de aliados",
+        "unknown": "No conozco `/ally frobnicate`",
+        "paused": "En pausa: allybot no te enviará recordatorios durante 14 días",
+        "mute_self": "No puedes silenciarte a ti",
+        "modal_passed": "Esa hora ya ha pasado",
+        "dm_logged": "registrados",
+    },
+    "de-DE": {
+        "who": "Erwähne, für wen die Kudos sind",
+        "self": "dir selbst kannst du keine geben",
+        "tag": "Ich kenne den Tag #nonsense nicht",
+        "committed": "Du hast zugesagt",
+        "not_a_number": "ist keine Nummer aus `/commit list`",
+        "passed": "schon vorbei",
+        "none_open": "Keine offenen Zusagen",
+        "added": "steht auf deiner Liste der Verbündeten, alle 2 Wochen",
+        "not_listed": "steht nicht auf deiner Liste der Verbündeten",
+        "unknown": "Ich kenne `/ally frobnicate` nicht",
+        "paused": "Pausiert: 14 Tage lang keine Erinnerungen von allybot",
+        "mute_self": "Du kannst dich nicht selbst stummschalten",
+        "modal_passed": "Diese Zeit ist schon vorbei",
+        "dm_logged": "festgehalten",
+    },
+}
+LOCALES = list(SAID)
+
+
+async def reply(
+    server: Server, team: Team, slack: SlackDouble, user: str, command: str, text: str
+) -> str:
+    """The private answer to a slash command: its text, checked as Block Kit Slack accepts."""
+    body, key = team.command(command, text, user_id=user)
+    assert (await server.post(body))[0] == 200
+    call = (await slack.wait_for("response_url", _key=key))[0]
+    valid_blocks(call)
+    return str(call.args["text"])
+
+
+def valid_blocks(call: Call) -> None:
+    """Every block parses as slack_sdk's model and is within Slack's limits."""
+    for raw in blocks_of(call):
+        block = Block.parse(raw)
+        assert block is not None
+        block.validate_json()
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+async def test_kudos_refusals_in_the_givers_language(
+    server: Server, team: Team, slack: SlackDouble, locale: str
+) -> None:
+    said = SAID[locale]
+    ana, bob = team.user("ana", locale=locale), team.user("bob")
+    assert said["who"] in await reply(server, team, slack, ana, "/kudos", "great demo")
+    assert said["self"] in await reply(
+        server, team, slack, ana, "/kudos", f"<@{ana}|ana> for being me"
+    )
+    assert said["tag"] in await reply(
+        server, team, slack, ana, "/kudos", f"<@{bob}|bob> steady hands #nonsense"
+    )
+    # bob's Slack is in English: his refusal is too, in the same workspace.
+    english = await reply(server, team, slack, bob, "/kudos", "great demo")
+    assert english.startswith("Mention who the kudos are for.")
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+async def test_commit_replies_in_the_owners_language(
+    server: Server, team: Team, slack: SlackDouble, locale: str
+) -> None:
+    said = SAID[locale]
+    ana, bob = team.user("ana", locale=locale, tz="Europe/Madrid"), team.user("bob")
+    assert said["none_open"] in await reply(server, team, slack, ana, "/commit", "list")
+    assert said["not_a_number"] in await reply(server, team, slack, ana, "/commit", "done x")
+    assert said["passed"] in await reply(
+        server, team, slack, ana, "/commit", "ship it by 2020-01-01"
+    )
+    made = await commit(server, team, slack, ana, f"send the plan to <@{bob}> by 2030-01-01")
+    assert said["committed"] in str(made.args["text"])
+    # The edit modal remembers the language it was opened in: its field errors, answered
+    # in the ack before anyone is looked up, are in it too.
+    await press(server, slack, team, ana, made, "commit_edit")
+    opened = (await slack.wait_for("views.open", where=lambda c: _by(c, bob)))[-1]
+    view = opened.args["view"]
+    view = json.loads(view) if isinstance(view, str) else view
+    status, body = await server.post(_commit_submission(team, ana, bob, view, 1_600_000_000))
+    assert status == 200
+    assert json.loads(body)["errors"]["due"].startswith(said["modal_passed"])
+
+
+def _by(call: Call, user: str) -> bool:
+    return user in json.dumps(call.args.get("view"))
+
+
+def _commit_submission(team: Team, user: str, party: str, view: dict[str, Any], due: int) -> str:
+    return payloads.view_submission(
+        user_id=user,
+        team_id=team.team_id,
+        callback_id="commit_modal",
+        private_metadata=view["private_metadata"],
+        state_values={
+            "what": {"what": {"type": "plain_text_input", "value": "send the plan"}},
+            "due": {"due": {"type": "datetimepicker", "selected_date_time": due}},
+            "parties": {"parties": {"type": "multi_users_select", "selected_users": [party]}},
+            "tell": {"tell": {"type": "checkboxes", "selected_options": []}},
+        },
+    )
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+async def test_ally_replies_in_the_persons_language(
+    server: Server, team: Team, slack: SlackDouble, locale: str
+) -> None:
+    said = SAID[locale]
+    ana, bob, cy = team.user("ana", locale=locale), team.user("bob"), team.user("cy")
+    added = await reply(server, team, slack, ana, "/ally", f"add <@{bob}|bob> every 2 weeks")
+    assert said["added"] in added and f"<@{bob}>" in added
+    assert said["not_listed"] in await reply(server, team, slack, ana, "/ally", f"remove <@{cy}>")
+    assert said["unknown"] in await reply(server, team, slack, ana, "/ally", "frobnicate")
+    assert said["paused"] in await reply(server, team, slack, ana, "/ally", "pause 2w")
+    assert said["mute_self"] in await reply(server, team, slack, ana, "/ally", f"mute <@{ana}>")
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+async def test_a_kudos_written_to_allybot_is_confirmed_in_the_givers_language(
+    server: Server, team: Team, slack: SlackDouble, locale: str
+) -> None:
+    """A DM to allybot isn't a listener that enrols its author: the language kept for them
+    (from an earlier command) is still the one they are answered in."""
+    said = SAID[locale]
+    ana, bob = team.user("ana", locale=locale), team.user("bob")
+    await reply(server, team, slack, ana, "/ally", "help")  # allybot learns ana's locale
+    event = payloads.message_event(
+        channel="D" + ana[1:],
+        user=ana,
+        text=f"kudos <@{bob}> for the calm demo",
+        team=team.team_id,
+        channel_type="im",
+    )
+    assert (await server.post(payloads.event_callback(event, team_id=team.team_id)))[0] == 200
+
+    answer = (
+        await slack.wait_for(
+            "chat.postMessage",
+            channel=ana,
+            where=lambda c: f"<@{bob}>" in str(c.args.get("text")),
+        )
+    )[0]
+    assert said["dm_logged"] in str(answer.args["text"])
+
+
+def test_every_reply_language_is_complete() -> None:
+    """The refusals and confirmations above come from a catalogue with no gaps."""
+    for code in ("es", "de"):
+        with i18n.speaking(code):
+            assert i18n._("Settings saved.") != "Settings saved."
