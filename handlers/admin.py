@@ -18,7 +18,7 @@ from bot.services.workspace_settings import WorkspaceSettings
 from handlers.dm import send_dm
 from handlers.keys import view_key
 from handlers.kudos import tell_privately
-from handlers.language import checked_in_language, in_their_language, remembering_language
+from handlers.language import in_their_language
 
 REFUSAL = N_(
     "Workspace settings are for this workspace's Slack admins and owners, so I can't open "
@@ -50,7 +50,7 @@ async def open_admin(work: Work) -> None:
         changes = await workspace_settings.recent_changes(session, team_id=work.team_id)
     await work.client.views_open(
         trigger_id=work.body["trigger_id"],
-        view=remembering_language(build_admin_modal(current, changes)),
+        view=build_admin_modal(current, changes),
     )
 
 
@@ -88,7 +88,6 @@ def admin_values(body: dict[str, Any]) -> dict[str, Any]:
     return given
 
 
-@checked_in_language
 def check_admin_settings(body: dict[str, Any]) -> dict[str, Any] | None:
     """Answered in the ack: each invalid field gets its message in the modal."""
     try:

@@ -29,10 +29,8 @@ from handlers.keys import event_key, shortcut_key, view_key
 from handlers.kudos import give_and_announce
 from handlers.kudos_posts import edit_when_settled
 from handlers.language import (
-    checked_in_language,
     event_user,
     in_their_language,
-    remembering_language,
 )
 
 DEFAULT_EMOJI = "raised_hands"
@@ -321,7 +319,7 @@ async def handle_give_kudos_shortcut(work: Work) -> None:
         tags=kudos.tags_for(workspace),
         metadata=json.dumps({"channel": channel, "ts": message.get("ts"), "permalink": permalink}),
     )
-    await work.client.views_open(trigger_id=body["trigger_id"], view=remembering_language(view))
+    await work.client.views_open(trigger_id=body["trigger_id"], view=view)
 
 
 def _kudos_modal_values(body: dict[str, Any]) -> tuple[str | None, str, list[str], bool]:
@@ -338,7 +336,6 @@ def _kudos_modal_values(body: dict[str, Any]) -> tuple[str | None, str, list[str
     return receiver, reason, tags, private
 
 
-@checked_in_language
 def check_give_kudos(body: dict[str, Any]) -> dict[str, Any] | None:
     receiver, reason, __, ___ = _kudos_modal_values(body)
     errors: dict[str, str] = {}

@@ -27,7 +27,6 @@ from handlers.commitments import close, mark_done, owner_of, tell_closed, tell_p
 from handlers.common import answer_in_place, engaging
 from handlers.keys import action_key
 from handlers.kudos import give_and_announce, tell_privately
-from handlers.language import remembering_language
 from handlers.relay import relay_dm, tell_if_over
 
 
@@ -96,9 +95,7 @@ async def _open_editor(work: Work) -> None:
         },
         offer_tell=bool(parties) and commitment.shared_at is not None,
     )
-    await work.client.views_open(
-        trigger_id=work.body["trigger_id"], view=remembering_language(view)
-    )
+    await work.client.views_open(trigger_id=work.body["trigger_id"], view=view)
 
 
 async def _done(work: Work) -> None:

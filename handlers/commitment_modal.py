@@ -27,7 +27,7 @@ from handlers.commitments import checked_parties, owner_of, tell_parties
 from handlers.common import engaging
 from handlers.dm import send_dm
 from handlers.keys import shortcut_key, view_key
-from handlers.language import checked_in_language, in_their_language, remembering_language
+from handlers.language import in_their_language
 
 
 def _modal_values(body: dict[str, Any]) -> dict[str, Any]:
@@ -44,7 +44,6 @@ def _modal_values(body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@checked_in_language
 def check_commit_modal(body: dict[str, Any]) -> dict[str, Any] | None:
     """Field errors shown in the modal itself, before anything is saved."""
     v = _modal_values(body)
@@ -158,9 +157,7 @@ async def handle_track_shortcut(work: Work) -> None:
         metadata={"response_url": work.body.get("response_url"), "from": "shortcut"},
         offer_tell=False,
     )
-    await work.client.views_open(
-        trigger_id=work.body["trigger_id"], view=remembering_language(view)
-    )
+    await work.client.views_open(trigger_id=work.body["trigger_id"], view=view)
 
 
 def register(app: AsyncApp, inbox: Inbox) -> None:

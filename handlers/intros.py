@@ -25,7 +25,6 @@ from bot.text import snippet
 from handlers.common import answer_in_place, engaging
 from handlers.keys import action_key, view_key
 from handlers.kudos import tell_privately
-from handlers.language import checked_in_language, remembering_language
 
 USAGE = (
     "`/ally intros join` · `/ally intros leave` · `/ally intros pause 4w` · "
@@ -284,7 +283,7 @@ async def open_never_modal(work: Work) -> None:
         current = await intro_members.nevers_of(session, team_id=work.team_id, user_id=work.user_id)
     await work.client.views_open(
         trigger_id=work.body["trigger_id"],
-        view=remembering_language(build_never_modal(current[: intro_rules.MAX_NEVER])),
+        view=build_never_modal(current[: intro_rules.MAX_NEVER]),
     )
 
 
@@ -293,7 +292,6 @@ def picked_nevers(body: dict[str, Any]) -> list[str]:
     return list((values.get("never") or {}).get("never", {}).get("selected_users") or [])
 
 
-@checked_in_language
 def check_never_modal(body: dict[str, Any]) -> dict[str, Any] | None:
     problem = intro_members.check_never_list(str(body["user"]["id"]), picked_nevers(body))
     return {"response_action": "errors", "errors": {"never": problem}} if problem else None

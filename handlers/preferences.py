@@ -15,7 +15,6 @@ from bot.services import people, preferences
 from bot.services.preferences import SettingsInput
 from handlers.common import engaging
 from handlers.keys import action_key, view_key
-from handlers.language import checked_in_language, remembering_language
 
 
 async def handle_home_button(work: Work) -> None:
@@ -95,7 +94,6 @@ def settings_input(body: dict[str, Any]) -> SettingsInput:
     )
 
 
-@checked_in_language
 def check_settings(body: dict[str, Any]) -> dict[str, Any] | None:
 
     errors = preferences.settings_errors(settings_input(body))
