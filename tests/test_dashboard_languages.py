@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import uuid
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from html.parser import HTMLParser
@@ -22,11 +23,11 @@ from sqlalchemy import update
 
 from bot import i18n
 from bot.catalogue import LOCALES
-from bot.dashboard import notices, pages
+from bot.dashboard import language, notices, pages
 from bot.dashboard.language import browser_language
 from bot.db import Database
-from bot.models import Ally, Commitment, SettingChange, Workspace
-from bot.services import report
+from bot.models import Ally, Commitment, Person, SettingChange, Workspace
+from bot.services import people, report
 from bot.services.allies import AllyView, cadence_text
 from bot.services.workspace_settings import CADENCES, LABELS, MODES, WorkspaceSettings
 from tests.conftest import Server
@@ -396,3 +397,35 @@ def test_the_settings_and_me_pages_are_marked() -> None:
     data = (*labels, *choices, *weekdays, *i18n.LANGUAGES.values(), "Ada", ":clap:", ":tada:")
     assert unmarked(settings, data=data) == []
     assert unmarked(me, data=("Bob", "ship", "tidy", *dates, *theirs)) == []
+
+
+async def test_the_reader_is_their_choice_then_slack_then_the_workspace(db: Database) -> None:
+    """A signed-in person's page: their own choice, else their Slack locale, else the
+    workspace's default (also for someone allybot has no record of), else English."""
+    team = "TLANG" + uuid.uuid4().hex[:6].upper()
+    now = datetime.now(UTC)
+    async with db.session() as session:
+        workspace = await people.ensure_workspace(session, team_id=team)
+        workspace.language = "de"
+        for user_id, chosen, locale in (
+            ("U1", "es", "de-DE"),
+            ("U2", None, "es-LA"),
+            ("U3", None, "pt-BR"),
+        ):
+            await people.ensure_person(
+                session, team_id=team, user_id=user_id, now=now, workspace_known=True
+            )
+            await session.execute(
+                update(Person)
+                .where(Person.team_id == team, Person.user_id == user_id)
+                .values(language=chosen, slack_locale=locale)
+            )
+    async with db.session() as session:
+        found = [
+            await language.reader(session, team_id=team, user_id=u)
+            for u in ("U1", "U2", "U3", "UNOBODY")
+        ]
+        assert await language.workspace_default(session, team_id=team) == "de"
+        assert await language.workspace_default(session, team_id="TNONE") is None
+        assert await language.reader(session, team_id="TNONE", user_id="U1") == "en"
+    assert found == ["es", "es", "de", "de"]
