@@ -3,6 +3,7 @@ around the content, in the reader's language (`<html lang>` says which)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from html import escape
 
@@ -127,3 +128,18 @@ def message_page(title: str, text: str, *, link: tuple[str, str] | None = None) 
     """A page that says one thing (signed out, refused, not allowed) and where to go next."""
     more = f'<p><a href="{escape(link[0])}">{escape(link[1])}</a></p>' if link else ""
     return document(title, f"<h1>{escape(title)}</h1><p>{escape(text)}</p>{more}")
+
+
+_MRKDWN = (
+    (re.compile(r"`([^`]+)`"), r"<code>\1</code>"),
+    (re.compile(r"\*([^*]+)\*"), r"<strong>\1</strong>"),
+    (re.compile(r"(?<![\w/])_([^_]+)_(?!\w)"), r"<em>\1</em>"),
+)
+
+
+def mrkdwn(text: str) -> str:
+    """The few Slack mrkdwn marks the figures' sentences use, as HTML (escaped first)."""
+    out = escape(text, quote=False)
+    for pattern, repl in _MRKDWN:
+        out = pattern.sub(repl, out)
+    return out

@@ -28,6 +28,7 @@ from bot.dashboard.layout import (
     csrf_field,
     document,
     message_page,
+    mrkdwn,
 )
 from bot.dashboard.settings_form import form_values, settings_page
 from bot.i18n import _, ngettext
@@ -65,6 +66,7 @@ __all__ = [
     "form_values",
     "me_page",
     "message_page",
+    "mrkdwn",
     "preparing_page",
     "settings_page",
     "workspace_csv",
@@ -273,20 +275,6 @@ def _csv(text: str) -> str:
 
 
 # -- me ------------------------------------------------------------------------------------
-
-_MRKDWN = (
-    (re.compile(r"`([^`]+)`"), r"<code>\1</code>"),
-    (re.compile(r"\*([^*]+)\*"), r"<strong>\1</strong>"),
-    (re.compile(r"(?<![\w/])_([^_]+)_(?!\w)"), r"<em>\1</em>"),
-)
-
-
-def mrkdwn(text: str) -> str:
-    """The few Slack mrkdwn marks the figures' sentences use, as HTML (escaped first)."""
-    out = escape(text, quote=False)
-    for pattern, repl in _MRKDWN:
-        out = pattern.sub(repl, out)
-    return out
 
 
 def _trend(trend: Trend) -> str:

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from html import escape
 
 from bot import i18n
-from bot.dashboard.layout import SETTINGS, Chrome, csrf_field, document
+from bot.dashboard.layout import SETTINGS, Chrome, csrf_field, document, mrkdwn
 from bot.i18n import _, ngettext
 from bot.models import SettingChange
 from bot.report_html import moment
@@ -185,7 +185,7 @@ def settings_page(
             f'<label for="{name}">{escape(_label(name))}</label>'
             f"{_control(name, values.get(name, ''))}"
             f'<p class="hint" id="{name}-hint">{escape(_hint(name))}</p>'
-            f'<p class="error" id="{name}-error">{escape(error or "")}</p></div>'
+            f'<p class="error" id="{name}-error">{mrkdwn(error or "")}</p></div>'
         )
     save, changes = escape(_("Save settings")), escape(_("Change history"))
     body.append(f'<button type="submit">{save}</button></form><h2>{changes}</h2>')
