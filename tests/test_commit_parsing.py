@@ -710,7 +710,8 @@ def test_the_language_is_the_one_allybot_speaks_to_the_person() -> None:
     ("language", "when", "fragment"),
     [
         ("es", "ayer", "already passed"),
-        ("es", "el lunes pasado a las 9", "couldn't understand"),
+        ("es", "el lunes pasado a las 9", "already passed"),
+        ("de", "letzten Montag", "already passed"),
         ("es", "cuando pueda", "couldn't understand"),
         ("de", "gestern", "already passed"),
         ("de", "irgendwann", "couldn't understand"),
@@ -720,6 +721,20 @@ def test_rejected_dates_in_the_persons_language(language: str, when: str, fragme
     with pytest.raises(WhenError) as err:
         parse_when(when, tz=MADRID, now=local(THU_10, MADRID), language=language)
     assert fragment in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "when"),
+    [
+        ("es", "mandar el informe para ayer", "ayer"),
+        ("es", "mandar el informe antes del lunes pasado", "lunes pasado"),
+        ("de", "Bericht schicken bis gestern", "gestern"),
+        ("de", "Bericht schicken bis vorgestern", "vorgestern"),
+    ],
+)
+def test_a_past_day_is_still_read_as_the_date(language: str, text: str, when: str | None) -> None:
+    """Saying "para ayer" or "bis gestern" is a date (refused as past), not the promise."""
+    assert parse_commit_text(text, language).when == when
 
 
 def test_at_least_twenty_cases_per_shipped_language() -> None:

@@ -215,6 +215,8 @@ SPANISH = Language(
         (re.compile(r"\bmediodia\b"), " noon "),
         (re.compile(r"\bmedianoche\b"), " midnight "),
         (re.compile(r"\bhoy\b"), " today "),
+        (re.compile(r"\banteayer\b"), " 2 days ago "),
+        (re.compile(r"\bayer\b"), " yesterday "),
         (
             re.compile(rf"\b{ES_DAY} (?:que viene|proximo|de la {ES_NEXT_WEEK})\b"),
             lambda m: f" next {ES_WEEKDAYS[m.group(1)]} ",
@@ -224,6 +226,10 @@ SPANISH = Language(
         (
             re.compile(rf"\b(?:el )?proximo {ES_DAY}\b"),
             lambda m: f" next {ES_WEEKDAYS[m.group(1)]} ",
+        ),
+        (
+            re.compile(rf"\b{ES_DAY} pasado\b"),
+            lambda m: f" last {ES_WEEKDAYS[m.group(1)]} ",
         ),
         (re.compile(rf"\b{ES_DAY}\b"), lambda m: f" {ES_WEEKDAYS[m.group(1)]} "),
         (
@@ -317,6 +323,8 @@ GERMAN = Language(
         ),
         (re.compile(r"\bmorgen\b"), " tomorrow "),
         (re.compile(r"\bheute\b"), " today "),
+        (re.compile(r"\bvorgestern\b"), " 2 days ago "),
+        (re.compile(r"\bgestern\b"), " yesterday "),
         (re.compile(r"\bmitternacht\b"), " midnight "),
         (re.compile(rf"\b{DE_PART}\b"), lambda m: f" {DE_PARTS[m.group(1)]} "),
         (
@@ -326,6 +334,10 @@ GERMAN = Language(
         (re.compile(rf"\b{NEXT_DE} woche\b"), " next week "),
         (re.compile(rf"\b{NEXT_DE} monat\b"), " next month "),
         (re.compile(rf"\b{NEXT_DE} {DE_DAY}\b"), lambda m: f" next {DE_WEEKDAYS[m.group(1)]} "),
+        (
+            re.compile(rf"\b(?:letzte[nrsm]?|vergangene[nrsm]?) {DE_DAY}\b"),
+            lambda m: f" last {DE_WEEKDAYS[m.group(1)]} ",
+        ),
         (re.compile(rf"\b{DE_DAY}\b"), lambda m: f" {DE_WEEKDAYS[m.group(1)]} "),
         (
             re.compile(rf"\b(\d{{1,2}})\.? ?{DE_MONTH}(?: (\d{{4}}))?\b"),
