@@ -158,12 +158,12 @@ async def _drop(work: Work, *, tell: bool) -> None:
             parties,
             kind="commitment_drop",
             key=f"dropped:c{commitment.id}",
-            text=_(
+            text=lambda: _(
                 "<@{owner}> can't keep a promise after all: {what}",
                 owner=commitment.owner_id,
                 what=words(commitment.text),
             ),
-            blocks=build_dropped_blocks(commitment),
+            blocks=lambda: build_dropped_blocks(commitment),
         )
     if tell and parties:
         note = _(
@@ -214,12 +214,12 @@ async def _party_answer(work: Work, answer: str) -> None:
         kind="commitment_disputed",
         key=f"disputed:c{commitment.id}",
         ref={"commitment": commitment.id},
-        text=_(
+        text=lambda: _(
             "<@{party}> says that's not what you agreed: {what}",
             party=work.user_id,
             what=words(commitment.text),
         ),
-        blocks=[
+        blocks=lambda: [
             *build_disputed_blocks(commitment, party_id=work.user_id, tz=tz),
             *build_confirmation_blocks(commitment, [], tz)[1:],
         ],

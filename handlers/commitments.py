@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.models.blocks import Block
 
 from bot import directory, i18n
 from bot import text as texts
@@ -30,7 +30,7 @@ from bot.services.when import WhenError, parse_when
 from handlers.common import engaging
 from handlers.keys import command_key
 from handlers.kudos import tell_privately
-from handlers.relay import relay_dm, tell_if_over
+from handlers.relay import Blocks, Text, relay_dm, tell_if_over
 
 
 async def owner_of(work: Work) -> Person:
@@ -193,12 +193,12 @@ async def mark_done(work: Work, commitment_id: int) -> Commitment:
             parties,
             kind="commitment_done",
             key=f"done:c{commitment.id}",
-            text=_(
+            text=lambda: _(
                 "<@{owner}> delivered: {what}",
                 owner=commitment.owner_id,
                 what=words(commitment.text),
             ),
-            blocks=build_delivered_blocks(commitment),
+            blocks=lambda: build_delivered_blocks(commitment),
         )
     return commitment
 
@@ -210,10 +210,11 @@ async def tell_closed(
     *,
     kind: str,
     key: str,
-    text: str,
-    blocks: list[Block],
+    text: Text,
+    blocks: Blocks,
 ) -> None:
-    """DM each party the same news of a closed promise, within the owner's DM budget."""
+    """DM each party the same news of a closed promise, within the owner's DM budget, in
+    each one's language."""
     admitted = {}
     for party in parties:
         admitted[party] = await relay_dm(
@@ -232,22 +233,12 @@ async def tell_closed(
 async def tell_parties(
     work: Work, commitment: Commitment, user_ids: Sequence[str], *, updated: bool = False
 ) -> None:
-    """DM each party, with times in their own zone."""
+    """DM each party, with times in their own zone and words in their own language."""
     found = await directory.lookup(work.db, work.client, team_id=work.team_id, user_ids=user_ids)
+    work.people.update(found)
     admitted = {}
     for uid in user_ids:
         tz = found[uid].tz if uid in found else "UTC"
-        blocks = build_party_blocks(commitment, tz)
-        values = {
-            "owner": commitment.owner_id,
-            "what": words(commitment.text),
-            "when": when_text(commitment.due_at, tz),
-        }
-        text = (
-            _("<@{owner}> updated a promise: {what}, by {when} your time", **values)
-            if updated
-            else _("<@{owner}> committed: {what}, by {when} your time", **values)
-        )
         admitted[uid] = await relay_dm(
             work,
             sender_id=commitment.owner_id,
@@ -255,10 +246,22 @@ async def tell_parties(
             kind="commitment_update" if updated else "commitment",
             key=f"{'updated' if updated else 'shared'}:c{commitment.id}",
             ref={"commitment": commitment.id},
-            text=text,
-            blocks=blocks,
+            text=partial(_party_text, commitment, tz, updated=updated),
+            blocks=partial(build_party_blocks, commitment, tz),
         )
     await tell_if_over(work, sender_id=commitment.owner_id, admissions=admitted)
+
+
+def _party_text(commitment: Commitment, tz: str, *, updated: bool) -> str:
+    """What a party is told of a promise made (or changed) to them, in their zone."""
+    values = {
+        "owner": commitment.owner_id,
+        "what": words(commitment.text),
+        "when": when_text(commitment.due_at, tz),
+    }
+    if updated:
+        return _("<@{owner}> updated a promise: {what}, by {when} your time", **values)
+    return _("<@{owner}> committed: {what}, by {when} your time", **values)
 
 
 def register(app: AsyncApp, inbox: Inbox) -> None:

@@ -25,6 +25,7 @@ from bot.text import snippet
 from handlers.common import answer_in_place, engaging
 from handlers.keys import action_key, view_key
 from handlers.kudos import tell_privately
+from handlers.relay import group_language
 
 USAGE = (
     "`/ally intros join` · `/ally intros leave` · `/ally intros pause 4w` · "
@@ -227,7 +228,10 @@ async def handle_met_answer(work: Work) -> None:
                 work, _("Already noted: <@{user}> said you met.", user=answered.match.met_by)
             )
             return
-        await answer_in_place(work, met_note(work.user_id))  # the buttons give way to who said so
+        # The buttons give way to who said so, in the group DM: in the group's language.
+        with i18n.speaking(await group_language(work, answered.members)):
+            note = met_note(work.user_id)
+        await answer_in_place(work, note)
         return
     if answered.answer == intro_rules.NOT_YET:
         # Translators: *Yes* is the button's label in the intro's "Did you meet?" message

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
-from bot import directory, landing
+from bot import directory, i18n, landing
 from bot import text as texts
 from bot.blocks.kudos import (
     build_kudos_dm_blocks,
@@ -219,14 +220,15 @@ async def _announce(
     if first.announced_at is not None:
         return
     receivers = [k.receiver_id for k in rows]
-    text = kudos_post_text(giver_id=first.giver_id, receiver_ids=receivers, reason=first.text)
-    blocks = build_kudos_post_blocks(
-        giver_id=first.giver_id,
-        receiver_ids=receivers,
-        reason=first.text,
-        tags=first.tags,
-        emoji=workspace.kudos_emoji,
-    )
+    with i18n.speaking(workspace.language):  # a channel post: the workspace's language
+        text = kudos_post_text(giver_id=first.giver_id, receiver_ids=receivers, reason=first.text)
+        blocks = build_kudos_post_blocks(
+            giver_id=first.giver_id,
+            receiver_ids=receivers,
+            reason=first.text,
+            tags=first.tags,
+            emoji=workspace.kudos_emoji,
+        )
     target = channel_id
     if target and target.startswith("D"):
         target = workspace.kudos_channel_id
@@ -281,13 +283,15 @@ async def _notify_receivers(
             admission,
             recipient_id=row.receiver_id,
             key=f"kudos:{row.id}",
-            text=kudos_dm_text(
+            text=partial(
+                kudos_dm_text,
                 giver_id=row.giver_id,
                 channel_id=row.channel_id,
                 reason=row.text,
                 private_by=row.private_by,
             ),
-            blocks=build_kudos_dm_blocks(
+            blocks=partial(
+                build_kudos_dm_blocks,
                 team_id=work.team_id,
                 giver_id=row.giver_id,
                 channel_id=row.channel_id,

@@ -1,22 +1,54 @@
 """The one way one person's action makes allybot DM another person (part of a handler's
 reply): through the daily budget of the pair and the recipient's mutes
-(bot/services/dm_budget.py)."""
+(bot/services/dm_budget.py), in the recipient's language.
+
+What a DM says is given as functions (`text`, `blocks`) and rendered only once the DM is let
+through, inside `speaking(...)` for the person who reads it: the one who acted has their own
+language set around the whole handler, the recipient may read allybot in another."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk.models.blocks import Block
 
+from bot import i18n
 from bot.blocks.kudos import build_notice_blocks
 from bot.db import Session
 from bot.i18n import ngettext
 from bot.inbox import Work
-from bot.services import dm_budget
+from bot.services import dm_budget, people
 from bot.services.dm_budget import Admission
 from handlers.dm import send_dm
+
+# What a DM to someone else says, rendered in their language when it is sent.
+Text = Callable[[], str]
+Blocks = Callable[[], list[Block]]
+
+
+async def reader_language(work: Work, user_id: str) -> str:
+    """The language `user_id` reads allybot in (their choice, their Slack locale, the
+    workspace's default), from what this delivery read, else the directory."""
+    person = work.people.get(user_id)
+    if person is None:
+        person = (await work.lookup([user_id])).get(user_id)
+    if work.workspace is None:
+        async with work.db.session() as session:
+            await work.workspace_in(session)
+    return people.language_of(person, work.workspace)
+
+
+async def group_language(work: Work, user_ids: Iterable[str]) -> str:
+    """What a group reads (an intros group DM): its members' common language, else the
+    workspace's default."""
+    members = list(dict.fromkeys(user_ids))
+    found = await work.lookup(members)
+    if work.workspace is None:
+        async with work.db.session() as session:
+            await work.workspace_in(session)
+    return people.common_language([found.get(u) for u in members], work.workspace)
 
 
 async def relay_dm(
@@ -27,8 +59,8 @@ async def relay_dm(
     kind: str,
     key: str,
     ref: dict[str, Any],
-    text: str,
-    blocks: list[Block],
+    text: Text,
+    blocks: Blocks,
     since: datetime | None = None,
 ) -> Admission:
     """Admit the DM (recorded once under `key` for this delivery), then send it if admitted.
@@ -88,19 +120,22 @@ async def send_admitted(
     *,
     recipient_id: str,
     key: str,
-    text: str,
-    blocks: list[Block],
+    text: Text,
+    blocks: Blocks,
     since: datetime | None = None,
 ) -> None:
-    """Send a DM `admit_dm` let through (nothing for one held or muted)."""
+    """Send a DM `admit_dm` let through (nothing for one held or muted), rendered in the
+    recipient's language."""
     if not admission.send:
         return
+    with i18n.speaking(await reader_language(work, recipient_id)):
+        said, shown = text(), blocks()
     resuming = work.resuming and admission.retry
     await send_dm(
         work.client,
         user_id=recipient_id,
-        text=text,
-        blocks=blocks,
+        text=said,
+        blocks=shown,
         ref=_scoped(work, key),
         resuming_since=(since or work.now() - timedelta(days=1)) if resuming else None,
     )
@@ -166,6 +201,6 @@ async def tell_if_over(
     else:
         async with work.db.session() as session:
             budget = await dm_budget.budget_of(session, team_id=work.team_id)
-    await tell_sender(
-        work, sender_id=sender_id, text=over_budget_note(over, budget), channel_id=channel_id
-    )
+    with i18n.speaking(await reader_language(work, sender_id)):  # not always who acted
+        note = over_budget_note(over, budget)
+    await tell_sender(work, sender_id=sender_id, text=note, channel_id=channel_id)

@@ -6,11 +6,16 @@ common language or the workspace's, and the weekly digest in the workspace's lan
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Any
 
 from sqlalchemy import select, update
 
 from bot import i18n
+from bot.blocks.commitments import build_delivered_blocks, build_party_blocks
+from bot.blocks.kudos import build_kudos_dm_blocks, kudos_dm_text, kudos_post_text
 from bot.db import Database
 from bot.models import IntroMatch, Kudos, Person, TipShown, Workspace
 from bot.services import tips, workspace_settings
@@ -22,8 +27,9 @@ from tests import payloads
 from tests.conftest import Server, Team
 from tests.helpers import at, running_bot, set_intros
 from tests.slack_double import Call, SlackDouble
+from tests.test_admin_e2e import state
 from tests.test_allies_e2e import wait_until
-from tests.test_commitments_e2e import blocks_of
+from tests.test_commitments_e2e import blocks_of, commit, commitments_of, press
 from tests.test_intros_e2e import BOT_USER, group_posts, intros_cmd
 
 TZ = "Europe/Madrid"
@@ -255,3 +261,117 @@ async def test_the_digest_follows_the_workspace_language(
     async with running_bot(database_url, slack) as bot:
         await post_digests(bot, now=morning + timedelta(days=7), team_id=team.team_id)
     assert posts()[before:] == ["Kudos diese Woche: 1"]
+
+
+# -- what one person's action makes allybot tell others -------------------------------------
+
+
+def rendered(code: str, build: Callable[[], Any]) -> Any:
+    """What allybot's own code renders in a language, as Slack receives it (JSON)."""
+    with i18n.speaking(code):
+        made = build()
+    if isinstance(made, str):
+        return made
+    return [b.to_dict() for b in made]
+
+
+async def test_a_promise_tells_each_party_in_their_own_language(
+    server: Server, team: Team, slack: SlackDouble, db: Database
+) -> None:
+    eve = team.user("eve", tz=TZ, locale="en-US")
+    ben = team.user("ben", tz="Europe/Berlin", locale="de-DE")
+    ana = team.user("ana", tz=TZ, locale="es-ES")
+    reply = await commit(
+        server, team, slack, eve, f"send the deck to <@{ben}> <@{ana}> by 2030-01-02"
+    )
+    await press(server, slack, team, eve, reply, "commit_confirm")
+    (commitment,) = await commitments_of(db, team.team_id)
+    for party, code, tz in ((ben, "de", "Europe/Berlin"), (ana, "es", TZ)):
+        (told,) = await slack.wait_for("chat.postMessage", channel=party)
+        want = rendered(code, partial(build_party_blocks, commitment, tz))
+        assert blocks_of(told) == want, party
+        assert want != rendered("en", partial(build_party_blocks, commitment, tz))
+
+    # Done: each party hears it in their language.
+    await commit(server, team, slack, eve, "done 1")
+    (done,) = await commitments_of(db, team.team_id)
+    assert done.status == "done"
+    for party, code in ((ben, "de"), (ana, "es")):
+        news = await slack.wait_for("chat.postMessage", channel=party, count=2)
+        assert blocks_of(news[-1]) == rendered(code, partial(build_delivered_blocks, done))
+
+
+async def test_kudos_reach_the_receiver_in_theirs_and_the_channel_in_the_workspaces(
+    server: Server, team: Team, slack: SlackDouble, db: Database
+) -> None:
+    admin = team.user("olu", is_admin=True)
+    eve = team.user("eve", tz=TZ, locale="en-US")
+    ben = team.user("ben", tz="Europe/Berlin", locale="de-DE")
+    ana = team.user("ana", tz=TZ, locale="es-ES")
+
+    async def give(giver: str, receiver: str, why: str) -> tuple[Call, Call, Kudos]:
+        body, __ = team.command("/kudos", f"<@{receiver}> {why}", user_id=giver)
+        assert (await server.post(body))[0] == 200
+        (dm,) = await slack.wait_for(
+            "chat.postMessage", channel=receiver, where=lambda c: why in str(c.args)
+        )
+        (post,) = await slack.wait_for(
+            "chat.postMessage", channel=team.channel_id, where=lambda c: why in str(c.args)
+        )
+        async with db.session() as session:
+            row = (
+                await session.execute(
+                    select(Kudos).where(Kudos.team_id == team.team_id, Kudos.text.contains(why))
+                )
+            ).scalar_one()
+        return dm, post, row
+
+    def dm_in(code: str, row: Kudos) -> tuple[str, Any]:
+        def made() -> tuple[str, Any]:
+            return kudos_dm_text(
+                giver_id=row.giver_id,
+                channel_id=row.channel_id,
+                reason=row.text,
+                private_by=row.private_by,
+            ), build_kudos_dm_blocks(
+                team_id=team.team_id,
+                giver_id=row.giver_id,
+                channel_id=row.channel_id,
+                reason=row.text,
+                tags=row.tags,
+                emoji="raised_hands",
+                private_by=row.private_by,
+            )
+
+        with i18n.speaking(code):
+            text, blocks = made()
+        return text, [b.to_dict() for b in blocks]
+
+    def post_in(code: str, row: Kudos) -> str:
+        with i18n.speaking(code):
+            return kudos_post_text(
+                giver_id=row.giver_id, receiver_ids=[row.receiver_id], reason=row.text
+            )
+
+    # An English speaker to a German speaker: the DM in German, the post in English.
+    dm, post, row = await give(eve, ben, "the clearest release notes")
+    assert (dm.args["text"], blocks_of(dm)) == dm_in("de", row)
+    assert post.args["text"] == post_in("en", row)
+
+    # A Spanish speaker's kudos: her reply language is hers, the post the workspace's.
+    dm, post, row = await give(ana, eve, "a patient code review")
+    assert (dm.args["text"], blocks_of(dm)) == dm_in("en", row)
+    assert post.args["text"] == post_in("en", row)
+
+    # The admin makes German the workspace's language: the next post is in German.
+    saved = payloads.view_submission(
+        user_id=admin,
+        team_id=team.team_id,
+        callback_id="admin_settings_modal",
+        state_values=state(language="de"),
+    )
+    assert (await server.post(saved))[0] == 200
+    await slack.wait_for("chat.postMessage", channel=admin)
+    dm, post, row = await give(ana, ben, "untangling the build")
+    assert (dm.args["text"], blocks_of(dm)) == dm_in("de", row)
+    assert post.args["text"] == post_in("de", row)

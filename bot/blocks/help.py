@@ -57,6 +57,13 @@ LINES: tuple[tuple[tuple[str, ...], str], ...] = (
     ),
     (("/ally pause",), N_("`/ally pause 7d` · `/ally resume`: a break from every nudge.")),
     (
+        ("/ally language",),
+        N_(
+            "`/ally language es|de|en` · `/ally language auto`: the language allybot writes "
+            "to you in; auto follows your Slack language."
+        ),
+    ),
+    (
         ("/ally quiet",),
         N_(
             "`/ally quiet 18:00-09:00` · `/ally quiet off`: hours when allybot stays silent "

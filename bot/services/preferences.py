@@ -230,7 +230,8 @@ async def set_language(
     workspace = await session.get(Workspace, team_id)
     with i18n.speaking(people.language_of(person, workspace)):
         if code is None:
-            name = i18n.LANGUAGES[people.slack_language(person, workspace)]
+            followed = people.slack_language(person, workspace)
+            name = i18n.LANGUAGES.get(followed, i18n.LANGUAGES[i18n.DEFAULT])
             return Change(
                 _(
                     "allybot follows your Slack language again: {language}. You change it in "
