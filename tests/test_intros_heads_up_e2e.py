@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.db import Database
-from bot.models import IntroRound, IntroSkip, OutboxMessage, Workspace
+from bot.models import IntroRound, IntroSkip, OutboxMessage, Person, Workspace
 from bot.services.intros import members as intro_members
 from bot.services.intros import rules as intro_rules
 from bot.services.intros import skips
@@ -154,6 +154,13 @@ async def test_skip_a_round_from_its_heads_up_or_home(
     # Home shows the upcoming round and the answer, with the same two buttons.
     home = json.dumps(await open_home(server, team, slack, cy))
     assert f"{round_day:%A, %B} {round_day.day}" in home and "unless you skip it" in home
+
+    async def seen_home() -> bool:  # marked just after the Home is published
+        async with db.session() as session:
+            person = await session.get(Person, (team.team_id, cy))
+            return person is not None and person.home_seen_at is not None
+
+    await wait_until(seen_home)
     value = round_day.isoformat()
     home = json.dumps(await on_home(server, team, slack, cy, "intro_round_skip", value))
     assert "You're skipping the round" in home and "intro_round_in" in home

@@ -3,6 +3,7 @@ day before the pairing day: Skip this round / I'm in (bot/services/intros/skips.
 
 Planned per workspace whose round is near, in one INSERT … SELECT of its members whose
 local day is the heads-up day; the key (person, kind, round day) makes it once per round.
+Members are found from allybot's own records (no Slack call in planning): see `_in_intros`.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, literal, or_, select, union
+from sqlalchemy import and_, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.blocks.heads_up import build_heads_up_blocks, heads_up_text
@@ -22,27 +23,27 @@ from scheduler.kinds import NudgeKind, PlanContext, Rendered, insert_planned, re
 from scheduler.zones import deliverable
 
 
-def _members(workspace: Workspace) -> Any:
+def _in_intros(workspace: Workspace) -> Any:
     """Who allybot knows to be in the workspace's intros without asking Slack: those who
-    joined; in opt-out mode also everyone it placed in a round who has not left."""
-    team_id = workspace.team_id
+    joined; in opt-out mode everyone who has not left and either used intros or was placed
+    in a round (a welcome intro is not one). Use with `people` outer-joined to their
+    `intro_members` row."""
     if workspace.intros_mode != "opt_out":
-        return (
-            select(IntroMember.user_id.label("user_id"))
-            .where(IntroMember.team_id == team_id, IntroMember.status == JOINED)
-            .subquery("members")
-        )
-    return union(
-        select(IntroMember.user_id.label("user_id")).where(
-            IntroMember.team_id == team_id, IntroMember.status != LEFT
-        ),
-        select(IntroMatchMember.user_id.label("user_id"))
+        return IntroMember.status == JOINED
+    placed = (
+        select(IntroMatchMember.id)
         .join(IntroRound, IntroRound.id == IntroMatchMember.round_id)
         .where(
-            IntroMatchMember.team_id == team_id,
+            IntroMatchMember.team_id == Person.team_id,
+            IntroMatchMember.user_id == Person.user_id,
             IntroRound.period.not_like(WELCOME_PERIOD + "%"),
-        ),
-    ).subquery("members")
+        )
+        .exists()
+    )
+    return and_(
+        or_(IntroMember.status.is_(None), IntroMember.status != LEFT),
+        or_(IntroMember.user_id.is_not(None), placed),
+    )
 
 
 async def plan(session: AsyncSession, ctx: PlanContext) -> int:
@@ -67,31 +68,29 @@ async def plan(session: AsyncSession, ctx: PlanContext) -> int:
 
 def _due(ctx: PlanContext, workspace: Workspace, *, round_day: date, notice: date) -> Any:
     c = ctx.clocks
-    members = _members(workspace)
     team_id = workspace.team_id
     start = skips.round_start(workspace, round_day)
     return (
         select(
-            literal(team_id),
-            members.c.user_id,
+            Person.team_id,
+            Person.user_id,
             literal(skips.HEADS_UP),
             literal(round_day.isoformat()),
             literal(round_day.isoformat()),
             c.c.local_day,
             c.c.local_day,
         )
-        .select_from(members)
-        .join(Person, and_(Person.team_id == team_id, Person.user_id == members.c.user_id))
         .join(c, c.c.tz == Person.tz)
         .join(Workspace, Workspace.team_id == Person.team_id)
         .outerjoin(
             IntroMember,
-            and_(IntroMember.team_id == team_id, IntroMember.user_id == members.c.user_id),
+            and_(IntroMember.team_id == Person.team_id, IntroMember.user_id == Person.user_id),
         )
         .where(
+            Person.team_id == team_id,
             deliverable(c, ctx.now),
             c.c.local_day == notice,
-            or_(IntroMember.status.is_(None), IntroMember.status != LEFT),
+            _in_intros(workspace),
             or_(IntroMember.paused_until.is_(None), IntroMember.paused_until <= start),
         )
     )
