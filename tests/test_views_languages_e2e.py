@@ -9,9 +9,11 @@ import re
 from typing import Any
 
 import pytest
+from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
 from bot import i18n
+from tests import payloads
 from tests.conftest import Server, Team
 from tests.slack_double import SlackDouble
 from tests.test_commitments_e2e import commit
@@ -31,6 +33,7 @@ SETTINGS = {
     "de": ("allybot-Einstellungen", "Speichern", "Ruhezeit ab", "Tipps wöchentlich"),
 }
 LOCALES = {"es": "es-ES", "de": "de-DE"}
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
 def texts_of(value: Any) -> list[str]:
@@ -165,3 +168,92 @@ async def test_the_pseudo_language_leaves_no_english_on_home(
     View(**modal).validate_json()
     shown = texts_of([modal["title"], modal["submit"], *modal["blocks"]])
     assert english_left(shown, allowed=tuple(i18n.LANGUAGES.values())) == []
+
+
+KUDOS_DM = {
+    "es": ("te dio kudos", "Dar las gracias"),
+    "de": ("hat dir Kudos", "Danke sagen"),
+}
+ADMIN = {
+    "es": ("Admin de allybot", "Canal de kudos", "Cada 2 semanas", "lunes"),
+    "de": ("allybot-Verwaltung", "Kudos-Kanal", "Alle 2 Wochen", "Montag"),
+}
+GIVE_KUDOS = {
+    "es": ("Dar kudos", "¿Qué hizo bien?", "Enviar en privado", "este mensaje"),
+    "de": ("Kudos geben", "Was hat die Person gut gemacht?", "Privat senden", "diese Nachricht"),
+}
+
+
+def blocks_text(args: dict[str, Any]) -> str:
+    blocks = args.get("blocks")
+    blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
+    return json.dumps(blocks or [], ensure_ascii=False)
+
+
+@pytest.mark.parametrize("language", ["es", "de"])
+async def test_a_kudos_dm_in_the_persons_language(
+    server: Server, team: Team, slack: SlackDouble, language: str
+) -> None:
+    """Two colleagues who both read allybot in Spanish (German): the receiver's DM, with its
+    button, in that language; the giver's words as they wrote them."""
+    ana, bea = (team.user(n, locale=LOCALES[language]) for n in ("ana", "bea"))
+    body, _ = team.command("/kudos", f"<@{bea}> gran demo #teamwork", user_id=ana)
+    assert (await server.post(body))[0] == 200
+    (dm,) = await slack.wait_for("chat.postMessage", channel=bea)
+    text = blocks_text(dm.args)
+    for words in KUDOS_DM[language]:
+        assert words in text, words
+    assert "gran demo" in text and "gave you kudos" not in text
+    for block in json.loads(text):
+        Block.parse(block).validate_json()
+
+
+async def open_view(server: Server, slack: SlackDouble, body: str) -> dict[str, Any]:
+    before = len(slack.calls_to("views.open"))
+    assert (await server.post(body))[0] == 200
+    opened = await slack.wait_for("views.open", count=before + 1)
+    view = view_of(opened[-1])
+    View(**view).validate_json()
+    return view
+
+
+def give_kudos_shortcut(team: Team, user: str, author: str) -> str:
+    return payloads.message_shortcut(
+        user_id=user,
+        team_id=team.team_id,
+        callback_id="give_kudos_for_message",
+        channel_id=team.channel_id,
+        message={"type": "message", "user": author, "ts": payloads.fresh_ts(), "text": "plan"},
+    )
+
+
+@pytest.mark.parametrize("language", ["es", "de"])
+async def test_the_admin_modal_in_the_persons_language(
+    server: Server, team: Team, slack: SlackDouble, language: str
+) -> None:
+    ana = team.user("ana", locale=LOCALES[language], is_admin=True)
+    body, _ = team.command("/ally", "admin", user_id=ana)
+    text = json.dumps(await open_view(server, slack, body), ensure_ascii=False)
+    for words in ADMIN[language]:
+        assert words in text, words
+    assert "Kudos channel" not in text
+
+
+async def test_the_pseudo_language_leaves_no_english_in_the_admin_modal_and_a_dm(
+    server: Server, team: Team, slack: SlackDouble
+) -> None:
+    """The admin modal and a kudos DM carry no unmarked word."""
+    pseudo = f"{i18n.PSEUDO}-ploc"
+    ana, bea = team.user("ana", locale=pseudo, is_admin=True), team.user("bea", locale=pseudo)
+    # Values Babel formats (weekday names: English in the pseudo language) and the languages'
+    # own names are no strings of allybot's.
+    names = (*i18n.LANGUAGES.values(), *WEEKDAYS)
+    body, _ = team.command("/ally", "admin", user_id=ana)
+    admin = await open_view(server, slack, body)
+    shown = texts_of([admin["title"], admin["submit"], *admin["blocks"]])
+    assert english_left(shown, allowed=names) == []
+    body, _ = team.command("/kudos", f"<@{bea}> zzz #teamwork", user_id=ana)
+    assert (await server.post(body))[0] == 200
+    (dm,) = await slack.wait_for("chat.postMessage", channel=bea)
+    blocks = json.loads(blocks_text(dm.args))
+    assert english_left(texts_of(blocks), allowed=("zzz",)) == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from datetime import UTC
 
 from slack_sdk.models.blocks import (
     Block,
@@ -22,7 +23,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot import i18n
-from bot.i18n import _
+from bot.i18n import N_, _
 from bot.ids import Callback
 from bot.models import SettingChange
 from bot.services.dm_budget import MAX_BUDGET
@@ -42,6 +43,38 @@ from bot.text import snippet
 
 SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
 CHANNELS = ConversationFilter(include=["public", "private"], exclude_bot_users=True)
+# Each setting as the history at the bottom of the modal names it (the words of
+# workspace_settings.LABELS, in the reader's language).
+FIELD_NAMES = {
+    "kudos_channel": N_("kudos channel"),
+    "kudos_emoji": N_("kudos emoji"),
+    "daily_kudos_limit": N_("daily kudos limit"),
+    "daily_dm_budget": N_("daily DM budget per pair"),
+    "tags": N_("tags"),
+    "intros_channel": N_("intros channel"),
+    "intros_cadence": N_("intros cadence"),
+    "intros_group_size": N_("intros group size"),
+    "intros_day": N_("intros day"),
+    "intros_mode": N_("intros mode"),
+    "welcome_newcomers": N_("welcome newcomers"),
+    "intros_without_overlap": N_("intros without shared working hours"),
+    "digest_day": N_("digest day"),
+    "window_start": N_("delivery window start"),
+    "window_end": N_("delivery window end"),
+    "language": N_("default language"),
+}
+# Translators: how often intros rounds come, in a menu.
+CADENCE_NAMES = {
+    "weekly": N_("Weekly"),
+    "every 2 weeks": N_("Every 2 weeks"),
+    "every 4 weeks": N_("Every 4 weeks"),
+}
+
+
+def field_name(field: str) -> str:
+    """A setting's name for the reader; a field this version doesn't know, as stored."""
+    known = FIELD_NAMES.get(field)
+    return _(known) if known else LABELS.get(field, field)
 
 
 def _select(block_id: str, label: str, options: dict[str, str], current: str) -> InputBlock:
@@ -83,8 +116,8 @@ def who(changed_by: str) -> str:
     if SLACK_USER.match(changed_by):
         return f"<@{changed_by}>"
     if changed_by.startswith("anon-"):
-        return "someone"
-    return f"`{snippet(changed_by, 64)}` (settings file)"
+        return _("someone")
+    return _("`{label}` (settings file)", label=snippet(changed_by, 64))
 
 
 def _value(text: str | None) -> str:
@@ -106,38 +139,43 @@ def change_lines(changes: Sequence[SettingChange], saves: int = 3) -> list[str]:
     for index, group in enumerate(groups):
         first = group[0]
         stamp = int(first.changed_at.timestamp())
-        when = f"<!date^{stamp}^{{date_short}}|{first.changed_at:%d %b %Y} UTC>"
+        day = i18n.format_date(first.changed_at.astimezone(UTC).date())
+        when = f"<!date^{stamp}^{{date_short}}|{day} UTC>"
         what = ", ".join(
-            f"{LABELS.get(c.field, c.field)} ({_value(c.old_value)} → {_value(c.new_value)})"
+            f"{field_name(c.field)} ({_value(c.old_value)} → {_value(c.new_value)})"
             for c in reversed(group)
         )
-        lead = "Last changed" if index == 0 else "Before that"
-        line = f"{lead} by {who(first.changed_by)} on {when}: {what}"
+        values = {"who": who(first.changed_by), "when": when, "what": what}
+        line = (
+            _("Last changed by {who} on {when}: {what}", **values)
+            if index == 0
+            else _("Before that by {who} on {when}: {what}", **values)
+        )
         lines.append(line if len(line) <= 2000 else line[:1999] + "…")
     return lines
 
 
 def build_admin_modal(settings: WorkspaceSettings, changes: Sequence[SettingChange]) -> View:
     """Every workspace setting, prefilled with what is in effect, and the latest changes."""
-    days = {name: name.title() for name in WORKING_DAYS}
+    days = {name: i18n.weekday_name(DAYS.index(name)) for name in WORKING_DAYS}
     blocks: list[Block] = [
         _channel(
             "kudos_channel",
-            "Kudos channel",
+            _("Kudos channel"),
             settings.kudos_channel,
-            "Kudos given in a DM are posted here, and the weekly digest. Invite allybot to it.",
+            _("Kudos given in a DM are posted here, and the weekly digest. Invite allybot to it."),
         ),
         InputBlock(
             block_id="kudos_emoji",
-            label="Kudos emoji",
-            hint="A reaction with this emoji gives kudos, e.g. :raised_hands: or :tada:.",
+            label=_("Kudos emoji"),
+            hint=_("A reaction with this emoji gives kudos, e.g. :raised_hands: or :tada:."),
             element=PlainTextInputElement(
                 action_id="kudos_emoji", initial_value=f":{settings.kudos_emoji}:", max_length=102
             ),
         ),
         InputBlock(
             block_id="daily_kudos_limit",
-            label="Kudos each person can give a day",
+            label=_("Kudos each person can give a day"),
             element=NumberInputElement(
                 action_id="daily_kudos_limit",
                 is_decimal_allowed=False,
@@ -148,9 +186,11 @@ def build_admin_modal(settings: WorkspaceSettings, changes: Sequence[SettingChan
         ),
         InputBlock(
             block_id="daily_dm_budget",
-            label="DMs one person can make allybot send a colleague a day",
-            hint="Promises, their changes and kudos DMs from one person to another; past it, "
-            "the rest wait for the colleague's next daily message and the sender is told.",
+            label=_("DMs one person can make allybot send a colleague a day"),
+            hint=_(
+                "Promises, their changes and kudos DMs from one person to another; past it, "
+                "the rest wait for the colleague's next daily message and the sender is told."
+            ),
             element=NumberInputElement(
                 action_id="daily_dm_budget",
                 is_decimal_allowed=False,
@@ -161,10 +201,12 @@ def build_admin_modal(settings: WorkspaceSettings, changes: Sequence[SettingChan
         ),
         InputBlock(
             block_id="tags",
-            label="This workspace's own tags",
+            label=_("This workspace's own tags"),
             optional=True,
-            hint="Separated by commas, e.g. craft, customer-first. Always there: "
-            + " ".join(f"#{t}" for t in DEFAULT_TAGS),
+            hint=_(
+                "Separated by commas, e.g. craft, customer-first. Always there: {tags}",
+                tags=" ".join(f"#{t}" for t in DEFAULT_TAGS),
+            ),
             element=PlainTextInputElement(
                 action_id="tags",
                 initial_value=", ".join(settings.tags) or None,
@@ -173,51 +215,60 @@ def build_admin_modal(settings: WorkspaceSettings, changes: Sequence[SettingChan
         ),
         _channel(
             "intros_channel",
-            "Intros channel",
+            _("Intros channel"),
             settings.intros_channel,
-            "Members of this channel can be paired for intros. Empty: no intros.",
+            _("Members of this channel can be paired for intros. Empty: no intros."),
         ),
         _select(
             "intros_cadence",
-            "Intros cadence",
-            {name: name.capitalize() for name in CADENCES.values()},
+            _("Intros cadence"),
+            {
+                name: _(CADENCE_NAMES[name]) if name in CADENCE_NAMES else name
+                for name in CADENCES.values()
+            },
             CADENCES.get(settings.intros_cadence, "every 2 weeks"),
         ),
         _select(
             "intros_group_size",
-            "Intros group size",
-            {"2": "Pairs", "3": "Groups of three", "4": "Groups of four"},
+            _("Intros group size"),
+            {"2": _("Pairs"), "3": _("Groups of three"), "4": _("Groups of four")},
             str(settings.intros_group_size),
         ),
-        _select("intros_day", "Intros pairing day", days, DAYS[settings.intros_day % 7]),
+        _select("intros_day", _("Intros pairing day"), days, DAYS[settings.intros_day % 7]),
         _select(
             "intros_mode",
-            "Who takes part in intros",
+            _("Who takes part in intros"),
             {
-                "opt-in": "Opt-in: people who run /ally intros join",
-                "opt-out": "Opt-out: everyone in the channel unless they leave",
+                # Translators: a menu choice, at most 75 characters.
+                "opt-in": _("Opt-in: people who run /ally intros join"),
+                # Translators: a menu choice, at most 75 characters.
+                "opt-out": _("Opt-out: everyone in the channel unless they leave"),
             },
             MODES.get(settings.intros_mode, "opt-in"),
         ),
         _select(
             "welcome_newcomers",
-            "Welcome newcomers",
+            _("Welcome newcomers"),
             {
-                "on": "On: a welcome DM and a first intro to volunteer welcomers",
-                "off": "Off",
+                # Translators: a menu choice, at most 75 characters.
+                "on": _("On: a welcome DM and a first intro to volunteer welcomers"),
+                # Translators: a menu choice: the setting is off.
+                "off": _("Off"),
             },
             "on" if settings.welcome_newcomers else "off",
         ),
         _select(
             "intros_without_overlap",
-            "Intros between people whose working hours don't overlap",
+            _("Intros between people whose working hours don't overlap"),
             {
-                "off": "Never: such people sit the round out",
-                "on": "Only when nobody else is left for them",
+                # Translators: a menu choice, at most 75 characters.
+                "off": _("Never: such people sit the round out"),
+                # Translators: a menu choice, at most 75 characters.
+                "on": _("Only when nobody else is left for them"),
             },
             "on" if settings.intros_without_overlap else "off",
         ),
-        _select("digest_day", "Weekly kudos digest day", days, DAYS[settings.digest_day % 7]),
+        _select("digest_day", _("Weekly kudos digest day"), days, DAYS[settings.digest_day % 7]),
         _select(
             "language",
             # Translators: a form label in the workspace settings
@@ -236,13 +287,15 @@ def build_admin_modal(settings: WorkspaceSettings, changes: Sequence[SettingChan
                 )
             ]
         ),
-        _time("window_start", "Default delivery window: from", settings.window_start),
-        _time("window_end", "Default delivery window: until", settings.window_end),
+        _time("window_start", _("Default delivery window: from"), settings.window_start),
+        _time("window_end", _("Default delivery window: until"), settings.window_end),
         ContextBlock(
             elements=[
                 MarkdownTextObject(
-                    text="The delivery window is in each person's own time zone. People who "
-                    "chose their own window in `/ally settings` keep theirs."
+                    text=_(
+                        "The delivery window is in each person's own time zone. People who "
+                        "chose their own window in `/ally settings` keep theirs."
+                    )
                 )
             ]
         ),
@@ -255,8 +308,9 @@ def build_admin_modal(settings: WorkspaceSettings, changes: Sequence[SettingChan
     return View(
         type="modal",
         callback_id=Callback.ADMIN_MODAL,
-        title="Workspace settings",
-        submit="Save",
-        close="Cancel",
+        # Translators: a dialog's title, at most 24 characters.
+        title=_("allybot admin"),
+        submit=_("Save"),
+        close=_("Cancel"),
         blocks=blocks,
     )

@@ -16,6 +16,8 @@ from slack_sdk.models.blocks import (
     StaticSelectElement,
 )
 
+from bot.blocks import listing
+from bot.i18n import _, ngettext
 from bot.ids import Action
 from bot.services import guide
 from bot.services.allies import cadence_text
@@ -37,27 +39,40 @@ def dm_link(team_id: str, user_id: str) -> str:
     return f"slack://user?team={team_id}&id={user_id}"
 
 
-def _days(n: int) -> str:
-    return "today" if n == 0 else "1 day" if n == 1 else f"{n} days"
+def _named(d: DueAlly) -> str:
+    """An ally in a list of those due, with how long it has been."""
+    if d.days == 0:
+        return _("<@{ally}> (today)", ally=d.ally_id)
+    return ngettext("<@{ally}> ({n} day)", "<@{ally}> ({n} days)", d.days, ally=d.ally_id)
 
 
 def build_checkin_blocks(team_id: str, due: Sequence[DueAlly]) -> list[Block]:
     """Allies due for a check-in, most overdue first; at most three named."""
     named, rest = list(due[:MAX_NAMED]), len(due) - MAX_NAMED
-    if len(named) == 1:
-        first = named[0]
-        head = (
-            f":handshake: It's been {_days(first.days)} since you and <@{first.ally_id}> connected."
+    lines: list[str] = []
+    if len(named) == 1 and named[0].days == 0:
+        lines.append(_(":handshake: Time to reconnect with <@{ally}>.", ally=named[0].ally_id))
+    elif len(named) == 1:
+        lines.append(
+            ngettext(
+                ":handshake: It's been {n} day since you and <@{ally}> connected.",
+                ":handshake: It's been {n} days since you and <@{ally}> connected.",
+                named[0].days,
+                ally=named[0].ally_id,
+            )
         )
     else:
-        people = ", ".join(f"<@{d.ally_id}> ({_days(d.days)})" for d in named)
-        head = f":handshake: Time to reconnect with {people}."
+        people = listing([_named(d) for d in named])
+        lines.append(_(":handshake: Time to reconnect with {people}.", people=people))
     if rest > 0:
-        head += f" And {rest} more in `/ally list`."
+        lines.append(
+            ngettext("And {n} more in `/ally list`.", "And {n} more in `/ally list`.", rest)
+        )
+    head = " ".join(lines)
     blocks: list[Block] = [
         SectionBlock(
             text=MarkdownTextObject(
-                text=head + "\nA short message or a coffee keeps an alliance alive."
+                text="\n".join([head, _("A short message or a coffee keeps an alliance alive.")])
             )
         )
     ]
@@ -71,20 +86,23 @@ def build_checkin_blocks(team_id: str, due: Sequence[DueAlly]) -> list[Block]:
                 block_id=f"checkin:{d.row_id}",
                 elements=[
                     ButtonElement(
-                        text="We talked", action_id=Action.CHECKIN_TALKED, value=str(d.row_id)
+                        text=_("We talked"), action_id=Action.CHECKIN_TALKED, value=str(d.row_id)
                     ),
                     ButtonElement(
-                        text="Snooze 1 week", action_id=Action.CHECKIN_SNOOZE, value=str(d.row_id)
+                        text=_("Snooze 1 week"),
+                        action_id=Action.CHECKIN_SNOOZE,
+                        value=str(d.row_id),
                     ),
                     ButtonElement(
-                        text="Open a DM",
+                        text=_("Open a DM"),
                         action_id=Action.CHECKIN_OPEN_DM,
                         url=dm_link(team_id, d.ally_id),
                         value=str(d.row_id),
                     ),
                     StaticSelectElement(
                         action_id=Action.CHECKIN_CADENCE,
-                        placeholder="Change how often",
+                        # Translators: a menu's placeholder, at most 150 characters.
+                        placeholder=_("Change how often"),
                         options=options,
                         initial_option=current,
                     ),
@@ -104,15 +122,20 @@ def build_resolve_follow_up_blocks(resolve_id: int, other_id: str, topic: str) -
     return [
         SectionBlock(
             text=MarkdownTextObject(
-                text=f":speech_balloon: Did you get to talk with <@{other_id}> about {topic}?"
+                text=_(
+                    ":speech_balloon: Did you get to talk with <@{other}> about {topic}?",
+                    other=other_id,
+                    topic=topic,
+                )
             )
         ),
         ActionsBlock(
             block_id=f"resolve:{resolve_id}",
             elements=[
-                ButtonElement(text="Resolved", action_id=Action.RESOLVE_DONE, value=value),
-                ButtonElement(text="Not yet", action_id=Action.RESOLVE_NOT_YET, value=value),
-                ButtonElement(text="Need help", action_id=Action.RESOLVE_HELP, value=value),
+                # Translators: a button answering "Did you get to talk…?".
+                ButtonElement(text=_("Resolved"), action_id=Action.RESOLVE_DONE, value=value),
+                ButtonElement(text=_("Not yet"), action_id=Action.RESOLVE_NOT_YET, value=value),
+                ButtonElement(text=_("Need help"), action_id=Action.RESOLVE_HELP, value=value),
             ],
         ),
     ]
@@ -126,15 +149,23 @@ def build_give_back_blocks(team_id: str, giver_id: str, times: int) -> list[Bloc
     return [
         SectionBlock(
             text=MarkdownTextObject(
-                text=f":leftwards_arrow_with_hook: <@{giver_id}> has recognised you {times} "
-                "times this month. Is there something they did well that you could recognise "
-                "in return, or simply thank them for?"
+                text=ngettext(
+                    ":leftwards_arrow_with_hook: <@{giver}> has recognised you {n} time this "
+                    "month. Is there something they did well that you could recognise in return, "
+                    "or simply thank them for?",
+                    ":leftwards_arrow_with_hook: <@{giver}> has recognised you {n} times this "
+                    "month. Is there something they did well that you could recognise in return, "
+                    "or simply thank them for?",
+                    times,
+                    giver=giver_id,
+                )
             )
         ),
         ContextBlock(
             elements=[
                 MarkdownTextObject(
-                    text=f"`/kudos <@{giver_id}> …` · <{dm_link(team_id, giver_id)}|Open a DM>"
+                    text=f"`/kudos <@{giver_id}> …` · "
+                    + _("<{link}|Open a DM>", link=dm_link(team_id, giver_id))
                 )
             ]
         ),
@@ -145,9 +176,14 @@ def build_breadth_blocks(count: int, people: int) -> list[Block]:
     return [
         SectionBlock(
             text=MarkdownTextObject(
-                text=f":seedling: Your last {count} kudos went to {people} "
-                f"{'person' if people == 1 else 'people'}. Who else made your work easier "
-                "lately? Recognising someone outside your usual circle widens it."
+                text=ngettext(
+                    ":seedling: Your last {count} kudos went to {n} person. Who else made your "
+                    "work easier lately? Recognising someone outside your usual circle widens it.",
+                    ":seedling: Your last {count} kudos went to {n} people. Who else made your "
+                    "work easier lately? Recognising someone outside your usual circle widens it.",
+                    people,
+                    count=count,
+                )
             )
         )
     ]

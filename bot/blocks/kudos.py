@@ -20,13 +20,16 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot import i18n
 from bot import text as texts
-from bot.blocks import mention, mention_list, section
+from bot.blocks import listing, mention, mention_list, section
+from bot.i18n import _, ngettext
 from bot.ids import Action, Callback
 from bot.models import Kudos
 from bot.services.digest import WeekInKudos
 
 FALLBACK_LIMIT = 1500  # a notification's text: the reason on one line, cut to this
+MAX_NOTICE_SECTIONS = 10  # a private reply's sections, far below a message's 50 blocks
 
 
 def _with_quote(head: str, reason: str) -> str:
@@ -39,7 +42,8 @@ def _with_quote(head: str, reason: str) -> str:
 def _with_line(head: str, reason: str) -> str:
     """A notification's text: the header and the reason on one line, when there is one."""
     line = texts.one_line(reason, FALLBACK_LIMIT)
-    return f"{head}: {line}" if line else head
+    # Translators: a notification: what happened, then the giver's words on one line.
+    return _("{head}: {reason}", head=head, reason=line) if line else head
 
 
 def _tags(tags: Sequence[str]) -> str:
@@ -48,14 +52,22 @@ def _tags(tags: Sequence[str]) -> str:
 
 def kudos_post_text(*, giver_id: str, receiver_ids: Sequence[str], reason: str) -> str:
     """The notification fallback for the public post."""
-    head = f"Kudos from {mention(giver_id)} to {mention_list(receiver_ids)}"
+    head = _(
+        "Kudos from {giver} to {receivers}",
+        giver=mention(giver_id),
+        receivers=mention_list(receiver_ids),
+    )
     return _with_line(head, reason)
 
 
 def joined_line(joined: int, emoji: str) -> str:
     """How many added their voice with the kudos emoji (never who: the reactions show it)."""
-    people = "1 person" if joined == 1 else f"{joined} people"
-    return f":{emoji}: {people} joined in. React with :{emoji}: to add yours."
+    return ngettext(
+        ":{emoji}: {n} person joined in. React with :{emoji}: to add yours.",
+        ":{emoji}: {n} people joined in. React with :{emoji}: to add yours.",
+        joined,
+        emoji=emoji,
+    )
 
 
 def build_kudos_post_blocks(
@@ -72,7 +84,12 @@ def build_kudos_post_blocks(
         SectionBlock(
             text=MarkdownTextObject(
                 text=_with_quote(
-                    f":{emoji}: *Kudos to {mention_list(receiver_ids)}* from {mention(giver_id)}",
+                    _(
+                        ":{emoji}: *Kudos to {receivers}* from {giver}",
+                        emoji=emoji,
+                        receivers=mention_list(receiver_ids),
+                        giver=mention(giver_id),
+                    ),
                     reason,
                 )
             )
@@ -85,19 +102,20 @@ def build_kudos_post_blocks(
     return blocks
 
 
-def _where(channel_id: str | None, private_by: str | None) -> str:
-    """Where the kudos was given, for the receiver; a private kudos was given to them only."""
+def _gave(giver_id: str, channel_id: str | None, private_by: str | None) -> str:
+    """Who gave the receiver kudos, and where: a private kudos was given to them only."""
+    giver = mention(giver_id)
     if private_by == "giver":
-        return ", just for you"
+        return _("{giver} gave you kudos, just for you", giver=giver)
     if channel_id and channel_id.startswith(("C", "G")):
-        return f" in <#{channel_id}>"
-    return ""
+        return _("{giver} gave you kudos in <#{channel}>", giver=giver, channel=channel_id)
+    return _("{giver} gave you kudos", giver=giver)
 
 
 def kudos_dm_text(
     *, giver_id: str, channel_id: str | None, reason: str, private_by: str | None = None
 ) -> str:
-    return _with_line(f"{mention(giver_id)} gave you kudos{_where(channel_id, private_by)}", reason)
+    return _with_line(_gave(giver_id, channel_id, private_by), reason)
 
 
 def private_confirmation(
@@ -110,18 +128,28 @@ def private_confirmation(
     lines: list[str] = []
     if chosen:
         lines.append(
-            f"Delivered privately to {mention_list(chosen)}: nothing was posted in the channel."
+            _(
+                "Delivered privately to {receivers}: nothing was posted in the channel.",
+                receivers=mention_list(chosen),
+            )
         )
     first = [u for u in by_pref if u in first_quiet]
     later = [u for u in by_pref if u not in first_quiet]
     if first:
         lines.append(
-            f"Thank you for recognising {mention_list(first)}. "
-            "They prefer to receive kudos privately, "
-            "so I sent yours straight to them by DM and didn't post it."
+            _(
+                "Thank you for recognising {receivers}. They prefer to receive kudos privately, "
+                "so I sent yours straight to them by DM and didn't post it.",
+                receivers=mention_list(first),
+            )
         )
     if later and quiet:
-        lines.append(f"Delivered privately to {mention_list(later)}, as they prefer.")
+        lines.append(
+            _(
+                "Delivered privately to {receivers}, as they prefer.",
+                receivers=mention_list(later),
+            )
+        )
     return "\n".join(lines)
 
 
@@ -136,14 +164,8 @@ def build_kudos_dm_blocks(
     private_by: str | None = None,
 ) -> list[Block]:
     """The receiver's DM, with a one-click way to say thanks in person."""
-    where = _where(channel_id, private_by)
-    blocks: list[Block] = [
-        SectionBlock(
-            text=MarkdownTextObject(
-                text=_with_quote(f":{emoji}: {mention(giver_id)} gave you kudos{where}", reason)
-            )
-        )
-    ]
+    head = f":{emoji}: {_gave(giver_id, channel_id, private_by)}"
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=_with_quote(head, reason)))]
     if tags:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=_tags(tags))]))
     if private_by == "receiver":
@@ -151,8 +173,10 @@ def build_kudos_dm_blocks(
             ContextBlock(
                 elements=[
                     MarkdownTextObject(
-                        text="Not posted anywhere, as you prefer. "
-                        "`/ally kudos public` lets kudos you receive be posted again."
+                        text=_(
+                            "Not posted anywhere, as you prefer. "
+                            "`/ally kudos public` lets kudos you receive be posted again."
+                        )
                     )
                 ]
             )
@@ -161,7 +185,8 @@ def build_kudos_dm_blocks(
         ActionsBlock(
             elements=[
                 ButtonElement(
-                    text="Say thanks",
+                    # Translators: a button opening a DM with the giver.
+                    text=_("Say thanks"),
                     action_id=Action.SAY_THANKS,
                     url=f"slack://user?team={team_id}&id={giver_id}",
                     value=giver_id,
@@ -173,31 +198,42 @@ def build_kudos_dm_blocks(
 
 
 def build_notice_blocks(text: str) -> list[Block]:
-    """A private reply: one section of mrkdwn."""
-    return [section(text)]
+    """A private reply: one section of mrkdwn, or, for a text longer than a section holds
+    (the overview in a wordier language), one section per run of whole lines."""
+    if len(text) <= texts.SECTION_LIMIT:
+        return [section(text)]
+    chunks: list[str] = []
+    for line in text.split("\n"):
+        if chunks and len(chunks[-1]) + 1 + len(line) <= texts.SECTION_LIMIT:
+            chunks[-1] += "\n" + line
+        else:
+            chunks.append(line)
+    blocks: list[Block] = [section(chunk) for chunk in chunks if chunk.strip()]
+    return blocks[:MAX_NOTICE_SECTIONS]
 
 
 def build_give_kudos_modal(
     *, author_id: str | None, permalink: str | None, tags: Sequence[str], metadata: str
 ) -> View:
     """ "Give kudos for this" on a message: who, why, which habits."""
-    receiver = UserSelectElement(action_id="receiver", placeholder="Who")
+    # Translators: a people picker's placeholder.
+    receiver = UserSelectElement(action_id="receiver", placeholder=_("Who"))
     if author_id:
         receiver.initial_user = author_id
     blocks: list[Block] = [
-        InputBlock(block_id="receiver", label="Kudos to", element=receiver),
+        InputBlock(block_id="receiver", label=_("Kudos to"), element=receiver),
         InputBlock(
             block_id="reason",
-            label="What did they do well?",
+            label=_("What did they do well?"),
             element=PlainTextInputElement(action_id="reason", multiline=True, max_length=1000),
         ),
         InputBlock(
             block_id="tags",
-            label="Habits it shows",
+            label=_("Habits it shows"),
             optional=True,
             element=StaticMultiSelectElement(
                 action_id="tags",
-                placeholder="Tags",
+                placeholder=_("Tags"),
                 options=[Option(value=t, label=f"#{t}") for t in tags],
             ),
         ),
@@ -205,15 +241,16 @@ def build_give_kudos_modal(
     blocks.append(
         InputBlock(
             block_id="private",
-            label="Who sees it",
+            label=_("Who sees it"),
             optional=True,
             element=CheckboxesElement(
                 action_id="private",
                 options=[
                     Option(
                         value="private",
-                        label="Send privately",
-                        description="Only they see it: nothing is posted in the channel.",
+                        label=_("Send privately"),
+                        # Translators: under a checkbox, at most 75 characters.
+                        description=_("Only they see it: nothing is posted in the channel."),
                     )
                 ],
             ),
@@ -221,14 +258,23 @@ def build_give_kudos_modal(
     )
     if permalink:
         blocks.append(
-            ContextBlock(elements=[MarkdownTextObject(text=f"For <{permalink}|this message>.")])
+            ContextBlock(
+                elements=[
+                    MarkdownTextObject(
+                        # Translators: keep <{permalink}|…>: the words after | are the link.
+                        text=_("For <{permalink}|this message>.", permalink=permalink)
+                    )
+                ]
+            )
         )
     return View(
         type="modal",
         callback_id=Callback.GIVE_KUDOS_FOR_MESSAGE,
-        title="Give kudos",
-        submit="Give kudos",
-        close="Cancel",
+        # Translators: a dialog's title, at most 24 characters.
+        title=_("Give kudos"),
+        # Translators: a dialog's button, at most 24 characters.
+        submit=_("Give kudos"),
+        close=_("Cancel"),
         private_metadata=metadata,
         blocks=blocks,
     )
@@ -237,23 +283,34 @@ def build_give_kudos_modal(
 def build_digest_blocks(week: WeekInKudos) -> list[Block]:
     """The week's recognition for the whole channel: counts and newcomers, no ranking."""
     lines = [
-        f":sparkles: *Kudos this week:* {week.kudos} from {week.givers} "
-        f"{'person' if week.givers == 1 else 'people'} to {week.receivers}."
+        ngettext(
+            ":sparkles: *Kudos this week:* {kudos} from {n} person to {receivers}.",
+            ":sparkles: *Kudos this week:* {kudos} from {n} people to {receivers}.",
+            week.givers,
+            kudos=i18n.format_number(week.kudos),
+            receivers=i18n.format_number(week.receivers),
+        )
     ]
     if week.first_timers:
         lines.append(
-            "Recognised for the first time: "
-            + ", ".join(f"<@{u}>" for u in week.first_timers)
-            + ". Welcome to the club!"
+            _(
+                "Recognised for the first time: {people}. Welcome to the club!",
+                people=listing([f"<@{u}>" for u in week.first_timers]),
+            )
         )
     if week.tags:
-        lines.append("Habits of the week: " + "  ".join(f"`#{t}` {n}" for t, n in week.tags))
+        lines.append(
+            _(
+                "Habits of the week: {tags}",
+                tags="  ".join(f"`#{t}` {i18n.format_number(n)}" for t, n in week.tags),
+            )
+        )
     return [
         SectionBlock(text=MarkdownTextObject(text="\n".join(lines))),
         ContextBlock(
             elements=[
                 MarkdownTextObject(
-                    text="Who helped you this week? `/kudos @name what they did` says thanks."
+                    text=_("Who helped you this week? `/kudos @name what they did` says thanks.")
                 )
             ]
         ),

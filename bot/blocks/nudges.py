@@ -17,6 +17,8 @@ from slack_sdk.models.blocks import (
 )
 
 from bot import text as texts
+from bot.blocks import long_day
+from bot.i18n import _
 from bot.ids import Action
 
 
@@ -27,9 +29,11 @@ def build_tip_blocks(*, title: str, text: str, shown_id: int) -> list[Block]:
         ActionsBlock(
             block_id=f"tip:{shown_id}",
             elements=[
-                ButtonElement(text="Helpful", action_id=Action.TIP_HELPFUL, value=str(shown_id)),
+                # Translators: a button rating a tip.
+                ButtonElement(text=_("Helpful"), action_id=Action.TIP_HELPFUL, value=str(shown_id)),
+                # Translators: a button rating a tip.
                 ButtonElement(
-                    text="Not for me", action_id=Action.TIP_NOT_FOR_ME, value=str(shown_id)
+                    text=_("Not for me"), action_id=Action.TIP_NOT_FOR_ME, value=str(shown_id)
                 ),
             ],
         ),
@@ -39,7 +43,7 @@ def build_tip_blocks(*, title: str, text: str, shown_id: int) -> list[Block]:
 def build_daily_message_blocks(*, day: date, items: Sequence[Sequence[Block]]) -> list[Block]:
     """Several due items as one message, so a person hears from allybot once a day."""
     blocks: list[Block] = [
-        ContextBlock(elements=[MarkdownTextObject(text=f"*allybot* · {day:%A %-d %B}")])
+        ContextBlock(elements=[MarkdownTextObject(text=f"*allybot* · {long_day(day)}")])
     ]
     for i, item in enumerate(items):
         if i:
