@@ -23,6 +23,7 @@ from tests import payloads
 from tests.conftest import Server, Team
 from tests.slack_double import Call, SlackDouble
 from tests.test_admin_e2e import open_admin, state
+from tests.test_allies_e2e import wait_until
 from tests.test_commitments_e2e import press
 from tests.test_privacy_e2e import export_of
 
@@ -297,3 +298,30 @@ def test_the_dashboard_settings_page_offers_the_default_language() -> None:
     assert '<select id="language" name="language"' in page
     assert '<option value="es" selected>Español</option>' in page
     assert '<option value="de">Deutsch</option>' in page
+
+
+async def test_a_change_of_slack_language_shows_in_the_next_reply_and_home(
+    server: Server, team: Team, slack: SlackDouble, db: Database
+) -> None:
+    ann = team.user("ann", locale="es-ES")
+    tips_daily = "You'll get a conduct tip each working day."
+    with i18n.speaking("es"):
+        spanish = i18n._(tips_daily)
+    with i18n.speaking("de"):
+        german = i18n._(tips_daily)
+    await open_home(server, team, slack, ann)
+    assert await ally(server, team, slack, ann, "tips daily") == spanish
+
+    slack.set_locale(ann, "de-DE")
+    event = payloads.event_callback(
+        payloads.user_change_event(slack.user(ann)), team_id=team.team_id
+    )
+    assert (await server.post(event))[0] == 200
+
+    async def asked_again() -> bool:
+        found = await person_of(db, team.team_id, ann)
+        return found is not None and found.profile_refreshed_at is None
+
+    await wait_until(asked_again)
+    assert await ally(server, team, slack, ann, "tips daily") == german
+    await home_saying(slack, ann, "*Sprache:* wie allybot dir schreibt.")

@@ -28,8 +28,9 @@ from tests.conftest import Server, Team
 from tests.helpers import at, running_bot, set_intros
 from tests.slack_double import Call, SlackDouble
 from tests.test_admin_e2e import state
-from tests.test_allies_e2e import wait_until
+from tests.test_allies_e2e import set_last_contact, wait_until
 from tests.test_commitments_e2e import blocks_of, commit, commitments_of, press
+from tests.test_home_e2e import open_home
 from tests.test_intros_e2e import BOT_USER, group_posts, intros_cmd
 
 TZ = "Europe/Madrid"
@@ -375,3 +376,76 @@ async def test_kudos_reach_the_receiver_in_theirs_and_the_channel_in_the_workspa
     dm, post, row = await give(ana, ben, "untangling the build")
     assert (dm.args["text"], blocks_of(dm)) == dm_in("de", row)
     assert post.args["text"] == post_in("de", row)
+
+
+def said_in(code: str, english: str) -> str:
+    """One catalogue string in a language (the English as written in the code)."""
+    with i18n.speaking(code):
+        return i18n._(english)
+
+
+async def test_a_spanish_speakers_day_while_the_channel_follows_the_workspace(
+    server: Server, team: Team, slack: SlackDouble, db: Database, database_url: str
+) -> None:
+    """Replies, Home and the daily message in Spanish for someone whose Slack is in Spanish;
+    the kudos post in the workspace's language: English, then German once an admin sets it."""
+    olu = team.user("olu", is_admin=True)
+    ana = team.user("ana", tz=TZ, locale="es-ES")
+    bob = team.user("bob", tz=TZ, locale="en-US")
+
+    reply = await ally(server, team, slack, ana, "tips daily")
+    assert reply == said_in("es", "You'll get a conduct tip each working day.")
+    assert reply != said_in("en", "You'll get a conduct tip each working day.")
+    home = await open_home(server, team, slack, ana)
+    assert home["blocks"][0]["text"]["text"] == said_in("es", "Your alliances") != "Your alliances"
+
+    # A check-in due and a tip: one daily message, both in Spanish.
+    await ally(server, team, slack, ana, f"add <@{bob}> every week")
+    monday = at(MONDAY, TZ)
+    await set_last_contact(db, team.team_id, ana, monday.date() - timedelta(days=10))
+    await pass_at(database_url, slack, team, monday)
+    (message,) = daily(slack, ana)
+    tip = tip_in("es", await tip_of(db, team.team_id, ana, 0))
+    with i18n.speaking("es"):
+        due = i18n.ngettext(
+            "It's been {n} day since you and {ally} connected",
+            "It's been {n} days since you and {ally} connected",
+            10,
+            ally=f"<@{bob}>",
+        )
+    assert message.args["text"] == f"allybot: 2 cosas para hoy. {due}"
+    assert due.startswith("Hace 10 días") and tip in words(message)
+
+    # Her kudos: the post in the workspace's language, English by default...
+    body, __ = team.command("/kudos", f"<@{bob}> the tidy handover notes", user_id=ana)
+    assert (await server.post(body))[0] == 200
+    (post,) = await slack.wait_for(
+        "chat.postMessage", channel=team.channel_id, where=lambda c: "handover" in str(c.args)
+    )
+    with i18n.speaking("en"):
+        english = kudos_post_text(
+            giver_id=ana, receiver_ids=[bob], reason="the tidy handover notes"
+        )
+    assert post.args["text"] == english
+
+    # ...and German once an admin makes German the workspace's language.
+    saved = payloads.view_submission(
+        user_id=olu,
+        team_id=team.team_id,
+        callback_id="admin_settings_modal",
+        state_values=state(language="de"),
+    )
+    assert (await server.post(saved))[0] == 200
+    await slack.wait_for("chat.postMessage", channel=olu)
+    cy = team.user("cy", tz=TZ, locale="es-ES")
+    body, __ = team.command("/kudos", f"<@{cy}> the calm incident call", user_id=ana)
+    assert (await server.post(body))[0] == 200
+    (post,) = await slack.wait_for(
+        "chat.postMessage", channel=team.channel_id, where=lambda c: "incident" in str(c.args)
+    )
+    with i18n.speaking("de"):
+        german = kudos_post_text(giver_id=ana, receiver_ids=[cy], reason="the calm incident call")
+    assert post.args["text"] == german
+    # Her own replies stay in Spanish.
+    reply = await ally(server, team, slack, ana, "tips weekly")
+    assert reply == said_in("es", "You'll get a conduct tip each week, on your first working day.")

@@ -56,7 +56,8 @@ RenderManyFn = Callable[[AsyncSession, list[Nudge], Person, bool], Awaitable[Ren
 @dataclass(frozen=True)
 class NudgeKind:
     """A kind of nudge. `render_many`, when set, renders all of a person's items of this
-    kind in one section (several allies due the same day read as one line)."""
+    kind in one section (several allies due the same day read as one line). `title` is
+    its short name, marked with `N_`: shown as `_(kind.title)`, in the reader's language."""
 
     name: str
     order: int

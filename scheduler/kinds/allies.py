@@ -17,7 +17,7 @@ from bot.blocks.allies import (
     build_resolve_follow_up_blocks,
 )
 from bot.db import add_days
-from bot.i18n import _, ngettext
+from bot.i18n import N_, _, ngettext
 from bot.models import Ally, Kudos, Nudge, Person, Resolve, Workspace
 from scheduler.kinds import (
     NudgeKind,
@@ -309,7 +309,7 @@ register(
         plan=plan_checkins,
         render=render_checkin,
         render_many=render_checkins,
-        title="Check-ins due",
+        title=N_("Check-ins due"),
     )
 )
 register(NudgeKind(name=RESOLVE, order=40, plan=plan_resolve_follow_ups, render=render_resolve))

@@ -9,7 +9,7 @@ from sqlalchemy import Select, String, cast, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.blocks.commitments import build_reminder_blocks
-from bot.i18n import _
+from bot.i18n import N_, _
 from bot.models import Commitment, Nudge, Person
 from bot.services import commitments
 from bot.workdays import add_working_days
@@ -92,5 +92,5 @@ async def render(
     )
 
 
-register(NudgeKind(name=OVERDUE, order=10, plan=plan_overdue, render=render, title="Overdue"))
-register(NudgeKind(name=DUE, order=20, plan=plan_due, render=render, title="Due today"))
+register(NudgeKind(name=OVERDUE, order=10, plan=plan_overdue, render=render, title=N_("Overdue")))
+register(NudgeKind(name=DUE, order=20, plan=plan_due, render=render, title=N_("Due today")))

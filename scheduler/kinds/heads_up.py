@@ -15,6 +15,7 @@ from sqlalchemy import and_, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.blocks.heads_up import build_heads_up_blocks, heads_up_text
+from bot.i18n import N_
 from bot.models import IntroMatchMember, IntroMember, IntroRound, Nudge, Person, Workspace
 from bot.services.intros import skips
 from bot.services.intros.rules import JOINED, LEFT, in_pool, next_round_day
@@ -121,5 +122,5 @@ async def render(
 
 
 register(
-    NudgeKind(name=skips.HEADS_UP, order=89, plan=plan, render=render, title="Intros heads-up")
+    NudgeKind(name=skips.HEADS_UP, order=89, plan=plan, render=render, title=N_("Intros heads-up"))
 )

@@ -19,7 +19,7 @@ from bot.blocks.commitments import (
     build_party_blocks,
 )
 from bot.blocks.kudos import build_kudos_dm_blocks
-from bot.i18n import _, ngettext
+from bot.i18n import N_, _, ngettext
 from bot.models import Commitment, Kudos, Nudge, Person, Workspace
 from bot.services.dm_budget import HELD_KIND
 from scheduler.kinds import NudgeKind, PlanContext, Rendered, register
@@ -124,6 +124,6 @@ register(
         plan=_plan,
         render=render,
         render_many=render_many,
-        title="From colleagues",
+        title=N_("From colleagues"),
     )
 )

@@ -32,6 +32,7 @@ from bot.blocks.intros import (
     slot_line,
 )
 from bot.blocks.newcomers import build_welcome_intro_blocks, welcome_intro_text
+from bot.i18n import N_
 from bot.logs import describe, log_context
 from bot.models import IntroRound, Nudge, OutboxMessage, Person, Workspace
 from bot.runtime import AllyBot
@@ -69,7 +70,7 @@ async def render(
     )
 
 
-register(NudgeKind(name=intro_rules.KIND, order=90, plan=plan, render=render, title="Intros"))
+register(NudgeKind(name=intro_rules.KIND, order=90, plan=plan, render=render, title=N_("Intros")))
 
 
 @dataclass

@@ -7,7 +7,7 @@ from sqlalchemy import case, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.blocks.nudges import build_tip_blocks
-from bot.i18n import _
+from bot.i18n import N_, _
 from bot.models import Nudge, Person, Workspace
 from bot.services import tips
 from scheduler.kinds import NudgeKind, PlanContext, Rendered, insert_planned, register
@@ -62,4 +62,4 @@ async def render(
     )
 
 
-register(NudgeKind(name=KIND, order=100, plan=plan, render=render, title="Conduct tip"))
+register(NudgeKind(name=KIND, order=100, plan=plan, render=render, title=N_("Conduct tip")))

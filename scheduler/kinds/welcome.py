@@ -14,6 +14,7 @@ from bot.blocks.newcomers import (
     welcome_text,
     welcomer_text,
 )
+from bot.i18n import N_
 from bot.models import IntroMatchMember, Newcomer, Nudge, Person, Workspace
 from bot.services.intros import history
 from bot.services.newcomers import WELCOME, WELCOMER
@@ -107,9 +108,9 @@ async def render_welcomer(
     )
 
 
-register(NudgeKind(name=WELCOME, order=5, plan=plan, render=render, title="Welcome"))
+register(NudgeKind(name=WELCOME, order=5, plan=plan, render=render, title=N_("Welcome")))
 register(
     NudgeKind(
-        name=WELCOMER, order=6, plan=plan_welcomers, render=render_welcomer, title="A newcomer"
+        name=WELCOMER, order=6, plan=plan_welcomers, render=render_welcomer, title=N_("A newcomer")
     )
 )
