@@ -4,19 +4,33 @@ content under stable ids: shown in each person's language, rated and rotated by 
 from __future__ import annotations
 
 import itertools
+import json
 from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from bot import i18n
 from bot.blocks.allies import resolve_guide, third_party_help
+from bot.db import Database
+from bot.models import IntroMatch, TipShown, Workspace
 from bot.services import guide
+from bot.services.intros import rules as intro_rules
 from bot.services.intros.starters import starter_text, starters
 from bot.services.tips import History, choose, library
+from scheduler.planner import run_pass
+from tests import payloads
 from tests.conftest import Server, Team
-from tests.slack_double import SlackDouble
-from tests.test_allies_e2e import ally_cmd
+from tests.helpers import at, running_bot
+from tests.slack_double import SlackDouble, group_dm_id
+from tests.test_allies_e2e import ally_cmd, wait_until
+from tests.test_commit_languages_e2e import words_of
+from tests.test_intros_e2e import BOT_USER, intros_cmd, pass_at
+from tests.test_settings_apply import run_apply
 
+MADRID = "Europe/Madrid"
 SHIPPED = [code for code in i18n.LANGUAGES if code != i18n.DEFAULT]
 
 
@@ -121,3 +135,150 @@ async def test_the_guide_to_a_direct_conversation_reads_in_the_persons_language(
     with i18n.speaking(locale[:2]):
         assert text == resolve_guide(bob, topic)
         assert third_party_help().startswith(help_start)
+
+
+async def change_locale(
+    server: Server, team: Team, slack: SlackDouble, user: str, locale: str
+) -> None:
+    """The person picks another language in Slack; Slack says their profile changed."""
+    slack.set_locale(user, locale)
+    event = payloads.event_callback(
+        payloads.user_change_event(slack.user(user)), team_id=team.team_id
+    )
+    assert (await server.post(event))[0] == 200
+
+
+async def tips_shown(db: Database, team_id: str, user_id: str) -> list[TipShown]:
+    async with db.session() as session:
+        stmt = (
+            select(TipShown)
+            .where(TipShown.team_id == team_id, TipShown.user_id == user_id)
+            .order_by(TipShown.id)
+        )
+        return list((await session.execute(stmt)).scalars())
+
+
+async def test_a_tip_in_the_persons_language_and_its_rating_and_cycle_survive_a_change(
+    server: Server, team: Team, slack: SlackDouble, db: Database, database_url: str
+) -> None:
+    """A Spanish speaker gets the tip in Spanish and turns it down; after they switch Slack
+    to German the next tip is German, the next one of the same cycle (chosen by id), and the
+    rating stays on the first tip's id."""
+    ana = team.user("ana", tz=MADRID, locale="es-ES")
+    body, key = team.command("/ally", "tips daily", user_id=ana)
+    assert (await server.post(body))[0] == 200
+    await slack.wait_for("response_url", _key=key)
+    async with running_bot(database_url, slack) as bot:
+        await run_pass(bot, now=at("2026-11-26 09:00", MADRID), team_id=team.team_id)
+    (first,) = await tips_shown(db, team.team_id, ana)
+    tip = library().by_id(first.tip_id)
+    assert tip is not None
+    (dm,) = [c for c in slack.calls_to("chat.postMessage", channel=ana) if c.ok]
+    shown = words_of(dm.args["blocks"])
+    with i18n.speaking("es"):
+        assert tip.shown() in shown and library().title(tip.category) in shown
+    assert tip.text not in shown and tip.text not in str(dm.args["text"])
+
+    blocks = dm.args["blocks"]
+    blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
+    press = payloads.block_actions(
+        user_id=ana,
+        team_id=team.team_id,
+        action_id="tip_not_for_me",
+        value=str(first.id),
+        block_id=f"tip:{first.id}",
+        channel_id="D0TIPS",
+        message_ts=payloads.fresh_ts(),
+        message={"type": "message", "ts": payloads.fresh_ts(), "text": "", "blocks": blocks},
+        response_url=slack.response_url("rated"),
+    )
+    assert (await server.post(press))[0] == 200
+
+    async def rated() -> bool:
+        return (await tips_shown(db, team.team_id, ana))[0].rating == "not_for_me"
+
+    await wait_until(rated)
+
+    await change_locale(server, team, slack, ana, "de-DE")
+    async with running_bot(database_url, slack) as bot:
+        await run_pass(bot, now=at("2026-11-27 09:00", MADRID), team_id=team.team_id)
+    first_again, second = await tips_shown(db, team.team_id, ana)
+    assert (first_again.tip_id, first_again.rating) == (first.tip_id, "not_for_me")
+    past = History(
+        cycle=1,
+        seen=frozenset({first.tip_id}),
+        seen_categories=Counter({first.category: 1}),
+        rejected=frozenset(),
+        last_category=first.category,
+    )
+    expected, cycle = choose(library(), past, seed=f"{team.team_id}:{ana}")
+    assert (second.tip_id, second.cycle) == (expected.id, cycle) and cycle == 1
+    later = [c for c in slack.calls_to("chat.postMessage", channel=ana) if c.ok][-1]
+    with i18n.speaking("de"):
+        assert expected.shown() in words_of(later.args["blocks"])
+        assert library().title(expected.category) in words_of(later.args["blocks"])
+    assert expected.text not in words_of(later.args["blocks"])
+
+
+async def test_a_starter_in_the_groups_language_and_the_rotation_goes_on_by_id(
+    server: Server,
+    team: Team,
+    slack: SlackDouble,
+    db: Database,
+    database_url: str,
+    tmp_path: Path,
+) -> None:
+    """Two Spanish speakers get their intro's conversation starter in Spanish; once both
+    switch Slack to German, the next round's starter is German and the next one in the
+    rotation, whose place is kept by id."""
+    settings = tmp_path / "intros.yaml"
+    settings.write_text(
+        f"intros_channel: {team.channel_id}\nintros_cadence: every 2 weeks\n"
+        "intros_day: monday\nintros_mode: opt-in\n"
+    )
+    code, _out, err = await run_apply(
+        database_url, str(settings), "--team", team.team_id, "--create"
+    )
+    assert code == 0, err
+    ana, ben = (team.user(n, tz=MADRID, locale="es-ES") for n in ("ana", "ben"))
+    slack.set_members(team.channel_id, [ana, ben, BOT_USER])
+    for person in (ana, ben):
+        await intros_cmd(server, team, slack, person, "join")
+    async with db.session() as session:
+        workspace = await session.get(Workspace, team.team_id)
+        assert workspace is not None
+        day = intro_rules.next_round_day(workspace, datetime.now(UTC) + timedelta(days=1))
+    first = datetime.combine(day, datetime.min.time(), UTC) + timedelta(hours=9, minutes=30)
+
+    async def starters_so_far() -> list[str]:
+        async with db.session() as session:
+            stmt = (
+                select(IntroMatch.starter_id)
+                .where(IntroMatch.team_id == team.team_id)
+                .order_by(IntroMatch.id)
+            )
+            return list((await session.execute(stmt)).scalars())
+
+    def intro_words() -> list[str]:
+        channel = group_dm_id([ana, ben, BOT_USER])
+        posts = [c for c in slack.calls_to("chat.postMessage", channel=channel) if c.ok]
+        return [words_of(c.args["blocks"]) for c in posts]
+
+    await pass_at(database_url, slack, team, first)
+    (one,) = await starters_so_far()
+    (said,) = intro_words()
+    english = {s.id: s.text for s in starters()}
+    with i18n.speaking("es"):
+        assert starter_text(one) in said
+    assert english[one] not in said
+
+    for person in (ana, ben):
+        await change_locale(server, team, slack, person, "de-DE")
+    await pass_at(database_url, slack, team, first + timedelta(days=14))
+    one_again, two = await starters_so_far()
+    ids = [s.id for s in starters()]
+    assert one_again == one and two == ids[(ids.index(one) + 1) % len(ids)]
+    said = intro_words()[-1]
+    with i18n.speaking("de"):
+        assert starter_text(two) in said
+    assert english[two] not in said
