@@ -51,21 +51,44 @@ async def complete(
     user_ids: list[str],
     known: dict[str, Person],
     now: datetime,
+    engaged: str | None = None,
 ) -> dict[str, Person]:
     """`known` (read from the cache table) with the missing or stale profiles fetched from
-    Slack's users.info and saved; nothing is called or written when all are fresh."""
+    Slack's users.info and saved; nothing is called or written when all are fresh.
+    `engaged`: someone to mark as using allybot in the same transaction as the save (their
+    workspace row exists)."""
+    fresh = await fetch(client, team_id=team_id, user_ids=user_ids, known=known, now=now)
+    if fresh is None:
+        return known
+    async with db.session() as session:
+        await people.save_profiles(session, team_id=team_id, profiles=fresh, now=now)
+        if engaged is not None:
+            await people.ensure_person(
+                session, team_id=team_id, user_id=engaged, now=now, workspace_known=True
+            )
+        return await people.get_people(session, team_id=team_id, user_ids=user_ids)
+
+
+async def fetch(
+    client: AsyncWebClient,
+    *,
+    team_id: str,
+    user_ids: list[str],
+    known: dict[str, Person],
+    now: datetime,
+) -> list[people.Profile] | None:
+    """The missing or stale profiles among `user_ids`, from Slack's users.info, for the
+    caller to save (people.save_profiles) in a transaction of its own choosing; None when
+    all are fresh (an id Slack does not know has no profile)."""
     stale = people.stale_ids(known, user_ids, now)
     if not stale:
-        return known
+        return None
     answers = await asyncio.gather(*(_users_info(client, uid) for uid in stale))
-    fresh = [
+    return [
         people.Profile.from_slack(user, installation=team_id)
         for user in answers
         if user is not None
     ]
-    async with db.session() as session:
-        await people.save_profiles(session, team_id=team_id, profiles=fresh, now=now)
-        return await people.get_people(session, team_id=team_id, user_ids=user_ids)
 
 
 async def refresh(

@@ -32,6 +32,7 @@ def engaging(work_fn: WorkFn) -> WorkFn:
                 user_ids=[work.user_id],
                 known=known,
                 now=work.now(),
+                engaged=work.user_id,
             )
             work.people.update(found)
             person = found.get(work.user_id)

@@ -76,11 +76,14 @@ async def give_and_announce(
             work.people.update(known)
             given = await _give(session, work, giver_id, parsed, where)
     if given is None:
-        found = await directory.complete(
-            work.db, work.client, team_id=work.team_id, user_ids=unread, known=known, now=work.now()
+        now = work.now()
+        fresh = await directory.fetch(
+            work.client, team_id=work.team_id, user_ids=unread, known=known, now=now
         )
-        work.people.update(found)
         async with work.db.session() as session:
+            await people.save_profiles(session, team_id=work.team_id, profiles=fresh or [], now=now)
+            found = await people.get_people(session, team_id=work.team_id, user_ids=unread)
+            work.people.update(found)
             given = await _give(session, work, giver_id, parsed, where)
     result = given.result
     marks = kudos.Marks()
@@ -125,6 +128,7 @@ async def _give(
             key=f"kudos:{row.id}",
             ref={"kudos": row.id},
             recipient_tz=receiver.tz,
+            locked=True,  # kudos.give locked each receiver's budget
         )
     return Given(result, admissions)
 

@@ -98,6 +98,7 @@ async def admit_dm(
     key: str,
     ref: dict[str, Any],
     recipient_tz: str | None = None,
+    locked: bool = False,
 ) -> Admission:
     """`relay_dm`'s decision alone, in the caller's transaction (e.g. the one that stored
     what the DM tells); `send_admitted` sends it after that transaction committed."""
@@ -111,6 +112,7 @@ async def admit_dm(
         ref=ref,
         now=work.now(),
         recipient_tz=recipient_tz,
+        locked=locked,
     )
 
 

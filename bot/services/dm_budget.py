@@ -80,11 +80,22 @@ async def _lock_pair(
 ) -> None:
     """Serialise admissions of one pair, so two at once never both take the last place.
     SQLite already runs one writer at a time (one connection per process)."""
+    await lock(session, [pair_key(team_id, sender_id, recipient_id)])
+
+
+def pair_key(team_id: str, sender_id: str, recipient_id: str) -> str:
+    """The lock one pair's admissions take."""
+    return f"dm-budget:{team_id}:{sender_id}:{recipient_id}"
+
+
+async def lock(session: AsyncSession, keys: Sequence[str]) -> None:
+    """Take these transaction locks on PostgreSQL, in order, in one statement (SQLite runs
+    one writer at a time)."""
     if dialect_of(session) == "postgresql":
-        await session.execute(_LOCK, {"k": f"dm-budget:{team_id}:{sender_id}:{recipient_id}"})
+        await session.execute(_LOCK, {"keys": list(keys)})
 
 
-_LOCK = text("SELECT pg_advisory_xact_lock(hashtext(:k))")
+_LOCK = text("SELECT pg_advisory_xact_lock(hashtext(k)) FROM unnest(CAST(:keys AS text[])) AS k")
 
 
 async def budget_of(session: AsyncSession, *, team_id: str) -> int:
@@ -103,6 +114,7 @@ async def admit(
     ref: dict[str, Any],
     now: datetime,
     recipient_tz: str | None = None,
+    locked: bool = False,
 ) -> Admission:
     """Decide and record one DM from `sender_id`'s action to `recipient_id`.
 
@@ -111,7 +123,8 @@ async def admit(
     and nothing a person wrote is copied into the hold. `recipient_tz`, when the caller has
     the recipient's profile at hand, saves reading it.
     """
-    await _lock_pair(session, team_id, sender_id, recipient_id)
+    if not locked:  # else the caller took it, with others (kudos.give)
+        await _lock_pair(session, team_id, sender_id, recipient_id)
     params: dict[str, Any] = {
         "team_id": team_id,
         "sender_id": sender_id,

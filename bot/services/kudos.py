@@ -9,7 +9,19 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, Update, and_, bindparam, delete, or_, select, update
+from sqlalchemy import (
+    BindParameter,
+    Select,
+    Table,
+    Update,
+    and_,
+    bindparam,
+    delete,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,8 +29,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import text as texts
 from bot.db import dialect_of
 from bot.i18n import _, format_number, ngettext
-from bot.models import Kudos, Person, Workspace
-from bot.services import allies
+from bot.models import Ally, Kudos, Person, Workspace
+from bot.services import allies, dm_budget
 from bot.text import Source, TextRefused
 
 DEFAULT_TAGS = ("teamwork", "mentoring", "reliable", "helpful", "inclusive", "courage", "listening")
@@ -217,13 +229,20 @@ async def give(
     receive posted. Either way the row says why it is private (`private_by`).
     """
     team_id = workspace.team_id
-    if dialect_of(session) == "postgresql":
-        # Lock the giver's row so concurrent kudos from one person cannot both pass the
-        # limit (SQLite's BEGIN IMMEDIATE already runs one writer at a time).
-        await session.execute(_LOCK_GIVER, {"team_id": team_id, "giver_id": giver.user_id})
+    # One statement locks the giver, so concurrent kudos from one person cannot both pass
+    # the limit, and each receiver's DM budget for the admissions the caller decides in
+    # this transaction (dm_budget.admit with locked=True). SQLite's BEGIN IMMEDIATE
+    # already runs one writer at a time.
+    await dm_budget.lock(
+        session,
+        [
+            f"kudos-giver:{team_id}:{giver.user_id}",
+            *(dm_budget.pair_key(team_id, giver.user_id, r) for r in parsed.receivers),
+        ],
+    )
     midnight = local_midnight(now, giver.tz)
     # One read for the three rules: this source given before (a retry), and the giver's
-    # kudos since midnight or the merge window.
+    # kudos since midnight or the merge window; and whether any of them are allies.
     found = await session.execute(
         _GIVEN,
         {
@@ -231,16 +250,20 @@ async def give(
             "giver_id": giver.user_id,
             "since": min(midnight, now - MERGE_WINDOW),
             "source_key": source_key,
+            "receivers": list(parsed.receivers),
         },
     )
     given: list[tuple[str, datetime]] = []
-    for receiver, at, key in found:
+    allied = False
+    for is_allied, receiver, at, key in found:
+        allied = bool(is_allied)
         if key == source_key:
             return GiveResult(
                 kudos=await _by_source(session, team_id=team_id, source_key=source_key),
                 new=False,
             )
-        given.append((receiver, at))
+        if receiver is not None:
+            given.append((receiver, at))
     recent = {r for r, at in given if at > now - MERGE_WINDOW and r in parsed.receivers}
     receivers = tuple(r for r in parsed.receivers if r not in recent)
     if not receivers:
@@ -298,9 +321,10 @@ async def give(
     ]
     stored = await session.scalars(_INSERT[dialect_of(session)], rows)
     inserted = sorted(stored.all(), key=lambda k: k.id)
-    await allies.record_contacts(
-        session, team_id=team_id, a=giver.user_id, others=parsed.receivers, at=now
-    )
+    if allied:
+        await allies.record_contacts(
+            session, team_id=team_id, a=giver.user_id, others=parsed.receivers, at=now
+        )
     if len(inserted) < len(rows):  # another run stored some of them first
         inserted = await _by_source(session, team_id=team_id, source_key=source_key)
     return GiveResult(kudos=inserted, new=True)
@@ -316,18 +340,41 @@ def _insert_statement(insert: Any) -> Any:
 
 # Built once (per backend): every kudos runs these.
 _INSERT = {"postgresql": _insert_statement(pg_insert), "sqlite": _insert_statement(sqlite_insert)}
-_LOCK_GIVER = (
-    select(Person.user_id)
-    .where(Person.team_id == bindparam("team_id"), Person.user_id == bindparam("giver_id"))
-    .with_for_update()
-)
-_GIVEN = select(Kudos.receiver_id, Kudos.created_at, Kudos.source_key).where(
-    Kudos.team_id == bindparam("team_id"),
-    or_(
-        and_(Kudos.giver_id == bindparam("giver_id"), Kudos.created_at >= bindparam("since")),
-        Kudos.source_key == bindparam("source_key"),
-    ),
-)
+
+
+def _given_statement() -> Select[bool, str, datetime, str]:
+    """The giver's recent kudos (and this source's), each row also saying whether the giver
+    and a receiver are allies; one row of NULLs with that answer when there are none."""
+    team: BindParameter[str] = bindparam("team_id")
+    giver: BindParameter[str] = bindparam("giver_id")
+    receivers: BindParameter[list[str]] = bindparam("receivers", expanding=True)
+    allied = (
+        select(Ally.id)
+        .where(
+            Ally.team_id == team,
+            or_(
+                and_(Ally.user_id == giver, Ally.ally_id.in_(receivers)),
+                and_(Ally.user_id.in_(receivers), Ally.ally_id == giver),
+            ),
+        )
+        .exists()
+    )
+    one = select(literal(1).label("one")).subquery("one")
+    recent = and_(
+        Kudos.team_id == team,
+        or_(
+            and_(Kudos.giver_id == giver, Kudos.created_at >= bindparam("since")),
+            Kudos.source_key == bindparam("source_key"),
+        ),
+    )
+    return (
+        select(allied, Kudos.receiver_id, Kudos.created_at, Kudos.source_key)
+        .select_from(one)
+        .outerjoin(Kudos, recent)
+    )
+
+
+_GIVEN = _given_statement()
 
 
 def privacy_of(receiver: str, *, private: bool, quiet_receivers: Collection[str]) -> str | None:
