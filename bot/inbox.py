@@ -25,7 +25,9 @@ from sqlalchemy import Executable
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import directory, i18n
+from bot import text as texts
 from bot.db import Database
+from bot.ids import erased
 from bot.logs import log_context
 from bot.metrics import DELIVERIES, HANDLER_SECONDS
 from bot.models import Inbound, Person, Workspace
@@ -58,6 +60,9 @@ class Work:
     delivery_id: int = 0
     # This delivery's people and workspace, read once (`lookup`, `workspace_in`).
     people: dict[str, Person] = field(default_factory=dict, repr=False)
+    # Whom the claim's transaction looked for (bot.inbox.preload): those of them missing
+    # from `people` are missing or stale in the database too, no use reading them again.
+    looked_up: set[str] = field(default_factory=set, repr=False)
     workspace: Workspace | None = field(default=None, repr=False)
     # Statements (or steps that run them) committed with the delivery's outcome (done, or
     # failed and retried later) instead of in a transaction of their own, e.g. "this
@@ -283,9 +288,8 @@ class Inbox:
                 )
                 if known is not None:
                     work.workspace = known.workspaces.get(team_id)
-                    actor = known.actors.get(inbound_id)
-                    if actor is not None:
-                        work.people[actor.user_id] = actor
+                    work.people.update((p.user_id, p) for p in known.people.get(inbound_id, ()))
+                    work.looked_up.update(known.looked_up.get(inbound_id, ()))
                 await handler(work)
             except Exception as exc:
                 async with self.db.session() as session:
@@ -377,13 +381,18 @@ class Inbox:
         await self.recorder.close()
 
 
+MAX_PRELOADED = 20  # people a delivery's text mentions, read with its claim
+
+
 @dataclass
 class Known:
-    """Read with a claim, in its transaction, for the handlers: each delivery's workspace
-    and the person who acted (when their cached profile is fresh)."""
+    """Read with a claim, in its transaction, for the handlers: each delivery's workspace,
+    the person who acted and the people its text mentions (those whose cached profile is
+    fresh)."""
 
     workspaces: dict[str, Workspace]
-    actors: dict[int, Person]  # by delivery
+    people: dict[int, list[Person]]  # by delivery
+    looked_up: dict[int, list[str]]  # by delivery: whom it asked for, fresh or not
 
 
 def actor_of(body: dict[str, Any]) -> str | None:
@@ -394,20 +403,29 @@ def actor_of(body: dict[str, Any]) -> str | None:
     return str(found) if found else None
 
 
+def named_in(body: dict[str, Any]) -> list[str]:
+    """Whom a payload names: who acted, then who its text mentions (a kudos' receivers)."""
+    event = body.get("event")
+    text = body.get("text") or (event.get("text") if isinstance(event, dict) else None)
+    mentioned = texts.mentioned(text)[:MAX_PRELOADED] if isinstance(text, str) else []
+    found = [actor_of(body), *mentioned]
+    return [u for u in dict.fromkeys(found) if u is not None and not erased(u)]
+
+
 async def preload(session: AsyncSession, rows: Iterable[Inbound]) -> Known:
     """What nearly every handler reads first, read in the claim's transaction instead of a
     transaction of its own."""
     rows = [r for r in rows if r.payload]
     teams = {r.team_id for r in rows}
-    actors = {r.id: (r.team_id, actor_of(r.payload or {})) for r in rows}
-    pairs = {(t, u) for t, u in actors.values() if u is not None}
+    named = {r.id: [(r.team_id, u) for u in named_in(r.payload or {})] for r in rows}
     workspaces = await people.get_workspaces(session, team_ids=teams)
-    found = await people.get_pairs(session, pairs=pairs)
+    found = await people.get_pairs(session, pairs={p for ps in named.values() for p in ps})
     now = datetime.now(UTC)
     fresh = {pair: person for pair, person in found.items() if people.is_fresh(person, now)}
     return Known(
         workspaces=workspaces,
-        actors={i: fresh[pair] for i, pair in actors.items() if pair in fresh},
+        people={i: [fresh[p] for p in pairs if p in fresh] for i, pairs in named.items()},
+        looked_up={i: [u for _, u in pairs] for i, pairs in named.items()},
     )
 
 

@@ -22,9 +22,8 @@ def engaging(work_fn: WorkFn) -> WorkFn:
         if work.workspace is None or person is None:
             async with work.db.session() as session:
                 await work.workspace_in(session)
-                known = await people.get_people(
-                    session, team_id=work.team_id, user_ids=[work.user_id]
-                )
+                unread = [u for u in [work.user_id] if u not in work.looked_up]
+                known = await people.get_people(session, team_id=work.team_id, user_ids=unread)
             found = await directory.complete(
                 work.db,
                 work.client,

@@ -71,7 +71,9 @@ async def give_and_announce(
     given: Given | None = None
     async with work.db.session() as session:
         workspace = await work.workspace_in(session)
-        known = await people.get_people(session, team_id=work.team_id, user_ids=unread)
+        # Those the claim looked for and did not keep need Slack's users.info anyway.
+        to_read = [u for u in unread if u not in work.looked_up]
+        known = await people.get_people(session, team_id=work.team_id, user_ids=to_read)
         if not people.stale_ids(known, unread, work.now()):
             work.people.update(known)
             given = await _give(session, work, giver_id, parsed, where)
