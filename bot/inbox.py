@@ -418,8 +418,11 @@ async def preload(session: AsyncSession, rows: Iterable[Inbound]) -> Known:
     rows = [r for r in rows if r.payload]
     teams = {r.team_id for r in rows}
     named = {r.id: [(r.team_id, u) for u in named_in(r.payload or {})] for r in rows}
-    workspaces = await people.get_workspaces(session, team_ids=teams)
-    found = await people.get_pairs(session, pairs={p for ps in named.values() for p in ps})
+    workspaces, found = await people.get_workspaces_and_pairs(
+        session, team_ids=teams, pairs={p for ps in named.values() for p in ps}
+    )
+    # People of a workspace not stored yet were not read: not looked for.
+    named = {i: [p for p in pairs if p[0] in workspaces] for i, pairs in named.items()}
     now = datetime.now(UTC)
     fresh = {pair: person for pair, person in found.items() if people.is_fresh(person, now)}
     return Known(

@@ -20,11 +20,11 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
-    BindParameter,
     Date,
-    Select,
+    String,
     Table,
     bindparam,
+    case,
     delete,
     func,
     insert,
@@ -33,7 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db import dialect_of, insert_for
+from bot.db import UTCDateTime, dialect_of, insert_for
 from bot.i18n import _, ngettext
 from bot.models import Nudge, Person, Workspace
 from bot.trust_models import Mute, PersonDM
@@ -135,20 +135,14 @@ async def admit(
         found = (await session.execute(_RECIPIENT_TZ, params)).scalar_one_or_none()
         recipient_tz = found if found is not None else "UTC"
     day = local_day(now, recipient_tz)
-    # One read: this key decided before (a retry), the pair's count today, the mute, the
-    # workspace's budget.
-    before, used, muted, budget = (await session.execute(_STATE, {**params, "day": day})).one()
-    if before is not None:
+    # One statement decides and records it (the pair's count today against the workspace's
+    # budget, then the mute), unless this key was decided before: a retry keeps that.
+    decided = await session.execute(_ADMIT, {**params, "day": day, "kind": kind, "created_at": now})
+    outcome = decided.scalar_one_or_none()
+    if outcome is None:
+        before = (await session.execute(_BEFORE, params)).scalar_one()
         return Admission(outcome=before, retry=True)
-    if int(used) >= (budget if budget is not None else DEFAULT_BUDGET):
-        outcome = HELD
-    else:
-        outcome = MUTED if muted else SENT
-    await session.execute(
-        _RECORD,
-        {**params, "kind": kind, "local_day": day, "outcome": outcome, "created_at": now},
-    )
-    if outcome == HELD and not muted:
+    if outcome == HELD and not await _muted(session, params):
         await _hold(
             session,
             team_id=team_id,
@@ -162,51 +156,70 @@ async def admit(
     return Admission(outcome=outcome)
 
 
-def _state_statement() -> Select[Any]:
-    dms = PersonDM.__table__.c
-    team: BindParameter[str] = bindparam("team_id")
-    sender: BindParameter[str] = bindparam("sender_id")
-    recipient: BindParameter[str] = bindparam("recipient_id")
-    before = (
-        select(dms.outcome)
-        .where(dms.team_id == team, dms.recipient_id == recipient, dms.key == bindparam("key"))
-        .scalar_subquery()
-    )
+def _admit_statement() -> Any:
+    """INSERT … SELECT of the decision, RETURNING it; nothing when the key is there."""
+    dms = cast(Table, PersonDM.__table__)
+    c = dms.c
+    team = bindparam("team_id", type_=String())
+    sender = bindparam("sender_id", type_=String())
+    recipient = bindparam("recipient_id", type_=String())
+    key = bindparam("key", type_=String())
+    day = bindparam("day", type_=Date())
+    seen = select(c.id).where(c.team_id == team, c.recipient_id == recipient, c.key == key)
     used = (
         select(func.count())
-        .select_from(PersonDM.__table__)
+        .select_from(dms)
         .where(
-            dms.team_id == team,
-            dms.sender_id == sender,
-            dms.recipient_id == recipient,
-            dms.local_day == bindparam("day", type_=Date()),
-            dms.outcome.in_((SENT, MUTED)),
+            c.team_id == team,
+            c.sender_id == sender,
+            c.recipient_id == recipient,
+            c.local_day == day,
+            c.outcome.in_((SENT, MUTED)),
         )
         .scalar_subquery()
+    )
+    budget = func.coalesce(
+        select(Workspace.daily_dm_budget).where(Workspace.team_id == team).scalar_subquery(),
+        DEFAULT_BUDGET,
     )
     muted = (
         select(Mute.muted_id)
         .where(Mute.team_id == team, Mute.user_id == recipient, Mute.muted_id == sender)
         .exists()
     )
-    budget = select(Workspace.daily_dm_budget).where(Workspace.team_id == team).scalar_subquery()
-    return select(before, used, muted, budget)
+    outcome = case((used >= budget, HELD), (muted, MUTED), else_=SENT)
+    decision = select(
+        team,
+        sender,
+        recipient,
+        bindparam("kind", type_=String()),
+        key,
+        day,
+        outcome,
+        bindparam("created_at", type_=UTCDateTime()),
+    ).where(~seen.exists())
+    columns = ["team_id", "sender_id", "recipient_id", "kind", "key", "local_day", "outcome"]
+    return insert(dms).from_select([*columns, "created_at"], decision).returning(c.outcome)
+
+
+async def _muted(session: AsyncSession, params: dict[str, Any]) -> bool:
+    return (await session.execute(_MUTED, params)).first() is not None
 
 
 # Built once: every DM one person's action sends another runs these.
-_STATE = _state_statement()
+_ADMIT = _admit_statement()
+_BEFORE = select(PersonDM.outcome).where(
+    PersonDM.team_id == bindparam("team_id"),
+    PersonDM.recipient_id == bindparam("recipient_id"),
+    PersonDM.key == bindparam("key"),
+)
+_MUTED = select(Mute.muted_id).where(
+    Mute.team_id == bindparam("team_id"),
+    Mute.user_id == bindparam("recipient_id"),
+    Mute.muted_id == bindparam("sender_id"),
+)
 _RECIPIENT_TZ = select(Person.tz).where(
     Person.team_id == bindparam("team_id"), Person.user_id == bindparam("recipient_id")
-)
-_RECORD = insert(cast(Table, PersonDM.__table__)).values(
-    team_id=bindparam("team_id"),
-    sender_id=bindparam("sender_id"),
-    recipient_id=bindparam("recipient_id"),
-    kind=bindparam("kind"),
-    key=bindparam("key"),
-    local_day=bindparam("local_day"),
-    outcome=bindparam("outcome"),
-    created_at=bindparam("created_at"),
 )
 
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import bindparam, func, select, tuple_, update
+from sqlalchemy import and_, bindparam, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -154,6 +154,34 @@ async def get_pairs(
     return {(p.team_id, p.user_id): p for p in found.scalars()}
 
 
+async def get_workspaces_and_pairs(
+    session: AsyncSession, *, team_ids: Collection[str], pairs: Collection[tuple[str, str]]
+) -> tuple[dict[str, Workspace], dict[tuple[str, str], Person]]:
+    """`get_workspaces` and `get_pairs` in one read (people of a workspace not yet stored
+    are not read)."""
+    if not team_ids:
+        return {}, {}
+    params = {"team_ids": list(team_ids), "pairs": list(pairs)}
+    workspaces: dict[str, Workspace] = {}
+    found: dict[tuple[str, str], Person] = {}
+    for workspace, person in await session.execute(_WORKSPACES_AND_PAIRS, params):
+        workspaces[workspace.team_id] = workspace
+        if person is not None:
+            found[(person.team_id, person.user_id)] = person
+    return workspaces, found
+
+
+_WORKSPACES_AND_PAIRS = (
+    select(Workspace, Person)
+    .outerjoin(
+        Person,
+        and_(
+            Person.team_id == Workspace.team_id,
+            tuple_(Person.team_id, Person.user_id).in_(bindparam("pairs", expanding=True)),
+        ),
+    )
+    .where(Workspace.team_id.in_(bindparam("team_ids", expanding=True)))
+)
 _WORKSPACES = select(Workspace).where(Workspace.team_id.in_(bindparam("team_ids", expanding=True)))
 _PAIRS = select(Person).where(
     tuple_(Person.team_id, Person.user_id).in_(bindparam("pairs", expanding=True))
