@@ -55,6 +55,7 @@ class Action(StrEnum):
     INTRO_HOME_RESUME = "intro_home_resume"
     INTRO_HOME_NEVER = "intro_home_never"
     INTRO_HOME_WELCOME = "intro_home_welcome"
+    INTRO_HOME_MEET = "intro_home_meet"
     INTRO_ROUND_SKIP = "intro_round_skip"
     INTRO_ROUND_IN = "intro_round_in"
 
@@ -66,6 +67,7 @@ class Callback(StrEnum):
     SETTINGS_MODAL = "settings_modal"
     ADMIN_MODAL = "admin_settings_modal"
     INTRO_NEVER_MODAL = "intro_never_modal"
+    INTRO_MEET_MODAL = "intro_meet_modal"
 
 
 class Command(StrEnum):

@@ -76,6 +76,11 @@ class Workspace(Base):
     intros_without_overlap: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=false()
     )
+    # Slack profile fields (a label or an Xf… id) naming a person's team or manager, and
+    # their location; people who share at least this many channels are kept apart (0: off).
+    intros_team_field: Mapped[str | None] = mapped_column(String(100))
+    intros_location_field: Mapped[str | None] = mapped_column(String(100))
+    intros_shared_channels: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     installed_at: Mapped[datetime] = mapped_column(default=utcnow)
     uninstalled_at: Mapped[datetime | None]
 
@@ -405,6 +410,10 @@ class IntroMember(Base):
     paused_until: Mapped[datetime | None]
     joined_at: Mapped[datetime | None]
     welcomer: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # How they meet: "remote", or "in_person" at `location` (their own words) or, without
+    # it, the location their Slack profile gives.
+    meet_mode: Mapped[str] = mapped_column(String(16), default="remote", server_default="remote")
+    location: Mapped[str | None] = mapped_column(String(100))
     last_active_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -543,5 +552,6 @@ class DashboardSession(Base):
 
 # The DM budget's ledger and mutes, in their own module; imported here so that every table
 # is on Base.metadata whichever module is imported first.
+import bot.fit_models  # noqa: E402
 import bot.trust_models  # noqa: E402, F401
 from bot.community_models import IntroSkip, KudosPostUpdate, Newcomer  # noqa: E402, F401

@@ -53,6 +53,7 @@ BOT_SCOPES = (
     "reactions:read",
     "reactions:write",
     "users:read",
+    "users.profile:read",
 )
 
 OnInstalled = Callable[[Installation], Awaitable[None]]

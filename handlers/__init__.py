@@ -15,6 +15,7 @@ from handlers import (
     events,
     heads_up,
     home,
+    intro_meeting,
     intros,
     mutes,
     newcomers,
@@ -37,6 +38,7 @@ def register_all(app: AsyncApp, inbox: Inbox) -> None:
     allies.register(app, inbox)
     privacy.register(app, inbox)
     intros.register(app, inbox)
+    intro_meeting.register(app, inbox)
     heads_up.register(app, inbox)
     admin.register(app, inbox)
     mutes.register(app, inbox)

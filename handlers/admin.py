@@ -77,12 +77,22 @@ def admin_values(body: dict[str, Any]) -> dict[str, Any]:
         "intros_mode": option("intros_mode"),
         "welcome_newcomers": option("welcome_newcomers"),
         "intros_without_overlap": option("intros_without_overlap"),
+        "intros_team_field": field("intros_team_field", "value"),
+        "intros_location_field": field("intros_location_field", "value"),
+        "intros_shared_channels": field("intros_shared_channels", "value"),
         "digest_day": option("digest_day"),
         "window_start": field("window_start", "selected_time"),
         "window_end": field("window_end", "selected_time"),
         "language": option("language"),
     }
-    for later in ("daily_dm_budget", "intros_without_overlap", "language"):
+    for later in (
+        "daily_dm_budget",
+        "intros_without_overlap",
+        "intros_team_field",
+        "intros_location_field",
+        "intros_shared_channels",
+        "language",
+    ):
         if later not in values:  # a modal opened before the field existed
             given.pop(later)
     return given

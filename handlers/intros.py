@@ -17,12 +17,14 @@ from bot.inbox import Inbox, Work
 from bot.models import Person
 from bot.services import preferences
 from bot.services.intros import answers as intro_answers
+from bot.services.intros import meeting
 from bot.services.intros import members as intro_members
 from bot.services.intros import rules as intro_rules
 from bot.services.intros.rules import IntrosError
 from bot.services.kudos import USER_MENTION
 from bot.text import snippet
 from handlers.common import answer_in_place, engaging
+from handlers.intro_meeting import run_meeting_command
 from handlers.keys import action_key, view_key
 from handlers.kudos import tell_privately
 from handlers.relay import group_language
@@ -31,6 +33,7 @@ USAGE = (
     "`/ally intros join` · `/ally intros leave` · `/ally intros pause 4w` · "
     "`/ally intros resume` · `/ally intros never @name` · `/ally intros never remove @name` · "
     "`/ally intros welcome on|off` · "
+    "`/ally intros in-person [place]` · `/ally intros remote` · "
     "`/ally intros`"
 )
 
@@ -59,6 +62,11 @@ async def _run(work: Work, sub: str, arg: str) -> str:
         return await _never(work, arg)
     if sub == "welcome":
         return await _welcome(work, arg)
+    if sub == "in" and arg.lower().split()[:1] == ["person"]:
+        sub, arg = "in-person", arg.split(maxsplit=1)[1] if len(arg.split()) > 1 else ""
+    if sub in ("in-person", "inperson", "remote"):
+        mode = meeting.REMOTE if sub == "remote" else meeting.IN_PERSON
+        return await run_meeting_command(work, mode, arg)
     if sub not in ("join", "leave", "pause", "resume", "status"):
         return _(
             "I don't know `/ally intros {word}`. Try: {usage}", word=snippet(sub), usage=_usage()

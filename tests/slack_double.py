@@ -582,6 +582,8 @@ class SlackDouble:
         self._channels: dict[str, _Channel] = {}
         self._not_in_channel: set[str] = set()
         self._members: dict[str, list[str]] = {}
+        self._profile_fields: list[JsonDict] = []  # team.profile.get's field definitions
+        self._profile_values: dict[str, dict[str, str]] = {}  # user -> field id -> value
         self._dm_users: dict[str, str] = {}
         self._group_dms: set[str] = set()
         self._messages: dict[tuple[str, str], JsonDict] = {}
@@ -604,6 +606,9 @@ class SlackDouble:
             "api.test": self._api_test,
             "auth.test": self._auth_test,
             "users.info": self._users_info,
+            "users.profile.get": self._users_profile_get,
+            "users.conversations": self._users_conversations,
+            "team.profile.get": self._team_profile_get,
             "chat.postMessage": self._chat_post_message,
             "chat.postEphemeral": self._chat_post_ephemeral,
             "chat.update": self._chat_update,
@@ -803,6 +808,27 @@ class SlackDouble:
     def set_members(self, channel_id: str, user_ids: list[str]) -> None:
         """Members listed by conversations.members (and checked by chat.postEphemeral)."""
         self._members[channel_id] = list(user_ids)
+
+    def set_profile_fields(self, labels: dict[str, str]) -> None:
+        """The workspace's custom profile fields, id -> label, for team.profile.get."""
+        self._profile_fields = [
+            {
+                "id": field_id,
+                "ordering": index,
+                "label": label,
+                "hint": "",
+                "type": "text",
+                "possible_values": None,
+                "options": {"is_scim": False, "is_protected": False},
+                "is_hidden": False,
+                "section_id": "S0PROFILE1",
+            }
+            for index, (field_id, label) in enumerate(labels.items())
+        ]
+
+    def set_profile_values(self, user_id: str, values: dict[str, str]) -> None:
+        """A person's custom profile field values, by field id (users.profile.get)."""
+        self._profile_values[user_id] = dict(values)
 
     def set_oauth_install(
         self,
@@ -1346,6 +1372,49 @@ class SlackDouble:
                 "teams": [user.team_id, *sorted(org - {user.team_id})],
             }
         return _ok(user=obj)
+
+    def _users_profile_get(self, args: JsonDict, install: _Install) -> JsonDict:
+        """A person's profile with their custom fields (`fields`: id -> value and alt), as
+        users.profile.get gives it; a bot token must name the user."""
+        user = self._users.get(_text(args, "user"))
+        if user is None:
+            return _error("user_not_found")
+        profile = dict(_user_object(user)["profile"])
+        values = self._profile_values.get(user.user_id)
+        profile["fields"] = (
+            {fid: {"value": value, "alt": ""} for fid, value in values.items()} if values else {}
+        )
+        return _ok(profile=profile)
+
+    def _team_profile_get(self, args: JsonDict, install: _Install) -> JsonDict:
+        """The workspace's custom profile field definitions."""
+        return _ok(profile={"fields": list(self._profile_fields), "sections": []})
+
+    def _users_conversations(self, args: JsonDict, install: _Install) -> JsonDict:
+        """Channels a person is in (allybot itself without `user`), paginated by cursor."""
+        who = _text(args, "user") or install.bot_user_id
+        ids = [
+            cid
+            for cid, members in self._members.items()
+            if who in members and cid not in self._group_dms and cid not in self._dm_users
+        ]
+        try:
+            limit = max(1, min(int(args.get("limit") or 100), 1000))
+        except ValueError:
+            return _error("invalid_limit")
+        start = 0
+        cursor = _text(args, "cursor")
+        if cursor:
+            try:
+                start = int(base64.b64decode(cursor).decode().removeprefix("offset:"))
+            except (ValueError, binascii.Error, UnicodeDecodeError):
+                return _error("invalid_cursor")
+        end = start + limit
+        next_cursor = base64.b64encode(f"offset:{end}".encode()).decode() if end < len(ids) else ""
+        return _ok(
+            channels=[self._channel_object(cid) for cid in ids[start:end]],
+            response_metadata={"next_cursor": next_cursor},
+        )
 
     def _chat_post_message(self, args: JsonDict, install: _Install) -> JsonDict:
         """Post a message; user ids land in the DM, refusals mirror Slack's."""

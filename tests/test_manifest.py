@@ -53,6 +53,7 @@ EXPECTED_BOT_SCOPES = {
     "reactions:read",
     "reactions:write",
     "users:read",
+    "users.profile:read",
     "files:write",
 }
 EVENTS_PATH = "/slack/events"

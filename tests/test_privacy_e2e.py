@@ -445,7 +445,7 @@ async def test_forget_me_asks_first_refuses_others_and_erases_once(
     assert "nothing" in reply and "empty" in reply
     assert data["empty"] is True and data["person"] is None
     sections = [k for k, v in data.items() if isinstance(v, list) and k != "truncated"]
-    assert len(sections) == 18 and all(data[k] == [] for k in sections)
+    assert len(sections) == 19 and all(data[k] == [] for k in sections)
     assert await count(db, Person, Person.team_id == team.team_id, Person.user_id == ann) == 0, (
         "asking for the export does not sign ann up again"
     )

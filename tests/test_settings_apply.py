@@ -46,6 +46,9 @@ intros_day: thursday
 intros_mode: opt-out
 welcome_newcomers: off
 intros_without_overlap: on
+intros_team_field: Team
+intros_location_field: Xf0OFFICE1
+intros_shared_channels: 3
 digest_day: friday
 window_start: 08:30
 window_end: 16:00
@@ -81,6 +84,9 @@ def test_a_valid_file_reads_as_the_workspace_stores_it() -> None:
         "intros_mode": "opt_out",
         "welcome_newcomers": False,
         "intros_without_overlap": True,
+        "intros_team_field": "Team",
+        "intros_location_field": "Xf0OFFICE1",
+        "intros_shared_channels": 3,
         "digest_day": 4,
         "window_start": 510,  # an unquoted 08:30 is a time, not YAML 1.1's base-60 number
         "window_end": 960,
@@ -231,7 +237,7 @@ async def test_cli_applies_a_valid_file(db: Database, database_url: str, tmp_pat
         database_url, str(path), "--team", team_id, "--by", "ops", "--create"
     )
     assert code == 0, err
-    assert f"{team_id}: 16 settings changed" in out and "daily kudos limit: 5 → 8" in out
+    assert f"{team_id}: 19 settings changed" in out and "daily kudos limit: 5 → 8" in out
     assert "daily DM budget per pair: 5 → 3" in out
     workspace, changes = await settings_of(db, team_id)
     assert workspace is not None
@@ -262,7 +268,7 @@ async def test_cli_applies_a_valid_file(db: Database, database_url: str, tmp_pat
         510,
         960,
     )
-    assert len(changes) == 16 and {c.changed_by for c in changes} == {"ops"}
+    assert len(changes) == 19 and {c.changed_by for c in changes} == {"ops"}
     # Applying the same file again changes nothing and records nothing.
     async with db.session() as session:
         again = await ws.apply(
@@ -272,7 +278,7 @@ async def test_cli_applies_a_valid_file(db: Database, database_url: str, tmp_pat
             changed_by="ops",
             now=datetime.now(UTC),
         )
-    assert again == [] and len((await settings_of(db, team_id))[1]) == 16
+    assert again == [] and len((await settings_of(db, team_id))[1]) == 19
 
 
 async def test_cli_asks_for_create_for_a_workspace_it_never_saw(

@@ -27,6 +27,7 @@ from bot.i18n import N_, _
 from bot.ids import Callback
 from bot.models import SettingChange
 from bot.services.dm_budget import MAX_BUDGET
+from bot.services.intro_settings import MAX_FIELD_NAME, MAX_SHARED_CHANNELS
 from bot.services.kudos import DEFAULT_TAGS
 from bot.services.preferences import clock
 from bot.services.workspace_settings import (
@@ -86,6 +87,18 @@ def _select(block_id: str, label: str, options: dict[str, str], current: str) ->
             action_id=block_id,
             options=choices,
             initial_option=next((o for o in choices if o.value == current), None),
+        ),
+    )
+
+
+def _profile_field(block_id: str, label: str, current: str | None, hint: str) -> InputBlock:
+    return InputBlock(
+        block_id=block_id,
+        label=label,
+        optional=True,
+        hint=hint,
+        element=PlainTextInputElement(
+            action_id=block_id, initial_value=current or None, max_length=MAX_FIELD_NAME
         ),
     )
 
@@ -267,6 +280,39 @@ def build_admin_modal(settings: WorkspaceSettings, changes: Sequence[SettingChan
                 "on": _("Only when nobody else is left for them"),
             },
             "on" if settings.intros_without_overlap else "off",
+        ),
+        _profile_field(
+            "intros_team_field",
+            _("Intros: profile field naming a person's team or manager"),
+            settings.intros_team_field,
+            _(
+                "People with the same value are kept apart. The field's label as profiles show "
+                "it (such as Team or Manager) or its id (Xf…). Empty: not used."
+            ),
+        ),
+        _profile_field(
+            "intros_location_field",
+            _("Intros: profile field naming a person's location"),
+            settings.intros_location_field,
+            _(
+                "People who meet in person are grouped with others at the same location. "
+                "Empty: people name their location on Home."
+            ),
+        ),
+        InputBlock(
+            block_id="intros_shared_channels",
+            label=_("Intros: keep apart people who share this many channels"),
+            hint=_(
+                "Counted over the channels allybot is in (members only, never messages), "
+                "leaving out the intros channel and channels of more than 200. 0: off."
+            ),
+            element=NumberInputElement(
+                action_id="intros_shared_channels",
+                is_decimal_allowed=False,
+                min_value="0",
+                max_value=str(MAX_SHARED_CHANNELS),
+                initial_value=str(settings.intros_shared_channels),
+            ),
         ),
         _select("digest_day", _("Weekly kudos digest day"), days, DAYS[settings.digest_day % 7]),
         _select(

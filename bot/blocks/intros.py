@@ -20,11 +20,13 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.blocks import mention_list, short_day, slack_moment
+from bot.blocks.intro_meeting import meeting_text
 from bot.i18n import _, ngettext
 from bot.ids import Action, Callback
 from bot.pairing import ALONE, NO_MATCH, NO_OVERLAP
 from bot.services.intros.members import IntroStatus
 from bot.services.intros.rules import INACTIVE, MAX_NEVER, NOT_IN_CHANNEL
+from bot.text import escape
 
 
 def intro_text(user_ids: Sequence[str]) -> str:
@@ -54,6 +56,7 @@ def build_intro_blocks(
     starter: str,
     time_lines: Sequence[str],
     slot_lines: Sequence[str] | None = None,
+    place: str | None = None,
 ) -> list[Block]:
     """The introduction: who, why, a starter, slots inside the hours they all work (each in
     every member's local time), and each person's own time right now."""
@@ -76,6 +79,13 @@ def build_intro_blocks(
         SectionBlock(
             text=MarkdownTextObject(
                 text=_(
+                    "You all meet in person at *{place}*: find 20 minutes in the next week "
+                    "for a coffee or a walk. *To get going:* {starter}",
+                    place=escape(place),
+                    starter=starter,
+                )
+                if place
+                else _(
                     "Find 20 minutes in the next week for a call, a coffee or a walk. "
                     "*To get going:* {starter}",
                     starter=starter,
@@ -196,6 +206,7 @@ def status_text(status: IntroStatus, tz: str) -> str:
         )
     if status.welcomer:
         lines.append(_("You welcome newcomers."))
+    lines.append(meeting_text(status.meets))
     return " ".join(lines)
 
 
@@ -234,6 +245,9 @@ def build_home_intros_blocks(status: IntroStatus, tz: str) -> list[Block]:
         ButtonElement(
             text=_("Never pair me with…"), action_id=Action.INTRO_HOME_NEVER, value="edit"
         )
+    )
+    buttons.append(
+        ButtonElement(text=_("How I meet…"), action_id=Action.INTRO_HOME_MEET, value="edit")
     )
     buttons.append(
         ButtonElement(

@@ -46,6 +46,11 @@ HELD_LABELS: dict[str, Callable[[int], str]] = {
     "intro_answers": lambda n: ngettext(
         '{n} answer to "did you meet?"', '{n} answers to "did you meet?"', n
     ),
+    "intro_profile": lambda n: ngettext(
+        "{n} team and location your Slack profile gave intros",
+        "{n} teams and locations your Slack profile gave intros",
+        n,
+    ),
     "intro_skips": lambda n: ngettext(
         "{n} answer to an intros round's heads-up (skip or in)",
         "{n} answers to intros rounds' heads-ups (skip or in)",

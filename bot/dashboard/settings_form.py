@@ -17,6 +17,7 @@ from bot.services.workspace_settings import (
     DAYS,
     LABELS,
     MAX_DAILY_LIMIT,
+    MAX_SHARED_CHANNELS,
     MODES,
     WORKING_DAYS,
     WorkspaceSettings,
@@ -83,6 +84,23 @@ def _hint(name: str) -> str:
                 "their own time zone) share no half hour. On: only when nobody else is left for "
                 "them."
             )
+        case "intros_team_field":
+            return _(
+                "A Slack profile field naming each person's team or manager (its label, such as "
+                "Team, or its id Xf…): people with the same value are kept apart. Empty: not "
+                "used."
+            )
+        case "intros_location_field":
+            return _(
+                "A Slack profile field naming each person's location (such as Office): people "
+                "who meet in person are grouped at one location. Empty: not used."
+            )
+        case "intros_shared_channels":
+            return _(
+                "Keep apart people who share at least this many channels allybot is in, 2 to "
+                "{most}; 0 or off: channels are not looked at.",
+                most=i18n.format_number(MAX_SHARED_CHANNELS),
+            )
         case "language":
             return _(
                 "Channel posts and the weekly digest are in this language, and so is everything "
@@ -144,6 +162,13 @@ def _control(name: str, value: str) -> str:
             return _input(name, value, "number", f' min="1" max="{MAX_DAILY_LIMIT}" step="1"')
         case "daily_dm_budget":
             return _input(name, value, "number", f' min="1" max="{MAX_BUDGET}" step="1"')
+        case "intros_shared_channels":
+            return _input(
+                name,
+                "0" if value == "off" else value,
+                "number",
+                f' min="0" max="{MAX_SHARED_CHANNELS}" step="1"',
+            )
         case "window_start" | "window_end":
             return _input(name, value, "time")
     return _input(name, value)

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Select, delete, func, inspect, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.fit_models import IntroProfile
 from bot.ids import ERASED_PREFIX
 from bot.models import (
     SLACK_INSTALLATIONS,
@@ -95,7 +96,10 @@ INTRO_MEMBER_FIELDS = (
     "last_active_at",
     "updated_at",
     "welcomer",
+    "meet_mode",
+    "location",
 )
+INTRO_PROFILE_FIELDS = ("team_value", "location_value", "read_at")
 NEWCOMER_FIELDS = ("joined_at", "welcome_at", "status", "match_id", "intro_rounds")
 INTRO_SKIP_FIELDS = ("round_day", "choice", "chosen_at")
 INTRO_NEVER_FIELDS = ("other_id", "created_at")
@@ -187,6 +191,10 @@ OWN: dict[str, _Own] = {
     "newcomer": _Own(Newcomer, Newcomer.user_id, (Newcomer.joined_at,), NEWCOMER_FIELDS),
     # Their answers to round heads-ups: Skip this round / I'm in, per round day.
     "intro_skips": _Own(IntroSkip, IntroSkip.user_id, (IntroSkip.round_day,), INTRO_SKIP_FIELDS),
+    # The team (or manager) and location their Slack profile gave, for intros.
+    "intro_profile": _Own(
+        IntroProfile, IntroProfile.user_id, (IntroProfile.user_id,), INTRO_PROFILE_FIELDS
+    ),
 }
 
 
@@ -331,6 +339,9 @@ async def erase(
         ),
         delete(IntroAnswer).where(IntroAnswer.team_id == team_id, IntroAnswer.user_id == user_id),
         delete(IntroSkip).where(IntroSkip.team_id == team_id, IntroSkip.user_id == user_id),
+        delete(IntroProfile).where(
+            IntroProfile.team_id == team_id, IntroProfile.user_id == user_id
+        ),
         delete(IntroMatchMember).where(
             IntroMatchMember.team_id == team_id, IntroMatchMember.user_id == user_id
         ),

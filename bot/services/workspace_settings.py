@@ -28,6 +28,10 @@ from bot.services.preferences import clock
 from bot.text import snippet
 
 MAX_DAILY_LIMIT = 50
+MAX_FIELD_NAME = 100
+MAX_SHARED_CHANNELS = 100
+# A profile field's label (printable, no markup) or its id.
+PROFILE_FIELD = re.compile(r"^[^<>\x00-\x1f]+$")
 MAX_TAGS = 20
 MAX_TAG_LENGTH = 30
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -56,6 +60,9 @@ COLUMNS = {
     "intros_mode": "intros_mode",
     "welcome_newcomers": "welcome_newcomers",
     "intros_without_overlap": "intros_without_overlap",
+    "intros_team_field": "intros_team_field",
+    "intros_location_field": "intros_location_field",
+    "intros_shared_channels": "intros_shared_channels",
     "digest_day": "digest_day",
     "window_start": "window_start",
     "window_end": "window_end",
@@ -74,6 +81,9 @@ LABELS = {
     "intros_mode": "intros mode",
     "welcome_newcomers": "welcome newcomers",
     "intros_without_overlap": "intros without shared working hours",
+    "intros_team_field": "intros: profile field for team or manager",
+    "intros_location_field": "intros: profile field for location",
+    "intros_shared_channels": "intros: shared channels that keep people apart",
     "digest_day": "digest day",
     "window_start": "delivery window start",
     "window_end": "delivery window end",
@@ -140,6 +150,9 @@ class WorkspaceSettings(BaseModel):
     intros_mode: Literal["opt_in", "opt_out"] = "opt_in"
     welcome_newcomers: bool = True
     intros_without_overlap: bool = False
+    intros_team_field: str | None = None
+    intros_location_field: str | None = None
+    intros_shared_channels: int = 0
     digest_day: int = 0
     window_start: int = 9 * 60
     window_end: int = 17 * 60
@@ -271,6 +284,40 @@ class WorkspaceSettings(BaseModel):
             "is left for them) or `off` (never)."
         )
 
+    @field_validator("intros_team_field", "intros_location_field", mode="before")
+    @classmethod
+    def _profile_field(cls, value: Any) -> str | None:
+        if value is None:
+            return None
+        text = " ".join(str(value).split())
+        if not text:
+            return None
+        if len(text) > MAX_FIELD_NAME or not PROFILE_FIELD.match(text):
+            raise _refuse(
+                f"`{snippet(text)}` can't name a profile field: give its label as people's "
+                f"profiles show it (such as Team, Manager or Office; at most {MAX_FIELD_NAME} "
+                "characters, no < or >) or its id (Xf…), or leave it empty for none."
+            )
+        return text
+
+    @field_validator("intros_shared_channels", mode="before")
+    @classmethod
+    def _shared_channels(cls, value: Any) -> int:
+        text = str(value).strip().lower() if value is not None else "0"
+        if text in ("", "off", "none", "no"):
+            return 0
+        if isinstance(value, bool) or not text.isdigit() or int(text) > MAX_SHARED_CHANNELS:
+            raise _refuse(
+                "Keep apart people who share this many channels allybot is in: a whole number "
+                f"from 2 to {MAX_SHARED_CHANNELS}, or 0 (off) to not look at channels."
+            )
+        if int(text) == 1:
+            raise _refuse(
+                "Everyone in the intros channel shares one channel already: give 2 or more, or "
+                "0 (off)."
+            )
+        return int(text)
+
     @field_validator("intros_mode", mode="before")
     @classmethod
     def _mode(cls, value: Any) -> str:
@@ -391,6 +438,8 @@ def describe(field: str, value: Any) -> str:
             return MODES.get(str(value), str(value))
         case "welcome_newcomers" | "intros_without_overlap":
             return "on" if value else "off"
+        case "intros_shared_channels":
+            return str(value) if value else "off"
         case "intros_day" | "digest_day":
             return DAYS[int(value)].title()
         case "window_start" | "window_end":

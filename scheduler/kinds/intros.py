@@ -21,7 +21,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import directory, hours, i18n
+from bot import directory, hours, i18n, intro_signals
 from bot.blocks.intros import (
     build_follow_up_blocks,
     build_intro_blocks,
@@ -35,9 +35,11 @@ from bot.blocks.newcomers import build_welcome_intro_blocks, welcome_intro_text
 from bot.i18n import N_
 from bot.logs import describe, log_context
 from bot.models import IntroRound, Nudge, OutboxMessage, Person, Workspace
+from bot.pairing import Pair
 from bot.runtime import AllyBot
 from bot.services import newcomers, people
 from bot.services.intros import fit as intro_fit
+from bot.services.intros import meeting as intro_meeting
 from bot.services.intros import posts as intro_posts
 from bot.services.intros import rounds as intro_rounds
 from bot.services.intros import rules as intro_rules
@@ -124,6 +126,7 @@ async def _match(
             )
         result.errors.append(error)
         return
+    close = await _signals(bot, client, team_id, channel_id, everyone, now)
     async with bot.db.session() as session:
         workspace = await session.get(Workspace, team_id)
         assert workspace is not None
@@ -131,7 +134,7 @@ async def _match(
             session, workspace=workspace, channel_members=members, bot_user_id=bot_user, now=now
         )
         matched = await intro_rounds.match_round(
-            session, round_id=round_id, token=token, pool=pool, now=now
+            session, round_id=round_id, token=token, pool=pool, now=now, close=close
         )
     if matched is not None:
         result.rounds += 1
@@ -142,6 +145,38 @@ async def _match(
             len(matched.groups),
             len(matched.left_out),
         )
+
+
+async def _signals(
+    bot: AllyBot,
+    client: AsyncWebClient,
+    team_id: str,
+    channel_id: str,
+    everyone: list[str],
+    now: datetime,
+) -> frozenset[Pair]:
+    """The profile fields the admins named, refreshed a batch at a time, and the pairs who
+    share many channels; a round goes ahead without them when Slack refuses."""
+    async with bot.db.session() as session:
+        workspace = await session.get(Workspace, team_id)
+    if workspace is None:
+        return frozenset()
+    try:
+        await intro_signals.refresh_profiles(
+            bot.db, client, workspace=workspace, people=everyone, now=now
+        )
+    except SlackApiError as exc:
+        logger.exception("intros: profile fields not read: %s", slack_error(exc))
+    try:
+        return await intro_signals.close_pairs(
+            client,
+            people=everyone,
+            skip_channel=channel_id,
+            threshold=workspace.intros_shared_channels,
+        )
+    except SlackApiError as exc:
+        logger.exception("intros: shared channels not read: %s", slack_error(exc))
+        return frozenset()
 
 
 async def _bot_user(client: AsyncWebClient) -> str | None:
@@ -164,6 +199,7 @@ async def render_intro(
             return Skip("match gone")
         row_round = await session.get(IntroRound, group.match.round_id)
         workspace = await session.get(Workspace, group.match.team_id)
+        place = await intro_meeting.group_place(session, workspace=workspace, members=group.members)
     found = await directory.lookup(
         bot.db, client, team_id=group.match.team_id, user_ids=group.members
     )
@@ -183,6 +219,7 @@ async def render_intro(
             starter=intro_starters.starter_text(group.match.starter_id),
             time_lines=lines,
             slot_lines=slots,
+            place=place,
         )
         text = intro_text(group.members)
     return Outgoing(

@@ -4,7 +4,7 @@ where a person stands (the command and Home)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import delete, select
@@ -18,6 +18,7 @@ from bot.models import (
     Person,
     Workspace,
 )
+from bot.services.intros import meeting
 from bot.services.intros.rules import (
     JOINED,
     LEFT,
@@ -40,6 +41,7 @@ class IntroStatus:
     never_count: int
     next_round: date | None
     welcomer: bool = False
+    meets: meeting.Meeting = field(default_factory=meeting.remote)
 
 
 async def member(session: AsyncSession, team_id: str, user_id: str) -> IntroMember | None:
@@ -120,6 +122,27 @@ async def set_welcomer(
     """`/ally intros welcome on|off`: volunteer to meet newcomers in their first intro."""
     workspace = await _configured(session, team_id)
     await _upsert(session, team_id=team_id, user_id=user_id, now=now, welcomer=on)
+    return workspace
+
+
+async def set_meeting(
+    session: AsyncSession,
+    *,
+    team_id: str,
+    user_id: str,
+    mode: str,
+    place: str | None,
+    now: datetime,
+) -> Workspace:
+    """Meet remote, or in person at `place` (None: where the Slack profile says, when the
+    admins named a location field)."""
+    workspace = await _configured(session, team_id)
+    if mode not in (meeting.REMOTE, meeting.IN_PERSON):
+        raise IntrosError(_("Meet `remote` or `in person`."))
+    values: dict[str, object] = {"meet_mode": mode}
+    if mode == meeting.IN_PERSON:
+        values["location"] = place
+    await _upsert(session, team_id=team_id, user_id=user_id, now=now, **values)
     return workspace
 
 
@@ -241,4 +264,5 @@ async def status(
         never_count=count,
         next_round=next_round_day(workspace, now) if configured and workspace else None,
         welcomer=bool(row and row.welcomer),
+        meets=await meeting.meeting_of(session, team_id=team_id, user_id=user_id),
     )

@@ -26,7 +26,7 @@ from bot.models import (
     Person,
     Workspace,
 )
-from bot.pairing import pair_people
+from bot.pairing import Pair, pair_people
 from bot.services import newcomers
 from bot.services.intros import skips
 from bot.services.intros.fit import round_fit
@@ -252,10 +252,17 @@ class RoundResult:
 
 
 async def match_round(
-    session: AsyncSession, *, round_id: int, token: str, pool: Pool, now: datetime
+    session: AsyncSession,
+    *,
+    round_id: int,
+    token: str,
+    pool: Pool,
+    now: datetime,
+    close: frozenset[Pair] = frozenset(),
 ) -> RoundResult | None:
     """Pair the pool and store the round's matches, posts and notices in one transaction,
     only while this caller still holds the round (None otherwise: someone else matched it).
+    `close` are the pairs who share many channels (read from Slack by the caller).
     """
     row = await session.get(IntroRound, round_id, with_for_update=True)
     if row is None or row.status != "pending" or row.claim_token != token:
@@ -273,7 +280,7 @@ async def match_round(
     )
     workspace = await session.get(Workspace, row.team_id)
     fit = (
-        await round_fit(session, workspace=workspace, people=pool.people, now=now)
+        await round_fit(session, workspace=workspace, people=pool.people, now=now, close=close)
         if workspace is not None
         else None
     )
