@@ -12,12 +12,12 @@ from bot.i18n import _, ngettext
 from bot.models import SettingChange
 from bot.report_html import moment
 from bot.services.dm_budget import MAX_BUDGET
+from bot.services.intro_settings import MAX_SHARED_CHANNELS
 from bot.services.workspace_settings import (
     CADENCES,
     DAYS,
     LABELS,
     MAX_DAILY_LIMIT,
-    MAX_SHARED_CHANNELS,
     MODES,
     WORKING_DAYS,
     WorkspaceSettings,

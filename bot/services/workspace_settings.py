@@ -13,7 +13,14 @@ from datetime import datetime
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,17 +28,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import i18n
 from bot.i18n import _
 from bot.models import SettingChange, Workspace
-from bot.services import people
+from bot.services import intro_settings, people
 from bot.services.dm_budget import DEFAULT_BUDGET, MAX_BUDGET
 from bot.services.kudos import DEFAULT_TAGS
 from bot.services.preferences import clock
 from bot.text import snippet
 
 MAX_DAILY_LIMIT = 50
-MAX_FIELD_NAME = 100
-MAX_SHARED_CHANNELS = 100
-# A profile field's label (printable, no markup) or its id.
-PROFILE_FIELD = re.compile(r"^[^<>\x00-\x1f]+$")
 MAX_TAGS = 20
 MAX_TAG_LENGTH = 30
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -269,54 +272,10 @@ class WorkspaceSettings(BaseModel):
             return False
         raise _refuse("Welcoming newcomers is `on` or `off`.")
 
-    @field_validator("intros_without_overlap", mode="before")
+    @field_validator(*intro_settings.PARSERS, mode="before")
     @classmethod
-    def _without_overlap(cls, value: Any) -> bool:
-        if value is None or isinstance(value, bool):
-            return bool(value)
-        text = str(value).strip().lower()
-        if text in ("on", "yes", "true", "allowed", "allow"):
-            return True
-        if text in ("off", "no", "false", "never"):
-            return False
-        raise _refuse(
-            "Grouping people whose working hours don't overlap is `on` (when nobody else "
-            "is left for them) or `off` (never)."
-        )
-
-    @field_validator("intros_team_field", "intros_location_field", mode="before")
-    @classmethod
-    def _profile_field(cls, value: Any) -> str | None:
-        if value is None:
-            return None
-        text = " ".join(str(value).split())
-        if not text:
-            return None
-        if len(text) > MAX_FIELD_NAME or not PROFILE_FIELD.match(text):
-            raise _refuse(
-                f"`{snippet(text)}` can't name a profile field: give its label as people's "
-                f"profiles show it (such as Team, Manager or Office; at most {MAX_FIELD_NAME} "
-                "characters, no < or >) or its id (Xf…), or leave it empty for none."
-            )
-        return text
-
-    @field_validator("intros_shared_channels", mode="before")
-    @classmethod
-    def _shared_channels(cls, value: Any) -> int:
-        text = str(value).strip().lower() if value is not None else "0"
-        if text in ("", "off", "none", "no"):
-            return 0
-        if isinstance(value, bool) or not text.isdigit() or int(text) > MAX_SHARED_CHANNELS:
-            raise _refuse(
-                "Keep apart people who share this many channels allybot is in: a whole number "
-                f"from 2 to {MAX_SHARED_CHANNELS}, or 0 (off) to not look at channels."
-            )
-        if int(text) == 1:
-            raise _refuse(
-                "Everyone in the intros channel shares one channel already: give 2 or more, or "
-                "0 (off)."
-            )
-        return int(text)
+    def _intros_fit(cls, value: Any, info: ValidationInfo) -> Any:
+        return intro_settings.PARSERS[str(info.field_name)](value)
 
     @field_validator("intros_mode", mode="before")
     @classmethod
