@@ -12,9 +12,11 @@ import pytest
 from slack_sdk.models.blocks import Block
 
 from bot import i18n
+from bot.services import workspace_settings
 from tests import payloads
 from tests.conftest import Server, Team
 from tests.slack_double import Call, SlackDouble
+from tests.test_admin_e2e import open_admin, submit
 from tests.test_commitments_e2e import blocks_of, commit, press
 
 # Per language: what the person's answers say (fragments of the catalogue's translations).
@@ -34,6 +36,9 @@ SAID = {
         "mute_self": "No puedes silenciarte a ti",
         "modal_passed": "Esa hora ya ha pasado",
         "dm_logged": "registrados",
+        "working_day": "es un día laborable, de lunes a viernes",
+        "window": "Termina la franja de envío al menos una hora después de su inicio.",
+        "saved": "Ajustes del espacio de trabajo guardados: límite diario de kudos: 5 → 3.",
     },
     "de-DE": {
         "who": "Erwähne, für wen die Kudos sind",
@@ -50,6 +55,9 @@ SAID = {
         "mute_self": "Du kannst dich nicht selbst stummschalten",
         "modal_passed": "Diese Zeit ist schon vorbei",
         "dm_logged": "festgehalten",
+        "working_day": "ist ein Arbeitstag, von Montag bis Freitag",
+        "window": "Das Zustellfenster muss mindestens eine Stunde nach seinem Beginn enden.",
+        "saved": "Workspace-Einstellungen gespeichert: Tageslimit für Kudos: 5 → 3.",
     },
 }
 LOCALES = list(SAID)
@@ -175,6 +183,34 @@ async def test_a_kudos_written_to_allybot_is_confirmed_in_the_givers_language(
         )
     )[0]
     assert said["dm_logged"] in str(answer.args["text"])
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+async def test_workspace_settings_errors_and_saves_in_the_admins_language(
+    server: Server, team: Team, slack: SlackDouble, locale: str
+) -> None:
+    """The admin modal's field errors (answered in the ack) and the DM after saving."""
+    said = SAID[locale]
+    ana = team.user("ana", is_admin=True, locale=locale)
+    await open_admin(server, team, slack, ana)  # allybot learns ana's locale
+    status, text = await submit(server, team, ana, intros_day="sunday")
+    assert status == 200
+    assert said["working_day"] in json.loads(text)["errors"]["intros_day"]
+    status, text = await submit(server, team, ana, window_start="16:00", window_end="09:00")
+    assert json.loads(text)["errors"] == {"window_end": said["window"]}
+    status, text = await submit(server, team, ana, daily_kudos_limit="3")
+    assert status == 200 and text == ""
+    told = await slack.wait_for(
+        "chat.postMessage", channel=ana, where=lambda c: "3." in str(c.args.get("text"))
+    )
+    assert said["saved"] in str(told[0].args["text"])
+
+
+def test_a_settings_file_is_refused_in_english_for_the_deployer() -> None:
+    """`allybot settings apply` speaks to whoever deploys allybot: the default language."""
+    with pytest.raises(workspace_settings.SettingsFileError) as refused:
+        workspace_settings.parse_file("intros_day: sunday\n")
+    assert "The intros day is a working day, from Monday to Friday." in str(refused.value)
 
 
 def test_every_reply_language_is_complete() -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic_core import PydanticCustomError
 
+from bot.i18n import _, format_number
 from bot.text import snippet
 
 MAX_FIELD_NAME = 100
@@ -32,8 +33,10 @@ def without_overlap(value: Any) -> bool:
     if text in ("off", "no", "false", "never"):
         return False
     raise _refuse(
-        "Grouping people whose working hours don't overlap is `on` (when nobody else "
-        "is left for them) or `off` (never)."
+        _(
+            "Grouping people whose working hours don't overlap is `on` (when nobody else "
+            "is left for them) or `off` (never)."
+        )
     )
 
 
@@ -46,9 +49,13 @@ def profile_field(value: Any) -> str | None:
         return None
     if len(text) > MAX_FIELD_NAME or not PROFILE_FIELD.match(text):
         raise _refuse(
-            f"`{snippet(text)}` can't name a profile field: give its label as people's "
-            f"profiles show it (such as Team, Manager or Office; at most {MAX_FIELD_NAME} "
-            "characters, no < or >) or its id (Xf…), or leave it empty for none."
+            _(
+                "`{text}` can't name a profile field: give its label as people's "
+                "profiles show it (such as Team, Manager or Office; at most {limit} "
+                "characters, no < or >) or its id (Xf…), or leave it empty for none.",
+                text=snippet(text),
+                limit=format_number(MAX_FIELD_NAME),
+            )
         )
     return text
 
@@ -60,13 +67,20 @@ def shared_channels(value: Any) -> int:
         return 0
     if isinstance(value, bool) or not text.isdigit() or int(text) > MAX_SHARED_CHANNELS:
         raise _refuse(
-            "Keep apart people who share this many channels allybot is in: a whole number "
-            f"from 2 to {MAX_SHARED_CHANNELS}, or 0 (off) to not look at channels."
+            _(
+                "Keep apart people who share this many channels allybot is in: a whole number "
+                "from 2 to {limit}, or 0 (off) to not look at channels.",
+                limit=format_number(MAX_SHARED_CHANNELS),
+            )
         )
     if int(text) == 1:
         raise _refuse(
-            "Everyone in the intros channel shares one channel already: give 2 or more, or 0 (off)."
+            _(
+                "Everyone in the intros channel shares one channel already: give 2 or more, "
+                "or 0 (off)."
+            )
         )
+
     return int(text)
 
 

@@ -26,7 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import i18n
-from bot.i18n import _
+from bot.i18n import N_, _
 from bot.models import SettingChange, Workspace
 from bot.services import intro_settings, people
 from bot.services.dm_budget import DEFAULT_BUDGET, MAX_BUDGET
@@ -72,25 +72,25 @@ COLUMNS = {
     "language": "language",
 }
 LABELS = {
-    "kudos_channel": "kudos channel",
-    "kudos_emoji": "kudos emoji",
-    "daily_kudos_limit": "daily kudos limit",
-    "daily_dm_budget": "daily DM budget per pair",
-    "tags": "tags",
-    "intros_channel": "intros channel",
-    "intros_cadence": "intros cadence",
-    "intros_group_size": "intros group size",
-    "intros_day": "intros day",
-    "intros_mode": "intros mode",
-    "welcome_newcomers": "welcome newcomers",
-    "intros_without_overlap": "intros without shared working hours",
-    "intros_team_field": "intros: profile field for team or manager",
-    "intros_location_field": "intros: profile field for location",
-    "intros_shared_channels": "intros: shared channels that keep people apart",
-    "digest_day": "digest day",
-    "window_start": "delivery window start",
-    "window_end": "delivery window end",
-    "language": "default language",
+    "kudos_channel": N_("kudos channel"),
+    "kudos_emoji": N_("kudos emoji"),
+    "daily_kudos_limit": N_("daily kudos limit"),
+    "daily_dm_budget": N_("daily DM budget per pair"),
+    "tags": N_("tags"),
+    "intros_channel": N_("intros channel"),
+    "intros_cadence": N_("intros cadence"),
+    "intros_group_size": N_("intros group size"),
+    "intros_day": N_("intros day"),
+    "intros_mode": N_("intros mode"),
+    "welcome_newcomers": N_("welcome newcomers"),
+    "intros_without_overlap": N_("intros without shared working hours"),
+    "intros_team_field": N_("intros: profile field for team or manager"),
+    "intros_location_field": N_("intros: profile field for location"),
+    "intros_shared_channels": N_("intros: shared channels that keep people apart"),
+    "digest_day": N_("digest day"),
+    "window_start": N_("delivery window start"),
+    "window_end": N_("delivery window end"),
+    "language": N_("default language"),
 }
 
 
@@ -101,33 +101,60 @@ def _refuse(message: str, *, index: int | None = None) -> PydanticCustomError:
     )
 
 
-def _channel(value: Any, what: str) -> str | None:
+# Each field's refusal as a whole sentence, so a translation can say it its own way.
+NOT_A_CHANNEL = {
+    "kudos_channel": N_(
+        "`{text}` is not a channel id. Give the kudos channel as its id (C…, under the "
+        "channel's name → About), or leave it empty for none."
+    ),
+    "intros_channel": N_(
+        "`{text}` is not a channel id. Give the intros channel as its id (C…, under the "
+        "channel's name → About), or leave it empty for none."
+    ),
+}
+NOT_A_WORKING_DAY = {
+    "intros_day": N_("The intros day is a working day, from {first} to {last}."),
+    "digest_day": N_("The digest day is a working day, from {first} to {last}."),
+}
+NOT_A_TIME = {
+    "window_start": N_(
+        "Give the start of the delivery window as a time on a 24-hour clock, such as 09:00."
+    ),
+    "window_end": N_(
+        "Give the end of the delivery window as a time on a 24-hour clock, such as 17:00."
+    ),
+}
+
+
+def _channel(value: Any, field: str) -> str | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     text = str(value).strip()
     if link := CHANNEL_LINK.match(text):
         return link.group(1)
     if not CHANNEL_ID.match(text):
-        raise _refuse(
-            f"`{snippet(text)}` is not a channel id. Give the {what} as its id "
-            "(C…, under the channel's "
-            "name → About), or leave it empty for none."
-        )
+        raise _refuse(_(NOT_A_CHANNEL[field], text=snippet(text)))
     return text
 
 
-def _day(value: Any, what: str) -> int:
+def _day(value: Any, field: str) -> int:
     text = str(value).strip().lower()
     for index, name in enumerate(WORKING_DAYS):
         if text in (name, name[:3]):
             return index
-    raise _refuse(f"The {what} is a working day: Monday, Tuesday, Wednesday, Thursday or Friday.")
+    raise _refuse(
+        _(
+            NOT_A_WORKING_DAY[field],
+            first=i18n.weekday_name(0),
+            last=i18n.weekday_name(len(WORKING_DAYS) - 1),
+        )
+    )
 
 
-def _clock(value: Any, what: str) -> int:
+def _clock(value: Any, field: str) -> int:
     match = CLOCK.match(str(value).strip()) if isinstance(value, str) else None
     if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59:
-        raise _refuse(f"Give the {what} as a time on a 24-hour clock, such as 09:00.")
+        raise _refuse(_(NOT_A_TIME[field]))
     return int(match.group(1)) * 60 + int(match.group(2))
 
 
@@ -164,12 +191,12 @@ class WorkspaceSettings(BaseModel):
     @field_validator("kudos_channel", mode="before")
     @classmethod
     def _kudos_channel(cls, value: Any) -> str | None:
-        return _channel(value, "kudos channel")
+        return _channel(value, "kudos_channel")
 
     @field_validator("intros_channel", mode="before")
     @classmethod
     def _intros_channel(cls, value: Any) -> str | None:
-        return _channel(value, "intros channel")
+        return _channel(value, "intros_channel")
 
     @field_validator("kudos_emoji", mode="before")
     @classmethod
@@ -177,16 +204,21 @@ class WorkspaceSettings(BaseModel):
         text = str(value if value is not None else "").strip()
         name = text[1:-1] if len(text) > 2 and text[0] == text[-1] == ":" else text
         if not name:
-            raise _refuse("Give an emoji name, such as :raised_hands:.")
+            raise _refuse(_("Give an emoji name, such as :raised_hands:."))
         if ":" in name:
             raise _refuse(
-                f"`{snippet(text)}` is not one emoji name. "
-                "Give it without a skin tone, such as :clap:."
+                _(
+                    "`{text}` is not one emoji name. Give it without a skin tone, such as :clap:.",
+                    text=snippet(text),
+                )
             )
         if not EMOJI.match(name):
             raise _refuse(
-                f"`{snippet(text)}` is not a Slack emoji name: lower-case letters, digits, - and _ "
-                "only, such as :raised_hands:."
+                _(
+                    "`{text}` is not a Slack emoji name: lower-case letters, digits, - and _ "
+                    "only, such as :raised_hands:.",
+                    text=snippet(text),
+                )
             )
         return name
 
@@ -196,7 +228,10 @@ class WorkspaceSettings(BaseModel):
         text = str(value).strip() if value is not None else ""
         if isinstance(value, bool) or not text.isdigit() or not 1 <= int(text) <= MAX_DAILY_LIMIT:
             raise _refuse(
-                f"The daily limit is a whole number of kudos from 1 to {MAX_DAILY_LIMIT}."
+                _(
+                    "The daily limit is a whole number of kudos from 1 to {limit}.",
+                    limit=i18n.format_number(MAX_DAILY_LIMIT),
+                )
             )
         return int(text)
 
@@ -206,8 +241,11 @@ class WorkspaceSettings(BaseModel):
         text = str(value).strip() if value is not None else ""
         if isinstance(value, bool) or not text.isdigit() or not 1 <= int(text) <= MAX_BUDGET:
             raise _refuse(
-                "The daily DM budget is how many DMs one person can make allybot send one "
-                f"colleague a day: a whole number from 1 to {MAX_BUDGET}."
+                _(
+                    "The daily DM budget is how many DMs one person can make allybot send one "
+                    "colleague a day: a whole number from 1 to {limit}.",
+                    limit=i18n.format_number(MAX_BUDGET),
+                )
             )
         return int(text)
 
@@ -223,10 +261,10 @@ class WorkspaceSettings(BaseModel):
             # before it is ever turned into text.
             for index, word in enumerate(value):
                 if not isinstance(word, str | int | float):
-                    raise _refuse("Each tag is one word, such as craft.", index=index)
+                    raise _refuse(_("Each tag is one word, such as craft."), index=index)
             words = [str(w).strip() for w in value]
         else:
-            raise _refuse("Give the tags as a list of words, such as [craft, customer-first].")
+            raise _refuse(_("Give the tags as a list of words, such as [craft, customer-first]."))
         tags: list[str] = []
         for index, word in enumerate(words):
             tag = word.lstrip("#").lower()
@@ -234,14 +272,24 @@ class WorkspaceSettings(BaseModel):
                 continue
             if len(tag) > MAX_TAG_LENGTH or not TAG.match(tag):
                 raise _refuse(
-                    f"`#{snippet(tag)}` can't be a tag: start with a letter, then letters, digits, "
-                    f"- or _, at most {MAX_TAG_LENGTH} characters (such as #customer-first).",
+                    _(
+                        "`#{tag}` can't be a tag: start with a letter, then letters, digits, "
+                        "- or _, at most {limit} characters (such as #customer-first).",
+                        tag=snippet(tag),
+                        limit=i18n.format_number(MAX_TAG_LENGTH),
+                    ),
                     index=index,
                 )
             if tag not in tags and tag not in DEFAULT_TAGS:
                 tags.append(tag)
         if len(tags) > MAX_TAGS:
-            raise _refuse(f"That's {len(tags)} tags; a workspace can add at most {MAX_TAGS}.")
+            raise _refuse(
+                _(
+                    "That's {count} tags; a workspace can add at most {limit}.",
+                    count=i18n.format_number(len(tags)),
+                    limit=i18n.format_number(MAX_TAGS),
+                )
+            )
         return tags
 
     @field_validator("intros_cadence", mode="before")
@@ -251,13 +299,13 @@ class WorkspaceSettings(BaseModel):
         for weeks, name in CADENCES.items():
             if text in (name, str(weeks), f"{weeks} weeks", f"every {weeks} weeks"):
                 return weeks
-        raise _refuse("Intros run weekly, every 2 weeks or every 4 weeks.")
+        raise _refuse(_("Intros run weekly, every 2 weeks or every 4 weeks."))
 
     @field_validator("intros_group_size", mode="before")
     @classmethod
     def _group_size(cls, value: Any) -> int:
         if isinstance(value, bool) or str(value).strip() not in ("2", "3", "4"):
-            raise _refuse("Intros groups are pairs (2), threes (3) or fours (4).")
+            raise _refuse(_("Intros groups are pairs (2), threes (3) or fours (4)."))
         return int(str(value).strip())
 
     @field_validator("welcome_newcomers", mode="before")
@@ -270,7 +318,7 @@ class WorkspaceSettings(BaseModel):
             return True
         if text in ("off", "no", "false"):
             return False
-        raise _refuse("Welcoming newcomers is `on` or `off`.")
+        raise _refuse(_("Welcoming newcomers is `on` or `off`."))
 
     @field_validator(*intro_settings.PARSERS, mode="before")
     @classmethod
@@ -283,30 +331,32 @@ class WorkspaceSettings(BaseModel):
         text = str(value).strip().lower().replace("-", "_").replace(" ", "_")
         if text not in MODES:
             raise _refuse(
-                "Intros are opt-in (people run `/ally intros join`) or opt-out (everyone in "
-                "the intros channel takes part unless they leave)."
+                _(
+                    "Intros are opt-in (people run `/ally intros join`) or opt-out (everyone in "
+                    "the intros channel takes part unless they leave)."
+                )
             )
         return text
 
     @field_validator("intros_day", mode="before")
     @classmethod
     def _intros_day(cls, value: Any) -> int:
-        return _day(value, "intros day")
+        return _day(value, "intros_day")
 
     @field_validator("digest_day", mode="before")
     @classmethod
     def _digest_day(cls, value: Any) -> int:
-        return _day(value, "digest day")
+        return _day(value, "digest_day")
 
     @field_validator("window_start", mode="before")
     @classmethod
     def _window_start(cls, value: Any) -> int:
-        return _clock(value, "start of the delivery window")
+        return _clock(value, "window_start")
 
     @field_validator("window_end", mode="before")
     @classmethod
     def _window_end(cls, value: Any) -> int:
-        return _clock(value, "end of the delivery window")
+        return _clock(value, "window_end")
 
     @field_validator("language", mode="before")
     @classmethod
@@ -331,10 +381,10 @@ class WorkspaceSettings(BaseModel):
         given = {"window_start", "window_end"} & self.model_fields_set
         if len(given) == 1:
             missing = ({"window_start", "window_end"} - given).pop()
-            raise _WindowError(missing, "Set both ends of the delivery window, or neither.")
+            raise _WindowError(missing, _("Set both ends of the delivery window, or neither."))
         if given and self.window_end - self.window_start < 60:
             raise _WindowError(
-                "window_end", "End the delivery window at least an hour after it starts."
+                "window_end", _("End the delivery window at least an hour after it starts.")
             )
         return self
 
@@ -362,7 +412,11 @@ def _problem(item: Mapping[str, Any]) -> tuple[str, str]:
     if isinstance(error, _WindowError):
         return error.field, str(error)
     if item["type"] == "extra_forbidden":
-        return field, f"`{field}` is not a setting allybot knows. Known: {', '.join(COLUMNS)}."
+        return field, _(
+            "`{field}` is not a setting allybot knows. Known: {known}.",
+            field=field,
+            known=", ".join(COLUMNS),
+        )
     return field, str(item["msg"])
 
 
@@ -415,7 +469,10 @@ class FieldChange:
     new: str
 
     def summary(self) -> str:
-        return f"{LABELS[self.field]}: {self.old} → {self.new}"
+        """The change in the current language's words for the setting ("kudos channel: …")."""
+        return _(
+            "{setting}: {old} → {new}", setting=_(LABELS[self.field]), old=self.old, new=self.new
+        )
 
 
 async def exists(session: AsyncSession, *, team_id: str) -> bool:
