@@ -21,7 +21,6 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,21 +31,23 @@ from bot.services import intro_settings, people
 from bot.services.dm_budget import DEFAULT_BUDGET, MAX_BUDGET
 from bot.services.kudos import DEFAULT_TAGS
 from bot.services.preferences import clock
+from bot.services.setting_values import CHANNEL_ID as CHANNEL_ID
+from bot.services.setting_values import DAYS as DAYS
+from bot.services.setting_values import WORKING_DAYS as WORKING_DAYS
+from bot.services.setting_values import channel as _channel
+from bot.services.setting_values import clock_minutes as _clock
+from bot.services.setting_values import refuse as _refuse
+from bot.services.setting_values import working_day as _day
 from bot.text import snippet
 
 MAX_DAILY_LIMIT = 50
 MAX_TAGS = 20
 MAX_TAG_LENGTH = 30
-DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-WORKING_DAYS = DAYS[:5]
 CADENCES = {1: "weekly", 2: "every 2 weeks", 4: "every 4 weeks"}
 MODES = {"opt_in": "opt-in", "opt_out": "opt-out"}
-CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
-CHANNEL_LINK = re.compile(r"^<#([CG][A-Z0-9]{2,})(?:\|[^>]*)?>$")
 EMOJI = re.compile(r"^[a-z0-9_+\-]{1,100}$")
 # A tag as `/kudos` reads it (kudos.TAG), kept to plain lower-case letters, digits, - and _.
 TAG = re.compile(r"^[a-z](?:[a-z0-9_\-]*[a-z0-9])?$")
-CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
 WINDOW = ("window_start", "window_end")
 
 # Field name (the YAML key and the modal's block id) -> Workspace column.
@@ -92,70 +93,6 @@ LABELS = {
     "window_end": N_("delivery window end"),
     "language": N_("default language"),
 }
-
-
-def _refuse(message: str, *, index: int | None = None) -> PydanticCustomError:
-    """A field error with allybot's own words (and the list item it is about, if any)."""
-    return PydanticCustomError(
-        "workspace_setting", "{message}", {"message": message, "index": index}
-    )
-
-
-# Each field's refusal as a whole sentence, so a translation can say it its own way.
-NOT_A_CHANNEL = {
-    "kudos_channel": N_(
-        "`{text}` is not a channel id. Give the kudos channel as its id (C…, under the "
-        "channel's name → About), or leave it empty for none."
-    ),
-    "intros_channel": N_(
-        "`{text}` is not a channel id. Give the intros channel as its id (C…, under the "
-        "channel's name → About), or leave it empty for none."
-    ),
-}
-NOT_A_WORKING_DAY = {
-    "intros_day": N_("The intros day is a working day, from {first} to {last}."),
-    "digest_day": N_("The digest day is a working day, from {first} to {last}."),
-}
-NOT_A_TIME = {
-    "window_start": N_(
-        "Give the start of the delivery window as a time on a 24-hour clock, such as 09:00."
-    ),
-    "window_end": N_(
-        "Give the end of the delivery window as a time on a 24-hour clock, such as 17:00."
-    ),
-}
-
-
-def _channel(value: Any, field: str) -> str | None:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    text = str(value).strip()
-    if link := CHANNEL_LINK.match(text):
-        return link.group(1)
-    if not CHANNEL_ID.match(text):
-        raise _refuse(_(NOT_A_CHANNEL[field], text=snippet(text)))
-    return text
-
-
-def _day(value: Any, field: str) -> int:
-    text = str(value).strip().lower()
-    for index, name in enumerate(WORKING_DAYS):
-        if text in (name, name[:3]):
-            return index
-    raise _refuse(
-        _(
-            NOT_A_WORKING_DAY[field],
-            first=i18n.weekday_name(0),
-            last=i18n.weekday_name(len(WORKING_DAYS) - 1),
-        )
-    )
-
-
-def _clock(value: Any, field: str) -> int:
-    match = CLOCK.match(str(value).strip()) if isinstance(value, str) else None
-    if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59:
-        raise _refuse(_(NOT_A_TIME[field]))
-    return int(match.group(1)) * 60 + int(match.group(2))
 
 
 class WorkspaceSettings(BaseModel):
