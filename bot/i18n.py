@@ -149,28 +149,33 @@ def babel_locale() -> Locale:
     return Locale.parse(DEFAULT if code == PSEUDO else code)
 
 
+def _shown(text: str) -> str:
+    """What Babel wrote, as the pseudo language shows it (so no English slips through)."""
+    return pseudo(text) if _current.get() == PSEUDO else text
+
+
 def format_number(n: float) -> str:
     return babel_numbers.format_decimal(n, locale=babel_locale())
 
 
 def format_date(value: date, form: str = "medium") -> str:
     """A date as this language writes it ("Dec 5, 2026", "5 dic 2026", "05.12.2026")."""
-    return babel_dates.format_date(value, format=form, locale=babel_locale())
+    return _shown(babel_dates.format_date(value, format=form, locale=babel_locale()))
 
 
 def format_skeleton(value: date | datetime, skeleton: str) -> str:
     """A date in a CLDR skeleton ("MMMEd": "Sat, Dec 5"; "Hm": 15:00) for this language."""
-    return babel_dates.format_skeleton(skeleton, value, locale=babel_locale())
+    return _shown(babel_dates.format_skeleton(skeleton, value, locale=babel_locale()))
 
 
 def format_time(value: time | datetime, form: str = "short") -> str:
     """A time as this language writes it ("3:00 PM", "15:00")."""
-    return babel_dates.format_time(value, format=form, locale=babel_locale())
+    return _shown(babel_dates.format_time(value, format=form, locale=babel_locale()))
 
 
 def weekday_name(index: int, width: str = "wide") -> str:
     """Monday is 0, as in `date.weekday()`."""
-    return str(babel_locale().days["format"][width][index])
+    return _shown(str(babel_locale().days["format"][width][index]))
 
 
 # -- the pseudo language -------------------------------------------------------------------

@@ -145,6 +145,13 @@ async def test_the_slack_locale_is_kept_and_a_change_in_slack_takes_effect(
         payloads.user_change_event(slack.user(ann)), team_id=team.team_id
     )
     assert (await server.post(event))[0] == 200
+
+    async def marked_stale() -> bool:  # the event is handled after its ack
+        async with db.session() as session:
+            found = await session.get(Person, (team.team_id, ann))
+            return found is not None and found.profile_refreshed_at is None
+
+    await wait_until(marked_stale)
     body, key = team.command("/ally", "help", user_id=ann)
     assert (await server.post(body))[0] == 200
     await slack.wait_for("response_url", _key=key)

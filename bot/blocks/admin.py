@@ -133,9 +133,23 @@ def who(changed_by: str) -> str:
     return _("`{label}` (settings file)", label=snippet(changed_by, 64))
 
 
+# Translators: a setting's value in its change history: nothing set, a switch on or off.
+STORED_WORDS = {"none": N_("none"), "on": N_("on"), "off": N_("off")}
+
+
 def _value(text: str | None) -> str:
-    """A channel id as a link Slack renders with the channel's name."""
-    return f"<#{text}>" if text and CHANNEL_ID.match(text) else str(text)
+    """A stored value (as a settings file writes it) for the reader: a channel id as a link
+    Slack renders with the channel's name, words and weekdays in the reader's language."""
+    if text and CHANNEL_ID.match(text):
+        return f"<#{text}>"
+    value = str(text)
+    if value in STORED_WORDS:
+        return _(STORED_WORDS[value])
+    if value in CADENCE_NAMES:
+        return _(CADENCE_NAMES[value])
+    if value.lower() in DAYS:
+        return i18n.weekday_name(DAYS.index(value.lower()))
+    return value
 
 
 def change_lines(changes: Sequence[SettingChange], saves: int = 3) -> list[str]:
