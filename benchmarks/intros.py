@@ -6,8 +6,11 @@ Two measurements:
 1. **Pairing alone** (`bot.pairing.pair_people`, pure Python): 5,000 people (``--people``)
    whose 50 past rounds (``--rounds``) were paired by the same function round after round,
    plus contact between 20,000 random pairs; the median of ``--repeat`` runs with different
-   seeds.
-2. **The round in the database**, on SQLite and PostgreSQL: the same people and history
+   seeds. Then the same with every rule of `bot.pairing.Fit` on (`fit_for`: seven zones,
+   four working windows, 50 teams, 10,000 close pairs, one in five in person at one of
+   five offices), in groups of 2, 3 and 4, with how many groups still misfit.
+2. **The round in the database**, on SQLite and PostgreSQL: the same people and history (with
+   their working hours, teams, places and close pairs: `profiles_for`, `fit_for`)
    seeded with bulk Core INSERTs (2,500 matches and 5,000 members per past round, 10,000
    kudos for contact), then `rounds.build_pool` and `rounds.match_round` on a claimed round,
    as the scheduler runs them after fetching the channel's members: load members, activity,
@@ -45,6 +48,7 @@ sys.path.insert(0, str(ROOT))  # `tests` is not installed: take it from this che
 
 from bot import hours  # noqa: E402
 from bot.db import Database  # noqa: E402
+from bot.fit_models import IntroProfile  # noqa: E402
 from bot.migrate import upgrade  # noqa: E402
 from bot.models import (  # noqa: E402
     IntroMatch,
@@ -54,6 +58,7 @@ from bot.models import (  # noqa: E402
     IntroRound,
     Kudos,
     Nudge,
+    OutboxMessage,
     Person,
     Workspace,
 )
@@ -115,16 +120,33 @@ ZONES = (
 WINDOWS = ((9 * 60, 17 * 60), (8 * 60, 16 * 60), (10 * 60, 18 * 60), (7 * 60, 15 * 60))
 
 
-def fit_for(people: list[str], *, seed: int = 11) -> Fit:
-    """Working hours in seven zones and four windows, 50 teams, 10,000 pairs sharing many
-    channels, and one person in five meeting in person at one of five places."""
+def profiles_for(
+    people: list[str], *, seed: int = 11
+) -> dict[str, tuple[str, tuple[int, int], str, str | None]]:
+    """Each person's zone (seven), working window (four), team (50) and, for one in five,
+    the place they meet in person at (five)."""
     rng = random.Random(seed)
+    return {
+        p: (
+            rng.choice(ZONES),
+            rng.choice(WINDOWS),
+            f"team{rng.randrange(50)}",
+            f"office{rng.randrange(5)}" if rng.random() < 0.2 else None,
+        )
+        for p in people
+    }
+
+
+def fit_for(people: list[str], *, seed: int = 11) -> Fit:
+    """`profiles_for` as the pairing sees it, and 10,000 pairs sharing many channels."""
     shapes = {(z, w): hours.working_hours(z, w[0], w[1], since=NOW) for z in ZONES for w in WINDOWS}
+    profiles = profiles_for(people, seed=seed)
+    rng = random.Random(seed + 1)
     return Fit(
-        hours={p: shapes[(rng.choice(ZONES), rng.choice(WINDOWS))] for p in people},
-        teams={p: f"team{rng.randrange(50)}" for p in people},
+        hours={p: shapes[(z, w)] for p, (z, w, _, _) in profiles.items()},
+        teams={p: team for p, (_, _, team, _) in profiles.items()},
         close=frozenset(pair_of(*rng.sample(people, 2)) for _ in range(10_000)),
-        places={p: f"office{rng.randrange(5)}" for p in people if rng.random() < 0.2},
+        places={p: place for p, (_, _, _, place) in profiles.items() if place},
     )
 
 
@@ -177,19 +199,37 @@ async def seed(db: Database, people: list[str], past: list[list[tuple[str, ...]]
     last_round: dict[Pair, int] = {}
     long_ago = NOW - timedelta(days=400)
     async with db.session() as session:
-        session.add(Workspace(team_id=TEAM, custom_tags=[], intros_channel_id="CINTROS"))
+        session.add(
+            Workspace(
+                team_id=TEAM,
+                custom_tags=[],
+                intros_channel_id="CINTROS",
+                intros_team_field="Team",
+                intros_shared_channels=3,
+            )
+        )
         await session.flush()
+        profiles = profiles_for(people)
         await session.execute(
             insert(Person),
             [
                 {
                     "team_id": TEAM,
                     "user_id": u,
-                    "tz": "Europe/London",
+                    "tz": profiles[u][0],
+                    "window_start": profiles[u][1][0],
+                    "window_end": profiles[u][1][1],
                     "engaged_at": NOW - timedelta(days=1),
                     "profile_refreshed_at": NOW,
                     "created_at": long_ago,
                 }
+                for u in people
+            ],
+        )
+        await session.execute(
+            insert(IntroProfile),
+            [
+                {"team_id": TEAM, "user_id": u, "team_value": profiles[u][2], "read_at": NOW}
                 for u in people
             ],
         )
@@ -200,6 +240,8 @@ async def seed(db: Database, people: list[str], past: list[list[tuple[str, ...]]
                     "team_id": TEAM,
                     "user_id": u,
                     "status": "joined",
+                    "meet_mode": "in_person" if profiles[u][3] else "remote",
+                    "location": profiles[u][3],
                     "joined_at": long_ago,
                     "last_active_at": NOW - timedelta(days=2),
                     "updated_at": NOW,
@@ -315,6 +357,7 @@ async def bench_round(
             )
         ).scalar_one()
     times, cpu, shares = [], [], []
+    fit = fit_for(people)  # its `close` stands in for the channels read from Slack
     for _ in range(repeat):
         token = str(uuid.uuid4())
         async with db.session() as session:
@@ -331,7 +374,7 @@ async def bench_round(
                 session, workspace=workspace, channel_members=people, bot_user_id=None, now=NOW
             )
             result = await intro_rounds.match_round(
-                session, round_id=round_id, token=token, pool=pool, now=NOW
+                session, round_id=round_id, token=token, pool=pool, now=NOW, close=fit.close
             )
         times.append(time.perf_counter() - started)
         cpu.append(time.process_time() - started_cpu)
@@ -341,9 +384,12 @@ async def bench_round(
             await session.execute(delete(IntroMatch).where(IntroMatch.round_id == round_id))
             await session.execute(delete(IntroPair).where(IntroPair.last_round_id == round_id))
             await session.execute(delete(Nudge).where(Nudge.team_id == TEAM))
+            await session.execute(delete(OutboxMessage).where(OutboxMessage.team_id == TEAM))
+    assert result is not None
     print(
         f"    new pairs {min(shares):.1%}; this process's CPU: median "
-        f"{statistics.median(cpu):.2f} s"
+        f"{statistics.median(cpu):.2f} s; left out {len(result.left_out)}; "
+        f"{misfits(result.groups, fit)}"
     )
     return times
 
