@@ -321,6 +321,9 @@ def test_the_help_overview_answers_direct_messages_in_any_language() -> None:
     assert direct.topics_asked("¿cómo doy las gracias?") == ["kudos"]
     assert direct.topics_asked("Kann ich meine Daten löschen?") == ["data"]
     assert direct.topics_asked("quiero pausar los recordatorios") == ["quiet"]
+    assert direct.topics_asked("¿Puedes hablarme en español?") == ["language"]
+    with i18n.speaking("de"):
+        assert "`/ally language" in direct.dm_answer_text("Kannst du Deutsch?")
 
 
 @pytest.mark.parametrize("code", sorted(i18n.LANGUAGES))

@@ -42,7 +42,12 @@ def people(user_ids: Sequence[str]) -> str:
 
 
 def summary(commitment: Commitment, parties: Sequence[str], tz: str) -> str:
-    what, when = words(commitment.text), when_text(commitment.due_at, tz)
+    what = words(commitment.text)
+    if commitment.due_at is None:
+        if parties:
+            return _("*{what}* to {people}, no date yet", what=what, people=people(parties))
+        return _("*{what}*, no date yet", what=what)
+    when = when_text(commitment.due_at, tz)
     if parties:
         return _("*{what}* to {people}, by {when}", what=what, people=people(parties), when=when)
     return _("*{what}*, by {when}", what=what, when=when)

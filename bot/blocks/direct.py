@@ -123,6 +123,23 @@ TOPICS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ),
         ("/ally pause", "/ally quiet", "/ally settings"),
     ),
+    "language": (
+        (
+            "language",
+            "english",
+            "spanish",
+            "german",
+            "idioma",
+            "español",
+            "inglés",
+            "alemán",
+            "sprache",
+            "deutsch",
+            "englisch",
+            "spanisch",
+        ),
+        ("/ally language",),
+    ),
     "data": (
         (
             "export",

@@ -19,7 +19,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.blocks import mention_list, short_day, slack_moment
+from bot.blocks import long_day, mention_list, slack_moment
 from bot.blocks.intro_meeting import meeting_text
 from bot.i18n import _, ngettext
 from bot.ids import Action, Callback
@@ -186,7 +186,7 @@ def status_text(status: IntroStatus, tz: str) -> str:
         return _("Intros aren't set up in this workspace yet.")
     channel = status.channel_id
     if status.paused_until is not None:
-        until = short_day(status.paused_until.astimezone(ZoneInfo(tz)).date())
+        until = long_day(status.paused_until.astimezone(ZoneInfo(tz)).date())
         lines = [
             _("*Intros* in <#{channel}>: you're paused until {day}.", channel=channel, day=until)
         ]
@@ -195,7 +195,7 @@ def status_text(status: IntroStatus, tz: str) -> str:
     else:
         lines = [_("*Intros* in <#{channel}>: you're not in.", channel=channel)]
     if status.next_round and status.in_pool and status.paused_until is None:
-        lines.append(_("Next round: {day}.", day=short_day(status.next_round)))
+        lines.append(_("Next round: {day}.", day=long_day(status.next_round)))
     if status.never_count:
         lines.append(
             ngettext(
