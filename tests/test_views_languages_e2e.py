@@ -257,3 +257,37 @@ async def test_the_pseudo_language_leaves_no_english_in_the_admin_modal_and_a_dm
     (dm,) = await slack.wait_for("chat.postMessage", channel=bea)
     blocks = json.loads(blocks_text(dm.args))
     assert english_left(texts_of(blocks), allowed=("zzz",)) == []
+
+
+@pytest.mark.parametrize("language", ["es", "de"])
+async def test_the_give_kudos_modal_in_the_persons_language(
+    server: Server, team: Team, slack: SlackDouble, language: str
+) -> None:
+    """The message shortcut's modal speaks the language kept for the person who opened it."""
+    ana, bob = team.user("ana", locale=LOCALES[language]), team.user("bob")
+    await ally(server, team, slack, ana, "help")  # allybot knows ana (and her language)
+    modal = await open_view(server, slack, give_kudos_shortcut(team, ana, bob))
+    text = json.dumps(modal, ensure_ascii=False)
+    for words in GIVE_KUDOS[language]:
+        assert words in text, words
+    assert "What did they do well?" not in text
+
+
+async def test_a_kudos_dm_is_in_the_receivers_language_whoever_gives_it(
+    server: Server, team: Team, slack: SlackDouble
+) -> None:
+    """An English speaker thanks a Spanish and a German speaker: each DM in its reader's
+    language, the channel post in the workspace's (English by default)."""
+    cy = team.user("cy")
+    ana, bea = team.user("ana", locale="es-ES"), team.user("bea", locale="de-DE")
+    body, _ = team.command("/kudos", f"<@{ana}> <@{bea}> great demo", user_id=cy)
+    assert (await server.post(body))[0] == 200
+    (to_ana,) = await slack.wait_for("chat.postMessage", channel=ana)
+    (to_bea,) = await slack.wait_for("chat.postMessage", channel=bea)
+    (post,) = await slack.wait_for("chat.postMessage", channel=team.channel_id)
+    assert "te dio kudos" in blocks_text(to_ana.args) and "Dar las gracias" in blocks_text(
+        to_ana.args
+    )
+    assert "hat dir Kudos" in blocks_text(to_bea.args)
+    assert "te dio kudos" in str(to_ana.args["text"])
+    assert "*Kudos to" in blocks_text(post.args)
