@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 
 from bot import i18n
 from bot.blocks.commitments import build_delivered_blocks, build_party_blocks
+from bot.blocks.intros import met_note
 from bot.blocks.kudos import build_kudos_dm_blocks, kudos_dm_text, kudos_post_text
 from bot.db import Database
 from bot.models import IntroMatch, Kudos, Person, TipShown, Workspace
@@ -31,7 +32,7 @@ from tests.test_admin_e2e import state
 from tests.test_allies_e2e import set_last_contact, wait_until
 from tests.test_commitments_e2e import blocks_of, commit, commitments_of, press
 from tests.test_home_e2e import open_home
-from tests.test_intros_e2e import BOT_USER, group_posts, intros_cmd
+from tests.test_intros_e2e import BOT_USER, group_posts, intros_cmd, post_ts, press_in_group
 
 TZ = "Europe/Madrid"
 MONDAY = "2027-03-01 10:00"  # a working morning in TZ
@@ -184,6 +185,22 @@ async def test_an_intros_group_speaks_its_common_language(
     post, starter = await intros_round(server, team, slack, db, database_url, [ana, luz])
     said = words(post)
     assert starter_in("es", starter) in said and starter_in("en", starter) not in said
+
+    # A week later, "Did you meet?" in Spanish too, and so is the note a "Yes" leaves there.
+    async with db.session() as session:
+        match = (
+            await session.execute(select(IntroMatch).where(IntroMatch.team_id == team.team_id))
+        ).scalar_one()
+    await pass_at(database_url, slack, team, match.created_at + timedelta(days=7, minutes=5))
+    question = said_in("es", "Did you meet? One answer from any of you is enough.")
+    (asked,) = group_posts(slack, {ana, luz}, question)
+    assert asked.args["text"] == question
+    ts = await post_ts(db, match.id, intro_rules.FOLLOW_UP)
+    await press_in_group(server, slack, team, luz, asked, "intro_met_yes", ts)
+    (noted,) = await slack.wait_for("chat.update", ts=ts)
+    with i18n.speaking("es"):
+        assert met_note(luz) in words(noted)
+    assert "says you met" not in words(noted)
 
 
 async def test_a_mixed_intros_group_gets_the_workspace_language(

@@ -242,7 +242,8 @@ async def render_follow_up(
         if not await intro_posts.intro_sent(session, team_id=row.team_id, match_id=match_id):
             return Skip("intro not sent")
         workspace = await session.get(Workspace, row.team_id)
-    found = await directory.lookup(bot.db, client, team_id=row.team_id, user_ids=group.members)
+        # The languages kept for them (no users.info a week on: a follow-up needs no profile).
+        found = await people.get_people(session, team_id=row.team_id, user_ids=group.members)
     with i18n.speaking(people.common_language([found.get(u) for u in group.members], workspace)):
         text = follow_up_text()
         blocks = build_follow_up_blocks(match_id)
