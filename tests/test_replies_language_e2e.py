@@ -39,6 +39,8 @@ SAID = {
         "working_day": "es un día laborable, de lunes a viernes",
         "window": "Termina la franja de envío al menos una hora después de su inicio.",
         "saved": "Ajustes del espacio de trabajo guardados: límite diario de kudos: 5 → 3.",
+        "headline": "Reconocidos en los últimos 7 días: no se muestra, menos de 5 personas",
+        "series": "*Kudos dados:* Todas las semanas tienen menos de 5 personas",
     },
     "de-DE": {
         "who": "Erwähne, für wen die Kudos sind",
@@ -58,6 +60,8 @@ SAID = {
         "working_day": "ist ein Arbeitstag, von Montag bis Freitag",
         "window": "Das Zustellfenster muss mindestens eine Stunde nach seinem Beginn enden.",
         "saved": "Workspace-Einstellungen gespeichert: Tageslimit für Kudos: 5 → 3.",
+        "headline": "In den letzten 7 Tagen gewürdigt: nicht angezeigt, weniger als 5 aktive",
+        "series": "*Vergebene Kudos:* Jede Woche betrifft weniger als 5 Personen",
     },
 }
 LOCALES = list(SAID)
@@ -204,6 +208,21 @@ async def test_workspace_settings_errors_and_saves_in_the_admins_language(
         "chat.postMessage", channel=ana, where=lambda c: "3." in str(c.args.get("text"))
     )
     assert said["saved"] in str(told[0].args["text"])
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+async def test_the_workspace_report_reads_in_the_admins_language(
+    server: Server, team: Team, slack: SlackDouble, locale: str
+) -> None:
+    """`/ally report`: the headline and each series' reading, in Slack's limits."""
+    said = SAID[locale]
+    ana = team.user("ana", is_admin=True, locale=locale)
+    body, key = team.command("/ally", "report", user_id=ana)
+    assert (await server.post(body))[0] == 200
+    call = (await slack.wait_for("response_url", _key=key))[0]
+    valid_blocks(call)
+    shown = json.dumps(blocks_of(call), ensure_ascii=False)
+    assert said["headline"] in shown and said["series"] in shown
 
 
 def test_a_settings_file_is_refused_in_english_for_the_deployer() -> None:

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import text as texts
 from bot.db import insert_for
-from bot.i18n import _
+from bot.i18n import N_, _
 from bot.ids import erased
 from bot.models import Kudos, KudosPostUpdate
 from bot.services.kudos import MAX_TEXT
@@ -30,7 +30,7 @@ DEBOUNCE = timedelta(seconds=2)
 STALE = timedelta(seconds=30)
 LEASE = timedelta(seconds=60)
 # A +1's reason once the original's giver erased their data: nothing of theirs is left.
-ERASED_REASON = "+1 to a kudos"
+ERASED_REASON = N_("+1 to a kudos")
 
 
 @dataclass(frozen=True)

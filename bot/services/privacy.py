@@ -17,7 +17,9 @@ from typing import Any
 from sqlalchemy import Select, delete, func, inspect, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import i18n
 from bot.fit_models import IntroProfile
+from bot.i18n import _
 from bot.ids import ERASED_PREFIX
 from bot.models import (
     SLACK_INSTALLATIONS,
@@ -41,6 +43,7 @@ from bot.models import (
     Resolve,
     SettingChange,
     TipShown,
+    Workspace,
 )
 from bot.services import inbound, me_too, tips
 from bot.trust_models import Mute, PersonDM
@@ -391,7 +394,7 @@ async def erase(
             Kudos.source == me_too.SOURCE,
             tuple_(Kudos.post_channel_id, Kudos.post_ts).in_(their_posts),
         )
-        .values(text=me_too.ERASED_REASON)
+        .values(text=await _erased_reason(session, team_id))
         .execution_options(synchronize_session=False)
     )
     # A source key ends with the giver's id where it has one (`message:C…:ts:U…`,
@@ -469,3 +472,11 @@ async def _scrub(
             .values({column.key: scrub_text(text, user_id=user_id, anon=anon)})
             .execution_options(synchronize_session=False)
         )
+
+
+async def _erased_reason(session: AsyncSession, team_id: str) -> str:
+    """What a +1 says once the original's giver is erased: kept with the kudos and read by
+    everyone who sees it, so in the workspace's language."""
+    workspace = await session.get(Workspace, team_id)
+    with i18n.speaking(workspace.language if workspace else None):
+        return _(me_too.ERASED_REASON)

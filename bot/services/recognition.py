@@ -7,14 +7,18 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from babel import numbers as babel_numbers
 from sqlalchemy import and_, case, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from bot import i18n
+from bot.i18n import N_, _, ngettext
 from bot.models import CheckIn, Commitment, Kudos, Person
 
 MIN_PEOPLE = 5  # any figure over fewer people is not shown (the report's rule too)
-SUPPRESSED = "fewer than 5"
+# As the report's JSON writes a figure not shown; `_(SUPPRESSED)` where a person reads it.
+SUPPRESSED = N_("fewer than 5")
 # The headline: the share of active people recognised in the last 7 days (Gallup's Q12
 # item "In the last seven days, I have received recognition or praise for doing good work").
 RECOGNISED_WINDOW = timedelta(days=7)
@@ -162,35 +166,68 @@ def _added(columns: Any, first: int, count: int) -> ColumnElement[int]:
     return total
 
 
-def _pct(value: float) -> str:
-    return f"{value:.0%}"
+def percent(value: float) -> str:
+    """A share as the current language writes a percentage ("25%", "25 %")."""
+    return babel_numbers.format_percent(value, locale=i18n.babel_locale())
 
 
 def headline_sentence(headline: Headline) -> str:
     """The headline in words: the share, its trend over the weeks before, and Gallup's yardstick."""
     now = headline.latest
     if now.share is None:
-        return (
-            f"Recognised in the last 7 days: not shown, {SUPPRESSED} active people in the 28 "
-            "days before."
+        return _(
+            "Recognised in the last 7 days: not shown, {suppressed} active people in the 28 "
+            "days before.",
+            suppressed=_(SUPPRESSED),
         )
-    text = (
-        f"{_pct(now.share)} of active people were recognised in the last 7 days "
-        f"({now.recognised:,} of {now.active:,})."
-    )
+    sentences = [
+        _(
+            "{share} of active people were recognised in the last 7 days "
+            "({recognised} of {active}).",
+            share=percent(now.share),
+            recognised=i18n.format_number(now.recognised),
+            active=i18n.format_number(now.active),
+        )
+    ]
     earlier = [w for w in headline.windows[:-1] if w.share is not None]
     if earlier:
         first = earlier[0]
         assert first.share is not None
         change = now.share - first.share
         weeks = (now.end - first.end).days // 7
-        ago = "a week ago" if weeks == 1 else f"{weeks} weeks ago"
+        before = percent(first.share)
         if abs(change) < 0.02:
-            text += f" About the same as {ago} ({_pct(first.share)})."
+            sentences.append(
+                ngettext(
+                    "About the same as a week ago ({before}).",
+                    "About the same as {n} weeks ago ({before}).",
+                    weeks,
+                    before=before,
+                )
+            )
+        elif change > 0:
+            sentences.append(
+                ngettext(
+                    "Up from {before} a week ago.",
+                    "Up from {before} {n} weeks ago.",
+                    weeks,
+                    before=before,
+                )
+            )
         else:
-            text += f" {'Up' if change > 0 else 'Down'} from {_pct(first.share)} {ago}."
-    text += (
-        f" In Gallup's surveys about 1 in 4 people say they were recognised in the last seven "
-        f"days; {_pct(GALLUP_TARGET)} is the level they tie to better outcomes."
+            sentences.append(
+                ngettext(
+                    "Down from {before} a week ago.",
+                    "Down from {before} {n} weeks ago.",
+                    weeks,
+                    before=before,
+                )
+            )
+    sentences.append(
+        _(
+            "In Gallup's surveys about 1 in 4 people say they were recognised in the last seven "
+            "days; {target} is the level they tie to better outcomes.",
+            target=percent(GALLUP_TARGET),
+        )
     )
-    return text
+    return " ".join(sentences)

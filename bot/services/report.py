@@ -9,11 +9,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from babel import numbers as babel_numbers
 from sqlalchemy import Date, and_, cast, func, or_, select, text, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from bot import i18n
 from bot.db import dialect_of
+from bot.i18n import N_, _, ngettext, pgettext
 from bot.models import CheckIn, Commitment, Kudos, Person
 from bot.services import network
 from bot.services.intros import figures as intro_figures
@@ -127,65 +130,65 @@ async def _weekly_series(ctx: _Ctx, weeks: list[date], step: Progress) -> list[S
     series = [
         Series(
             "kudos",
-            "Kudos given",
+            N_("Kudos given"),
             "count",
-            "How much recognition is flowing.",
+            N_("How much recognition is flowing."),
             points({w: (r[0], r[1]) for w, r in kudos_rows.items()}),
         ),
         Series(
             "givers",
-            "People who gave kudos",
+            N_("People who gave kudos"),
             "count",
-            "How many people take part in recognising others.",
+            N_("How many people take part in recognising others."),
             points({w: (r[1], r[1]) for w, r in kudos_rows.items()}),
         ),
         Series(
             "receivers",
-            "People who received kudos",
+            N_("People who received kudos"),
             "count",
-            "How widely recognition reaches.",
+            N_("How widely recognition reaches."),
             points({w: (r[2], r[2]) for w, r in kudos_rows.items()}),
         ),
         Series(
             "crossing",
-            "Kudos crossing channels",
+            N_("Kudos crossing channels"),
             "share",
-            "Recognition between people whose home channels differ: alliances across teams.",
+            N_("Recognition between people whose home channels differ: alliances across teams."),
             points(crossing),
         ),
         Series(
             "first_time",
-            "First-time receivers",
+            N_("First-time receivers"),
             "count",
-            "People recognised for the first time ever: the circle widening.",
+            N_("People recognised for the first time ever: the circle widening."),
             points({w: (first.get(w, 0), people) for w, people in receivers_pop.items()}),
         ),
         Series(
             "commitments_made",
-            "Commitments made",
+            N_("Commitments made"),
             "count",
-            "Promises people track with allybot.",
+            N_("Promises people track with allybot."),
             points(made),
         ),
         Series(
             "commitments_kept",
-            "Commitments kept on time",
+            N_("Commitments kept on time"),
             "count",
-            "Promises closed as done by their date.",
+            N_("Promises closed as done by their date."),
             points(kept),
         ),
         Series(
             "commitments_overdue",
-            "Commitments overdue",
+            N_("Commitments overdue"),
             "count",
-            "Promises whose date passed that week before they were done.",
+            N_("Promises whose date passed that week before they were done."),
             points(overdue),
         ),
         Series(
             "check_ins",
-            "Ally check-ins",
+            N_("Ally check-ins"),
             "count",
-            "Logged conversations with allies (/ally met, We talked).",
+            N_("Logged conversations with allies (/ally met, We talked)."),
             points(checkins),
         ),
         *intros,
@@ -383,12 +386,16 @@ class _Ctx:
 
 
 INTROS_SERIES = (
-    ("intros_matched", "People matched in intros", "People paired or grouped in an intros round."),
-    ("intros_met", "Intro groups that met", 'Groups that answered yes to "did you meet?".'),
+    (
+        "intros_matched",
+        N_("People matched in intros"),
+        N_("People paired or grouped in an intros round."),
+    ),
+    ("intros_met", N_("Intro groups that met"), N_('Groups that answered yes to "did you meet?".')),
     (
         "intros_new",
-        "New connections from intros",
-        "Pairs matched who had no earlier match and no contact in allybot's records.",
+        N_("New connections from intros"),
+        N_("Pairs matched who had no earlier match and no contact in allybot's records."),
     ),
 )
 
@@ -421,27 +428,53 @@ async def _intros_series(
 def shape_lines(report: Report) -> list[str]:
     """The network figures as sentences, or why they are not shown."""
     s = report.shape
-    head = f"Recognition network, {report.network_since} to {report.until.date()}:"
+    head = _(
+        "Recognition network, {since} to {until}:",
+        since=report.network_since.isoformat(),
+        until=report.until.date().isoformat(),
+    )
     if not report.shape_shown:
-        return [head, f"Not shown: the workspace has {SUPPRESSED} people."]
+        return [
+            head,
+            _("Not shown: the workspace has {suppressed} people.", suppressed=_(SUPPRESSED)),
+        ]
     groups = s.closed_groups
     group_text = (
-        "no tight closed groups (people who recognise only each other)"
+        _("no tight closed groups (people who recognise only each other)")
         if not groups
-        else f"{len(groups)} tight closed group{'s' if len(groups) != 1 else ''} "
-        f"(people who recognise only each other), of {', '.join(map(str, groups))} people"
+        else ngettext(
+            "{n} tight closed group (people who recognise only each other), of {sizes} people",
+            "{n} tight closed groups (people who recognise only each other), of {sizes} people",
+            len(groups),
+            sizes=", ".join(i18n.format_number(g) for g in groups),
+        )
     )
+    top = fmt(s.top_decile_share, "share")
     return [
         head,
-        f"- {s.people:,} people, {s.kudos:,} kudos.",
-        f"- The 10% of people who received most got {fmt(s.top_decile_share, 'share')} "
-        "of all kudos"
-        + (
-            f"; Gini coefficient {s.gini:.2f} (0 = even, 1 = one person)."
-            if s.gini is not None
-            else "."
+        "- "
+        + _(
+            "{people} people, {kudos} kudos.",
+            people=i18n.format_number(s.people),
+            kudos=i18n.format_number(s.kudos),
         ),
-        f"- {s.received_none:,} people received no kudos.",
+        "- "
+        + (
+            _(
+                "The 10% of people who received most got {share} of all kudos; Gini "
+                "coefficient {gini} (0 = even, 1 = one person).",
+                share=top,
+                gini=babel_numbers.format_decimal(
+                    s.gini, format="0.00", locale=i18n.babel_locale()
+                ),
+            )
+            if s.gini is not None
+            else _("The 10% of people who received most got {share} of all kudos.", share=top)
+        ),
+        "- "
+        + ngettext(
+            "{n} person received no kudos.", "{n} people received no kudos.", s.received_none
+        ),
         f"- {group_text}.",
     ]
 
@@ -489,21 +522,25 @@ def to_dict(report: Report) -> dict[str, Any]:
 def text_table(report: Report) -> list[str]:
     """Weeks down, series across; '<5' is a figure over fewer than 5 people."""
     columns = report.series
+    # Translators: the weekly table's column headings, at most 7 characters each
     short = {
-        "kudos": "kudos",
-        "givers": "givers",
-        "receivers": "recvrs",
-        "crossing": "cross",
-        "first_time": "first",
-        "commitments_made": "made",
-        "commitments_kept": "kept",
-        "commitments_overdue": "overdue",
-        "check_ins": "checkin",
-        "intros_matched": "matched",
-        "intros_met": "met",
-        "intros_new": "new",
+        "kudos": pgettext("report column", "kudos"),
+        "givers": pgettext("report column", "givers"),
+        "receivers": pgettext("report column", "recvrs"),
+        "crossing": pgettext("report column", "cross"),
+        "first_time": pgettext("report column", "first"),
+        "commitments_made": pgettext("report column", "made"),
+        "commitments_kept": pgettext("report column", "kept"),
+        "commitments_overdue": pgettext("report column", "overdue"),
+        "check_ins": pgettext("report column", "checkin"),
+        "intros_matched": pgettext("report column", "matched"),
+        "intros_met": pgettext("report column", "met"),
+        "intros_new": pgettext("report column", "new"),
     }
-    header = "week of     " + " ".join(f"{short.get(s.key, s.key)[:7]:>7}" for s in columns)
+
+    # Translators: the first column's heading in the report's weekly table; keep it short
+    week_of = _("week of")
+    header = f"{week_of:<12}" + " ".join(f"{short.get(s.key, s.key)[:7]:>7}" for s in columns)
     lines = [header]
     for i, week in enumerate(w.week for w in columns[0].points):
         cells = []
@@ -516,10 +553,18 @@ def text_table(report: Report) -> list[str]:
 
 def render_text(report: Report) -> str:
     lines = [
-        f"allybot report, workspace {report.team_id}, weeks from {report.since} "
-        f"to {report.until.date()} (weeks start on Monday, UTC)",
-        f"Counts only. '<5' / '{SUPPRESSED}': a figure over fewer than {MIN_PEOPLE} people, "
-        "not shown.",
+        _(
+            "allybot report, workspace {team}, weeks from {since} to {until} (weeks start on "
+            "Monday, UTC)",
+            team=report.team_id,
+            since=report.since.isoformat(),
+            until=report.until.date().isoformat(),
+        ),
+        _(
+            "Counts only. '<5' / '{suppressed}': a figure over fewer than {n} people, not shown.",
+            suppressed=_(SUPPRESSED),
+            n=i18n.format_number(MIN_PEOPLE),
+        ),
         "",
         report.headline.sentence,
         "",

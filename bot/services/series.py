@@ -6,7 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from bot.services.recognition import MIN_PEOPLE, SUPPRESSED
+from babel import numbers as babel_numbers
+
+from bot import i18n
+from bot.i18n import _, ngettext
+from bot.services.recognition import MIN_PEOPLE, SUPPRESSED, percent
 
 
 @dataclass(frozen=True)
@@ -25,11 +29,22 @@ class Point:
 
 @dataclass(frozen=True)
 class Series:
+    """A weekly series; its title and meaning are kept in English and read in the language
+    of whoever is reading the report (`title`, `meaning`)."""
+
     key: str
-    title: str
+    title_text: str
     unit: str  # "count" or "share"
-    meaning: str
+    meaning_text: str
     points: list[Point] = field(default_factory=list)
+
+    @property
+    def title(self) -> str:
+        return _(self.title_text)
+
+    @property
+    def meaning(self) -> str:
+        return _(self.meaning_text)
 
     @property
     def reading(self) -> str:
@@ -38,45 +53,64 @@ class Series:
 
 def fmt(value: float | None, unit: str) -> str:
     if value is None:
-        return SUPPRESSED
-    return f"{value:.0%}" if unit == "share" else f"{value:,.0f}"
+        return _(SUPPRESSED)
+    return percent(value) if unit == "share" else i18n.format_number(round(value))
 
 
 def read_series(series: Series) -> str:
     """One or two plain sentences: the level, and the direction between halves."""
     shown = [p.shown for p in series.points if p.shown is not None]
     if not shown:
-        return f"Every week is over fewer than {MIN_PEOPLE} people, so nothing is shown."
+        return _(
+            "Every week is over fewer than {n} people, so nothing is shown.",
+            n=i18n.format_number(MIN_PEOPLE),
+        )
     hidden = len(series.points) - len(shown)
     mean = sum(shown) / len(shown)
-    level = (
-        f"On average {fmt(mean, series.unit)} a week"
-        if series.unit == "share"
-        else f"On average {mean:,.1f} a week"
-    )
-    text = f"{level} over {len(shown)} week{'s' if len(shown) != 1 else ''} shown."
+    average = fmt(mean, "share") if series.unit == "share" else _one_decimal(mean)
+    sentences = [
+        series.meaning,
+        ngettext(
+            "On average {average} a week over {n} week shown.",
+            "On average {average} a week over {n} weeks shown.",
+            len(shown),
+            average=average,
+        ),
+    ]
     if len(shown) >= 4:
-        half = len(shown) // 2
-        early, late = sum(shown[:half]) / half, sum(shown[-half:]) / half
-        base = max(abs(early), 1e-9)
-        change = (late - early) / base
-        if series.unit == "share":
-            change = late - early
-            if abs(change) < 0.05:
-                text += " Steady between the first and second half."
-            else:
-                text += (
-                    f" {'Up' if change > 0 else 'Down'} from {fmt(early, 'share')} to "
-                    f"{fmt(late, 'share')} between the first and second half."
-                )
-        elif abs(change) < 0.1:
-            text += " Steady between the first and second half."
-        else:
-            text += (
-                f" {'Up' if change > 0 else 'Down'} {abs(change):.0%} between the first and "
-                "second half."
-            )
+        sentences.append(_trend(series.unit, shown))
     if hidden:
-        weeks = f"{hidden} week{'s' if hidden != 1 else ''}"
-        text += f" {weeks} over fewer than {MIN_PEOPLE} people not shown."
-    return f"{series.meaning} {text}"
+        sentences.append(
+            ngettext(
+                "{n} week over fewer than {people} people not shown.",
+                "{n} weeks over fewer than {people} people not shown.",
+                hidden,
+                people=i18n.format_number(MIN_PEOPLE),
+            )
+        )
+    return " ".join(sentences)
+
+
+def _one_decimal(value: float) -> str:
+    return babel_numbers.format_decimal(value, format="#,##0.0", locale=i18n.babel_locale())
+
+
+def _trend(unit: str, shown: list[float]) -> str:
+    """The direction between the first and the second half of the weeks shown."""
+    half = len(shown) // 2
+    early, late = sum(shown[:half]) / half, sum(shown[-half:]) / half
+    base = max(abs(early), 1e-9)
+    change = (late - early) / base
+    if unit == "share":
+        change = late - early
+        if abs(change) < 0.05:
+            return _("Steady between the first and second half.")
+        values = {"before": fmt(early, "share"), "after": fmt(late, "share")}
+        if change > 0:
+            return _("Up from {before} to {after} between the first and second half.", **values)
+        return _("Down from {before} to {after} between the first and second half.", **values)
+    if abs(change) < 0.1:
+        return _("Steady between the first and second half.")
+    if change > 0:
+        return _("Up {change} between the first and second half.", change=percent(abs(change)))
+    return _("Down {change} between the first and second half.", change=percent(abs(change)))
