@@ -7,8 +7,9 @@ from collections.abc import Mapping, Sequence
 from html import escape
 
 from bot import i18n
+from bot.blocks.admin import CADENCE_NAMES
 from bot.dashboard.layout import SETTINGS, Chrome, csrf_field, document, mrkdwn
-from bot.i18n import _, ngettext
+from bot.i18n import N_, _, ngettext
 from bot.models import SettingChange
 from bot.report_html import moment
 from bot.services.dm_budget import MAX_BUDGET
@@ -18,7 +19,6 @@ from bot.services.workspace_settings import (
     DAYS,
     LABELS,
     MAX_DAILY_LIMIT,
-    MODES,
     WORKING_DAYS,
     WorkspaceSettings,
     describe,
@@ -136,21 +136,52 @@ def _choices(name: str) -> Mapping[str, str] | None:
     """A field's choices (the value the form sends, and what the reader sees), if it has any."""
     match name:
         case "intros_cadence":
-            return {str(k): _(v) for k, v in CADENCES.items()}
+            return {str(k): _(CADENCE_NAMES.get(v, v)) for k, v in CADENCES.items()}
         case "intros_group_size":
             # Translators: the sizes of intros groups, as choices in a list.
-            return {"2": _("Pairs"), "3": _("Threes"), "4": _("Fours")}
+            return {"2": _("Pairs"), "3": _("Groups of three"), "4": _("Groups of four")}
         case "intros_mode":
-            return {k: _(v) for k, v in MODES.items()}
+            return {"opt_in": _(OPT_IN), "opt_out": _(OPT_OUT)}
         case "welcome_newcomers" | "intros_without_overlap":
-            # Translators: a setting's two choices.
-            return {"on": _("On"), "off": _("Off")}
+            return {"on": _(ON), "off": _(OFF)}
         case "intros_day" | "digest_day":
             return {d: i18n.weekday_name(DAYS.index(d)) for d in WORKING_DAYS}
         case "language":
             # Each language by its own name, as a language picker shows them.
             return dict(i18n.LANGUAGES)
     return None
+
+
+# Translators: a menu choice, at most 75 characters.
+OPT_IN = N_("Opt-in: people who run /ally intros join")
+# Translators: a menu choice, at most 75 characters.
+OPT_OUT = N_("Opt-out: everyone in the channel unless they leave")
+# Translators: a setting's two choices.
+ON, OFF = N_("On"), N_("Off")
+
+
+def shown(field: str, stored: str | None) -> str:
+    """A value from the change history (written as a settings file writes it) in the
+    reader's words where allybot knows them: a weekday, a cadence, on or off, a language."""
+    text = (stored or "").strip()
+    lowered = text.lower()
+    match field:
+        case "intros_day" | "digest_day" if lowered in DAYS:
+            return i18n.weekday_name(DAYS.index(lowered))
+        case "intros_cadence" if lowered in CADENCE_NAMES:
+            return _(CADENCE_NAMES[lowered])
+        case "intros_mode" if lowered in ("opt-in", "opt_in"):
+            return _(OPT_IN)
+        case "intros_mode" if lowered in ("opt-out", "opt_out"):
+            return _(OPT_OUT)
+        case "welcome_newcomers" | "intros_without_overlap" if lowered in ("on", "off"):
+            return _(ON) if lowered == "on" else _(OFF)
+        case "language" if lowered in i18n.LANGUAGES:
+            return i18n.LANGUAGES[lowered]
+    if lowered == "none":
+        # Translators: a setting with no value (no channel, no extra tags).
+        return _("none")
+    return text
 
 
 def _control(name: str, value: str) -> str:
@@ -220,8 +251,9 @@ def settings_page(
     else:
         rows = "".join(
             f"<tr><td>{escape(names.get(c.changed_by, c.changed_by))}</td>"
-            f"<td>{escape(_(LABELS.get(c.field, c.field)))}: {escape(c.old_value or '')} → "
-            f"{escape(c.new_value or '')}</td><td>{escape(moment(c.changed_at))}</td></tr>"
+            f"<td>{escape(_(LABELS.get(c.field, c.field)))}: "
+            f"{escape(shown(c.field, c.old_value))} → {escape(shown(c.field, c.new_value))}</td>"
+            f"<td>{escape(moment(c.changed_at))}</td></tr>"
             for c in history
         )
         # Translators: the change history's column headings.
