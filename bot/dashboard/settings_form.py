@@ -180,7 +180,7 @@ def shown(field: str, stored: str | None) -> str:
             return i18n.LANGUAGES[lowered]
     if lowered == "none":
         # Translators: a setting with no value (no channel, no extra tags).
-        return _("none")
+        return _("(none)")
     return text
 
 
