@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot import i18n
+
 Hours = tuple[tuple[int, int], ...]  # sorted, disjoint [start, end) in epoch minutes
 
 SPAN = timedelta(days=7)  # the week an intro asks people to meet in
@@ -113,6 +115,7 @@ def slots(shared: Hours, *, after: datetime, count: int = 3) -> list[datetime]:
 
 
 def local_label(moment: datetime, tz: str) -> str:
-    """ "Tue 9 Dec 14:30" in `tz`: the fallback and the per-person line of a slot."""
+    """ "Tue, Dec 9 14:30" in `tz`, as the reader's language writes a day and a 24-hour
+    time: the fallback and the per-person line of a slot."""
     local = moment.astimezone(_zone(tz))
-    return f"{local:%a} {local.day} {local:%b %H:%M}"
+    return f"{i18n.format_skeleton(local, 'MMMEd')} {i18n.format_skeleton(local, 'Hm')}"

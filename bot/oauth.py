@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from slack_bolt.authorization.async_authorize import AsyncInstallationStoreAuthorize
 from slack_bolt.oauth.async_callback_options import (
@@ -27,6 +28,8 @@ from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStor
 from sqlalchemy import and_, desc, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot import i18n
+from bot.i18n import N_, _
 from bot.logs import log_context
 from bot.settings import Settings
 from bot.tenancy import installation_key_of
@@ -120,11 +123,13 @@ def oauth_settings(
             team=installation_key_of(installation), enterprise=installation.enterprise_id
         ):
             logger.info("installed", extra={"outcome": "installed"})
-        return page(200, success_page(installation))
+        with i18n.speaking(browser_language(args.request.headers)):
+            return page(200, success_page(installation))
 
     async def failure(args: AsyncFailureArgs) -> BoltResponse:
         logger.warning("install refused", extra={"outcome": "refused", "reason": args.reason})
-        return page(args.suggested_status_code, failure_page(args.reason))
+        with i18n.speaking(browser_language(args.request.headers)):
+            return page(args.suggested_status_code, failure_page(args.reason))
 
     oauth = AsyncOAuthSettings(
         client_id=settings.slack_client_id,
@@ -158,6 +163,15 @@ def oauth_settings(
     return oauth
 
 
+def browser_language(headers: dict[str, Any]) -> str:
+    """The first language the installer's browser asks for (Accept-Language) that allybot
+    speaks, else English: nobody is known yet while installing."""
+    found = headers.get("accept-language") or [""]
+    header = found[0] if isinstance(found, list | tuple) else str(found)
+    codes = [part.split(";")[0].strip() for part in str(header).split(",")]
+    return i18n.choose(*codes[:10])
+
+
 def page(status: int, body: str) -> BoltResponse:
     return BoltResponse(
         status=status, body=body, headers={"Content-Type": "text/html; charset=utf-8"}
@@ -165,7 +179,7 @@ def page(status: int, body: str) -> BoltResponse:
 
 
 _PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<html lang="{lang}"><head><meta charset="utf-8"><title>{title}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>body{{font-family:system-ui,sans-serif;max-width:36em;margin:4em auto;padding:0 1em;
 line-height:1.5;color:#1d1c1d}}h1{{font-size:1.5em}}code{{background:#f4f4f4;padding:0 .2em}}
@@ -173,44 +187,71 @@ line-height:1.5;color:#1d1c1d}}h1{{font-size:1.5em}}code{{background:#f4f4f4;pad
 """
 
 _FAILURES = {
-    "access_denied": "The install was cancelled in Slack, so nothing was changed.",
-    "invalid_browser": (
+    "access_denied": N_("The install was cancelled in Slack, so nothing was changed."),
+    "invalid_browser": N_(
         "This install link was opened in a different browser from the one that started it, "
         "or it has expired."
     ),
-    "invalid_state": "This install link has expired or was already used.",
-    "invalid_code": "Slack did not accept the install code; it may have been used already.",
-    "missing_code": "Slack did not send an install code.",
-    "storage_error": "allybot could not save the install. Please try again in a minute.",
+    "invalid_state": N_("This install link has expired or was already used."),
+    "invalid_code": N_("Slack did not accept the install code; it may have been used already."),
+    "missing_code": N_("Slack did not send an install code."),
+    "storage_error": N_("allybot could not save the install. Please try again in a minute."),
 }
 
 
 def success_page(installation: Installation) -> str:
     """Where the installer lands: what happened and the next step."""
-    team = html.escape(installation.team_name or installation.enterprise_name or "your workspace")
+    team = html.escape(
+        installation.team_name or installation.enterprise_name or _("your workspace")
+    )
     home = (
         f"slack://app?team={html.escape(installation_key_of(installation))}"
         f"&amp;id={html.escape(installation.app_id or '')}&amp;tab=home"
     )
+    link = f'<a href="{home}">'
+    strong = f"<strong>{team}</strong>"
+    steps = [
+        _(
+            "Invite allybot to the channels where people give kudos: {command}.",
+            command="<code>/invite @allybot</code>",
+        ),
+        _(
+            "Open {link}allybot's Home tab{end} in Slack to see your allies, promises and kudos.",
+            link=link,
+            end="</a>",
+        ),
+        _(
+            "Try {kudos} or {help}.",
+            kudos="<code>/kudos @someone thanks for …</code>",
+            help="<code>/ally help</code>",
+        ),
+    ]
     body = (
-        f"<p>allybot is now part of <strong>{team}</strong>.</p>"
-        "<p>Next:</p><ol>"
-        "<li>Invite allybot to the channels where people give kudos: "
-        "<code>/invite @allybot</code>.</li>"
-        f'<li>Open <a href="{home}">allybot\'s Home tab</a> in Slack to see your allies, '
-        "promises and kudos.</li>"
-        "<li>Try <code>/kudos @someone thanks for …</code> or <code>/ally help</code>.</li>"
-        "</ol>"
+        "<p>"
+        + _("allybot is now part of {team}.", team=strong)
+        + "</p><p>"
+        + html.escape(_("Next:"))
+        + "</p><ol>"
+        + "".join(f"<li>{step}</li>" for step in steps)
+        + "</ol>"
     )
-    return _PAGE.format(title="allybot is installed", body=body)
+    return _PAGE.format(
+        lang=i18n.language(), title=html.escape(_("allybot is installed")), body=body
+    )
 
 
 def failure_page(reason: str) -> str:
     """Where a failed install lands: what went wrong in plain words, and how to try again."""
-    why = _FAILURES.get(reason, "Something went wrong between Slack and allybot.")
-    body = (
-        f"<p>{html.escape(why)}</p>"
-        f'<p><a href="{INSTALL_PATH}">Start the install again</a>. Once it works, invite '
-        "allybot to a channel (<code>/invite @allybot</code>) and open its Home tab.</p>"
+    why = _(_FAILURES.get(reason, N_("Something went wrong between Slack and allybot.")))
+    link = f'<a href="{INSTALL_PATH}">'
+    again = _(
+        "{link}Start the install again{end}. Once it works, invite allybot to a channel "
+        "({command}) and open its Home tab.",
+        link=link,
+        end="</a>",
+        command="<code>/invite @allybot</code>",
     )
-    return _PAGE.format(title="allybot was not installed", body=body)
+    body = f"<p>{html.escape(why)}</p><p>{again}</p>"
+    return _PAGE.format(
+        lang=i18n.language(), title=html.escape(_("allybot was not installed")), body=body
+    )

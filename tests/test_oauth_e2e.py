@@ -159,6 +159,26 @@ async def test_cancelled_install_gets_the_friendly_page(oauth_server: Server) ->
     assert resp.status == 200 and "cancelled" in page and "/slack/install" in page
 
 
+@pytest.mark.parametrize(
+    ("accept", "said"),
+    [
+        ("es-ES,es;q=0.9,en;q=0.8", "La instalación se canceló en Slack"),
+        ("de-CH, de;q=0.9", "Die Installation wurde in Slack abgebrochen"),
+        ("pt-BR, fr;q=0.5", "The install was cancelled in Slack"),
+    ],
+)
+async def test_an_install_page_speaks_the_browsers_language(
+    oauth_server: Server, accept: str, said: str
+) -> None:
+    """Nobody is known while installing: the page follows the browser's Accept-Language."""
+    async with oauth_server.http.get(
+        f"{oauth_server.url}/slack/oauth_redirect?error=access_denied",
+        headers={"Accept-Language": accept},
+    ) as resp:
+        page = await resp.text()
+    assert resp.status == 200 and said in page and "/slack/install" in page
+
+
 def test_scopes_asked_for_are_the_manifest_scopes() -> None:
     manifest = yaml.safe_load((ROOT / "manifest.yml").read_text())
     assert set(BOT_SCOPES) == set(manifest["oauth_config"]["scopes"]["bot"])

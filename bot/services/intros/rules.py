@@ -7,6 +7,7 @@ import zlib
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot import i18n
 from bot.models import (
     Person,
     Workspace,
@@ -93,4 +94,5 @@ def zone(name: str) -> ZoneInfo:
 def local_time_line(person: Person, now: datetime) -> str:
     """ "<@U> · Mon 09:05 (Europe/London)": each member's own time when the intro is sent."""
     local = now.astimezone(zone(person.tz))
-    return f"<@{person.user_id}> · {local:%a %H:%M} ({person.tz})"
+    when = f"{i18n.format_skeleton(local, 'E')} {i18n.format_skeleton(local, 'Hm')}"
+    return f"<@{person.user_id}> · {when} ({person.tz})"
