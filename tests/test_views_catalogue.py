@@ -22,6 +22,7 @@ from bot.blocks import (
     help,
     home,
     insights,
+    intro_meeting,
     intros,
     kudos,
     newcomers,
@@ -32,6 +33,7 @@ from bot.models import Commitment, Person, SettingChange
 from bot.pairing import ALONE, NO_MATCH, NO_OVERLAP
 from bot.services.digest import WeekInKudos
 from bot.services.insights import Figures, PersonInsights, Ratio, Window
+from bot.services.intros.meeting import IN_PERSON, REMOTE, Meeting
 from bot.services.intros.members import IntroStatus
 from bot.services.intros.rules import INACTIVE, NOT_IN_CHANNEL
 from bot.services.intros.skips import IN, SKIP, RoundChoice
@@ -224,6 +226,16 @@ SURFACES: dict[str, Surface] = {
         status(channel_id=None), "Europe/Madrid"
     ),
     "never modal": lambda: intros.build_never_modal([BOB]),
+    "meeting modal": lambda: intro_meeting.build_meeting_modal(Meeting(IN_PERSON, None, "zzz")),
+    "meeting modal, remote": lambda: intro_meeting.build_meeting_modal(Meeting(REMOTE, None, None)),
+    "meeting texts": lambda: "\n".join(
+        intro_meeting.meeting_text(m)
+        for m in (
+            Meeting(REMOTE, None, None),
+            Meeting(IN_PERSON, "zzz", None),
+            Meeting(IN_PERSON, None, None),
+        )
+    ),
     "welcome": newcomers.build_welcome_blocks,
     "welcome intro": lambda: newcomers.build_welcome_intro_blocks(
         newcomer_id=ANN, welcomers=[BOB, CY], starter="zzz", time_lines=["zzz"]

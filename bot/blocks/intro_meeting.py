@@ -43,7 +43,8 @@ def build_meeting_modal(meets: Meeting) -> View:
     return View(
         type="modal",
         callback_id=Callback.INTRO_MEET_MODAL,
-        title=_("Intros: how you meet"),
+        # Translators: a dialog's title, at most 24 characters.
+        title=_("How you meet"),
         submit=_("Save"),
         close=_("Cancel"),
         private_metadata="profile" if meets.profile_place else "",
