@@ -6,6 +6,7 @@ double; an English-speaking colleague in the same workspace still reads English.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -237,3 +238,50 @@ def test_every_reply_language_is_complete() -> None:
     for code in ("es", "de"):
         with i18n.speaking(code):
             assert i18n._("Settings saved.") != "Settings saved."
+
+
+# What may stay as written in a pseudo-language reply: translated runs, Slack's tokens,
+# `code`, :emoji:, *bold* markers, numbers and punctuation.
+UNTRANSLATED = re.compile(r"⟦[^⟧]*⟧|<[^<>]*>|`[^`]*`|:[a-z0-9_+\-]+:")
+
+
+def english_left(text: str) -> list[str]:
+    """Words of three letters or more outside every translated run and kept token."""
+    return re.findall(r"[A-Za-z]{3,}", UNTRANSLATED.sub(" ", text))
+
+
+async def test_every_reply_is_marked_in_the_pseudo_language(
+    server: Server, team: Team, slack: SlackDouble
+) -> None:
+    """A person whose Slack speaks the pseudo language (accented, bracketed English) sees no
+    bare English in `/kudos`, `/commit` and `/ally` refusals and confirmations."""
+    ana = team.user("ana", locale="qps-PLOC", tz="Europe/Madrid")
+    bob, cy = team.user("bob"), team.user("cy")
+    asked = [
+        ("/kudos", "help"),
+        ("/kudos", "great demo"),
+        ("/kudos", f"<@{ana}> for being me"),
+        ("/kudos", f"<@{bob}> steady hands #nonsense"),
+        ("/commit", "help"),
+        ("/commit", "list"),
+        ("/commit", "done x"),
+        ("/commit", "drop 9"),
+        ("/ally", f"add <@{bob}> every 2 weeks"),
+        ("/ally", "list"),
+        ("/ally", f"remove <@{cy}>"),
+        ("/ally", f"met <@{bob}>"),
+        ("/ally", "pause 2w"),
+        ("/ally", "resume"),
+        ("/ally", "quiet 18:00-09:00"),
+        ("/ally", "tips daily"),
+        ("/ally", "kudos private"),
+        ("/ally", f"mute <@{ana}>"),
+        ("/ally", "mute"),
+        ("/ally", "intros"),
+        ("/ally", "intros never"),
+        ("/ally", "frobnicate"),
+    ]
+    for command, text in asked:
+        said = await reply(server, team, slack, ana, command, text)
+        assert i18n.PSEUDO_OPEN in said, (command, text, said)
+        assert english_left(said) == [], (command, text, said)
