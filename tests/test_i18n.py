@@ -104,12 +104,12 @@ TOKENS = st.sampled_from(
 )
 
 
-@settings(max_examples=200, deadline=None)
 # Free text around the tokens holds none of the characters that open one, so each token
 # stays the token it is (a stray backtick would open a code span of its own).
 PLAIN = st.text(alphabet=st.characters(blacklist_characters="`{}<>:&"), max_size=30)
 
 
+@settings(max_examples=200, deadline=None)
 @given(parts=st.lists(st.one_of(TOKENS, PLAIN), max_size=12))
 def test_the_pseudo_language_keeps_markup_and_placeholders(parts: list[str]) -> None:
     text = " ".join(parts)
