@@ -195,7 +195,7 @@ def topics_asked(text: str) -> list[str]:
     def fits(key: str) -> bool:
         return key in joined if " " in key else any(w.startswith(key) for w in words)
 
-    return [topic for topic, (keys, _) in TOPICS.items() if any(fits(k) for k in keys)]
+    return [topic for topic, (keys, __) in TOPICS.items() if any(fits(k) for k in keys)]
 
 
 def dm_answer_text(text: str) -> str:
