@@ -80,7 +80,7 @@ def bar_chart(series: Series) -> str:
     top = 1.0 if series.unit == "share" else _nice_max(max([4.0, *shown]))
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     slot = plot_w / max(len(points), 1)
-    title = escape(_(series.title))
+    title = escape(series.title)
     parts = [
         f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" '
         f'width="{WIDTH}" height="{HEIGHT}" role="img" aria-label="{title}">'
@@ -185,7 +185,7 @@ def render(report: Report) -> str:
     ]
     for series in report.series:
         body.append(f'<figure id="{escape(series.key)}">')
-        body.append(f"<figcaption>{escape(_(series.title))}</figcaption>")
+        body.append(f"<figcaption>{escape(series.title)}</figcaption>")
         body.append(bar_chart(series))
         body.append(f'<p class="reading">{escape(series.reading)}</p></figure>')
     lines = shape_lines(report)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from html.parser import HTMLParser
@@ -21,15 +22,15 @@ from hypothesis import strategies as st
 from playwright.async_api import Page, async_playwright
 from sqlalchemy import update
 
-from bot import i18n
+from bot import i18n, report_html
 from bot.catalogue import LOCALES
 from bot.dashboard import language, notices, pages
 from bot.dashboard.language import browser_language
 from bot.db import Database
 from bot.models import Ally, Commitment, Person, SettingChange, Workspace
-from bot.services import people, report
-from bot.services.allies import AllyView, cadence_text
-from bot.services.workspace_settings import LABELS, WorkspaceSettings
+from bot.services import network, people, report
+from bot.services.allies import AllyView
+from bot.services.workspace_settings import WorkspaceSettings
 from tests.conftest import Server
 from tests.dashboard import installed
 from tests.slack_double import SlackDouble
@@ -51,37 +52,6 @@ VISIBLE_JS = """() => {
       if (el.getAttribute(name)) out.push(el.getAttribute(name));
   return out.join('\\n');
 }"""
-
-
-@cache
-def msgids() -> frozenset[str]:
-    """Every English string some catalogue has."""
-    found: set[str] = set()
-    for pot in LOCALES.glob("*.pot"):
-        with pot.open("rb") as fh:
-            for message in read_po(fh):
-                ids = message.id if isinstance(message.id, tuple | list) else (message.id,)
-                found.update(i for i in ids if i)
-    return frozenset(found)
-
-
-async def unmarked_elsewhere(db: Database) -> tuple[str, ...]:
-    """English the pages show from other areas' code that no catalogue has yet: the report's
-    series (bot/services/report.py) and the settings' labels (bot/services/
-    workspace_settings.py). Each is left out of the check only while no catalogue has it,
-    so the check covers it from the moment it is marked."""
-    async with db.session() as session:
-        built = await report.build(session, team_id="TNOBODY", until=datetime.now(UTC))
-    known = msgids()
-    texts = {
-        text
-        for series in built.series
-        for text in (series.title, series.meaning)
-        if text not in known
-    }
-    # A label is shown with its first letter capitalised.
-    texts |= {label[:1].upper() + label[1:] for label in LABELS.values() if label not in known}
-    return tuple(sorted(texts, key=len, reverse=True))
 
 
 @cache
@@ -133,14 +103,12 @@ async def visible(page: Page) -> str:
     return text
 
 
-async def check_page(
-    page: Page, code: str, *, data: tuple[str, ...] = (), pending: tuple[str, ...] = ()
-) -> str:
+async def check_page(page: Page, code: str, *, data: tuple[str, ...] = ()) -> str:
     """The page says it is in `code`, and no English catalogue string is left on it (what
     people typed, `data`, is theirs and is not checked)."""
     assert await page.get_attribute("html", "lang") == code
     text = await visible(page)
-    for typed in (*data, *pending):
+    for typed in data:
         text = text.replace(typed, " ")
     left = english_left(text, code)
     assert left == [], f"English on {page.url}: {left[:10]}"
@@ -193,7 +161,6 @@ async def test_each_reader_gets_the_dashboard_and_report_in_their_language(
     await slack.wait_for("response_url", _key=key)
     await promise(dash_server, ws.team, slack, db, ws.member, ws.admin, "send the slides")
     names = ("ada.admin", "max.member", "Idiomas Co", "send the slides", ws.team.team_id)
-    pending = await unmarked_elsewhere(db)
 
     async with async_playwright() as pw:
         browser = await launch(pw, chromium_path)
@@ -213,19 +180,19 @@ async def test_each_reader_gets_the_dashboard_and_report_in_their_language(
         assert urlsplit(page.url).path == "/dashboard/workspace"
         await page.wait_for_selector("section.headline", timeout=60_000)
         assert await page.title() == "Cifras del espacio de trabajo · allybot"
-        text = await check_page(page, "es", data=names, pending=pending)
+        text = await check_page(page, "es", data=names)
         assert re.search(r"50\s%", text) and "Semana a semana" in text
         await shot(page, "workspace-es", backend)
 
         await page.click("nav >> text=Ajustes")
-        text = await check_page(page, "es", data=names, pending=pending)
+        text = await check_page(page, "es", data=names)
         assert "Guardar ajustes" in text and "lunes" in text
         # A refusal from the validation the Slack modal shares, in Spanish too.
         await page.fill("#kudos_emoji", "no:way")
         await page.fill("#daily_kudos_limit", "500")
         await page.click("button[type=submit]:not(.quiet)")
         await page.wait_for_selector("p.problem")
-        text = await check_page(page, "es", data=(*names, "no:way"), pending=pending)
+        text = await check_page(page, "es", data=(*names, "no:way"))
         assert "2 campos" in await page.inner_text("p.problem")
         # Corrected and saved: the change history in Spanish too.
         await page.fill("#kudos_emoji", ":tada:")
@@ -234,7 +201,7 @@ async def test_each_reader_gets_the_dashboard_and_report_in_their_language(
         await page.select_option("#welcome_newcomers", "off")
         await page.click("button[type=submit]:not(.quiet)")
         await page.wait_for_selector("p.ok")
-        text = await check_page(page, "es", data=names, pending=pending)
+        text = await check_page(page, "es", data=names)
         history = await page.inner_text("table")
         assert "Ajustes guardados." in text and "lunes → miércoles" in history
         assert "Activado → Desactivado" in history and ":raised_hands: → :tada:" in history
@@ -247,7 +214,7 @@ async def test_each_reader_gets_the_dashboard_and_report_in_their_language(
         slack.sign_in_as(ws.member)
         await page.goto(f"{dash_server.url}/dashboard")
         assert urlsplit(page.url).path == "/dashboard/me"
-        text = await check_page(page, "de", data=names, pending=pending)
+        text = await check_page(page, "de", data=names)
         assert "Deine Verbündeten" in text and "Deine offenen Zusagen" in text
         await shot(page, "me-de", backend)
         await member.close()
@@ -263,8 +230,6 @@ async def test_each_reader_gets_the_dashboard_and_report_in_their_language(
     parsed.feed(report.read_text(encoding="utf-8"))
     assert parsed.lang == "es"
     text = "\n".join(parsed.parts).replace(ws.team.team_id, " ")
-    for left_out in pending:
-        text = text.replace(left_out, " ")
     assert english_left(text, "es") == [], english_left(text, "es")[:10]
     assert "Semana del" in text
 
@@ -348,7 +313,7 @@ def test_every_notice_is_marked() -> None:
 
 def test_the_settings_and_me_pages_are_marked() -> None:
     """The settings form (help, choices, weekdays, a refusal's count) and a person's page
-    in the pseudo language; the settings' labels and what other areas write are theirs."""
+    in the pseudo language."""
     from tests.test_dashboard_pages import CHROME, NOW, _figures
 
     change = SettingChange(
@@ -391,22 +356,11 @@ def test_the_settings_and_me_pages_are_marked() -> None:
         )
         # Dates are Babel's English in the pseudo language.
         dates = tuple(i18n.format_date(d) for d in (date(2026, 12, 9), date(2026, 12, 10)))
-        cadence = cadence_text(14)
         weekdays = tuple(i18n.weekday_name(i) for i in range(5))
-    # The labels and the cadence are written by other areas' code: left out only while no
-    # catalogue has them.
-    known = msgids()
-    labels = tuple(
-        form
-        for label in LABELS.values()
-        if label not in known
-        for form in (label[:1].upper() + label[1:], label)
-    )
-    theirs = () if i18n.PSEUDO_OPEN in cadence else (cadence,)
     # Weekdays are Babel's English in the pseudo language; languages go by their own names.
-    data = (*labels, *weekdays, *i18n.LANGUAGES.values(), "Ada", ":clap:", ":tada:")
+    data = (*weekdays, *i18n.LANGUAGES.values(), "Ada", ":clap:", ":tada:")
     assert unmarked(settings, data=data) == []
-    assert unmarked(me, data=("Bob", "ship", "tidy", *dates, *theirs)) == []
+    assert unmarked(me, data=("Bob", "ship", "tidy", *dates)) == []
 
 
 async def test_the_reader_is_their_choice_then_slack_then_the_workspace(db: Database) -> None:
@@ -439,3 +393,47 @@ async def test_the_reader_is_their_choice_then_slack_then_the_workspace(db: Data
         assert await language.workspace_default(session, team_id="TNONE") is None
         assert await language.reader(session, team_id="TNONE", user_id="U1") == "en"
     assert found == ["es", "es", "de", "de"]
+
+
+async def test_the_workspace_page_and_report_are_marked(db: Database) -> None:
+    """The workspace page (figures shown and not shown, the network with its curve) and the
+    report file in the pseudo language: nothing left in English but Babel's dates."""
+    from tests.test_dashboard_pages import CHROME
+
+    now = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
+    async with db.session() as session:
+        built = await report.build(session, team_id="TPSEUDO01", until=now)
+    # A workspace's network with a curve and a closed group, and a week with figures shown.
+    shape = network.Shape(
+        people=12,
+        kudos=40,
+        top_decile_share=0.3,
+        gini=0.41,
+        received_none=3,
+        closed_groups=[3],
+        lorenz=[(0.0, 0.0), (0.5, 0.2), (1.0, 1.0)],
+    )
+    first = built.series[0]
+    shown = replace(first, points=[replace(p, value=12, people=8) for p in first.points])
+    built = replace(built, shape=shape, series=[shown, *built.series[1:]])
+    with i18n.speaking(i18n.PSEUDO):
+        page = pages.workspace_page(built, chrome=CHROME, until=now.date(), problem=None)
+        problem = pages.workspace_page(
+            built, chrome=CHROME, until=now.date(), problem=notices.range_problem("order")
+        )
+        waiting = pages.preparing_page(chrome=CHROME, refresh=2)
+        html = report_html.render(built)
+        days = {
+            text
+            for d in [*(p.week for p in first.points), built.since, now.date(), now]
+            for text in (
+                i18n.format_date(d),
+                i18n.format_skeleton(d, "MMMd"),
+                i18n.format_time(d) if isinstance(d, datetime) else "",
+            )
+        }
+    babel = tuple(sorted(days, key=len, reverse=True))
+    for shown_page in (page, problem, waiting, html):
+        assert 'lang="qps"' in shown_page
+        assert unmarked(shown_page, data=(*babel, "TPSEUDO01")) == []
+    assert "⟦" in problem.split('class="problem"')[1][:60]

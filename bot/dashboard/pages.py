@@ -31,7 +31,7 @@ from bot.dashboard.layout import (
     mrkdwn,
 )
 from bot.dashboard.settings_form import form_values, settings_page
-from bot.i18n import _, ngettext
+from bot.i18n import N_, _, ngettext
 from bot.models import Commitment
 from bot.report_html import (
     amount,
@@ -84,7 +84,7 @@ def _figure_table(series: Series) -> str:
     )
     summary = escape(_("The figures as a table"))
     # Translators: a table's caption under a weekly chart; {title} is the chart's title.
-    caption = escape(_("{title}, week by week", title=_(series.title)))
+    caption = escape(_("{title}, week by week", title=series.title))
     week_of, value = escape(_("Week of")), escape(_("Value"))
     return (
         f"<details><summary>{summary}</summary>"
@@ -103,21 +103,21 @@ def _value(p: Point, unit: str) -> str:
 def _chart(series: Series, anchor: str) -> str:
     return (
         f'<figure id="{escape(anchor)}" aria-labelledby="{escape(anchor)}-title">'
-        f'<figcaption id="{escape(anchor)}-title">{escape(_(series.title))}</figcaption>'
+        f'<figcaption id="{escape(anchor)}-title">{escape(series.title)}</figcaption>'
         f"{bar_chart(series)}"
         f'<p class="reading">{escape(series.reading)}</p>{_figure_table(series)}</figure>'
     )
 
 
 def headline_series(report: Report) -> Series:
-    """The headline's weekly windows drawn like any other series (suppressed under 5), in
-    the reader's words."""
+    """The headline's weekly windows drawn like any other series (suppressed under 5); its
+    title and meaning are read in the reader's words, as every series' are."""
     points = [Point(week=w.end, value=w.share, people=w.active) for w in report.headline.windows]
     return Series(
         "recognised",
-        _("Active people recognised in the 7 days to each date"),
+        N_("Active people recognised in the 7 days to each date"),
         "share",
-        _("The share of active people who received kudos in the 7 days before."),
+        N_("The share of active people who received kudos in the 7 days before."),
         points,
     )
 

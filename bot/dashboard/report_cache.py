@@ -16,14 +16,16 @@ logger = logging.getLogger(__name__)
 REPORT_TTL = 300.0  # seconds a built report is reused for the same workspace and range
 REPORT_CACHE_SIZE = 32
 
-ReportKey = tuple[str, date, date, str]  # workspace, range, language
+ReportKey = tuple[str, date, date]
 
 
 @dataclass
 class ReportCache:
-    """Built reports per workspace, range and language: the report's queries take seconds on a large
-    workspace, a page must not. A report older than `ttl` is still shown while a fresh one
-    is built in the background; an admin's sign-in starts building the default range."""
+    """Built reports per workspace and range: the report's queries take seconds on a large
+    workspace, a page must not. A report holds figures, and its words are read in each
+    reader's language, so admins in every language share it. A report older than `ttl` is
+    still shown while a fresh one is built in the background; an admin's sign-in starts
+    building the default range."""
 
     ttl: float = REPORT_TTL
     entries: dict[ReportKey, tuple[float, report.Report]] = field(default_factory=dict)

@@ -254,12 +254,7 @@ class Dashboard:
         cookie = await self.signin.open_session(identity, is_admin=is_admin, now=datetime.now(UTC))
         logger.info("dashboard sign-in", extra={"outcome": "signed_in", "admin": is_admin})
         if is_admin:
-            async with self.db.session() as session:
-                speaks = await language.reader(
-                    session, team_id=identity.team_id, user_id=identity.user_id
-                )
-            with i18n.speaking(speaks):
-                self.warm_default(identity.team_id)
+            self.warm_default(identity.team_id)
         response = web.Response(status=303, headers={"Location": "/dashboard"})
         _cookie(response, SESSION_COOKIE, cookie, int(SESSION_LIFETIME.total_seconds()))
         _forget_cookie(response, STATE_COOKIE)
@@ -298,9 +293,7 @@ class Dashboard:
     ) -> report.Report | None:
         """The report for a range; None when it is still being built after `wait` seconds
         (it goes on being built for the next request)."""
-        # Per language: the figures' titles are the reader's words (built in the language the
-        # request speaks, as the task building them inherits it).
-        key = (team_id, since, until, i18n.language())
+        key = (team_id, since, until)
         pending = self.reports.get(key, self._builder(team_id, since, until))
         if wait is None:
             return await pending
@@ -325,12 +318,10 @@ class Dashboard:
         return build
 
     def warm_default(self, team_id: str) -> None:
-        """Start building the range the workspace page opens on (in the language spoken
-        now), so it is ready sooner."""
+        """Start building the range the workspace page opens on, so it is ready sooner."""
         today = datetime.now(UTC).date()
         since = report.default_since(datetime.now(UTC))
-        key = (team_id, since, today, i18n.language())
-        self.reports.warm(key, self._builder(team_id, since, today))
+        self.reports.warm((team_id, since, today), self._builder(team_id, since, today))
 
     async def workspace(self, request: web.Request, visitor: Visitor) -> web.StreamResponse:
         since, until, problem = self._range(request, datetime.now(UTC).date())
