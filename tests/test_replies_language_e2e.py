@@ -10,6 +10,8 @@ import re
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from slack_sdk.models.blocks import Block
 
 from bot import i18n
@@ -24,6 +26,7 @@ from tests.test_commitments_e2e import blocks_of, commit, press
 SAID = {
     "es-ES": {
         "who": "Menciona para quién son los kudos",
+        "private": "Entregado en privado a <@",
         "self": "no puedes dártelos a ti",
         "tag": "No conozco la etiqueta #nonsense",
         "committed": "Te has comprometido a",
@@ -45,6 +48,7 @@ SAID = {
     },
     "de-DE": {
         "who": "Erwähne, für wen die Kudos sind",
+        "private": "Privat an <@",
         "self": "dir selbst kannst du keine geben",
         "tag": "Ich kenne den Tag #nonsense nicht",
         "committed": "Du hast zugesagt",
@@ -100,7 +104,12 @@ async def test_kudos_refusals_in_the_givers_language(
     assert said["tag"] in await reply(
         server, team, slack, ana, "/kudos", f"<@{bob}|bob> steady hands #nonsense"
     )
+    # A private kudos is confirmed to its giver, in the giver's language.
+    assert said["private"] in await reply(
+        server, team, slack, ana, "/kudos", f"private <@{bob}|bob> for the calm demo"
+    )
     # bob's Slack is in English: his refusal is too, in the same workspace.
+
     english = await reply(server, team, slack, bob, "/kudos", "great demo")
     assert english.startswith("Mention who the kudos are for.")
 
@@ -285,3 +294,48 @@ async def test_every_reply_is_marked_in_the_pseudo_language(
         said = await reply(server, team, slack, ana, command, text)
         assert i18n.PSEUDO_OPEN in said, (command, text, said)
         assert english_left(said) == [], (command, text, said)
+
+
+TYPED = st.lists(
+    st.one_of(
+        st.sampled_from(["<@U0BOB>", "by", "every", "2", "weeks", "#nonsense", "<!here>", "&gt;"]),
+        st.text(alphabet="abcz019 :-#@<>|&;`.,!?éß", max_size=8),
+    ),
+    max_size=8,
+).map(" ".join)
+
+
+@settings(max_examples=150, deadline=None)
+@given(typed=TYPED)
+def test_a_refusal_of_anything_typed_is_all_translated(typed: str) -> None:
+    """Whatever someone types after `/kudos`, `/commit`, `/ally pause|quiet|add`, a refusal is
+    allybot's words in their language around what they typed (in `code`), never English."""
+    from datetime import UTC, datetime
+
+    from bot.services import allies, commitments, kudos, preferences
+    from bot.services.when import WhenError, parse_when
+
+    now = datetime(2026, 12, 5, 10, 0, tzinfo=UTC)
+    attempts = [
+        lambda: kudos.parse_kudos_text(typed),
+        lambda: commitments.parse_commit_text(typed),
+        lambda: preferences.parse_duration(typed),
+        lambda: preferences.parse_clock_range(typed),
+        lambda: allies.parse_cadence(typed),
+        lambda: parse_when(typed, tz="Europe/Madrid", now=now),
+    ]
+    refusals = (
+        kudos.KudosRejected,
+        commitments.CommitRejected,
+        preferences.PreferenceError,
+        allies.AllyRejected,
+        WhenError,
+    )
+    with i18n.speaking(i18n.PSEUDO):
+        for attempt in attempts:
+            try:
+                attempt()
+            except refusals as exc:
+                said = str(exc)
+                assert said.startswith(i18n.PSEUDO_OPEN), said
+                assert english_left(re.sub(r"#\w+", " ", said)) == [], said
