@@ -134,7 +134,14 @@ def who(changed_by: str) -> str:
 
 
 # Translators: a setting's value in its change history: nothing set, a switch on or off.
-STORED_WORDS = {"none": N_("none"), "on": N_("on"), "off": N_("off")}
+STORED_WORDS = {
+    "none": N_("none"),
+    "on": N_("on"),
+    "off": N_("off"),
+    # Translators: who takes part in intros, as a setting's value in its history.
+    "opt-in": N_("opt-in"),
+    "opt-out": N_("opt-out"),
+}
 
 
 def _value(text: str | None) -> str:
