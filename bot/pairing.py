@@ -45,6 +45,7 @@ TRIO_TRIES = 300
 GREEDY_LOOKAHEAD = 50  # candidates a large pool's greedy pass weighs for each person
 MAX_CONTACT = 9  # contact counts above this all weigh the same
 IMPROVE_PEERS = 40  # groups a costly group of 3 or 4 tries swapping members with
+RESCUE_GROUPS = 500  # groups someone left out may swap into, making room elsewhere
 
 ALONE = "alone"  # the pool had nobody else
 NO_MATCH = "no_match"  # nobody left could be grouped with them
@@ -199,9 +200,6 @@ class _Costs:
     def high(self, group: Iterable[str]) -> int:
         """The group's cost in the tiers above contact (a place mismatch and up)."""
         return self.group_cost(group) // self.place
-
-    def group_repeats(self, group: Iterable[str]) -> int:
-        return sum(self.repeats(a, b) for a, b in itertools.combinations(list(group), 2))
 
     def group_allowed(self, group: Iterable[str]) -> bool:
         members = list(group)
@@ -523,20 +521,45 @@ def _groups(order: list[str], costs: _Costs, size: int) -> Pairing:
                 break
             left[first] = NO_MATCH
     # Whoever found no group as it formed, or is still free when the sizes ran short, joins
-    # a group with room that allows them (a group that formed short has room).
+    # a group with room that allows them (a group that formed short has room), or takes the
+    # place of someone who can move to one (`_rescue`). Failing that, a group of `size`
+    # grows by one (the most a remainder makes): placing everyone weighs more than sizes.
     for person in [*left, *free.order]:
         target = min(
             (g for g in groups if len(g) < largest and costs.group_allowed([*g, person])),
             key=lambda g: costs.group_cost([*g, person]),
             default=None,
         )
-        if target is None:
-            left[person] = NO_MATCH
-        else:
-            left.pop(person, None)
+        if target is None and not _rescue(person, groups, largest, costs):
+            target = min(
+                (g for g in groups if len(g) <= size and costs.group_allowed([*g, person])),
+                key=lambda g: costs.group_cost([*g, person]),
+                default=None,
+            )
+            if target is None:
+                left[person] = NO_MATCH
+                continue
+        if target is not None:
             target.append(person)
+        left.pop(person, None)
     _improve(groups, costs)
     return Pairing(groups=[tuple(g) for g in groups], left_out=left)
+
+
+def _rescue(person: str, groups: list[list[str]], largest: int, costs: _Costs) -> bool:
+    """`person` takes the place of someone in a group who moves to a group with room, when
+    both groups stay allowed (first `RESCUE_GROUPS` groups tried): nobody left out then."""
+    for roomy in [g for g in groups if len(g) < largest]:
+        for group in groups[:RESCUE_GROUPS]:
+            if group is roomy:
+                continue
+            for i, member in enumerate(group):
+                swapped = [*group[:i], person, *group[i + 1 :]]
+                if costs.group_allowed(swapped) and costs.group_allowed([*roomy, member]):
+                    group[:] = swapped
+                    roomy.append(member)
+                    return True
+    return False
 
 
 def _improve(groups: list[list[str]], costs: _Costs, passes: int = 3) -> None:

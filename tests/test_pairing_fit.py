@@ -291,3 +291,20 @@ def test_slots_inside_a_single_short_overlap() -> None:
     after = hours.moment_of(1000 * 60) - hours.LEAD * 2
     assert [hours.minute_of(s) for s in hours.slots(shared, after=after)] == [60000, 60060]
     assert hours.slots(((10, 30),), after=after) == []
+
+
+def test_nobody_is_left_out_when_regions_do_not_divide_into_groups() -> None:
+    """Three regions, 401 people each (Tokyo and Los Angeles share an hour, London shares
+    none with either), in threes and fours: remainders join groups they share hours with,
+    so everyone is placed, and every group shares working hours."""
+    zones = ("Asia/Tokyo", "Europe/London", "America/Los_Angeles")
+    windows = {z: hours.working_hours(z, 9 * 60, 17 * 60, since=SINCE) for z in zones}
+    people = [f"U{i:04d}" for i in range(1203)]
+    fit = Fit(hours={p: windows[zones[i % 3]] for i, p in enumerate(people)})
+    for size in (3, 4):
+        result = pair_people(people, group_size=size, seed=5, fit=fit)
+        assert not result.left_out
+        assert all(2 <= len(g) <= size + 1 for g in result.groups)
+        for group in result.groups:
+            shared = hours.common_all(fit.hours[p] for p in group)
+            assert shared is not None and hours.longest(shared) >= hours.MEET
