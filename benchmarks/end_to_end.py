@@ -29,8 +29,9 @@ Medians over the rounds, and ratios against the floor's median from the same run
         [--databases sqlite,postgresql] [--postgres-url postgresql://postgres@127.0.0.1:5432/test]
         [--servers floor,serve,workers] [--idle 5] [--json FILE] [--logs DIR] [--profile DIR]
 
-`--profile DIR` runs plain `allybot serve` (every step in one process) under cProfile and
-prints where its time went; the other servers run as usual. Exit status 1 when a request was
+`--profile DIR` runs plain `allybot serve` (every step in one process) under cProfile from
+the end of the warm-up on (benchmarks/profile_serve.py) and prints where its time went, by
+package and by function; the other servers run as usual. Exit status 1 when a request was
 not acked or a kudos was not posted and DMed exactly once.
 """
 
@@ -323,7 +324,9 @@ class Run:
         profile: Path | None = None
         if self.args.profile and server == "serve":
             profile = self.args.profile / f"serve-{database}-{rnd}.prof"
-            argv = [sys.executable, "-m", "cProfile", "-o", str(profile.resolve()), *argv[1:]]
+            runner = str(ROOT / "benchmarks" / "profile_serve.py")
+            out = ["--out", str(profile.resolve()), "--after", str(WARMUP)]
+            argv = [sys.executable, runner, *out, *argv[3:]]
         logs = self.args.logs or self.tmp
         logs.mkdir(parents=True, exist_ok=True)
         log_path = logs / f"{server.replace(' ', '-')}-{database}-{rnd}.log"
@@ -475,9 +478,41 @@ def print_table(rows: list[dict[str, Any]], args: argparse.Namespace, meta: dict
         )
 
 
+# Waiting for the next event, and a loopback send descheduled on a busy machine: not CPU.
+WAITING = (
+    "<method 'poll' of 'select.epoll' objects>",
+    "<method 'send' of '_socket.socket' objects>",
+)
+
+
+def by_package(stats: pstats.Stats) -> list[tuple[str, float]]:
+    """Own time by package (site-packages name, allybot's folders, the standard library's
+    modules, built-ins), leaving out `WAITING`."""
+    totals: dict[str, float] = {}
+    for (file, _line, name), (_cc, _nc, own, _cum, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+        if name in WAITING:
+            continue
+        if "site-packages/" in file:
+            package = file.split("site-packages/")[1].split("/")[0]
+        elif file.startswith(str(ROOT)):
+            package = "allybot " + file[len(str(ROOT)) + 1 :].split("/")[0] + "/"
+        elif "/lib/python3" in file:
+            package = "stdlib " + file.split("/lib/python3")[1].split("/")[1].removesuffix(".py")
+        else:
+            package = "built-ins"
+        totals[package] = totals.get(package, 0.0) + own
+    return sorted(totals.items(), key=lambda item: -item[1])
+
+
 def print_profile(path: str, limit: int = 30) -> None:
-    print(f"\nwhere plain `allybot serve` spent its time ({path}), by own time:")
+    print(f"\nwhere plain `allybot serve` spent its time under load ({path}):")
     stats = pstats.Stats(path, stream=sys.stdout)
+    packages = by_package(stats)
+    total = sum(t for _, t in packages) or 1.0
+    print(f"own time by package, {total:.2f} s in all (waiting in epoll and send left out):")
+    for package, own in packages[:15]:
+        print(f"  {package:32s} {own:7.2f} s {100 * own / total:5.1f} %")
+    print("by own time:")
     stats.sort_stats("tottime").print_stats(limit)
     print("by cumulative time, allybot's own code:")
     stats.sort_stats("cumulative").print_stats(r"/(bot|handlers|scheduler)/", limit)
