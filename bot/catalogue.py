@@ -194,7 +194,31 @@ def problems() -> list[str]:
             if code == DEFAULT:
                 continue
             found.extend(_language_problems(code, domain, fresh))
+    for code in LANGUAGES:
+        if code != DEFAULT:
+            found.extend(_disagreements(code))
     return found
+
+
+def _disagreements(code: str) -> Iterator[str]:
+    """The same English in two catalogues translated two ways: at run time the catalogues
+    are merged into one, so one of the two would silently win everywhere."""
+    seen: dict[tuple[Any, Any], tuple[str, list[str]]] = {}
+    for domain in DOMAINS:
+        path = LOCALES / code / "LC_MESSAGES" / f"{domain}.po"
+        if not path.exists():
+            continue
+        for message in _read(path, code):
+            if not message.id or not _done(message):
+                continue
+            key = _key(message)
+            earlier = seen.setdefault(key, (domain, _strings(message)))
+            if earlier[1] != _strings(message):
+                label = message.id if isinstance(message.id, str) else message.id[0]
+                yield (
+                    f"{code}: {label!r} reads differently in {earlier[0]}.po and {domain}.po; "
+                    "say it one way"
+                )
 
 
 def _language_problems(code: str, domain: str, fresh: Catalog) -> Iterator[str]:
