@@ -64,7 +64,7 @@ SAID = {
         "dm_logged": "festgehalten",
         "working_day": "ist ein Arbeitstag, von Montag bis Freitag",
         "window": "Das Zustellfenster muss mindestens eine Stunde nach seinem Beginn enden.",
-        "saved": "Workspace-Einstellungen gespeichert: Tageslimit für Kudos: 5 → 3.",
+        "saved": "Workspace-Einstellungen gespeichert: tägliches Kudos-Limit: 5 → 3.",
         "headline": "In den letzten 7 Tagen gewürdigt: nicht angezeigt, weniger als 5 aktive",
         "series": "*Vergebene Kudos:* Jede Woche betrifft weniger als 5 Personen",
     },
