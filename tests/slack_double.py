@@ -370,6 +370,25 @@ def _error(error: str, *messages: str) -> JsonDict:
     return body
 
 
+def _page(items: list[str], args: JsonDict) -> tuple[list[str], str] | JsonDict:
+    """One page of `items` for `limit` and an opaque `cursor`, as Slack pages lists, with the
+    next page's cursor ("" at the end); or Slack's error for a bad limit or cursor."""
+    try:
+        limit = max(1, min(int(args.get("limit") or 100), 1000))
+    except ValueError:
+        return _error("invalid_limit")
+    start = 0
+    cursor = _text(args, "cursor")
+    if cursor:
+        try:
+            start = int(base64.b64decode(cursor).decode().removeprefix("offset:"))
+        except (ValueError, binascii.Error, UnicodeDecodeError):
+            return _error("invalid_cursor")
+    end = start + limit
+    next_cursor = base64.b64encode(f"offset:{end}".encode()).decode() if end < len(items) else ""
+    return items[start:end], next_cursor
+
+
 def _json_answer(body: JsonDict) -> _Answer:
     """Slack answers API errors with HTTP 200 and `ok: false`."""
     return _Answer(200, body, None if body.get("ok") else str(body.get("error")))
@@ -1398,21 +1417,12 @@ class SlackDouble:
             for cid, members in self._members.items()
             if who in members and cid not in self._group_dms and cid not in self._dm_users
         ]
-        try:
-            limit = max(1, min(int(args.get("limit") or 100), 1000))
-        except ValueError:
-            return _error("invalid_limit")
-        start = 0
-        cursor = _text(args, "cursor")
-        if cursor:
-            try:
-                start = int(base64.b64decode(cursor).decode().removeprefix("offset:"))
-            except (ValueError, binascii.Error, UnicodeDecodeError):
-                return _error("invalid_cursor")
-        end = start + limit
-        next_cursor = base64.b64encode(f"offset:{end}".encode()).decode() if end < len(ids) else ""
+        page = _page(ids, args)
+        if isinstance(page, dict):
+            return page
+        found, next_cursor = page
         return _ok(
-            channels=[self._channel_object(cid) for cid in ids[start:end]],
+            channels=[self._channel_object(cid) for cid in found],
             response_metadata={"next_cursor": next_cursor},
         )
 
@@ -1532,24 +1542,11 @@ class SlackDouble:
             members = [self._dm_users[channel], install.bot_user_id]
         else:
             members = self._members.get(channel, [])
-        try:
-            limit = int(args.get("limit") or 100)
-        except ValueError:
-            return _error("invalid_limit")
-        start = 0
-        cursor = _text(args, "cursor")
-        if cursor:
-            try:
-                start = int(base64.b64decode(cursor).decode().removeprefix("offset:"))
-            except (ValueError, binascii.Error, UnicodeDecodeError):
-                return _error("invalid_cursor")
-        limit = max(1, min(limit, 1000))
-        page = members[start : start + limit]
-        end = start + limit
-        next_cursor = (
-            base64.b64encode(f"offset:{end}".encode()).decode() if end < len(members) else ""
-        )
-        return _ok(members=page, response_metadata={"next_cursor": next_cursor})
+        page = _page(members, args)
+        if isinstance(page, dict):
+            return page
+        found, next_cursor = page
+        return _ok(members=found, response_metadata={"next_cursor": next_cursor})
 
     def _conversations_history(self, args: JsonDict, install: _Install) -> JsonDict:
         """A conversation's messages newest first, between `oldest` and `latest`, paginated
