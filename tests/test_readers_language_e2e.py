@@ -6,6 +6,7 @@ common language or the workspace's, and the weekly digest in the workspace's lan
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -185,6 +186,8 @@ async def test_an_intros_group_speaks_its_common_language(
     post, starter = await intros_round(server, team, slack, db, database_url, [ana, luz])
     said = words(post)
     assert starter_in("es", starter) in said and starter_in("en", starter) not in said
+    # Each one's time, as Spanish writes it: the round's Monday, 09:30 UTC, in Madrid.
+    assert re.search(rf"<@{ana}> · lun 1[01]:30 \({TZ}\)", said), said
 
     # A week later, "Did you meet?" in Spanish too, and so is the note a "Yes" leaves there.
     async with db.session() as session:
