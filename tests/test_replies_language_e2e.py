@@ -34,6 +34,8 @@ SAID = {
         "passed": "ya ha pasado",
         "none_open": "No tienes compromisos abiertos",
         "added": "está en tu lista de aliados, cada 2 semanas",
+        "every": "cada 2 semanas",
+        "monthly": "mensual",
         "not_listed": "no está en tu lista de aliados",
         "unknown": "No conozco `/ally frobnicate`",
         "paused": "En pausa: allybot no te enviará recordatorios durante 14 días",
@@ -56,6 +58,8 @@ SAID = {
         "passed": "schon vorbei",
         "none_open": "Keine offenen Zusagen",
         "added": "steht auf deiner Liste der Verbündeten, alle 2 Wochen",
+        "every": "alle 2 Wochen",
+        "monthly": "monatlich",
         "not_listed": "steht nicht auf deiner Liste der Verbündeten",
         "unknown": "Ich kenne `/ally frobnicate` nicht",
         "paused": "Pausiert: 14 Tage lang keine Erinnerungen von allybot",
@@ -163,8 +167,12 @@ async def test_ally_replies_in_the_persons_language(
 ) -> None:
     said = SAID[locale]
     ana, bob, cy = team.user("ana", locale=locale), team.user("bob"), team.user("cy")
-    added = await reply(server, team, slack, ana, "/ally", f"add <@{bob}|bob> every 2 weeks")
+    added = await reply(server, team, slack, ana, "/ally", f"add <@{bob}|bob> {said['every']}")
     assert said["added"] in added and f"<@{bob}>" in added
+    # How often, said in their own words too: a month is 30 days.
+    again = await reply(server, team, slack, ana, "/ally", f"add <@{bob}> {said['monthly']}")
+    assert i18n.translations(locale[:2]).ngettext("every month", "every {n} months", 1) in again
+
     assert said["not_listed"] in await reply(server, team, slack, ana, "/ally", f"remove <@{cy}>")
     assert said["unknown"] in await reply(server, team, slack, ana, "/ally", "frobnicate")
     assert said["paused"] in await reply(server, team, slack, ana, "/ally", "pause 2w")
@@ -339,3 +347,35 @@ def test_a_refusal_of_anything_typed_is_all_translated(typed: str) -> None:
                 said = str(exc)
                 assert said.startswith(i18n.PSEUDO_OPEN), said
                 assert english_left(re.sub(r"#\w+", " ", said)) == [], said
+
+
+@pytest.mark.parametrize(
+    ("said", "days"),
+    [
+        ("every 2 weeks", 14),
+        ("weekly", 7),
+        ("every other week", 14),
+        ("cada 2 semanas", 14),
+        ("cada semana", 7),
+        ("cada 10 días", 10),
+        ("mensual", 30),
+        ("quincenal", 14),
+        ("alle 2 Wochen", 14),
+        ("jeden Monat", 30),
+        ("alle 10 Tage", 10),
+        ("wöchentlich", 7),
+        ("Täglich", 1),
+    ],
+)
+def test_how_often_reads_english_spanish_and_german(said: str, days: int) -> None:
+    from bot.services import allies
+
+    assert allies.parse_cadence(said) == days
+
+
+@pytest.mark.parametrize("said", ["cada año", "alle 0 Tage", "cada 400 días", "jede", "semanas 2"])
+def test_how_often_refuses_what_it_cannot_read_in_any_language(said: str) -> None:
+    from bot.services import allies
+
+    with pytest.raises(allies.AllyRejected):
+        allies.parse_cadence(said)

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.db import insert_for
 from bot.i18n import _, format_number, ngettext
 from bot.models import Ally, CheckIn, Person, Resolve
+from bot.services.when_words import fold
 from bot.text import snippet
 from bot.workdays import add_working_days
 
@@ -42,16 +43,53 @@ WORDS = {
 }
 
 
+# How often, said in Spanish or German, word by word in the English the pattern reads
+# ("cada 2 semanas", "alle 2 Wochen", "mensual", "wöchentlich"), accents and umlauts dropped.
+CADENCE_WORDS = {
+    "cada": "every",
+    "dia": "day",
+    "dias": "days",
+    "diario": "day",
+    "diaria": "day",
+    "semana": "week",
+    "semanas": "weeks",
+    "semanal": "weekly",
+    "quincena": "fortnight",
+    "quincenal": "fortnightly",
+    "mes": "month",
+    "meses": "months",
+    "mensual": "monthly",
+    "jede": "every",
+    "jeden": "every",
+    "jeder": "every",
+    "jedes": "every",
+    "alle": "every",
+    "tag": "day",
+    "tage": "days",
+    "taglich": "day",
+    "woche": "week",
+    "wochen": "weeks",
+    "wochentlich": "weekly",
+    "zweiwochentlich": "fortnightly",
+    "monat": "month",
+    "monate": "months",
+    "monatlich": "monthly",
+}
+
+
 class AllyRejected(Exception):
     """Input about allies allybot cannot use; the message says why, privately."""
 
 
 def parse_cadence(text: str) -> int:
-    """'every 2 weeks', 'every month', 'every 10 days', 'weekly' → days."""
+    """'every 2 weeks', 'every month', 'every 10 days', 'weekly' → days; the same in Spanish
+    ('cada 2 semanas', 'mensual') and German ('alle 2 Wochen', 'jeden Monat')."""
     text = " ".join(text.strip().lower().split())
     if not text:
         return DEFAULT_CADENCE
-    match = CADENCE.match(text)
+    said = " ".join(CADENCE_WORDS.get(word, word) for word in fold(text).split())
+    match = CADENCE.match(said)
+
     if not match:
         raise AllyRejected(
             _(
