@@ -19,7 +19,7 @@ from bot.blocks.commitments import build_delivered_blocks, build_party_blocks
 from bot.blocks.intros import met_note
 from bot.blocks.kudos import build_kudos_dm_blocks, kudos_dm_text, kudos_post_text
 from bot.db import Database
-from bot.models import IntroMatch, Kudos, Person, TipShown, Workspace
+from bot.models import IntroMatch, Kudos, Nudge, Person, TipShown, Workspace
 from bot.services import tips, workspace_settings
 from bot.services.intros import rules as intro_rules
 from bot.services.intros import starters
@@ -27,7 +27,7 @@ from scheduler.digest import post_digests
 from scheduler.planner import run_pass
 from tests import payloads
 from tests.conftest import Server, Team
-from tests.helpers import at, running_bot, set_intros
+from tests.helpers import at, new_id, running_bot, set_intros
 from tests.slack_double import Call, SlackDouble
 from tests.test_admin_e2e import state
 from tests.test_allies_e2e import set_last_contact, wait_until
@@ -469,3 +469,53 @@ async def test_a_spanish_speakers_day_while_the_channel_follows_the_workspace(
     # Her own replies stay in Spanish.
     reply = await ally(server, team, slack, ana, "tips weekly")
     assert reply == said_in("es", "You'll get a conduct tip each week, on your first working day.")
+
+
+async def test_updates_held_back_are_summed_up_in_the_readers_words(db: Database) -> None:
+    """More held DMs than a daily message shows: the rest are counted, their senders listed
+    as the reader's language lists people."""
+    from bot.services.dm_budget import HELD_KIND
+    from scheduler.kinds import held
+
+    team_id, ben = new_id("T"), new_id("U")
+    givers = [f"UGIVER{i}HELD" for i in range(held.SHOWN + 2)]
+    async with db.session() as session:
+        await workspace_settings.apply(
+            session,
+            team_id=team_id,
+            settings=workspace_settings.WorkspaceSettings(),
+            changed_by="test",
+            now=datetime.now(UTC),
+        )
+        items: list[Nudge] = []
+        for giver in givers:
+            row = Kudos(
+                team_id=team_id,
+                giver_id=giver,
+                receiver_id=ben,
+                channel_id=None,
+                text="steady help",
+                tags=[],
+                source="command",
+                source_key=f"held-{giver}",
+            )
+            session.add(row)
+            await session.flush()
+            items.append(
+                Nudge(
+                    team_id=team_id,
+                    user_id=ben,
+                    kind=HELD_KIND,
+                    subject=giver,
+                    period="p",
+                    local_day=datetime.now(UTC).date(),
+                    payload={"kudos": row.id},
+                )
+            )
+        person = Person(team_id=team_id, user_id=ben, tz="Europe/Berlin")
+        with i18n.speaking("de"):
+            made = await held.render_many(session, items, person, False)
+    assert made is not None and made.text == "7 Neuigkeiten von Kolleg:innen"
+    last = made.blocks[-1].to_dict()["elements"][0]["text"]
+    assert last.startswith(f"…und 2 weitere von <@{givers[0]}>, <@{givers[1]}>, ")
+    assert f"<@{givers[5]}> und <@{givers[6]}>, in allybot festgehalten" in last

@@ -11,7 +11,7 @@ from __future__ import annotations
 from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.blocks import renders
+from bot.blocks import mention_list, renders
 from bot.blocks.commitments import (
     build_delivered_blocks,
     build_disputed_blocks,
@@ -96,7 +96,7 @@ async def render_many(
     header = SectionBlock(text=MarkdownTextObject(text=_("*Since your last message from allybot*")))
     out: list[Block] = [header, *shown]
     if count > SHOWN:
-        more = ", ".join(f"<@{s}>" for s in list(senders)[:10])
+        more = mention_list(list(senders)[:10])  # "<@A>, <@B> y <@C>" in the reader's words
         out.append(
             ContextBlock(
                 elements=[
