@@ -176,7 +176,7 @@ KUDOS_DM = {
 }
 ADMIN = {
     "es": ("Admin de allybot", "Canal de kudos", "Cada 2 semanas", "lunes"),
-    "de": ("allybot-Verwaltung", "Kudos-Kanal", "Alle 2 Wochen", "Montag"),
+    "de": ("allybot-Verwaltung", "Kudos-Channel", "Alle 2 Wochen", "Montag"),
 }
 GIVE_KUDOS = {
     "es": ("Dar kudos", "¿Qué hizo bien?", "Enviar en privado", "este mensaje"),
