@@ -69,7 +69,10 @@ async def open_settings(work: Work) -> None:
     async with work.db.session() as session:
         window = await preferences.window_of(session, person)
         workspace = await work.workspace_in(session)
-    view = build_settings_modal(person, window, people.slack_language(person, workspace))
+        welcomer = await preferences.welcomer_of(session, workspace, work.user_id)
+    view = build_settings_modal(
+        person, window, people.slack_language(person, workspace), welcomer=welcomer
+    )
     await work.client.views_open(trigger_id=work.body["trigger_id"], view=view)
 
 
@@ -91,6 +94,8 @@ def settings_input(body: dict[str, Any]) -> SettingsInput:
         opt_out=bool(field("opt_out", "selected_options")),
         kudos_private=bool(field("kudos_private", "selected_options")),
         language=str(language.get("value", "")) if isinstance(language, dict) else None,
+        # Absent from a modal opened where intros are not set up: left as it is.
+        welcomer=bool(field("welcomer", "selected_options")) if "welcomer" in values else None,
     )
 
 

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 
 from bot.db import Database
-from bot.models import IntroMatchMember, Newcomer, Workspace
+from bot.models import IntroMatchMember, IntroMember, Newcomer, Workspace
 from scheduler.planner import run_pass
 from tests import payloads
 from tests.conftest import Server, Team
@@ -175,3 +175,64 @@ async def test_a_newcomer_who_erased_their_data_is_not_welcomed(
     assert [str(c.args["text"]).split("!")[0] for c in welcomes] == [f"Welcome <@{other}>"]
     shown = json.dumps([c.args for c in slack.calls[before:]], default=str)
     assert new not in shown and cy not in shown
+
+
+async def settings_modal(server: Server, team: Team, slack: SlackDouble, user: str) -> dict:
+    before = len(slack.calls_to("views.open"))
+    body, __ = team.command("/ally", "settings", user_id=user)
+    assert (await server.post(body))[0] == 200
+    opened = await slack.wait_for("views.open", count=before + 1)
+    view = opened[-1].args["view"]
+    return json.loads(view) if isinstance(view, str) else dict(view)
+
+
+async def is_welcomer(db: Database, team_id: str, user_id: str) -> bool:
+    async with db.session() as session:
+        found = await session.get(IntroMember, (team_id, user_id))
+        return bool(found is not None and found.welcomer)
+
+
+async def test_the_settings_modal_volunteers_to_welcome_newcomers(
+    server: Server, team: Team, slack: SlackDouble, db: Database
+) -> None:
+    """Where intros are set up, the settings modal has the welcomer checkbox, showing and
+    saving what `/ally intros welcome on|off` does; elsewhere it isn't there."""
+    ann = team.user("ann", tz=LONDON)
+    blocks = (await settings_modal(server, team, slack, ann))["blocks"]
+    assert "welcomer" not in {b.get("block_id") for b in blocks}, "no intros channel yet"
+
+    async with db.session() as session:
+        await set_intros(session, team_id=team.team_id, channel_id=team.channel_id)
+    await intros_cmd(server, team, slack, ann, "welcome on")
+    view = await settings_modal(server, team, slack, ann)
+    (box,) = [b for b in view["blocks"] if b.get("block_id") == "welcomer"]
+    assert box["element"]["initial_options"][0]["value"] == "welcomer"
+
+    def submit(welcomer: bool) -> str:
+        state = {
+            "tips": {"tips": {"type": "static_select", "selected_option": {"value": "weekly"}}},
+            "window_start": {"window_start": {"type": "timepicker", "selected_time": "09:00"}},
+            "window_end": {"window_end": {"type": "timepicker", "selected_time": "17:00"}},
+            "welcomer": {
+                "welcomer": {
+                    "type": "checkboxes",
+                    "selected_options": [{"value": "welcomer"}] if welcomer else [],
+                }
+            },
+        }
+        return payloads.view_submission(
+            user_id=ann, team_id=team.team_id, callback_id="settings_modal", state_values=state
+        )
+
+    for welcomer in (False, True, False):
+        status, text = await server.post(submit(welcomer))
+        assert status == 200 and text == ""
+
+        async def saved(expected: bool = welcomer) -> bool:
+            return await is_welcomer(db, team.team_id, ann) == expected
+
+        for __ in range(100):
+            if await saved():
+                break
+            await asyncio.sleep(0.05)
+        assert await saved(), welcomer

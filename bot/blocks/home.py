@@ -249,11 +249,32 @@ def _time_picker(action_id: str, minutes: int | None) -> TimePickerElement:
     return picker
 
 
+def _welcomer_input(welcomer: bool) -> InputBlock:
+    welcome = Option(
+        value="welcomer",
+        label=_("Welcome newcomers"),
+        # Translators: under a checkbox, at most 75 characters.
+        description=_("Be in the first intro of people who join the workspace."),
+    )
+    return InputBlock(
+        block_id="welcomer",
+        label=_("Intros"),
+        optional=True,
+        element=CheckboxesElement(
+            action_id="welcomer", options=[welcome], initial_options=[welcome] if welcomer else None
+        ),
+    )
+
+
 def build_settings_modal(
-    person: Person, window: tuple[int, int] | None = None, slack_language: str | None = None
+    person: Person,
+    window: tuple[int, int] | None = None,
+    slack_language: str | None = None,
+    welcomer: bool | None = None,
 ) -> View:
     """Every personal preference in one place (`window`: the delivery window in effect;
-    `slack_language`: what following Slack's language gives the person)."""
+    `slack_language`: what following Slack's language gives the person; `welcomer`: whether
+    they volunteer to welcome newcomers, None where intros are not set up)."""
     start, end = window or effective_window(person, None)
     tips = Option(value=person.tips_cadence, label=_(TIP_OPTIONS[person.tips_cadence]))
     opt_out = Option(value="opt_out", label=_("Send me no nudges at all"))
@@ -333,6 +354,7 @@ def build_settings_modal(
                     initial_options=[quiet_kudos] if person.kudos_private else None,
                 ),
             ),
+            *([_welcomer_input(welcomer)] if welcomer is not None else []),
             ContextBlock(
                 elements=[
                     MarkdownTextObject(

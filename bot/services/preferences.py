@@ -14,6 +14,7 @@ from bot import i18n
 from bot.i18n import _, ngettext
 from bot.models import Person, Workspace
 from bot.services import people
+from bot.services.intros import members as intro_members
 from bot.text import snippet
 
 TIP_CADENCES = ("weekly", "daily", "off")
@@ -304,6 +305,7 @@ class SettingsInput:
     opt_out: bool
     kudos_private: bool = False
     language: str | None = None  # FOLLOW_SLACK or a code; None: a modal without the picker
+    welcomer: bool | None = None  # None: a modal without it (intros not set up)
 
 
 def _minutes(hhmm: str) -> int:
@@ -341,6 +343,14 @@ def settings_errors(values: SettingsInput) -> dict[str, str]:
     return errors
 
 
+async def welcomer_of(session: AsyncSession, workspace: Workspace, user_id: str) -> bool | None:
+    """Whether the person volunteers to welcome newcomers; None where intros are not set up."""
+    if not workspace.intros_channel_id:
+        return None
+    found = await intro_members.member(session, workspace.team_id, user_id)
+    return bool(found is not None and found.welcomer)
+
+
 async def apply_settings(
     session: AsyncSession, *, team_id: str, user_id: str, values: SettingsInput, now: datetime
 ) -> Change:
@@ -371,4 +381,8 @@ async def apply_settings(
     if values.language is not None:
         fields["language"] = language_choice(values.language)
     await _set(session, team_id, user_id, now, **fields)
+    if values.welcomer is not None and workspace is not None and workspace.intros_channel_id:
+        await intro_members.set_welcomer(
+            session, team_id=team_id, user_id=user_id, on=values.welcomer, now=now
+        )
     return Change(_("Settings saved."))
