@@ -44,26 +44,6 @@ from bot.text import snippet
 
 SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
 CHANNELS = ConversationFilter(include=["public", "private"], exclude_bot_users=True)
-# Each setting as the history at the bottom of the modal names it (the words of
-# workspace_settings.LABELS, in the reader's language).
-FIELD_NAMES = {
-    "kudos_channel": N_("kudos channel"),
-    "kudos_emoji": N_("kudos emoji"),
-    "daily_kudos_limit": N_("daily kudos limit"),
-    "daily_dm_budget": N_("daily DM budget per pair"),
-    "tags": N_("tags"),
-    "intros_channel": N_("intros channel"),
-    "intros_cadence": N_("intros cadence"),
-    "intros_group_size": N_("intros group size"),
-    "intros_day": N_("intros day"),
-    "intros_mode": N_("intros mode"),
-    "welcome_newcomers": N_("welcome newcomers"),
-    "intros_without_overlap": N_("intros without shared working hours"),
-    "digest_day": N_("digest day"),
-    "window_start": N_("delivery window start"),
-    "window_end": N_("delivery window end"),
-    "language": N_("default language"),
-}
 # Translators: how often intros rounds come, in a menu.
 CADENCE_NAMES = {
     "weekly": N_("Weekly"),
@@ -74,8 +54,8 @@ CADENCE_NAMES = {
 
 def field_name(field: str) -> str:
     """A setting's name for the reader; a field this version doesn't know, as stored."""
-    known = FIELD_NAMES.get(field)
-    return _(known) if known else LABELS.get(field, field)
+    known = LABELS.get(field)
+    return _(known) if known else field
 
 
 def _select(block_id: str, label: str, options: dict[str, str], current: str) -> InputBlock:
