@@ -28,11 +28,18 @@ Medians over the rounds, and ratios against the floor's median from the same run
     .venv/bin/python benchmarks/end_to_end.py [-n 1000] [--concurrency 20] [--rounds 2]
         [--databases sqlite,postgresql] [--postgres-url postgresql://postgres@127.0.0.1:5432/test]
         [--servers floor,serve,workers] [--idle 5] [--json FILE] [--logs DIR] [--profile DIR]
+        [--seed-kudos 1000000 --seed-people 100000]
 
 `--profile DIR` runs plain `allybot serve` (every step in one process) under cProfile from
 the end of the warm-up on (benchmarks/profile_serve.py) and prints where its time went, by
-package and by function; the other servers run as usual. Exit status 1 when a request was
-not acked or a kudos was not posted and DMed exactly once.
+package and by function; the other servers run as usual.
+
+`--seed-kudos N --seed-people M` also runs each allybot server (`serve +history`, `workers
++history`) on a copy of a database that already holds N kudos among M people in the load's
+workspace (benchmarks/seed_history.py: bulk INSERT … SELECT into a template, seeded once per
+backend and timed), next to the empty run, and prints CPU per kudos with history / empty.
+
+Exit status 1 when a request was not acked or a kudos was not posted and DMed exactly once.
 """
 
 from __future__ import annotations
@@ -51,7 +58,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +83,8 @@ from benchmarks.events import (  # noqa: E402
     revision,
     stop_on_sigterm,
 )
+from benchmarks.seed_history import TEAM as HISTORY_TEAM  # noqa: E402
+from benchmarks.seed_history import Templates  # noqa: E402
 from tests.databases import scratch_postgres  # noqa: E402
 from tests.slack_double import SlackDouble  # noqa: E402
 
@@ -89,6 +98,7 @@ SERVERS = {
         *["--workers", "1"],
     ],
 }
+HISTORY = " +history"  # a server run on a copy of the seeded template
 LABELS = {
     "floor": "floor (bare Bolt, benchmarks/floor_bot.py)",
     "serve": "allybot serve",
@@ -291,6 +301,7 @@ class Run:
     double: DoubleProcess
     slack_url: str
     tmp: Path
+    templates: Templates
 
     @property
     def origin(self) -> str:
@@ -299,11 +310,15 @@ class Run:
     async def one(
         self, server: str, database: str, rnd: int, warm: Workload, load: Workload
     ) -> Result:
-        async with self.database(database) as url:
+        async with self.database(database, server.endswith(HISTORY)) as url:
             return await self._measure(server, database, rnd, url, warm, load)
 
     @contextlib.asynccontextmanager
-    async def database(self, database: str) -> Any:
+    async def database(self, database: str, history: bool) -> Any:
+        if history:
+            async with self.templates.copy(database, app_env("", self.slack_url)) as url:
+                yield url
+            return
         if database == "sqlite":
             with tempfile.TemporaryDirectory(dir=self.tmp) as d:
                 yield f"sqlite:///{d}/bench.db"
@@ -316,7 +331,7 @@ class Run:
     ) -> Result:
         result = Result(server=server, database=database, round=rnd)
         env = app_env(url, self.slack_url)
-        argv = list(SERVERS[server.removeprefix("base ")])
+        argv = list(SERVERS[server.removeprefix("base ").removesuffix(HISTORY)])
         cwd = ROOT
         if server.startswith("base "):  # the same server from another checkout
             cwd = self.args.baseline
@@ -365,6 +380,7 @@ class Run:
             rows = []
             if server != "floor":
                 rows = await Probe(url).kudos(load.team_id)
+                rows = [r for r in rows if not str(r[0]).startswith("seed:")]  # the history
         finally:
             await probe.close()
             stop_group(process)
@@ -441,6 +457,8 @@ def summarise(results: list[Result]) -> list[dict[str, Any]]:
 
 
 def label(server: str) -> str:
+    if server.endswith(HISTORY):
+        return label(server.removesuffix(HISTORY)) + ", history seeded"
     if server.startswith("base "):
         return LABELS[server.removeprefix("base ")] + " (baseline)"
     return LABELS[server]
@@ -475,6 +493,26 @@ def print_table(rows: list[dict[str, Any]], args: argparse.Namespace, meta: dict
             f" {fmt(r['idle_tx_per_s'], '.1f')} |"
             f" {fmt(r['rss_idle_mb'], '.0f')} → {fmt(r['rss_end_mb'], '.0f')} |"
             f" {'yes' if r['exactly_once'] else 'NO'} |"
+        )
+    if meta.get("seed_seconds"):
+        seeded = ", ".join(f"{db} {t:.0f} s" for db, t in meta["seed_seconds"].items())
+        print(
+            f"\nhistory: {args.seed_kudos:,} kudos and {args.seed_people:,} people seeded"
+            f" ({seeded}); CPU per kudos with history / empty, same run:"
+        )
+    empty = {(r["database"], r["server"]): r for r in rows}
+    for r in rows:
+        base = empty.get((r["database"], r["server"].removesuffix(HISTORY)))
+        if not r["server"].endswith(HISTORY) or base is None:
+            continue
+        cpus = ", ".join(fmt(v, ".2f") for v in r["cpu_ms_per_kudos_each"])
+        base_cpus = ", ".join(fmt(v, ".2f") for v in base["cpu_ms_per_kudos_each"])
+        print(
+            f"  {r['database']}, {label(base['server'])}: {fmt(r['cpu_ms_per_kudos'], '.2f')}"
+            f" [{cpus}] / {fmt(base['cpu_ms_per_kudos'], '.2f')} [{base_cpus}] ms ="
+            f" {r['cpu_ms_per_kudos'] / base['cpu_ms_per_kudos']:.2f}x; kudos/s"
+            f" {r['kudos_per_s'] / base['kudos_per_s']:.2f}x; tx/kudos"
+            f" {fmt(r['tx_per_kudos'], '.1f')} vs {fmt(base['tx_per_kudos'], '.1f')}"
         )
 
 
@@ -534,6 +572,9 @@ async def run(args: argparse.Namespace) -> tuple[list[Result], dict[str, Any]]:
         for db in args.databases
         for server in args.servers
     }
+    for key, (warm, load) in plan.items():
+        if key[1].endswith(HISTORY):  # the load goes to the workspace that has the history
+            plan[key] = (warm, replace(load, team_id=HISTORY_TEAM))
     users = [u for pair in plan.values() for w in pair for u in w.users()]
     results: list[Result] = []
     with tempfile.TemporaryDirectory(prefix="allybot-e2e-") as tmp:
@@ -542,7 +583,8 @@ async def run(args: argparse.Namespace) -> tuple[list[Result], dict[str, Any]]:
         )
         try:
             slack_url = await double.start()
-            bench = Run(args, double, slack_url, Path(tmp))
+            templates = Templates(args.seed_kudos, args.seed_people, args.postgres_url, Path(tmp))
+            bench = Run(args, double, slack_url, Path(tmp), templates)
             for rnd in range(args.rounds):
                 for db in args.databases:
                     # Alternate the order each round, so no server always runs first.
@@ -558,7 +600,9 @@ async def run(args: argparse.Namespace) -> tuple[list[Result], dict[str, Any]]:
                             f"exactly once {r.exactly_once}"
                         )
                         results.append(r)
+            meta["seed_seconds"] = templates.seconds
         finally:
+            await templates.close()
             await double.close()
     meta["load_end"] = os.getloadavg()[0]
     return results, meta
@@ -580,6 +624,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="also run `base serve` / `base workers` from this checkout, for before/after",
     )
     parser.add_argument("--idle", type=float, default=5.0, help="idle window, seconds (5)")
+    parser.add_argument(
+        "--seed-kudos",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also run each allybot server on a database already holding N kudos (and"
+        " --seed-people people) in the load's workspace, next to the empty one",
+    )
+    parser.add_argument("--seed-people", type=int, default=0, metavar="M")
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--logs", type=Path, default=None, help="keep the servers' logs here")
     parser.add_argument(
@@ -588,7 +641,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     args.databases = [d for d in args.databases.split(",") if d]
     args.servers = [s for s in args.servers.split(",") if s]
+    if args.seed_kudos or args.seed_people:
+        if args.seed_people < 2 or args.seed_kudos < 0:
+            parser.error("--seed-people must be at least 2 (givers and receivers differ)")
+        args.servers = [
+            v for s in args.servers for v in ([s] if s == "floor" else [s, s + HISTORY])
+        ]
     known = set(SERVERS) | {f"base {s}" for s in SERVERS if s != "floor"}
+    known |= {s + HISTORY for s in known if s != "floor"}
     if set(args.databases) - {"sqlite", "postgresql"} or set(args.servers) - known:
         parser.error("--databases: sqlite, postgresql; --servers: floor, serve, workers")
     if any(s.startswith("base ") for s in args.servers) and args.baseline is None:
