@@ -56,7 +56,7 @@ SELECT $1, 'UH' || lpad(g::text, 7, '0'), 'UH' || lpad(((g + 1 + i % ($5 - 1)) %
 FROM (
     SELECT i, (i * 7919) % $5 AS g,
         now() - interval '366 days' + (interval '365 days' * i / $4) AS ts
-    FROM generate_series($2, $3 - 1) AS i
+    FROM generate_series($2::bigint, $3::bigint - 1) AS i
 ) AS s
 """
 
