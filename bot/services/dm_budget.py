@@ -75,14 +75,6 @@ def _short(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
-async def _lock_pair(
-    session: AsyncSession, team_id: str, sender_id: str, recipient_id: str
-) -> None:
-    """Serialise admissions of one pair, so two at once never both take the last place.
-    SQLite already runs one writer at a time (one connection per process)."""
-    await lock(session, [pair_key(team_id, sender_id, recipient_id)])
-
-
 def pair_key(team_id: str, sender_id: str, recipient_id: str) -> str:
     """The lock one pair's admissions take."""
     return f"dm-budget:{team_id}:{sender_id}:{recipient_id}"
@@ -124,7 +116,8 @@ async def admit(
     the recipient's profile at hand, saves reading it.
     """
     if not locked:  # else the caller took it, with others (kudos.give)
-        await _lock_pair(session, team_id, sender_id, recipient_id)
+        # Two admissions of one pair at once never both take the last place.
+        await lock(session, [pair_key(team_id, sender_id, recipient_id)])
     params: dict[str, Any] = {
         "team_id": team_id,
         "sender_id": sender_id,
