@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
@@ -207,9 +207,8 @@ def check_people(giver: Person, receivers: Sequence[Person]) -> None:
 
 def local_midnight(now: datetime, tz: str) -> datetime:
     """The start of the giver's day, in their own time zone, for the daily limit."""
-    local = now.astimezone(ZoneInfo(tz))
-    midnight = datetime(local.year, local.month, local.day, tzinfo=ZoneInfo(tz))
-    return midnight
+    zone = ZoneInfo(tz)
+    return datetime.combine(now.astimezone(zone).date(), time(), tzinfo=zone)
 
 
 async def give(
