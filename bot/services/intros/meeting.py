@@ -19,6 +19,9 @@ from bot.text import clean, readable, snippet
 
 REMOTE, IN_PERSON = "remote", "in_person"
 MAX_PLACE = 60
+# Up to this many people, `places` reads only their rows (a group's post, once per group);
+# a whole round reads the workspace's rows once and keeps its people.
+FEW = 50
 # A place as people name it: letters and digits in any script, spaces, and - ' . , / ( ) &.
 PLACE = re.compile(r"^\w[\w\s\-'.,/()&]*$")
 
@@ -84,20 +87,21 @@ async def places(
 ) -> dict[str, tuple[str, str]]:
     """In-person people among `people` with a known place: (compared form, as written)."""
     wanted = set(people)
-    rows = await session.execute(
-        select(IntroMember.user_id, IntroMember.location).where(
-            IntroMember.team_id == workspace.team_id, IntroMember.meet_mode == IN_PERSON
-        )
+    few = len(wanted) <= FEW  # a group's post: its own rows, not the whole workspace's
+    own_stmt = select(IntroMember.user_id, IntroMember.location).where(
+        IntroMember.team_id == workspace.team_id, IntroMember.meet_mode == IN_PERSON
     )
-    own = {u: loc for u, loc in rows if u in wanted}
+    if few:
+        own_stmt = own_stmt.where(IntroMember.user_id.in_(wanted))
+    own = {u: loc for u, loc in await session.execute(own_stmt) if u in wanted}
     from_profile: dict[str, str | None] = {}
     if workspace.intros_location_field and own:
-        found = await session.execute(
-            select(IntroProfile.user_id, IntroProfile.location_value).where(
-                IntroProfile.team_id == workspace.team_id
-            )
+        profile_stmt = select(IntroProfile.user_id, IntroProfile.location_value).where(
+            IntroProfile.team_id == workspace.team_id
         )
-        from_profile = {u: v for u, v in found if u in own}
+        if few:
+            profile_stmt = profile_stmt.where(IntroProfile.user_id.in_(own))
+        from_profile = {u: v for u, v in await session.execute(profile_stmt) if u in own}
     out: dict[str, tuple[str, str]] = {}
     for user_id, place in own.items():
         written = place or from_profile.get(user_id)
