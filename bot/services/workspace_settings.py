@@ -125,15 +125,10 @@ class WorkspaceSettings(BaseModel):
     window_end: int = 17 * 60
     language: str = i18n.DEFAULT
 
-    @field_validator("kudos_channel", mode="before")
+    @field_validator("kudos_channel", "intros_channel", mode="before")
     @classmethod
-    def _kudos_channel(cls, value: Any) -> str | None:
-        return _channel(value, "kudos_channel")
-
-    @field_validator("intros_channel", mode="before")
-    @classmethod
-    def _intros_channel(cls, value: Any) -> str | None:
-        return _channel(value, "intros_channel")
+    def _channels(cls, value: Any, info: ValidationInfo) -> str | None:
+        return _channel(value, str(info.field_name))
 
     @field_validator("kudos_emoji", mode="before")
     @classmethod
@@ -275,25 +270,15 @@ class WorkspaceSettings(BaseModel):
             )
         return text
 
-    @field_validator("intros_day", mode="before")
+    @field_validator("intros_day", "digest_day", mode="before")
     @classmethod
-    def _intros_day(cls, value: Any) -> int:
-        return _day(value, "intros_day")
+    def _days(cls, value: Any, info: ValidationInfo) -> int:
+        return _day(value, str(info.field_name))
 
-    @field_validator("digest_day", mode="before")
+    @field_validator(*WINDOW, mode="before")
     @classmethod
-    def _digest_day(cls, value: Any) -> int:
-        return _day(value, "digest_day")
-
-    @field_validator("window_start", mode="before")
-    @classmethod
-    def _window_start(cls, value: Any) -> int:
-        return _clock(value, "window_start")
-
-    @field_validator("window_end", mode="before")
-    @classmethod
-    def _window_end(cls, value: Any) -> int:
-        return _clock(value, "window_end")
+    def _window_ends(cls, value: Any, info: ValidationInfo) -> int:
+        return _clock(value, str(info.field_name))
 
     @field_validator("language", mode="before")
     @classmethod
