@@ -134,31 +134,11 @@ def is_fresh(person: Person, now: datetime) -> bool:
     return refreshed is not None and now - refreshed <= PROFILE_TTL
 
 
-async def get_workspaces(
-    session: AsyncSession, *, team_ids: Collection[str]
-) -> dict[str, Workspace]:
-    """Workspace rows by team id (those that exist), in one read."""
-    if not team_ids:
-        return {}
-    found = await session.execute(_WORKSPACES, {"team_ids": list(team_ids)})
-    return {w.team_id: w for w in found.scalars()}
-
-
-async def get_pairs(
-    session: AsyncSession, *, pairs: Collection[tuple[str, str]]
-) -> dict[tuple[str, str], Person]:
-    """People by (team id, user id), across workspaces, in one read."""
-    if not pairs:
-        return {}
-    found = await session.execute(_PAIRS, {"pairs": list(pairs)})
-    return {(p.team_id, p.user_id): p for p in found.scalars()}
-
-
 async def get_workspaces_and_pairs(
     session: AsyncSession, *, team_ids: Collection[str], pairs: Collection[tuple[str, str]]
 ) -> tuple[dict[str, Workspace], dict[tuple[str, str], Person]]:
-    """`get_workspaces` and `get_pairs` in one read (people of a workspace not yet stored
-    are not read)."""
+    """Workspace rows by team id and people by (team id, user id), across workspaces, in one
+    read (people of a workspace not yet stored are not read)."""
     if not team_ids:
         return {}, {}
     params = {"team_ids": list(team_ids), "pairs": list(pairs)}
@@ -181,10 +161,6 @@ _WORKSPACES_AND_PAIRS = (
         ),
     )
     .where(Workspace.team_id.in_(bindparam("team_ids", expanding=True)))
-)
-_WORKSPACES = select(Workspace).where(Workspace.team_id.in_(bindparam("team_ids", expanding=True)))
-_PAIRS = select(Person).where(
-    tuple_(Person.team_id, Person.user_id).in_(bindparam("pairs", expanding=True))
 )
 
 
