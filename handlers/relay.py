@@ -22,6 +22,7 @@ from bot.inbox import Work
 from bot.services import dm_budget, people
 from bot.services.dm_budget import Admission
 from handlers.dm import send_dm
+from handlers.language import actor
 
 # What a DM to someone else says, rendered in their language when it is sent.
 Text = Callable[[], str]
@@ -168,7 +169,7 @@ async def tell_sender(
     """A private note to the person who acted: in reply to what they did when Slack gave a
     way to, else only they see it in the channel, else in their DM with allybot."""
     blocks = build_notice_blocks(text)
-    if _actor(work) == sender_id and await work.respond(text, blocks=blocks):
+    if actor(work) == sender_id and await work.respond(text, blocks=blocks):
         return
     if channel_id and channel_id.startswith(("C", "G")):
         await work.client.chat_postEphemeral(
@@ -176,14 +177,6 @@ async def tell_sender(
         )
         return
     await send_dm(work.client, user_id=sender_id, text=text, blocks=blocks)
-
-
-def _actor(work: Work) -> str | None:
-    """Who pressed or typed, when the payload names them (events carry them elsewhere)."""
-    try:
-        return work.user_id
-    except (KeyError, TypeError):
-        return None
 
 
 async def tell_if_over(
