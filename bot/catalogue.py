@@ -238,11 +238,7 @@ def _language_problems(code: str, domain: str, fresh: Catalog) -> Iterator[str]:
             yield f"{where}: untranslated: {label!r}"
             continue
         ids = tuple(message.id) if isinstance(message.id, tuple | list) else (message.id,)
-        strings = (
-            [str(s) for s in found.string]
-            if isinstance(found.string, tuple | list)
-            else [str(found.string)]
-        )
+        strings = _strings(found)
         if isinstance(message.id, tuple) and len(strings) != plurals:
             yield f"{where}: {len(strings)} plural forms, {code} has {plurals}: {label!r}"
         want = set().union(*(placeholders(i) for i in ids))
