@@ -404,11 +404,14 @@ def actor_of(body: dict[str, Any]) -> str | None:
 
 
 def named_in(body: dict[str, Any]) -> list[str]:
-    """Whom a payload names: who acted, then who its text mentions (a kudos' receivers)."""
+    """Whom a payload names: who acted (for an event, who wrote or reacted), then who its
+    text mentions (a kudos' receivers)."""
     event = body.get("event")
-    text = body.get("text") or (event.get("text") if isinstance(event, dict) else None)
+    event = event if isinstance(event, dict) else {}
+    text = body.get("text") or event.get("text")
     mentioned = texts.mentioned(text)[:MAX_PRELOADED] if isinstance(text, str) else []
-    found = [actor_of(body), *mentioned]
+    author = event.get("user")
+    found = [actor_of(body) or (str(author) if isinstance(author, str) else None), *mentioned]
     return [u for u in dict.fromkeys(found) if u is not None and not erased(u)]
 
 

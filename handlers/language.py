@@ -31,12 +31,16 @@ def in_their_language(work_fn: WorkFn, *, who: Callable[[Work], str | None] = ac
 
     async def wrapped(work: Work) -> None:
         user_id = who(work)
-        async with work.db.session() as session:
-            workspace = await work.workspace_in(session)
-            known = await people.get_people(
-                session, team_id=work.team_id, user_ids=[user_id] if user_id else []
-            )
-        person = known.get(user_id) if user_id else None
+        # Usually both were read with the delivery's claim (bot.inbox.preload).
+        person = work.people.get(user_id) if user_id else None
+        workspace = work.workspace
+        if workspace is None or (user_id and person is None):
+            async with work.db.session() as session:
+                workspace = await work.workspace_in(session)
+                known = await people.get_people(
+                    session, team_id=work.team_id, user_ids=[user_id] if user_id else []
+                )
+            person = known.get(user_id) if user_id else None
         with i18n.speaking(people.language_of(person, workspace)):
             await work_fn(work)
 
