@@ -46,19 +46,29 @@ def in_pool(workspace: Workspace, status: str | None) -> bool:
     return status == JOINED
 
 
+def in_cadence(workspace: Workspace, day: date) -> bool:
+    """Whether `day` falls in a round week: weeks from `EPOCH_MONDAY`, every `cadence`."""
+    monday = day - timedelta(days=day.weekday())
+    return not ((monday - EPOCH_MONDAY).days // 7) % workspace.intros_cadence_weeks
+
+
+def period_of(day: date) -> str:
+    """The period of the round in `day`'s week: its ISO week, such as 2026-W50."""
+    iso = (day - timedelta(days=day.weekday())).isocalendar()
+    return f"{iso.year}-W{iso.week:02d}"
+
+
 def round_period(workspace: Workspace, now: datetime) -> str | None:
     """The round due at `now` (its ISO week), or None: a round week, on or after the pairing
     day from 09:00 in the workspace's zone (a pass that was late that week still runs it)."""
     local = now.astimezone(zone(workspace.timezone))
-    monday = local.date() - timedelta(days=local.weekday())
-    if ((monday - EPOCH_MONDAY).days // 7) % workspace.intros_cadence_weeks:
+    if not in_cadence(workspace, local.date()):
         return None
     if local.weekday() < workspace.intros_day:
         return None
     if local.weekday() == workspace.intros_day and local.hour < ROUND_HOUR:
         return None
-    iso = monday.isocalendar()
-    return f"{iso.year}-W{iso.week:02d}"
+    return period_of(local.date())
 
 
 def next_round_day(workspace: Workspace, now: datetime) -> date:
@@ -66,10 +76,8 @@ def next_round_day(workspace: Workspace, now: datetime) -> date:
     local = now.astimezone(zone(workspace.timezone))
     day = local.date()
     for _ in range(7 * max(CADENCES) + 7):
-        monday = day - timedelta(days=day.weekday())
-        in_cadence = not ((monday - EPOCH_MONDAY).days // 7) % workspace.intros_cadence_weeks
         later = day > local.date() or local.hour < ROUND_HOUR
-        if in_cadence and day.weekday() == workspace.intros_day and later:
+        if in_cadence(workspace, day) and day.weekday() == workspace.intros_day and later:
             return day
         day += timedelta(days=1)
     return day

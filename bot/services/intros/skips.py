@@ -19,12 +19,13 @@ from bot.db import dialect_of, insert_for
 from bot.i18n import _
 from bot.models import IntroMember, IntroRound, IntroSkip, Workspace
 from bot.services.intros.rules import (
-    EPOCH_MONDAY,
     ROUND_HOUR,
     IntrosError,
+    in_cadence,
     in_pool,
     next_round_day,
     paused,
+    period_of,
     zone,
 )
 
@@ -41,13 +42,6 @@ class RoundChoice:
     choice: str | None
 
 
-def period_of(day: date) -> str:
-    """The period (ISO week) of the round on `day`, as `rules.round_period` names it."""
-    monday = day - timedelta(days=day.weekday())
-    iso = monday.isocalendar()
-    return f"{iso.year}-W{iso.week:02d}"
-
-
 def heads_up_day(round_day: date) -> date:
     """The working day (Monday to Friday) before the round's day."""
     day = round_day - timedelta(days=1)
@@ -58,9 +52,7 @@ def heads_up_day(round_day: date) -> date:
 
 def is_round_day(workspace: Workspace, day: date) -> bool:
     """Whether the workspace pairs on `day` (its pairing weekday, in a week of its cadence)."""
-    monday = day - timedelta(days=day.weekday())
-    in_cadence = not ((monday - EPOCH_MONDAY).days // 7) % workspace.intros_cadence_weeks
-    return in_cadence and day.weekday() == workspace.intros_day
+    return in_cadence(workspace, day) and day.weekday() == workspace.intros_day
 
 
 def round_start(workspace: Workspace, day: date) -> datetime:
