@@ -168,6 +168,16 @@ def test_modal_forms_and_field_errors() -> None:
     assert set(errors) == {"kudos_emoji", "daily_kudos_limit", "window_start"}
 
 
+@pytest.mark.parametrize("written", ["²", "1²", "-1", "0", "51", "2.5", "true"])
+def test_a_limit_that_is_no_whole_number_gets_the_limit_message(written: str) -> None:
+    """A superscript digit passes str.isdigit but not int(): still the field's own words."""
+    with pytest.raises(ValidationError) as raised:
+        ws.validate({"daily_kudos_limit": written, "daily_dm_budget": written})
+    errors = ws.field_errors(raised.value)
+    assert errors["daily_kudos_limit"].startswith("The daily limit is a whole number")
+    assert errors["daily_dm_budget"].startswith("The daily DM budget is how many DMs")
+
+
 # -- applied to a database -----------------------------------------------------------------
 
 

@@ -157,21 +157,19 @@ class WorkspaceSettings(BaseModel):
     @field_validator("daily_kudos_limit", mode="before")
     @classmethod
     def _limit(cls, value: Any) -> int:
-        text = str(value).strip() if value is not None else ""
-        if isinstance(value, bool) or not text.isdigit() or not 1 <= int(text) <= MAX_DAILY_LIMIT:
+        if (limit := _whole(value, MAX_DAILY_LIMIT)) is None:
             raise _refuse(
                 _(
                     "The daily limit is a whole number of kudos from 1 to {limit}.",
                     limit=i18n.format_number(MAX_DAILY_LIMIT),
                 )
             )
-        return int(text)
+        return limit
 
     @field_validator("daily_dm_budget", mode="before")
     @classmethod
     def _dm_budget(cls, value: Any) -> int:
-        text = str(value).strip() if value is not None else ""
-        if isinstance(value, bool) or not text.isdigit() or not 1 <= int(text) <= MAX_BUDGET:
+        if (budget := _whole(value, MAX_BUDGET)) is None:
             raise _refuse(
                 _(
                     "The daily DM budget is how many DMs one person can make allybot send one "
@@ -179,7 +177,7 @@ class WorkspaceSettings(BaseModel):
                     limit=i18n.format_number(MAX_BUDGET),
                 )
             )
-        return int(text)
+        return budget
 
     @field_validator("tags", mode="before")
     @classmethod
@@ -316,6 +314,15 @@ class WorkspaceSettings(BaseModel):
         return cls.model_construct(
             **{field: getattr(workspace, column) for field, column in COLUMNS.items()}
         )
+
+
+def _whole(value: Any, high: int) -> int | None:
+    """A whole number from 1 to `high` as written, or None. `isdecimal`, not `isdigit`:
+    "²" is a digit that `int` cannot read."""
+    text = str(value).strip() if value is not None else ""
+    if isinstance(value, bool) or not text.isdecimal() or not 1 <= int(text) <= high:
+        return None
+    return int(text)
 
 
 class _WindowError(ValueError):
