@@ -25,7 +25,6 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from types import TracebackType
 from typing import Any
 from urllib.parse import urlencode
@@ -33,11 +32,11 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from tests.oracles import oracles_dir
+
 JsonDict = dict[str, Any]
 
-SPEC_PATH = (
-    Path(__file__).resolve().parents[2] / "shared" / "oracles" / "slack-web-api.openapi-v2.json"
-)
+SPEC_PATH = oracles_dir() / "slack-web-api.openapi-v2.json"
 APP_ID = "A0ALLYBOT"
 # Methods Slack added after the frozen spec (Sign in with Slack's OpenID Connect came in 2021);
 # their arguments follow Slack's method reference.

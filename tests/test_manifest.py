@@ -17,11 +17,11 @@ import jsonschema
 import pytest
 import yaml
 
+from tests.oracles import oracles_dir
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 MANIFEST_PATH = PROJECT_ROOT / "manifest.yml"
-SCHEMA_PATH = (
-    Path(__file__).resolve().parents[2] / "shared" / "oracles" / "slack-manifest.schema.1.0.0.json"
-)
+SCHEMA_PATH = oracles_dir() / "slack-manifest.schema.1.0.0.json"
 
 EXPECTED_COMMANDS = {"/kudos", "/commit", "/ally"}
 EXPECTED_SHORTCUTS = {"give_kudos_for_message", "track_as_commitment"}
