@@ -199,11 +199,14 @@ class Inbox:
         return record_then_ack
 
     async def language_of(self, team_id: str, user_id: str) -> str:
-        """The language a person is spoken to in, from what allybot keeps (no Slack call)."""
+        """The language a person is spoken to in, from what allybot keeps (no Slack call),
+        in one read: it comes before the ack."""
+        pair = (team_id, user_id)
         async with self.db.session() as session:
-            person = await session.get(Person, (team_id, user_id)) if user_id else None
-            workspace = await session.get(Workspace, team_id)
-        return people.language_of(person, workspace)
+            workspaces, found = await people.get_workspaces_and_pairs(
+                session, team_ids=[team_id], pairs=[pair] if user_id else []
+            )
+        return people.language_of(found.get(pair), workspaces.get(team_id))
 
     def submit(self, inbound_id: int) -> None:
         """Work on a recorded delivery in a task this inbox owns and awaits on shutdown."""
