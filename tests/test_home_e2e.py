@@ -150,6 +150,7 @@ async def test_settings_modal_validates_and_saves(
         ({"start": "16:00", "end": "09:00"}, "window_end"),
         ({"quiet_start": "18:00"}, "quiet_end"),
         ({"pause": "500"}, "pause_days"),
+        ({"pause": "²"}, "pause_days"),  # a digit int() cannot read
     ]:
         status, text = await server.post(submit(**bad))
         assert status == 200 and field in json.loads(text)["errors"], bad

@@ -254,7 +254,7 @@ async def by_number(
     session: AsyncSession, *, team_id: str, owner_id: str, number: str
 ) -> Commitment:
     """The N-th open commitment of `/commit list`."""
-    if not number.strip().isdigit():
+    if not number.strip().isdecimal():
         raise CommitRejected(
             _(
                 "`{text}` is not a number from `/commit list`, e.g. `/commit done 2`.",

@@ -65,7 +65,7 @@ def shared_channels(value: Any) -> int:
     text = str(value).strip().lower() if value is not None else "0"
     if text in ("", "off", "none", "no"):
         return 0
-    if isinstance(value, bool) or not text.isdigit() or int(text) > MAX_SHARED_CHANNELS:
+    if isinstance(value, bool) or not text.isdecimal() or int(text) > MAX_SHARED_CHANNELS:
         raise _refuse(
             _(
                 "Keep apart people who share this many channels allybot is in: a whole number "

@@ -333,7 +333,7 @@ def settings_errors(values: SettingsInput) -> dict[str, str]:
     elif values.quiet_start and values.quiet_start == values.quiet_end:
         errors["quiet_end"] = _("Quiet hours need a start and an end that differ.")
     days = values.pause_days
-    if days and (not days.isdigit() or not 1 <= int(days) <= 365):
+    if days and (not days.isdecimal() or not 1 <= int(days) <= 365):
         errors["pause_days"] = _("A whole number of days from 1 to 365.")
     if values.language is not None:
         try:
