@@ -28,12 +28,13 @@ from bot import directory, i18n
 from bot import text as texts
 from bot.db import Database
 from bot.ids import erased
+from bot.lease import Lease, LeaseLost
 from bot.logs import log_context
 from bot.metrics import DELIVERIES, HANDLER_SECONDS
 from bot.models import Inbound, Person, Workspace
 from bot.recorder import Recorder
 from bot.services import inbound, people
-from bot.slack import SlackClients, slack_error
+from bot.slack import BEFORE_CALL, SlackClients, slack_error
 from bot.tenancy import installation_key
 from bot.text import normalise_edge
 
@@ -108,6 +109,9 @@ class Work:
         url = self.body.get("response_url")
         if not url:
             return False
+        guard = BEFORE_CALL.get()
+        if guard is not None:
+            await guard()
         resp = await self.clients.webhook(url).send(
             text=text,
             blocks=blocks,
@@ -158,9 +162,9 @@ class Inbox:
         # wakes the workers) for each new delivery.
         self.work_here = True
         self.on_recorded: Callable[[], None] | None = None
-        # The deliveries this process works on, at their claim version: their leases are
-        # renewed while it lives, so only a dead process's work is ever taken over.
-        self._held: dict[int, int] = {}
+        # The deliveries this process works on: their leases are renewed while it lives, so
+        # only a dead (or stalled) process's work is ever taken over.
+        self._held: dict[int, Lease] = {}
         self._renewer: asyncio.Task[None] | None = None
 
     def listener(
@@ -216,6 +220,7 @@ class Inbox:
 
     async def _run(self, inbound_id: int) -> None:
         async with self._limit:
+            granted = time.monotonic()
             async with self.db.session() as session:
                 row = await inbound.claim(
                     session, inbound_id=inbound_id, attempts=0, now=datetime.now(UTC)
@@ -224,7 +229,13 @@ class Inbox:
                     return
                 known = await preload(session, [row])
             await self.process(
-                row.id, row.kind, row.team_id, row.payload, attempt=row.attempts, known=known
+                row.id,
+                row.kind,
+                row.team_id,
+                row.payload,
+                attempt=row.attempts,
+                known=known,
+                granted=granted,
             )
 
     async def process(
@@ -236,19 +247,25 @@ class Inbox:
         *,
         attempt: int = 1,
         known: Known | None = None,
+        granted: float | None = None,
     ) -> None:
         """Run the handler for one delivery, holding its lease meanwhile, and record the
-        outcome. `known`: what `preload` read with the claim."""
-        self._hold(inbound_id, attempt)
+        outcome. `known`: what `preload` read with the claim; `granted`: time.monotonic()
+        read before the claim that gave the lease."""
+        lease = Lease(
+            inbound_id, attempt, time.monotonic() if granted is None else granted, self.db
+        )
+        self._held[inbound_id] = lease
+        if self._renewer is None or self._renewer.done():
+            self._renewer = asyncio.create_task(self._renew_leases())
+        # Every Slack call of the run first makes sure the delivery is still this run's.
+        guarded = BEFORE_CALL.set(lease.hold)
         try:
             await self._process(inbound_id, kind, team_id, body, attempt, known)
         finally:
-            self._held.pop(inbound_id, None)
-
-    def _hold(self, inbound_id: int, attempt: int) -> None:
-        self._held[inbound_id] = attempt
-        if self._renewer is None or self._renewer.done():
-            self._renewer = asyncio.create_task(self._renew_leases())
+            BEFORE_CALL.reset(guarded)
+            if self._held.get(inbound_id) is lease:
+                del self._held[inbound_id]
 
     async def _renew_leases(self) -> None:
         """Every RENEW_EVERY, push out the leases of what this process is working on."""
@@ -256,9 +273,16 @@ class Inbox:
             await asyncio.sleep(inbound.RENEW_EVERY.total_seconds())
             if not self._held:
                 continue
+            held, asked = dict(self._held), time.monotonic()
             try:
                 async with self.db.session() as session:
-                    await inbound.renew(session, held=dict(self._held), now=datetime.now(UTC))
+                    renewed = await inbound.renew(
+                        session,
+                        held={i: lease.version for i, lease in held.items()},
+                        now=datetime.now(UTC),
+                    )
+                for i in renewed:
+                    held[i].granted = max(held[i].granted, asked)
             except Exception:
                 logger.exception("could not renew the leases of deliveries in progress")
 
@@ -294,15 +318,24 @@ class Inbox:
                     work.people.update((p.user_id, p) for p in known.people.get(inbound_id, ()))
                     work.looked_up.update(known.looked_up.get(inbound_id, ()))
                 await handler(work)
+            except LeaseLost:
+                _lost(kind)
+                return
             except Exception as exc:
                 async with self.db.session() as session:
-                    await _run_all(session, work.on_outcome if work else [])
+                    # Only this claim's failure is recorded, and only then its outcome steps.
                     status = await inbound.fail(
                         session,
                         inbound_id=inbound_id,
+                        attempts=attempt,
                         now=datetime.now(UTC),
                         error=error_summary(exc),
                     )
+                    if status != "lost":
+                        await _run_all(session, work.on_outcome if work else [])
+                if status == "lost":
+                    _lost(kind)
+                    return
                 outcome = "failed" if status == "failed" else "retry"
                 logger.exception("delivery failed", extra={"outcome": outcome})
                 DELIVERIES.labels(kind, outcome).inc()
@@ -310,20 +343,35 @@ class Inbox:
             finally:
                 HANDLER_SECONDS.labels(kind).observe(time.perf_counter() - started)
             async with self.db.session() as session:
-                await _run_all(session, work.on_outcome)
-                await inbound.finish(session, inbound_id=inbound_id, now=datetime.now(UTC))
+                done = await inbound.finish(
+                    session, inbound_id=inbound_id, attempts=attempt, now=datetime.now(UTC)
+                )
+                if done:  # the outcome steps commit with it, or not at all
+                    await _run_all(session, work.on_outcome)
+            if not done:
+                _lost(kind)
+                return
             DELIVERIES.labels(kind, "done").inc()
             logger.info("delivery done", extra={"outcome": "done"})
 
     async def work_new(self) -> int:
         """A worker process's step: claim deliveries nobody started and work on them, up to
         the concurrency at once; returns how many."""
+        granted = time.monotonic()
         async with self.db.session() as session:
             rows = await inbound.claim_new(session, now=datetime.now(UTC), limit=self.concurrency)
             known = await preload(session, rows)
         await asyncio.gather(
             *(
-                self.process(r.id, r.kind, r.team_id, r.payload, attempt=r.attempts, known=known)
+                self.process(
+                    r.id,
+                    r.kind,
+                    r.team_id,
+                    r.payload,
+                    attempt=r.attempts,
+                    known=known,
+                    granted=granted,
+                )
                 for r in rows
                 if r.payload
             )
@@ -342,6 +390,7 @@ class Inbox:
             async with self._limit:
                 # The batch's lease started with the batch: renew it as each one starts, so
                 # a delivery waiting its turn behind slow ones is never run twice.
+                granted = time.monotonic()
                 async with self.db.session() as session:
                     fresh = await inbound.claim(
                         session,
@@ -352,7 +401,12 @@ class Inbox:
                 if fresh is None or fresh.payload is None:
                     return False  # another replica took it over, or nothing is left to do
                 await self.process(
-                    fresh.id, fresh.kind, fresh.team_id, fresh.payload, attempt=fresh.attempts
+                    fresh.id,
+                    fresh.kind,
+                    fresh.team_id,
+                    fresh.payload,
+                    attempt=fresh.attempts,
+                    granted=granted,
                 )
                 return True
 
@@ -436,6 +490,15 @@ async def preload(session: AsyncSession, rows: Iterable[Inbound]) -> Known:
         people={i: [fresh[p] for p in pairs if p in fresh] for i, pairs in named.items()},
         looked_up={i: [u for _, u in pairs] for i, pairs in named.items()},
     )
+
+
+def _lost(kind: str) -> None:
+    logger.warning(
+        "lost the lease: another process took the delivery over; this run stops, its outcome "
+        "unrecorded",
+        extra={"outcome": "lost"},
+    )
+    DELIVERIES.labels(kind, "lost").inc()
 
 
 async def _run_all(session: AsyncSession, steps: list[OutcomeStep]) -> None:

@@ -21,7 +21,7 @@ HANDLER_SECONDS = Histogram(
 )
 DELIVERIES = Counter(
     "allybot_deliveries_total",
-    "Slack deliveries after the ack: recorded, duplicate, done, retry, failed",
+    "Slack deliveries after the ack: recorded, duplicate, done, retry, failed, lost",
     ["kind", "outcome"],
 )
 SLACK_CALLS = Counter("allybot_slack_api_calls_total", "Slack Web API calls", ["method"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import Any
 
 import aiohttp
@@ -33,10 +35,21 @@ def retry_handlers(interval: RetryIntervalCalculator | None = None) -> list[Asyn
     ]
 
 
+# Set for the work on one delivery (bot.inbox): awaited before each Web API call made in it,
+# so a run that outlived its lease stops before Slack hears from it what the process that took
+# the delivery over says too. It raises to stop the run.
+BEFORE_CALL: ContextVar[Callable[[], Awaitable[None]] | None] = ContextVar(
+    "before_slack_call", default=None
+)
+
+
 class InstrumentedWebClient(AsyncWebClient):
     """An AsyncWebClient that counts every call and every error by method."""
 
     async def api_call(self, api_method: str, *args: Any, **kwargs: Any) -> AsyncSlackResponse:
+        guard = BEFORE_CALL.get()
+        if guard is not None:
+            await guard()
         SLACK_CALLS.labels(api_method).inc()
         try:
             return await super().api_call(api_method, *args, **kwargs)

@@ -83,7 +83,9 @@ async def test_the_delivery_log_keeps_no_text_past_its_purpose(db: Database) -> 
             row = await session.get(Inbound, failing)
             assert row is not None
             row.attempts = attempts
-            await inbound.fail(session, inbound_id=failing, now=now, error="KudosRejected")
+            await inbound.fail(
+                session, inbound_id=failing, attempts=attempts, now=now, error="KudosRejected"
+            )
         stale = await inbound.record(
             session, team_id=team, key="event:Ev2", kind="test", payload={"t": "words"}, now=now
         )
@@ -118,7 +120,9 @@ async def test_watching_takes_over_dead_work_and_leaves_failures_to_their_backof
     _, failed = await _record(db, now - timedelta(minutes=5))
     async with db.session() as session:
         assert await inbound.claim(session, inbound_id=failed, attempts=0, now=now) is not None
-        await inbound.fail(session, inbound_id=failed, now=now - timedelta(minutes=1), error="X")
+        await inbound.fail(
+            session, inbound_id=failed, attempts=1, now=now - timedelta(minutes=1), error="X"
+        )
     async with db.session() as session:
         watched = {r.id for r in await inbound.claim_expired(session, now=now, dead_only=True)}
     assert dead in watched and failed not in watched

@@ -158,11 +158,11 @@ async def claim_expired(
     return list(claimed.scalars())
 
 
-async def renew(session: AsyncSession, *, held: dict[int, int], now: datetime) -> int:
+async def renew(session: AsyncSession, *, held: dict[int, int], now: datetime) -> list[int]:
     """Extend the leases of deliveries still held at the claim version `held` maps them to;
-    a lease pushed further out (a failure's backoff) is left alone. Returns how many."""
+    a lease pushed further out (a failure's backoff) is left alone. Returns the ids renewed."""
     if not held:
-        return 0
+        return []
     until = now + LEASE
     result = await session.execute(
         update(Inbound)
@@ -172,38 +172,73 @@ async def renew(session: AsyncSession, *, held: dict[int, int], now: datetime) -
             Inbound.lease_until < until,
         )
         .values(lease_until=until)
+        .returning(Inbound.id)
         .execution_options(synchronize_session=False)
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return list(result.scalars())
 
 
-async def finish(session: AsyncSession, *, inbound_id: int, now: datetime) -> None:
-    """Mark a delivery done and drop its payload: only the dedup key is kept."""
-    await session.execute(_FINISH, {"inbound_id": inbound_id, "now": now})
+async def confirm(session: AsyncSession, *, inbound_id: int, attempts: int, now: datetime) -> bool:
+    """Renew one lease if it is still this claim's (`attempts`, its version) and pending: how
+    a run that may have stalled past its lease learns, before it calls Slack, whether another
+    process took the delivery over meanwhile."""
+    params = {"inbound_id": inbound_id, "version": attempts, "until": now + LEASE}
+    return bool((await session.execute(_CONFIRM, params)).rowcount)  # type: ignore[attr-defined]
+
+
+_CONFIRM = (
+    update(Inbound)
+    .where(
+        Inbound.id == bindparam("inbound_id"),
+        Inbound.attempts == bindparam("version"),
+        Inbound.status == "pending",
+    )
+    .values(lease_until=bindparam("until"))
+    .execution_options(synchronize_session=False)
+)
+
+
+async def finish(session: AsyncSession, *, inbound_id: int, attempts: int, now: datetime) -> bool:
+    """Mark a delivery done and drop its payload (only the dedup key is kept), if this claim
+    (`attempts`, its version) still holds it; False, and nothing changed, when another
+    process took it over after this one outlived its lease."""
+    params = {"inbound_id": inbound_id, "version": attempts, "now": now}
+    return bool((await session.execute(_FINISH, params)).rowcount)  # type: ignore[attr-defined]
 
 
 _FINISH = (
     update(Inbound)
-    .where(Inbound.id == bindparam("inbound_id"))
+    .where(
+        Inbound.id == bindparam("inbound_id"),
+        Inbound.attempts == bindparam("version"),
+        Inbound.status == "pending",
+    )
     .values(status="done", payload=None, finished_at=bindparam("now"), error=None)
     .execution_options(synchronize_session=False)
 )
 
 
-async def fail(session: AsyncSession, *, inbound_id: int, now: datetime, error: str) -> str:
-    """Record a failed attempt: retried after a backoff, given up after MAX_ATTEMPTS."""
-    row = await session.get(Inbound, inbound_id)
-    if row is None:
-        return "gone"
-    row.error = error[:2000]
-    if row.attempts >= MAX_ATTEMPTS:
-        row.status = "failed"
-        row.finished_at = now
-        row.payload = None  # nothing more will read it: the message text goes now
+async def fail(
+    session: AsyncSession, *, inbound_id: int, attempts: int, now: datetime, error: str
+) -> str:
+    """Record a failed attempt of this claim (`attempts`, its version): retried after a
+    backoff ("pending"), given up after MAX_ATTEMPTS ("failed"); "lost", and nothing
+    changed, when another process holds the delivery now (or it is gone)."""
+    values: dict[str, Any] = {"error": error[:2000]}
+    if attempts >= MAX_ATTEMPTS:
+        # Nothing more will read the payload: the message text goes now.
+        values.update(status="failed", finished_at=now, payload=None)
     else:
-        row.lease_until = now + timedelta(seconds=15 * 2**row.attempts)
-    await session.flush()
-    return row.status
+        values["lease_until"] = now + timedelta(seconds=15 * 2**attempts)
+    result = await session.execute(
+        update(Inbound)
+        .where(Inbound.id == inbound_id, Inbound.attempts == attempts, Inbound.status == "pending")
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if not result.rowcount:  # type: ignore[attr-defined]
+        return "lost"
+    return "failed" if attempts >= MAX_ATTEMPTS else "pending"
 
 
 async def retain(session: AsyncSession, *, now: datetime) -> int:

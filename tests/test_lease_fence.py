@@ -1,0 +1,208 @@
+"""A run that stalls past its lease (a GC pause, a starved CPU, a hung call) and finds the
+delivery taken over by another process neither reaches Slack again nor records its outcome
+over the new owner's; a live run keeps its delivery however long it takes."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from bot.db import Database
+from bot.inbox import Work
+from bot.models import Inbound, Workspace
+from bot.services import inbound
+from bot.services.people import ensure_workspace
+from tests.helpers import new_id, running_bot
+from tests.slack_double import SlackDouble
+
+
+async def _record(db: Database, team_id: str, n: int) -> int:
+    async with db.session() as session:
+        row_id = await inbound.record(
+            session,
+            team_id=team_id,
+            key=f"event:{new_id('Ev')}",
+            kind="post",
+            payload={"n": n},
+            now=datetime.now(UTC),
+        )
+    assert row_id is not None
+    return row_id
+
+
+async def _row(db: Database, row_id: int) -> Inbound:
+    async with db.session() as session:
+        row = (await session.execute(select(Inbound).where(Inbound.id == row_id))).scalar_one()
+    return row
+
+
+def _posted(slack: SlackDouble, user_id: str) -> list[str]:
+    return [
+        str(c.args.get("text")) for c in slack.calls_to("chat.postMessage", channel=user_id) if c.ok
+    ]
+
+
+class _Stallable:
+    """A handler that posts one DM per delivery, and on the run told to stall waits first
+    (its renewals stopped too: the whole process stalls, as in a long GC pause) until the
+    test lets it go on; `outcome_team` is a workspace its outcome step would create."""
+
+    def __init__(self, user_id: str) -> None:
+        self.user_id = user_id
+        self.stall_version: int | None = None
+        self.stalled = asyncio.Event()
+        self.go_on = asyncio.Event()
+        self.outcome_team = new_id("T")
+        self.raise_after_post = False
+
+    async def __call__(self, work: Work) -> None:
+        if work.attempt == self.stall_version:
+            self.stalled.set()
+            await self.go_on.wait()
+
+        async def outcome(session: object) -> None:
+            await ensure_workspace(session, team_id=self.outcome_team)  # type: ignore[arg-type]
+
+        work.on_outcome.append(outcome)
+        await work.client.chat_postMessage(
+            channel=self.user_id, text=f"delivery {work.body['n']} run {work.attempt}"
+        )
+        if self.raise_after_post and work.attempt == self.stall_version:
+            raise RuntimeError("failed after the post")
+
+
+async def test_a_run_that_stalled_past_its_lease_does_not_post_again_or_finish_over_the_new_owner(
+    fresh_db: tuple[str, Database], slack: SlackDouble, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A claims the delivery and stalls past its lease (its renewals stall too); B takes it
+    over and finishes it, posting once; A then wakes up: it posts nothing, and its finish
+    leaves B's outcome alone."""
+    url, _ = fresh_db
+    monkeypatch.setattr(inbound, "LEASE", timedelta(seconds=1))  # 10 s in production
+    monkeypatch.setattr(inbound, "RENEW_EVERY", timedelta(seconds=60))  # stalled: none
+    user = new_id("U")
+    slack.add_user(user, team_id="T1")
+    handler = _Stallable(user)
+    handler.stall_version = 1
+    async with running_bot(url, slack) as a, running_bot(url, slack) as b:
+        for bot in (a, b):
+            bot.inbox.handlers["post"] = handler
+        row_id = await _record(a.db, new_id("T"), 1)
+        a.inbox.submit(row_id)
+        await asyncio.wait_for(handler.stalled.wait(), 10)
+        await asyncio.sleep(inbound.LEASE.total_seconds() + 0.2)  # A's lease runs out
+        assert await b.inbox.recover(dead_only=True) == 1
+        taken_over = await _row(a.db, row_id)
+        b_run = f"delivery 1 run {taken_over.attempts}"
+        assert taken_over.status == "done" and taken_over.attempts > 1
+        assert _posted(slack, user) == [b_run], "the recovered run posted once"
+
+        handler.go_on.set()  # A wakes up, its lease long gone
+        await a.inbox.drain()
+    assert _posted(slack, user) == [b_run], "A did not post a second time"
+    after = await _row(a.db, row_id)
+    assert (after.status, after.attempts, after.finished_at) == (
+        "done",
+        taken_over.attempts,
+        taken_over.finished_at,
+    ), "A's finish left B's outcome as it was"
+    async with a.db.session() as session:
+        created = await session.get(Workspace, handler.outcome_team)
+    assert created is not None, "B's outcome step was committed with B's finish"
+
+
+async def test_a_run_whose_claim_was_taken_while_its_lease_looked_fresh_records_no_outcome(
+    database_url: str, db: Database, slack: SlackDouble
+) -> None:
+    """Another process claimed the delivery (its version moved) while this run remembered a
+    fresh lease: the run may reach Slack (it cannot know without asking), but its finish
+    matches nothing, and the outcome steps committed with it are rolled back."""
+    user = new_id("U")
+    slack.add_user(user, team_id="T1")
+    handler = _Stallable(user)
+    handler.stall_version = 1
+    async with running_bot(database_url, slack) as a:
+        a.inbox.handlers["post"] = handler
+        row_id = await _record(a.db, new_id("T"), 2)
+        a.inbox.submit(row_id)
+        await asyncio.wait_for(handler.stalled.wait(), 10)
+        async with a.db.session() as session:  # another process's claim, version 2
+            await session.execute(
+                update(Inbound).where(Inbound.id == row_id).values(attempts=Inbound.attempts + 1)
+            )
+        before = await _row(a.db, row_id)
+        handler.go_on.set()
+        await a.inbox.drain()
+    assert _posted(slack, user) == ["delivery 2 run 1"]
+    after = await _row(a.db, row_id)
+    assert (after.status, after.attempts, after.payload) == ("pending", 2, before.payload)
+    assert after.lease_until == before.lease_until
+    async with a.db.session() as session:
+        assert await session.get(Workspace, handler.outcome_team) is None, "rolled back"
+
+
+async def test_a_failure_after_losing_the_lease_leaves_the_new_owners_row_alone(
+    database_url: str, db: Database, slack: SlackDouble
+) -> None:
+    user = new_id("U")
+    slack.add_user(user, team_id="T1")
+    handler = _Stallable(user)
+    handler.stall_version = 1
+    handler.raise_after_post = True
+    async with running_bot(database_url, slack) as a:
+        a.inbox.handlers["post"] = handler
+        row_id = await _record(a.db, new_id("T"), 3)
+        a.inbox.submit(row_id)
+        await asyncio.wait_for(handler.stalled.wait(), 10)
+        async with a.db.session() as session:
+            await session.execute(
+                update(Inbound).where(Inbound.id == row_id).values(attempts=Inbound.attempts + 1)
+            )
+        before = await _row(a.db, row_id)
+        handler.go_on.set()
+        await a.inbox.drain()
+    assert _posted(slack, user) == ["delivery 3 run 1"]
+    after = await _row(a.db, row_id)
+    assert (after.status, after.error, after.lease_until) == ("pending", None, before.lease_until)
+    async with a.db.session() as session:
+        assert await session.get(Workspace, handler.outcome_team) is None
+
+
+async def test_a_live_run_past_half_its_lease_asks_once_and_posts(
+    database_url: str, db: Database, slack: SlackDouble, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fast path asks the database nothing; a run whose last grant is older than half
+    the lease confirms it (one UPDATE) and, still the owner, posts and finishes once."""
+    user = new_id("U")
+    slack.add_user(user, team_id="T1")
+    monkeypatch.setattr(inbound, "LEASE", timedelta(seconds=2))
+    monkeypatch.setattr(inbound, "RENEW_EVERY", timedelta(seconds=60))  # no renewal meanwhile
+    asked: list[int] = []
+    confirm = inbound.confirm
+
+    async def counting_confirm(session: object, **kw: int | datetime) -> bool:
+        asked.append(int(kw["inbound_id"]))  # type: ignore[arg-type]
+        return await confirm(session, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(inbound, "confirm", counting_confirm)
+    waits = {1: 0.0, 2: inbound.LEASE.total_seconds() * 0.7}
+
+    async def post(work: Work) -> None:
+        n = int(work.body["n"])
+        await work.client.chat_postMessage(channel=user, text=f"first {n}")
+        await asyncio.sleep(waits[n])
+        await work.client.chat_postMessage(channel=user, text=f"second {n}")
+
+    async with running_bot(database_url, slack) as a:
+        a.inbox.handlers["post"] = post
+        quick = await _record(a.db, new_id("T"), 1)
+        slow = await _record(a.db, new_id("T"), 2)
+        a.inbox.submit(quick)
+        a.inbox.submit(slow)
+        await a.inbox.drain()
+    assert asked == [slow], "only the run past half its lease asked, once"
+    assert sorted(_posted(slack, user)) == ["first 1", "first 2", "second 1", "second 2"]
+    assert [(await _row(a.db, r)).status for r in (quick, slow)] == ["done", "done"]
