@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager, closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -79,21 +80,74 @@ async def new_database(backend: str, tmp_dir: Path) -> AsyncIterator[str]:
         yield url
 
 
+class Templates:
+    """Each backend's empty database at head, migrated once per test process. A test that
+    needs a database of its own gets a copy of it (milliseconds) instead of running every
+    Alembic step again (seconds on each backend, for each such test)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._urls: dict[str, str] = {}
+        self._dropped = AsyncExitStack()
+
+    async def _template(self, backend: str) -> str:
+        if backend not in self._urls:
+            if backend == "sqlite":
+                url = f"sqlite:///{self.folder / 'template.db'}"
+            else:
+                url = await self._dropped.enter_async_context(
+                    scratch_postgres(PG_ADMIN_DSN, prefix="allybot_template")
+                )
+            database = Database(url)
+            try:
+                await upgrade(database)
+            finally:
+                await database.dispose()  # PostgreSQL copies only a database nobody is on
+            self._urls[backend] = url
+        return self._urls[backend]
+
+    @asynccontextmanager
+    async def copy(self, backend: str, tmp_dir: Path) -> AsyncIterator[str]:
+        """A new database at head, dropped afterwards."""
+        template = await self._template(backend)
+        if backend == "sqlite":
+            path = tmp_dir / f"allybot-{uuid.uuid4().hex[:8]}.db"
+            source = template.removeprefix("sqlite:///")
+            with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(path)) as dst:
+                src.backup(dst)
+            yield f"sqlite:///{path}"
+            return
+        name = template.rsplit("/", 1)[1]
+        async with scratch_postgres(PG_ADMIN_DSN, prefix="allybot_test", template=name) as url:
+            yield url
+
+    async def close(self) -> None:
+        await self._dropped.aclose()
+
+
+@pytest.fixture(scope="session")
+async def templates(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Templates]:
+    made = Templates(tmp_path_factory.mktemp("templates"))
+    yield made
+    await made.close()
+
+
 @pytest.fixture(scope="session")
 async def database_url(
-    backend: str, tmp_path_factory: pytest.TempPathFactory
+    backend: str, templates: Templates, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[str]:
     """The run's shared database."""
-    async with new_database(backend, tmp_path_factory.mktemp("db")) as url:
+    async with templates.copy(backend, tmp_path_factory.mktemp("db")) as url:
         yield url
 
 
 @pytest.fixture
-async def fresh_db(backend: str, tmp_path: Path) -> AsyncIterator[tuple[str, Database]]:
+async def fresh_db(
+    backend: str, templates: Templates, tmp_path: Path
+) -> AsyncIterator[tuple[str, Database]]:
     """An empty database at head for one test, for whole-process tests that act on all of it."""
-    async with new_database(backend, tmp_path) as url:
+    async with templates.copy(backend, tmp_path) as url:
         database = Database(url)
-        await upgrade(database)
         try:
             yield url, database
         finally:

@@ -23,12 +23,10 @@ import pytest
 from sqlalchemy import func, select, update
 
 from bot.db import Database
-from bot.migrate import upgrade
 from bot.models import Kudos, OutboxMessage, Person
 from scheduler import outbox
 from scheduler.planner import plan
-from tests.conftest import PG_ADMIN_DSN, Server, Team, server_env, start_server, stopped
-from tests.databases import scratch_postgres
+from tests.conftest import Server, Team, Templates, server_env, start_server, stopped
 from tests.helpers import at, new_id, running_bot, seed_people
 from tests.slack_double import SlackDouble
 from tests.test_channel_kudos_e2e import message
@@ -40,10 +38,9 @@ STRANDED_AT = at("2026-11-19 09:00", TZ)
 
 
 @pytest.fixture
-async def pg() -> AsyncIterator[tuple[str, Database]]:
-    async with scratch_postgres(PG_ADMIN_DSN, prefix="allybot_replicas") as url:
+async def pg(templates: Templates, tmp_path: Path) -> AsyncIterator[tuple[str, Database]]:
+    async with templates.copy("postgresql", tmp_path) as url:
         db = Database(url)
-        await upgrade(db)
         try:
             yield url, db
         finally:
