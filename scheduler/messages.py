@@ -13,6 +13,7 @@ import importlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
@@ -43,16 +44,34 @@ class Skip:
 
 RenderFn = Callable[[AllyBot, AsyncWebClient, OutboxMessage, datetime], Awaitable[Outgoing | Skip]]
 OpenedFn = Callable[[AsyncSession, OutboxMessage, str], Awaitable[None]]
+ClientFn = Callable[[str], Awaitable[AsyncWebClient]]
+PrepareFn = Callable[[AllyBot, ClientFn, list[OutboxMessage]], Awaitable[Any]]
+RenderInFn = Callable[
+    [AsyncSession, list[OutboxMessage], Any, datetime], Awaitable[dict[int, Outgoing | Skip]]
+]
+
+
+@dataclass(frozen=True)
+class Batched:
+    """How a kind renders many rows at once: `prepare` reads what may need Slack (profiles)
+    outside any transaction; `render` then renders the rows inside the transaction that
+    marks them sending, so a group of sends costs one commit, not one each. Only for kinds
+    that post to a person or a channel (no group DM to open)."""
+
+    prepare: PrepareFn
+    render: RenderInFn
 
 
 @dataclass(frozen=True)
 class MessageKind:
     """`render` builds the message when its row is sent; `opened`, when set, keeps the group
-    DM the sender opened for it (so later messages to the same people reuse it)."""
+    DM the sender opened for it (so later messages to the same people reuse it); `batched`,
+    when set, is what the sender uses instead of `render`."""
 
     name: str
     render: RenderFn
     opened: OpenedFn | None = None
+    batched: Batched | None = None
 
 
 _KINDS: dict[str, MessageKind] = {}

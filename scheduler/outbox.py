@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, exists, literal, or_, select, update
+from sqlalchemy import Select, and_, bindparam, delete, exists, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 from sqlalchemy.sql.selectable import Subquery
@@ -169,40 +169,68 @@ async def claimed(session: AsyncSession, *, token: str) -> list[OutboxMessage]:
     return list((await session.execute(stmt.order_by(OutboxMessage.id))).scalars())
 
 
-async def items_of(session: AsyncSession, *, message_id: int) -> list[Nudge]:
-    stmt = select(Nudge).where(Nudge.message_id == message_id, Nudge.status == "planned")
-    return list((await session.execute(stmt.order_by(Nudge.id))).scalars())
+async def items_of(session: AsyncSession, *, message_ids: Sequence[int]) -> dict[int, list[Nudge]]:
+    """The planned items of each message, in one read."""
+    stmt = select(Nudge).where(Nudge.message_id.in_(list(message_ids)), Nudge.status == "planned")
+    found: dict[int, list[Nudge]] = {}
+    for nudge in (await session.execute(stmt.order_by(Nudge.id))).scalars():
+        found.setdefault(int(nudge.message_id or 0), []).append(nudge)
+    return found
 
 
 async def mark_sending(
-    session: AsyncSession, *, message_id: int, token: str, now: datetime
-) -> bool:
-    """Note that the post is about to leave, so a crash from here on counts as a possible
-    duplicate when the message is sent again; False if the claim was lost meanwhile."""
+    session: AsyncSession, *, message_ids: Sequence[int], token: str, now: datetime
+) -> set[int]:
+    """Note that these posts are about to leave, so a crash from here on counts each as a
+    possible duplicate when it is sent again; returns the ids still held (a claim lost
+    meanwhile is its new holder's to send)."""
+    if not message_ids:
+        return set()
     result = await session.execute(
         update(OutboxMessage)
         .where(
-            OutboxMessage.id == message_id,
+            OutboxMessage.id.in_(list(message_ids)),
             OutboxMessage.claim_token == token,
             OutboxMessage.status == "pending",
         )
         .values(sending_at=now, error=None)
+        .returning(OutboxMessage.id)
+        .execution_options(synchronize_session=False)
     )
-    return bool(getattr(result, "rowcount", 0))
+    return set(result.scalars())
+
+
+_SENT = (
+    update(OutboxMessage.__table__)  # type: ignore[arg-type]
+    .where(OutboxMessage.__table__.c.id == bindparam("message_id"))
+    .values(
+        status="sent",
+        channel_id=bindparam("posted_in"),
+        ts=bindparam("posted_ts"),
+        sent_at=bindparam("posted_at", type_=UTCDateTime()),
+        error=None,
+    )
+)
 
 
 async def mark_sent(
-    session: AsyncSession, *, message_id: int, channel_id: str, ts: str, now: datetime
+    session: AsyncSession, *, posted: Sequence[tuple[int, str, str]], now: datetime
 ) -> None:
+    """Messages Slack accepted, as (id, channel, ts), and their items, in two statements."""
+    if not posted:
+        return
     await session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == message_id)
-        .values(status="sent", channel_id=channel_id, ts=ts, sent_at=now, error=None)
+        _SENT,
+        [
+            {"message_id": mid, "posted_in": channel, "posted_ts": ts, "posted_at": now}
+            for mid, channel, ts in posted
+        ],
     )
     await session.execute(
         update(Nudge)
-        .where(Nudge.message_id == message_id, Nudge.status == "planned")
+        .where(Nudge.message_id.in_([mid for mid, _, _ in posted]), Nudge.status == "planned")
         .values(status="sent")
+        .execution_options(synchronize_session=False)
     )
 
 

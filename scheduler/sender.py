@@ -6,19 +6,24 @@ policy holds for all of them: a row is claimed with a token and a lease (FOR UPD
 LOCKED on PostgreSQL), marked `sending_at` just before the post and `sent` with Slack's ts
 after; errors no retry can fix fail it with the reason, others are retried by later passes
 with backoff, up to `outbox.MAX_ATTEMPTS`; a row whose holder died is taken over after its
-lease, and counted as a possible duplicate if its post was in flight.
+lease, and counted as a possible duplicate if its post was in flight. The writes of the
+sends in flight are grouped (`Sending`): many sends share one transaction for rendering and
+marking `sending_at`, and one for marking `sent`, so a message costs a fraction of a commit.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.sql.selectable import Subquery
 
 from bot import kudos_posts
@@ -29,7 +34,8 @@ from bot.runtime import AllyBot
 from bot.services import me_too
 from bot.slack import slack_error
 from scheduler import messages, outbox
-from scheduler.messages import Skip
+from scheduler.grouped import Grouped
+from scheduler.messages import Batched, Outgoing, Skip
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +82,17 @@ async def send_due(
     result = SendResult()
     limit = asyncio.Semaphore(concurrency)
     released: list[int] = []
-    while not bot.stopping.is_set():  # a process shutting down finishes its batch, no more
+    in_flight: set[asyncio.Task[None]] = set()
+
+    async def bounded(sending: Sending, row: OutboxMessage) -> None:
+        try:
+            await sending.send(row)
+        finally:
+            limit.release()
+
+    # The next batch is claimed as soon as the last row of this one has a slot, while the
+    # rest of this one is still in flight: the sender never idles between batches.
+    while not bot.stopping.is_set():  # a process shutting down finishes what it started
         token = str(uuid.uuid4())
         async with bot.db.session() as session:
             result.resent += await outbox.claim_due(
@@ -86,95 +102,197 @@ async def send_due(
                 await outbox.claim_new(
                     session, clocks=clocks, now=now, token=token, limit=batch, team_id=team_id
                 )
-        async with bot.db.session() as session:
             rows = await outbox.claimed(session, token=token)
         if not rows:
             break
-
-        async def bounded(row: OutboxMessage, token: str = token) -> None:
-            async with limit:
-                if bot.stopping.is_set():  # shutting down: hand back what has not started
-                    released.append(row.id)
-                    return
-                await send_one(bot, row, token=token, now=now, result=result)
-
-        await asyncio.gather(*(bounded(row) for row in rows))
-        if released:
-            async with bot.db.session() as session:
-                await outbox.release(session, message_ids=released, now=now)
-            logger.info("handed back %d unsent messages for another replica", len(released))
-            released.clear()
+        sending = Sending(bot, token=token, now=now, result=result)
+        for row in interleaved(rows):
+            await limit.acquire()
+            if bot.stopping.is_set():  # shutting down: hand back what has not started
+                limit.release()
+                released.append(row.id)
+                continue
+            task = asyncio.create_task(bounded(sending, row))
+            in_flight.add(task)
+            task.add_done_callback(in_flight.discard)
         if len(rows) < batch:
             break
+    await asyncio.gather(*in_flight)
+    if released:
+        async with bot.db.session() as session:
+            await outbox.release(session, message_ids=released, now=now)
+        logger.info("handed back %d unsent messages for another replica", len(released))
     if result.resent:
         MESSAGES.labels("resent").inc(result.resent)
         logger.warning("re-sent %d messages whose sender died mid-send", result.resent)
     return result
 
 
-async def send_one(
-    bot: AllyBot, row: OutboxMessage, *, token: str, now: datetime, result: SendResult
-) -> None:
-    """Render one claimed row, post it, and record what happened."""
-    with log_context(team=row.team_id, message=row.id, kind=row.kind):
-        kind = messages.get(row.kind)
-        client = await bot.clients.for_team(row.team_id)
-        try:
-            rendered = await kind.render(bot, client, row, now) if kind else Skip("unknown kind")
-            if isinstance(rendered, Skip):
-                async with bot.db.session() as session:
-                    await outbox.cancel(session, message=row, why=rendered.reason)
-                result.cancelled += 1
-                MESSAGES.labels("cancelled").inc()
-                return
-            assert kind is not None
-            channel = rendered.user_id or rendered.channel_id
-            if channel is None:  # Slack gives the same group DM for the same people
-                opened = await client.conversations_open(users=",".join(rendered.members))
-                channel = str(opened["channel"]["id"])
-                if kind.opened is not None:
-                    async with bot.db.session() as session:
-                        await kind.opened(session, row, channel)
-            async with bot.db.session() as session:
-                if not await outbox.mark_sending(session, message_id=row.id, token=token, now=now):
+def interleaved(rows: list[OutboxMessage]) -> list[OutboxMessage]:
+    """The rows taking turns by workspace, so one workspace's slow or rate-limited sends do
+    not hold up the others' in a batch."""
+    by_team: dict[str, list[OutboxMessage]] = {}
+    for row in rows:
+        by_team.setdefault(row.team_id, []).append(row)
+    turns = itertools.zip_longest(*by_team.values())
+    return [row for turn in turns for row in turn if row is not None]
+
+
+@dataclass(frozen=True)
+class Staged:
+    """A claimed row on its way to being marked sending: already rendered (`rendered`, and
+    the `channel` it goes to), or None for its kind to render in the group's transaction."""
+
+    row: OutboxMessage
+    rendered: Outgoing | Skip | None = None
+    channel: str | None = None
+
+
+@dataclass(frozen=True)
+class Ready:
+    """Rendered, marked sending, and where to post it."""
+
+    message: Outgoing
+    channel: str
+
+
+class Sending:
+    """One claimed batch on its way out. Each workspace's client is looked up once for the
+    batch, and the writes of the sends in flight are grouped (`grouped.Grouped`): rendering
+    and marking `sending_at` in one transaction, marking `sent` in another, each shared by
+    every send that reaches that step together. Every post is still preceded by its own
+    committed `sending_at`, so a crash doubles at most the posts in flight, as counted."""
+
+    def __init__(self, bot: AllyBot, *, token: str, now: datetime, result: SendResult) -> None:
+        self.bot, self.token, self.now, self.result = bot, token, now, result
+        self._clients: dict[str, asyncio.Future[AsyncWebClient]] = {}
+        self.staging: Grouped[Staged, Ready | Skip | None] = Grouped(self._stage, parallel=2)
+        self.landing: Grouped[tuple[int, str, str], None] = Grouped(self._land)
+
+    async def client(self, team_id: str) -> AsyncWebClient:
+        if team_id not in self._clients:
+            self._clients[team_id] = asyncio.ensure_future(self.bot.clients.for_team(team_id))
+        return await self._clients[team_id]
+
+    async def send(self, row: OutboxMessage) -> None:
+        """Render one claimed row, post it, and record what happened."""
+        result = self.result
+        with log_context(team=row.team_id, message=row.id, kind=row.kind):
+            try:
+                outcome = await self.staging.submit(await self._staged(row))
+                if outcome is None:
                     return  # the claim was lost meanwhile; its new holder sends it
-            resp = await client.chat_postMessage(
-                channel=channel,
-                text=rendered.text,
-                blocks=rendered.blocks,
-                unfurl_links=False,
-                unfurl_media=False,
-            )
-        except Exception as exc:
-            error = slack_error(exc) if isinstance(exc, SlackApiError) else describe(exc)
-            permanent = isinstance(exc, SlackApiError) and error in PERMANENT
-            async with bot.db.session() as session:
-                status = await outbox.mark_attempt_failed(
-                    session, message_id=row.id, now=now, error=error, permanent=permanent
+                if isinstance(outcome, Skip):
+                    result.cancelled += 1
+                    MESSAGES.labels("cancelled").inc()
+                    return
+                client = await self.client(row.team_id)
+                resp = await client.chat_postMessage(
+                    channel=outcome.channel,
+                    text=outcome.message.text,
+                    blocks=outcome.message.blocks,
+                    unfurl_links=False,
+                    unfurl_media=False,
                 )
-            outcome = "failed" if status == "failed" else "retry"
-            setattr(result, outcome, getattr(result, outcome) + 1)
-            result.errors.append(error)
-            MESSAGES.labels(outcome).inc()
-            logger.warning(
-                "%s message not sent: %s",
-                row.kind,
-                error,
-                extra={"outcome": outcome, "reason": error},
-                exc_info=not isinstance(exc, SlackApiError),  # a bug, not Slack: its traceback
-            )
-            return
-        async with bot.db.session() as session:
-            await outbox.mark_sent(
+            except Exception as exc:
+                await self._failed(row, exc)
+                return
+            await self.landing.submit((row.id, str(resp["channel"]), str(resp["ts"])))
+            result.sent += 1
+            MESSAGES.labels("sent").inc()
+            logger.info("%s message sent", row.kind, extra={"outcome": "sent"})
+
+    async def _staged(self, row: OutboxMessage) -> Staged:
+        """A kind that renders in groups is rendered in the staging transaction; any other
+        renders here, in its own transactions, and its group DM is opened here."""
+        kind = messages.get(row.kind)
+        if kind is None:
+            return Staged(row, Skip("unknown kind"))
+        if kind.batched is not None:
+            return Staged(row)
+        client = await self.client(row.team_id)
+        rendered = await kind.render(self.bot, client, row, self.now)
+        if isinstance(rendered, Skip):
+            return Staged(row, rendered)
+        channel = rendered.user_id or rendered.channel_id
+        if channel is None:  # Slack gives the same group DM for the same people
+            opened = await client.conversations_open(users=",".join(rendered.members))
+            channel = str(opened["channel"]["id"])
+            if kind.opened is not None:
+                async with self.bot.db.session() as session:
+                    await kind.opened(session, row, channel)
+        return Staged(row, rendered, channel)
+
+    async def _stage(self, group: list[Staged]) -> list[Ready | Skip | None]:
+        """Render what is left to render, cancel what has nothing to say, and mark the rest
+        sending, in one transaction; None for a row whose claim was lost."""
+        todo: dict[str, list[OutboxMessage]] = {}
+        for staged in group:
+            if staged.rendered is None:
+                todo.setdefault(staged.row.kind, []).append(staged.row)
+        prepared: dict[str, Any] = {}
+        for name, rows in todo.items():  # reads that may ask Slack: before the transaction
+            prepared[name] = await _batched(name).prepare(self.bot, self.client, rows)
+        rendered: dict[int, Outgoing | Skip] = {}
+        channels = {s.row.id: s.channel for s in group}
+        async with self.bot.db.session() as session:
+            for name, rows in todo.items():
+                rendered.update(
+                    await _batched(name).render(session, rows, prepared[name], self.now)
+                )
+            for staged in group:
+                message = rendered.setdefault(staged.row.id, staged.rendered)  # type: ignore[arg-type]
+                if isinstance(message, Skip):
+                    await outbox.cancel(session, message=staged.row, why=message.reason)
+                elif channels[staged.row.id] is None:
+                    channels[staged.row.id] = message.user_id or message.channel_id
+            held = await outbox.mark_sending(
                 session,
-                message_id=row.id,
-                channel_id=str(resp["channel"]),
-                ts=str(resp["ts"]),
-                now=now,
+                message_ids=[mid for mid, m in rendered.items() if isinstance(m, Outgoing)],
+                token=self.token,
+                now=self.now,
             )
-        result.sent += 1
-        MESSAGES.labels("sent").inc()
-        logger.info("%s message sent", row.kind, extra={"outcome": "sent"})
+        out: list[Ready | Skip | None] = []
+        for staged in group:
+            message = rendered[staged.row.id]
+            if isinstance(message, Skip):
+                out.append(message)
+            elif staged.row.id in held:
+                out.append(Ready(message, str(channels[staged.row.id])))
+            else:
+                out.append(None)
+        return out
+
+    async def _land(self, posted: list[tuple[int, str, str]]) -> list[None]:
+        async with self.bot.db.session() as session:
+            await outbox.mark_sent(session, posted=posted, now=self.now)
+        return [None] * len(posted)
+
+    async def _failed(self, row: OutboxMessage, exc: Exception) -> None:
+        """A failed send: retried by a later pass, or failed for good with its reason."""
+        error = slack_error(exc) if isinstance(exc, SlackApiError) else describe(exc)
+        permanent = isinstance(exc, SlackApiError) and error in PERMANENT
+        async with self.bot.db.session() as session:
+            status = await outbox.mark_attempt_failed(
+                session, message_id=row.id, now=self.now, error=error, permanent=permanent
+            )
+        outcome = "failed" if status == "failed" else "retry"
+        setattr(self.result, outcome, getattr(self.result, outcome) + 1)
+        self.result.errors.append(error)
+        MESSAGES.labels(outcome).inc()
+        logger.warning(
+            "%s message not sent: %s",
+            row.kind,
+            error,
+            extra={"outcome": outcome, "reason": error},
+            exc_info=not isinstance(exc, SlackApiError),  # a bug, not Slack: its traceback
+        )
+
+
+def _batched(name: str) -> Batched:
+    kind = messages.get(name)
+    assert kind is not None and kind.batched is not None
+    return kind.batched
 
 
 async def finish_kudos_edits(bot: AllyBot, *, now: datetime) -> int:

@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from bot.i18n import pgettext
-from bot.models import TipShown
+from bot.models import Nudge, TipShown
 
 HELPFUL = "helpful"
 NOT_FOR_ME = "not_for_me"
@@ -67,6 +70,9 @@ def library() -> TipLibrary:
     return TipLibrary.model_validate(yaml.safe_load(text))
 
 
+Who = tuple[str, str]  # (team_id, user_id)
+
+
 @dataclass(frozen=True)
 class History:
     """What a person has seen in their current cycle, and which categories they turned down."""
@@ -77,33 +83,64 @@ class History:
     rejected: frozenset[str]
     last_category: str | None
 
+    def after(self, tip: Tip, cycle: int) -> History:
+        """The history once `tip` is shown in `cycle` (the next pick for the same person)."""
+        same = cycle == self.cycle
+        return History(
+            cycle=cycle,
+            seen=(self.seen if same else frozenset[str]()) | {tip.id},
+            seen_categories=(self.seen_categories if same else Counter[str]())
+            + Counter([tip.category]),
+            rejected=self.rejected,
+            last_category=tip.category,
+        )
 
-async def history(session: AsyncSession, *, team_id: str, user_id: str) -> History:
-    """One person's tip history, bounded to what matters: the current cycle and ratings."""
-    who = (TipShown.team_id == team_id, TipShown.user_id == user_id)
-    cycle = (await session.execute(select(func.max(TipShown.cycle)).where(*who))).scalar() or 0
+
+async def histories(session: AsyncSession, people: Iterable[Who]) -> dict[Who, History]:
+    """Each person's tip history, bounded to what matters (their current cycle, and the
+    categories they turned down), in two reads however many people there are."""
+    wanted = set(people)
+    teams, users = {t for t, _ in wanted}, {u for _, u in wanted}
+    latest = aliased(TipShown)
+    current_cycle = (
+        select(func.max(latest.cycle))
+        .where(latest.team_id == TipShown.team_id, latest.user_id == TipShown.user_id)
+        .scalar_subquery()
+    )
+    mine = (TipShown.team_id.in_(teams), TipShown.user_id.in_(users))
     rows = (
         await session.execute(
-            select(TipShown.tip_id, TipShown.category)
-            .where(*who, TipShown.cycle == cycle)
+            select(TipShown.team_id, TipShown.user_id, TipShown.tip_id, TipShown.category)
+            .add_columns(TipShown.cycle)
+            .where(*mine, TipShown.cycle == current_cycle)
             .order_by(TipShown.id)
         )
     ).all()
     rejected = (
         await session.execute(
-            select(TipShown.category)
-            .where(*who, TipShown.rating == NOT_FOR_ME)
-            .group_by(TipShown.category)
+            select(TipShown.team_id, TipShown.user_id, TipShown.category)
+            .where(*mine, TipShown.rating == NOT_FOR_ME)
+            .group_by(TipShown.team_id, TipShown.user_id, TipShown.category)
             .having(func.count() >= REJECTIONS_TO_LIMIT)
         )
-    ).scalars()
-    return History(
-        cycle=max(cycle, 1),
-        seen=frozenset(r.tip_id for r in rows),
-        seen_categories=Counter(r.category for r in rows),
-        rejected=frozenset(rejected),
-        last_category=rows[-1].category if rows else None,
-    )
+    ).all()
+    seen: dict[Who, list[Any]] = {who: [] for who in wanted}
+    for row in rows:
+        if (row.team_id, row.user_id) in seen:
+            seen[(row.team_id, row.user_id)].append(row)
+    turned_down: dict[Who, set[str]] = {}
+    for team_id, user_id, category in rejected:
+        turned_down.setdefault((team_id, user_id), set()).add(category)
+    return {
+        who: History(
+            cycle=max(shown[0].cycle if shown else 0, 1),
+            seen=frozenset(r.tip_id for r in shown),
+            seen_categories=Counter(r.category for r in shown),
+            rejected=frozenset(turned_down.get(who, ())),
+            last_category=shown[-1].category if shown else None,
+        )
+        for who, shown in seen.items()
+    }
 
 
 def choose(lib: TipLibrary, past: History, *, seed: str) -> tuple[Tip, int]:
@@ -128,37 +165,53 @@ def _rank(seed: str, cycle: int, tip_id: str) -> str:
     return hashlib.sha256(f"{seed}:{cycle}:{tip_id}".encode()).hexdigest()
 
 
-async def shown_for_nudge(session: AsyncSession, *, nudge_id: int) -> TipShown | None:
-    """The tip already chosen for a nudge, so re-sending it never changes the tip."""
-    stmt = select(TipShown).where(TipShown.nudge_id == nudge_id).limit(1)
-    return (await session.execute(stmt)).scalar_one_or_none()
-
-
-async def pick_for_nudge(
-    session: AsyncSession, *, team_id: str, user_id: str, nudge_id: int, record: bool = True
-) -> tuple[Tip, TipShown | None]:
-    """The tip a nudge carries; chosen and recorded on first use."""
+async def pick_for_nudges(
+    session: AsyncSession, nudges: Sequence[Nudge], *, record: bool = True
+) -> dict[int, tuple[Tip, TipShown | None]]:
+    """The tip each nudge carries, by nudge id: the one chosen before (so re-sending a
+    nudge never changes its tip), else chosen now and, with `record`, recorded. A few
+    reads and one insert for the whole group."""
     lib = library()
-    existing = await shown_for_nudge(session, nudge_id=nudge_id)
-    if existing is not None:
-        tip = lib.by_id(existing.tip_id)
-        if tip is not None:
-            return tip, existing
-    past = await history(session, team_id=team_id, user_id=user_id)
-    tip, cycle = choose(lib, past, seed=f"{team_id}:{user_id}")
-    if not record:
-        return tip, None
-    shown = TipShown(
-        team_id=team_id,
-        user_id=user_id,
-        nudge_id=nudge_id,
-        tip_id=tip.id,
-        category=tip.category,
-        cycle=cycle,
-    )
-    session.add(shown)
-    await session.flush()
-    return tip, shown
+    ids = [n.id for n in nudges]
+    existing = {
+        shown.nudge_id: shown
+        for shown in (
+            await session.execute(select(TipShown).where(TipShown.nudge_id.in_(ids)))
+        ).scalars()
+    }
+    picked: dict[int, tuple[Tip, TipShown | None]] = {}
+    rest = []
+    for nudge in nudges:
+        shown = existing.get(nudge.id)
+        tip = lib.by_id(shown.tip_id) if shown is not None else None
+        if shown is not None and tip is not None:
+            picked[nudge.id] = (tip, shown)
+        else:
+            rest.append(nudge)
+    if not rest:
+        return picked
+    past = await histories(session, ((n.team_id, n.user_id) for n in rest))
+    added = []
+    for nudge in rest:
+        who = (nudge.team_id, nudge.user_id)
+        tip, cycle = choose(lib, past[who], seed=f"{nudge.team_id}:{nudge.user_id}")
+        past[who] = past[who].after(tip, cycle)
+        shown = None
+        if record:
+            shown = TipShown(
+                team_id=nudge.team_id,
+                user_id=nudge.user_id,
+                nudge_id=nudge.id,
+                tip_id=tip.id,
+                category=tip.category,
+                cycle=cycle,
+            )
+            added.append(shown)
+        picked[nudge.id] = (tip, shown)
+    if added:
+        session.add_all(added)
+        await session.flush()
+    return picked
 
 
 class NotYours(Exception):

@@ -51,13 +51,20 @@ class Rendered:
 PlanFn = Callable[[AsyncSession, PlanContext], Awaitable[int]]
 RenderFn = Callable[[AsyncSession, Nudge, Person, bool], Awaitable[Rendered | None]]
 RenderManyFn = Callable[[AsyncSession, list[Nudge], Person, bool], Awaitable[Rendered | None]]
+# Items of many people at once: (item, its person, the language they read), by item id.
+RenderGroupFn = Callable[
+    [AsyncSession, list[tuple[Nudge, Person, str]], bool], Awaitable[dict[int, Rendered | None]]
+]
 
 
 @dataclass(frozen=True)
 class NudgeKind:
     """A kind of nudge. `render_many`, when set, renders all of a person's items of this
-    kind in one section (several allies due the same day read as one line). `title` is
-    its short name, marked with `N_`: shown as `_(kind.title)`, in the reader's language."""
+    kind in one section (several allies due the same day read as one line). `render_group`,
+    when set, renders the items of many people's messages at once (the sender sends them in
+    groups), each in its reader's language, with a few reads for all instead of some for
+    each. `title` is its short name, marked with `N_`: shown as `_(kind.title)`, in the
+    reader's language."""
 
     name: str
     order: int
@@ -65,6 +72,7 @@ class NudgeKind:
     render: RenderFn
     title: str = ""
     render_many: RenderManyFn | None = None
+    render_group: RenderGroupFn | None = None
 
 
 _KINDS: dict[str, NudgeKind] = {}

@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import case, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import i18n
 from bot.blocks.nudges import build_tip_blocks
 from bot.i18n import N_, _
 from bot.models import Nudge, Person, Workspace
@@ -43,23 +44,43 @@ async def plan(session: AsyncSession, ctx: PlanContext) -> int:
     return await insert_planned(session, due, ctx.now)
 
 
+async def render_group(
+    session: AsyncSession, items: list[tuple[Nudge, Person, str]], record: bool
+) -> dict[int, Rendered | None]:
+    """Each item's tip (chosen and recorded on first use, for the whole group at once), in
+    its reader's language."""
+    picked = await tips.pick_for_nudges(session, [entry[0] for entry in items], record=record)
+    out: dict[int, Rendered | None] = {}
+    for nudge, _person, language in items:
+        tip, shown = picked[nudge.id]
+        with i18n.speaking(language):
+            text = tip.shown()
+            out[nudge.id] = Rendered(
+                # Translators: a notification line; {tip} is the tip itself
+                text=_("Tip: {tip}", tip=text),
+                blocks=build_tip_blocks(
+                    title=tips.library().title(tip.category),
+                    text=text,
+                    shown_id=shown.id if shown else 0,
+                ),
+            )
+    return out
+
+
 async def render(
     session: AsyncSession, nudge: Nudge, person: Person, record: bool
 ) -> Rendered | None:
-    tip, shown = await tips.pick_for_nudge(
-        session,
-        team_id=nudge.team_id,
-        user_id=nudge.user_id,
-        nudge_id=nudge.id,
-        record=record,
-    )
-    title = tips.library().title(tip.category)
-    text = tip.shown()
-    return Rendered(
-        # Translators: a notification line; {tip} is the tip itself
-        text=_("Tip: {tip}", tip=text),
-        blocks=build_tip_blocks(title=title, text=text, shown_id=shown.id if shown else 0),
-    )
+    """One item alone, in the language being spoken."""
+    return (await render_group(session, [(nudge, person, i18n.language())], record))[nudge.id]
 
 
-register(NudgeKind(name=KIND, order=100, plan=plan, render=render, title=N_("Conduct tip")))
+register(
+    NudgeKind(
+        name=KIND,
+        order=100,
+        plan=plan,
+        render=render,
+        render_group=render_group,
+        title=N_("Conduct tip"),
+    )
+)

@@ -1,0 +1,132 @@
+"""The sender's grouped writes: concurrent sends share transactions, one bad send fails
+alone, many workspaces go out in one pass with each message once, and the tips of a group
+are chosen together as they would be one by one."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+
+from sqlalchemy import select
+
+from bot.db import Database
+from bot.models import Nudge, TipShown
+from bot.services import tips
+from scheduler.grouped import Grouped
+from scheduler.planner import run_pass
+from tests.helpers import at, messages_of, new_id, nudges_of, running_bot, seed_people
+from tests.slack_double import SlackDouble
+
+TZ = "Europe/London"
+
+
+class Recorder:
+    """A group writer that records each group it was given, and refuses the item `bad`."""
+
+    def __init__(self, bad: int | None = None, delay: float = 0.01) -> None:
+        self.groups: list[list[int]] = []
+        self.bad, self.delay = bad, delay
+        self.running = self.most_at_once = 0
+
+    async def run(self, group: list[int]) -> list[int]:
+        self.running += 1
+        self.most_at_once = max(self.most_at_once, self.running)
+        try:
+            await asyncio.sleep(self.delay)
+            if self.bad in group:
+                raise ValueError(f"refused {self.bad}")
+            self.groups.append(group)
+            return [item * 10 for item in group]
+        finally:
+            self.running -= 1
+
+
+async def test_items_submitted_together_are_written_in_few_groups() -> None:
+    writer = Recorder()
+    grouped = Grouped(writer.run)
+    results = await asyncio.gather(*(grouped.submit(i) for i in range(20)))
+    assert results == [i * 10 for i in range(20)]
+    assert len(writer.groups) == 1  # all 20 were queued before the writer first ran
+    assert sorted(i for group in writer.groups for i in group) == list(range(20))
+
+
+async def test_one_bad_item_fails_alone_and_the_rest_of_its_group_is_written() -> None:
+    writer = Recorder(bad=7)
+    grouped = Grouped(writer.run)
+    results = await asyncio.gather(*(grouped.submit(i) for i in range(12)), return_exceptions=True)
+    assert isinstance(results[7], ValueError)
+    assert [r for i, r in enumerate(results) if i != 7] == [i * 10 for i in range(12) if i != 7]
+
+
+async def test_at_most_parallel_groups_are_written_at_once() -> None:
+    writer = Recorder()
+    grouped = Grouped(writer.run, parallel=2)
+
+    async def later(i: int) -> int:
+        await asyncio.sleep(0.002 * i)  # arriving one by one, while groups are written
+        return await grouped.submit(i)
+
+    await asyncio.gather(*(later(i) for i in range(30)))
+    assert writer.most_at_once == 2
+    assert sum(len(g) for g in writer.groups) == 30
+
+
+async def test_many_workspaces_in_one_pass_each_person_once_through_429s(
+    fresh_db: tuple[str, Database], slack: SlackDouble
+) -> None:
+    url, db = fresh_db
+    teams = [new_id("T") for _ in range(3)]
+    people = {
+        team: await seed_people(
+            db, slack, team_id=team, people=[{"tz": TZ, "tips_cadence": "daily"}] * 7
+        )
+        for team in teams
+    }
+    everyone = {uid for ids in people.values() for uid in ids}
+    slack.fail("chat.postMessage", status=429, retry_after=1, times=5)
+    try:
+        async with running_bot(url, slack) as bot:
+            result = await run_pass(bot, now=at("2026-11-26 09:00", TZ))
+            again = await run_pass(bot, now=at("2026-11-26 09:30", TZ))
+    finally:
+        slack.clear_faults()
+    assert (result.sent.sent, again.sent.sent) == (len(everyone), 0)
+    accepted = Counter(
+        c.args["channel"]
+        for c in slack.calls_to("chat.postMessage")
+        if c.ok and c.args.get("channel") in everyone
+    )
+    assert set(accepted) == everyone and set(accepted.values()) == {1}
+    for team in teams:
+        rows = await messages_of(db, team)
+        assert [r.status for r in rows] == ["sent"] * 7
+        assert len({r.ts for r in rows}) == 7 and all(r.sending_at for r in rows)
+        assert {n.status for n in await nudges_of(db, team)} == {"sent"}
+
+
+async def test_two_tips_for_one_person_in_one_group_differ_as_one_by_one(db: Database) -> None:
+    team, user = new_id("T"), new_id("U")
+    day = at("2026-11-26 09:00", TZ)
+    async with db.session() as session:
+        nudges = [
+            Nudge(
+                team_id=team,
+                user_id=user,
+                kind="tip",
+                subject="tip",
+                period=f"2026-11-{d}",
+                local_day=day.date(),
+                status="planned",
+            )
+            for d in (25, 26)
+        ]
+        session.add_all(nudges)
+        await session.flush()
+        picked = await tips.pick_for_nudges(session, nudges)
+        again = await tips.pick_for_nudges(session, nudges)
+    first, second = (picked[n.id][0] for n in nudges)
+    assert first.id != second.id and first.category != second.category
+    assert {n: t.id for n, (t, _) in again.items()} == {n: t.id for n, (t, _) in picked.items()}
+    async with db.session() as session:
+        shown = (await session.execute(select(TipShown).where(TipShown.team_id == team))).all()
+    assert len(shown) == 2
