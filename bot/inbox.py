@@ -21,7 +21,6 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy import Executable
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import directory, i18n
@@ -32,6 +31,7 @@ from bot.lease import Lease, LeaseLost
 from bot.logs import log_context
 from bot.metrics import DELIVERIES, HANDLER_SECONDS
 from bot.models import Inbound, Person, Workspace
+from bot.outcomes import Outcomes, OutcomeStep, run_steps
 from bot.recorder import Recorder
 from bot.services import inbound, people
 from bot.slack import BEFORE_CALL, SlackClients, slack_error
@@ -41,9 +41,6 @@ from bot.text import normalise_edge
 logger = logging.getLogger(__name__)
 
 RECOVER_EVERY = 2.0  # seconds between looks for a dead process's deliveries
-
-
-OutcomeStep = Executable | Callable[[AsyncSession], Awaitable[None]]
 
 
 @dataclass
@@ -153,19 +150,31 @@ class Inbox:
         self.db = db
         self.clients = clients
         self.recorder = Recorder(db)
+        self.outcomes = Outcomes(db)
         self.handlers: dict[str, WorkFn] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._limit = asyncio.Semaphore(concurrency)
         self.concurrency = concurrency
-        # False when worker processes do the work after the ack (`serve --workers N`): this
-        # process then only verifies, records and answers, and calls `on_recorded` (which
-        # wakes the workers) for each new delivery.
         self.work_here = True
         self.on_recorded: Callable[[], None] | None = None
         # The deliveries this process works on: their leases are renewed while it lives, so
         # only a dead (or stalled) process's work is ever taken over.
         self._held: dict[int, Lease] = {}
         self._renewer: asyncio.Task[None] | None = None
+        # Deliveries recorded since the loop last turned, started together (`submit`).
+        self._starting: list[Fresh] = []
+
+    @property
+    def work_here(self) -> bool:
+        """False when worker processes do the work after the ack (`serve --workers N`): this
+        process then only verifies, records and answers, and calls `on_recorded` (which
+        wakes the workers) for each new delivery. True: it records each delivery already
+        claimed by itself, and works on it."""
+        return self.recorder.claimed
+
+    @work_here.setter
+    def work_here(self, value: bool) -> None:
+        self.recorder.claimed = value
 
     def listener(
         self, kind: str, key: KeyFn, work: WorkFn, *, check: CheckFn | None = None
@@ -188,15 +197,16 @@ class Inbox:
                 await ack(**refusal)
                 DELIVERIES.labels(kind, "refused").inc()
                 return
+            team_id, granted = installation_key(context, body), time.monotonic()
             new_id = await self.recorder.record(
-                team_id=installation_key(context, body), key=key(body), kind=kind, payload=body
+                team_id=team_id, key=key(body), kind=kind, payload=body
             )
             await ack()
             DELIVERIES.labels(kind, "recorded" if new_id else "duplicate").inc()
             if new_id is None:
                 logger.info("delivery seen before", extra={"outcome": "duplicate"})
             if new_id is not None and self.work_here:
-                self.submit(new_id)
+                self.submit(Fresh(new_id, kind, team_id, body, granted))
             elif new_id is not None and self.on_recorded is not None:
                 self.on_recorded()
 
@@ -212,31 +222,43 @@ class Inbox:
             )
         return people.language_of(found.get(pair), workspaces.get(team_id))
 
-    def submit(self, inbound_id: int) -> None:
-        """Work on a recorded delivery in a task this inbox owns and awaits on shutdown."""
-        task = asyncio.create_task(self._run(inbound_id))
+    def submit(self, fresh: Fresh) -> None:
+        """Work on a delivery this process recorded (claimed at birth), in a task this inbox
+        owns and awaits on shutdown. Those recorded together start together: their people
+        and workspaces are read in one transaction."""
+        # Its lease runs from the recording on: renewed from now on, while it waits its turn.
+        self._hold(Lease(fresh.id, inbound.CLAIMED_AT_BIRTH, fresh.granted, self.db))
+        self._starting.append(fresh)
+        if len(self._starting) == 1:
+            asyncio.get_running_loop().call_soon(self._start_batch)
+
+    def _start_batch(self) -> None:
+        batch, self._starting = self._starting, []
+        task = asyncio.create_task(self._run_batch(batch))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _run(self, inbound_id: int) -> None:
-        async with self._limit:
-            granted = time.monotonic()
+    async def _run_batch(self, batch: list[Fresh]) -> None:
+        known: Known | None = None
+        try:
             async with self.db.session() as session:
-                row = await inbound.claim(
-                    session, inbound_id=inbound_id, attempts=0, now=datetime.now(UTC)
+                known = await preload(session, batch)
+        except Exception:  # each handler reads what it needs for itself
+            logger.exception("could not read ahead for deliveries just recorded")
+
+        async def one(fresh: Fresh) -> None:
+            async with self._limit:
+                await self.process(
+                    fresh.id,
+                    fresh.kind,
+                    fresh.team_id,
+                    fresh.payload,
+                    attempt=inbound.CLAIMED_AT_BIRTH,
+                    known=known,
+                    granted=fresh.granted,
                 )
-                if row is None or row.payload is None:
-                    return
-                known = await preload(session, [row])
-            await self.process(
-                row.id,
-                row.kind,
-                row.team_id,
-                row.payload,
-                attempt=row.attempts,
-                known=known,
-                granted=granted,
-            )
+
+        await asyncio.gather(*(one(f) for f in batch))
 
     async def process(
         self,
@@ -252,12 +274,12 @@ class Inbox:
         """Run the handler for one delivery, holding its lease meanwhile, and record the
         outcome. `known`: what `preload` read with the claim; `granted`: time.monotonic()
         read before the claim that gave the lease."""
-        lease = Lease(
-            inbound_id, attempt, time.monotonic() if granted is None else granted, self.db
-        )
-        self._held[inbound_id] = lease
-        if self._renewer is None or self._renewer.done():
-            self._renewer = asyncio.create_task(self._renew_leases())
+        lease = self._held.get(inbound_id)
+        if lease is None or lease.version != attempt:  # else held since it was recorded
+            lease = Lease(
+                inbound_id, attempt, time.monotonic() if granted is None else granted, self.db
+            )
+            self._hold(lease)
         # Every Slack call of the run first makes sure the delivery is still this run's.
         guarded = BEFORE_CALL.set(lease.hold)
         try:
@@ -266,6 +288,11 @@ class Inbox:
             BEFORE_CALL.reset(guarded)
             if self._held.get(inbound_id) is lease:
                 del self._held[inbound_id]
+
+    def _hold(self, lease: Lease) -> None:
+        self._held[lease.inbound_id] = lease
+        if self._renewer is None or self._renewer.done():
+            self._renewer = asyncio.create_task(self._renew_leases())
 
     async def _renew_leases(self) -> None:
         """Every RENEW_EVERY, push out the leases of what this process is working on."""
@@ -332,7 +359,7 @@ class Inbox:
                         error=error_summary(exc),
                     )
                     if status != "lost":
-                        await _run_all(session, work.on_outcome if work else [])
+                        await run_steps(session, work.on_outcome if work else [])
                 if status == "lost":
                     _lost(kind)
                     return
@@ -342,13 +369,13 @@ class Inbox:
                 return
             finally:
                 HANDLER_SECONDS.labels(kind).observe(time.perf_counter() - started)
-            async with self.db.session() as session:
-                done = await inbound.finish(
-                    session, inbound_id=inbound_id, attempts=attempt, now=datetime.now(UTC)
-                )
-                if done:  # the outcome steps commit with it, or not at all
-                    await _run_all(session, work.on_outcome)
-            if not done:
+            try:
+                mine = await self.outcomes.done(inbound_id, attempt=attempt, steps=work.on_outcome)
+            except Exception:  # left pending: resumed once its lease runs out
+                logger.exception("could not save a delivery's outcome", extra={"outcome": "retry"})
+                DELIVERIES.labels(kind, "retry").inc()
+                return
+            if not mine:
                 _lost(kind)
                 return
             DELIVERIES.labels(kind, "done").inc()
@@ -436,9 +463,21 @@ class Inbox:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._renewer
         await self.recorder.close()
+        await self.outcomes.close()
 
 
 MAX_PRELOADED = 20  # people a delivery's text mentions, read with its claim
+
+
+@dataclass(frozen=True)
+class Fresh:
+    """A delivery this process just recorded, claimed at birth: no need to read it back."""
+
+    id: int
+    kind: str
+    team_id: str
+    payload: dict[str, Any]
+    granted: float  # time.monotonic() read before it was recorded (its lease began then)
 
 
 @dataclass
@@ -472,7 +511,7 @@ def named_in(body: dict[str, Any]) -> list[str]:
     return [u for u in dict.fromkeys(found) if u is not None and not erased(u)]
 
 
-async def preload(session: AsyncSession, rows: Iterable[Inbound]) -> Known:
+async def preload(session: AsyncSession, rows: Iterable[Inbound | Fresh]) -> Known:
     """What nearly every handler reads first, read in the claim's transaction instead of a
     transaction of its own."""
     rows = [r for r in rows if r.payload]
@@ -499,14 +538,6 @@ def _lost(kind: str) -> None:
         extra={"outcome": "lost"},
     )
     DELIVERIES.labels(kind, "lost").inc()
-
-
-async def _run_all(session: AsyncSession, steps: list[OutcomeStep]) -> None:
-    for step in steps:
-        if isinstance(step, Executable):
-            await session.execute(step)
-        else:
-            await step(session)
 
 
 def _awaiting(task: asyncio.Task[None]) -> str:

@@ -4,7 +4,7 @@ A process renews the leases of what it works on every RENEW_EVERY (bot/inbox.py)
 stalls past a lease (a long GC pause, a starved CPU, a hung call) may find, when it runs
 again, that another process took the delivery over. `Lease.hold`, awaited before each Slack
 call of the run (bot.slack.BEFORE_CALL), stops it then; the outcome's UPDATE checks the
-claim's version too (bot.services.inbound.finish and fail).
+claim's version too (bot.services.inbound.finish_many and fail).
 """
 
 from __future__ import annotations

@@ -3,77 +3,55 @@ transaction, so each ack waits for one short commit instead of queueing behind t
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from bot.db import Database
+from bot.group_commit import GroupCommit
 from bot.services import inbound
 
-MAX_BATCH = 200
 
-
-@dataclass
-class _Pending:
+@dataclass(frozen=True)
+class _Delivery:
     team_id: str
     key: str
     kind: str
     payload: dict[str, Any]
-    done: asyncio.Future[int | None] = field(repr=False)
 
 
 class Recorder:
-    """One writer task; callers await their own delivery's outcome (its id, or None when the
-    same delivery was recorded before, which includes earlier in the same batch)."""
+    """Callers await their own delivery's outcome: its id, or None when the same delivery
+    was recorded before (which includes earlier in the same batch).
+
+    `claimed`: this process works on what it records, so each new row is stored already
+    claimed by it (version 1, its lease running): no claim statement follows the ack. When
+    worker processes do the work, rows are stored unclaimed for them to take."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._queue: list[_Pending] = []
-        self._wakeup = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self.claimed = False
+        self._commits: GroupCommit[_Delivery, int | None] = GroupCommit(self._write)
 
     async def record(
         self, *, team_id: str, key: str, kind: str, payload: dict[str, Any]
     ) -> int | None:
-        done: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
-        self._queue.append(_Pending(team_id, key, kind, payload, done))
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._run())
-        self._wakeup.set()
-        return await done
+        return await self._commits.submit(_Delivery(team_id, key, kind, payload))
 
-    async def _run(self) -> None:
-        while True:
-            await self._wakeup.wait()
-            self._wakeup.clear()
-            while self._queue:
-                batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
-                await self._write(batch)
-
-    async def _write(self, batch: list[_Pending]) -> None:
-        try:
-            async with self.db.session() as session:
-                ids = await inbound.record_many(
-                    session,
-                    rows=[
-                        {"team_id": p.team_id, "key": p.key, "kind": p.kind, "payload": p.payload}
-                        for p in batch
-                    ],
-                    now=datetime.now(UTC),
-                )
-        except Exception as exc:  # each caller answers Slack with an error, so Slack retries
-            for p in batch:
-                if not p.done.done():
-                    p.done.set_exception(exc)
-            return
-        for p in batch:
-            # The first of two copies in one batch gets the id; the other is a duplicate.
-            p.done.set_result(ids.pop((p.team_id, p.key), None))
+    async def _write(self, batch: Sequence[_Delivery]) -> list[int | None]:
+        async with self.db.session() as session:
+            ids = await inbound.record_many(
+                session,
+                rows=[
+                    {"team_id": d.team_id, "key": d.key, "kind": d.kind, "payload": d.payload}
+                    for d in batch
+                ],
+                now=datetime.now(UTC),
+                attempts=inbound.CLAIMED_AT_BIRTH if self.claimed else 0,
+            )
+        # The first of two copies in one batch gets the id; the other is a duplicate.
+        return [ids.pop((d.team_id, d.key), None) for d in batch]
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._commits.close()

@@ -89,7 +89,7 @@ async def give_and_announce(
             given = await _give(session, work, giver_id, parsed, where)
     result = given.result
     marks = kudos.Marks()
-    work.on_outcome.append(marks.save)
+    work.on_outcome.append(marks)
     posted = [k for k in result.kudos if k.private_by is None]
     if public and posted:
         await _announce(work, workspace, posted, channel_id=channel_id, marks=marks)

@@ -20,6 +20,9 @@ RENEW_EVERY = timedelta(seconds=3)
 MAX_ATTEMPTS = 5
 ABANDON_AFTER = timedelta(days=1)  # far past every retry's backoff (15 s · 2^4)
 KEEP_KEYS = timedelta(days=7)  # Slack retries within minutes; a week is generous
+# The claim version of a delivery stored already claimed by the process that recorded it
+# (it works on it at once; bot.recorder): as if claimed once, so it is not resuming.
+CLAIMED_AT_BIRTH = 1
 
 
 async def record(
@@ -51,10 +54,11 @@ async def record(
 
 
 async def record_many(
-    session: AsyncSession, *, rows: list[dict[str, Any]], now: datetime
+    session: AsyncSession, *, rows: list[dict[str, Any]], now: datetime, attempts: int = 0
 ) -> dict[tuple[str, str], int]:
     """Store many deliveries in one statement; returns the ids of those that were new,
-    by (team_id, key)."""
+    by (team_id, key). `attempts`: 0 for a worker to claim, CLAIMED_AT_BIRTH when the
+    recording process works on them itself."""
     params = [
         {
             "team_id": r["team_id"],
@@ -62,7 +66,7 @@ async def record_many(
             "kind": r["kind"],
             "payload": r["payload"],
             "status": "pending",
-            "attempts": 0,
+            "attempts": attempts,
             "lease_until": now + LEASE,
             "received_at": now,
         }
@@ -198,24 +202,22 @@ _CONFIRM = (
 )
 
 
-async def finish(session: AsyncSession, *, inbound_id: int, attempts: int, now: datetime) -> bool:
-    """Mark a delivery done and drop its payload (only the dedup key is kept), if this claim
-    (`attempts`, its version) still holds it; False, and nothing changed, when another
-    process took it over after this one outlived its lease."""
-    params = {"inbound_id": inbound_id, "version": attempts, "now": now}
-    return bool((await session.execute(_FINISH, params)).rowcount)  # type: ignore[attr-defined]
-
-
-_FINISH = (
-    update(Inbound)
-    .where(
-        Inbound.id == bindparam("inbound_id"),
-        Inbound.attempts == bindparam("version"),
-        Inbound.status == "pending",
+async def finish_many(
+    session: AsyncSession, *, held: list[tuple[int, int]], now: datetime
+) -> set[int]:
+    """Mark deliveries done, each only while still pending at the claim version this process
+    holds it at (id, version), and drop their payloads; returns the ids marked. One missing
+    was taken over by another process (its lease ran out meanwhile): that one owns it now."""
+    if not held:
+        return set()
+    found = await session.execute(
+        update(Inbound)
+        .where(tuple_(Inbound.id, Inbound.attempts).in_(held), Inbound.status == "pending")
+        .values(status="done", payload=None, finished_at=now, error=None)
+        .returning(Inbound.id)
+        .execution_options(synchronize_session=False)
     )
-    .values(status="done", payload=None, finished_at=bindparam("now"), error=None)
-    .execution_options(synchronize_session=False)
-)
+    return set(found.scalars())
 
 
 async def fail(

@@ -527,6 +527,18 @@ class Marks:
     def notify(self, row: Kudos, *, now: datetime) -> None:
         self.notified[row.id] = now
 
+    @classmethod
+    def combined(cls, many: Sequence[Marks]) -> Marks:
+        """Many deliveries' marks as one (bot.outcomes commits them together)."""
+        merged = cls()
+        for marks in many:
+            merged.announced.update(marks.announced)
+            merged.notified.update(marks.notified)
+        return merged
+
+    async def __call__(self, session: AsyncSession) -> None:
+        await self.save(session)
+
     async def save(self, session: AsyncSession) -> None:
         both: list[dict[str, Any]] = []
         posted: list[dict[str, Any]] = []

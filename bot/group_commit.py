@@ -1,0 +1,76 @@
+"""Group commit: what many tasks hand in at about the same moment is written in one
+transaction, each task awaiting its own item's answer. One transaction's fixed cost (BEGIN,
+COMMIT, a pooled connection, the session) is then paid once a batch instead of once an item.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+Item = TypeVar("Item")
+Answer = TypeVar("Answer")
+
+MAX_BATCH = 200
+
+# Writes a batch; returns one answer per item, in order, or an exception for an item that
+# failed on its own (the others' answers stand).
+WriteFn = Callable[[Sequence[Item]], Awaitable[Sequence[Answer | BaseException]]]
+
+
+@dataclass
+class _Pending(Generic[Item, Answer]):
+    item: Item
+    done: asyncio.Future[Answer] = field(repr=False)
+
+
+class GroupCommit(Generic[Item, Answer]):
+    """One writer task; whatever arrives while a batch is being written goes in the next."""
+
+    def __init__(self, write: WriteFn[Item, Answer], *, max_batch: int = MAX_BATCH) -> None:
+        self._write = write
+        self._max = max_batch
+        self._queue: list[_Pending[Item, Answer]] = []
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def submit(self, item: Item) -> Answer:
+        done: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
+        self._queue.append(_Pending(item, done))
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run())
+        self._wakeup.set()
+        return await done
+
+    async def _run(self) -> None:
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            while self._queue:
+                batch, self._queue = self._queue[: self._max], self._queue[self._max :]
+                await self._answer(batch)
+
+    async def _answer(self, batch: list[_Pending[Item, Answer]]) -> None:
+        try:
+            answers = await self._write([p.item for p in batch])
+        except Exception as exc:  # the whole batch failed: each caller hears why
+            for p in batch:
+                if not p.done.done():
+                    p.done.set_exception(exc)
+            return
+        for p, answer in zip(batch, answers, strict=True):
+            if p.done.done():  # its caller was cancelled meanwhile
+                continue
+            if isinstance(answer, BaseException):
+                p.done.set_exception(answer)
+            else:
+                p.done.set_result(answer)
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task

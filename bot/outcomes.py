@@ -1,0 +1,102 @@
+"""Group commit for the end of the work after an ack: the deliveries that end at about the
+same moment are marked done, with what each did (its outcome steps, e.g. "the post went
+out"), in one transaction instead of one each.
+
+A delivery whose outcome is still queued when the process dies is resumed by another pass
+(its lease runs out), which looks in Slack for what it finds unmarked before posting: the
+window is one batch long, the guarantee the same as a crash a moment before the commit.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol, runtime_checkable
+
+from sqlalchemy import Executable
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db import Database
+from bot.group_commit import GroupCommit
+from bot.services import inbound
+
+logger = logging.getLogger(__name__)
+
+
+@runtime_checkable
+class Combinable(Protocol):
+    """An outcome step whose copies from many deliveries run as one (one UPDATE of many
+    rows instead of one each)."""
+
+    @classmethod
+    def combined(cls, steps: Sequence[Any]) -> Combinable: ...
+
+    async def __call__(self, session: AsyncSession) -> None: ...
+
+
+OutcomeStep = Executable | Callable[[AsyncSession], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    inbound_id: int
+    attempt: int
+    steps: Sequence[OutcomeStep]
+
+
+async def run_steps(session: AsyncSession, steps: Sequence[OutcomeStep]) -> None:
+    """Run outcome steps in a transaction, each kind of combinable step once for all."""
+    alike: dict[type[Combinable], list[Combinable]] = {}
+    for step in steps:
+        if isinstance(step, Combinable):
+            kind: type[Combinable] = type(step)
+            alike.setdefault(kind, []).append(step)
+        elif isinstance(step, Executable):
+            await session.execute(step)
+        else:
+            await step(session)
+    for kind, same in alike.items():
+        await (same[0] if len(same) == 1 else kind.combined(same))(session)
+
+
+class Outcomes:
+    """`done` marks one delivery done with its steps, in the batch it arrives with."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._commits: GroupCommit[_Outcome, bool] = GroupCommit(self._write)
+
+    async def done(self, inbound_id: int, *, attempt: int, steps: Sequence[OutcomeStep]) -> bool:
+        """True once committed; False when another process took the delivery over meanwhile
+        (its lease ran out): then nothing of this run's outcome is saved."""
+        return await self._commits.submit(_Outcome(inbound_id, attempt, steps))
+
+    async def _write(self, batch: Sequence[_Outcome]) -> Sequence[bool | BaseException]:
+        try:
+            async with self.db.session() as session:
+                return await _finish(session, batch)
+        except Exception as exc:
+            if len(batch) == 1:
+                return [exc]
+            logger.warning("a batch of outcomes failed (%s); saving each on its own", exc)
+        answers: list[bool | BaseException] = []
+        for one in batch:  # one bad step must not cost the others their outcome
+            try:
+                async with self.db.session() as session:
+                    answers.extend(await _finish(session, [one]))
+            except Exception as exc:
+                answers.append(exc)
+        return answers
+
+    async def close(self) -> None:
+        await self._commits.close()
+
+
+async def _finish(session: AsyncSession, batch: Sequence[_Outcome]) -> list[bool]:
+    mine = await inbound.finish_many(
+        session, held=[(o.inbound_id, o.attempt) for o in batch], now=datetime.now(UTC)
+    )
+    await run_steps(session, [s for o in batch if o.inbound_id in mine for s in o.steps])
+    return [o.inbound_id in mine for o in batch]

@@ -1,0 +1,177 @@
+"""The end of a delivery's work is committed in batches: each delivery is marked done with
+its own steps only while this process still holds it, and one bad step costs no other
+delivery its outcome."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db import Database
+from bot.models import Inbound, Kudos
+from bot.outcomes import Outcomes
+from bot.recorder import Recorder
+from bot.services import inbound
+from bot.services.kudos import Marks
+from tests.helpers import new_id
+
+
+async def _deliveries(db: Database, team: str, n: int) -> list[int]:
+    async with db.session() as session:
+        ids = await inbound.record_many(
+            session,
+            rows=[
+                {"team_id": team, "key": f"k{i}", "kind": "test", "payload": {"i": i}}
+                for i in range(n)
+            ],
+            now=datetime.now(UTC),
+            attempts=inbound.CLAIMED_AT_BIRTH,
+        )
+    return [ids[(team, f"k{i}")] for i in range(n)]
+
+
+async def _kudos(db: Database, team: str, n: int) -> list[int]:
+    rows = [
+        Kudos(
+            team_id=team,
+            giver_id="UGIVER",
+            receiver_id=f"U{i}",
+            channel_id="C1",
+            text="thanks",
+            tags=[],
+            source="command",
+            source_key=f"s{i}",
+        )
+        for i in range(n)
+    ]
+    async with db.session() as session:
+        session.add_all(rows)
+        await session.flush()
+        return [r.id for r in rows]
+
+
+async def _state(db: Database, ids: list[int]) -> dict[int, tuple[str, int, Any]]:
+    async with db.session() as session:
+        found = await session.execute(
+            select(Inbound.id, Inbound.status, Inbound.attempts, Inbound.payload).where(
+                Inbound.id.in_(ids)
+            )
+        )
+        return {i: (s, a, p) for i, s, a, p in found}
+
+
+async def test_a_batch_marks_each_delivery_done_with_its_own_marks_in_one_go(db: Database) -> None:
+    team = new_id("T")
+    deliveries = await _deliveries(db, team, 4)
+    kudos_ids = await _kudos(db, team, 4)
+    now = datetime.now(UTC)
+    steps = []
+    for k in kudos_ids:
+        marks = Marks()
+        marks.announced[k] = ("C1", f"1700000000.{k:06d}", now)
+        marks.notified[k] = now
+        steps.append(marks)
+    outcomes = Outcomes(db)
+    try:
+        results = await asyncio.gather(
+            *(
+                outcomes.done(d, attempt=inbound.CLAIMED_AT_BIRTH, steps=[m])
+                for d, m in zip(deliveries, steps, strict=True)
+            )
+        )
+    finally:
+        await outcomes.close()
+    assert results == [True] * 4
+    state = await _state(db, deliveries)
+    assert {s for s, _, _ in state.values()} == {"done"}
+    assert all(p is None for _, _, p in state.values())  # the payload goes when it ends
+    async with db.session() as session:
+        found = await session.execute(
+            select(Kudos.id, Kudos.post_ts, Kudos.notified_at).where(Kudos.id.in_(kudos_ids))
+        )
+        rows = {i: (ts, told) for i, ts, told in found}
+    assert {i: ts for i, (ts, _) in rows.items()} == {k: f"1700000000.{k:06d}" for k in kudos_ids}
+    assert all(told is not None for _, told in rows.values())
+
+
+async def test_a_delivery_taken_over_meanwhile_is_not_marked_and_its_steps_do_not_run(
+    db: Database,
+) -> None:
+    """A process that stalled past its lease must not end what the process that took the
+    delivery over now owns, nor record marks for posts it may not have made."""
+    team = new_id("T")
+    mine, taken = await _deliveries(db, team, 2)
+    kept, lost = await _kudos(db, team, 2)
+    async with db.session() as session:  # another process's recovery claimed it: version 2
+        await session.execute(
+            update(Inbound).where(Inbound.id == taken).values(attempts=Inbound.attempts + 1)
+        )
+    now = datetime.now(UTC)
+    marks_kept, marks_lost = Marks(), Marks()
+    marks_kept.notified[kept] = now
+    marks_lost.notified[lost] = now
+    outcomes = Outcomes(db)
+    try:
+        results = await asyncio.gather(
+            outcomes.done(mine, attempt=1, steps=[marks_kept]),
+            outcomes.done(taken, attempt=1, steps=[marks_lost]),
+        )
+    finally:
+        await outcomes.close()
+    assert results == [True, False]
+    state = await _state(db, [mine, taken])
+    assert state[mine][0] == "done"
+    assert state[taken][:2] == ("pending", 2) and state[taken][2] == {"i": 1}
+    async with db.session() as session:
+        found = await session.execute(
+            select(Kudos.id, Kudos.notified_at).where(Kudos.team_id == team)
+        )
+        told = {i: at for i, at in found}
+    assert told[kept] is not None and told[lost] is None
+
+
+async def test_one_failing_step_costs_only_its_own_delivery_the_outcome(db: Database) -> None:
+    team = new_id("T")
+    deliveries = await _deliveries(db, team, 3)
+
+    async def broken(session: AsyncSession) -> None:
+        raise RuntimeError("step failed")
+
+    outcomes = Outcomes(db)
+    try:
+        results = await asyncio.gather(
+            outcomes.done(deliveries[0], attempt=1, steps=[]),
+            outcomes.done(deliveries[1], attempt=1, steps=[broken]),
+            outcomes.done(deliveries[2], attempt=1, steps=[]),
+            return_exceptions=True,
+        )
+    finally:
+        await outcomes.close()
+    assert results[0] is True and results[2] is True
+    assert isinstance(results[1], RuntimeError)
+    state = await _state(db, deliveries)
+    assert [state[d][0] for d in deliveries] == ["done", "pending", "done"]
+
+
+async def test_a_serving_process_stores_what_it_records_already_claimed_and_workers_do_not(
+    db: Database,
+) -> None:
+    """A process that works on its own deliveries needs no claim after the ack; one that
+    leaves them to worker processes stores them unclaimed for the workers to take."""
+    team = new_id("T")
+    recorder = Recorder(db)
+    try:
+        recorder.claimed = True
+        here = await recorder.record(team_id=team, key="a", kind="test", payload={})
+        recorder.claimed = False
+        for_workers = await recorder.record(team_id=team, key="b", kind="test", payload={})
+        again = await recorder.record(team_id=team, key="a", kind="test", payload={})
+    finally:
+        await recorder.close()
+    assert here is not None and for_workers is not None and again is None
+    state = await _state(db, [here, for_workers])
+    assert state[here][1] == inbound.CLAIMED_AT_BIRTH and state[for_workers][1] == 0
