@@ -58,8 +58,8 @@ class Work:
     delivery_id: int = 0
     # This delivery's people and workspace, read once (`lookup`, `workspace_in`).
     people: dict[str, Person] = field(default_factory=dict, repr=False)
-    # Whom the claim's transaction looked for (bot.inbox.preload): those of them missing
-    # from `people` are missing or stale in the database too, no use reading them again.
+    # Whom the claim's transaction found (bot.inbox.preload): those of them missing from
+    # `people` are stale in the database too, no use reading them again.
     looked_up: set[str] = field(default_factory=set, repr=False)
     workspace: Workspace | None = field(default=None, repr=False)
     # Statements (or steps that run them) committed with the delivery's outcome (done, or
@@ -488,7 +488,7 @@ class Known:
 
     workspaces: dict[str, Workspace]
     people: dict[int, list[Person]]  # by delivery
-    looked_up: dict[int, list[str]]  # by delivery: whom it asked for, fresh or not
+    looked_up: dict[int, list[str]]  # by delivery: whom it found, fresh or not
 
 
 def actor_of(body: dict[str, Any]) -> str | None:
@@ -527,7 +527,9 @@ async def preload(session: AsyncSession, rows: Iterable[Inbound | Fresh]) -> Kno
     return Known(
         workspaces=workspaces,
         people={i: [fresh[p] for p in pairs if p in fresh] for i, pairs in named.items()},
-        looked_up={i: [u for _, u in pairs] for i, pairs in named.items()},
+        # Someone missing may be saved by another delivery of the batch before this one
+        # runs (a new giver's kudos come in fours): the handler reads them again.
+        looked_up={i: [p[1] for p in pairs if p in found] for i, pairs in named.items()},
     )
 
 
