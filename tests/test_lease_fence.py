@@ -5,13 +5,14 @@ over the new owner's; a live run keeps its delivery however long it takes."""
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select, update
 
 from bot.db import Database
-from bot.inbox import Work
+from bot.inbox import Fresh, Work
 from bot.models import Inbound, Workspace
 from bot.services import inbound
 from bot.services.people import ensure_workspace
@@ -19,18 +20,17 @@ from tests.helpers import new_id, running_bot
 from tests.slack_double import SlackDouble
 
 
-async def _record(db: Database, team_id: str, n: int) -> int:
+async def _record(db: Database, team_id: str, n: int) -> Fresh:
+    """A delivery recorded as a serving process records it: claimed by itself at birth."""
+    granted, key = time.monotonic(), f"event:{new_id('Ev')}"
     async with db.session() as session:
-        row_id = await inbound.record(
+        ids = await inbound.record_many(
             session,
-            team_id=team_id,
-            key=f"event:{new_id('Ev')}",
-            kind="post",
-            payload={"n": n},
+            rows=[{"team_id": team_id, "key": key, "kind": "post", "payload": {"n": n}}],
             now=datetime.now(UTC),
+            attempts=inbound.CLAIMED_AT_BIRTH,
         )
-    assert row_id is not None
-    return row_id
+    return Fresh(ids[(team_id, key)], "post", team_id, {"n": n}, granted)
 
 
 async def _row(db: Database, row_id: int) -> Inbound:
@@ -90,8 +90,9 @@ async def test_a_run_that_stalled_past_its_lease_does_not_post_again_or_finish_o
     async with running_bot(url, slack) as a, running_bot(url, slack) as b:
         for bot in (a, b):
             bot.inbox.handlers["post"] = handler
-        row_id = await _record(a.db, new_id("T"), 1)
-        a.inbox.submit(row_id)
+        fresh = await _record(a.db, new_id("T"), 1)
+        row_id = fresh.id
+        a.inbox.submit(fresh)
         await asyncio.wait_for(handler.stalled.wait(), 10)
         await asyncio.sleep(inbound.LEASE.total_seconds() + 0.2)  # A's lease runs out
         assert await b.inbox.recover(dead_only=True) == 1
@@ -126,8 +127,9 @@ async def test_a_run_whose_claim_was_taken_while_its_lease_looked_fresh_records_
     handler.stall_version = 1
     async with running_bot(database_url, slack) as a:
         a.inbox.handlers["post"] = handler
-        row_id = await _record(a.db, new_id("T"), 2)
-        a.inbox.submit(row_id)
+        fresh = await _record(a.db, new_id("T"), 2)
+        row_id = fresh.id
+        a.inbox.submit(fresh)
         await asyncio.wait_for(handler.stalled.wait(), 10)
         async with a.db.session() as session:  # another process's claim, version 2
             await session.execute(
@@ -154,8 +156,9 @@ async def test_a_failure_after_losing_the_lease_leaves_the_new_owners_row_alone(
     handler.raise_after_post = True
     async with running_bot(database_url, slack) as a:
         a.inbox.handlers["post"] = handler
-        row_id = await _record(a.db, new_id("T"), 3)
-        a.inbox.submit(row_id)
+        fresh = await _record(a.db, new_id("T"), 3)
+        row_id = fresh.id
+        a.inbox.submit(fresh)
         await asyncio.wait_for(handler.stalled.wait(), 10)
         async with a.db.session() as session:
             await session.execute(
@@ -203,6 +206,6 @@ async def test_a_live_run_past_half_its_lease_asks_once_and_posts(
         a.inbox.submit(quick)
         a.inbox.submit(slow)
         await a.inbox.drain()
-    assert asked == [slow], "only the run past half its lease asked, once"
+    assert asked == [slow.id], "only the run past half its lease asked, once"
     assert sorted(_posted(slack, user)) == ["first 1", "first 2", "second 1", "second 2"]
-    assert [(await _row(a.db, r)).status for r in (quick, slow)] == ["done", "done"]
+    assert [(await _row(a.db, r.id)).status for r in (quick, slow)] == ["done", "done"]
