@@ -14,7 +14,6 @@ from sqlalchemy import (
     Select,
     Table,
     Update,
-    and_,
     bindparam,
     delete,
     literal,
@@ -349,16 +348,15 @@ def _given_statement() -> Select[bool, str, datetime, str]:
     team: BindParameter[str] = bindparam("team_id")
     giver: BindParameter[str] = bindparam("giver_id")
     receivers: BindParameter[list[str]] = bindparam("receivers", expanding=True)
-    allied = (
+    # Two look-ups, one per direction, each on its own index: one OR under the workspace is
+    # read by SQLite as every ally pair of the workspace.
+    allied = or_(
         select(Ally.id)
-        .where(
-            Ally.team_id == team,
-            or_(
-                and_(Ally.user_id == giver, Ally.ally_id.in_(receivers)),
-                and_(Ally.user_id.in_(receivers), Ally.ally_id == giver),
-            ),
-        )
-        .exists()
+        .where(Ally.team_id == team, Ally.user_id == giver, Ally.ally_id.in_(receivers))
+        .exists(),
+        select(Ally.id)
+        .where(Ally.team_id == team, Ally.ally_id == giver, Ally.user_id.in_(receivers))
+        .exists(),
     )
     one = select(literal(1).label("one")).subquery("one")
     # Two index look-ups, not one OR: SQLite reads an OR inside the join's condition with the

@@ -141,7 +141,12 @@ async def get_workspaces_and_pairs(
     read (people of a workspace not yet stored are not read)."""
     if not team_ids:
         return {}, {}
-    params = {"team_ids": list(team_ids), "pairs": list(pairs)}
+    pairs = list(pairs)
+    params = {
+        "team_ids": list(team_ids),
+        "user_ids": list(dict.fromkeys(user_id for _, user_id in pairs)),
+        "pairs": pairs,
+    }
     workspaces: dict[str, Workspace] = {}
     found: dict[tuple[str, str], Person] = {}
     for workspace, person in await session.execute(_WORKSPACES_AND_PAIRS, params):
@@ -151,12 +156,17 @@ async def get_workspaces_and_pairs(
     return workspaces, found
 
 
+# The people are found by their whole key, (team, user IN …): SQLite reads a pair list
+# `(team_id, user_id) IN (…)` in a join's condition with the team alone, every person of the
+# workspace (25 ms a read with 100,000 of them; benchmarks/README.md, flat with history). The
+# pairs then keep, across workspaces, only the people asked for.
 _WORKSPACES_AND_PAIRS = (
     select(Workspace, Person)
     .outerjoin(
         Person,
         and_(
             Person.team_id == Workspace.team_id,
+            Person.user_id.in_(bindparam("user_ids", expanding=True)),
             tuple_(Person.team_id, Person.user_id).in_(bindparam("pairs", expanding=True)),
         ),
     )
