@@ -167,6 +167,7 @@ async def open_database(
         await migrate.upgrade(db)
         if writes:
             await health.probe_write(db)
+            await db.gather_statistics()  # SQLite's planner statistics, sampled
     except Refusal:
         await db.dispose()
         raise

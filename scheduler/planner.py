@@ -76,6 +76,7 @@ async def run_pass(bot: AllyBot, *, now: datetime, team_id: str | None = None) -
         result.purged = await inbound.retain(session, now=now)
         await dm_budget.purge_ledger(session, before=now - dm_budget.KEEP_LEDGER)
         await signin.purge_expired(session, now=now)
+    await bot.db.optimize()  # SQLite, hourly: statistics follow the tables as they grow
     if any(result.planned.values()) or result.sent.sent or result.sent.failed:
         logger.info(
             "pass: planned %s, sent %d, retry %d, failed %d",

@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -20,8 +21,9 @@ from aiohttp.test_utils import TestServer
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.db import Database
+from bot.db import ANALYSIS_LIMIT, OPTIMIZE_EVERY_S, Database
 from bot.models import Kudos
+from bot.preflight import open_database
 from tests import payloads
 from tests.conftest import Team
 from tests.helpers import SIGNING_SECRET, new_id, running_bot, seed_people
@@ -156,3 +158,40 @@ async def test_ack_kudos_and_home_statements_find_rows_by_index(
         async with db.engine.connect() as conn:
             await conn.exec_driver_sql("ANALYZE")
         assert await scanning(db, statements) == {}
+
+
+async def test_sqlite_statistics_are_sampled_at_start_and_refreshed_hourly(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'stats.db'}"
+    db = await open_database(url)  # what every writing command opens its database with
+    try:
+        async with db.session() as session:
+            session.add_all(
+                Kudos(
+                    team_id="T1",
+                    giver_id=f"U{n}",
+                    receiver_id="U0",
+                    text="thanks",
+                    tags=[],
+                    source="command",
+                    source_key=f"k{n}",
+                )
+                for n in range(1, 4)
+            )
+    finally:
+        await db.dispose()
+    db = await open_database(url)  # the next start samples the kudos it finds
+    try:
+        async with db.engine.connect() as conn:
+            limit = (await conn.exec_driver_sql("PRAGMA analysis_limit")).scalar()
+            stat = "SELECT idx FROM sqlite_stat1 WHERE tbl = 'kudos'"
+            sampled = {str(r[0]) for r in await conn.exec_driver_sql(stat)}
+        assert limit == ANALYSIS_LIMIT
+        assert {"ix_kudos_giver_created", "ix_kudos_receiver_created"} <= sampled
+        assert await db.optimize() is False, "not again within the hour"
+        db._optimized_at -= OPTIMIZE_EVERY_S
+        assert await db.optimize() is True
+        assert await db.optimize() is False
+    finally:
+        await db.dispose()
