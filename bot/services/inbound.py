@@ -212,7 +212,13 @@ async def finish_many(
         return set()
     found = await session.execute(
         update(Inbound)
-        .where(tuple_(Inbound.id, Inbound.attempts).in_(held), Inbound.status == "pending")
+        .where(
+            # By key: SQLite reads (id, version) IN (…) alone with the status index, every
+            # pending delivery (tests/test_hot_plans.py).
+            Inbound.id.in_([inbound_id for inbound_id, _ in held]),
+            tuple_(Inbound.id, Inbound.attempts).in_(held),
+            Inbound.status == "pending",
+        )
         .values(status="done", payload=None, finished_at=now, error=None)
         .returning(Inbound.id)
         .execution_options(synchronize_session=False)
