@@ -23,6 +23,8 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
+from bot import sqlite_driver
+
 # The unit of work handlers pass on to services (they open it, never query through it).
 Session = AsyncSession
 
@@ -81,6 +83,7 @@ def create_engine(url: str | URL, **kwargs: Any) -> AsyncEngine:
     if u.get_backend_name() == "sqlite":
         engine = create_async_engine(
             u,
+            module=sqlite_driver.dbapi(),  # one trip to aiosqlite's thread per statement
             hide_parameters=True,  # an error's SQL parameters would carry people's words
             pool_size=1,
             max_overflow=0,
