@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.db import ANALYSIS_LIMIT, OPTIMIZE_EVERY_S, Database
 from bot.models import Kudos
 from bot.preflight import open_database
+from bot.services import inbound
 from tests import payloads
 from tests.conftest import Team
 from tests.helpers import SIGNING_SECRET, new_id, running_bot, seed_people
@@ -32,8 +33,8 @@ from tests.slack_double import SlackDouble
 
 # Tables that grow with a workspace's history and its traffic.
 GROWING = ("kudos", "people", "inbound", "person_dms", "nudges", "outbox", "allies")
-# A look-up on one of them must pin more than the workspace (or a time range, or a zone).
-BROAD = {"team_id", "created_at", "tz", "local_day", "status"}
+# A look-up on one of them must pin more than the workspace, a time range, a zone, a status.
+BROAD = {"team_id", "created_at", "tz", "local_day", "status", "lease_until"}
 SQLITE_STEP = re.compile(r"\b(SCAN|SEARCH) (\w+)(?: AS \w+)?(?: USING (.*))?")
 PG_SEQ_SCAN = re.compile(r"Seq Scan on (\w+)")
 
@@ -158,6 +159,25 @@ async def test_ack_kudos_and_home_statements_find_rows_by_index(
         async with db.engine.connect() as conn:
             await conn.exec_driver_sql("ANALYZE")
         assert await scanning(db, statements) == {}
+
+
+async def test_lease_renewal_finds_deliveries_by_key_with_statistics(
+    fresh_db: tuple[str, Database],
+) -> None:
+    """Renewing leases runs once per renewal interval, not per kudos: held to the plan it
+    gets once statistics exist (SQLite's after start-up's ANALYZE; PostgreSQL's always)."""
+    _, db = fresh_db
+    now = datetime.now(UTC)
+    rows = [{"team_id": "T1", "key": f"k{n}", "kind": "command", "payload": {}} for n in range(60)]
+    async with db.session() as session:
+        ids = await inbound.record_many(session, rows=rows, now=now)
+        await inbound.finish_many(session, held=[(i, 0) for i in list(ids.values())[:50]], now=now)
+    held = dict.fromkeys(list(ids.values())[50:52], 0)
+    with recording(db) as seen:
+        async with db.session() as session:
+            assert len(await inbound.renew(session, held=held, now=now + timedelta(minutes=1))) == 2
+    await db.gather_statistics()
+    assert await scanning(db, seen) == {}
 
 
 async def test_sqlite_statistics_are_sampled_at_start_and_refreshed_hourly(

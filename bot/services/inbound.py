@@ -171,6 +171,8 @@ async def renew(session: AsyncSession, *, held: dict[int, int], now: datetime) -
     result = await session.execute(
         update(Inbound)
         .where(
+            # By key once SQLite has statistics (without, it still prefers the status index).
+            Inbound.id.in_(list(held)),
             tuple_(Inbound.id, Inbound.attempts).in_(list(held.items())),
             Inbound.status == "pending",
             Inbound.lease_until < until,
