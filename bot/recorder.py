@@ -40,9 +40,9 @@ class Recorder:
         return await self._commits.submit(_Delivery(team_id, key, kind, payload))
 
     async def _write(self, batch: Sequence[_Delivery]) -> list[int | None]:
-        async with self.db.session() as session:
+        async with self.db.one_statement() as conn:
             ids = await inbound.record_many(
-                session,
+                conn,
                 rows=[
                     {"team_id": d.team_id, "key": d.key, "kind": d.kind, "payload": d.payload}
                     for d in batch

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Text, bindparam, cast, delete, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from bot.db import dialect_of, insert_for
 from bot.models import Inbound
@@ -54,7 +54,11 @@ async def record(
 
 
 async def record_many(
-    session: AsyncSession, *, rows: list[dict[str, Any]], now: datetime, attempts: int = 0
+    session: AsyncSession | AsyncConnection,
+    *,
+    rows: list[dict[str, Any]],
+    now: datetime,
+    attempts: int = 0,
 ) -> dict[tuple[str, str], int]:
     """Store many deliveries in one statement; returns the ids of those that were new,
     by (team_id, key). `attempts`: 0 for a worker to claim, CLAIMED_AT_BIRTH when the
