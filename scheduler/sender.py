@@ -17,6 +17,7 @@ import asyncio
 import itertools
 import logging
 import uuid
+from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -80,7 +81,7 @@ async def send_due(
     With `clocks`, people with due nudges get their daily message; `kinds` narrows which
     rows are sent (the digest command sends only digests)."""
     result = SendResult()
-    limit = asyncio.Semaphore(concurrency)
+    slots = Slots(concurrency, per_team=max(1, concurrency // 2))
     released: list[int] = []
     in_flight: set[asyncio.Task[None]] = set()
 
@@ -88,7 +89,7 @@ async def send_due(
         try:
             await sending.send(row)
         finally:
-            limit.release()
+            await slots.give(row.team_id)
 
     # The next batch is claimed as soon as the last row of this one has a slot, while the
     # rest of this one is still in flight: the sender never idles between batches.
@@ -106,12 +107,13 @@ async def send_due(
         if not rows:
             break
         sending = Sending(bot, token=token, now=now, result=result)
-        for row in interleaved(rows):
-            await limit.acquire()
+        waiting = deque(interleaved(rows))
+        while waiting:
+            row = await slots.take(waiting)
             if bot.stopping.is_set():  # shutting down: hand back what has not started
-                limit.release()
-                released.append(row.id)
-                continue
+                await slots.give(row.team_id)
+                released.extend([row.id, *(r.id for r in waiting)])
+                break
             task = asyncio.create_task(bounded(sending, row))
             in_flight.add(task)
             task.add_done_callback(in_flight.discard)
@@ -136,6 +138,38 @@ def interleaved(rows: list[OutboxMessage]) -> list[OutboxMessage]:
         by_team.setdefault(row.team_id, []).append(row)
     turns = itertools.zip_longest(*by_team.values())
     return [row for turn in turns for row in turn if row is not None]
+
+
+class Slots:
+    """Sends in flight: at most `total`, and at most `per_team` to one workspace. Slack's
+    limits are per workspace and method (and its Retry-After with them), so a workspace
+    Slack holds back keeps at most its share of the slots waiting, not all of them."""
+
+    def __init__(self, total: int, *, per_team: int) -> None:
+        self.total, self.per_team = total, per_team
+        self.busy = 0
+        self.by_team: Counter[str] = Counter()
+        self.freed = asyncio.Condition()
+
+    async def take(self, waiting: deque[OutboxMessage]) -> OutboxMessage:
+        """The first waiting row whose workspace has a slot free, once one is: taken off
+        `waiting`, its slot held until `give`."""
+        async with self.freed:
+            while True:
+                if self.busy < self.total:
+                    for row in waiting:
+                        if self.by_team[row.team_id] < self.per_team:
+                            waiting.remove(row)
+                            self.busy += 1
+                            self.by_team[row.team_id] += 1
+                            return row
+                await self.freed.wait()
+
+    async def give(self, team_id: str) -> None:
+        async with self.freed:
+            self.busy -= 1
+            self.by_team[team_id] -= 1
+            self.freed.notify_all()
 
 
 @dataclass(frozen=True)

@@ -1,19 +1,21 @@
 """The sender's grouped writes: concurrent sends share transactions, one bad send fails
-alone, many workspaces go out in one pass with each message once, and the tips of a group
-are chosen together as they would be one by one."""
+alone, a workspace takes at most its share of the sends in flight, many workspaces go out in
+one pass with each message once, and the tips of a group are chosen together as they would
+be one by one."""
 
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
+from collections import Counter, deque
 
 from sqlalchemy import select
 
 from bot.db import Database
-from bot.models import Nudge, TipShown
+from bot.models import Nudge, OutboxMessage, TipShown
 from bot.services import tips
 from scheduler.grouped import Grouped
 from scheduler.planner import run_pass
+from scheduler.sender import Slots
 from tests.helpers import at, messages_of, new_id, nudges_of, running_bot, seed_people
 from tests.slack_double import SlackDouble
 
@@ -69,6 +71,23 @@ async def test_at_most_parallel_groups_are_written_at_once() -> None:
     await asyncio.gather(*(later(i) for i in range(30)))
     assert writer.most_at_once == 2
     assert sum(len(g) for g in writer.groups) == 30
+
+
+def row_of(team_id: str, n: int) -> OutboxMessage:
+    return OutboxMessage(id=n, team_id=team_id, kind="daily")
+
+
+async def test_a_workspace_with_its_share_of_slots_waits_while_others_go_ahead() -> None:
+    slots = Slots(3, per_team=2)
+    waiting = deque([row_of("TA", 1), row_of("TA", 2), row_of("TA", 3), row_of("TB", 4)])
+    taken = [await slots.take(waiting) for _ in range(3)]
+    assert [r.id for r in taken] == [1, 2, 4]  # the third of TA waits for one of TA's slots
+    later = asyncio.create_task(slots.take(waiting))
+    await slots.give("TB")  # a slot frees, but TA still has its two
+    await asyncio.sleep(0.01)
+    assert not later.done()
+    await slots.give("TA")
+    assert (await asyncio.wait_for(later, 1)).id == 3 and not waiting
 
 
 async def test_many_workspaces_in_one_pass_each_person_once_through_429s(
