@@ -16,22 +16,20 @@ MAX_GROUP = 100
 class Grouped(Generic[T, R]):
     """`submit` an item and await its own result. `run` takes a group and returns one result
     per item, in order; when it raises for a group of several, each item is run alone, so
-    one bad item fails by itself and the others still go through. Up to `parallel` groups
-    are written at once (each in its own transaction), so the writes' round trips overlap."""
+    one bad item fails by itself and the others still go through. One group is written at
+    a time: a second writer would only make the groups smaller (and on SQLite wait for the
+    one connection anyway)."""
 
-    def __init__(self, run: Callable[[list[T]], Awaitable[list[R]]], parallel: int = 1) -> None:
+    def __init__(self, run: Callable[[list[T]], Awaitable[list[R]]]) -> None:
         self._run = run
-        self._parallel = parallel
         self._queue: list[tuple[T, asyncio.Future[R]]] = []
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._task: asyncio.Task[None] | None = None
 
     async def submit(self, item: T) -> R:
         done: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._queue.append((item, done))
-        if len(self._tasks) < self._parallel:
-            task = asyncio.create_task(self._drain())
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._drain())
         return await done
 
     async def _drain(self) -> None:

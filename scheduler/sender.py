@@ -200,7 +200,7 @@ class Sending:
     def __init__(self, bot: AllyBot, *, token: str, now: datetime, result: SendResult) -> None:
         self.bot, self.token, self.now, self.result = bot, token, now, result
         self._clients: dict[str, asyncio.Future[AsyncWebClient]] = {}
-        self.staging: Grouped[Staged, Ready | Skip | None] = Grouped(self._stage, parallel=2)
+        self.staging: Grouped[Staged, Ready | Skip | None] = Grouped(self._stage)
         self.landing: Grouped[tuple[int, str, str], None] = Grouped(self._land)
 
     async def client(self, team_id: str) -> AsyncWebClient:

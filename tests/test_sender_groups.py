@@ -25,16 +25,16 @@ TZ = "Europe/London"
 class Recorder:
     """A group writer that records each group it was given, and refuses the item `bad`."""
 
-    def __init__(self, bad: int | None = None, delay: float = 0.01) -> None:
+    def __init__(self, bad: int | None = None) -> None:
         self.groups: list[list[int]] = []
-        self.bad, self.delay = bad, delay
+        self.bad = bad
         self.running = self.most_at_once = 0
 
     async def run(self, group: list[int]) -> list[int]:
         self.running += 1
         self.most_at_once = max(self.most_at_once, self.running)
         try:
-            await asyncio.sleep(self.delay)
+            await asyncio.sleep(0.01)
             if self.bad in group:
                 raise ValueError(f"refused {self.bad}")
             self.groups.append(group)
@@ -52,25 +52,24 @@ async def test_items_submitted_together_are_written_in_few_groups() -> None:
     assert sorted(i for group in writer.groups for i in group) == list(range(20))
 
 
+async def test_items_arriving_while_a_group_is_written_go_in_the_next_one_at_a_time() -> None:
+    writer = Recorder()
+    grouped = Grouped(writer.run)
+
+    async def later(i: int) -> int:
+        await asyncio.sleep(0.002 * i)  # one by one, while groups are being written
+        return await grouped.submit(i)
+
+    assert await asyncio.gather(*(later(i) for i in range(30))) == [i * 10 for i in range(30)]
+    assert writer.most_at_once == 1 and 1 < len(writer.groups) < 30
+
+
 async def test_one_bad_item_fails_alone_and_the_rest_of_its_group_is_written() -> None:
     writer = Recorder(bad=7)
     grouped = Grouped(writer.run)
     results = await asyncio.gather(*(grouped.submit(i) for i in range(12)), return_exceptions=True)
     assert isinstance(results[7], ValueError)
     assert [r for i, r in enumerate(results) if i != 7] == [i * 10 for i in range(12) if i != 7]
-
-
-async def test_at_most_parallel_groups_are_written_at_once() -> None:
-    writer = Recorder()
-    grouped = Grouped(writer.run, parallel=2)
-
-    async def later(i: int) -> int:
-        await asyncio.sleep(0.002 * i)  # arriving one by one, while groups are written
-        return await grouped.submit(i)
-
-    await asyncio.gather(*(later(i) for i in range(30)))
-    assert writer.most_at_once == 2
-    assert sum(len(g) for g in writer.groups) == 30
 
 
 def row_of(team_id: str, n: int) -> OutboxMessage:
