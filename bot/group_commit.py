@@ -27,6 +27,11 @@ class _Pending(Generic[Item, Answer]):
     done: asyncio.Future[Answer] = field(repr=False)
 
 
+class WriterStopped(RuntimeError):
+    """The writer stopped (cancelled at shutdown, or broken) before this item's batch was
+    answered: whether the item was written is unknown."""
+
+
 class GroupCommit(Generic[Item, Answer]):
     """One writer task; whatever arrives while a batch is being written goes in the next."""
 
@@ -46,12 +51,22 @@ class GroupCommit(Generic[Item, Answer]):
         return await done
 
     async def _run(self) -> None:
-        while True:
-            await self._wakeup.wait()
-            self._wakeup.clear()
-            while self._queue:
-                batch, self._queue = self._queue[: self._max], self._queue[self._max :]
-                await self._answer(batch)
+        batch: list[_Pending[Item, Answer]] = []
+        try:
+            while True:
+                await self._wakeup.wait()
+                self._wakeup.clear()
+                while self._queue:
+                    batch, self._queue = self._queue[: self._max], self._queue[self._max :]
+                    await self._answer(batch)
+                    batch = []
+        except BaseException as exc:
+            # Nobody is left to answer them: each caller hears it instead of awaiting forever.
+            left, self._queue = [*batch, *self._queue], []
+            for p in left:
+                if not p.done.done():
+                    p.done.set_exception(WriterStopped(f"group commit writer stopped: {exc!r}"))
+            raise
 
     async def _answer(self, batch: list[_Pending[Item, Answer]]) -> None:
         try:

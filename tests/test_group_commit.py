@@ -101,3 +101,30 @@ async def test_a_cancelled_caller_does_not_stop_the_others() -> None:
             await first
     finally:
         await commits.close()
+
+
+async def test_closing_while_a_batch_is_written_answers_its_callers_and_those_queued() -> None:
+    """A writer cancelled mid-batch (shutdown) must not leave callers awaiting forever: each
+    hears that its item's outcome is unknown, and the one after starts a writer anew."""
+    started, release = asyncio.Event(), asyncio.Event()
+
+    async def write(items: Sequence[int]) -> list[int]:
+        started.set()
+        await release.wait()
+        return list(items)
+
+    commits: GroupCommit[int, int] = GroupCommit(write)
+    writing = asyncio.create_task(commits.submit(1))
+    await started.wait()
+    queued = asyncio.create_task(commits.submit(2))
+    await asyncio.sleep(0)
+    await commits.close()
+    done, _ = await asyncio.wait({writing, queued}, timeout=1.0)
+    assert done == {writing, queued}
+    for task in (writing, queued):
+        assert isinstance(task.exception(), RuntimeError)
+    release.set()
+    try:
+        assert await asyncio.wait_for(commits.submit(3), 1.0) == 3
+    finally:
+        await commits.close()
