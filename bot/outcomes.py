@@ -98,5 +98,7 @@ async def _finish(session: AsyncSession, batch: Sequence[_Outcome]) -> list[bool
     mine = await inbound.finish_many(
         session, held=[(o.inbound_id, o.attempt) for o in batch], now=datetime.now(UTC)
     )
-    await run_steps(session, [s for o in batch if o.inbound_id in mine for s in o.steps])
-    return [o.inbound_id in mine for o in batch]
+    # By claim version, not id alone: a stale run's outcome may share the batch with its owner's.
+    ended = [o for o in batch if (o.inbound_id, o.attempt) in mine]
+    await run_steps(session, [s for o in ended for s in o.steps])
+    return [(o.inbound_id, o.attempt) in mine for o in batch]

@@ -175,3 +175,38 @@ async def test_a_serving_process_stores_what_it_records_already_claimed_and_work
     assert here is not None and for_workers is not None and again is None
     state = await _state(db, [here, for_workers])
     assert state[here][1] == inbound.CLAIMED_AT_BIRTH and state[for_workers][1] == 0
+
+
+async def test_a_stale_run_and_the_run_that_took_over_in_one_batch_only_the_owner_ends_it(
+    db: Database,
+) -> None:
+    """The same delivery at two claim versions in one batch (a run that stalled past its lease,
+    and this process's own recovery of it): only the version the database holds is marked,
+    and only its steps run; the stale run hears that it lost."""
+    team = new_id("T")
+    (delivery,) = await _deliveries(db, team, 1)
+    stale_kudos, owner_kudos = await _kudos(db, team, 2)
+    async with db.session() as session:  # taken over: version 2
+        await session.execute(
+            update(Inbound).where(Inbound.id == delivery).values(attempts=Inbound.attempts + 1)
+        )
+    now = datetime.now(UTC)
+    stale, owner = Marks(), Marks()
+    stale.notified[stale_kudos] = now
+    owner.notified[owner_kudos] = now
+    outcomes = Outcomes(db)
+    try:
+        results = await asyncio.gather(
+            outcomes.done(delivery, attempt=1, steps=[stale]),
+            outcomes.done(delivery, attempt=2, steps=[owner]),
+        )
+    finally:
+        await outcomes.close()
+    assert results == [False, True]
+    assert (await _state(db, [delivery]))[delivery][:2] == ("done", 2)
+    async with db.session() as session:
+        found = await session.execute(
+            select(Kudos.id, Kudos.notified_at).where(Kudos.team_id == team)
+        )
+        told = {i: at for i, at in found}
+    assert told[owner_kudos] is not None and told[stale_kudos] is None

@@ -210,10 +210,11 @@ _CONFIRM = (
 
 async def finish_many(
     session: AsyncSession, *, held: list[tuple[int, int]], now: datetime
-) -> set[int]:
+) -> set[tuple[int, int]]:
     """Mark deliveries done, each only while still pending at the claim version this process
-    holds it at (id, version), and drop their payloads; returns the ids marked. One missing
-    was taken over by another process (its lease ran out meanwhile): that one owns it now."""
+    holds it at (id, version), and drop their payloads; returns the (id, version) pairs
+    marked, so a stale run's pair held in the same batch as its owner's is not taken for it.
+    One missing was taken over by another run (its lease ran out meanwhile): that one owns it."""
     if not held:
         return set()
     found = await session.execute(
@@ -226,10 +227,10 @@ async def finish_many(
             Inbound.status == "pending",
         )
         .values(status="done", payload=None, finished_at=now, error=None)
-        .returning(Inbound.id)
+        .returning(Inbound.id, Inbound.attempts)
         .execution_options(synchronize_session=False)
     )
-    return set(found.scalars())
+    return {(i, version) for i, version in found.all()}
 
 
 async def fail(
