@@ -55,7 +55,7 @@ def _executemany(raw: sqlite3.Connection, operation: str, many: Sequence[Any]) -
 class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
     """A cursor whose statement, rows and close are one trip to aiosqlite's thread."""
 
-    __slots__ = ("_ran",)
+    __slots__ = ("_arraysize", "_ran")
 
     def __init__(self, adapt_connection: Any) -> None:  # no cursor opened ahead: no trip
         self._adapt_connection = adapt_connection
@@ -63,6 +63,15 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
         self._soft_closed_memoized = EMPTY_DICT
         self._rows = collections.deque()
         self._ran: _Ran = (None, [], -1, None)
+        self._arraysize = 1  # sqlite3's default: what fetchmany() without a size returns
+
+    @property
+    def arraysize(self) -> int:  # the base reads it from the cursor this one never opens
+        return self._arraysize
+
+    @arraysize.setter
+    def arraysize(self, value: int) -> None:
+        self._arraysize = value
 
     @property
     def description(self) -> Any:
