@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Database
 from bot.group_commit import GroupCommit
+from bot.logs import describe
 from bot.services import inbound
 
 logger = logging.getLogger(__name__)
@@ -80,7 +81,8 @@ class Outcomes:
         except Exception as exc:
             if len(batch) == 1:
                 return [exc]
-            logger.warning("a batch of outcomes failed (%s); saving each on its own", exc)
+            # Its kind only: the message (a driver's failing row, a step's error) can quote people.
+            logger.warning("a batch of outcomes failed (%s); saving each on its own", describe(exc))
         answers: list[bool | BaseException] = []
         for one in batch:  # one bad step must not cost the others their outcome
             try:

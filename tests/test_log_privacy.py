@@ -3,6 +3,7 @@ not in the SQL parameters a database driver attaches, not in a message quoting t
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -13,10 +14,13 @@ from pathlib import Path
 import aiohttp
 import pytest
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Database
 from bot.logs import JsonFormatter, TextFormatter, _ContextFilter
 from bot.models import Kudos
+from bot.outcomes import Outcomes
+from bot.services import inbound
 from tests.conftest import Server, Team, server_env, start_server, stopped
 from tests.slack_double import SlackDouble
 
@@ -94,5 +98,46 @@ async def test_database_errors_and_exception_messages_never_reach_the_log(
         logger.error("Failed to run listener function (error: %s)", exc, exc_info=exc)
     out = captured.getvalue()
     assert "IntegrityError" in out and "[SQL:" in out and "ValueError" in out
+    for word in WORDS.split():
+        assert word not in out, out
+
+
+async def test_a_failed_batch_of_outcomes_is_logged_without_the_words(
+    db: Database, captured: io.StringIO
+) -> None:
+    """A batch that fails is saved item by item, and says so in the log: with the error's
+    kind, never its message, which (a driver's failing row, a step's error) can quote people."""
+    async with db.session() as session:
+        ids = await inbound.record_many(
+            session,
+            rows=[
+                {
+                    "team_id": "TLOG",
+                    "key": f"{k}-{datetime.now(UTC).timestamp()}",
+                    "kind": "t",
+                    "payload": {},
+                }
+                for k in ("a", "b")
+            ],
+            now=datetime.now(UTC),
+            attempts=inbound.CLAIMED_AT_BIRTH,
+        )
+
+    async def broken(session: AsyncSession) -> None:
+        raise ValueError(f"could not parse {WORDS!r}")
+
+    outcomes = Outcomes(db)
+    try:
+        first, second = sorted(ids.values())
+        results = await asyncio.gather(
+            outcomes.done(first, attempt=inbound.CLAIMED_AT_BIRTH, steps=[]),
+            outcomes.done(second, attempt=inbound.CLAIMED_AT_BIRTH, steps=[broken]),
+            return_exceptions=True,
+        )
+    finally:
+        await outcomes.close()
+    assert results[0] is True and isinstance(results[1], ValueError)
+    out = captured.getvalue()
+    assert "a batch of outcomes failed" in out and "ValueError" in out
     for word in WORDS.split():
         assert word not in out, out
