@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
@@ -46,7 +47,9 @@ class GroupCommit(Generic[Item, Answer]):
         done: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
         self._queue.append(_Pending(item, done))
         if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._run())
+            # A context of its own: it writes for every caller, not as the one that started it
+            # (whose log ids and lease guard a task would otherwise inherit).
+            self._task = asyncio.create_task(self._run(), context=contextvars.Context())
         self._wakeup.set()
         return await done
 

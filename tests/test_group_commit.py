@@ -4,6 +4,7 @@ own answer, and one item's failure is its own."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Sequence
 
 import pytest
@@ -128,3 +129,27 @@ async def test_closing_while_a_batch_is_written_answers_its_callers_and_those_qu
         assert await asyncio.wait_for(commits.submit(3), 1.0) == 3
     finally:
         await commits.close()
+
+
+async def test_the_writer_runs_in_no_callers_context() -> None:
+    """The writer outlives the caller that started it and writes for every caller: it must not
+    carry that one's context (its log ids, its lease guard before Slack calls)."""
+    mine: contextvars.ContextVar[str | None] = contextvars.ContextVar("mine", default=None)
+    seen: list[str | None] = []
+
+    async def write(items: Sequence[int]) -> list[int]:
+        seen.append(mine.get())
+        return list(items)
+
+    commits: GroupCommit[int, int] = GroupCommit(write)
+
+    async def caller(name: str, item: int) -> int:
+        mine.set(name)
+        return await commits.submit(item)
+
+    try:
+        assert await asyncio.create_task(caller("first", 1)) == 1
+        assert await asyncio.create_task(caller("second", 2)) == 2
+    finally:
+        await commits.close()
+    assert seen == [None, None]
