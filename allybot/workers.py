@@ -18,6 +18,8 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
+from bot.arrivals import wait_any
+
 if TYPE_CHECKING:
     from bot.runtime import AllyBot
 
@@ -25,8 +27,8 @@ logger = logging.getLogger(__name__)
 
 WORKER_NICENESS = 5  # below the serving process, which answers Slack within 3 s
 # A worker with nothing to do sleeps until the serving process signals a new delivery
-# (WAKE_SIGNAL); it looks anyway this often, for deliveries recorded by other replicas.
-IDLE_SECONDS = 2.0
+# (WAKE_SIGNAL) or, on PostgreSQL, until any process records one (bot.arrivals); it looks
+# on its own only now and then (`Arrivals.poll_seconds`).
 WAKE_SIGNAL = signal.SIGUSR1
 RESTART_SECONDS = 1.0
 
@@ -39,26 +41,18 @@ async def work_until(bot: AllyBot, stop: asyncio.Event) -> None:
     # Started by `serve`, the signal came blocked (see WorkerPool.start): take it from here.
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {WAKE_SIGNAL})
     try:
-        while not stop.is_set():
-            wake.clear()  # before looking, so a signal during the look is not lost
-            try:
-                if await bot.inbox.work_new():
-                    continue
-            except Exception:
-                logger.exception("worker step failed")
-            await _first(stop, wake, timeout=IDLE_SECONDS)
+        async with bot.inbox.arrivals.subscribed() as arrived:
+            while not stop.is_set():
+                wake.clear()  # before looking, so a wake-up during the look is not lost
+                arrived.clear()
+                try:
+                    if await bot.inbox.work_new():
+                        continue
+                except Exception:
+                    logger.exception("worker step failed")
+                await wait_any(stop, wake, arrived, timeout=bot.inbox.arrivals.poll_seconds)
     finally:
         loop.remove_signal_handler(WAKE_SIGNAL)
-
-
-async def _first(*events: asyncio.Event, timeout: float) -> None:
-    """Return when any of the events is set, or after `timeout` seconds."""
-    waits = [asyncio.ensure_future(e.wait()) for e in events]
-    try:
-        await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for w in waits:
-            w.cancel()
 
 
 def lower_priority() -> None:

@@ -17,7 +17,9 @@ window, then N signed `/kudos` at concurrency C (closed loop). Per server it pri
   same span (read after the server stopped, so every backend flushed its counters), less
   the benchmark's own polls;
 - idle: the process group's CPU and (PostgreSQL) its transactions per second while nothing
-  happens, after the warm-up;
+  happens, after the warm-up (on PostgreSQL the window opens SETTLE_PG_S after it, once the
+  backends have reported the warm-up's commits: an idle backend flushes its counters up to
+  10 s late, which counted the warm-up's last commits as idle ones);
 - RSS: the process group's resident memory idle and after the load;
 - exactly once: one channel post per kudos and one DM per receiver and kudos in the
   double's record (and, for allybot, one kudos row per request, each announced and
@@ -89,6 +91,7 @@ from tests.databases import scratch_postgres  # noqa: E402
 from tests.slack_double import SlackDouble  # noqa: E402
 
 WARMUP = 20
+SETTLE_PG_S = 11.0  # PostgreSQL 15 flushes an idle backend's counters within 10 s
 POLL_S = 0.05
 SERVERS = {
     "floor": [sys.executable, str(ROOT / "benchmarks" / "floor_bot.py"), "--port", "0"],
@@ -354,7 +357,7 @@ class Run:
             warmed = await closed_loop(events_url, warm.bodies(self.origin), 10)
             if await probe.wait(warm.size, 120) is None:
                 raise RuntimeError(f"{server}: warm-up not done")
-            await asyncio.sleep(1.0)
+            await asyncio.sleep(SETTLE_PG_S if database == "postgresql" else 1.0)
             # Idle: nothing arrives; what does the server do on its own?
             tx0, cpu0, t0 = await counts.commits(), group_cpu(pgid), time.monotonic()
             q0 = probe.queries

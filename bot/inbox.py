@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import directory, i18n
 from bot import text as texts
+from bot.arrivals import Arrivals, wait_any
 from bot.db import Database
 from bot.ids import erased
 from bot.lease import Lease, LeaseLost
@@ -40,7 +41,9 @@ from bot.text import normalise_edge
 
 logger = logging.getLogger(__name__)
 
-RECOVER_EVERY = 2.0  # seconds between looks for a dead process's deliveries
+# How long after a lease's end the watch looks (its clock and the recorder's may differ a
+# little; `claim_expired` takes only leases already over).
+LOOK_AFTER = 0.5
 
 
 @dataclass
@@ -163,6 +166,8 @@ class Inbox:
         self._renewer: asyncio.Task[None] | None = None
         # Deliveries recorded since the loop last turned, started together (`submit`).
         self._starting: list[Fresh] = []
+        # Wakes this process's worker loop and watch when a delivery is recorded anywhere.
+        self.arrivals = Arrivals(db)
 
     @property
     def work_here(self) -> bool:
@@ -439,18 +444,43 @@ class Inbox:
 
         return sum(await asyncio.gather(*(one(row) for row in rows)))
 
-    async def watch(self, stop: asyncio.Event, *, every: float = RECOVER_EVERY) -> None:
-        """Until `stop`: take over, within seconds, the work of processes that died (their
-        leases, no longer renewed, run out), batch after batch. Retries after a failure keep
-        their backoff and are left to the scheduler's passes."""
+    async def watch(self, stop: asyncio.Event) -> None:
+        """Until `stop`: take over the work of processes that died (their leases, no longer
+        renewed, run out), batch after batch, as soon as those leases end. It looks when the
+        earliest lease it knows of ends, LEASE after a delivery is recorded anywhere (told by
+        `arrivals`), and otherwise every `arrivals.poll_seconds`. Retries after a failure
+        keep their backoff and are left to the scheduler's passes."""
+        loop = asyncio.get_running_loop()
+        async with self.arrivals.subscribed() as arrived:
+            while not stop.is_set():
+                arrived.clear()  # before looking, so a delivery recorded meanwhile counts
+                wait = self.arrivals.poll_seconds
+                try:
+                    ends = await self._take_over_ended(stop)
+                    if ends is not None:
+                        left = (ends - datetime.now(UTC)).total_seconds()
+                        wait = min(wait, max(left, 0.0) + LOOK_AFTER)
+                except Exception:
+                    logger.exception("recovery pass failed")
+                deadline = loop.time() + wait
+                while not stop.is_set() and (left := deadline - loop.time()) > 0:
+                    await wait_any(stop, arrived, timeout=left)
+                    if arrived.is_set():  # its lease ends LEASE from now, unless renewed
+                        arrived.clear()
+                        soonest = loop.time() + inbound.LEASE.total_seconds() + LOOK_AFTER
+                        deadline = min(deadline, soonest)
+
+    async def _take_over_ended(self, stop: asyncio.Event) -> datetime | None:
+        """Work on every delivery whose lease ended (one read when none did); returns when
+        the earliest lease still running ends."""
         while not stop.is_set():
-            try:
-                while await self.recover(dead_only=True) and not stop.is_set():
-                    pass
-            except Exception:
-                logger.exception("recovery pass failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), every)
+            async with self.db.session() as session:
+                ends = await inbound.next_lease_end(session)
+            if ends is None or ends >= datetime.now(UTC):
+                return ends
+            if not await self.recover(dead_only=True):
+                return ends  # another process is taking them: look again shortly
+        return None
 
     async def drain(self, timeout: float = 10.0) -> None:
         """Wait for the work in flight, so a shutdown loses nothing it acked."""

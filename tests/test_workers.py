@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from allybot import workers
+from bot import arrivals
 from bot.db import Database
 from bot.inbox import Inbox, Work
 from bot.models import Inbound, Kudos
@@ -103,6 +104,10 @@ async def test_workers_do_the_work_and_stop_with_the_server(
     assert not any(_alive(pid) for pid in workers), "the workers stopped with the server"
 
 
+async def _deaf(self: arrivals.Arrivals) -> None:
+    await asyncio.Event().wait()
+
+
 class _NoSlack:
     async def for_team(self, team_id: str) -> Any:
         return None
@@ -113,7 +118,10 @@ async def test_an_idle_worker_wakes_on_the_signal_not_on_its_poll(
 ) -> None:
     """With the fallback poll an hour away, a delivery is still worked on once signalled."""
     _, db = fresh_db
-    monkeypatch.setattr(workers, "IDLE_SECONDS", 3600.0)
+    monkeypatch.setattr(arrivals, "POLL", 3600.0)
+    monkeypatch.setattr(arrivals, "POLL_LISTENING", 3600.0)
+    # PostgreSQL's notifications would wake it too: here, only the signal may.
+    monkeypatch.setattr(arrivals.Arrivals, "_listen", _deaf)
     seen: list[int] = []
     inbox = Inbox(db, _NoSlack())  # type: ignore[arg-type]
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Text, bindparam, cast, delete, or_, select, tuple_, update
+from sqlalchemy import Text, bindparam, cast, delete, func, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from bot.arrivals import CHANNEL
 from bot.db import dialect_of, insert_for
 from bot.models import Inbound
 
@@ -62,7 +63,8 @@ async def record_many(
 ) -> dict[tuple[str, str], int]:
     """Store many deliveries in one statement; returns the ids of those that were new,
     by (team_id, key). `attempts`: 0 for a worker to claim, CLAIMED_AT_BIRTH when the
-    recording process works on them itself."""
+    recording process works on them itself. On PostgreSQL, new ones notify the processes
+    listening for them (bot.arrivals) when the transaction commits."""
     params = [
         {
             "team_id": r["team_id"],
@@ -79,20 +81,23 @@ async def record_many(
     # One statement per backend, compiled once and run with the batch's parameters (the
     # driver sends the rows as one multi-row INSERT): no per-batch compilation on the ack path.
     stmt = _RECORD[dialect_of(session)]
-    return {(t, k): i for t, k, i in (await session.execute(stmt, params)).all()}
+    return {(r[0], r[1]): r[2] for r in (await session.execute(stmt, params)).all()}
 
 
-def _record_statement(insert: Any) -> Any:
+def _record_statement(insert: Any, *notify: Any) -> Any:
     table = Inbound.__table__
     return (
         insert(table)
         .on_conflict_do_nothing(index_elements=["team_id", "key"])
-        .returning(table.c.team_id, table.c.key, table.c.id)
+        .returning(table.c.team_id, table.c.key, table.c.id, *notify)
     )
 
 
 _RECORD = {
-    "postgresql": _record_statement(postgresql.insert),
+    # pg_notify for each new row, in the same statement (no round trip more on the ack
+    # path); PostgreSQL sends one notification per transaction, at its commit, and none
+    # when every delivery was a duplicate.
+    "postgresql": _record_statement(postgresql.insert, func.pg_notify(CHANNEL, "")),
     "sqlite": _record_statement(sqlite.insert),
 }
 
@@ -118,6 +123,17 @@ _CLAIM = (
     .values(attempts=bindparam("version") + 1, lease_until=bindparam("until"))
     .returning(Inbound)
     .execution_options(synchronize_session=False)
+)
+
+
+async def next_lease_end(session: AsyncSession) -> datetime | None:
+    """When the earliest lease of a delivery in progress runs out (a failure's retry
+    excepted: it waits for a scheduler pass); None when none is in progress."""
+    return (await session.execute(_NEXT_LEASE_END)).scalar_one_or_none()
+
+
+_NEXT_LEASE_END = select(func.min(Inbound.lease_until)).where(
+    Inbound.status == "pending", Inbound.error.is_(None)
 )
 
 
