@@ -416,7 +416,9 @@ async def _serve(settings: Settings, args: argparse.Namespace) -> int:
     bot.inbox.work_here = not args.workers
     # The pool starts once the port is ours; until then a wake-up reaches no process.
     pool = WorkerPool(args.workers, tick_seconds=args.tick_seconds) if args.workers else None
-    if pool is not None:
+    if pool is not None and bot.db.dialect != "postgresql":
+        # On PostgreSQL the recording transaction's notification wakes the workers
+        # (bot.arrivals): a signal too would wake each twice, and one wake-up finds nothing.
         bot.inbox.on_recorded = pool.wake
     runner = web.AppRunner(bot.web, access_log=None, shutdown_timeout=2.0)
     await runner.setup()
