@@ -553,5 +553,6 @@ class DashboardSession(Base):
 # The DM budget's ledger and mutes, in their own module; imported here so that every table
 # is on Base.metadata whichever module is imported first.
 import bot.fit_models  # noqa: E402
+import bot.suggestion_models  # noqa: E402
 import bot.trust_models  # noqa: E402, F401
 from bot.community_models import IntroSkip, KudosPostUpdate, Newcomer  # noqa: E402, F401

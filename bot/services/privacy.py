@@ -46,6 +46,7 @@ from bot.models import (
     Workspace,
 )
 from bot.services import inbound, me_too, tips
+from bot.suggestion_models import SuggestionCandidate
 from bot.trust_models import Mute, PersonDM
 
 EXPORT_FORMAT = "allybot-export/1"
@@ -362,6 +363,11 @@ async def erase(
         delete(Nudge).where(Nudge.team_id == team_id, Nudge.subject == user_id),
         delete(OutboxMessage).where(
             OutboxMessage.team_id == team_id, OutboxMessage.user_id == user_id
+        ),
+        # The day's give-back and breadth candidates: theirs, and those naming them.
+        delete(SuggestionCandidate).where(
+            SuggestionCandidate.team_id == team_id,
+            or_(SuggestionCandidate.user_id == user_id, SuggestionCandidate.subject == user_id),
         ),
         # Mutes and the DM budget's counts, either side.
         delete(Mute).where(

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from slack_sdk.models.blocks import Block
 from sqlalchemy import Select, and_, literal, select
@@ -25,7 +25,10 @@ from scheduler.zones import deliverable
 ID_BATCH = 5_000  # ids per IN (...): PostgreSQL's protocol allows 32,767 parameters
 
 
-def batches(ids: Sequence[int], size: int = ID_BATCH) -> Iterator[list[int]]:
+T = TypeVar("T")
+
+
+def batches(ids: Sequence[T], size: int = ID_BATCH) -> Iterator[list[T]]:
     """`ids` in slices small enough for one statement's parameters on every backend."""
     for start in range(0, len(ids), size):
         yield list(ids[start : start + size])
@@ -38,6 +41,8 @@ class PlanContext:
     now: datetime
     clocks: Subquery
     team_id: str | None = None
+    # What this pass has done once for several kinds (see scheduler/kinds/looks.py).
+    looked: set[str] = field(default_factory=set, compare=False)
 
 
 @dataclass(frozen=True)

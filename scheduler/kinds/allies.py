@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import String, and_, cast, exists, func, literal, select, update
+from sqlalchemy import Select, String, and_, cast, exists, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql import ColumnElement
 
 from bot.blocks.allies import (
     DueAlly,
@@ -18,7 +19,8 @@ from bot.blocks.allies import (
 )
 from bot.db import add_days
 from bot.i18n import N_, _, ngettext
-from bot.models import Ally, Kudos, Nudge, Person, Resolve, Workspace
+from bot.models import Ally, Kudos, Nudge, Person, Resolve
+from bot.suggestion_models import SuggestionCandidate
 from scheduler.kinds import (
     NudgeKind,
     PlanContext,
@@ -27,9 +29,9 @@ from scheduler.kinds import (
     due_for_owner,
     insert_planned,
     insert_planned_returning,
+    looks,
     register,
 )
-from scheduler.zones import deliverable
 
 CHECKIN = "checkin"
 RESOLVE = "resolve_followup"
@@ -180,55 +182,67 @@ async def render_resolve(
     )
 
 
-async def plan_give_back(session: AsyncSession, ctx: PlanContext) -> int:
-    """Someone recognised a person 3+ times in 30 days and was never recognised back:
-    one suggestion per pair per quarter."""
-    c = ctx.clocks
+def _find_give_back(ctx: PlanContext, looked_at: ColumnElement[bool]) -> Select[Any]:
+    """Receivers in the zones looked at whom someone recognised 3+ times in 30 days and who
+    never recognised them back, as (team, day, zone, receiver, giver)."""
     pairs = (
         select(
             Kudos.team_id.label("team_id"),
             Kudos.receiver_id.label("user_id"),
-            Kudos.giver_id.label("giver_id"),
+            Kudos.giver_id.label("subject"),
         )
-        .where(Kudos.created_at >= ctx.now - GIVE_BACK_WINDOW)
+        .join(Person, and_(Person.team_id == Kudos.team_id, Person.user_id == Kudos.receiver_id))
+        .where(Kudos.created_at >= ctx.now - GIVE_BACK_WINDOW, looked_at)
         .group_by(Kudos.team_id, Kudos.receiver_id, Kudos.giver_id)
         .having(func.count(Kudos.id) >= GIVE_BACK_MIN)
     )
     pairs = _scoped(pairs, ctx, Kudos.team_id).subquery("pairs")
     back = aliased(Kudos)
-    giver = aliased(Person)
     gave_back = exists().where(
         back.team_id == pairs.c.team_id,
         back.giver_id == pairs.c.user_id,
-        back.receiver_id == pairs.c.giver_id,
+        back.receiver_id == pairs.c.subject,
     )
-    due = (
-        select(
-            pairs.c.team_id,
-            pairs.c.user_id,
-            literal(GIVE_BACK),
-            pairs.c.giver_id,
-            c.c.quarter,
-            c.c.local_day,
-            c.c.local_day,
-        )
-        .join(Person, and_(Person.team_id == pairs.c.team_id, Person.user_id == pairs.c.user_id))
+    return _in_zone(ctx, pairs).where(~gave_back)
+
+
+def _in_zone(ctx: PlanContext, found: Any) -> Select[Any]:
+    """(team, day, zone, person, subject) of what a look found: the day the person's zone's."""
+    c = ctx.clocks
+    return (
+        select(found.c.team_id, c.c.local_day, c.c.tz, found.c.user_id, found.c.subject)
+        .join(Person, and_(Person.team_id == found.c.team_id, Person.user_id == found.c.user_id))
         .join(c, c.c.tz == Person.tz)
-        .join(Workspace, Workspace.team_id == pairs.c.team_id)
-        .join(giver, and_(giver.team_id == pairs.c.team_id, giver.user_id == pairs.c.giver_id))
-        .where(
-            ~gave_back,
-            Person.engaged_at.is_not(None),
-            giver.deleted.is_(False),  # nobody left, or erased (an anonymous id has no row)
-            deliverable(c, ctx.now),
-        )
     )
-    return await insert_planned(session, due, ctx.now)
+
+
+async def plan_give_back(session: AsyncSession, ctx: PlanContext) -> int:
+    """Someone recognised a person 3+ times in 30 days and was never recognised back:
+    one suggestion per pair per quarter. Looked for once per zone and local day."""
+    await looks.look(session, ctx)
+    cand = SuggestionCandidate
+    giver = aliased(Person)
+    due = looks.candidates_due(ctx, GIVE_BACK).join(
+        giver, and_(giver.team_id == cand.team_id, giver.user_id == cand.subject)
+    )
+    # The giver still here: nobody left, or erased (an anonymous id has no row).
+    return await insert_planned(session, due.where(giver.deleted.is_(False)), ctx.now)
 
 
 async def render_give_back(
     session: AsyncSession, nudge: Nudge, person: Person, record: bool
 ) -> Rendered | None:
+    gave_back = await session.execute(
+        select(Kudos.id)
+        .where(
+            Kudos.team_id == nudge.team_id,
+            Kudos.giver_id == nudge.user_id,
+            Kudos.receiver_id == nudge.subject,
+        )
+        .limit(1)
+    )
+    if gave_back.first() is not None:
+        return None  # recognised them back since the day's look
     since = nudge.planned_at - GIVE_BACK_WINDOW
     times = (
         await session.execute(
@@ -252,35 +266,31 @@ async def render_give_back(
     )
 
 
-async def plan_breadth(session: AsyncSession, ctx: PlanContext) -> int:
-    """All of someone's 6+ kudos in 60 days went to 3 or fewer people: once a quarter."""
-    c = ctx.clocks
+def _find_breadth(ctx: PlanContext, looked_at: ColumnElement[bool]) -> Select[Any]:
+    """Givers in the zones looked at whose 6+ kudos in 60 days all went to 3 or fewer
+    people, as (team, day, zone, giver, "breadth")."""
     narrow = (
-        select(Kudos.team_id.label("team_id"), Kudos.giver_id.label("user_id"))
-        .where(Kudos.created_at >= ctx.now - BREADTH_WINDOW)
+        select(
+            Kudos.team_id.label("team_id"),
+            Kudos.giver_id.label("user_id"),
+            literal(BREADTH).label("subject"),
+        )
+        .join(Person, and_(Person.team_id == Kudos.team_id, Person.user_id == Kudos.giver_id))
+        .where(Kudos.created_at >= ctx.now - BREADTH_WINDOW, looked_at)
         .group_by(Kudos.team_id, Kudos.giver_id)
         .having(
             func.count(Kudos.id) >= BREADTH_MIN_KUDOS,
             func.count(Kudos.receiver_id.distinct()) <= BREADTH_MAX_PEOPLE,
         )
     )
-    narrow = _scoped(narrow, ctx, Kudos.team_id).subquery("narrow")
-    due = (
-        select(
-            narrow.c.team_id,
-            narrow.c.user_id,
-            literal(BREADTH),
-            literal(BREADTH),
-            c.c.quarter,
-            c.c.local_day,
-            c.c.local_day,
-        )
-        .join(Person, and_(Person.team_id == narrow.c.team_id, Person.user_id == narrow.c.user_id))
-        .join(c, c.c.tz == Person.tz)
-        .join(Workspace, Workspace.team_id == narrow.c.team_id)
-        .where(Person.engaged_at.is_not(None), deliverable(c, ctx.now))
-    )
-    return await insert_planned(session, due, ctx.now)
+    return _in_zone(ctx, _scoped(narrow, ctx, Kudos.team_id).subquery("narrow"))
+
+
+async def plan_breadth(session: AsyncSession, ctx: PlanContext) -> int:
+    """All of someone's 6+ kudos in 60 days went to 3 or fewer people: once a quarter.
+    Looked for once per zone and local day."""
+    await looks.look(session, ctx)
+    return await insert_planned(session, looks.candidates_due(ctx, BREADTH), ctx.now)
 
 
 async def render_breadth(
@@ -296,6 +306,8 @@ async def render_breadth(
             )
         )
     ).one()
+    if count < BREADTH_MIN_KUDOS or people > BREADTH_MAX_PEOPLE:
+        return None  # their circle widened since the day's look
     return Rendered(
         text=_("Who else made your work easier lately?"),
         blocks=build_breadth_blocks(int(count), int(people)),
@@ -313,5 +325,7 @@ register(
     )
 )
 register(NudgeKind(name=RESOLVE, order=40, plan=plan_resolve_follow_ups, render=render_resolve))
+looks.register(GIVE_BACK, _find_give_back)
+looks.register(BREADTH, _find_breadth)
 register(NudgeKind(name=GIVE_BACK, order=50, plan=plan_give_back, render=render_give_back))
 register(NudgeKind(name=BREADTH, order=60, plan=plan_breadth, render=render_breadth))
