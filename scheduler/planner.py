@@ -7,7 +7,10 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy import text
+
 from bot.dashboard import signin
+from bot.db import dialect_of
 from bot.metrics import NUDGES_PLANNED, PLAN_SECONDS
 from bot.runtime import AllyBot
 from bot.services import dm_budget, inbound
@@ -43,6 +46,12 @@ async def plan(
         clocks = await clocks_now(session, now, team_id=team_id)
         if not clocks:
             return result, None
+        if dialect_of(session) == "postgresql":
+            # Planning sorts and aggregates hundreds of thousands of rows: in memory, not on
+            # disk, and without JIT compiling first (it costs more than it saves here). For
+            # this transaction only.
+            await session.execute(text("SET LOCAL work_mem = '64MB'"))
+            await session.execute(text("SET LOCAL jit = off"))
         ctx = PlanContext(now=now, clocks=clock_table(clocks), team_id=team_id)
         for kind in kinds.all_kinds():
             started = time.perf_counter()

@@ -268,22 +268,35 @@ async def render_give_back(
 
 def _find_breadth(ctx: PlanContext, looked_at: ColumnElement[bool]) -> Select[Any]:
     """Givers in the zones looked at whose 6+ kudos in 60 days all went to 3 or fewer
-    people, as (team, day, zone, giver, "breadth")."""
-    narrow = (
+    people, as (team, day, zone, giver, "breadth").
+
+    Counted per (giver, receiver) first and then per giver, rather than with
+    COUNT(DISTINCT …), which sorts every kudos in the window.
+    """
+    per_receiver = (
         select(
             Kudos.team_id.label("team_id"),
             Kudos.giver_id.label("user_id"),
-            literal(BREADTH).label("subject"),
+            func.count(Kudos.id).label("times"),
         )
         .join(Person, and_(Person.team_id == Kudos.team_id, Person.user_id == Kudos.giver_id))
         .where(Kudos.created_at >= ctx.now - BREADTH_WINDOW, looked_at)
-        .group_by(Kudos.team_id, Kudos.giver_id)
+        .group_by(Kudos.team_id, Kudos.giver_id, Kudos.receiver_id)
+    )
+    per_receiver = _scoped(per_receiver, ctx, Kudos.team_id).subquery("per_receiver")
+    narrow = (
+        select(
+            per_receiver.c.team_id,
+            per_receiver.c.user_id,
+            literal(BREADTH).label("subject"),
+        )
+        .group_by(per_receiver.c.team_id, per_receiver.c.user_id)
         .having(
-            func.count(Kudos.id) >= BREADTH_MIN_KUDOS,
-            func.count(Kudos.receiver_id.distinct()) <= BREADTH_MAX_PEOPLE,
+            func.sum(per_receiver.c.times) >= BREADTH_MIN_KUDOS,
+            func.count() <= BREADTH_MAX_PEOPLE,
         )
     )
-    return _in_zone(ctx, _scoped(narrow, ctx, Kudos.team_id).subquery("narrow"))
+    return _in_zone(ctx, narrow.subquery("narrow"))
 
 
 async def plan_breadth(session: AsyncSession, ctx: PlanContext) -> int:

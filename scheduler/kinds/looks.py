@@ -13,19 +13,18 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, literal, select, tuple_
+from sqlalchemy import Select, and_, delete, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 
 from bot.db import UTCDateTime, insert_for
 from bot.models import Person, Workspace
 from bot.suggestion_models import SuggestionCandidate, SuggestionLook
-from scheduler.kinds import PlanContext, batches
+from scheduler.kinds import PlanContext
 from scheduler.zones import deliverable
 
 # A zone's local day is at most a day behind or ahead of UTC's: older rows are never read.
 KEEP = timedelta(days=2)
-PAIRS_BATCH = 2_000  # (workspace, zone) pairs per statement: two parameters each
 
 # Given the pass and a condition on `Person` (in a zone looked at now, joined to the
 # pass's clocks on the zone), selects who is due as (team_id, local_day, tz, user_id, subject).
@@ -63,10 +62,13 @@ async def look(session: AsyncSession, ctx: PlanContext) -> int:
     ).all()
     if not claimed:
         return 0
-    pairs = sorted((str(team), str(tz)) for team, tz in claimed)
+    zones_of: dict[str, list[str]] = {}
+    for team, tz in claimed:
+        zones_of.setdefault(str(team), []).append(str(tz))
     columns = ["team_id", "local_day", "tz", "user_id", "subject", "kind"]
-    for batch in batches(pairs, PAIRS_BATCH):
-        looked_at = tuple_(Person.team_id, Person.tz).in_(batch)
+    for team, team_zones in sorted(zones_of.items()):
+        # One workspace at a time: `tz IN (…)` is a hashed lookup, a list of pairs is not.
+        looked_at = and_(Person.team_id == team, Person.tz.in_(sorted(team_zones)))
         for kind, find in sorted(_FINDERS.items()):
             await session.execute(
                 insert_for(session, SuggestionCandidate)
