@@ -82,6 +82,9 @@ def create_app(
 
         oauth = oauth_settings(settings, db.engine, clients.installations, on_installed)
     bolt = AsyncApp(
+        # Named, so Bolt does not name it after its caller's file through inspect.stack(),
+        # which reads the source of every frame on the stack (0.2 s and more per app).
+        name="allybot.bolt",
         token=token,
         signing_secret=signing.get_secret_value() if signing else None,
         request_verification_enabled=signing is not None,
