@@ -330,9 +330,11 @@ async def test_two_workspaces_never_see_count_or_nudge_each_other(
     # One workspace removes allybot: its tokens go, its nudges stop; the other carries on.
     event = payloads.event_callback(payloads.app_uninstalled_event(), team_id=alpha.team_id)
     assert (await server.post(event))[0] == 200
-    for _ in range(200):
-        if not await bots_of(db, alpha.team_id):
-            break
+    for _ in range(200):  # the tokens go first, then the workspace is marked: wait for both
+        async with db.session() as session:
+            marked = await session.get(Workspace, alpha.team_id)
+            if marked is not None and marked.uninstalled_at is not None:
+                break
         await asyncio.sleep(0.05)
     assert await bots_of(db, alpha.team_id) == []
     assert await bots_of(db, bravo.team_id) == [TOKENS[bravo.team_id]]
