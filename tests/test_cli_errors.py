@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from allybot.cli import build_parser
-from tests.conftest import ROOT
+from tests.conftest import ROOT, Templates
 
 SLACK = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"}
 UNREACHABLE_PG = "postgresql://postgres@127.0.0.1:1/allybot"
@@ -176,12 +176,14 @@ async def test_report_on_a_database_without_allybot_is_one_line(
 
 
 @pytest.mark.parametrize("args", [["migrate"], ["serve", "--port", "0"], ["tick"]], ids=" ".join)
-def test_a_read_only_sqlite_file_is_one_line(tmp_path: Path, args: list[str]) -> None:
-    db = tmp_path / "allybot.db"
-    assert run_cli(tmp_path, "migrate", DATABASE_URL=f"sqlite:///{db}").returncode == 0
-    read_only = f"sqlite:///file:{db}?mode=ro&uri=true"
-    line = one_line_refusal(run_cli(tmp_path, *args, **SLACK, DATABASE_URL=read_only))
-    assert "read-only" in line and str(db) in line
+async def test_a_read_only_sqlite_file_is_one_line(
+    tmp_path: Path, templates: Templates, args: list[str]
+) -> None:
+    async with templates.copy("sqlite", tmp_path) as url:  # an allybot database at head
+        db = url.removeprefix("sqlite:///")
+        read_only = f"sqlite:///file:{db}?mode=ro&uri=true"
+        line = one_line_refusal(run_cli(tmp_path, *args, **SLACK, DATABASE_URL=read_only))
+    assert "read-only" in line and db in line
 
 
 def test_a_port_in_use_is_one_line(tmp_path: Path) -> None:
