@@ -27,7 +27,7 @@ CHANNEL = "allybot_inbound"
 POLL = 2.0  # seconds between looks with nothing to wake a process up
 POLL_LISTENING = 30.0  # while listening: only for a notification lost with its connection
 PING_EVERY = 60.0  # a connection cut without a word (no FIN) shows itself on a ping
-RECONNECT_AFTER = 1.0
+RECONNECT_AFTER = 1.0  # doubled after each failed attempt, up to POLL_LISTENING
 LISTENER_NAME = {"application_name": "allybot arrivals"}
 
 
@@ -82,6 +82,7 @@ class Arrivals:
         _, params = self.db.engine.dialect.create_connect_args(self.db.engine.url)
         # Named, so it can be told apart in pg_stat_activity.
         params["server_settings"] = {**params.get("server_settings", {}), **LISTENER_NAME}
+        delay = RECONNECT_AFTER
         while True:
             conn: asyncpg.Connection | None = None
             try:
@@ -90,6 +91,7 @@ class Arrivals:
                 conn.add_termination_listener(lambda _conn, lost=lost: lost.set())
                 await conn.add_listener(CHANNEL, self._arrived)
                 self.listening = True
+                delay = RECONNECT_AFTER
                 self._arrived()  # what was recorded while nobody listened
                 while not lost.is_set():
                     with contextlib.suppress(TimeoutError):
@@ -97,10 +99,13 @@ class Arrivals:
                     if not lost.is_set():
                         await asyncio.wait_for(conn.execute("SELECT 1"), PING_EVERY / 2)
                 logger.warning("lost the connection that listens for new deliveries")
-            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
-                logger.warning("cannot listen for new deliveries; trying again", exc_info=True)
+            except Exception:  # the database down or refusing: polling covers meanwhile
+                logger.warning(
+                    "cannot listen for new deliveries; trying again in %g s", delay, exc_info=True
+                )
             finally:
                 self.listening = False
                 if conn is not None:
                     conn.terminate()
-            await asyncio.sleep(RECONNECT_AFTER)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, POLL_LISTENING)

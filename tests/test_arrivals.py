@@ -6,6 +6,7 @@ lease ends, not at the next poll."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -175,3 +176,30 @@ async def test_a_dead_processs_delivery_is_taken_over_as_its_lease_ends_not_at_t
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+async def test_a_listener_that_cannot_connect_keeps_trying_while_the_poll_covers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The database refusing (down, restarting): the listener backs off and tries again,
+    and subscribers look on their own every POLL meanwhile."""
+    monkeypatch.setattr(arrivals, "RECONNECT_AFTER", 0.01)
+    tried: list[float] = []
+
+    async def refused(**_: Any) -> None:
+        tried.append(asyncio.get_running_loop().time())
+        raise ConnectionRefusedError("no database here")
+
+    monkeypatch.setattr(asyncpg, "connect", refused)
+    db = Database("postgresql://postgres@127.0.0.1:5432/none")
+    ear = arrivals.Arrivals(db)
+    try:
+        async with ear.subscribed():
+            await asyncio.sleep(0.7)
+            assert not ear.listening and ear.poll_seconds == arrivals.POLL
+        # Every 10 ms would be some 70 tries; doubling the wait from 10 ms, about 7.
+        assert 3 <= len(tried) <= 12, tried
+        gaps = [b - a for a, b in itertools.pairwise(tried)]
+        assert gaps[-1] > 2 * gaps[0], gaps
+    finally:
+        await db.dispose()
