@@ -254,23 +254,14 @@ class Inbox:
         async def one(fresh: Fresh) -> None:
             async with self._limit:
                 await self.process(
-                    fresh.id,
-                    fresh.kind,
-                    fresh.team_id,
-                    fresh.payload,
-                    attempt=inbound.CLAIMED_AT_BIRTH,
-                    known=known,
-                    granted=fresh.granted,
+                    fresh, attempt=inbound.CLAIMED_AT_BIRTH, known=known, granted=fresh.granted
                 )
 
         await asyncio.gather(*(one(f) for f in batch))
 
     async def process(
         self,
-        inbound_id: int,
-        kind: str,
-        team_id: str,
-        body: dict[str, Any],
+        delivery: Inbound | Fresh,
         *,
         attempt: int = 1,
         known: Known | None = None,
@@ -279,6 +270,7 @@ class Inbox:
         """Run the handler for one delivery, holding its lease meanwhile, and record the
         outcome. `known`: what `preload` read with the claim; `granted`: time.monotonic()
         read before the claim that gave the lease."""
+        inbound_id, body = delivery.id, delivery.payload or {}
         lease = self._held.get(inbound_id)
         if lease is None or lease.version != attempt:  # else held since it was recorded
             lease = Lease(
@@ -288,7 +280,7 @@ class Inbox:
         # Every Slack call of the run first makes sure the delivery is still this run's.
         guarded = BEFORE_CALL.set(lease.hold)
         try:
-            await self._process(inbound_id, kind, team_id, body, attempt, known)
+            await self._process(inbound_id, delivery.kind, delivery.team_id, body, attempt, known)
         finally:
             BEFORE_CALL.reset(guarded)
             if self._held.get(inbound_id) is lease:
@@ -395,15 +387,7 @@ class Inbox:
             known = await preload(session, rows)
         await asyncio.gather(
             *(
-                self.process(
-                    r.id,
-                    r.kind,
-                    r.team_id,
-                    r.payload,
-                    attempt=r.attempts,
-                    known=known,
-                    granted=granted,
-                )
+                self.process(r, attempt=r.attempts, known=known, granted=granted)
                 for r in rows
                 if r.payload
             )
@@ -432,14 +416,7 @@ class Inbox:
                     )
                 if fresh is None or fresh.payload is None:
                     return False  # another replica took it over, or nothing is left to do
-                await self.process(
-                    fresh.id,
-                    fresh.kind,
-                    fresh.team_id,
-                    fresh.payload,
-                    attempt=fresh.attempts,
-                    granted=granted,
-                )
+                await self.process(fresh, attempt=fresh.attempts, granted=granted)
                 return True
 
         return sum(await asyncio.gather(*(one(row) for row in rows)))

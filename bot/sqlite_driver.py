@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import collections
 import sqlite3
-from collections.abc import Sequence
 from typing import Any
 
 import aiosqlite
@@ -26,25 +25,16 @@ from sqlalchemy.util import EMPTY_DICT
 _Ran = tuple[Any, list[Any], int, int | None]
 
 
-def _execute(raw: sqlite3.Connection, operation: str, parameters: Any) -> _Ran:
+def _execute(raw: sqlite3.Connection, operation: str, parameters: Any, many: bool) -> _Ran:
     """In aiosqlite's thread: the whole statement, its rows read and its cursor closed."""
     cursor = raw.cursor()
     try:
-        if parameters is None:
+        if many:
+            cursor.executemany(operation, parameters)
+        elif parameters is None:
             cursor.execute(operation)
         else:
             cursor.execute(operation, parameters)
-        description = cursor.description
-        rows = cursor.fetchall() if description else []
-        return description, rows, cursor.rowcount, cursor.lastrowid
-    finally:
-        cursor.close()
-
-
-def _executemany(raw: sqlite3.Connection, operation: str, many: Sequence[Any]) -> _Ran:
-    cursor = raw.cursor()
-    try:
-        cursor.executemany(operation, many)
         description = cursor.description
         rows = cursor.fetchall() if description else []
         return description, rows, cursor.rowcount, cursor.lastrowid
@@ -86,20 +76,18 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
         return self._ran[3]
 
     async def _execute_async(self, operation: Any, parameters: Any) -> Any:
-        async with self._adapt_connection._execute_mutex:
-            connection: aiosqlite.Connection = self._connection  # type: ignore[assignment]
-            self._ran = await connection._execute(_execute, connection._conn, operation, parameters)
-            self._rows = collections.deque(self._ran[1])
-        return None
+        await self._run(operation, parameters, many=False)
 
     async def _executemany_async(self, operation: Any, seq_of_parameters: Any) -> Any:
+        await self._run(operation, seq_of_parameters, many=True)
+
+    async def _run(self, operation: Any, parameters: Any, *, many: bool) -> None:
         async with self._adapt_connection._execute_mutex:
             connection: aiosqlite.Connection = self._connection  # type: ignore[assignment]
             self._ran = await connection._execute(
-                _executemany, connection._conn, operation, seq_of_parameters
+                _execute, connection._conn, operation, parameters, many
             )
             self._rows = collections.deque(self._ran[1])
-        return None
 
     async def _async_soft_close(self) -> None:
         return None  # the sqlite3 cursor closed in its trip
