@@ -12,7 +12,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -233,6 +233,8 @@ class Inbox:
         and workspaces are read in one transaction."""
         # Its lease runs from the recording on: renewed from now on, while it waits its turn.
         self._hold(Lease(fresh.id, inbound.CLAIMED_AT_BIRTH, fresh.granted, self.db))
+        if len(self._held) > MAX_AHEAD:  # a burst: what waits far back is read back later
+            fresh = replace(fresh, payload=None)
         self._starting.append(fresh)
         if len(self._starting) == 1:
             asyncio.get_running_loop().call_soon(self._start_batch)
@@ -251,13 +253,27 @@ class Inbox:
         except Exception:  # each handler reads what it needs for itself
             logger.exception("could not read ahead for deliveries just recorded")
 
-        async def one(fresh: Fresh) -> None:
+        async def one(waiting: Fresh) -> None:
             async with self._limit:
-                await self.process(
-                    fresh, attempt=inbound.CLAIMED_AT_BIRTH, known=known, granted=fresh.granted
-                )
+                fresh = waiting if waiting.payload else await self._read_back(waiting)
+                if fresh is not None:
+                    await self.process(
+                        fresh, attempt=inbound.CLAIMED_AT_BIRTH, known=known, granted=fresh.granted
+                    )
 
         await asyncio.gather(*(one(f) for f in batch))
+
+    async def _read_back(self, fresh: Fresh) -> Fresh | None:
+        """The payload of a delivery that waited without it in memory; None when it is no
+        longer this process's (taken over meanwhile) or has nothing left to do."""
+        async with self.db.session() as session:
+            payload = await inbound.payload_of(
+                session, inbound_id=fresh.id, attempts=inbound.CLAIMED_AT_BIRTH
+            )
+        if payload is None:
+            self._held.pop(fresh.id, None)
+            return None
+        return replace(fresh, payload=payload)
 
     async def process(
         self,
@@ -474,6 +490,10 @@ class Inbox:
 
 
 MAX_PRELOADED = 20  # people a delivery's text mentions, read with its claim
+# Deliveries held by this process beyond which a new one waits with its id alone, its
+# payload read back when its turn comes: a burst of acks faster than the work after them
+# costs memory by the id, not by the payload and the people read ahead for it.
+MAX_AHEAD = 200
 
 
 @dataclass(frozen=True)
@@ -483,7 +503,7 @@ class Fresh:
     id: int
     kind: str
     team_id: str
-    payload: dict[str, Any]
+    payload: dict[str, Any] | None  # None: waiting far back in a burst (MAX_AHEAD)
     granted: float  # time.monotonic() read before it was recorded (its lease began then)
 
 

@@ -182,26 +182,46 @@ async def claim_expired(
     return list(claimed.scalars())
 
 
+# Leases renewed per statement: a burst can leave thousands waiting in one process, and
+# PostgreSQL takes at most 32,767 parameters in a statement (three per lease here).
+RENEW_CHUNK = 1000
+
+
 async def renew(session: AsyncSession, *, held: dict[int, int], now: datetime) -> list[int]:
     """Extend the leases of deliveries still held at the claim version `held` maps them to;
     a lease pushed further out (a failure's backoff) is left alone. Returns the ids renewed."""
-    if not held:
-        return []
     until = now + LEASE
-    result = await session.execute(
-        update(Inbound)
-        .where(
-            # By key once SQLite has statistics (without, it still prefers the status index).
-            Inbound.id.in_(list(held)),
-            tuple_(Inbound.id, Inbound.attempts).in_(list(held.items())),
-            Inbound.status == "pending",
-            Inbound.lease_until < until,
+    items = list(held.items())
+    renewed: list[int] = []
+    for start in range(0, len(items), RENEW_CHUNK):
+        part = items[start : start + RENEW_CHUNK]
+        result = await session.execute(
+            update(Inbound)
+            .where(
+                # By key once SQLite has statistics (without, it prefers the status index).
+                Inbound.id.in_([i for i, _ in part]),
+                tuple_(Inbound.id, Inbound.attempts).in_(part),
+                Inbound.status == "pending",
+                Inbound.lease_until < until,
+            )
+            .values(lease_until=until)
+            .returning(Inbound.id)
+            .execution_options(synchronize_session=False)
         )
-        .values(lease_until=until)
-        .returning(Inbound.id)
-        .execution_options(synchronize_session=False)
+        renewed.extend(result.scalars())
+    return renewed
+
+
+async def payload_of(
+    session: AsyncSession, *, inbound_id: int, attempts: int
+) -> dict[str, Any] | None:
+    """A delivery's payload while it is pending at this claim version; None otherwise."""
+    found = await session.execute(
+        select(Inbound.payload).where(
+            Inbound.id == inbound_id, Inbound.attempts == attempts, Inbound.status == "pending"
+        )
     )
-    return list(result.scalars())
+    return found.scalar_one_or_none()
 
 
 async def confirm(session: AsyncSession, *, inbound_id: int, attempts: int, now: datetime) -> bool:

@@ -1,0 +1,117 @@
+"""A burst of deliveries acked faster than the work after them: what waits far back is held
+by its id alone (its lease still renewed), read back when its turn comes, and done once;
+one taken over meanwhile is left to its new owner."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import delete, select, update
+
+from bot import inbox as inbox_module
+from bot.db import Database
+from bot.inbox import Fresh, Work
+from bot.models import Inbound
+from bot.services import inbound
+from tests.helpers import new_id, running_bot
+from tests.slack_double import SlackDouble
+
+
+async def _record(db: Database, team_id: str, count: int) -> list[Fresh]:
+    """Deliveries recorded as a serving process records them: claimed by itself at birth."""
+    granted = time.monotonic()
+    rows = [
+        {"team_id": team_id, "key": f"event:{n}", "kind": "burst", "payload": {"n": n}}
+        for n in range(count)
+    ]
+    async with db.session() as session:
+        ids = await inbound.record_many(
+            session, rows=rows, now=datetime.now(UTC), attempts=inbound.CLAIMED_AT_BIRTH
+        )
+    return [Fresh(ids[(team_id, r["key"])], "burst", team_id, r["payload"], granted) for r in rows]
+
+
+async def test_a_burst_beyond_what_is_held_in_memory_is_read_back_and_done_once(
+    database_url: str, db: Database, slack: SlackDouble, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(inbox_module, "MAX_AHEAD", 3)
+    done: Counter[int] = Counter()
+    read_back: list[int] = []
+    payload_of = inbound.payload_of
+
+    async def counting_payload_of(session: Any, **kw: Any) -> Any:
+        read_back.append(kw["inbound_id"])
+        return await payload_of(session, **kw)
+
+    monkeypatch.setattr(inbound, "payload_of", counting_payload_of)
+
+    async def handler(work: Work) -> None:
+        done[int(work.body["n"])] += 1
+        await asyncio.sleep(0.01)
+
+    team = new_id("T")
+    async with running_bot(database_url, slack) as bot:
+        bot.inbox.handlers["burst"] = handler
+        deliveries = await _record(bot.db, team, 10)
+        for fresh in deliveries:
+            bot.inbox.submit(fresh)
+        await bot.inbox.drain()
+    assert done == Counter(range(10)), "each delivery once, with its own payload"
+    assert read_back == [f.id for f in deliveries[3:]], "those beyond the third waited by id"
+    async with db.session() as session:
+        found = await session.execute(
+            select(Inbound.status, Inbound.attempts, Inbound.payload).where(Inbound.team_id == team)
+        )
+        assert {tuple(row) for row in found} == {("done", inbound.CLAIMED_AT_BIRTH, None)}
+
+
+async def test_a_delivery_taken_over_while_it_waited_by_id_is_left_to_its_new_owner(
+    database_url: str, db: Database, slack: SlackDouble, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(inbox_module, "MAX_AHEAD", 1)
+    done: list[int] = []
+    started, release = asyncio.Event(), asyncio.Event()
+
+    async def handler(work: Work) -> None:
+        done.append(int(work.body["n"]))
+        started.set()
+        await release.wait()
+
+    team = new_id("T")
+    async with running_bot(database_url, slack) as bot:
+        bot.inbox.handlers["burst"] = handler
+        first, second = await _record(bot.db, team, 2)
+        bot.inbox._limit = asyncio.Semaphore(1)  # one at a time: the second waits its turn
+        bot.inbox.submit(first)
+        bot.inbox.submit(second)
+        await asyncio.wait_for(started.wait(), 10)
+        async with bot.db.session() as session:  # another process's recovery claimed it
+            await session.execute(update(Inbound).where(Inbound.id == second.id).values(attempts=2))
+        release.set()
+        await bot.inbox.drain()
+        assert second.id not in bot.inbox._held, "its lease is no longer renewed here"
+    assert done == [0], "the second is its new owner's to do"
+    async with db.session() as session:
+        row = await session.get(Inbound, second.id)
+        assert row is not None and (row.status, row.attempts) == ("pending", 2)
+        await session.delete(row)  # nobody's: no other test's recovery pass may take it
+
+
+async def test_thousands_of_leases_are_renewed_in_statements_of_a_bounded_size(
+    db: Database,
+) -> None:
+    """A burst can leave thousands waiting in one process; PostgreSQL takes at most 32,767
+    parameters in one statement."""
+    team = new_id("T")
+    deliveries = await _record(db, team, 2 * inbound.RENEW_CHUNK + 500)
+    held = {f.id: inbound.CLAIMED_AT_BIRTH for f in deliveries}
+    async with db.session() as session:
+        renewed = await inbound.renew(session, held=held, now=datetime.now(UTC))
+        # Nobody's: no other test's recovery pass may take them once their leases run out.
+        await session.execute(delete(Inbound).where(Inbound.team_id == team))
+    assert sorted(renewed) == sorted(held)
