@@ -5,7 +5,8 @@ On PostgreSQL, recording deliveries notifies CHANNEL in the recording transactio
 transaction. A worker (work after the ack) and a process watching for dead processes' work
 listen on one connection of their own per process, and wake at once. They still look on
 their own now and then, in case a notification was missed: every POLL_LISTENING seconds
-while listening, every POLL seconds while the connection is being made again. SQLite has no
+while listening (once a notification the connection sent itself came back), every POLL
+seconds otherwise. SQLite has no
 notifications: a worker wakes on its `serve`'s signal (allybot.workers) and looks every POLL.
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -28,6 +30,10 @@ POLL = 2.0  # seconds between looks with nothing to wake a process up
 POLL_LISTENING = 30.0  # while listening: only for a notification lost with its connection
 PING_EVERY = 60.0  # a connection cut without a word (no FIN) shows itself on a ping
 RECONNECT_AFTER = 1.0  # doubled after each failed attempt, up to POLL_LISTENING
+# A new listening connection notifies itself and counts as listening (the slow poll) only
+# once that comes back: through a pooler that does not pass notifications on (PgBouncer in
+# transaction mode) it never does, and subscribers keep looking every POLL.
+PROBE_SECONDS = 5.0
 LISTENER_NAME = {"application_name": "allybot arrivals"}
 
 
@@ -89,10 +95,30 @@ class Arrivals:
                 conn = await asyncpg.connect(**params)
                 lost = asyncio.Event()
                 conn.add_termination_listener(lambda _conn, lost=lost: lost.set())
-                await conn.add_listener(CHANNEL, self._arrived)
-                self.listening = True
+                probe, heard = f"probe {uuid.uuid4().hex}", asyncio.Event()
+
+                def arrived(
+                    _c: object,
+                    _pid: int,
+                    _channel: str,
+                    payload: str,
+                    probe: str = probe,
+                    heard: asyncio.Event = heard,
+                ) -> None:
+                    if payload == probe:
+                        heard.set()
+                    self._arrived()
+
+                await conn.add_listener(CHANNEL, arrived)
+                await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, probe)
                 delay = RECONNECT_AFTER
                 self._arrived()  # what was recorded while nobody listened
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(heard.wait(), PROBE_SECONDS)
+                if heard.is_set():
+                    self.listening = True
+                else:
+                    logger.warning("notifications do not come back: looking every %g s", POLL)
                 while not lost.is_set():
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(lost.wait(), PING_EVERY)

@@ -203,3 +203,25 @@ async def test_a_listener_that_cannot_connect_keeps_trying_while_the_poll_covers
         assert gaps[-1] > 2 * gaps[0], gaps
     finally:
         await db.dispose()
+
+
+async def test_when_notifications_do_not_come_back_subscribers_keep_the_quick_poll(
+    backend: str, fresh_db: tuple[str, Database], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Behind a pooler that does not pass notifications on, LISTEN succeeds and nothing
+    arrives: the listener's probe never returns, so it does not count as listening and its
+    subscribers go on looking every POLL instead of every POLL_LISTENING."""
+    if backend != "postgresql":
+        pytest.skip("PostgreSQL's notifications")
+    monkeypatch.setattr(arrivals, "PROBE_SECONDS", 0.3)
+    listen = asyncpg.connection.Connection.add_listener
+
+    async def elsewhere(self: asyncpg.Connection, channel: str, callback: Any) -> None:
+        await listen(self, channel + "_not_passed_on", callback)
+
+    monkeypatch.setattr(asyncpg.connection.Connection, "add_listener", elsewhere)
+    ear = arrivals.Arrivals(fresh_db[1])
+    async with ear.subscribed():
+        await asyncio.sleep(1.0)
+        assert not ear.listening and ear.poll_seconds == arrivals.POLL
+    assert ear._task is None  # closed with its last subscriber
