@@ -267,13 +267,22 @@ async def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
     return 0
 
 
-async def _tick(settings: Settings, args: argparse.Namespace) -> int:
-    from allybot.app import create_app
+async def _app(settings: Settings) -> AllyBot:
+    """The app on its database, checked first: a database allybot cannot use is refused
+    before the app (most of the command's start) is loaded."""
     from bot.preflight import open_database
+
+    db = await open_database(settings.database_url)
+    from allybot.app import create_app
+
+    return create_app(settings, db=db)
+
+
+async def _tick(settings: Settings, args: argparse.Namespace) -> int:
+    now = args.now or datetime.now(UTC)
+    bot = await _app(settings)
     from scheduler.planner import run_pass
 
-    now = args.now or datetime.now(UTC)
-    bot = create_app(settings, db=await open_database(settings.database_url))
     await bot.start()
     try:
         result = await run_pass(bot, now=now)
@@ -306,11 +315,9 @@ def describe_pass(result: PassResult, *, now: datetime) -> str:
 
 
 async def _nudges_preview(settings: Settings, args: argparse.Namespace) -> int:
-    from allybot.app import create_app
-    from bot.preflight import open_database
+    bot = await _app(settings)
     from scheduler.preview import preview
 
-    bot = create_app(settings, db=await open_database(settings.database_url))
     try:
         lines = await preview(bot, now=args.now or datetime.now(UTC), team_id=args.team)
     finally:
@@ -401,15 +408,14 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    bot = await _app(settings)
     from aiohttp import web
 
-    from allybot.app import create_app
     from allybot.workers import WorkerPool
     from bot import dashboard
-    from bot.preflight import Refusal, open_database
+    from bot.preflight import Refusal
     from scheduler.clock import start_clock
 
-    bot = create_app(settings, db=await open_database(settings.database_url))
     # The background work (the clock, and taking over a dead process's deliveries) runs
     # here unless workers do it; `--tick-seconds 0` turns it off (tests drive passes).
     await bot.start(recover=not args.workers and args.tick_seconds > 0)
@@ -453,13 +459,12 @@ async def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _worker(settings: Settings, args: argparse.Namespace) -> int:
-    from allybot.app import create_app
     from allybot.workers import lower_priority, work_until
-    from bot.preflight import open_database
-    from scheduler.clock import start_clock
 
     lower_priority()
-    bot = create_app(settings, db=await open_database(settings.database_url))
+    bot = await _app(settings)
+    from scheduler.clock import start_clock
+
     await bot.start(recover=True)
     clock = start_clock(bot, interval_seconds=args.tick_seconds) if args.tick_seconds > 0 else None
     logger.info("allybot worker started")
@@ -492,15 +497,14 @@ def _left(deadline: float) -> float:
 
 
 async def _socket(settings: Settings, args: argparse.Namespace) -> int:
+    bot = await _app(settings)
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
     from slack_sdk.errors import SlackApiError
 
-    from allybot.app import create_app
-    from bot.preflight import Refusal, open_database
+    from bot.preflight import Refusal
     from bot.slack import slack_error
     from scheduler.clock import start_clock
 
-    bot = create_app(settings, db=await open_database(settings.database_url))
     await bot.start(recover=args.tick_seconds > 0)
     assert settings.slack_app_token is not None
     app_token = settings.slack_app_token.get_secret_value()
