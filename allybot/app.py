@@ -101,6 +101,10 @@ def create_app(
     verifier = SignatureVerifier(signing.get_secret_value()) if signing else None
 
     async def slack_events(request: web.Request) -> web.Response:
+        with inbox.answering():
+            return await answer(request)
+
+    async def answer(request: web.Request) -> web.Response:
         started = time.perf_counter()
         raw = await request.read()
         refused = None

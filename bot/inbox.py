@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -166,6 +166,10 @@ class Inbox:
         self._renewer: asyncio.Task[None] | None = None
         # Deliveries recorded since the loop last turned, started together (`submit`).
         self._starting: list[Fresh] = []
+        # Requests being answered (`answering`): work after an ack starts when there are none.
+        self._answering = 0
+        self._answered = asyncio.Event()
+        self._answered.set()
         # Wakes this process's worker loop and watch when a delivery is recorded anywhere.
         self.arrivals = Arrivals(db)
 
@@ -255,6 +259,7 @@ class Inbox:
 
         async def one(waiting: Fresh) -> None:
             async with self._limit:
+                await self._acks_first()
                 fresh = waiting if waiting.payload else await self._read_back(waiting)
                 if fresh is not None:
                     await self.process(
@@ -262,6 +267,26 @@ class Inbox:
                     )
 
         await asyncio.gather(*(one(f) for f in batch))
+
+    @contextlib.contextmanager
+    def answering(self) -> Iterator[None]:
+        """Around the answer to each HTTP request from Slack: while any is being answered,
+        work after earlier acks waits to start (`_acks_first`), so on a busy process the
+        acks are not queued behind it."""
+        self._answering += 1
+        self._answered.clear()
+        try:
+            yield
+        finally:
+            self._answering -= 1
+            if not self._answering:
+                self._answered.set()
+
+    async def _acks_first(self) -> None:
+        """Wait, ACKS_FIRST_S at most (work never starves), for the requests being answered."""
+        if self._answering:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._answered.wait(), ACKS_FIRST_S)
 
     async def _read_back(self, fresh: Fresh) -> Fresh | None:
         """The payload of a delivery that waited without it in memory; None when it is no
@@ -494,6 +519,7 @@ MAX_PRELOADED = 20  # people a delivery's text mentions, read with its claim
 # payload read back when its turn comes: a burst of acks faster than the work after them
 # costs memory by the id, not by the payload and the people read ahead for it.
 MAX_AHEAD = 200
+ACKS_FIRST_S = 0.05  # the longest a delivery's work waits for requests being answered
 
 
 @dataclass(frozen=True)

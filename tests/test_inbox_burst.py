@@ -115,3 +115,34 @@ async def test_thousands_of_leases_are_renewed_in_statements_of_a_bounded_size(
         # Nobody's: no other test's recovery pass may take them once their leases run out.
         await session.execute(delete(Inbound).where(Inbound.team_id == team))
     assert sorted(renewed) == sorted(held)
+
+
+async def test_work_after_an_ack_waits_for_the_requests_being_answered_but_never_starves(
+    database_url: str, db: Database, slack: SlackDouble
+) -> None:
+    """Acks first: a delivery's work starts once no request is being answered, and after
+    ACKS_FIRST_S at the latest however busy the process stays."""
+    started: list[int] = []
+    began = asyncio.Event()
+
+    async def handler(work: Work) -> None:
+        started.append(int(work.body["n"]))
+        began.set()
+
+    team = new_id("T")
+    async with running_bot(database_url, slack) as bot:
+        bot.inbox.handlers["burst"] = handler
+        first, second = await _record(bot.db, team, 2)
+        with bot.inbox.answering():
+            bot.inbox.submit(first)
+            await asyncio.sleep(inbox_module.ACKS_FIRST_S / 5)
+            assert started == [], "not while a request is being answered"
+        await asyncio.wait_for(began.wait(), 5)
+        assert started == [0]
+
+        began.clear()
+        with bot.inbox.answering():  # a request that takes far longer than the cap
+            bot.inbox.submit(second)
+            await asyncio.wait_for(began.wait(), inbox_module.ACKS_FIRST_S * 20)
+            assert started == [0, 1], "the work went ahead after the cap"
+        await bot.inbox.drain()
