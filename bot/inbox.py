@@ -24,15 +24,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import directory, i18n
-from bot import text as texts
 from bot.arrivals import Arrivals, wait_any
 from bot.db import Database
-from bot.ids import erased
 from bot.lease import Lease, LeaseLost
 from bot.logs import log_context
 from bot.metrics import DELIVERIES, HANDLER_SECONDS
 from bot.models import Inbound, Person, Workspace
 from bot.outcomes import Outcomes, OutcomeStep, run_steps
+from bot.read_ahead import Known, preload
 from bot.recorder import Recorder
 from bot.services import inbound, people
 from bot.slack import BEFORE_CALL, SlackClients, slack_error
@@ -61,7 +60,7 @@ class Work:
     delivery_id: int = 0
     # This delivery's people and workspace, read once (`lookup`, `workspace_in`).
     people: dict[str, Person] = field(default_factory=dict, repr=False)
-    # Whom the claim's transaction found (bot.inbox.preload): those of them missing from
+    # Whom the claim's transaction found (bot.read_ahead.preload): those of them missing from
     # `people` are stale in the database too, no use reading them again.
     looked_up: set[str] = field(default_factory=set, repr=False)
     workspace: Workspace | None = field(default=None, repr=False)
@@ -514,7 +513,6 @@ class Inbox:
         await self.outcomes.close()
 
 
-MAX_PRELOADED = 20  # people a delivery's text mentions, read with its claim
 # Deliveries held by this process beyond which a new one waits with its id alone, its
 # payload read back when its turn comes: a burst of acks faster than the work after them
 # costs memory by the id, not by the payload and the people read ahead for it.
@@ -531,59 +529,6 @@ class Fresh:
     team_id: str
     payload: dict[str, Any] | None  # None: waiting far back in a burst (MAX_AHEAD)
     granted: float  # time.monotonic() read before it was recorded (its lease began then)
-
-
-@dataclass
-class Known:
-    """Read with a claim, in its transaction, for the handlers: each delivery's workspace,
-    the person who acted and the people its text mentions (those whose cached profile is
-    fresh)."""
-
-    workspaces: dict[str, Workspace]
-    people: dict[int, list[Person]]  # by delivery
-    looked_up: dict[int, list[str]]  # by delivery: whom it found, fresh or not
-
-
-def actor_of(body: dict[str, Any]) -> str | None:
-    """Who pressed or typed, when the payload names them at its top (events carry them
-    elsewhere)."""
-    user = body.get("user_id") or body.get("user")
-    found = user.get("id") if isinstance(user, dict) else user
-    return str(found) if found else None
-
-
-def named_in(body: dict[str, Any]) -> list[str]:
-    """Whom a payload names: who acted (for an event, who wrote or reacted), then who its
-    text mentions (a kudos' receivers)."""
-    event = body.get("event")
-    event = event if isinstance(event, dict) else {}
-    text = body.get("text") or event.get("text")
-    mentioned = texts.mentioned(text)[:MAX_PRELOADED] if isinstance(text, str) else []
-    author = event.get("user")
-    found = [actor_of(body) or (str(author) if isinstance(author, str) else None), *mentioned]
-    return [u for u in dict.fromkeys(found) if u is not None and not erased(u)]
-
-
-async def preload(session: AsyncSession, rows: Iterable[Inbound | Fresh]) -> Known:
-    """What nearly every handler reads first, read in the claim's transaction instead of a
-    transaction of its own."""
-    rows = [r for r in rows if r.payload]
-    teams = {r.team_id for r in rows}
-    named = {r.id: [(r.team_id, u) for u in named_in(r.payload or {})] for r in rows}
-    workspaces, found = await people.get_workspaces_and_pairs(
-        session, team_ids=teams, pairs={p for ps in named.values() for p in ps}
-    )
-    # People of a workspace not stored yet were not read: not looked for.
-    named = {i: [p for p in pairs if p[0] in workspaces] for i, pairs in named.items()}
-    now = datetime.now(UTC)
-    fresh = {pair: person for pair, person in found.items() if people.is_fresh(person, now)}
-    return Known(
-        workspaces=workspaces,
-        people={i: [fresh[p] for p in pairs if p in fresh] for i, pairs in named.items()},
-        # Someone missing may be saved by another delivery of the batch before this one
-        # runs (a new giver's kudos come in fours): the handler reads them again.
-        looked_up={i: [p[1] for p in pairs if p in found] for i, pairs in named.items()},
-    )
 
 
 def _lost(kind: str) -> None:

@@ -16,7 +16,7 @@ def engaging(work_fn: WorkFn) -> WorkFn:
     republish their Home, which shows what they just changed."""
 
     async def wrapped(work: Work) -> None:
-        # Usually both were read with the delivery's claim (bot.inbox.preload), the person
+        # Usually both were read with the delivery's claim (bot.read_ahead.preload), the person
         # only when their cached profile is fresh; else one transaction reads them here.
         person = work.people.get(work.user_id)
         if work.workspace is None or person is None:

@@ -31,7 +31,7 @@ def in_their_language(work_fn: WorkFn, *, who: Callable[[Work], str | None] = ac
 
     async def wrapped(work: Work) -> None:
         user_id = who(work)
-        # Usually both were read with the delivery's claim (bot.inbox.preload).
+        # Usually both were read with the delivery's claim (bot.read_ahead.preload).
         person = work.people.get(user_id) if user_id else None
         workspace = work.workspace
         if workspace is None or (user_id and person is None):

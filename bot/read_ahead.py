@@ -1,0 +1,83 @@
+"""What nearly every handler reads first, read ahead for the deliveries that start together:
+their workspaces, the person who acted and the people their text mentions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import text as texts
+from bot.ids import erased
+from bot.models import Person, Workspace
+from bot.services import people
+
+
+class Delivery(Protocol):
+    """A delivery as the read-ahead needs it: a stored row, or one just recorded."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def team_id(self) -> str: ...
+    @property
+    def payload(self) -> dict[str, Any] | None: ...
+
+
+MAX_PRELOADED = 20  # people a delivery's text mentions, read with its claim
+
+
+@dataclass
+class Known:
+    """Read with a claim, in its transaction, for the handlers: each delivery's workspace,
+    the person who acted and the people its text mentions (those whose cached profile is
+    fresh)."""
+
+    workspaces: dict[str, Workspace]
+    people: dict[int, list[Person]]  # by delivery
+    looked_up: dict[int, list[str]]  # by delivery: whom it found, fresh or not
+
+
+def actor_of(body: dict[str, Any]) -> str | None:
+    """Who pressed or typed, when the payload names them at its top (events carry them
+    elsewhere)."""
+    user = body.get("user_id") or body.get("user")
+    found = user.get("id") if isinstance(user, dict) else user
+    return str(found) if found else None
+
+
+def named_in(body: dict[str, Any]) -> list[str]:
+    """Whom a payload names: who acted (for an event, who wrote or reacted), then who its
+    text mentions (a kudos' receivers)."""
+    event = body.get("event")
+    event = event if isinstance(event, dict) else {}
+    text = body.get("text") or event.get("text")
+    mentioned = texts.mentioned(text)[:MAX_PRELOADED] if isinstance(text, str) else []
+    author = event.get("user")
+    found = [actor_of(body) or (str(author) if isinstance(author, str) else None), *mentioned]
+    return [u for u in dict.fromkeys(found) if u is not None and not erased(u)]
+
+
+async def preload(session: AsyncSession, rows: Iterable[Delivery]) -> Known:
+    """What nearly every handler reads first, read in the claim's transaction instead of a
+    transaction of its own."""
+    rows = [r for r in rows if r.payload]
+    teams = {r.team_id for r in rows}
+    named = {r.id: [(r.team_id, u) for u in named_in(r.payload or {})] for r in rows}
+    workspaces, found = await people.get_workspaces_and_pairs(
+        session, team_ids=teams, pairs={p for ps in named.values() for p in ps}
+    )
+    # People of a workspace not stored yet were not read: not looked for.
+    named = {i: [p for p in pairs if p[0] in workspaces] for i, pairs in named.items()}
+    now = datetime.now(UTC)
+    fresh = {pair: person for pair, person in found.items() if people.is_fresh(person, now)}
+    return Known(
+        workspaces=workspaces,
+        people={i: [fresh[p] for p in pairs if p in fresh] for i, pairs in named.items()},
+        # Someone missing may be saved by another delivery of the batch before this one
+        # runs (a new giver's kudos come in fours): the handler reads them again.
+        looked_up={i: [p[1] for p in pairs if p in found] for i, pairs in named.items()},
+    )
