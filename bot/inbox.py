@@ -317,8 +317,11 @@ class Inbox:
                 inbound_id, attempt, time.monotonic() if granted is None else granted, self.db
             )
             self._hold(lease)
-        # Every Slack call of the run first makes sure the delivery is still this run's.
-        guarded = BEFORE_CALL.set(lease.hold)
+        async def before_slack_call() -> None:
+            await self._acks_first()  # requests being answered go first
+            await lease.hold()  # and the delivery must still be this run's
+
+        guarded = BEFORE_CALL.set(before_slack_call)
         try:
             await self._process(inbound_id, delivery.kind, delivery.team_id, body, attempt, known)
         finally:
