@@ -519,7 +519,7 @@ class Inbox:
 # Deliveries held by this process beyond which a new one waits with its id alone, its
 # payload read back when its turn comes: a burst of acks faster than the work after them
 # costs memory by the id, not by the payload and the people read ahead for it.
-MAX_AHEAD = 200
+MAX_AHEAD = 1000
 ACKS_FIRST_S = 0.05  # the longest a delivery's work waits for requests being answered
 
 
