@@ -317,6 +317,7 @@ class Inbox:
                 inbound_id, attempt, time.monotonic() if granted is None else granted, self.db
             )
             self._hold(lease)
+
         async def before_slack_call() -> None:
             await self._acks_first()  # requests being answered go first
             await lease.hold()  # and the delivery must still be this run's
