@@ -5,7 +5,18 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Text, bindparam, cast, delete, func, or_, select, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    Text,
+    bindparam,
+    cast,
+    delete,
+    func,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -182,6 +193,17 @@ async def claim_expired(
     return list(claimed.scalars())
 
 
+def _still_held(pairs: list[tuple[int, int]]) -> list[ColumnElement[bool]]:
+    """Deliveries still pending at these (id, claim version) pairs, found by id: SQLite
+    reads (id, version) IN (…) alone with the status index, every pending delivery, and
+    without statistics even with the ids (tests/test_hot_plans.py)."""
+    return [
+        Inbound.id.in_([inbound_id for inbound_id, _ in pairs]),
+        tuple_(Inbound.id, Inbound.attempts).in_(pairs),
+        Inbound.status == "pending",
+    ]
+
+
 # Leases renewed per statement: a burst can leave thousands waiting in one process, and
 # PostgreSQL takes at most 32,767 parameters in a statement (three per lease here).
 RENEW_CHUNK = 1000
@@ -197,13 +219,7 @@ async def renew(session: AsyncSession, *, held: dict[int, int], now: datetime) -
         part = items[start : start + RENEW_CHUNK]
         result = await session.execute(
             update(Inbound)
-            .where(
-                # By key once SQLite has statistics (without, it prefers the status index).
-                Inbound.id.in_([i for i, _ in part]),
-                tuple_(Inbound.id, Inbound.attempts).in_(part),
-                Inbound.status == "pending",
-                Inbound.lease_until < until,
-            )
+            .where(*_still_held(part), Inbound.lease_until < until)
             .values(lease_until=until)
             .returning(Inbound.id)
             .execution_options(synchronize_session=False)
@@ -255,13 +271,7 @@ async def finish_many(
         return set()
     found = await session.execute(
         update(Inbound)
-        .where(
-            # By key: SQLite reads (id, version) IN (…) alone with the status index, every
-            # pending delivery (tests/test_hot_plans.py).
-            Inbound.id.in_([inbound_id for inbound_id, _ in held]),
-            tuple_(Inbound.id, Inbound.attempts).in_(held),
-            Inbound.status == "pending",
-        )
+        .where(*_still_held(held))
         .values(status="done", payload=None, finished_at=now, error=None)
         .returning(Inbound.id, Inbound.attempts)
         .execution_options(synchronize_session=False)
