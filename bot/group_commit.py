@@ -8,9 +8,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
+
+from bot.logs import describe
+
+logger = logging.getLogger(__name__)
 
 Item = TypeVar("Item")
 Answer = TypeVar("Answer")
@@ -19,7 +24,7 @@ MAX_BATCH = 200
 
 # Writes a batch; returns one answer per item, in order, or an exception for an item that
 # failed on its own (the others' answers stand).
-WriteFn = Callable[[Sequence[Item]], Awaitable[Sequence[Answer | BaseException]]]
+WriteFn = Callable[[list[Item]], Awaitable[Sequence[Answer | BaseException]]]
 
 
 @dataclass
@@ -34,13 +39,24 @@ class WriterStopped(RuntimeError):
 
 
 class GroupCommit(Generic[Item, Answer]):
-    """One writer task; whatever arrives while a batch is being written goes in the next."""
+    """One writer at a time; whatever arrives while a batch is being written goes in the
+    next. With `each_alone`, a batch of several that fails as a whole is written again item
+    by item, so one bad item fails by itself and the others still go through."""
 
-    def __init__(self, write: WriteFn[Item, Answer], *, max_batch: int = MAX_BATCH) -> None:
+    def __init__(
+        self,
+        write: WriteFn[Item, Answer],
+        *,
+        name: str,
+        max_batch: int = MAX_BATCH,
+        each_alone: bool = False,
+    ) -> None:
+        """`name`: what the items are, for the log ("outcomes")."""
         self._write = write
+        self._name = name
         self._max = max_batch
+        self._each_alone = each_alone
         self._queue: list[_Pending[Item, Answer]] = []
-        self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
     async def submit(self, item: Item) -> Answer:
@@ -49,20 +65,18 @@ class GroupCommit(Generic[Item, Answer]):
         if self._task is None or self._task.done():
             # A context of its own: it writes for every caller, not as the one that started it
             # (whose log ids and lease guard a task would otherwise inherit).
-            self._task = asyncio.create_task(self._run(), context=contextvars.Context())
-        self._wakeup.set()
+            self._task = asyncio.create_task(self._drain(), context=contextvars.Context())
         return await done
 
-    async def _run(self) -> None:
+    async def _drain(self) -> None:
+        """Write until the queue is empty, then end (no await between the last look at the
+        queue and the end, so a submit never finds a writer that will not see its item)."""
         batch: list[_Pending[Item, Answer]] = []
         try:
-            while True:
-                await self._wakeup.wait()
-                self._wakeup.clear()
-                while self._queue:
-                    batch, self._queue = self._queue[: self._max], self._queue[self._max :]
-                    await self._answer(batch)
-                    batch = []
+            while self._queue:
+                batch, self._queue = self._queue[: self._max], self._queue[self._max :]
+                await self._answer(batch)
+                batch = []
         except BaseException as exc:
             # Nobody is left to answer them: each caller hears it instead of awaiting forever.
             left, self._queue = [*batch, *self._queue], []
@@ -73,12 +87,16 @@ class GroupCommit(Generic[Item, Answer]):
 
     async def _answer(self, batch: list[_Pending[Item, Answer]]) -> None:
         try:
-            answers = await self._write([p.item for p in batch])
-        except Exception as exc:  # the whole batch failed: each caller hears why
-            for p in batch:
-                if not p.done.done():
-                    p.done.set_exception(exc)
-            return
+            answers: Sequence[Answer | BaseException] = await self._write([p.item for p in batch])
+        except Exception as exc:
+            if not self._each_alone or len(batch) == 1:  # each caller hears why
+                answers = [exc] * len(batch)
+            else:
+                # Its kind only: a message (a driver's failing row) can quote people's words.
+                logger.warning(
+                    "a batch of %s failed (%s); writing each alone", self._name, describe(exc)
+                )
+                answers = [await self._alone(p.item) for p in batch]
         for p, answer in zip(batch, answers, strict=True):
             if p.done.done():  # its caller was cancelled meanwhile
                 continue
@@ -87,7 +105,15 @@ class GroupCommit(Generic[Item, Answer]):
             else:
                 p.done.set_result(answer)
 
+    async def _alone(self, item: Item) -> Answer | BaseException:
+        try:
+            (answer,) = await self._write([item])
+        except Exception as exc:
+            return exc
+        return answer
+
     async def close(self) -> None:
+        """Stop the writer; callers still waiting hear WriterStopped."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -9,7 +9,6 @@ window is one batch long, the guarantee the same as a crash a moment before the 
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,10 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Database
 from bot.group_commit import GroupCommit
-from bot.logs import describe
 from bot.services import inbound
-
-logger = logging.getLogger(__name__)
 
 
 @runtime_checkable
@@ -67,30 +63,18 @@ class Outcomes:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._commits: GroupCommit[_Outcome, bool] = GroupCommit(self._write)
+        self._commits: GroupCommit[_Outcome, bool] = GroupCommit(
+            self._write, name="outcomes", each_alone=True
+        )
 
     async def done(self, inbound_id: int, *, attempt: int, steps: Sequence[OutcomeStep]) -> bool:
         """True once committed; False when another process took the delivery over meanwhile
         (its lease ran out): then nothing of this run's outcome is saved."""
         return await self._commits.submit(_Outcome(inbound_id, attempt, steps))
 
-    async def _write(self, batch: Sequence[_Outcome]) -> Sequence[bool | BaseException]:
-        try:
-            async with self.db.session() as session:
-                return await _finish(session, batch)
-        except Exception as exc:
-            if len(batch) == 1:
-                return [exc]
-            # Its kind only: the message (a driver's failing row, a step's error) can quote people.
-            logger.warning("a batch of outcomes failed (%s); saving each on its own", describe(exc))
-        answers: list[bool | BaseException] = []
-        for one in batch:  # one bad step must not cost the others their outcome
-            try:
-                async with self.db.session() as session:
-                    answers.extend(await _finish(session, [one]))
-            except Exception as exc:
-                answers.append(exc)
-        return answers
+    async def _write(self, batch: Sequence[_Outcome]) -> list[bool]:
+        async with self.db.session() as session:
+            return await _finish(session, batch)
 
     async def close(self) -> None:
         await self._commits.close()

@@ -32,7 +32,9 @@ class Recorder:
     def __init__(self, db: Database) -> None:
         self.db = db
         self.claimed = False
-        self._commits: GroupCommit[_Delivery, int | None] = GroupCommit(self._write)
+        self._commits: GroupCommit[_Delivery, int | None] = GroupCommit(
+            self._write, name="deliveries"
+        )
 
     async def record(
         self, *, team_id: str, key: str, kind: str, payload: dict[str, Any]

@@ -28,6 +28,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.sql.selectable import Subquery
 
 from bot import kudos_posts
+from bot.group_commit import GroupCommit
 from bot.logs import describe, log_context
 from bot.metrics import MESSAGES
 from bot.models import OutboxMessage
@@ -35,12 +36,13 @@ from bot.runtime import AllyBot
 from bot.services import me_too
 from bot.slack import slack_error
 from scheduler import messages, outbox
-from scheduler.grouped import Grouped
 from scheduler.messages import Batched, Outgoing, Skip
 
 logger = logging.getLogger(__name__)
 
 # Errors that no retry will fix.
+MAX_GROUP = 100  # sends whose writes share one transaction
+
 PERMANENT = {
     "channel_not_found",
     "user_not_found",
@@ -192,16 +194,21 @@ class Ready:
 
 class Sending:
     """One claimed batch on its way out. Each workspace's client is looked up once for the
-    batch, and the writes of the sends in flight are grouped (`grouped.Grouped`): rendering
-    and marking `sending_at` in one transaction, marking `sent` in another, each shared by
+    batch, and the writes of the sends in flight are group-committed (bot.group_commit):
+    rendering and marking `sending_at` in one transaction, marking `sent` in another, each shared by
     every send that reaches that step together. Every post is still preceded by its own
     committed `sending_at`, so a crash doubles at most the posts in flight, as counted."""
 
     def __init__(self, bot: AllyBot, *, token: str, now: datetime, result: SendResult) -> None:
         self.bot, self.token, self.now, self.result = bot, token, now, result
         self._clients: dict[str, asyncio.Future[AsyncWebClient]] = {}
-        self.staging: Grouped[Staged, Ready | Skip | None] = Grouped(self._stage)
-        self.landing: Grouped[tuple[int, str, str], None] = Grouped(self._land)
+        # One bad send fails alone, the others of its group go through.
+        self.staging: GroupCommit[Staged, Ready | Skip | None] = GroupCommit(
+            self._stage, name="messages to render", max_batch=MAX_GROUP, each_alone=True
+        )
+        self.landing: GroupCommit[tuple[int, str, str], None] = GroupCommit(
+            self._land, name="messages sent", max_batch=MAX_GROUP, each_alone=True
+        )
 
     async def client(self, team_id: str) -> AsyncWebClient:
         if team_id not in self._clients:

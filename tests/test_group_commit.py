@@ -20,7 +20,7 @@ async def test_items_handed_in_together_are_written_in_one_batch_each_with_its_a
         await asyncio.sleep(0)
         return [i * 10 for i in items]
 
-    commits: GroupCommit[int, int] = GroupCommit(write)
+    commits: GroupCommit[int, int] = GroupCommit(write, name="items")
     try:
         answers = await asyncio.gather(*(commits.submit(i) for i in range(5)))
         assert answers == [0, 10, 20, 30, 40]
@@ -39,7 +39,7 @@ async def test_batches_are_cut_at_the_limit_and_what_arrives_meanwhile_goes_next
         await asyncio.sleep(0.01)
         return list(items)
 
-    commits: GroupCommit[int, int] = GroupCommit(write, max_batch=3)
+    commits: GroupCommit[int, int] = GroupCommit(write, name="items", max_batch=3)
     try:
         assert await asyncio.gather(*(commits.submit(i) for i in range(7))) == list(range(7))
         assert batches == [[0, 1, 2], [3, 4, 5], [6]]
@@ -51,7 +51,7 @@ async def test_an_item_that_fails_alone_raises_for_its_caller_only() -> None:
     async def write(items: Sequence[int]) -> list[int | BaseException]:
         return [ValueError(f"bad {i}") if i == 2 else i for i in items]
 
-    commits: GroupCommit[int, int] = GroupCommit(write)
+    commits: GroupCommit[int, int] = GroupCommit(write, name="items")
     try:
         results = await asyncio.gather(
             *(commits.submit(i) for i in range(4)), return_exceptions=True
@@ -72,7 +72,7 @@ async def test_a_batch_that_fails_as_a_whole_raises_for_every_caller_and_the_nex
             raise ConnectionError("database gone")
         return list(items)
 
-    commits: GroupCommit[int, int] = GroupCommit(write)
+    commits: GroupCommit[int, int] = GroupCommit(write, name="items")
     try:
         results = await asyncio.gather(
             *(commits.submit(i) for i in range(3)), return_exceptions=True
@@ -90,7 +90,7 @@ async def test_a_cancelled_caller_does_not_stop_the_others() -> None:
         await release.wait()
         return list(items)
 
-    commits: GroupCommit[int, int] = GroupCommit(write)
+    commits: GroupCommit[int, int] = GroupCommit(write, name="items")
     try:
         first = asyncio.create_task(commits.submit(1))
         second = asyncio.create_task(commits.submit(2))
@@ -114,7 +114,7 @@ async def test_closing_while_a_batch_is_written_answers_its_callers_and_those_qu
         await release.wait()
         return list(items)
 
-    commits: GroupCommit[int, int] = GroupCommit(write)
+    commits: GroupCommit[int, int] = GroupCommit(write, name="items")
     writing = asyncio.create_task(commits.submit(1))
     await started.wait()
     queued = asyncio.create_task(commits.submit(2))
@@ -141,7 +141,7 @@ async def test_the_writer_runs_in_no_callers_context() -> None:
         seen.append(mine.get())
         return list(items)
 
-    commits: GroupCommit[int, int] = GroupCommit(write)
+    commits: GroupCommit[int, int] = GroupCommit(write, name="items")
 
     async def caller(name: str, item: int) -> int:
         mine.set(name)

@@ -11,9 +11,9 @@ from collections import Counter, deque
 from sqlalchemy import select
 
 from bot.db import Database
+from bot.group_commit import GroupCommit
 from bot.models import Nudge, OutboxMessage, TipShown
 from bot.services import tips
-from scheduler.grouped import Grouped
 from scheduler.planner import run_pass
 from scheduler.sender import Slots
 from tests.helpers import at, messages_of, new_id, nudges_of, running_bot, seed_people
@@ -45,7 +45,7 @@ class Recorder:
 
 async def test_items_submitted_together_are_written_in_few_groups() -> None:
     writer = Recorder()
-    grouped = Grouped(writer.run)
+    grouped: GroupCommit[int, int] = GroupCommit(writer.run, name="items", each_alone=True)
     results = await asyncio.gather(*(grouped.submit(i) for i in range(20)))
     assert results == [i * 10 for i in range(20)]
     assert len(writer.groups) == 1  # all 20 were queued before the writer first ran
@@ -54,7 +54,7 @@ async def test_items_submitted_together_are_written_in_few_groups() -> None:
 
 async def test_items_arriving_while_a_group_is_written_go_in_the_next_one_at_a_time() -> None:
     writer = Recorder()
-    grouped = Grouped(writer.run)
+    grouped: GroupCommit[int, int] = GroupCommit(writer.run, name="items", each_alone=True)
 
     async def later(i: int) -> int:
         await asyncio.sleep(0.002 * i)  # one by one, while groups are being written
@@ -66,7 +66,7 @@ async def test_items_arriving_while_a_group_is_written_go_in_the_next_one_at_a_t
 
 async def test_one_bad_item_fails_alone_and_the_rest_of_its_group_is_written() -> None:
     writer = Recorder(bad=7)
-    grouped = Grouped(writer.run)
+    grouped: GroupCommit[int, int] = GroupCommit(writer.run, name="items", each_alone=True)
     results = await asyncio.gather(*(grouped.submit(i) for i in range(12)), return_exceptions=True)
     assert isinstance(results[7], ValueError)
     assert [r for i, r in enumerate(results) if i != 7] == [i * 10 for i in range(12) if i != 7]
