@@ -64,6 +64,37 @@ async def _state(db: Database, ids: list[int]) -> dict[int, tuple[str, int, Any]
         return {i: (s, a, p) for i, s, a, p in found}
 
 
+async def _take_over(db: Database, delivery: int) -> None:
+    """Another process's recovery claims the delivery: its version moves on by one."""
+    async with db.session() as session:
+        await session.execute(
+            update(Inbound).where(Inbound.id == delivery).values(attempts=Inbound.attempts + 1)
+        )
+
+
+def _told(kudos_id: int) -> Marks:
+    marks = Marks()
+    marks.notified[kudos_id] = datetime.now(UTC)
+    return marks
+
+
+async def _end_together(db: Database, *runs: tuple[int, int, Marks]) -> list[bool]:
+    """(delivery, claim version, marks) ended in one batch, as concurrent runs end."""
+    outcomes = Outcomes(db)
+    try:
+        return await asyncio.gather(*(outcomes.done(d, attempt=v, steps=[m]) for d, v, m in runs))
+    finally:
+        await outcomes.close()
+
+
+async def _notified(db: Database, team: str) -> dict[int, datetime | None]:
+    async with db.session() as session:
+        found = await session.execute(
+            select(Kudos.id, Kudos.notified_at).where(Kudos.team_id == team)
+        )
+        return {i: at for i, at in found}
+
+
 async def test_a_batch_marks_each_delivery_done_with_its_own_marks_in_one_go(db: Database) -> None:
     team = new_id("T")
     deliveries = await _deliveries(db, team, 4)
@@ -106,31 +137,13 @@ async def test_a_delivery_taken_over_meanwhile_is_not_marked_and_its_steps_do_no
     team = new_id("T")
     mine, taken = await _deliveries(db, team, 2)
     kept, lost = await _kudos(db, team, 2)
-    async with db.session() as session:  # another process's recovery claimed it: version 2
-        await session.execute(
-            update(Inbound).where(Inbound.id == taken).values(attempts=Inbound.attempts + 1)
-        )
-    now = datetime.now(UTC)
-    marks_kept, marks_lost = Marks(), Marks()
-    marks_kept.notified[kept] = now
-    marks_lost.notified[lost] = now
-    outcomes = Outcomes(db)
-    try:
-        results = await asyncio.gather(
-            outcomes.done(mine, attempt=1, steps=[marks_kept]),
-            outcomes.done(taken, attempt=1, steps=[marks_lost]),
-        )
-    finally:
-        await outcomes.close()
+    await _take_over(db, taken)  # version 2
+    results = await _end_together(db, (mine, 1, _told(kept)), (taken, 1, _told(lost)))
     assert results == [True, False]
     state = await _state(db, [mine, taken])
     assert state[mine][0] == "done"
     assert state[taken][:2] == ("pending", 2) and state[taken][2] == {"i": 1}
-    async with db.session() as session:
-        found = await session.execute(
-            select(Kudos.id, Kudos.notified_at).where(Kudos.team_id == team)
-        )
-        told = {i: at for i, at in found}
+    told = await _notified(db, team)
     assert told[kept] is not None and told[lost] is None
 
 
@@ -186,27 +199,11 @@ async def test_a_stale_run_and_the_run_that_took_over_in_one_batch_only_the_owne
     team = new_id("T")
     (delivery,) = await _deliveries(db, team, 1)
     stale_kudos, owner_kudos = await _kudos(db, team, 2)
-    async with db.session() as session:  # taken over: version 2
-        await session.execute(
-            update(Inbound).where(Inbound.id == delivery).values(attempts=Inbound.attempts + 1)
-        )
-    now = datetime.now(UTC)
-    stale, owner = Marks(), Marks()
-    stale.notified[stale_kudos] = now
-    owner.notified[owner_kudos] = now
-    outcomes = Outcomes(db)
-    try:
-        results = await asyncio.gather(
-            outcomes.done(delivery, attempt=1, steps=[stale]),
-            outcomes.done(delivery, attempt=2, steps=[owner]),
-        )
-    finally:
-        await outcomes.close()
+    await _take_over(db, delivery)  # version 2
+    results = await _end_together(
+        db, (delivery, 1, _told(stale_kudos)), (delivery, 2, _told(owner_kudos))
+    )
     assert results == [False, True]
     assert (await _state(db, [delivery]))[delivery][:2] == ("done", 2)
-    async with db.session() as session:
-        found = await session.execute(
-            select(Kudos.id, Kudos.notified_at).where(Kudos.team_id == team)
-        )
-        told = {i: at for i, at in found}
+    told = await _notified(db, team)
     assert told[owner_kudos] is not None and told[stale_kudos] is None
