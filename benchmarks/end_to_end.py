@@ -158,7 +158,9 @@ def _posts(double: SlackDouble) -> dict[str, Any]:
     count: Counter[str] = Counter()
     last: dict[str, float] = {}
     responses: Counter[str] = Counter()
+    methods: Counter[str] = Counter()
     for call in double.calls:
+        methods[call.method] += 1
         if not call.ok:
             continue
         if call.method == "chat.postMessage":
@@ -167,7 +169,7 @@ def _posts(double: SlackDouble) -> dict[str, Any]:
             last[channel] = max(last.get(channel, 0.0), call.at)
         elif call.method == "response_url":
             responses[str(call.args.get("_key", "")).split("-")[0]] += 1
-    return {"count": count, "last": last, "responses": responses}
+    return {"count": count, "last": last, "responses": responses, "methods": methods}
 
 
 # ---------------------------------------------------------------------------
@@ -369,6 +371,7 @@ class Run:
             result.rss_idle_mb = group_rss_mb(pgid)
             # The load.
             q1 = probe.queries
+            before = (await self.double.stats())["methods"]
             cpu_start, first = group_cpu(pgid), time.monotonic()
             acks = await closed_loop(events_url, load.bodies(self.origin), self.args.concurrency)
             acked = len(acks.latencies)
@@ -416,6 +419,8 @@ class Run:
             once = once and stored["exactly_once"]
         result.exactly_once = once
         result.detail["channel_posts"] = posts["count"][load.channel_id]
+        calls = posts["methods"] - before
+        result.detail["calls_per_kudos"] = {m: n / load.size for m, n in calls.most_common()}
         if profile is not None:
             result.detail["profile"] = str(profile)
         return result

@@ -50,7 +50,7 @@ def main() -> None:
     @event.listens_for(Engine, "before_cursor_execute")
     def _count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         if seen > args.after:
-            statements[" ".join(statement.split())[:110]] += 1
+            statements[" ".join(statement.split())[:1500]] += 1
 
     @event.listens_for(Engine, "begin")
     def _begin(_conn: Any) -> None:
