@@ -249,23 +249,37 @@ class Inbox:
         task.add_done_callback(self._tasks.discard)
 
     async def _run_batch(self, batch: list[Fresh]) -> None:
-        known: Known | None = None
-        try:
-            async with self.db.session() as session:
-                known = await preload(session, batch)
-        except Exception:  # each handler reads what it needs for itself
-            logger.exception("could not read ahead for deliveries just recorded")
+        """Their people and workspaces are read when the first of each `concurrency` of them
+        starts, not when they were recorded: in a burst the work runs far behind the acks,
+        and by then earlier work has saved what a read at the ack would have missed (a new
+        giver's profile, a new workspace)."""
+        size = self.concurrency
+        reads: dict[int, asyncio.Future[Known | None]] = {}
 
-        async def one(waiting: Fresh) -> None:
+        async def one(index: int, waiting: Fresh) -> None:
             async with self._limit:
                 await self._acks_first()
                 fresh = waiting if waiting.payload else await self._read_back(waiting)
-                if fresh is not None:
-                    await self.process(
-                        fresh, attempt=inbound.CLAIMED_AT_BIRTH, known=known, granted=fresh.granted
-                    )
+                if fresh is None:
+                    return
+                group = index // size
+                if group not in reads:
+                    started = batch[group * size : (group + 1) * size]
+                    reads[group] = asyncio.ensure_future(self._read_ahead(started))
+                known = await asyncio.shield(reads[group])
+                await self.process(
+                    fresh, attempt=inbound.CLAIMED_AT_BIRTH, known=known, granted=fresh.granted
+                )
 
-        await asyncio.gather(*(one(f) for f in batch))
+        await asyncio.gather(*(one(i, f) for i, f in enumerate(batch)))
+
+    async def _read_ahead(self, batch: list[Fresh]) -> Known | None:
+        try:
+            async with self.db.session() as session:
+                return await preload(session, batch)
+        except Exception:  # each handler reads what it needs for itself
+            logger.exception("could not read ahead for deliveries just recorded")
+            return None
 
     @contextlib.contextmanager
     def answering(self) -> Iterator[None]:

@@ -17,16 +17,16 @@ from bot import inbox as inbox_module
 from bot.db import Database
 from bot.inbox import Fresh, Work
 from bot.models import Inbound
-from bot.services import inbound
+from bot.services import inbound, people
 from tests.helpers import new_id, running_bot
 from tests.slack_double import SlackDouble
 
 
-async def _record(db: Database, team_id: str, count: int) -> list[Fresh]:
+async def _record(db: Database, team_id: str, count: int, **payload: Any) -> list[Fresh]:
     """Deliveries recorded as a serving process records them: claimed by itself at birth."""
     granted = time.monotonic()
     rows = [
-        {"team_id": team_id, "key": f"event:{n}", "kind": "burst", "payload": {"n": n}}
+        {"team_id": team_id, "key": f"event:{n}", "kind": "burst", "payload": {"n": n, **payload}}
         for n in range(count)
     ]
     async with db.session() as session:
@@ -146,3 +146,38 @@ async def test_work_after_an_ack_waits_for_the_requests_being_answered_but_never
             await asyncio.wait_for(began.wait(), inbox_module.ACKS_FIRST_S * 20)
             assert started == [0, 1], "the work went ahead after the cap"
         await bot.inbox.drain()
+
+
+async def test_the_people_of_a_delivery_are_read_when_its_work_starts(
+    database_url: str, db: Database, slack: SlackDouble
+) -> None:
+    """In a burst the work runs far behind the acks: what earlier work saved (here a new
+    person's profile) is read with the deliveries that start after it, not missed because
+    they were recorded before it."""
+    team, user = new_id("T"), new_id("U")
+    saved = asyncio.Event()
+    found: dict[int, bool] = {}
+
+    async def handler(work: Work) -> None:
+        n = int(work.body["n"])
+        found[n] = user in work.people
+        if n == 0:
+            profile = people.Profile(
+                user_id=user, name="ann", tz="UTC", is_bot=False, deleted=False,
+                is_admin=False, is_owner=False, locale="en-US",
+            )  # fmt: skip
+            async with work.db.session() as session:
+                await people.ensure_workspace(session, team_id=team)
+                await people.save_profiles(
+                    session, team_id=team, profiles=[profile], now=datetime.now(UTC)
+                )
+            saved.set()
+        await saved.wait()  # none of the first ones ends before the profile is saved
+
+    async with running_bot(database_url, slack) as bot:
+        bot.inbox.handlers["burst"] = handler
+        size = bot.inbox.concurrency
+        for fresh in await _record(bot.db, team, 2 * size, user_id=user):
+            bot.inbox.submit(fresh)  # recorded together: one batch
+        await bot.inbox.drain()
+    assert found == {n: n >= size for n in range(2 * size)}, "read as each group starts"
