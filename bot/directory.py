@@ -61,12 +61,10 @@ async def complete(
     if fresh is None:
         return known
     async with db.session() as session:
-        await people.save_profiles(session, team_id=team_id, profiles=fresh, now=now)
-        if engaged is not None:
-            await people.ensure_person(
-                session, team_id=team_id, user_id=engaged, now=now, workspace_known=True
-            )
-        return await people.get_people(session, team_id=team_id, user_ids=user_ids)
+        saved = await people.save_profiles(
+            session, team_id=team_id, profiles=fresh, now=now, engaged=engaged
+        )
+    return {**known, **saved}
 
 
 async def fetch(
@@ -100,13 +98,13 @@ async def refresh(
     if user is None:
         return None
     async with db.session() as session:
-        await people.save_profiles(
+        saved = await people.save_profiles(
             session,
             team_id=team_id,
             profiles=[people.Profile.from_slack(user, installation=team_id)],
             now=datetime.now(UTC),
         )
-        return (await people.get_people(session, team_id=team_id, user_ids=[user_id])).get(user_id)
+    return saved.get(user_id)
 
 
 async def _users_info(client: AsyncWebClient, user_id: str) -> dict[str, Any] | None:

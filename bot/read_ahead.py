@@ -38,7 +38,7 @@ class Known:
 
     workspaces: dict[str, Workspace]
     people: dict[int, list[Person]]  # by delivery
-    looked_up: dict[int, list[str]]  # by delivery: whom it found, fresh or not
+    looked_up: dict[int, list[str]]  # by delivery: whom it looked for, found or not
 
 
 def actor_of(body: dict[str, Any]) -> str | None:
@@ -77,7 +77,7 @@ async def preload(session: AsyncSession, rows: Iterable[Delivery]) -> Known:
     return Known(
         workspaces=workspaces,
         people={i: [fresh[p] for p in pairs if p in fresh] for i, pairs in named.items()},
-        # Someone missing may be saved by another delivery of the batch before this one
-        # runs (a new giver's kudos come in fours): the handler reads them again.
-        looked_up={i: [p[1] for p in pairs if p in found] for i, pairs in named.items()},
+        # Read as the work starts (Inbox._run_batch): someone missing is not read again
+        # before Slack is asked for their profile.
+        looked_up={i: [p[1] for p in pairs] for i, pairs in named.items()},
     )

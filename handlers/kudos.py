@@ -83,8 +83,13 @@ async def give_and_announce(
             work.client, team_id=work.team_id, user_ids=unread, known=known, now=now
         )
         async with work.db.session() as session:
-            await people.save_profiles(session, team_id=work.team_id, profiles=fresh or [], now=now)
-            found = await people.get_people(session, team_id=work.team_id, user_ids=unread)
+            saved = await people.save_profiles(
+                session, team_id=work.team_id, profiles=fresh or [], now=now
+            )
+            found = {**known, **saved}
+            # Stored before, yet unknown to Slack now: the stored profile decides.
+            gone = [uid for uid in unread if uid not in found and uid in work.looked_up]
+            found |= await people.get_people(session, team_id=work.team_id, user_ids=gone)
             work.people.update(found)
             given = await _give(session, work, giver_id, parsed, where)
     result = given.result

@@ -175,11 +175,18 @@ _WORKSPACES_AND_PAIRS = (
 
 
 async def save_profiles(
-    session: AsyncSession, *, team_id: str, profiles: Sequence[Profile], now: datetime
-) -> None:
-    """Insert or refresh cached profiles in one statement, keeping preferences."""
+    session: AsyncSession,
+    *,
+    team_id: str,
+    profiles: Sequence[Profile],
+    now: datetime,
+    engaged: str | None = None,
+) -> dict[str, Person]:
+    """Insert or refresh cached profiles in one statement, keeping preferences; the rows as
+    saved, by user id (no read back). `engaged`: one of them who uses allybot themselves,
+    marked so in the same statement (see ensure_person)."""
     if not profiles:
-        return
+        return {}
     rows = [
         {
             "team_id": team_id,
@@ -196,10 +203,12 @@ async def save_profiles(
             "profile_refreshed_at": now if p.locale is not None or p.external else None,
             "created_at": now,
             "slack_locale": p.locale,
+            "engaged_at": now if p.user_id == engaged else None,
         }
         for p in profiles
     ]
-    await session.execute(_SAVE_PROFILES[dialect_of(session)], rows)
+    saved = await session.scalars(_SAVE_PROFILES[dialect_of(session)], rows)
+    return {p.user_id: p for p in saved}
 
 
 PROFILE_FIELDS = (
@@ -229,13 +238,15 @@ def _engage_statement(insert: Any) -> Any:
 
 
 def _save_statement(insert: Any) -> Any:
-    stmt = insert(Person.__table__)
+    stmt = insert(Person)
+    people = Person.__table__
     updates: dict[str, Any] = {f: stmt.excluded[f] for f in PROFILE_FIELDS}
     # An event's user object carries no locale: keep the one users.info gave.
-    updates["slack_locale"] = func.coalesce(
-        stmt.excluded.slack_locale, Person.__table__.c.slack_locale
-    )
-    return stmt.on_conflict_do_update(index_elements=["team_id", "user_id"], set_=updates)
+    updates["slack_locale"] = func.coalesce(stmt.excluded.slack_locale, people.c.slack_locale)
+    updates["engaged_at"] = func.coalesce(people.c.engaged_at, stmt.excluded.engaged_at)
+    return stmt.on_conflict_do_update(
+        index_elements=["team_id", "user_id"], set_=updates
+    ).returning(Person)
 
 
 # Built once per backend: an upsert's `excluded` alias is costly to build each time.
