@@ -22,6 +22,11 @@ checks in its database (and in the double's record of posts) that each kudos hap
     .venv/bin/python benchmarks/events.py [-n 2000] [--concurrency 20] [--rate 200]
         [--duration 10] [--database-url postgresql://postgres@127.0.0.1:5432/test]
         [--json figures.json] [--logs DIR] [--profile-allybot allybot.prof]
+        [--baseline DIR]
+
+`--baseline DIR` also runs `allybot serve` from another checkout (its own database, the
+same double), phase by phase beside the others, so a change and the code before it are
+measured in one run against the same bare Bolt.
 
 Exit status 0 when every request was acked with 200 and every kudos happened exactly once,
 1 otherwise, 130 when interrupted (Ctrl-C or SIGTERM; the clean-up still runs).
@@ -219,10 +224,12 @@ def app_env(database_url: str, slack_url: str) -> dict[str, str]:
     return env
 
 
-async def start_app(name: str, argv: list[str], env: dict[str, str], log_path: Path) -> App:
+async def start_app(
+    name: str, argv: list[str], env: dict[str, str], log_path: Path, cwd: Path = ROOT
+) -> App:
     """Start a server on port 0 and return once its log says where it listens."""
     with log_path.open("wb") as log:
-        process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline and process.poll() is None:
         match = SERVING.search(log_path.read_text(errors="replace"))
@@ -259,10 +266,12 @@ def cpu_seconds(pid: int) -> float | None:
 
 
 @contextlib.asynccontextmanager
-async def fresh_database(admin_url: str | None, tmp: Path) -> AsyncIterator[str]:
+async def fresh_database(
+    admin_url: str | None, tmp: Path, name: str = "allybot"
+) -> AsyncIterator[str]:
     """A new SQLite file, or a new PostgreSQL database dropped afterwards (as tests do)."""
     if admin_url is None:
-        yield f"sqlite:///{tmp / 'allybot.db'}"
+        yield f"sqlite:///{tmp / f'{name}.db'}"
         return
     if admin_url.startswith("sqlite"):
         yield admin_url
@@ -514,6 +523,11 @@ def check_stored(
 
 MODES = ("warm-up", "closed", "open")
 APPS = ("bare bolt", "allybot")
+BASE = "base"  # allybot from the --baseline checkout
+
+
+def apps_of(args: argparse.Namespace) -> tuple[str, ...]:
+    return (*APPS, BASE) if args.baseline else APPS
 
 
 def make_plan(args: argparse.Namespace) -> dict[str, dict[str, Workload]]:
@@ -524,7 +538,8 @@ def make_plan(args: argparse.Namespace) -> dict[str, dict[str, Workload]]:
         "open": max(1, round(args.rate * args.duration)),
     }
     return {
-        mode: {app: make_workload(f"{mode} {app}", sizes[mode]) for app in APPS} for mode in MODES
+        mode: {app: make_workload(f"{mode} {app}", sizes[mode]) for app in apps_of(args)}
+        for mode in MODES
     }
 
 
@@ -552,7 +567,7 @@ class Bench:
     apps: dict[str, App]
     double: DoubleProcess
     double_origin: str
-    probe: Probe
+    probes: dict[str, Probe]  # each allybot's database, by app
     checked: list[tuple[Figures, Workload]] = field(default_factory=list)
 
     async def run_phase(
@@ -565,8 +580,8 @@ class Bench:
         note(f"{mode}: {app_name}, {len(bodies)} requests")
         result = await load(app.events_url, bodies, knob)
         figs = figures(app_name, mode, result)
-        if app_name == "allybot":
-            done = await wait_processed(self.probe, workload, 120 + workload.size / 10)
+        if app_name in self.probes:
+            done = await wait_processed(self.probes[app_name], workload, 120 + workload.size / 10)
             if done is not None:
                 figs.processed_s = done - result.started
                 figs.drain_s = max(0.0, done - result.finished)
@@ -587,9 +602,10 @@ class Bench:
         stats = await self.double.stats()
         kudos_posts = 0
         for figs, workload in self.checked:
-            rows = await self.probe.kudos(workload.team_id)
+            probe = self.probes[figs.app]
+            rows = await probe.kudos(workload.team_id)
             figs.stored = check_stored(workload, rows, stats)
-            figs.stored["reclaimed"] = await self.probe.reclaimed(workload.team_id)
+            figs.stored["reclaimed"] = await probe.reclaimed(workload.team_id)
             kudos_posts += figs.stored["channel_posts"] + figs.stored["dms"]
         calls = dict(stats["methods"])
         calls["other chat.postMessage"] = calls.get("chat.postMessage", 0) - kudos_posts
@@ -601,15 +617,19 @@ def note(message: str) -> None:
     print(f"[bench] {message}", file=sys.stderr, flush=True)
 
 
-def server_commands(profile: str | None) -> dict[str, list[str]]:
+def server_commands(profile: str | None, baseline: Path | None) -> dict[str, list[str]]:
     """How each app is started: the same way, as a subprocess on port 0."""
-    allybot = ["-m", "allybot.cli", "serve", "--host", "127.0.0.1", "--port", "0"]
+    serve = ["-m", "allybot.cli", "serve", "--host", "127.0.0.1", "--port", "0"]
+    allybot = serve
     if profile:
-        allybot = ["-m", "cProfile", "-o", str(Path(profile).resolve()), *allybot]
-    return {
+        allybot = ["-m", "cProfile", "-o", str(Path(profile).resolve()), *serve]
+    commands = {
         "bare bolt": [sys.executable, str(ROOT / "benchmarks" / "bare_bolt.py"), "--port", "0"],
         "allybot": [sys.executable, *allybot],
     }
+    if baseline is not None:  # run from there, its packages first on the path
+        commands[BASE] = [sys.executable, *serve]
+    return commands
 
 
 async def start_everything(
@@ -622,18 +642,25 @@ async def start_everything(
     )
     stack.callback(double.stop)
     slack_url = await double.start()
-    database_url = await stack.enter_async_context(fresh_database(args.database_url, tmp))
-    env = app_env(database_url, slack_url)
     apps: dict[str, App] = {}
-    for name, argv in server_commands(args.profile_allybot).items():
+    databases = {
+        name: await stack.enter_async_context(fresh_database(args.database_url, tmp, name))
+        for name in ("allybot", BASE)[: 2 if args.baseline else 1]
+    }
+    for name, argv in server_commands(args.profile_allybot, args.baseline).items():
+        cwd = args.baseline.resolve() if name == BASE else ROOT
+        env = app_env(databases.get(name, databases["allybot"]), slack_url)
+        if name == BASE:
+            env["PYTHONPATH"] = str(cwd)
         log_dir = args.logs or tmp
         log_dir.mkdir(parents=True, exist_ok=True)
         log_path = log_dir / f"{name.replace(' ', '_')}.log"
-        apps[name] = await start_app(name, argv, env, log_path)
+        apps[name] = await start_app(name, argv, env, log_path, cwd)
         stack.callback(stop_process, apps[name].process)
     note(f"double at {slack_url}; " + ", ".join(f"{a.name} at {a.url}" for a in apps.values()))
-    bench = Bench(apps, double, slack_url.removesuffix("/api/"), Probe(database_url))
-    return bench, "postgresql" if database_url.startswith("postgresql") else "sqlite"
+    probes = {name: Probe(url) for name, url in databases.items()}
+    bench = Bench(apps, double, slack_url.removesuffix("/api/"), probes)
+    return bench, "postgresql" if databases["allybot"].startswith("postgresql") else "sqlite"
 
 
 def stop_on_sigterm() -> None:
@@ -654,7 +681,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         bench, backend = await start_everything(stack, args, users_of(plan))
         for mode in MODES:
             load, knob = load_for(mode, args)
-            for app in APPS:
+            for app in apps_of(args):
                 figs = await bench.run_phase(app, mode, plan[mode][app], load, knob)
                 if mode != "warm-up":
                     results.append(figs)
@@ -667,10 +694,14 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "duration": args.duration,
             "database": backend,
             "profiled": bool(args.profile_allybot),
+            "baseline": str(args.baseline) if args.baseline else None,
         },
         "machine": {**machine(), "loadavg_at_start": load_at_start},
         "results": [asdict(f) for f in results],
         "ratios": {mode: ratios(results, mode) for mode in ("closed", "open")},
+        "base_ratios": {mode: ratios(results, mode, BASE) for mode in ("closed", "open")}
+        if args.baseline
+        else None,
         "double_calls": double_calls,
     }
 
@@ -703,10 +734,10 @@ def revision() -> str:
     return f"{head} + {len(changed)} changed files" if changed else head
 
 
-def ratios(results: Sequence[Figures], mode: str) -> dict[str, float]:
-    """allybot / bare Bolt, from the same run."""
+def ratios(results: Sequence[Figures], mode: str, app: str = "allybot") -> dict[str, float]:
+    """allybot (or the baseline's) / bare Bolt, from the same run."""
     by_app = {f.app: f for f in results if f.mode == mode}
-    ally, bare = by_app["allybot"], by_app["bare bolt"]
+    ally, bare = by_app[app], by_app["bare bolt"]
     return {
         "throughput": ally.rps / bare.rps if bare.rps else math.nan,
         "p50": ally.p50_ms / bare.p50_ms if bare.p50_ms else math.nan,
@@ -748,14 +779,17 @@ def print_report(report: dict[str, Any]) -> None:
             print(line)
             if f.error_kinds:
                 print(f"{'':<10} errors: {f.error_kinds}")
-        r = report["ratios"][mode]
-        print(
-            f"allybot/bare: throughput {r['throughput']:.2f}x, p50 {r['p50']:.2f}x,"
-            f" p99 {r['p99']:.2f}x"
-        )
-        for f in (r for r in results if r.mode == mode and r.app == "allybot"):
-            print(target_line(mode, f, r["throughput"]))
-            print(processing_line(f))
+        for app, key in (("allybot", "ratios"), (BASE, "base_ratios")):
+            if not report.get(key):
+                continue
+            r = report[key][mode]
+            print(
+                f"{app}/bare: throughput {r['throughput']:.2f}x, p50 {r['p50']:.2f}x,"
+                f" p99 {r['p99']:.2f}x"
+            )
+            for f in (r for r in results if r.mode == mode and r.app == app):
+                print(target_line(mode, f, r["throughput"]))
+                print(processing_line(f))
     calls = ", ".join(f"{k} {v}" for k, v in sorted(report["double_calls"].items()))
     print(f"\nSlack calls the double accepted in the whole run: {calls}")
 
@@ -775,11 +809,11 @@ def target_line(mode: str, f: Figures, throughput: float) -> str:
 
 def processing_line(f: Figures) -> str:
     if f.processed_s is None or f.drain_s is None:
-        return f"allybot: NOT all {f.requests} deliveries were processed in time"
+        return f"{f.app}: NOT all {f.requests} deliveries were processed in time"
     s = f.stored or {}
     verdict = "yes" if s.get("exactly_once") else "NO"
     return (
-        f"allybot: all {f.requests} processed {f.processed_s:.1f} s after the first request"
+        f"{f.app}: all {f.requests} processed {f.processed_s:.1f} s after the first request"
         f" ({f.drain_s:.1f} s after the last ack); stored exactly once: {verdict}"
         f" ({s.get('rows')} rows, {s.get('missing')} missing, {s.get('duplicated')} duplicated,"
         f" receivers match: {s.get('receivers_match')}; {s.get('channel_posts')} channel posts,"
@@ -808,6 +842,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--warmup-concurrency", type=int, default=10, help=argparse.SUPPRESS)
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     parser.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="also run allybot from this checkout (as 'base'), for before/after in one run",
+    )
+    parser.add_argument(
         "--logs", type=Path, default=None, help="keep the apps' logs in this directory"
     )
     parser.add_argument(
@@ -833,7 +874,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n")
     ok = all(
-        r["errors"] == 0 and (r["app"] != "allybot" or (r["stored"] or {}).get("exactly_once"))
+        r["errors"] == 0 and (r["app"] == "bare bolt" or (r["stored"] or {}).get("exactly_once"))
         for r in report["results"]
     )
     return 0 if ok else 1

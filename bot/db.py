@@ -85,6 +85,7 @@ def create_engine(url: str | URL, **kwargs: Any) -> AsyncEngine:
         engine = create_async_engine(
             u,
             module=sqlite_driver.dbapi(),  # one trip to aiosqlite's thread per statement
+            poolclass=sqlite_driver.FirstInLinePool,  # the ack's recording goes first
             hide_parameters=True,  # an error's SQL parameters would carry people's words
             pool_size=1,
             max_overflow=0,
@@ -146,10 +147,16 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         cur.execute(f"PRAGMA analysis_limit={ANALYSIS_LIMIT}")
         cur.close()
 
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _on_checkin(dbapi_conn: Any, _record: Any) -> None:
+        if dbapi_conn is not None:  # None: invalidated
+            dbapi_conn.forget_pending()  # a `commit_next` no statement used goes no further
+
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        # Take the write lock up front so two processes never deadlock upgrading a read lock.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Take the write lock up front so two processes never deadlock upgrading a read lock:
+        # BEGIN IMMEDIATE, sent with the transaction's first statement (bot.sqlite_driver).
+        conn.connection.dbapi_connection.begin_immediate()
 
 
 def dialect_of(session: AsyncSession | AsyncConnection) -> str:
@@ -187,15 +194,20 @@ class Database:
 
     @asynccontextmanager
     async def one_statement(self) -> AsyncIterator[AsyncConnection]:
-        """A connection for a single statement, atomic on its own: on PostgreSQL it runs
-        without BEGIN and COMMIT, two round trips fewer (the ack path's recording); on
-        SQLite in a transaction as usual, which there costs no trip to the server."""
+        """A connection for a single statement, atomic on its own, for the ack path's
+        recording: on PostgreSQL it runs without BEGIN and COMMIT, two round trips fewer; on
+        SQLite its BEGIN IMMEDIATE, the statement and COMMIT are one trip to aiosqlite's
+        thread, on the connection the pool hands to it before the work's transactions."""
         if self.dialect == "postgresql":
             async with self._autocommit.connect() as conn:
                 yield conn
-        else:
-            async with self.engine.begin() as conn:
+            return
+        with sqlite_driver.first_in_line():
+            async with self.engine.connect() as conn:
+                raw = await conn.get_raw_connection()
+                raw.dbapi_connection.commit_next()  # type: ignore[union-attr]
                 yield conn
+                await conn.commit()
 
     async def gather_statistics(self) -> bool:
         """SQLite: fresh planner statistics, from a sampled ANALYZE (ANALYSIS_LIMIT rows per

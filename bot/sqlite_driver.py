@@ -6,12 +6,23 @@ wake-up. SQLAlchemy's aiosqlite adapter makes four per statement (open a cursor,
 fetch the rows, close the cursor), so on the kudos path the trips, not SQLite, were most of
 the CPU. Here the cursor does all four in the thread in one trip; everything else is
 SQLAlchemy's own adapter, and the engine is given this module with `module=` (bot.db).
+
+A transaction costs no trips of its own either: its BEGIN IMMEDIATE goes with its first
+statement, a COMMIT or ROLLBACK with nothing open (the pool's reset after a commit) is not
+sent, and a statement that is a transaction by itself (`commit_next`, the ack's recording)
+commits in its own trip. And the pool hands its connection to whoever runs `first_in_line`
+before anyone else waiting for it (`FirstInLinePool`): the ack's recording waits for the
+transaction in progress, never for a queue of the work's.
 """
 
 from __future__ import annotations
 
+import asyncio
 import collections
+import contextlib
+import contextvars
 import sqlite3
+from collections.abc import Iterator
 from typing import Any
 
 import aiosqlite
@@ -20,13 +31,25 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
     AsyncAdapt_aiosqlite_cursor,
     AsyncAdapt_aiosqlite_dbapi,
 )
-from sqlalchemy.util import EMPTY_DICT
+from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry
+from sqlalchemy.util import EMPTY_DICT, await_
+from sqlalchemy.util.queue import Empty, Full, QueueCommon
 
 _Ran = tuple[Any, list[Any], int, int | None]
 
 
-def _execute(raw: sqlite3.Connection, operation: str, parameters: Any, many: bool) -> _Ran:
-    """In aiosqlite's thread: the whole statement, its rows read and its cursor closed."""
+def _execute(
+    raw: sqlite3.Connection,
+    operation: str,
+    parameters: Any,
+    many: bool,
+    begin: bool,
+    commit: bool,
+) -> _Ran:
+    """In aiosqlite's thread: the whole statement, its rows read and its cursor closed;
+    `begin`: the transaction's BEGIN IMMEDIATE first; `commit`: its COMMIT after."""
+    if begin and not raw.in_transaction:
+        raw.execute("BEGIN IMMEDIATE")
     cursor = raw.cursor()
     try:
         if many:
@@ -37,9 +60,12 @@ def _execute(raw: sqlite3.Connection, operation: str, parameters: Any, many: boo
             cursor.execute(operation, parameters)
         description = cursor.description
         rows = cursor.fetchall() if description else []
-        return description, rows, cursor.rowcount, cursor.lastrowid
+        ran = description, rows, cursor.rowcount, cursor.lastrowid
     finally:
         cursor.close()
+    if commit:
+        raw.commit()
+    return ran
 
 
 class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
@@ -82,11 +108,24 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
         await self._run(operation, seq_of_parameters, many=True)
 
     async def _run(self, operation: Any, parameters: Any, *, many: bool) -> None:
-        async with self._adapt_connection._execute_mutex:
+        adapted: OneTripConnection = self._adapt_connection  # type: ignore[assignment]
+        async with adapted._execute_mutex:
             connection: aiosqlite.Connection = self._connection  # type: ignore[assignment]
-            self._ran = await connection._execute(
-                _execute, connection._conn, operation, parameters, many
-            )
+            raw = connection._conn
+            begin, commit = adapted._begin_pending, adapted._commit_next
+            try:
+                self._ran = await connection._execute(
+                    _execute, raw, operation, parameters, many, begin, commit
+                )
+            except BaseException:
+                # A BEGIN that failed (locked past busy_timeout) is tried again with the
+                # next statement; one that ran leaves the transaction for a ROLLBACK.
+                adapted._begin_pending = begin and not raw.in_transaction
+                raise
+            # After a statement that committed itself, a next one opens a transaction of
+            # its own again, ended by the caller's COMMIT or ROLLBACK.
+            adapted._begin_pending = commit
+            adapted._commit_next = False
             self._rows = collections.deque(self._ran[1])
 
     async def _async_soft_close(self) -> None:
@@ -97,8 +136,43 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
 
 
 class OneTripConnection(AsyncAdapt_aiosqlite_connection):
-    __slots__ = ()
+    """Transactions whose BEGIN IMMEDIATE, and when asked COMMIT, ride with a statement."""
+
+    __slots__ = ("_begin_pending", "_commit_next")
     _cursor_cls = OneTripCursor
+
+    def __init__(self, dbapi: Any, connection: Any) -> None:
+        super().__init__(dbapi, connection)
+        self._begin_pending = False
+        self._commit_next = False
+
+    def begin_immediate(self) -> None:
+        """SQLAlchemy began a transaction: take SQLite's write lock with the first statement
+        (so two processes never deadlock upgrading a read lock), in the same trip."""
+        self._begin_pending = True
+
+    def commit_next(self) -> None:
+        """The next statement is a transaction by itself: BEGIN IMMEDIATE, it, and COMMIT in
+        one trip, so its caller holds the connection for that one trip alone."""
+        self._commit_next = True
+
+    def forget_pending(self) -> None:
+        """Given back to the pool: what was asked for the next statement is forgotten."""
+        self._begin_pending = self._commit_next = False
+
+    def _open(self) -> bool:
+        raw: sqlite3.Connection | None = self._connection._connection
+        return raw is not None and raw.in_transaction
+
+    def commit(self) -> None:
+        self.forget_pending()
+        if self._open():  # else nothing to end: no trip
+            super().commit()
+
+    def rollback(self) -> None:
+        self.forget_pending()
+        if self._open():
+            super().rollback()
 
 
 class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):
@@ -111,3 +185,86 @@ class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):
 
 def dbapi() -> OneTripDBAPI:
     return OneTripDBAPI(aiosqlite, sqlite3)
+
+
+# Set while a task checks a connection out ahead of the others (`first_in_line`).
+_FIRST: contextvars.ContextVar[bool] = contextvars.ContextVar("sqlite_first_in_line", default=False)
+
+
+@contextlib.contextmanager
+def first_in_line() -> Iterator[None]:
+    """Connections checked out in this block go to this task before any other task waiting
+    for one (FirstInLinePool): for the ack's recording, which a Slack request waits on."""
+    token = _FIRST.set(True)
+    try:
+        yield
+    finally:
+        _FIRST.reset(token)
+
+
+class _HandOff(QueueCommon[ConnectionPoolEntry]):
+    """The pool's idle connections; one given back goes straight to a waiting task, those in
+    `first_in_line` first, then the others in the order they came. Nobody takes an idle
+    one past a task that is first in line."""
+
+    def __init__(self, maxsize: int = 0, use_lifo: bool = False) -> None:
+        self.maxsize = maxsize
+        self.use_lifo = use_lifo
+        self._idle: collections.deque[ConnectionPoolEntry] = collections.deque()
+        self._first: collections.deque[asyncio.Future[ConnectionPoolEntry]] = collections.deque()
+        self._rest: collections.deque[asyncio.Future[ConnectionPoolEntry]] = collections.deque()
+
+    def empty(self) -> bool:
+        return not self._idle
+
+    def full(self) -> bool:
+        return bool(self.maxsize) and len(self._idle) >= self.maxsize
+
+    def qsize(self) -> int:
+        return len(self._idle)
+
+    def put_nowait(self, item: ConnectionPoolEntry) -> None:
+        for waiting in (self._first, self._rest):
+            while waiting:
+                future = waiting.popleft()
+                if not future.done():  # else its task gave up (timed out or cancelled)
+                    future.set_result(item)
+                    return
+        if self.full():
+            raise Full()
+        self._idle.append(item)
+
+    def put(
+        self, item: ConnectionPoolEntry, block: bool = True, timeout: float | None = None
+    ) -> None:
+        self.put_nowait(item)  # the pool never gives back more than it holds
+
+    def get_nowait(self) -> ConnectionPoolEntry:
+        first = _FIRST.get()
+        if self._idle and (first or not any(not f.done() for f in self._first)):
+            return self._idle.pop() if self.use_lifo else self._idle.popleft()
+        raise Empty()
+
+    def get(self, block: bool = True, timeout: float | None = None) -> ConnectionPoolEntry:
+        with contextlib.suppress(Empty):
+            return self.get_nowait()
+        if not block:
+            raise Empty()
+        future: asyncio.Future[ConnectionPoolEntry] = asyncio.get_running_loop().create_future()
+        (self._first if _FIRST.get() else self._rest).append(future)
+        try:
+            return await_(asyncio.wait_for(future, timeout))
+        except TimeoutError as exc:
+            raise Empty() from exc
+        except BaseException:
+            if future.done() and not future.cancelled():  # handed over as this task stopped
+                self.put_nowait(future.result())
+            raise
+
+
+class FirstInLinePool(AsyncAdaptedQueuePool):
+    """SQLAlchemy's asyncio pool, its connections handed out first to `first_in_line`."""
+
+    _queue_class = _HandOff
+    # Its log lines where the pool's always went: under "sqlalchemy", quiet below WARNING.
+    _sqla_logger_namespace = "sqlalchemy.pool.impl.AsyncAdaptedQueuePool"

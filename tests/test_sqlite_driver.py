@@ -1,13 +1,17 @@
 """The SQLite driver that runs each statement in one trip to aiosqlite's thread still keeps
-the DBAPI's contract SQLAlchemy relies on: rows, counts, new ids, and errors by their kind."""
+the DBAPI's contract SQLAlchemy relies on: rows, counts, new ids, and errors by their kind;
+its transactions cost no trip of their own, and its pool serves the ack's recording first."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import aiosqlite
 import pytest
 from sqlalchemy import event, exc, text
 
@@ -86,3 +90,154 @@ async def test_a_locked_database_is_an_operational_error_and_not_a_lost_connecti
     async with sqlite_db.engine.begin() as conn:
         await conn.execute(text("INSERT INTO t (k, n) VALUES ('x', 0)"))
         assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar_one() == 1
+
+
+@pytest.fixture
+def trips(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """What each trip to aiosqlite's thread ran, in order."""
+    ran: list[str] = []
+    original = aiosqlite.Connection._execute
+
+    async def counted(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        ran.append(str(args[1]) if len(args) > 1 else fn.__name__)
+        return await original(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+    return ran
+
+
+def _count(path: Path) -> int:
+    """Rows in t as another process sees them: only what was committed."""
+    with contextlib.closing(sqlite3.connect(path)) as other:
+        return int(other.execute("SELECT count(*) FROM t").fetchone()[0])
+
+
+async def test_a_transaction_costs_one_trip_more_than_its_statements(
+    sqlite_db: Database, trips: list[str], tmp_path: Path
+) -> None:
+    async with sqlite_db.engine.begin() as conn:  # its connection made before counting
+        await conn.execute(text("SELECT 1"))
+    trips.clear()
+    async with sqlite_db.engine.begin() as conn:
+        await conn.execute(text("INSERT INTO t (k, n) VALUES ('a', 0)"))
+        await conn.execute(text("INSERT INTO t (k, n) VALUES ('b', 0)"))
+    # BEGIN IMMEDIATE went with the first statement; the pool's reset after COMMIT sent nothing.
+    assert trips == [
+        "INSERT INTO t (k, n) VALUES ('a', 0)",
+        "INSERT INTO t (k, n) VALUES ('b', 0)",
+        "commit",
+    ]
+    assert _count(tmp_path / "driver.db") == 2
+
+
+async def test_the_recording_is_one_trip_and_committed_when_its_block_ends(
+    sqlite_db: Database, trips: list[str], tmp_path: Path
+) -> None:
+    async with sqlite_db.engine.begin() as conn:
+        await conn.execute(text("SELECT 1"))
+    trips.clear()
+    async with sqlite_db.one_statement() as conn:
+        await conn.execute(text("INSERT INTO t (k, n) VALUES ('a', 0)"))
+        assert _count(tmp_path / "driver.db") == 1  # durable before the ack may go
+    assert len(trips) == 1
+
+
+async def test_a_recording_that_fails_stores_nothing_and_the_connection_goes_on(
+    sqlite_db: Database, tmp_path: Path
+) -> None:
+    async with sqlite_db.engine.begin() as conn:
+        await conn.execute(text("INSERT INTO t (k, n) VALUES ('a', 0)"))
+    with pytest.raises(exc.IntegrityError):
+        async with sqlite_db.one_statement() as conn:
+            await conn.execute(text("INSERT INTO t (k, n) VALUES ('b', 0), ('a', 1)"))
+    assert _count(tmp_path / "driver.db") == 1
+    async with sqlite_db.one_statement() as conn:
+        await conn.execute(text("INSERT INTO t (k, n) VALUES ('b', 0)"))
+    assert _count(tmp_path / "driver.db") == 2
+
+
+async def test_a_second_statement_after_the_recording_is_a_transaction_of_its_own(
+    sqlite_db: Database, tmp_path: Path
+) -> None:
+    with pytest.raises(RuntimeError):
+        async with sqlite_db.one_statement() as conn:
+            await conn.execute(text("INSERT INTO t (k, n) VALUES ('a', 0)"))
+            await conn.execute(text("INSERT INTO t (k, n) VALUES ('b', 0)"))
+            raise RuntimeError("the block failed after both")
+    assert _count(tmp_path / "driver.db") == 1  # the first committed by itself, as on PostgreSQL
+
+
+async def test_a_begin_that_found_the_database_locked_is_sent_again(
+    sqlite_db: Database, tmp_path: Path
+) -> None:
+    await sqlite_db.engine.dispose()
+
+    @event.listens_for(sqlite_db.engine.sync_engine, "connect")
+    def _impatient(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA busy_timeout=50")
+        cur.close()
+
+    holder = sqlite3.connect(tmp_path / "driver.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        async with sqlite_db.engine.connect() as conn:
+            with pytest.raises(exc.OperationalError, match="database is locked"):
+                await conn.execute(text("INSERT INTO t (k, n) VALUES ('x', 0)"))
+            holder.execute("ROLLBACK")
+            await conn.execute(text("INSERT INTO t (k, n) VALUES ('y', 0)"))
+            await conn.rollback()  # the INSERT ran in a transaction, not on its own
+    finally:
+        holder.close()
+    assert _count(tmp_path / "driver.db") == 0
+
+
+async def test_the_recording_gets_the_connection_before_the_work_waiting_for_it(
+    sqlite_db: Database,
+) -> None:
+    order: list[str] = []
+    held = asyncio.Event()
+    release = asyncio.Event()
+
+    async def holder() -> None:
+        async with sqlite_db.engine.begin() as conn:
+            await conn.execute(text("SELECT 1"))
+            held.set()
+            await release.wait()
+
+    async def work(name: str) -> None:
+        async with sqlite_db.engine.begin() as conn:
+            order.append(name)
+            await conn.execute(text("SELECT 1"))
+
+    async def recording() -> None:
+        async with sqlite_db.one_statement() as conn:
+            order.append("recording")
+            await conn.execute(text("INSERT INTO t (k, n) VALUES ('r', 0)"))
+
+    holding = asyncio.create_task(holder())
+    await held.wait()
+    waiting = [asyncio.create_task(work(f"work {i}")) for i in range(3)]
+    gives_up = asyncio.create_task(work("cancelled"))
+    await asyncio.sleep(0.05)  # all of them waiting for the one connection
+    recorded = asyncio.create_task(recording())
+    await asyncio.sleep(0.05)
+    gives_up.cancel()
+    release.set()
+    await asyncio.gather(holding, recorded, *waiting)
+    assert order == ["recording", "work 0", "work 1", "work 2"]
+    async with sqlite_db.engine.begin() as conn:  # nothing lost with the one that gave up
+        assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar_one() == 1
+
+
+async def test_a_recording_that_ran_nothing_leaves_the_next_transaction_whole(
+    sqlite_db: Database, tmp_path: Path
+) -> None:
+    with pytest.raises(RuntimeError):
+        async with sqlite_db.one_statement():
+            raise RuntimeError("failed before its statement")
+    async with sqlite_db.engine.connect() as conn:
+        await conn.execute(text("INSERT INTO t (k, n) VALUES ('a', 0)"))
+        await conn.execute(text("INSERT INTO t (k, n) VALUES ('b', 0)"))
+        await conn.rollback()
+    assert _count(tmp_path / "driver.db") == 0
