@@ -36,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.db import UTCDateTime, dialect_of, insert_for
 from bot.i18n import _, ngettext
 from bot.models import Nudge, Person, Workspace
+from bot.on_driver import OnDriver
 from bot.trust_models import Mute, PersonDM
 
 DEFAULT_BUDGET = 5
@@ -84,10 +85,12 @@ async def lock(session: AsyncSession, keys: Sequence[str]) -> None:
     """Take these transaction locks on PostgreSQL, in order, in one statement (SQLite runs
     one writer at a time)."""
     if dialect_of(session) == "postgresql":
-        await session.execute(_LOCK, {"keys": list(keys)})
+        await _LOCK.rows(session, {"keys": list(keys)})
 
 
-_LOCK = text("SELECT pg_advisory_xact_lock(hashtext(k)) FROM unnest(CAST(:keys AS text[])) AS k")
+_LOCK = OnDriver(
+    text("SELECT pg_advisory_xact_lock(hashtext(k)) FROM unnest(CAST(:keys AS text[])) AS k")
+)
 
 
 async def budget_of(session: AsyncSession, *, team_id: str) -> int:
@@ -130,8 +133,8 @@ async def admit(
     day = local_day(now, recipient_tz)
     # One statement decides and records it (the pair's count today against the workspace's
     # budget, then the mute), unless this key was decided before: a retry keeps that.
-    decided = await session.execute(_ADMIT, {**params, "day": day, "kind": kind, "created_at": now})
-    outcome = decided.scalar_one_or_none()
+    decided = await _ADMIT.rows(session, {**params, "day": day, "kind": kind, "created_at": now})
+    outcome = decided[0][0] if decided else None
     if outcome is None:
         before = (await session.execute(_BEFORE, params)).scalar_one()
         return Admission(outcome=before, retry=True)
@@ -200,7 +203,7 @@ async def _muted(session: AsyncSession, params: dict[str, Any]) -> bool:
 
 
 # Built once: every DM one person's action sends another runs these.
-_ADMIT = _admit_statement()
+_ADMIT = OnDriver(_admit_statement())
 _BEFORE = select(PersonDM.outcome).where(
     PersonDM.team_id == bindparam("team_id"),
     PersonDM.recipient_id == bindparam("recipient_id"),

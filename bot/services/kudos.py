@@ -31,6 +31,7 @@ from bot import text as texts
 from bot.db import dialect_of
 from bot.i18n import _, format_number, ngettext
 from bot.models import Ally, Kudos, Person, Workspace
+from bot.on_driver import OnDriver
 from bot.services import allies, dm_budget
 from bot.text import Source, TextRefused
 
@@ -243,8 +244,8 @@ async def give(
     midnight = local_midnight(now, giver.tz)
     # One read for the three rules: this source given before (a retry), and the giver's
     # kudos since midnight or the merge window; and whether any of them are allies.
-    found = await session.execute(
-        _GIVEN,
+    found = await _GIVEN.rows(
+        session,
         {
             "team_id": team_id,
             "giver_id": giver.user_id,
@@ -319,8 +320,12 @@ async def give(
         }
         for receiver in parsed.receivers
     ]
-    stored = await session.scalars(_INSERT[dialect_of(session)], rows)
-    inserted = sorted(stored.all(), key=lambda k: k.id)
+    insert_one = _INSERT[dialect_of(session)]
+    inserted = [
+        Kudos(**dict(zip(_COLUMNS, values, strict=True)))
+        for row in rows
+        for values in await insert_one.rows(session, row)
+    ]
     if allied:
         await allies.record_contacts(
             session, team_id=team_id, a=giver.user_id, others=parsed.receivers, at=now
@@ -330,16 +335,19 @@ async def give(
     return GiveResult(kudos=inserted, new=True)
 
 
-def _insert_statement(insert: Any) -> Any:
-    return (
-        insert(Kudos)
+def _insert_statement(insert: Any) -> OnDriver:
+    """One receiver's row; RETURNING nothing when another run stored it first."""
+    table = cast(Table, Kudos.__table__)
+    return OnDriver(
+        insert(table)
         .on_conflict_do_nothing(index_elements=["team_id", "source_key", "receiver_id"])
-        .returning(Kudos)
+        .returning(*table.c)
     )
 
 
 # Built once (per backend): every kudos runs these.
 _INSERT = {"postgresql": _insert_statement(pg_insert), "sqlite": _insert_statement(sqlite_insert)}
+_COLUMNS = [column.key for column in cast(Table, Kudos.__table__).c]
 
 
 def _given_statement() -> Select[bool, str, datetime, str]:
@@ -379,7 +387,7 @@ def _given_statement() -> Select[bool, str, datetime, str]:
     )
 
 
-_GIVEN = _given_statement()
+_GIVEN = OnDriver(_given_statement())
 
 
 def privacy_of(receiver: str, *, private: bool, quiet_receivers: Collection[str]) -> str | None:

@@ -1,0 +1,93 @@
+"""Statements run on the driver: in the session's transaction, with SQLAlchemy's parameter
+handling (JSON, aware datetimes, IN lists), and seen by the engine's statement listeners."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+
+import pytest
+from sqlalchemy import Table, bindparam, event, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from bot import on_driver as on_driver_module
+from bot.db import Database
+from bot.models import Kudos
+from bot.on_driver import OnDriver
+from tests.helpers import new_id
+
+KUDOS = cast(Table, Kudos.__table__)
+INSERT = {
+    "postgresql": OnDriver(pg_insert(KUDOS).returning(KUDOS.c.id, KUDOS.c.tags)),
+    "sqlite": OnDriver(sqlite_insert(KUDOS).returning(KUDOS.c.id, KUDOS.c.tags)),
+}
+BY_KEYS = OnDriver(
+    select(KUDOS.c.source_key, KUDOS.c.created_at)
+    .where(KUDOS.c.team_id == bindparam("team_id"))
+    .where(KUDOS.c.source_key.in_(bindparam("keys", expanding=True)))
+    .order_by(KUDOS.c.source_key)
+)
+
+
+def _row(team_id: str, key: str, at: datetime) -> dict[str, Any]:
+    return {
+        "team_id": team_id,
+        "giver_id": "UGIVER",
+        "receiver_id": "URECEIVER",
+        "channel_id": None,
+        "text": "thanks",
+        "tags": ["teamwork", "ünïcode"],
+        "source": "command",
+        "source_key": key,
+        "created_at": at,
+    }
+
+
+async def test_rows_are_written_and_read_in_the_sessions_transaction(db: Database) -> None:
+    team = new_id("T")
+    at = datetime(2026, 3, 1, 9, 30, tzinfo=UTC) + timedelta(microseconds=7)
+    async with db.session() as session:
+        await session.execute(select(1))  # the transaction has begun: on PostgreSQL, the driver
+        (stored,) = await INSERT[db.dialect].rows(session, _row(team, "k1", at))
+        assert stored[1] == ["teamwork", "ünïcode"], "JSON both ways"
+        await INSERT[db.dialect].rows(session, _row(team, "k2", at))
+        found = await BY_KEYS.rows(session, {"team_id": team, "keys": ["k2", "k1", "nope"]})
+        assert [key for key, _ in found] == ["k1", "k2"], "an IN list spread out"
+        assert {when.astimezone(UTC) for _, when in found} == {at}
+        on_driver = db.dialect == "postgresql"
+        assert (on_driver_module._DRIVER in session.info) is on_driver
+    with pytest.raises(RuntimeError):
+        async with db.session() as session:
+            await session.execute(select(1))
+            await INSERT[db.dialect].rows(session, _row(team, "k3", at))
+            raise RuntimeError("the block fails")
+    async with db.session() as session:
+        left = await BY_KEYS.rows(session, {"team_id": team, "keys": ["k1", "k2", "k3"]})
+    assert [key for key, _ in left] == ["k1", "k2"], "rolled back with the session"
+
+
+async def test_a_first_statement_begins_the_transaction_through_the_session(
+    db: Database,
+) -> None:
+    """Nothing runs outside the session's transaction: the first statement goes through
+    SQLAlchemy (which begins it), those after it to the driver; listeners see them all."""
+    team = new_id("T")
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(statement.split(None, 1)[0].upper())
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        with pytest.raises(RuntimeError):
+            async with db.session() as session:
+                await INSERT[db.dialect].rows(session, _row(team, "k1", datetime.now(UTC)))
+                await INSERT[db.dialect].rows(session, _row(team, "k2", datetime.now(UTC)))
+                raise RuntimeError("the block fails")
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", record)
+    async with db.session() as session:
+        left = await BY_KEYS.rows(session, {"team_id": team, "keys": ["k1", "k2"]})
+    assert left == [], "both rolled back"
+    assert seen.count("INSERT") == 2
