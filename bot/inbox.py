@@ -518,11 +518,21 @@ class Inbox:
         return None
 
     async def drain(self, timeout: float = 10.0) -> None:
-        """Wait for the work in flight, so a shutdown loses nothing it acked."""
-        if self._tasks:
-            _, pending = await asyncio.wait(set(self._tasks), timeout=timeout)
-            for task in pending:  # left for a recovery pass once their lease runs out
-                logger.warning("delivery unfinished at shutdown, at %s", _awaiting(task))
+        """Wait for the work in flight, so a shutdown loses nothing it acked: what is acked
+        while it waits (the listener may still be answering) is waited for too, until
+        `timeout`."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            await asyncio.sleep(0)  # deliveries submitted this turn start their batch
+            if not self._tasks:
+                break
+            left = max(deadline - loop.time(), 0.0)
+            _, pending = await asyncio.wait(set(self._tasks), timeout=left)
+            if pending:
+                for task in pending:  # left for a recovery pass once their lease runs out
+                    logger.warning("delivery unfinished at shutdown, at %s", _awaiting(task))
+                break
         if self._renewer is not None:
             self._renewer.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -181,3 +181,32 @@ async def test_the_people_of_a_delivery_are_read_when_its_work_starts(
             bot.inbox.submit(fresh)  # recorded together: one batch
         await bot.inbox.drain()
     assert found == {n: n >= size for n in range(2 * size)}, "read as each group starts"
+
+
+async def test_a_shutdown_waits_for_what_is_acked_while_it_waits(
+    database_url: str, db: Database, slack: SlackDouble
+) -> None:
+    """The listener may still answer while the work drains: a delivery recorded then is done
+    before the process stops, not left for another process once its lease runs out."""
+    team = new_id("T")
+    done: list[int] = []
+    late: list[Fresh] = []
+
+    async def handler(work: Work) -> None:
+        n = int(work.body["n"])
+        if n == 0:
+            await asyncio.sleep(0.05)  # the drain has begun
+            bot.inbox.submit(late[0])  # acked meanwhile
+        await asyncio.sleep(0.05)
+        done.append(n)
+
+    async with running_bot(database_url, slack) as bot:
+        bot.inbox.handlers["burst"] = handler
+        first, second = await _record(bot.db, team, 2)
+        late.append(second)
+        bot.inbox.submit(first)
+        await bot.inbox.drain()
+        assert sorted(done) == [0, 1], "both done before the drain returned"
+    async with db.session() as session:
+        found = await session.execute(select(Inbound.status).where(Inbound.team_id == team))
+        assert [status for (status,) in found] == ["done", "done"]
