@@ -25,9 +25,17 @@ doubling a message. Two measurements, each on SQLite and on PostgreSQL:
 Everything is on 127.0.0.1; PostgreSQL databases (``allybot_bench_<random>``) and child
 processes are removed on the way out, also on error and on the global ``--timeout``.
 
+With ``--baseline DIR`` (another checkout of allybot, e.g. ``git worktree add --detach DIR
+<commit>``), planning is measured for both in the same run: a database of each, migrated
+by its own code and seeded alike, and their passes interleaved (baseline, this, baseline,
+this, ...), each child running this script with the other checkout's code first on its
+path, so both are measured the same way on the same machine at nearly the same time.
+Each pass also reports the CPU seconds of its PostgreSQL backend (from /proc, when the
+server runs on this machine), which a busy machine inflates far less than wall time.
+
     .venv/bin/python benchmarks/planner.py [--people 100000] [--send 5000] [--repeat 3]
         [--backends sqlite,postgresql] [--pg-admin postgresql://postgres@127.0.0.1:5432/test]
-        [--double child|inproc] [--timeout 1800] [--json figures.json]
+        [--double child|inproc] [--timeout 1800] [--json figures.json] [--baseline DIR]
 """
 
 from __future__ import annotations
@@ -62,7 +70,10 @@ import asyncpg
 from sqlalchemy import delete, func, insert, select, text, update
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # `tests` is not installed: take it from this checkout
+# `tests` is not installed: take it from this checkout, or from the one a --baseline child
+# is told to measure (allybot's own modules from there too).
+CODE = Path(os.environ.get("ALLYBOT_BENCH_CODE") or ROOT)
+sys.path.insert(0, str(CODE))
 
 from allybot.app import AllyBot, create_app  # noqa: E402
 from benchmarks.double_process import DoubleProcess  # noqa: E402
@@ -319,8 +330,12 @@ async def forget_nudges(db: Database, *, looks: bool = True) -> int:
     async with db.session() as session:
         result = await session.execute(delete(Nudge))
         gone = int(getattr(result, "rowcount", 0) or 0)
-        # A planned check-in moves its ally's next reminder a rhythm on: undo that too.
-        await session.execute(update(Ally).values(next_nudge_day=None))
+        # A planned check-in moves its ally's next reminder a rhythm on: undo that too, on
+        # those rows only (rewriting all 2,000,000 would leave a table twice its size,
+        # which no day of allybot's own does, for every later pass to read).
+        await session.execute(
+            update(Ally).where(Ally.next_nudge_day.is_not(None)).values(next_nudge_day=None)
+        )
         if looks:
             await session.execute(delete(SuggestionCandidate))
             await session.execute(delete(SuggestionLook))
@@ -387,12 +402,16 @@ async def child_plan(database_url: str, instant: datetime) -> dict[str, Any]:
         before, peak_before = rss_mb(), peak_rss_mb()
         cold_kinds: dict[str, float] = {}
         rerun_kinds: dict[str, float] = {}
+        server = await ServerCpu.of(bot.db)
         planned, wall = await timed_plan(bot, instant, cold_kinds)
+        cold_cpu = server.seconds()
         peak = peak_rss_mb()
         rerun_planned, rerun = await timed_plan(bot, instant, rerun_kinds)
         await forget_nudges(bot.db, looks=False)
         warm_kinds: dict[str, float] = {}
+        server = await ServerCpu.of(bot.db)
         warm_planned, warm = await timed_plan(bot, instant, warm_kinds)
+        warm_cpu = server.seconds()
     finally:
         await bot.close()
     return {
@@ -407,6 +426,9 @@ async def child_plan(database_url: str, instant: datetime) -> dict[str, Any]:
         "rerun_s": rerun,
         "warm_planned": sum(warm_planned.values()),
         "warm_s": warm,
+        "code": str(Path(sys.modules[plan.__module__].__file__ or "").resolve().parents[1]),
+        "pg_cpu_s": cold_cpu,
+        "warm_pg_cpu_s": warm_cpu,
         "kind_s": {k: round(v, 3) for k, v in cold_kinds.items()},
         "rerun_kind_s": {k: round(v, 3) for k, v in rerun_kinds.items()},
         "warm_kind_s": {k: round(v, 3) for k, v in warm_kinds.items()},
@@ -414,17 +436,54 @@ async def child_plan(database_url: str, instant: datetime) -> dict[str, Any]:
     }
 
 
-async def run_child_plan(database_url: str, instant: datetime) -> dict[str, Any]:
-    """This script with --child-plan in a fresh interpreter; killed if it outlives its time."""
+class ServerCpu:
+    """CPU seconds the database's PostgreSQL backends spent since `of` (user + system, from
+    /proc/<pid>/stat); None on SQLite, or when the server's processes are not readable here
+    (another machine, another container)."""
+
+    def __init__(self, pids: list[int]) -> None:
+        self.pids = pids
+        self.start = {pid: self._read(pid) for pid in pids}
+
+    @classmethod
+    async def of(cls, db: Database) -> ServerCpu:
+        if db.dialect != "postgresql":
+            return cls([])
+        async with db.session() as session:
+            sql = "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+            return cls([int(pid) for pid in (await session.execute(text(sql))).scalars()])
+
+    @staticmethod
+    def _read(pid: int) -> float | None:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def seconds(self) -> float | None:
+        spent = [
+            (now - was)
+            for pid, was in self.start.items()
+            if was is not None and (now := self._read(pid)) is not None
+        ]
+        return round(sum(spent), 2) if spent else None
+
+
+def child_env(code: Path) -> dict[str, str]:
+    """The environment of a child that measures the checkout at `code`."""
+    return {**os.environ, "ALLYBOT_BENCH_CODE": str(code)}
+
+
+async def run_child(args: list[str], code: Path) -> str:
+    """This script in a fresh interpreter with `code` first on its path; its last line."""
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         str(Path(__file__).resolve()),
-        "--child-plan",
-        "--database-url",
-        database_url,
-        "--now",
-        instant.isoformat(),
-        cwd=ROOT,
+        *args,
+        cwd=code,
+        env=child_env(code),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
@@ -435,9 +494,24 @@ async def run_child_plan(database_url: str, instant: datetime) -> dict[str, Any]
             proc.kill()
             await proc.wait()
     if proc.returncode != 0:
-        raise RuntimeError(f"planning child failed ({proc.returncode}):\n{err.decode()}")
-    result: dict[str, Any] = json.loads(out.decode().strip().splitlines()[-1])
+        raise RuntimeError(f"child {args[0]} failed ({proc.returncode}):\n{err.decode()}")
+    return out.decode().strip().splitlines()[-1]
+
+
+async def run_child_plan(database_url: str, instant: datetime, code: Path) -> dict[str, Any]:
+    """One --child-plan of the checkout at `code`; killed if it outlives its time."""
+    args = ["--child-plan", "--database-url", database_url, "--now", instant.isoformat()]
+    result: dict[str, Any] = json.loads(await run_child(args, code))
     return result
+
+
+async def child_migrate(database_url: str) -> None:
+    """Run in the child: bring the database to this code's newest schema."""
+    db = Database(database_url)
+    try:
+        await upgrade(db)
+    finally:
+        await db.dispose()
 
 
 @dataclass
@@ -454,50 +528,68 @@ class PlanFigures:
     deliverable: int
     seed_s: float
     runs: list[dict[str, Any]]
+    code: str = "this"
 
 
 async def bench_plan(
     backend: str, args: argparse.Namespace, tmp: Path, instant: datetime, zones: list[str]
-) -> PlanFigures:
-    """Seed once, then `--repeat` passes, each after the previous pass's nudges are gone."""
+) -> list[PlanFigures]:
+    """Seed once (a database for each checkout measured), then `--repeat` passes, each
+    after the previous pass's nudges are gone; with a baseline, its passes and this
+    checkout's take turns."""
     opened = set(open_zones(zones, instant))
     people = spread(args.people, zones)
     deliverable = sum(1 for _, tz in people if tz in opened)
-    async with (
-        fresh_database(backend, tmp, args.pg_admin) as url,
-        migrated(url) as db,
-    ):
-        seed_s = await seed(db, people, allies=args.allies, kudos=args.kudos, instant=instant)
-        note(
-            f"{backend}: seeded {len(people):,} people, {len(people) * args.allies:,} allies, "
-            f"{args.kudos:,} kudos in {seed_s:.1f} s"
-        )
-        runs = []
-        for i in range(args.repeat):
-            if i:
-                await forget_nudges(db)
-            run = await run_child_plan(url, instant)
-            run["nudges_in_db"] = await count_rows(db, Nudge)
+    codes = [(f"baseline {revision(args.baseline)}", args.baseline)] if args.baseline else []
+    codes.append((f"this {revision()}", ROOT))
+    async with contextlib.AsyncExitStack() as stack:
+        dbs: dict[str, tuple[str, Database, float]] = {}
+        for label, code in codes:
+            url = await stack.enter_async_context(fresh_database(backend, tmp, args.pg_admin))
+            await run_child(["--child-migrate", "--database-url", url], code)
+            db = Database(url)
+            stack.push_async_callback(db.dispose)
+            seed_s = await seed(db, people, allies=args.allies, kudos=args.kudos, instant=instant)
             note(
-                f"{backend}: pass {i + 1}: planned {run['planned']:,} in {run['wall_s']:.2f} s "
-                f"(warm {run['warm_s']:.2f} s), peak {run['peak_rss_mb']:.0f} MB; "
-                f"re-run {run['rerun_s']:.2f} s; by kind {run['planned_by_kind']}; "
-                f"seconds by kind {run['kind_s']}, re-run {run['rerun_kind_s']}, "
-                f"warm {run['warm_kind_s']}"
+                f"{backend} ({label}): seeded {len(people):,} people, "
+                f"{len(people) * args.allies:,} allies, {args.kudos:,} kudos in {seed_s:.1f} s"
             )
-            runs.append(run)
-    return PlanFigures(
-        backend,
-        len(people),
-        len(people) * args.allies,
-        args.kudos,
-        len(zones),
-        len(opened),
-        instant.isoformat(),
-        deliverable,
-        seed_s,
-        runs,
-    )
+            dbs[label] = (url, db, seed_s)
+        runs: dict[str, list[dict[str, Any]]] = {label: [] for label, _ in codes}
+        for i in range(args.repeat):
+            for label, code in codes:
+                url, db, _ = dbs[label]
+                if i:
+                    await forget_nudges(db)
+                run = await run_child_plan(url, instant, code)
+                run["nudges_in_db"] = await count_rows(db, Nudge)
+                run["loadavg"] = os.getloadavg()[0]
+                note(
+                    f"{backend} ({label}): pass {i + 1}: planned {run['planned']:,} in "
+                    f"{run['wall_s']:.2f} s (warm {run['warm_s']:.2f} s; PostgreSQL CPU "
+                    f"{run['pg_cpu_s']} / {run['warm_pg_cpu_s']} s), peak "
+                    f"{run['peak_rss_mb']:.0f} MB; re-run {run['rerun_s']:.2f} s; "
+                    f"load {run['loadavg']:.1f}; by kind {run['planned_by_kind']}; "
+                    f"seconds by kind {run['kind_s']}, re-run {run['rerun_kind_s']}, "
+                    f"warm {run['warm_kind_s']}"
+                )
+                runs[label].append(run)
+    return [
+        PlanFigures(
+            backend,
+            len(people),
+            len(people) * args.allies,
+            args.kudos,
+            len(zones),
+            len(opened),
+            instant.isoformat(),
+            deliverable,
+            dbs[label][2],
+            runs[label],
+            label,
+        )
+        for label, _ in codes
+    ]
 
 
 # ---------------------------------------------------------------------------
@@ -711,6 +803,7 @@ def mmm(values: Sequence[float], fmt: str = "{:.2f}") -> str:
 def plan_table(results: Sequence[PlanFigures]) -> str:
     headers = [
         "backend",
+        "code",
         "people",
         "allies",
         "kudos",
@@ -719,6 +812,7 @@ def plan_table(results: Sequence[PlanFigures]) -> str:
         "pass s: median (min-max)",
         "warm pass s (looks stored)",
         "re-run s (planned)",
+        "PostgreSQL CPU s: pass / warm",
         "RSS before MB",
         "peak RSS MB",
         "passes",
@@ -730,6 +824,7 @@ def plan_table(results: Sequence[PlanFigures]) -> str:
         rows.append(
             [
                 r.backend,
+                r.code,
                 f"{r.people:,}",
                 f"{r.allies:,}",
                 f"{r.kudos:,}",
@@ -738,12 +833,19 @@ def plan_table(results: Sequence[PlanFigures]) -> str:
                 mmm([run["wall_s"] for run in r.runs]),
                 mmm([run["warm_s"] for run in r.runs]),
                 f"{mmm([run['rerun_s'] for run in r.runs])} ({'/'.join(map(str, rerun_planned))})",
+                f"{median_of(r.runs, 'pg_cpu_s')} / {median_of(r.runs, 'warm_pg_cpu_s')}",
                 mmm([run["rss_before_mb"] for run in r.runs], "{:.0f}"),
                 mmm([run["peak_rss_end_mb"] for run in r.runs], "{:.0f}"),
                 len(r.runs),
             ]
         )
     return table(headers, rows)
+
+
+def median_of(runs: Sequence[dict[str, Any]], key: str) -> str:
+    """The median of a figure the runs may lack (CPU of a server not on this machine)."""
+    values = [run[key] for run in runs if run.get(key) is not None]
+    return f"{statistics.median(values):.2f}" if values else "-"
 
 
 def send_table(results: Sequence[SendFigures]) -> str:
@@ -794,7 +896,8 @@ def targets(results: Sequence[PlanFigures]) -> list[str]:
         peak = max(run["peak_rss_end_mb"] for run in r.runs)
         seconds, megabytes = 5, 300  # tips alone, or every kind over allies and kudos
         lines.append(
-            f"target on PostgreSQL: pass < {seconds} s: cold {wall:.2f} s, warm {warm:.2f} s "
+            f"target on PostgreSQL ({r.code}): pass < {seconds} s: cold {wall:.2f} s, "
+            f"warm {warm:.2f} s "
             f"({'met' if max(wall, warm) < seconds else 'MISSED'}); peak < {megabytes} MB: "
             f"{peak:.0f} MB ({'met' if peak < megabytes else 'MISSED'})"
         )
@@ -805,6 +908,30 @@ def targets(results: Sequence[PlanFigures]) -> list[str]:
             "planned per pass by kind: "
             + ", ".join(f"{k} {v // len(r.runs):,}" for k, v in sorted(kinds.items()))
         )
+    return lines + ratios(results)
+
+
+def ratios(results: Sequence[PlanFigures]) -> list[str]:
+    """This checkout's medians over the baseline's, per backend, when both were measured."""
+    lines = []
+    for backend in sorted({r.backend for r in results}):
+        pair = [r for r in results if r.backend == backend]
+        if len(pair) != 2:
+            continue
+        base, this = pair
+        parts = []
+        for key, name in (
+            ("wall_s", "pass"),
+            ("warm_s", "warm pass"),
+            ("rerun_s", "re-run"),
+            ("pg_cpu_s", "PostgreSQL CPU of the pass"),
+            ("warm_pg_cpu_s", "PostgreSQL CPU of the warm pass"),
+        ):
+            was = [run[key] for run in base.runs if run.get(key) is not None]
+            now = [run[key] for run in this.runs if run.get(key) is not None]
+            if was and now and statistics.median(was) > 0:
+                parts.append(f"{name} {statistics.median(now) / statistics.median(was):.2f}x")
+        lines.append(f"{backend}, this over baseline (medians): " + ", ".join(parts))
     return lines
 
 
@@ -838,15 +965,15 @@ def machine(pg_version: str | None, load_at_start: float) -> dict[str, Any]:
     }
 
 
-def revision() -> str:
+def revision(root: Path = ROOT) -> str:
     """The commit measured and whether the work tree differed (read-only git commands)."""
     try:
         head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True
         )
         changed = subprocess.run(
             ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=ROOT,
+            cwd=root,
             capture_output=True,
             text=True,
         )
@@ -909,7 +1036,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         tmp = Path(tmp_dir)
         for backend in args.backends:
             if args.people:
-                plans.append(await bench_plan(backend, args, tmp, instant, zones))
+                plans.extend(await bench_plan(backend, args, tmp, instant, zones))
             for _ in range(args.send_repeat if args.send else 0):
                 sends.append(await bench_send(backend, args, tmp, instant, zones))
     return {
@@ -946,7 +1073,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--double", choices=("child", "inproc"), default="child")
     parser.add_argument("--timeout", type=float, default=1800.0, help="for the whole run, s")
     parser.add_argument("--json", type=Path, help="also write every figure here")
+    parser.add_argument(
+        "--baseline",
+        type=lambda p: Path(p).resolve(),
+        help="another allybot checkout to measure planning against, in the same run",
+    )
     parser.add_argument("--child-plan", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--child-migrate", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--database-url", help=argparse.SUPPRESS)
     parser.add_argument("--now", type=datetime.fromisoformat, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -978,6 +1111,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.child_plan:
         result = asyncio.run(child_plan(args.database_url, args.now))
         print(json.dumps(result), flush=True)
+        return 0
+    if args.child_migrate:
+        asyncio.run(child_migrate(args.database_url))
+        print("migrated", flush=True)
         return 0
     # The timeout cancels the run, so every `finally` (drop databases, stop children) runs;
     # the alarm is the backstop should that cleanup itself hang.

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
     true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -199,9 +200,21 @@ class Nudge(Base):
     __table_args__ = (
         UniqueConstraint("team_id", "user_id", "kind", "subject", "period", name="uq_nudges_key"),
         Index("ix_nudges_status_day", "status", "local_day"),
-        Index("ix_nudges_message", "message_id"),
+        # Partial, so that planning a nudge writes neither: it has no message yet, and only
+        # check-ins are looked up by the pass that planned them (SQLite's next reminders).
+        Index(
+            "ix_nudges_message",
+            "message_id",
+            postgresql_where=text("message_id IS NOT NULL"),
+            sqlite_where=text("message_id IS NOT NULL"),
+        ),
         Index("ix_nudges_subject", "team_id", "subject"),
-        Index("ix_nudges_kind_planned", "kind", "planned_at"),
+        Index(
+            "ix_nudges_checkins_planned",
+            "planned_at",
+            postgresql_where=text("kind = 'checkin'"),
+            sqlite_where=text("kind = 'checkin'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

@@ -46,13 +46,14 @@ async def plan(
         clocks = await clocks_now(session, now, team_id=team_id)
         if not clocks:
             return result, None
-        if dialect_of(session) == "postgresql":
+        postgresql = dialect_of(session) == "postgresql"
+        if postgresql:
             # Planning sorts and aggregates hundreds of thousands of rows: in memory, not on
             # disk, and without JIT compiling first (it costs more than it saves here). For
             # this transaction only.
             await session.execute(text("SET LOCAL work_mem = '64MB'"))
             await session.execute(text("SET LOCAL jit = off"))
-        ctx = PlanContext(now=now, clocks=clock_table(clocks), team_id=team_id)
+        ctx = PlanContext(now=now, clocks=clock_table(clocks, values=postgresql), team_id=team_id)
         for kind in kinds.all_kinds():
             started = time.perf_counter()
             count = await kind.plan(session, ctx)

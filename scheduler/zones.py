@@ -9,12 +9,27 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Date, Integer, String, and_, func, literal, not_, or_, select, union_all
+from sqlalchemy import (
+    Date,
+    Integer,
+    String,
+    and_,
+    column,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    union_all,
+)
+from sqlalchemy import values as sql_values
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 from sqlalchemy.sql.selectable import Subquery
+from sqlalchemy.types import TypeEngine
 
 from bot.models import Person, Workspace
 
@@ -52,27 +67,43 @@ class LocalClock:
         )
 
 
-def clock_table(clocks: Iterable[LocalClock]) -> Subquery:
+def clock_table(clocks: Iterable[LocalClock], *, values: bool = False) -> Subquery:
     """A table (tz, local_day, day, minute, weekday, week, week_end, quarter) to join to.
 
-    Built as UNION ALL of one-row selects, which SQLite and PostgreSQL both accept.
+    Built as UNION ALL of one-row selects, which SQLite and PostgreSQL both accept; with
+    `values` (PostgreSQL) as one VALUES list, which PostgreSQL plans as a single scan
+    rather than hundreds of branches, in every statement of a pass that joins it.
     """
+    clocks = list(clocks)
+    if not clocks:
+        raise ValueError("no time zones to plan for")
+    columns: tuple[tuple[str, TypeEngine[Any]], ...] = (
+        ("tz", String(64)),
+        ("local_day", Date()),
+        ("day", String(10)),
+        ("minute", Integer()),
+        ("weekday", Integer()),
+        ("week", String(10)),
+        ("week_end", Date()),
+        ("quarter", String(7)),
+    )
     rows = [
-        select(
-            literal(c.tz, String(64)).label("tz"),
-            literal(c.local_day, Date()).label("local_day"),
-            literal(c.day, String(10)).label("day"),
-            literal(c.minute, Integer()).label("minute"),
-            literal(c.weekday, Integer()).label("weekday"),
-            literal(c.week, String(10)).label("week"),
-            literal(c.week_end, Date()).label("week_end"),
-            literal(c.quarter, String(7)).label("quarter"),
-        )
+        (c.tz, c.local_day, c.day, c.minute, c.weekday, c.week, c.week_end, c.quarter)
         for c in clocks
     ]
-    if not rows:
-        raise ValueError("no time zones to plan for")
-    return (rows[0] if len(rows) == 1 else union_all(*rows)).subquery("clocks")
+    if values:
+        table = sql_values(*(column(name, type_) for name, type_ in columns), name="zone_clocks")
+        return select(table.data(rows)).subquery("clocks")
+    selects = [
+        select(
+            *(
+                literal(value, type_).label(name)
+                for value, (name, type_) in zip(row, columns, strict=True)
+            )
+        )
+        for row in rows
+    ]
+    return (selects[0] if len(selects) == 1 else union_all(*selects)).subquery("clocks")
 
 
 async def clocks_now(

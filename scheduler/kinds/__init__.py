@@ -132,26 +132,34 @@ def due_for_owner(
     return stmt.where(team_col == ctx.team_id) if ctx.team_id else stmt
 
 
+PLANNED_COLUMNS = ["team_id", "user_id", "kind", "subject", "period", "local_day", "expires_day"]
+
+
+def _insert_planned(session: AsyncSession, rows: Select[Any], now: datetime) -> Any:
+    source = rows.add_columns(
+        literal("planned").label("status"), literal(now, UTCDateTime()).label("planned_at")
+    )
+    return (
+        insert_for(session, Nudge)
+        .from_select([*PLANNED_COLUMNS, "status", "planned_at"], source)
+        .on_conflict_do_nothing(index_elements=["team_id", "user_id", "kind", "subject", "period"])
+    )
+
+
 async def insert_planned(session: AsyncSession, rows: Select[Any], now: datetime) -> int:
     """INSERT … SELECT the due rows as planned nudges; a key planned before is skipped.
+    Returns how many it planned (the statement's row count: a pass planning tens of
+    thousands brings none of them back).
 
     `rows` selects (team_id, user_id, kind, subject, period, local_day, expires_day).
     """
-    return len(await insert_planned_returning(session, rows, now))
+    result = await session.execute(_insert_planned(session, rows, now))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def insert_planned_returning(
     session: AsyncSession, rows: Select[Any], now: datetime
 ) -> list[tuple[str, date]]:
     """Like `insert_planned`, returning (subject, local_day) of each nudge it planned."""
-    cols = ["team_id", "user_id", "kind", "subject", "period", "local_day", "expires_day"]
-    source = rows.add_columns(
-        literal("planned").label("status"), literal(now, UTCDateTime()).label("planned_at")
-    )
-    stmt = (
-        insert_for(session, Nudge)
-        .from_select([*cols, "status", "planned_at"], source)
-        .on_conflict_do_nothing(index_elements=["team_id", "user_id", "kind", "subject", "period"])
-        .returning(Nudge.subject, Nudge.local_day)
-    )
+    stmt = _insert_planned(session, rows, now).returning(Nudge.subject, Nudge.local_day)
     return [(row[0], row[1]) for row in await session.execute(stmt)]

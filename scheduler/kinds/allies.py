@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Select, String, and_, cast, exists, func, literal, select, update
+from sqlalchemy import (
+    Select,
+    String,
+    and_,
+    cast,
+    exists,
+    func,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement
@@ -17,11 +27,12 @@ from bot.blocks.allies import (
     build_give_back_blocks,
     build_resolve_follow_up_blocks,
 )
-from bot.db import add_days
+from bot.db import UTCDateTime, add_days, dialect_of, insert_for
 from bot.i18n import N_, _, ngettext
-from bot.models import Ally, Kudos, Nudge, Person, Resolve
+from bot.models import Ally, Kudos, Nudge, Person, Resolve, Workspace
 from bot.suggestion_models import SuggestionCandidate
 from scheduler.kinds import (
+    PLANNED_COLUMNS,
     NudgeKind,
     PlanContext,
     Rendered,
@@ -32,6 +43,7 @@ from scheduler.kinds import (
     looks,
     register,
 )
+from scheduler.zones import deliverable
 
 CHECKIN = "checkin"
 RESOLVE = "resolve_followup"
@@ -66,21 +78,9 @@ async def plan_checkins(session: AsyncSession, ctx: PlanContext) -> int:
     One nudge per person, not per ally, because the daily message names at most three and a
     workspace's first pass can find hundreds of thousands of allies due at once.
     """
-    c = ctx.clocks
-    ally = aliased(Person)
-    due = (
-        due_for_owner(
-            ctx,
-            team_col=Ally.team_id,
-            user_col=Ally.user_id,
-            kind=CHECKIN,
-            subject=literal(ALLIES_SUBJECT),
-        )
-        .join(ally, and_(ally.team_id == Ally.team_id, ally.user_id == Ally.ally_id))
-        .where(_due_on(c.c.local_day), ally.deleted.is_(False))
-        .distinct()
-    )
-    planned = await insert_planned(session, due, ctx.now)
+    if dialect_of(session) == "postgresql":
+        return await _plan_checkins_at_once(session, ctx)
+    planned = await insert_planned(session, _due_allies(ctx).distinct(), ctx.now)
     if planned:
         # The next reminder of each ally named, one rhythm after the day the item goes out:
         # one UPDATE … FROM the items of this pass, however many allies that is.
@@ -97,6 +97,83 @@ async def plan_checkins(session: AsyncSession, ctx: PlanContext) -> int:
             .execution_options(synchronize_session=False)
         )
     return planned
+
+
+def _due_allies(ctx: PlanContext) -> Select[Any]:
+    """(team, person, kind, subject, day, local_day, local_day) of each ally due a reminder
+    whose owner may be messaged now, the ally still in the workspace."""
+    ally = aliased(Person)
+    return (
+        due_for_owner(
+            ctx,
+            team_col=Ally.team_id,
+            user_col=Ally.user_id,
+            kind=CHECKIN,
+            subject=literal(ALLIES_SUBJECT),
+        )
+        .join(ally, and_(ally.team_id == Ally.team_id, ally.user_id == Ally.ally_id))
+        .where(_due_on(ctx.clocks.c.local_day), ally.deleted.is_(False))
+    )
+
+
+async def _plan_checkins_at_once(session: AsyncSession, ctx: PlanContext) -> int:
+    """PostgreSQL: the allies' next reminders and the items that name them in one
+    statement (a data-modifying WITH). Each due ally is moved on as it is read, while its
+    page is at hand, and the items are planned from the allies moved, where two
+    statements read every due ally twice.
+
+    Nobody's allies move on a day they already have their item (a key planned before):
+    those newly due wait for the next day's, as they would for an item planned first.
+    """
+    c = ctx.clocks
+    ally = aliased(Person)
+    item_today = exists().where(
+        Nudge.team_id == Ally.team_id,
+        Nudge.user_id == Ally.user_id,
+        Nudge.kind == CHECKIN,
+        Nudge.subject == ALLIES_SUBJECT,
+        Nudge.period == c.c.day,
+    )
+    moved = (
+        update(Ally)
+        .where(
+            Person.team_id == Ally.team_id,
+            Person.user_id == Ally.user_id,
+            c.c.tz == Person.tz,
+            Workspace.team_id == Ally.team_id,
+            deliverable(c, ctx.now),
+            ally.team_id == Ally.team_id,
+            ally.user_id == Ally.ally_id,
+            ally.deleted.is_(False),
+            _due_on(c.c.local_day),
+            ~item_today,
+        )
+        .values(next_nudge_day=add_days(c.c.local_day, Ally.cadence_days))
+        .returning(Ally.team_id, Ally.user_id, c.c.day, c.c.local_day)
+    )
+    if ctx.team_id:
+        moved = moved.where(Ally.team_id == ctx.team_id)
+    named = moved.cte("moved")
+    items = select(
+        named.c.team_id,
+        named.c.user_id,
+        literal(CHECKIN),
+        literal(ALLIES_SUBJECT),
+        named.c.day,
+        named.c.local_day,
+        named.c.local_day,
+        literal("planned"),
+        literal(ctx.now, UTCDateTime()),
+    ).distinct()
+    planned = (
+        insert_for(session, Nudge)
+        .from_select([*PLANNED_COLUMNS, "status", "planned_at"], items)
+        .on_conflict_do_nothing(index_elements=["team_id", "user_id", "kind", "subject", "period"])
+        .returning(Nudge.id)
+        .cte("planned")
+    )
+    count = select(func.count()).select_from(planned)
+    return int((await session.execute(count)).scalar_one())
 
 
 async def render_checkins(

@@ -1,0 +1,123 @@
+"""Planning check-ins: one item a person and day naming their due allies, and each ally it
+names moved one rhythm on, on SQLite and PostgreSQL (where both happen in one statement).
+
+Each test plans inside a transaction that is rolled back.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import select
+
+from bot.db import Database
+from bot.models import Ally, Nudge
+from scheduler.kinds import PlanContext
+from scheduler.kinds.allies import ALLIES_SUBJECT, CHECKIN, plan_checkins
+from scheduler.zones import clock_table, clocks_now
+from tests.helpers import at, new_id, seed_people
+
+TOKYO, LOS_ANGELES = "Asia/Tokyo", "America/Los_Angeles"
+NOW = at("2026-11-26 10:00", TOKYO)  # Thursday; 17:00 the day before in Los Angeles
+TODAY = date(2026, 11, 26)
+
+
+def ally(team: str, owner: str, other: str, *, cadence: int, due: date, **more: object) -> Ally:
+    last = due - timedelta(days=cadence)
+    return Ally(
+        team_id=team,
+        user_id=owner,
+        ally_id=other,
+        cadence_days=cadence,
+        created_at=NOW - timedelta(days=90),
+        last_contact_at=datetime.combine(last, datetime.min.time(), UTC),
+        last_contact_day=last,
+        due_day=due,
+        **more,
+    )
+
+
+async def plan(session: object, team: str, now: datetime = NOW) -> int:
+    clocks = await clocks_now(session, now, team_id=team)  # type: ignore[arg-type]
+    ctx = PlanContext(now=now, clocks=clock_table(clocks), team_id=team)
+    return await plan_checkins(session, ctx)  # type: ignore[arg-type]
+
+
+async def next_days(session: object, team: str) -> dict[tuple[str, str], date | None]:
+    rows = await session.execute(select(Ally).where(Ally.team_id == team))  # type: ignore[attr-defined]
+    return {(a.user_id, a.ally_id): a.next_nudge_day for a in rows.scalars()}
+
+
+async def test_one_item_names_the_due_allies_and_moves_only_them(db: Database) -> None:
+    team = new_id("T")
+    ann, bob, carl, dee, eve, gone = await seed_people(
+        db,
+        None,
+        team_id=team,
+        people=[
+            {"tz": TOKYO},
+            {"tz": LOS_ANGELES},  # outside their window at this instant
+            {"tz": TOKYO},
+            {"tz": TOKYO},
+            {"tz": TOKYO},
+            {"tz": TOKYO, "deleted": True},
+        ],
+    )
+    async with db.sessions() as session:
+        try:
+            session.add_all(
+                [
+                    ally(team, ann, carl, cadence=14, due=TODAY),
+                    ally(team, ann, dee, cadence=7, due=TODAY - timedelta(days=3)),
+                    ally(team, ann, eve, cadence=30, due=TODAY + timedelta(days=1)),
+                    ally(team, ann, bob, cadence=7, due=TODAY, next_nudge_day=TODAY + timedelta(2)),
+                    ally(team, ann, gone, cadence=7, due=TODAY),
+                    ally(team, bob, ann, cadence=7, due=TODAY - timedelta(days=1)),
+                ]
+            )
+            await session.flush()
+            assert await plan(session, team) == 1
+            items = (await session.execute(select(Nudge).where(Nudge.team_id == team))).scalars()
+            assert [(n.user_id, n.kind, n.subject, n.period, n.local_day) for n in items] == [
+                (ann, CHECKIN, ALLIES_SUBJECT, TODAY.isoformat(), TODAY)
+            ]
+            moved = await next_days(session, team)
+            del moved[(ann, gone)]  # never named; whether its day moves is no matter
+            assert moved == {
+                (ann, carl): TODAY + timedelta(days=14),
+                (ann, dee): TODAY + timedelta(days=7),
+                (ann, eve): None,  # not due yet
+                (ann, bob): TODAY + timedelta(days=2),  # snoozed
+                (bob, ann): None,  # bob may not be messaged now
+            }
+            # Later the same day: the item is there, nothing is planned or moved again.
+            assert await plan(session, team, NOW + timedelta(hours=1)) == 0
+            assert (await next_days(session, team))[(ann, carl)] == TODAY + timedelta(days=14)
+        finally:
+            await session.rollback()
+
+
+async def test_an_item_planned_before_keeps_its_allies_where_they_were(db: Database) -> None:
+    team = new_id("T")
+    ann, carl = await seed_people(db, None, team_id=team, people=[{"tz": TOKYO}, {"tz": TOKYO}])
+    async with db.sessions() as session:
+        try:
+            session.add(ally(team, ann, carl, cadence=14, due=TODAY))
+            session.add(
+                Nudge(
+                    team_id=team,
+                    user_id=ann,
+                    kind=CHECKIN,
+                    subject=ALLIES_SUBJECT,
+                    period=TODAY.isoformat(),
+                    local_day=TODAY,
+                    expires_day=TODAY,
+                    status="sent",
+                    planned_at=NOW - timedelta(hours=1),
+                )
+            )
+            await session.flush()
+            assert await plan(session, team) == 0
+            assert await next_days(session, team) == {(ann, carl): None}
+        finally:
+            await session.rollback()
