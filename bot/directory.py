@@ -54,7 +54,8 @@ async def complete(
     engaged: str | None = None,
 ) -> dict[str, Person]:
     """`known` (read from the cache table) with the missing or stale profiles fetched from
-    Slack's users.info and saved; nothing is called or written when all are fresh.
+    Slack's users.info and saved, the others read again in the same transaction; nothing is
+    called or written when all are fresh.
     `engaged`: someone to mark as using allybot in the same transaction as the save (their
     workspace row exists)."""
     fresh = await fetch(client, team_id=team_id, user_ids=user_ids, known=known, now=now)
@@ -64,7 +65,11 @@ async def complete(
         saved = await people.save_profiles(
             session, team_id=team_id, profiles=fresh, now=now, engaged=engaged
         )
-    return {**known, **saved}
+        # The others are read again: `known` was read before the Slack call, and someone
+        # may have erased their data (or changed a preference) meanwhile.
+        rest = [uid for uid in user_ids if uid not in saved]
+        found = await people.get_people(session, team_id=team_id, user_ids=rest)
+    return {**found, **saved}
 
 
 async def fetch(

@@ -86,11 +86,11 @@ async def give_and_announce(
             saved = await people.save_profiles(
                 session, team_id=work.team_id, profiles=fresh or [], now=now
             )
-            found = {**known, **saved}
-            # Stored before, yet unknown to Slack now: the stored profile decides.
-            gone = [uid for uid in unread if uid not in found and uid in work.looked_up]
-            found |= await people.get_people(session, team_id=work.team_id, user_ids=gone)
-            work.people.update(found)
+            # The others are read again with the kudos: what was read before the Slack call
+            # (someone erased meanwhile, a preference changed) is not what decides.
+            rest = [uid for uid in unread if uid not in saved]
+            found = await people.get_people(session, team_id=work.team_id, user_ids=rest)
+            work.people.update({**found, **saved})
             given = await _give(session, work, giver_id, parsed, where)
     result = given.result
     marks = kudos.Marks()

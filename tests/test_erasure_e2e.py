@@ -15,9 +15,11 @@ from hypothesis import strategies as st
 from sqlalchemy import MetaData, select
 
 from bot.db import Database
-from bot.models import Inbound, Kudos
+from bot.models import Commitment, Inbound, Kudos
+from bot.services import privacy
 from tests import payloads
 from tests.conftest import Server, Team
+from tests.helpers import seed_people
 from tests.slack_double import SlackDouble
 from tests.test_commitments_e2e import press
 from tests.test_dm_budget_e2e import promise, run, set_budget, settle
@@ -249,3 +251,61 @@ async def test_a_post_edited_after_its_giver_erased_names_nobody(
     assert "anon-" not in shown and "anon-" not in edit["text"]
     assert "from someone" in shown and edit["text"] == f"Kudos from someone to <@{ann}>"
     assert "\\n>" not in shown
+
+
+async def test_a_kudos_waiting_on_slack_for_its_giver_skips_a_receiver_erased_meanwhile(
+    server: Server, team: Team, slack: SlackDouble, db: Database
+) -> None:
+    """A reaction's receiver is read, then users.info is asked for the new giver; whoever
+    erased their data during that call is read again with the kudos, not kept from before:
+    no kudos to them, no DM."""
+    ann, bob = team.user("ann"), team.user("bob")  # ann is new: her profile comes from Slack
+    await seed_people(db, None, team_id=team.team_id, people=[{"user_id": bob}])
+    slack.delay("users.info", 1.5)
+    try:
+        added = payloads.reaction_added_event(
+            user=ann,
+            reaction="raised_hands",
+            channel=team.channel_id,
+            item_ts=payloads.fresh_ts(),
+            item_user=bob,
+        )
+        assert (await server.post(payloads.event_callback(added, team_id=team.team_id)))[0] == 200
+        await slack.wait_for("users.info", user=ann)  # bob was read; Slack is being asked
+        async with db.session() as session:
+            await privacy.erase(session, team_id=team.team_id, user_id=bob)
+        await slack.wait_for("chat.postEphemeral", channel=team.channel_id, user=ann)
+    finally:
+        slack.clear_faults()
+    async with db.session() as session:
+        given = (await session.execute(select(Kudos).where(Kudos.team_id == team.team_id))).all()
+    assert given == [], "a kudos to someone erased while it was being given"
+    await slack.assert_no_call("chat.postMessage", channel=bob)
+
+
+async def test_a_promise_waiting_on_slack_for_one_party_skips_another_erased_meanwhile(
+    server: Server, team: Team, slack: SlackDouble, db: Database
+) -> None:
+    """The parties known already are read, then users.info is asked for a new one: a party
+    who erased their data during that call is read again, not kept from before."""
+    ann, bob, cy = team.user("ann"), team.user("bob"), team.user("cy")  # cy is new
+    await seed_people(db, None, team_id=team.team_id, people=[{"user_id": ann}, {"user_id": bob}])
+    slack.delay("users.info", 1.5)
+    try:
+        body, key = team.command(
+            "/commit", f"review the plan with <@{bob}> and <@{cy}> by 2030-01-15", user_id=ann
+        )
+        assert (await server.post(body))[0] == 200
+        await slack.wait_for("users.info", user=cy)  # bob was read; Slack is being asked
+        async with db.session() as session:
+            await privacy.erase(session, team_id=team.team_id, user_id=bob)
+        reply = (await slack.wait_for("response_url", _key=key))[0]
+    finally:
+        slack.clear_faults()
+    assert "couldn't find" in reply.args["text"], reply.args["text"]
+    async with db.session() as session:
+        made = (
+            await session.execute(select(Commitment).where(Commitment.team_id == team.team_id))
+        ).all()
+    assert made == [], "a promise to someone erased while it was being made"
+    await slack.assert_no_call("chat.postMessage", channel=bob)
