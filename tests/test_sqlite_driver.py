@@ -65,17 +65,21 @@ async def test_errors_keep_their_kind_and_the_connection_goes_on(sqlite_db: Data
     assert not conn.invalidated
 
 
-async def test_a_locked_database_is_an_operational_error_and_not_a_lost_connection(
-    sqlite_db: Database, tmp_path: Path
-) -> None:
-    await sqlite_db.engine.dispose()  # connections from now on wait 50 ms for a lock, not 30 s
+async def impatient(db: Database) -> None:
+    """Connections from now on wait 50 ms for a lock, not 30 s."""
+    await db.engine.dispose()
 
-    @event.listens_for(sqlite_db.engine.sync_engine, "connect")
+    @event.listens_for(db.engine.sync_engine, "connect")
     def _impatient(dbapi_conn: Any, _record: Any) -> None:
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA busy_timeout=50")
         cur.close()
 
+
+async def test_a_locked_database_is_an_operational_error_and_not_a_lost_connection(
+    sqlite_db: Database, tmp_path: Path
+) -> None:
+    await impatient(sqlite_db)
     holder = sqlite3.connect(tmp_path / "driver.db", isolation_level=None)
     try:
         holder.execute("BEGIN IMMEDIATE")  # another process holds the write lock
@@ -170,14 +174,7 @@ async def test_a_second_statement_after_the_recording_is_a_transaction_of_its_ow
 async def test_a_begin_that_found_the_database_locked_is_sent_again(
     sqlite_db: Database, tmp_path: Path
 ) -> None:
-    await sqlite_db.engine.dispose()
-
-    @event.listens_for(sqlite_db.engine.sync_engine, "connect")
-    def _impatient(dbapi_conn: Any, _record: Any) -> None:
-        cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA busy_timeout=50")
-        cur.close()
-
+    await impatient(sqlite_db)
     holder = sqlite3.connect(tmp_path / "driver.db", isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
     try:
