@@ -64,7 +64,8 @@ async def give_and_announce(
     meant = [giver_id, *parsed.receivers]
     # Anyone else the reason mentions is shown by name (_only_meant_mentions): read them too.
     others = [uid for uid in texts.mentioned(parsed.reason) if uid not in meant]
-    unread = [uid for uid in dict.fromkeys([*meant, *others]) if uid not in work.people]
+    everyone = list(dict.fromkeys([*meant, *others]))
+    unread = [uid for uid in everyone if uid not in work.people]
     # Usually one transaction: read who is not known yet and, when every profile is fresh,
     # log the kudos in the same one. A stale profile means a users.info call first.
     where = Where(channel_id, source, source_key, private)
@@ -86,10 +87,13 @@ async def give_and_announce(
             saved = await people.save_profiles(
                 session, team_id=work.team_id, profiles=fresh or [], now=now
             )
-            # The others are read again with the kudos: what was read before the Slack call
-            # (someone erased meanwhile, a preference changed) is not what decides.
-            rest = [uid for uid in unread if uid not in saved]
+            # Everyone else is read again with the kudos, those read ahead too: what was read
+            # before the Slack call (someone erased meanwhile, a preference changed) is not
+            # what decides.
+            rest = [uid for uid in everyone if uid not in saved]
             found = await people.get_people(session, team_id=work.team_id, user_ids=rest)
+            for uid in rest:
+                work.people.pop(uid, None)
             work.people.update({**found, **saved})
             given = await _give(session, work, giver_id, parsed, where)
     result = given.result

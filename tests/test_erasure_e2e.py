@@ -309,3 +309,29 @@ async def test_a_promise_waiting_on_slack_for_one_party_skips_another_erased_mea
         ).all()
     assert made == [], "a promise to someone erased while it was being made"
     await slack.assert_no_call("chat.postMessage", channel=bob)
+
+
+async def test_a_kudos_message_waiting_on_slack_for_its_giver_skips_a_receiver_erased(
+    server: Server, team: Team, slack: SlackDouble, db: Database
+) -> None:
+    """A channel message's kudos asks Slack for the new giver itself: its receiver, read
+    ahead with the delivery, is read again after that call."""
+    ann, bob = team.user("ann"), team.user("bob")
+    await seed_people(db, None, team_id=team.team_id, people=[{"user_id": bob}])
+    event = payloads.message_event(
+        channel=team.channel_id, user=ann, text=f"kudos <@{bob}> for the calm review",
+        team=team.team_id,
+    )  # fmt: skip
+    slack.delay("users.info", 1.5)
+    try:
+        assert (await server.post(payloads.event_callback(event, team_id=team.team_id)))[0] == 200
+        await slack.wait_for("users.info", user=ann)  # bob was read; Slack is being asked
+        async with db.session() as session:
+            await privacy.erase(session, team_id=team.team_id, user_id=bob)
+        await slack.wait_for("chat.postEphemeral", channel=team.channel_id, user=ann)
+    finally:
+        slack.clear_faults()
+    async with db.session() as session:
+        given = (await session.execute(select(Kudos).where(Kudos.team_id == team.team_id))).all()
+    assert given == [], "a kudos to someone erased while it was being given"
+    await slack.assert_no_call("chat.postMessage", channel=bob)
