@@ -14,7 +14,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, cast
 
+import asyncpg
 from sqlalchemy.engine.interfaces import Dialect
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement, Executable
@@ -23,7 +25,9 @@ from bot.db import dialect_of
 
 
 class OnDriver:
-    """One statement, run on asyncpg directly where that is safe, else through the session."""
+    """One statement, run on asyncpg directly where that is safe, else through the session.
+    An INSERT gets no column defaults set in Python (the models' `default=`): give every
+    column a value."""
 
     def __init__(self, statement: Executable) -> None:
         self.statement = statement
@@ -40,7 +44,11 @@ class OnDriver:
                 if engine.dispatch.before_cursor_execute:  # those watching statements see it
                     connection = (await session.connection()).sync_connection
                     engine.dispatch.before_cursor_execute(connection, None, sql, args, None, False)
-                return [tuple(record) for record in await driver.fetch(sql, *args)]
+                try:
+                    records = await driver.fetch(sql, *args)
+                except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                    raise _as_sqlalchemy(exc, sql) from exc
+                return [tuple(record) for record in records]
         return [tuple(row) for row in await session.execute(self.statement, dict(params))]
 
     def _bound(self, dialect: Dialect, params: Mapping[str, Any]) -> tuple[str, list[Any]]:
@@ -76,6 +84,15 @@ def _processors(compiled: SQLCompiler, dialect: Dialect) -> _Processors:
         if processor is not None:
             found[name] = processor
     return found
+
+
+def _as_sqlalchemy(exc: Exception, sql: str) -> DBAPIError:
+    """The driver's error as SQLAlchemy raises it through the session: logs show the
+    statement, never its parameters (bot.logs.describe)."""
+    kind = (
+        IntegrityError if isinstance(exc, asyncpg.IntegrityConstraintViolationError) else DBAPIError
+    )
+    return kind(sql, None, exc, hide_parameters=True)
 
 
 async def _in_transaction(session: AsyncSession) -> Any | None:

@@ -10,9 +10,11 @@ import pytest
 from sqlalchemy import Table, bindparam, event, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 
 from bot import on_driver as on_driver_module
 from bot.db import Database
+from bot.logs import describe
 from bot.models import Kudos
 from bot.on_driver import OnDriver
 from tests.helpers import new_id
@@ -91,3 +93,18 @@ async def test_a_first_statement_begins_the_transaction_through_the_session(
         left = await BY_KEYS.rows(session, {"team_id": team, "keys": ["k1", "k2"]})
     assert left == [], "both rolled back"
     assert seen.count("INSERT") == 2
+
+
+async def test_a_database_error_is_sqlalchemys_with_the_statement_and_no_parameters(
+    db: Database,
+) -> None:
+    """As through the session: the logs show the statement, never what someone wrote."""
+    team = new_id("T")
+    row = {**_row(team, "k1", datetime.now(UTC)), "text": None, "channel_id": "secret words"}
+    with pytest.raises(IntegrityError) as raised:
+        async with db.session() as session:
+            await session.execute(select(1))
+            await INSERT[db.dialect].rows(session, row)
+    described = describe(raised.value)
+    assert "INSERT INTO kudos" in described
+    assert "secret words" not in described
