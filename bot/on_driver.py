@@ -11,13 +11,16 @@ the engine's `before_cursor_execute` (statement counts, plan checks) still see i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any, cast
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar, cast
 
 import asyncpg
+from sqlalchemy.engine import CursorResult, Engine
 from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.orm import class_mapper, make_transient_to_detached
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement, Executable
 
@@ -26,8 +29,8 @@ from bot.db import dialect_of
 
 class OnDriver:
     """One statement, run on asyncpg directly where that is safe, else through the session.
-    An INSERT gets no column defaults set in Python (the models' `default=`): give every
-    column a value."""
+    A column default set in Python (the models' `default=`) is not computed on the driver:
+    such a statement is refused there; give every column a value."""
 
     def __init__(self, statement: Executable) -> None:
         self.statement = statement
@@ -36,20 +39,33 @@ class OnDriver:
 
     async def rows(self, session: AsyncSession, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """The statement's rows (or RETURNING rows) as tuples, in the session's transaction."""
-        if dialect_of(session) == "postgresql":
-            driver = await _in_transaction(session)
-            if driver is not None:
-                engine = cast(AsyncEngine, session.bind).sync_engine
-                sql, args = self._bound(engine.dialect, params)
-                if engine.dispatch.before_cursor_execute:  # those watching statements see it
-                    connection = (await session.connection()).sync_connection
-                    engine.dispatch.before_cursor_execute(connection, None, sql, args, None, False)
-                try:
-                    records = await driver.fetch(sql, *args)
-                except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                    raise _as_sqlalchemy(exc, sql) from exc
-                return [tuple(record) for record in records]
-        return [tuple(row) for row in await session.execute(self.statement, dict(params))]
+        driver = await _driver(session)
+        if driver is None:
+            return [tuple(row) for row in await session.execute(self.statement, dict(params))]
+        sql, args = self._bound(driver.dialect, params)
+        await driver.notify(session, sql, args, many=False)
+        return await driver.run(driver.connection.fetch, sql, *args)
+
+    async def many(
+        self, session: AsyncSession, rows: Sequence[Mapping[str, Any]]
+    ) -> list[tuple[Any, ...]]:
+        """The statement once per row of parameters, as one executemany (one prepared
+        statement, one trip; no IN lists), in the session's transaction; every row names the
+        same parameters. Returns the RETURNING rows of them all, in no particular order."""
+        if not rows:
+            return []
+        driver = await _driver(session)
+        if driver is None:
+            result = await session.execute(self.statement, [dict(params) for params in rows])
+            returns = cast(CursorResult[Any], result).returns_rows
+            return [tuple(row) for row in result] if returns else []
+        bound = [self._bound(driver.dialect, params) for params in rows]
+        sql, many = bound[0][0], [args for _, args in bound]
+        await driver.notify(session, sql, many, many=True)
+        if not self._compiled[tuple(sorted(rows[0]))][0].effective_returning:
+            await driver.run(driver.connection.executemany, sql, many)
+            return []
+        return await driver.run(driver.connection.fetchmany, sql, many)
 
     def _bound(self, dialect: Dialect, params: Mapping[str, Any]) -> tuple[str, list[Any]]:
         """The SQL for these parameters (a list given to an IN is spread out, as SQLAlchemy
@@ -59,6 +75,9 @@ class OnDriver:
         if found is None:
             built = cast(ClauseElement, self.statement).compile(dialect=dialect, column_keys=names)
             assert isinstance(built, SQLCompiler)
+            if built.insert_prefetch or built.update_prefetch:  # computed by SQLAlchemy's run
+                missing = [c.key for c in (*built.insert_prefetch, *built.update_prefetch)]
+                raise ValueError(f"give these columns' values in the statement: {missing}")
             found = self._compiled[names] = (built, _processors(built, dialect))
         compiled, processors = found
         state = compiled.construct_expanded_state(dict(params))
@@ -74,6 +93,17 @@ class OnDriver:
 
 
 _Processors = Mapping[str, Callable[[Any], Any]]
+_Model = TypeVar("_Model")
+
+
+def detached(model: type[_Model], keys: Sequence[str], row: Sequence[Any]) -> _Model:
+    """A model object from a row read here (its attributes `keys`, in order), as if the ORM
+    had loaded it and its session had closed: no session holds it, a session it is added to
+    takes it as stored (never INSERTs it), and an attribute not given loads when read in one."""
+    instance = class_mapper(model).class_manager.new_instance()  # mappers configured
+    instance.__dict__.update(zip(keys, row, strict=True))
+    make_transient_to_detached(instance)
+    return instance
 
 
 def _processors(compiled: SQLCompiler, dialect: Dialect) -> _Processors:
@@ -86,26 +116,72 @@ def _processors(compiled: SQLCompiler, dialect: Dialect) -> _Processors:
     return found
 
 
+@dataclass(frozen=True)
+class _Driver:
+    connection: Any  # asyncpg's
+    engine: Engine
+
+    @property
+    def dialect(self) -> Dialect:
+        return self.engine.dialect
+
+    async def notify(self, session: AsyncSession, sql: str, args: Any, *, many: bool) -> None:
+        """Tell those watching the engine's statements (counts, plan checks) of this one."""
+        if self.engine.dispatch.before_cursor_execute:
+            connection = (await session.connection()).sync_connection
+            self.engine.dispatch.before_cursor_execute(connection, None, sql, args, None, many)
+
+    async def run(self, method: Any, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+        """A driver call, its rows as tuples; a database error raised as SQLAlchemy raises
+        it through the session: logs show the statement, never its parameters."""
+        try:
+            records = await method(sql, *args)
+        except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise _as_sqlalchemy(exc, sql) from exc
+        return [tuple(record) for record in records or ()]
+
+
 def _as_sqlalchemy(exc: Exception, sql: str) -> DBAPIError:
-    """The driver's error as SQLAlchemy raises it through the session: logs show the
-    statement, never its parameters (bot.logs.describe)."""
+    """The driver's error as SQLAlchemy raises it through the session (bot.logs.describe)."""
     kind = (
         IntegrityError if isinstance(exc, asyncpg.IntegrityConstraintViolationError) else DBAPIError
     )
     return kind(sql, None, exc, hide_parameters=True)
 
 
+async def _driver(session: AsyncSession) -> _Driver | None:
+    """asyncpg in the session's transaction; None on SQLite."""
+    if dialect_of(session) != "postgresql":
+        return None
+    connection = await _in_transaction(session)
+    if connection is None:
+        return None
+    return _Driver(connection, cast(AsyncEngine, session.bind).sync_engine)
+
+
 async def _in_transaction(session: AsyncSession) -> Any | None:
-    """The asyncpg connection under the session once SQLAlchemy has begun its transaction
-    on it; None before (the statement then goes through the session, which begins it):
-    nothing may run outside the session's transaction. Kept for that transaction only."""
+    """The asyncpg connection under the session, in the session's transaction: nothing may
+    run outside it. A session whose database transaction has not begun yet has it begun
+    here, as SQLAlchemy's asyncpg adapter begins it before its first statement (same BEGIN,
+    same isolation; SQLAlchemy commits or rolls it back). Kept for that transaction only."""
     transaction = session.sync_session.get_transaction()
     kept = session.info.get(_DRIVER)
-    if kept is not None and kept[0] is transaction:
+    if kept is not None and transaction is not None and kept[0] is transaction:
         return kept[1]
     raw = await (await session.connection()).get_raw_connection()
-    if transaction is None or getattr(raw.dbapi_connection, "_transaction", None) is None:
+    transaction = session.sync_session.get_transaction()
+    adapter: Any = raw.dbapi_connection  # SQLAlchemy's asyncpg adapter
+    if transaction is None or not hasattr(adapter, "_start_transaction"):
         return None
+    if adapter._transaction is None:
+        async with adapter._execute_mutex:
+            if adapter._transaction is None:
+                try:
+                    await adapter._start_transaction()
+                except Exception as exc:  # as SQLAlchemy raises it before a statement
+                    raise DBAPIError("BEGIN", None, exc, hide_parameters=True) from exc
+        if adapter._transaction is None:  # autocommit: no transaction to run in
+            return None
     session.info[_DRIVER] = (transaction, raw.driver_connection)
     return raw.driver_connection
 

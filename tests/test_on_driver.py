@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import pytest
-from sqlalchemy import Table, bindparam, event, select
+from sqlalchemy import Table, bindparam, event, inspect, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -16,7 +16,7 @@ from bot import on_driver as on_driver_module
 from bot.db import Database
 from bot.logs import describe
 from bot.models import Kudos
-from bot.on_driver import OnDriver
+from bot.on_driver import OnDriver, detached
 from tests.helpers import new_id
 
 KUDOS = cast(Table, Kudos.__table__)
@@ -69,11 +69,10 @@ async def test_rows_are_written_and_read_in_the_sessions_transaction(db: Databas
     assert [key for key, _ in left] == ["k1", "k2"], "rolled back with the session"
 
 
-async def test_a_first_statement_begins_the_transaction_through_the_session(
-    db: Database,
-) -> None:
-    """Nothing runs outside the session's transaction: the first statement goes through
-    SQLAlchemy (which begins it), those after it to the driver; listeners see them all."""
+async def test_a_first_statement_begins_the_sessions_transaction(db: Database) -> None:
+    """Nothing runs outside the session's transaction: a statement before any other begins
+    it (on PostgreSQL on the driver, as SQLAlchemy would), and the session commits or rolls
+    it back; listeners see every statement."""
     team = new_id("T")
     seen: list[str] = []
 
@@ -93,6 +92,13 @@ async def test_a_first_statement_begins_the_transaction_through_the_session(
         left = await BY_KEYS.rows(session, {"team_id": team, "keys": ["k1", "k2"]})
     assert left == [], "both rolled back"
     assert seen.count("INSERT") == 2
+    async with db.session() as session:
+        await INSERT[db.dialect].rows(session, _row(team, "k3", datetime.now(UTC)))
+        on_driver = db.dialect == "postgresql"
+        assert (on_driver_module._DRIVER in session.info) is on_driver
+    async with db.session() as session:
+        left = await BY_KEYS.rows(session, {"team_id": team, "keys": ["k3"]})
+    assert [key for key, _ in left] == ["k3"], "committed with the session"
 
 
 async def test_a_database_error_is_sqlalchemys_with_the_statement_and_no_parameters(
@@ -108,3 +114,70 @@ async def test_a_database_error_is_sqlalchemys_with_the_statement_and_no_paramet
     described = describe(raised.value)
     assert "INSERT INTO kudos" in described
     assert "secret words" not in described
+
+
+MARK = OnDriver(
+    update(KUDOS).where(KUDOS.c.id == bindparam("kid")).values(text=bindparam("new_text"))
+)
+BY_PAIRS = OnDriver(
+    select(KUDOS.c.id, KUDOS.c.source_key)
+    .where(KUDOS.c.team_id == bindparam("team_id"))
+    .where(tuple_(KUDOS.c.id, KUDOS.c.source_key).in_(bindparam("pairs", expanding=True)))
+    .order_by(KUDOS.c.id)
+)
+
+
+async def test_many_rows_in_one_executemany_and_pairs_in_a_tuple_list(db: Database) -> None:
+    """`many` runs one statement for each row of parameters in the session's transaction
+    (listeners see it once, as an executemany); a list of pairs is spread out as an IN of
+    tuples on both backends."""
+    team = new_id("T")
+    at = datetime.now(UTC)
+    seen: list[tuple[str, bool]] = []
+
+    def record(*args: Any) -> None:
+        seen.append((args[2].split(None, 1)[0].upper(), args[5]))
+
+    async with db.session() as session:
+        await session.execute(select(1))
+        ids = [(await INSERT[db.dialect].rows(session, _row(team, k, at)))[0][0] for k in "abc"]
+        event.listen(db.engine.sync_engine, "before_cursor_execute", record)
+        try:
+            await MARK.many(
+                session, [{"kid": ids[0], "new_text": "x"}, {"kid": ids[2], "new_text": "z"}]
+            )
+        finally:
+            event.remove(db.engine.sync_engine, "before_cursor_execute", record)
+        found = await BY_PAIRS.rows(
+            session, {"team_id": team, "pairs": [(ids[0], "a"), (ids[1], "nope"), (ids[2], "c")]}
+        )
+        assert [key for _, key in found] == ["a", "c"]
+    assert seen == [("UPDATE", True)]
+    async with db.session() as session:
+        texts = dict(
+            (
+                await session.execute(select(KUDOS.c.id, KUDOS.c.text).where(KUDOS.c.id.in_(ids)))
+            ).all()
+        )
+    assert [texts[i] for i in ids] == ["x", "thanks", "z"]
+
+
+async def test_a_detached_row_is_taken_as_stored(db: Database) -> None:
+    """An object built from a row read on the driver is like one loaded and detached: a
+    session it is added to never INSERTs it, and its attributes carry no pending change."""
+    team = new_id("T")
+    async with db.session() as session:
+        await session.execute(select(1))
+        (stored,) = await INSERT[db.dialect].rows(session, _row(team, "k1", datetime.now(UTC)))
+    keys = ("id", "team_id", "text")
+    row = detached(Kudos, keys, (stored[0], team, "thanks"))
+    assert inspect(row).detached and not inspect(row).modified
+    async with db.session() as session:
+        session.add(row)
+        assert not session.new and not session.dirty
+        await session.flush()
+        row.text = "changed"  # a change made while it is held is saved like any loaded row's
+    async with db.session() as session:
+        again = await session.get(Kudos, stored[0])
+        assert again is not None and again.text == "changed"
+        assert again.source_key == "k1", "columns not given were left alone"

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import typing
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
-    ColumnElement,
+    Table,
     Text,
     bindparam,
     cast,
@@ -23,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from bot.arrivals import CHANNEL
 from bot.db import dialect_of, insert_for
 from bot.models import Inbound
+from bot.on_driver import OnDriver
 
 # A process renews the leases of the deliveries it works on every RENEW_EVERY (see
 # bot/inbox.py), so a lease runs out only when its holder died or hung: then another process
@@ -193,15 +195,20 @@ async def claim_expired(
     return list(claimed.scalars())
 
 
-def _still_held(pairs: list[tuple[int, int]]) -> list[ColumnElement[bool]]:
-    """Deliveries still pending at these (id, claim version) pairs, found by id: SQLite
-    reads (id, version) IN (…) alone with the status index, every pending delivery, and
-    without statistics even with the ids (tests/test_hot_plans.py)."""
-    return [
-        Inbound.id.in_([inbound_id for inbound_id, _ in pairs]),
-        tuple_(Inbound.id, Inbound.attempts).in_(pairs),
-        Inbound.status == "pending",
-    ]
+_INBOUND = typing.cast(Table, Inbound.__table__)
+
+# Deliveries still pending at the (id, claim version) pairs given as `pairs` (their ids also
+# as `ids`), found by id: SQLite reads (id, version) IN (…) alone with the status index,
+# every pending delivery, and without statistics even with the ids (tests/test_hot_plans.py).
+_STILL_HELD = (
+    _INBOUND.c.id.in_(bindparam("ids", expanding=True)),
+    tuple_(_INBOUND.c.id, _INBOUND.c.attempts).in_(bindparam("pairs", expanding=True)),
+    _INBOUND.c.status == "pending",
+)
+
+
+def _held(pairs: list[tuple[int, int]]) -> dict[str, Any]:
+    return {"ids": [inbound_id for inbound_id, _ in pairs], "pairs": pairs}
 
 
 # Leases renewed per statement: a burst can leave thousands waiting in one process, and
@@ -216,16 +223,19 @@ async def renew(session: AsyncSession, *, held: dict[int, int], now: datetime) -
     items = list(held.items())
     renewed: list[int] = []
     for start in range(0, len(items), RENEW_CHUNK):
-        part = items[start : start + RENEW_CHUNK]
-        result = await session.execute(
-            update(Inbound)
-            .where(*_still_held(part), Inbound.lease_until < until)
-            .values(lease_until=until)
-            .returning(Inbound.id)
-            .execution_options(synchronize_session=False)
+        found = await _RENEW.rows(
+            session, {**_held(items[start : start + RENEW_CHUNK]), "until": until}
         )
-        renewed.extend(result.scalars())
+        renewed.extend(inbound_id for (inbound_id,) in found)
     return renewed
+
+
+_RENEW = OnDriver(
+    update(_INBOUND)
+    .where(*_STILL_HELD, _INBOUND.c.lease_until < bindparam("until"))
+    .values(lease_until=bindparam("until"))
+    .returning(_INBOUND.c.id)
+)
 
 
 async def payload_of(
@@ -269,14 +279,17 @@ async def finish_many(
     One missing was taken over by another run (its lease ran out meanwhile): that one owns it."""
     if not held:
         return set()
-    found = await session.execute(
-        update(Inbound)
-        .where(*_still_held(held))
-        .values(status="done", payload=None, finished_at=now, error=None)
-        .returning(Inbound.id, Inbound.attempts)
-        .execution_options(synchronize_session=False)
-    )
-    return {(i, version) for i, version in found.all()}
+    found = await _FINISH.rows(session, {**_held(held), "now": now})
+    return {(inbound_id, version) for inbound_id, version in found}
+
+
+# Core on the table, not the ORM's bulk UPDATE: every kudos ends with it (bot/outcomes.py).
+_FINISH = OnDriver(
+    update(_INBOUND)
+    .where(*_STILL_HELD)
+    .values(status="done", payload=None, finished_at=bindparam("now"), error=None)
+    .returning(_INBOUND.c.id, _INBOUND.c.attempts)
+)
 
 
 async def fail(

@@ -13,7 +13,6 @@ from sqlalchemy import (
     BindParameter,
     Select,
     Table,
-    Update,
     bindparam,
     delete,
     literal,
@@ -558,12 +557,12 @@ class Marks:
             (both if len(params) == 5 else posted if "aa" in params else told).append(params)
         for statement, rows in ((_MARK_BOTH, both), (_MARK_POSTED, posted), (_MARK_TOLD, told)):
             if rows:
-                await session.execute(statement, rows)
+                await statement.many(session, rows)
 
 
-def _mark(**values: Any) -> Update:
+def _mark(**values: Any) -> OnDriver:
     kudos = cast(Table, Kudos.__table__)
-    return update(kudos).where(kudos.c.id == bindparam("kid")).values(**values)
+    return OnDriver(update(kudos).where(kudos.c.id == bindparam("kid")).values(**values))
 
 
 _POSTED: dict[str, Any] = {"post_channel_id": bindparam("pc"), "post_ts": bindparam("pt")}

@@ -5,17 +5,19 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import and_, bindparam, func, select, tuple_, update
+from sqlalchemy import Table, and_, bindparam, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.util import identity_key
 
 from bot import i18n
 from bot.db import dialect_of, insert_for
 from bot.models import Person, Workspace
+from bot.on_driver import OnDriver, detached
 from bot.tenancy import is_external
 
 PROFILE_TTL = timedelta(days=1)
@@ -73,17 +75,28 @@ class Profile:
 async def ensure_workspace(
     session: AsyncSession, *, team_id: str, enterprise_id: str | None = None
 ) -> Workspace:
-    """The workspace row, created with default settings on first sight."""
-    found = await session.get(Workspace, team_id)
-    if found is not None:  # the usual case: one primary-key read, no write
-        return found
-    stmt = insert_for(session, Workspace).values(
-        team_id=team_id, enterprise_id=enterprise_id, custom_tags=[]
-    )
-    await session.execute(stmt.on_conflict_do_nothing(index_elements=["team_id"]))
-    workspace = await session.get(Workspace, team_id)
-    assert workspace is not None
+    """The workspace row, created with default settings on first sight, held by the session
+    as if loaded through it (read on the driver: no ORM query)."""
+    held = session.sync_session.identity_map.get(identity_key(Workspace, team_id))
+    if held is not None:
+        return held
+    found = await _WORKSPACE.rows(session, {"team_id": team_id})
+    if not found:  # the usual case is one primary-key read, no write
+        stmt = insert_for(session, Workspace).values(
+            team_id=team_id, enterprise_id=enterprise_id, custom_tags=[]
+        )
+        await session.execute(stmt.on_conflict_do_nothing(index_elements=["team_id"]))
+        found = await _WORKSPACE.rows(session, {"team_id": team_id})
+    workspace = detached(Workspace, _WORKSPACE_KEYS, found[0])
+    session.add(workspace)  # taken as stored, as session.get would have: a change is saved
     return workspace
+
+
+_WORKSPACES = cast(Table, Workspace.__table__)
+_WORKSPACE = OnDriver(select(_WORKSPACES).where(_WORKSPACES.c.team_id == bindparam("team_id")))
+_WORKSPACE_KEYS = tuple(
+    Workspace.__mapper__.get_property_by_column(column).key for column in _WORKSPACES.c
+)
 
 
 async def ensure_person(
@@ -189,6 +202,7 @@ async def save_profiles(
         return {}
     rows = [
         {
+            **_DEFAULTS,
             "team_id": team_id,
             "user_id": p.user_id,
             "name": p.name,
@@ -207,8 +221,8 @@ async def save_profiles(
         }
         for p in profiles
     ]
-    saved = await session.scalars(_SAVE_PROFILES[dialect_of(session)], rows)
-    return {p.user_id: p for p in saved}
+    saved = await _SAVE_PROFILES[dialect_of(session)].many(session, rows)
+    return {p.user_id: p for p in (detached(Person, _PERSON_KEYS, row) for row in saved)}
 
 
 PROFILE_FIELDS = (
@@ -237,16 +251,29 @@ def _engage_statement(insert: Any) -> Any:
     )
 
 
-def _save_statement(insert: Any) -> Any:
-    stmt = insert(Person)
-    people = Person.__table__
+_PEOPLE_TABLE = cast(Table, Person.__table__)
+_PERSON_KEYS = tuple(
+    Person.__mapper__.get_property_by_column(column).key for column in _PEOPLE_TABLE.c
+)
+# A new person's settings as the model's defaults give them (SQLAlchemy's execution fills
+# them in; the driver's does not), among the upsert's parameters.
+_DEFAULTS = {
+    c.key: c.default.arg  # type: ignore[attr-defined]
+    for c in _PEOPLE_TABLE.c
+    if c.default is not None and c.default.is_scalar
+}
+
+
+def _save_statement(insert: Any) -> OnDriver:
+    """Core on the table with the rows saved returned, not the ORM's bulk INSERT."""
+    people = _PEOPLE_TABLE
+    stmt = insert(people)
     updates: dict[str, Any] = {f: stmt.excluded[f] for f in PROFILE_FIELDS}
     # An event's user object carries no locale: keep the one users.info gave.
     updates["slack_locale"] = func.coalesce(stmt.excluded.slack_locale, people.c.slack_locale)
     updates["engaged_at"] = func.coalesce(people.c.engaged_at, stmt.excluded.engaged_at)
-    return stmt.on_conflict_do_update(
-        index_elements=["team_id", "user_id"], set_=updates
-    ).returning(Person)
+    upsert = stmt.on_conflict_do_update(index_elements=["team_id", "user_id"], set_=updates)
+    return OnDriver(upsert.returning(*people.c))
 
 
 # Built once per backend: an upsert's `excluded` alias is costly to build each time.
