@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
@@ -70,32 +72,34 @@ async def give_and_announce(
     # log the kudos in the same one. A stale profile means a users.info call first.
     where = Where(channel_id, source, source_key, private)
     given: Given | None = None
-    async with work.db.session() as session:
-        workspace = await work.workspace_in(session)
-        # Those the claim looked for and did not keep need Slack's users.info anyway.
-        to_read = [u for u in unread if u not in work.looked_up]
-        known = await people.get_people(session, team_id=work.team_id, user_ids=to_read)
-        if not people.stale_ids(known, unread, work.now()):
-            work.people.update(known)
-            given = await _give(session, work, giver_id, parsed, where)
+    with _forgotten_on_rollback(work):
+        async with work.db.session() as session:
+            workspace = await work.workspace_in(session)
+            # Those the claim looked for and did not keep need Slack's users.info anyway.
+            to_read = [u for u in unread if u not in work.looked_up]
+            known = await people.get_people(session, team_id=work.team_id, user_ids=to_read)
+            if not people.stale_ids(known, unread, work.now()):
+                work.people.update(known)
+                given = await _give(session, work, giver_id, parsed, where)
     if given is None:
         now = work.now()
         fresh = await directory.fetch(
             work.client, team_id=work.team_id, user_ids=unread, known=known, now=now
         )
-        async with work.db.session() as session:
-            saved = await people.save_profiles(
-                session, team_id=work.team_id, profiles=fresh or [], now=now
-            )
-            # Everyone else is read again with the kudos, those read ahead too: what was read
-            # before the Slack call (someone erased meanwhile, a preference changed) is not
-            # what decides.
-            rest = [uid for uid in everyone if uid not in saved]
-            found = await people.get_people(session, team_id=work.team_id, user_ids=rest)
-            for uid in rest:
-                work.people.pop(uid, None)
-            work.people.update({**found, **saved})
-            given = await _give(session, work, giver_id, parsed, where)
+        with _forgotten_on_rollback(work):
+            async with work.db.session() as session:
+                saved = await people.save_profiles(
+                    session, team_id=work.team_id, profiles=fresh or [], now=now
+                )
+                # Everyone else is read again with the kudos, those read ahead too: what was
+                # read before the Slack call (someone erased meanwhile, a preference changed)
+                # is not what decides.
+                rest = [uid for uid in everyone if uid not in saved]
+                found = await people.get_people(session, team_id=work.team_id, user_ids=rest)
+                for uid in rest:
+                    work.people.pop(uid, None)
+                work.people.update({**found, **saved})
+                given = await _give(session, work, giver_id, parsed, where)
     result = given.result
     marks = kudos.Marks()
     work.on_outcome.append(marks)
@@ -105,6 +109,19 @@ async def give_and_announce(
     await _confirm_private(work, result, channel_id=channel_id, source_key=source_key, quiet=public)
     await _notify_receivers(work, workspace, result, given.admissions, marks=marks)
     return result
+
+
+@contextlib.contextmanager
+def _forgotten_on_rollback(work: Work) -> Iterator[None]:
+    """People read in a transaction that then fails (a kudos refused) are not kept for the
+    rest of the delivery: its rollback expired them, and what it saved is gone anyway."""
+    before = dict(work.people)
+    try:
+        yield
+    except BaseException:
+        work.people.clear()
+        work.people.update(before)
+        raise
 
 
 @dataclass(frozen=True)
