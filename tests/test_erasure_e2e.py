@@ -253,6 +253,33 @@ async def test_a_post_edited_after_its_giver_erased_names_nobody(
     assert "\\n>" not in shown
 
 
+async def _erased_while_slack_is_asked(
+    server: Server,
+    team: Team,
+    slack: SlackDouble,
+    db: Database,
+    event: dict[str, Any],
+    *,
+    giver: str,
+    receiver: str,
+) -> None:
+    """`event` (a kudos from `giver`, new to allybot) arrives while users.info answers
+    slowly; `receiver` erases their data during the call for the giver: no kudos, no DM."""
+    slack.delay("users.info", 1.5)
+    try:
+        assert (await server.post(payloads.event_callback(event, team_id=team.team_id)))[0] == 200
+        await slack.wait_for("users.info", user=giver)  # the receiver was read; Slack is asked
+        async with db.session() as session:
+            await privacy.erase(session, team_id=team.team_id, user_id=receiver)
+        await slack.wait_for("chat.postEphemeral", channel=team.channel_id, user=giver)
+    finally:
+        slack.clear_faults()
+    async with db.session() as session:
+        given = (await session.execute(select(Kudos).where(Kudos.team_id == team.team_id))).all()
+    assert given == [], "a kudos to someone erased while it was being given"
+    await slack.assert_no_call("chat.postMessage", channel=receiver)
+
+
 async def test_a_kudos_waiting_on_slack_for_its_giver_skips_a_receiver_erased_meanwhile(
     server: Server, team: Team, slack: SlackDouble, db: Database
 ) -> None:
@@ -261,26 +288,14 @@ async def test_a_kudos_waiting_on_slack_for_its_giver_skips_a_receiver_erased_me
     no kudos to them, no DM."""
     ann, bob = team.user("ann"), team.user("bob")  # ann is new: her profile comes from Slack
     await seed_people(db, None, team_id=team.team_id, people=[{"user_id": bob}])
-    slack.delay("users.info", 1.5)
-    try:
-        added = payloads.reaction_added_event(
-            user=ann,
-            reaction="raised_hands",
-            channel=team.channel_id,
-            item_ts=payloads.fresh_ts(),
-            item_user=bob,
-        )
-        assert (await server.post(payloads.event_callback(added, team_id=team.team_id)))[0] == 200
-        await slack.wait_for("users.info", user=ann)  # bob was read; Slack is being asked
-        async with db.session() as session:
-            await privacy.erase(session, team_id=team.team_id, user_id=bob)
-        await slack.wait_for("chat.postEphemeral", channel=team.channel_id, user=ann)
-    finally:
-        slack.clear_faults()
-    async with db.session() as session:
-        given = (await session.execute(select(Kudos).where(Kudos.team_id == team.team_id))).all()
-    assert given == [], "a kudos to someone erased while it was being given"
-    await slack.assert_no_call("chat.postMessage", channel=bob)
+    added = payloads.reaction_added_event(
+        user=ann,
+        reaction="raised_hands",
+        channel=team.channel_id,
+        item_ts=payloads.fresh_ts(),
+        item_user=bob,
+    )
+    await _erased_while_slack_is_asked(server, team, slack, db, added, giver=ann, receiver=bob)
 
 
 async def test_a_promise_waiting_on_slack_for_one_party_skips_another_erased_meanwhile(
@@ -322,16 +337,4 @@ async def test_a_kudos_message_waiting_on_slack_for_its_giver_skips_a_receiver_e
         channel=team.channel_id, user=ann, text=f"kudos <@{bob}> for the calm review",
         team=team.team_id,
     )  # fmt: skip
-    slack.delay("users.info", 1.5)
-    try:
-        assert (await server.post(payloads.event_callback(event, team_id=team.team_id)))[0] == 200
-        await slack.wait_for("users.info", user=ann)  # bob was read; Slack is being asked
-        async with db.session() as session:
-            await privacy.erase(session, team_id=team.team_id, user_id=bob)
-        await slack.wait_for("chat.postEphemeral", channel=team.channel_id, user=ann)
-    finally:
-        slack.clear_faults()
-    async with db.session() as session:
-        given = (await session.execute(select(Kudos).where(Kudos.team_id == team.team_id))).all()
-    assert given == [], "a kudos to someone erased while it was being given"
-    await slack.assert_no_call("chat.postMessage", channel=bob)
+    await _erased_while_slack_is_asked(server, team, slack, db, event, giver=ann, receiver=bob)
