@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from allybot.app import AllyBot, create_app
 from bot.db import Database
-from bot.models import Nudge, OutboxMessage, Person
+from bot.models import Kudos, Nudge, OutboxMessage, Person
 from bot.services import workspace_settings
 from bot.services.people import ensure_workspace
 from bot.settings import Settings
@@ -22,6 +22,29 @@ from tests.slack_double import SlackDouble
 
 SIGNING_SECRET = "test-signing-secret"
 BOT_TOKEN = "xoxb-test"
+
+
+def a_kudos(
+    team_id: str,
+    giver_id: str,
+    receiver_id: str,
+    *,
+    at: datetime | None = None,
+    key: str | None = None,
+    **more: Any,
+) -> Kudos:
+    """A stored kudos as `/kudos` leaves it, for a test's history (add it to a session)."""
+    return Kudos(
+        team_id=team_id,
+        giver_id=giver_id,
+        receiver_id=receiver_id,
+        text="thanks",
+        tags=[],
+        source="command",
+        source_key=key or new_id("k"),
+        created_at=at or datetime.now(UTC),
+        **more,
+    )
 
 
 def new_id(prefix: str) -> str:

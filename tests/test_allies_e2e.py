@@ -12,12 +12,12 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import select
 
 from bot.db import Database
-from bot.models import Ally, Kudos, Person
+from bot.models import Ally, Person
 from bot.workdays import add_working_days
 from scheduler.planner import run_pass
 from tests import payloads
 from tests.conftest import Server, Team
-from tests.helpers import at, new_id, running_bot, seed_people
+from tests.helpers import a_kudos, at, new_id, running_bot, seed_people
 from tests.slack_double import Call, SlackDouble
 from tests.test_commitments_e2e import blocks_of, dms, press, tick, today, working_day_on_or_after
 
@@ -240,16 +240,7 @@ async def test_give_back_and_breadth_fire_at_their_thresholds(
         async with db.session() as session:
             for i in range(n):
                 session.add(
-                    Kudos(
-                        team_id=team,
-                        giver_id=giver,
-                        receiver_id=receiver,
-                        text="thanks",
-                        tags=[],
-                        source="command",
-                        source_key=new_id("k"),
-                        created_at=now - timedelta(days=days_ago, minutes=i),
-                    )
+                    a_kudos(team, giver, receiver, at=now - timedelta(days=days_ago, minutes=i))
                 )
 
     async def kinds_sent(when: datetime) -> list[str]:

@@ -22,12 +22,11 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.db import ANALYSIS_LIMIT, OPTIMIZE_EVERY_S, Database
-from bot.models import Kudos
 from bot.preflight import open_database
 from bot.services import inbound
 from tests import payloads
 from tests.conftest import Team
-from tests.helpers import SIGNING_SECRET, new_id, running_bot, seed_people
+from tests.helpers import SIGNING_SECRET, a_kudos, running_bot, seed_people
 from tests.signing import signed_post
 from tests.slack_double import SlackDouble
 
@@ -126,18 +125,7 @@ async def test_ack_kudos_and_home_statements_find_rows_by_index(
     now = datetime.now(UTC)
     async with db.session() as session:  # a little history among other people
         for n, (a, b) in enumerate([(others[0], others[1]), (others[1], others[2])] * 3):
-            session.add(
-                Kudos(
-                    team_id=team.team_id,
-                    giver_id=a,
-                    receiver_id=b,
-                    text="thanks",
-                    tags=[],
-                    source="command",
-                    source_key=new_id("k"),
-                    created_at=now - timedelta(days=n + 1),
-                )
-            )
+            session.add(a_kudos(team.team_id, a, b, at=now - timedelta(days=n + 1)))
     async with running_bot(url, slack) as bot, TestServer(bot.web) as web:
         events = str(web.make_url("/slack/events"))
         async with aiohttp.ClientSession() as http:
@@ -187,18 +175,7 @@ async def test_sqlite_statistics_are_sampled_at_start_and_refreshed_hourly(
     db = await open_database(url)  # what every writing command opens its database with
     try:
         async with db.session() as session:
-            session.add_all(
-                Kudos(
-                    team_id="T1",
-                    giver_id=f"U{n}",
-                    receiver_id="U0",
-                    text="thanks",
-                    tags=[],
-                    source="command",
-                    source_key=f"k{n}",
-                )
-                for n in range(1, 4)
-            )
+            session.add_all(a_kudos("T1", f"U{n}", "U0", key=f"k{n}") for n in range(1, 4))
     finally:
         await db.dispose()
     db = await open_database(url)  # the next start samples the kudos it finds

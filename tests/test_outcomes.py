@@ -17,7 +17,7 @@ from bot.outcomes import Outcomes
 from bot.recorder import Recorder
 from bot.services import inbound
 from bot.services.kudos import Marks
-from tests.helpers import new_id
+from tests.helpers import a_kudos, new_id
 
 
 async def _deliveries(db: Database, team: str, n: int) -> list[int]:
@@ -35,19 +35,7 @@ async def _deliveries(db: Database, team: str, n: int) -> list[int]:
 
 
 async def _kudos(db: Database, team: str, n: int) -> list[int]:
-    rows = [
-        Kudos(
-            team_id=team,
-            giver_id="UGIVER",
-            receiver_id=f"U{i}",
-            channel_id="C1",
-            text="thanks",
-            tags=[],
-            source="command",
-            source_key=f"s{i}",
-        )
-        for i in range(n)
-    ]
+    rows = [a_kudos(team, "UGIVER", f"U{i}", key=f"s{i}", channel_id="C1") for i in range(n)]
     async with db.session() as session:
         session.add_all(rows)
         await session.flush()

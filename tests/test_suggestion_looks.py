@@ -12,29 +12,18 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from bot.db import Database
-from bot.models import Kudos, Nudge
+from bot.models import Nudge
 from bot.suggestion_models import SuggestionCandidate, SuggestionLook
 from scheduler.kinds import PlanContext, allies, looks
 from scheduler.zones import clock_table, clocks_now
-from tests.helpers import at, new_id, seed_people
+from tests.helpers import a_kudos, at, new_id, seed_people
 
 LONDON, TOKYO = "Europe/London", "Asia/Tokyo"
 
 
 async def give(db: Database, team: str, giver: str, receiver: str, when: datetime) -> None:
     async with db.session() as session:
-        session.add(
-            Kudos(
-                team_id=team,
-                giver_id=giver,
-                receiver_id=receiver,
-                text="thanks",
-                tags=[],
-                source="command",
-                source_key=new_id("k"),
-                created_at=when,
-            )
-        )
+        session.add(a_kudos(team, giver, receiver, at=when))
 
 
 async def plan_suggestions(db: Database, team: str, now: datetime) -> tuple[int, dict[str, int]]:
@@ -167,18 +156,7 @@ async def test_what_a_look_stores_is_what_the_rules_say(db: Database) -> None:
         kudos.append((giver, receiver, now - timedelta(minutes=rng.randrange(90 * 24 * 60))))
     async with db.session() as session:
         for i, (giver, receiver, when) in enumerate(kudos):
-            session.add(
-                Kudos(
-                    team_id=team,
-                    giver_id=giver,
-                    receiver_id=receiver,
-                    text="thanks",
-                    tags=[],
-                    source="command",
-                    source_key=f"k{i}",
-                    created_at=when,
-                )
-            )
+            session.add(a_kudos(team, giver, receiver, at=when, key=f"k{i}"))
     rule = expected(kudos, now)
     assert {k for k, _, _ in rule} == {allies.GIVE_BACK, allies.BREADTH}, "both kinds exercised"
 
