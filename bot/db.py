@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,25 @@ from bot import sqlite_driver
 
 # The unit of work handlers pass on to services (they open it, never query through it).
 Session = AsyncSession
+
+# Awaited with the session as the first statement of every transaction `Database.session`
+# opens in this context. A delivery's work sets it (bot/inbox.py, bot/lease.py): no
+# transaction of a run whose delivery is gone (erased with a person it names, or taken over
+# by another process) writes anything; it raises to stop the run.
+BEFORE_TRANSACTION: ContextVar[Callable[[AsyncSession], Awaitable[None]] | None] = ContextVar(
+    "before_transaction", default=None
+)
+
+
+@contextmanager
+def unfenced() -> Iterator[None]:
+    """Transactions about the delivery itself (its failure, its lease), which check its claim
+    version in their own statements, opened in the middle of its work."""
+    token = BEFORE_TRANSACTION.set(None)
+    try:
+        yield
+    finally:
+        BEFORE_TRANSACTION.reset(token)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -190,6 +210,9 @@ class Database:
     async def session(self) -> AsyncIterator[AsyncSession]:
         """Commit when the block ends normally, roll back when it raises."""
         async with self.sessions() as session, session.begin():
+            guard = BEFORE_TRANSACTION.get()
+            if guard is not None:
+                await guard(session)
             yield session
 
     @asynccontextmanager

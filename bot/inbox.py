@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
@@ -25,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import directory, i18n
 from bot.arrivals import Arrivals, wait_any
-from bot.db import Database
+from bot.db import BEFORE_TRANSACTION, Database, unfenced
 from bot.lease import Lease, LeaseLost
 from bot.logs import log_context
 from bot.metrics import DELIVERIES, HANDLER_SECONDS
@@ -336,10 +337,11 @@ class Inbox:
             await self._acks_first()  # requests being answered go first
             await lease.hold()  # and the delivery must still be this run's
 
-        guarded = BEFORE_CALL.set(before_slack_call)
+        guarded, fenced = BEFORE_CALL.set(before_slack_call), BEFORE_TRANSACTION.set(lease.fence)
         try:
             await self._process(inbound_id, delivery.kind, delivery.team_id, body, attempt, known)
         finally:
+            BEFORE_TRANSACTION.reset(fenced)
             BEFORE_CALL.reset(guarded)
             if self._held.get(inbound_id) is lease:
                 del self._held[inbound_id]
@@ -347,7 +349,8 @@ class Inbox:
     def _hold(self, lease: Lease) -> None:
         self._held[lease.inbound_id] = lease
         if self._renewer is None or self._renewer.done():
-            self._renewer = asyncio.create_task(self._renew_leases())
+            # Its own context: its transactions are no delivery's.
+            self._renewer = asyncio.create_task(self._renew_leases(), context=contextvars.Context())
 
     async def _renew_leases(self) -> None:
         """Every RENEW_EVERY, push out the leases of what this process is working on."""
@@ -363,8 +366,11 @@ class Inbox:
                         held={i: lease.version for i, lease in held.items()},
                         now=datetime.now(UTC),
                     )
-                for i in renewed:
-                    held[i].granted = max(held[i].granted, asked)
+                for i, lease in held.items():
+                    if i in renewed:
+                        lease.renewed(asked)
+                    else:  # taken over, or erased with a person it names
+                        lease.lost = True
             except Exception:
                 logger.exception("could not renew the leases of deliveries in progress")
 
@@ -404,17 +410,19 @@ class Inbox:
                 _lost(kind)
                 return
             except Exception as exc:
-                async with self.db.session() as session:
-                    # Only this claim's failure is recorded, and only then its outcome steps.
-                    status = await inbound.fail(
-                        session,
-                        inbound_id=inbound_id,
-                        attempts=attempt,
-                        now=datetime.now(UTC),
-                        error=error_summary(exc),
-                    )
-                    if status != "lost":
-                        await run_steps(session, work.on_outcome if work else [])
+                # Only this claim's failure is recorded, and only then its outcome steps; the
+                # fail statement checks the claim itself (the run's fence may have tripped).
+                with unfenced():
+                    async with self.db.session() as session:
+                        status = await inbound.fail(
+                            session,
+                            inbound_id=inbound_id,
+                            attempts=attempt,
+                            now=datetime.now(UTC),
+                            error=error_summary(exc),
+                        )
+                        if status != "lost":
+                            await run_steps(session, work.on_outcome if work else [])
                 if status == "lost":
                     _lost(kind)
                     return
@@ -561,8 +569,8 @@ class Fresh:
 
 def _lost(kind: str) -> None:
     logger.warning(
-        "lost the lease: another process took the delivery over; this run stops, its outcome "
-        "unrecorded",
+        "lost the delivery: another process took it over, or an erase deleted it with a "
+        "person it names; this run stops, its outcome unrecorded",
         extra={"outcome": "lost"},
     )
     DELIVERIES.labels(kind, "lost").inc()

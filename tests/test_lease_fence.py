@@ -1,6 +1,7 @@
 """A run that stalls past its lease (a GC pause, a starved CPU, a hung call) and finds the
 delivery taken over by another process neither reaches Slack again nor records its outcome
-over the new owner's; a live run keeps its delivery however long it takes."""
+over the new owner's; a live run keeps its delivery however long it takes; a run whose
+delivery was erased with a person it names writes nothing more."""
 
 from __future__ import annotations
 
@@ -11,26 +12,28 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
+from bot import lease
 from bot.db import Database
 from bot.inbox import Fresh, Work
-from bot.models import Inbound, Workspace
-from bot.services import inbound
+from bot.models import Inbound, Kudos, Workspace
+from bot.services import inbound, privacy
 from bot.services.people import ensure_workspace
-from tests.helpers import new_id, running_bot
+from tests.helpers import a_kudos, new_id, running_bot
 from tests.slack_double import SlackDouble
 
 
-async def _record(db: Database, team_id: str, n: int) -> Fresh:
+async def _record(db: Database, team_id: str, n: int, **payload: str) -> Fresh:
     """A delivery recorded as a serving process records it: claimed by itself at birth."""
     granted, key = time.monotonic(), f"event:{new_id('Ev')}"
+    body = {"n": n, **payload}
     async with db.session() as session:
         ids = await inbound.record_many(
             session,
-            rows=[{"team_id": team_id, "key": key, "kind": "post", "payload": {"n": n}}],
+            rows=[{"team_id": team_id, "key": key, "kind": "post", "payload": body}],
             now=datetime.now(UTC),
             attempts=inbound.CLAIMED_AT_BIRTH,
         )
-    return Fresh(ids[(team_id, key)], "post", team_id, {"n": n}, granted)
+    return Fresh(ids[(team_id, key)], "post", team_id, body, granted)
 
 
 async def _row(db: Database, row_id: int) -> Inbound:
@@ -209,3 +212,95 @@ async def test_a_live_run_past_half_its_lease_asks_once_and_posts(
     assert asked == [slow.id], "only the run past half its lease asked, once"
     assert sorted(_posted(slack, user)) == ["first 1", "first 2", "second 1", "second 2"]
     assert [(await _row(a.db, r.id)).status for r in (quick, slow)] == ["done", "done"]
+
+
+class _Erasable:
+    """A handler whose delivery names `bob`: it writes once, posts once, then waits for the
+    test (which erases bob meanwhile) and tries to write and post again."""
+
+    def __init__(self, bob: str, written_team: str) -> None:
+        self.bob = bob
+        self.written_team = written_team
+        self.paused = asyncio.Event()
+        self.go_on = asyncio.Event()
+        self.second_write_team = new_id("T")
+
+    async def __call__(self, work: Work) -> None:
+        async with work.db.session() as session:
+            session.add(a_kudos(self.written_team, new_id("U"), self.bob))
+        await work.client.chat_postMessage(channel=self.bob, text="first")
+        self.paused.set()
+        await self.go_on.wait()
+        try:
+            await work.client.chat_postMessage(channel=self.bob, text="second")
+        finally:
+            async with work.db.session() as session:
+                await ensure_workspace(session, team_id=self.second_write_team)
+
+
+async def test_a_run_whose_delivery_was_erased_writes_and_posts_nothing_more(
+    database_url: str, db: Database, slack: SlackDouble, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """bob erases his data while a delivery naming him is being worked on: the erase deletes
+    the delivery, so the run's next transaction writes nothing, its next Slack call (once
+    what the database said is older than ASK_AFTER) does not go out, and no outcome is kept."""
+    monkeypatch.setattr(lease, "ASK_AFTER", 0.2)
+    bob, team = new_id("U"), new_id("T")
+    slack.add_user(bob, team_id="T1")
+    handler = _Erasable(bob, team)
+    async with running_bot(database_url, slack) as a:
+        a.inbox.handlers["post"] = handler
+        fresh = await _record(a.db, team, 1, text=f"kudos <@{bob}> for the demo")
+        a.inbox.submit(fresh)
+        await asyncio.wait_for(handler.paused.wait(), 10)
+        async with a.db.session() as session:
+            await privacy.erase(session, team_id=team, user_id=bob)
+        await asyncio.sleep(lease.ASK_AFTER + 0.1)
+        handler.go_on.set()
+        await a.inbox.drain()
+        async with a.db.session() as session:
+            assert await session.get(Inbound, fresh.id) is None
+            assert await session.get(Workspace, handler.second_write_team) is None
+            kept = (await session.execute(select(Kudos).where(Kudos.team_id == team))).scalars()
+            assert [k.receiver_id for k in kept] != [bob], "the erase rewrote the first write"
+    assert _posted(slack, bob) == ["first"], "nothing posted after the erase"
+
+
+async def test_an_erase_waits_for_a_transaction_under_way_then_rewrites_what_it_wrote(
+    database_url: str, db: Database, slack: SlackDouble
+) -> None:
+    """A run's transaction that passed its fence before the erase began holds its delivery
+    until it commits: the erase waits for it (PostgreSQL; SQLite runs one writer at a time)
+    and then finds what it wrote, so nothing naming bob is left."""
+    bob, team = new_id("U"), new_id("T")
+    inside, go_on = asyncio.Event(), asyncio.Event()
+
+    async def give(work: Work) -> None:
+        async with work.db.session() as session:
+            session.add(a_kudos(team, new_id("U"), bob))
+            await session.flush()
+            inside.set()
+            await go_on.wait()
+
+    async with running_bot(database_url, slack) as a:
+        a.inbox.handlers["post"] = give
+        fresh = await _record(a.db, team, 1, text=f"kudos <@{bob}>")
+        a.inbox.submit(fresh)
+        await asyncio.wait_for(inside.wait(), 10)
+
+        async def erase() -> None:
+            async with a.db.session() as session:
+                await privacy.erase(session, team_id=team, user_id=bob)
+
+        erasing = asyncio.create_task(erase())
+        await asyncio.sleep(0.3)
+        assert not erasing.done(), "the erase waits for the transaction under way"
+        go_on.set()
+        await asyncio.wait_for(erasing, 10)
+        await a.inbox.drain()
+        async with a.db.session() as session:
+            kept = list(
+                (await session.execute(select(Kudos).where(Kudos.team_id == team))).scalars()
+            )
+            assert len(kept) == 1 and kept[0].receiver_id != bob
+            assert await session.get(Inbound, fresh.id) is None

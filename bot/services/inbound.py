@@ -10,6 +10,7 @@ from sqlalchemy import (
     Table,
     Text,
     bindparam,
+    case,
     cast,
     delete,
     func,
@@ -216,24 +217,30 @@ def _held(pairs: list[tuple[int, int]]) -> dict[str, Any]:
 RENEW_CHUNK = 1000
 
 
-async def renew(session: AsyncSession, *, held: dict[int, int], now: datetime) -> list[int]:
+async def renew(session: AsyncSession, *, held: dict[int, int], now: datetime) -> set[int]:
     """Extend the leases of deliveries still held at the claim version `held` maps them to;
-    a lease pushed further out (a failure's backoff) is left alone. Returns the ids renewed."""
+    a lease pushed further out (a failure's backoff) is left alone. Returns the ids still
+    held: one missing is gone (taken over, or erased with a person it names)."""
     until = now + LEASE
     items = list(held.items())
-    renewed: list[int] = []
+    renewed: set[int] = set()
     for start in range(0, len(items), RENEW_CHUNK):
         found = await _RENEW.rows(
             session, {**_held(items[start : start + RENEW_CHUNK]), "until": until}
         )
-        renewed.extend(inbound_id for (inbound_id,) in found)
+        renewed.update(inbound_id for (inbound_id,) in found)
     return renewed
 
 
 _RENEW = OnDriver(
     update(_INBOUND)
-    .where(*_STILL_HELD, _INBOUND.c.lease_until < bindparam("until"))
-    .values(lease_until=bindparam("until"))
+    .where(*_STILL_HELD)
+    .values(
+        lease_until=case(
+            (_INBOUND.c.lease_until < bindparam("until"), bindparam("until")),
+            else_=_INBOUND.c.lease_until,
+        )
+    )
     .returning(_INBOUND.c.id)
 )
 
@@ -248,6 +255,26 @@ async def payload_of(
         )
     )
     return found.scalar_one_or_none()
+
+
+async def still_held(session: AsyncSession, *, inbound_id: int, attempts: int) -> bool:
+    """Whether the delivery is still pending at this claim version, as the first statement of
+    a transaction its work opens. On PostgreSQL the row stays key-share locked to the end of
+    that transaction, so an erase (which deletes the deliveries naming the person first)
+    waits for it and then rewrites what it wrote; SQLite runs one writer at a time."""
+    params = {"inbound_id": inbound_id, "version": attempts}
+    return bool(await _STILL_HELD_ONE.rows(session, params))
+
+
+_STILL_HELD_ONE = OnDriver(
+    select(_INBOUND.c.id)
+    .where(
+        _INBOUND.c.id == bindparam("inbound_id"),
+        _INBOUND.c.attempts == bindparam("version"),
+        _INBOUND.c.status == "pending",
+    )
+    .with_for_update(read=True, key_share=True)
+)
 
 
 async def confirm(session: AsyncSession, *, inbound_id: int, attempts: int, now: datetime) -> bool:

@@ -219,7 +219,10 @@ async def save_profiles(
             "slack_locale": p.locale,
             "engaged_at": now if p.user_id == engaged else None,
         }
-        for p in profiles
+        # In one order everywhere: two deliveries saving the same people at once (ann's
+        # kudos to cy, cy's to ann) take their rows' locks in the same order, so neither
+        # waits for the other in a deadlock (PostgreSQL).
+        for p in sorted(profiles, key=lambda p: p.user_id)
     ]
     saved = await _SAVE_PROFILES[dialect_of(session)].many(session, rows)
     return {p.user_id: p for p in (detached(Person, _PERSON_KEYS, row) for row in saved)}

@@ -314,6 +314,12 @@ async def erase(
     """
     anon = anonymous_id()
     deleted = 0
+    # The delivery log first: every delivery that names them, whatever its state (not counted
+    # in what they are told: those are Slack's messages to allybot, not records of them).
+    # Work on one of them stops at its next transaction (bot.lease.Lease.fence); one whose
+    # transaction is under way holds its row until it ends (PostgreSQL), so what it wrote is
+    # there for the statements below.
+    await inbound.forget_person(session, team_id=team_id, user_id=user_id, keep_id=delivery_id)
     owned = select(Commitment.id).where(
         Commitment.team_id == team_id, Commitment.owner_id == user_id
     )
@@ -421,9 +427,6 @@ async def erase(
         .values(receiver_id=anon)
         .execution_options(synchronize_session=False)
     )
-    # The delivery log: every delivery that names them, whatever its state (not counted in
-    # what they are told: those are Slack's messages to allybot, not records of them).
-    await inbound.forget_person(session, team_id=team_id, user_id=user_id, keep_id=delivery_id)
     # What others wrote that mentions them now mentions the anonymous id instead.
     for column in SCRUBBED:
         await _scrub(session, column, team_id=team_id, user_id=user_id, anon=anon)
