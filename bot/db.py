@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from datetime import UTC, date, datetime
@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Date, DateTime, event
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import URL, Dialect, make_url
+from sqlalchemy.engine import URL, Connection, Dialect, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
@@ -30,13 +31,25 @@ from bot import sqlite_driver
 # The unit of work handlers pass on to services (they open it, never query through it).
 Session = AsyncSession
 
-# Awaited with the session as the first statement of every transaction `Database.session`
-# opens in this context. A delivery's work sets it (bot/inbox.py, bot/lease.py): no
-# transaction of a run whose delivery is gone (erased with a person it names, or taken over
-# by another process) writes anything; it raises to stop the run.
-BEFORE_TRANSACTION: ContextVar[Callable[[AsyncSession], Awaitable[None]] | None] = ContextVar(
+# Run on the connection as the first statement of every transaction a session of `Database`
+# begins in this context (a session that sends nothing begins none). A delivery's work sets
+# it (bot/inbox.py, bot/lease.py): no transaction of a run whose delivery is gone (erased
+# with a person it names, or taken over by another process) writes anything; it raises to
+# stop the run.
+BEFORE_TRANSACTION: ContextVar[Callable[[Connection], None] | None] = ContextVar(
     "before_transaction", default=None
 )
+
+
+class _FencedSession(OrmSession):
+    """The ORM session `Database.session` opens: BEFORE_TRANSACTION runs as it begins."""
+
+
+@event.listens_for(_FencedSession, "after_begin")
+def _fence(_session: OrmSession, _transaction: Any, connection: Connection) -> None:
+    guard = BEFORE_TRANSACTION.get()
+    if guard is not None:
+        guard(connection)
 
 
 @contextmanager
@@ -198,7 +211,9 @@ class Database:
     def __init__(self, url: str | URL, **engine_kwargs: Any) -> None:
         self.url = make_url(url)
         self.engine = create_engine(url, **engine_kwargs)
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.sessions = async_sessionmaker(
+            self.engine, expire_on_commit=False, sync_session_class=_FencedSession
+        )
         self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self._optimized_at = time.monotonic()  # statistics are looked after at start
 
@@ -210,9 +225,6 @@ class Database:
     async def session(self) -> AsyncIterator[AsyncSession]:
         """Commit when the block ends normally, roll back when it raises."""
         async with self.sessions() as session, session.begin():
-            guard = BEFORE_TRANSACTION.get()
-            if guard is not None:
-                await guard(session)
             yield session
 
     @asynccontextmanager

@@ -368,7 +368,7 @@ class Inbox:
                     )
                 for i, lease in held.items():
                     if i in renewed:
-                        lease.renewed(asked)
+                        lease.granted = max(lease.granted, asked)
                     else:  # taken over, or erased with a person it names
                         lease.lost = True
             except Exception:

@@ -17,14 +17,10 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.engine import Connection
 
 from bot.db import Database, unfenced
 from bot.services import inbound
-
-# How long what the database last said of a delivery stands before a Slack call asks again:
-# the most a run may go on calling Slack for a delivery erased meanwhile.
-ASK_AFTER = 1.0
 
 
 class LeaseLost(Exception):
@@ -43,38 +39,26 @@ class Lease:
     granted: float
     db: Database = field(repr=False)
     lost: bool = False  # once lost, never asked again
-    # When the database last said the delivery is still this run's (time.monotonic()).
-    seen: float = field(default=0.0, repr=False)
 
-    def __post_init__(self) -> None:
-        self.seen = max(self.seen, self.granted)
-
-    def renewed(self, asked: float) -> None:
-        """The database renewed the lease (asked at `asked`)."""
-        self.granted = max(self.granted, asked)
-        self.seen = max(self.seen, asked)
-
-    async def fence(self, session: AsyncSession) -> None:
-        """The first statement of a transaction the run opens: raise LeaseLost, before
+    def fence(self, connection: Connection) -> None:
+        """The first statement of a transaction the run begins: raise LeaseLost, before
         anything is written, once the delivery is gone or another run's."""
         if self.lost:
             raise LeaseLost(self.inbound_id)
-        asked = time.monotonic()
-        mine = await inbound.still_held(session, inbound_id=self.inbound_id, attempts=self.version)
+        mine = inbound.still_held(connection, inbound_id=self.inbound_id, attempts=self.version)
         if not mine:
             self.lost = True
             raise LeaseLost(self.inbound_id)
-        self.seen = max(self.seen, asked)
 
     async def hold(self) -> None:
-        """Return if the lease is still this run's; raise LeaseLost if not. What the database
-        said within ASK_AFTER stands (a transaction's fence, a renewal), and a lease granted
-        within half its length (the other half left for a call to reach Slack and for clocks
-        to differ between replicas); past either, the database is asked."""
+        """Return if the lease is still this run's; raise LeaseLost if not. Renewals come every
+        RENEW_EVERY (under a third of the lease) and mark a lease whose delivery is gone as
+        lost, so a run that is not stalled passes on what it remembers; past half the lease
+        (the other half left for a call to reach Slack and for clocks to differ between
+        replicas), the database is asked."""
         if self.lost:
             raise LeaseLost(self.inbound_id)
-        now = time.monotonic()
-        if now - self.seen < ASK_AFTER and now - self.granted < inbound.LEASE.total_seconds() / 2:
+        if time.monotonic() - self.granted < inbound.LEASE.total_seconds() / 2:
             return
         asked = time.monotonic()
         with unfenced():
@@ -88,4 +72,4 @@ class Lease:
         if not mine:
             self.lost = True
             raise LeaseLost(self.inbound_id)
-        self.renewed(asked)
+        self.granted = max(self.granted, asked)

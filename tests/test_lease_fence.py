@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from bot import lease
 from bot.db import Database
 from bot.inbox import Fresh, Work
 from bot.models import Inbound, Kudos, Workspace
@@ -242,9 +241,9 @@ async def test_a_run_whose_delivery_was_erased_writes_and_posts_nothing_more(
     database_url: str, db: Database, slack: SlackDouble, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """bob erases his data while a delivery naming him is being worked on: the erase deletes
-    the delivery, so the run's next transaction writes nothing, its next Slack call (once
-    what the database said is older than ASK_AFTER) does not go out, and no outcome is kept."""
-    monkeypatch.setattr(lease, "ASK_AFTER", 0.2)
+    the delivery, so the run's next transaction writes nothing, its next Slack call (once a
+    lease renewal found the delivery gone) does not go out, and no outcome is kept."""
+    monkeypatch.setattr(inbound, "RENEW_EVERY", timedelta(seconds=0.2))
     bob, team = new_id("U"), new_id("T")
     slack.add_user(bob, team_id="T1")
     handler = _Erasable(bob, team)
@@ -255,7 +254,7 @@ async def test_a_run_whose_delivery_was_erased_writes_and_posts_nothing_more(
         await asyncio.wait_for(handler.paused.wait(), 10)
         async with a.db.session() as session:
             await privacy.erase(session, team_id=team, user_id=bob)
-        await asyncio.sleep(lease.ASK_AFTER + 0.1)
+        await asyncio.sleep(3 * inbound.RENEW_EVERY.total_seconds())
         handler.go_on.set()
         await a.inbox.drain()
         async with a.db.session() as session:

@@ -20,6 +20,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from bot.arrivals import CHANNEL
@@ -257,16 +258,17 @@ async def payload_of(
     return found.scalar_one_or_none()
 
 
-async def still_held(session: AsyncSession, *, inbound_id: int, attempts: int) -> bool:
+def still_held(connection: Connection, *, inbound_id: int, attempts: int) -> bool:
     """Whether the delivery is still pending at this claim version, as the first statement of
-    a transaction its work opens. On PostgreSQL the row stays key-share locked to the end of
-    that transaction, so an erase (which deletes the deliveries naming the person first)
-    waits for it and then rewrites what it wrote; SQLite runs one writer at a time."""
+    a transaction its work begins (run as it begins, on its connection: bot.db). On
+    PostgreSQL the row stays key-share locked to the end of that transaction, so an erase
+    (which deletes the deliveries naming the person first) waits for it and then rewrites
+    what it wrote; SQLite runs one writer at a time."""
     params = {"inbound_id": inbound_id, "version": attempts}
-    return bool(await _STILL_HELD_ONE.rows(session, params))
+    return connection.execute(_STILL_HELD_ONE, params).first() is not None
 
 
-_STILL_HELD_ONE = OnDriver(
+_STILL_HELD_ONE = (
     select(_INBOUND.c.id)
     .where(
         _INBOUND.c.id == bindparam("inbound_id"),
