@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    Integer,
     Table,
     Text,
     bindparam,
@@ -199,18 +200,38 @@ async def claim_expired(
 
 _INBOUND = typing.cast(Table, Inbound.__table__)
 
-# Deliveries still pending at the (id, claim version) pairs given as `pairs` (their ids also
-# as `ids`), found by id: SQLite reads (id, version) IN (…) alone with the status index,
-# every pending delivery, and without statistics even with the ids (tests/test_hot_plans.py).
-_STILL_HELD = (
+# Deliveries still pending at the (id, claim version) pairs held, found by id. SQLite:
+# `pairs` an expanding (id, version) IN (…), with the ids alone as `ids` (SQLite reads
+# (id, version) IN (…) alone with the status index, every pending delivery, and without
+# statistics even with the ids: tests/test_hot_plans.py). PostgreSQL: the pairs as two
+# arrays, `ids` and `versions`, joined as a table (one parameter each, however many are
+# held: no IN list to spread out and bind value by value on every call).
+_STILL_HELD_SQLITE = (
     _INBOUND.c.id.in_(bindparam("ids", expanding=True)),
     tuple_(_INBOUND.c.id, _INBOUND.c.attempts).in_(bindparam("pairs", expanding=True)),
     _INBOUND.c.status == "pending",
 )
+_HELD_PG = (
+    func.unnest(
+        bindparam("ids", type_=postgresql.ARRAY(Integer)),
+        bindparam("versions", type_=postgresql.ARRAY(Integer)),
+    )
+    .table_valued("id", "version")
+    .render_derived(name="held")
+)
+_STILL_HELD_PG = (
+    _INBOUND.c.id == _HELD_PG.c.id,
+    _INBOUND.c.attempts == _HELD_PG.c.version,
+    _INBOUND.c.status == "pending",
+)
+_STILL_HELD = {"sqlite": _STILL_HELD_SQLITE, "postgresql": _STILL_HELD_PG}
 
 
-def _held(pairs: list[tuple[int, int]]) -> dict[str, Any]:
-    return {"ids": [inbound_id for inbound_id, _ in pairs], "pairs": pairs}
+def _held(session: AsyncSession, pairs: list[tuple[int, int]]) -> dict[str, Any]:
+    ids = [inbound_id for inbound_id, _ in pairs]
+    if dialect_of(session) == "postgresql":
+        return {"ids": ids, "versions": [version for _, version in pairs]}
+    return {"ids": ids, "pairs": pairs}
 
 
 # Leases renewed per statement: a burst can leave thousands waiting in one process, and
@@ -226,24 +247,27 @@ async def renew(session: AsyncSession, *, held: dict[int, int], now: datetime) -
     items = list(held.items())
     renewed: set[int] = set()
     for start in range(0, len(items), RENEW_CHUNK):
-        found = await _RENEW.rows(
-            session, {**_held(items[start : start + RENEW_CHUNK]), "until": until}
+        found = await _RENEW[dialect_of(session)].rows(
+            session, {**_held(session, items[start : start + RENEW_CHUNK]), "until": until}
         )
         renewed.update(inbound_id for (inbound_id,) in found)
     return renewed
 
 
-_RENEW = OnDriver(
-    update(_INBOUND)
-    .where(*_STILL_HELD)
-    .values(
-        lease_until=case(
-            (_INBOUND.c.lease_until < bindparam("until"), bindparam("until")),
-            else_=_INBOUND.c.lease_until,
+_RENEW = {
+    dialect: OnDriver(
+        update(_INBOUND)
+        .where(*still_held)
+        .values(
+            lease_until=case(
+                (_INBOUND.c.lease_until < bindparam("until"), bindparam("until")),
+                else_=_INBOUND.c.lease_until,
+            )
         )
+        .returning(_INBOUND.c.id)
     )
-    .returning(_INBOUND.c.id)
-)
+    for dialect, still_held in _STILL_HELD.items()
+}
 
 
 async def payload_of(
@@ -308,17 +332,20 @@ async def finish_many(
     One missing was taken over by another run (its lease ran out meanwhile): that one owns it."""
     if not held:
         return set()
-    found = await _FINISH.rows(session, {**_held(held), "now": now})
+    found = await _FINISH[dialect_of(session)].rows(session, {**_held(session, held), "now": now})
     return {(inbound_id, version) for inbound_id, version in found}
 
 
 # Core on the table, not the ORM's bulk UPDATE: every kudos ends with it (bot/outcomes.py).
-_FINISH = OnDriver(
-    update(_INBOUND)
-    .where(*_STILL_HELD)
-    .values(status="done", payload=None, finished_at=bindparam("now"), error=None)
-    .returning(_INBOUND.c.id, _INBOUND.c.attempts)
-)
+_FINISH = {
+    dialect: OnDriver(
+        update(_INBOUND)
+        .where(*still_held)
+        .values(status="done", payload=None, finished_at=bindparam("now"), error=None)
+        .returning(_INBOUND.c.id, _INBOUND.c.attempts)
+    )
+    for dialect, still_held in _STILL_HELD.items()
+}
 
 
 async def fail(

@@ -30,7 +30,7 @@ from bot import text as texts
 from bot.db import dialect_of
 from bot.i18n import _, format_number, ngettext
 from bot.models import Ally, Kudos, Person, Workspace
-from bot.on_driver import OnDriver
+from bot.on_driver import DIALECTS, OnDriver, among
 from bot.services import allies, dm_budget
 from bot.text import Source, TextRefused
 
@@ -243,7 +243,7 @@ async def give(
     midnight = local_midnight(now, giver.tz)
     # One read for the three rules: this source given before (a retry), and the giver's
     # kudos since midnight or the merge window; and whether any of them are allies.
-    found = await _GIVEN.rows(
+    found = await _GIVEN[dialect_of(session)].rows(
         session,
         {
             "team_id": team_id,
@@ -349,20 +349,23 @@ _INSERT = {"postgresql": _insert_statement(pg_insert), "sqlite": _insert_stateme
 _COLUMNS = [column.key for column in cast(Table, Kudos.__table__).c]
 
 
-def _given_statement() -> Select[bool, str, datetime, str]:
+def _given_statement(dialect: str) -> Select[bool, str, datetime, str]:
     """The giver's recent kudos (and this source's), each row also saying whether the giver
     and a receiver are allies; one row of NULLs with that answer when there are none."""
     team: BindParameter[str] = bindparam("team_id")
     giver: BindParameter[str] = bindparam("giver_id")
-    receivers: BindParameter[list[str]] = bindparam("receivers", expanding=True)
     # Two look-ups, one per direction, each on its own index: one OR under the workspace is
     # read by SQLite as every ally pair of the workspace.
     allied = or_(
         select(Ally.id)
-        .where(Ally.team_id == team, Ally.user_id == giver, Ally.ally_id.in_(receivers))
+        .where(
+            Ally.team_id == team, Ally.user_id == giver, among(Ally.ally_id, "receivers", dialect)
+        )
         .exists(),
         select(Ally.id)
-        .where(Ally.team_id == team, Ally.ally_id == giver, Ally.user_id.in_(receivers))
+        .where(
+            Ally.team_id == team, Ally.ally_id == giver, among(Ally.user_id, "receivers", dialect)
+        )
         .exists(),
     )
     one = select(literal(1).label("one")).subquery("one")
@@ -386,7 +389,7 @@ def _given_statement() -> Select[bool, str, datetime, str]:
     )
 
 
-_GIVEN = OnDriver(_given_statement())
+_GIVEN = {dialect: OnDriver(_given_statement(dialect)) for dialect in DIALECTS}
 
 
 def privacy_of(receiver: str, *, private: bool, quiet_receivers: Collection[str]) -> str | None:
