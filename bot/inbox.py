@@ -256,16 +256,23 @@ class Inbox:
         giver's profile, a new workspace)."""
         size = self.concurrency
         reads: dict[int, asyncio.Future[Known | None]] = {}
+        backs: dict[int, asyncio.Future[dict[int, dict[str, Any]]]] = {}
 
         async def one(index: int, waiting: Fresh) -> None:
             async with self._limit:
                 await self._acks_first()
-                fresh = waiting if waiting.payload else await self._read_back(waiting)
-                if fresh is None:
-                    return
                 group = index // size
+                started = batch[group * size : (group + 1) * size]
+                fresh: Fresh | None = waiting
+                if not waiting.payload:  # waited by id: its group's payloads are read back
+                    if group not in backs:
+                        backs[group] = asyncio.ensure_future(self._read_back(started))
+                    payload = (await asyncio.shield(backs[group])).get(waiting.id)
+                    fresh = replace(waiting, payload=payload) if payload else None
+                if fresh is None:
+                    self._held.pop(waiting.id, None)  # nothing left to do here
+                    return
                 if group not in reads:
-                    started = batch[group * size : (group + 1) * size]
                     reads[group] = asyncio.ensure_future(self._read_ahead(started))
                 known = await asyncio.shield(reads[group])
                 await self.process(
@@ -302,17 +309,12 @@ class Inbox:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._answered.wait(), ACKS_FIRST_S)
 
-    async def _read_back(self, fresh: Fresh) -> Fresh | None:
-        """The payload of a delivery that waited without it in memory; None when it is no
-        longer this process's (taken over meanwhile) or has nothing left to do."""
+    async def _read_back(self, group: list[Fresh]) -> dict[int, dict[str, Any]]:
+        """The payloads of those of a group that waited without them in memory, in one
+        statement, by id; one missing is no longer this process's (taken over, or erased)."""
+        held = [(f.id, inbound.CLAIMED_AT_BIRTH) for f in group if not f.payload]
         async with self.db.session() as session:
-            payload = await inbound.payload_of(
-                session, inbound_id=fresh.id, attempts=inbound.CLAIMED_AT_BIRTH
-            )
-        if payload is None:
-            self._held.pop(fresh.id, None)
-            return None
-        return replace(fresh, payload=payload)
+            return await inbound.payloads_of(session, held=held)
 
     async def process(
         self,

@@ -41,14 +41,14 @@ async def test_a_burst_beyond_what_is_held_in_memory_is_read_back_and_done_once(
 ) -> None:
     monkeypatch.setattr(inbox_module, "MAX_AHEAD", 3)
     done: Counter[int] = Counter()
-    read_back: list[int] = []
-    payload_of = inbound.payload_of
+    read_back: list[list[int]] = []
+    payloads_of = inbound.payloads_of
 
-    async def counting_payload_of(session: Any, **kw: Any) -> Any:
-        read_back.append(kw["inbound_id"])
-        return await payload_of(session, **kw)
+    async def counting_payloads_of(session: Any, **kw: Any) -> Any:
+        read_back.append([inbound_id for inbound_id, _ in kw["held"]])
+        return await payloads_of(session, **kw)
 
-    monkeypatch.setattr(inbound, "payload_of", counting_payload_of)
+    monkeypatch.setattr(inbound, "payloads_of", counting_payloads_of)
 
     async def handler(work: Work) -> None:
         done[int(work.body["n"])] += 1
@@ -62,7 +62,11 @@ async def test_a_burst_beyond_what_is_held_in_memory_is_read_back_and_done_once(
             bot.inbox.submit(fresh)
         await bot.inbox.drain()
     assert done == Counter(range(10)), "each delivery once, with its own payload"
-    assert read_back == [f.id for f in deliveries[3:]], "those beyond the third waited by id"
+    index = {f.id: n for n, f in enumerate(deliveries)}
+    read = [index[i] for ids in read_back for i in ids]
+    assert sorted(read) == list(range(3, 10)), "those beyond the third waited by id, once each"
+    size = bot.inbox.concurrency
+    assert len(read_back) == len({n // size for n in read}), "one read per group started together"
     async with db.session() as session:
         found = await session.execute(
             select(Inbound.status, Inbound.attempts, Inbound.payload).where(Inbound.team_id == team)

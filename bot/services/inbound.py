@@ -270,16 +270,21 @@ _RENEW = {
 }
 
 
-async def payload_of(
-    session: AsyncSession, *, inbound_id: int, attempts: int
-) -> dict[str, Any] | None:
-    """A delivery's payload while it is pending at this claim version; None otherwise."""
-    found = await session.execute(
-        select(Inbound.payload).where(
-            Inbound.id == inbound_id, Inbound.attempts == attempts, Inbound.status == "pending"
-        )
-    )
-    return found.scalar_one_or_none()
+async def payloads_of(
+    session: AsyncSession, *, held: list[tuple[int, int]]
+) -> dict[int, dict[str, Any]]:
+    """The payloads of deliveries still pending at the (id, claim version) pairs held, by id,
+    in one statement; one missing is no longer this claim's (taken over, or erased)."""
+    if not held:
+        return {}
+    found = await session.execute(_PAYLOADS[dialect_of(session)], _held(session, held))
+    return {inbound_id: payload for inbound_id, payload in found if payload is not None}
+
+
+_PAYLOADS = {
+    dialect: select(_INBOUND.c.id, _INBOUND.c.payload).where(*still_held)
+    for dialect, still_held in _STILL_HELD.items()
+}
 
 
 def still_held(connection: Connection, *, inbound_id: int, attempts: int) -> bool:
