@@ -45,10 +45,17 @@ class Lease:
         anything is written, once the delivery is gone or another run's."""
         if self.lost:
             raise LeaseLost(self.inbound_id)
-        mine = inbound.still_held(connection, inbound_id=self.inbound_id, attempts=self.version)
-        if not mine:
-            self.lost = True
-            raise LeaseLost(self.inbound_id)
+        inbound.fence(
+            connection,
+            inbound_id=self.inbound_id,
+            attempts=self.version,
+            missing=self._gone,
+        )
+
+    def _gone(self) -> LeaseLost:
+        """The delivery was found gone: this lease is lost for good (no Slack call either)."""
+        self.lost = True
+        return LeaseLost(self.inbound_id)
 
     async def hold(self) -> None:
         """Return if the lease is still this run's; raise LeaseLost if not. Renewals come every

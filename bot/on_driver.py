@@ -18,13 +18,14 @@ from typing import Any, TypeVar, cast
 import asyncpg
 from sqlalchemy import any_, bindparam
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.engine import CursorResult, Engine
+from sqlalchemy.engine import Connection, CursorResult, Engine
 from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import QueryableAttribute, class_mapper, make_transient_to_detached
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement, ColumnElement, Executable
+from sqlalchemy.util import await_
 
 from bot.db import dialect_of
 
@@ -68,6 +69,10 @@ class OnDriver:
             await driver.run(driver.connection.executemany, sql, many)
             return []
         return await driver.run(driver.connection.fetchmany, sql, many)
+
+    def bound(self, dialect: Dialect, params: Mapping[str, Any]) -> tuple[str, list[Any]]:
+        """The SQL and its values in order, for a driver of `dialect` to run as it is."""
+        return self._bound(dialect, params)
 
     def _bound(self, dialect: Dialect, params: Mapping[str, Any]) -> tuple[str, list[Any]]:
         """The SQL for these parameters (a list given to an IN is spread out, as SQLAlchemy
@@ -124,6 +129,20 @@ def detached(model: type[_Model], keys: Sequence[str], row: Sequence[Any]) -> _M
     return instance
 
 
+def run_script_now(connection: Connection, script: str) -> None:
+    """Statements without parameters, in one trip (PostgreSQL's simple query protocol), in
+    the connection's transaction, from synchronous code SQLAlchemy runs for an async session
+    (an event listener such as a session's `after_begin`). Each statement reads the database
+    as it is when that statement starts."""
+    adapter: Any = connection.connection.dbapi_connection
+    driver = await_(_begun(adapter))
+    if driver is None:
+        raise RuntimeError("a script runs in a transaction")
+    if connection.engine.dispatch.before_cursor_execute:
+        connection.engine.dispatch.before_cursor_execute(connection, None, script, (), None, False)
+    await_(_Driver(driver, connection.engine).run(driver.execute, script))
+
+
 def _processors(compiled: SQLCompiler, dialect: Dialect) -> _Processors:
     """Each parameter's bind processor on this dialect (JSON serialised, datetimes in UTC)."""
     found: dict[str, Callable[[Any], Any]] = {}
@@ -156,7 +175,9 @@ class _Driver:
             records = await method(sql, *args)
         except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise _as_sqlalchemy(exc, sql) from exc
-        return [tuple(record) for record in records or ()]
+        if not isinstance(records, list):  # a command's status (execute, executemany)
+            return []
+        return [tuple(record) for record in records]
 
 
 def _as_sqlalchemy(exc: Exception, sql: str) -> DBAPIError:
@@ -191,6 +212,16 @@ async def _in_transaction(session: AsyncSession) -> Any | None:
     adapter: Any = raw.dbapi_connection  # SQLAlchemy's asyncpg adapter
     if transaction is None or not hasattr(adapter, "_start_transaction"):
         return None
+    driver = await _begun(adapter)
+    if driver is None:
+        return None
+    session.info[_DRIVER] = (transaction, driver)
+    return driver
+
+
+async def _begun(adapter: Any) -> Any | None:
+    """The asyncpg connection under SQLAlchemy's adapter, its transaction begun as the
+    adapter begins it before a statement; None in autocommit (no transaction to run in)."""
     if adapter._transaction is None:
         async with adapter._execute_mutex:
             if adapter._transaction is None:
@@ -198,10 +229,9 @@ async def _in_transaction(session: AsyncSession) -> Any | None:
                     await adapter._start_transaction()
                 except Exception as exc:  # as SQLAlchemy raises it before a statement
                     raise DBAPIError("BEGIN", None, exc, hide_parameters=True) from exc
-        if adapter._transaction is None:  # autocommit: no transaction to run in
+        if adapter._transaction is None:
             return None
-    session.info[_DRIVER] = (transaction, raw.driver_connection)
-    return raw.driver_connection
+    return adapter._connection
 
 
 _DRIVER = "allybot.driver"

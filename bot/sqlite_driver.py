@@ -22,7 +22,8 @@ import collections
 import contextlib
 import contextvars
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import aiosqlite
@@ -38,6 +39,20 @@ from sqlalchemy.util.queue import Empty, Full, QueueCommon
 _Ran = tuple[Any, list[Any], int, int | None]
 
 
+@dataclass(frozen=True)
+class Check:
+    """A query run before a transaction's first statement, in its trip: when it finds no
+    row, what `missing()` returns is raised instead of running the statement."""
+
+    sql: str
+    parameters: tuple[Any, ...]
+    missing: Callable[[], BaseException]
+
+
+class _Missing(Exception):
+    """A Check found no row (raised in aiosqlite's thread, replaced in the event loop's)."""
+
+
 def _execute(
     raw: sqlite3.Connection,
     operation: str,
@@ -45,11 +60,15 @@ def _execute(
     many: bool,
     begin: bool,
     commit: bool,
+    check: Check | None,
 ) -> _Ran:
     """In aiosqlite's thread: the whole statement, its rows read and its cursor closed;
-    `begin`: the transaction's BEGIN IMMEDIATE first; `commit`: its COMMIT after."""
+    `begin`: the transaction's BEGIN IMMEDIATE first, then `check`; `commit`: its COMMIT
+    after."""
     if begin and not raw.in_transaction:
         raw.execute("BEGIN IMMEDIATE")
+    if check is not None and raw.execute(check.sql, check.parameters).fetchone() is None:
+        raise _Missing
     cursor = raw.cursor()
     try:
         if many:
@@ -112,11 +131,15 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
         async with adapted._execute_mutex:
             connection: aiosqlite.Connection = self._connection  # type: ignore[assignment]
             raw = connection._conn
-            begin, commit = adapted._begin_pending, adapted._commit_next
+            begin, commit, check = adapted._begin_pending, adapted._commit_next, adapted._check
+            adapted._check = None
             try:
                 self._ran = await connection._execute(
-                    _execute, raw, operation, parameters, many, begin, commit
+                    _execute, raw, operation, parameters, many, begin, commit, check
                 )
+            except _Missing:
+                assert check is not None
+                raise check.missing() from None
             except BaseException:
                 # A BEGIN that failed (locked past busy_timeout) is tried again with the
                 # next statement; one that ran leaves the transaction for a ROLLBACK.
@@ -138,13 +161,14 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
 class OneTripConnection(AsyncAdapt_aiosqlite_connection):
     """Transactions whose BEGIN IMMEDIATE, and when asked COMMIT, ride with a statement."""
 
-    __slots__ = ("_begin_pending", "_commit_next")
+    __slots__ = ("_begin_pending", "_check", "_commit_next")
     _cursor_cls = OneTripCursor
 
     def __init__(self, dbapi: Any, connection: Any) -> None:
         super().__init__(dbapi, connection)
         self._begin_pending = False
         self._commit_next = False
+        self._check: Check | None = None
 
     def begin_immediate(self) -> None:
         """SQLAlchemy began a transaction: take SQLite's write lock with the first statement
@@ -156,9 +180,15 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
         one trip, so its caller holds the connection for that one trip alone."""
         self._commit_next = True
 
+    def check_first(self, check: Check) -> None:
+        """Run `check` in the trip of the transaction's next statement, before it: a check
+        at the start of every transaction costs no trip of its own (bot.lease)."""
+        self._check = check
+
     def forget_pending(self) -> None:
         """Given back to the pool: what was asked for the next statement is forgotten."""
         self._begin_pending = self._commit_next = False
+        self._check = None
 
     def _open(self) -> bool:
         raw: sqlite3.Connection | None = self._connection._connection

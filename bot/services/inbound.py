@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typing
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,12 +23,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from bot import sqlite_driver
 from bot.arrivals import CHANNEL
 from bot.db import dialect_of, insert_for
 from bot.models import Inbound
-from bot.on_driver import OnDriver
+from bot.on_driver import OnDriver, run_script_now
 
 # A process renews the leases of the deliveries it works on every RENEW_EVERY (see
 # bot/inbox.py), so a lease runs out only when its holder died or hung: then another process
@@ -287,24 +290,57 @@ _PAYLOADS = {
 }
 
 
-def still_held(connection: Connection, *, inbound_id: int, attempts: int) -> bool:
-    """Whether the delivery is still pending at this claim version, as the first statement of
-    a transaction its work begins (run as it begins, on its connection: bot.db). On
-    PostgreSQL the row stays key-share locked to the end of that transaction, so an erase
-    (which deletes the deliveries naming the person first) waits for it and then rewrites
-    what it wrote; SQLite runs one writer at a time."""
-    params = {"inbound_id": inbound_id, "version": attempts}
-    return connection.execute(_STILL_HELD_ONE, params).first() is not None
+# PostgreSQL advisory locks on a delivery (two-int keys, their own space apart from the
+# one-bigint keys of bot.services.dm_budget): shared by a transaction of its work, taken
+# exclusively by an erase before it deletes the delivery. An advisory lock gives the
+# transaction no id of its own, so one that only reads stays a read (no commit to flush),
+# where a row lock would make every one of them a write.
+DELIVERY_LOCKS = 1
 
 
-_STILL_HELD_ONE = (
-    select(_INBOUND.c.id)
-    .where(
+def fence(
+    connection: Connection,
+    *,
+    inbound_id: int,
+    attempts: int,
+    missing: Callable[[], Exception],
+) -> None:
+    """Raise what `missing()` returns unless the delivery is still pending at this claim
+    version: the first statements of a transaction its work begins (run as it begins:
+    bot.db, bot.lease). On PostgreSQL the delivery's lock is held shared to the end of that
+    transaction, so an erase (which locks the deliveries naming the person, then deletes
+    them, first) waits for it and then rewrites what it wrote; the check runs after the lock
+    (a statement of its own, so it sees an erase that ended meanwhile), both in one trip.
+    On SQLite, one writer at a time, the check rides in the trip of the transaction's
+    first statement, after its BEGIN IMMEDIATE."""
+    adapter: Any = connection.connection.dbapi_connection
+    if isinstance(adapter, sqlite_driver.OneTripConnection):
+        params = {"inbound_id": inbound_id, "version": attempts}
+        sql, args = _STILL_HELD_ONE.bound(connection.dialect, params)
+        adapter.check_first(sqlite_driver.Check(sql, tuple(args), missing))
+        return
+    # Integers only, so written into the script (a script of two statements takes none).
+    first, version = int(inbound_id), int(attempts)
+    script = (
+        f"SELECT pg_advisory_xact_lock_shared({DELIVERY_LOCKS}, {first}); "
+        f"SELECT 1 / count(*) FROM inbound WHERE id = {first} AND attempts = {version} "
+        "AND status = 'pending'"
+    )
+    try:
+        run_script_now(connection, script)
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) == _DIVISION_BY_ZERO:  # no such row
+            raise missing() from None
+        raise
+
+
+_DIVISION_BY_ZERO = "22012"
+_STILL_HELD_ONE = OnDriver(
+    select(_INBOUND.c.id).where(
         _INBOUND.c.id == bindparam("inbound_id"),
         _INBOUND.c.attempts == bindparam("version"),
         _INBOUND.c.status == "pending",
     )
-    .with_for_update(read=True, key_share=True)
 )
 
 
@@ -401,9 +437,15 @@ async def forget_person(
     retry of it is still recognised) without its payload."""
     pattern = f"%{user_id}%"
     names = or_(Inbound.key.like(pattern), cast(Inbound.payload, Text).like(pattern))
-    result = await session.execute(
-        delete(Inbound).where(Inbound.team_id == team_id, names, Inbound.id != (keep_id or 0))
-    )
+    theirs = (Inbound.team_id == team_id, names, Inbound.id != (keep_id or 0))
+    if dialect_of(session) == "postgresql":
+        # Work under way on one of them ends its transaction first (bot.lease: `fence`).
+        await session.execute(
+            select(func.pg_advisory_xact_lock(DELIVERY_LOCKS, Inbound.id))
+            .where(*theirs)
+            .order_by(Inbound.id)
+        )
+    result = await session.execute(delete(Inbound).where(*theirs))
     if keep_id:
         await session.execute(update(Inbound).where(Inbound.id == keep_id).values(payload=None))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
