@@ -48,6 +48,9 @@ def recording(db: Database) -> Iterator[list[tuple[str, Any]]]:
     ) -> None:
         if many and params and isinstance(params[0], (list, tuple, Mapping)):
             params = params[0]  # executemany: one row's parameters plan the same
+        if not params and ";" in statement:  # a script (inbound.fence): each statement
+            seen.extend((part, ()) for part in statement.split(";") if part.strip())
+            return
         seen.append((statement, params))
 
     event.listen(db.engine.sync_engine, "before_cursor_execute", record)
