@@ -339,7 +339,9 @@ async def forget_nudges(db: Database, *, looks: bool = True) -> int:
         if looks:
             await session.execute(delete(SuggestionCandidate))
             await session.execute(delete(SuggestionLook))
-    await maintain(db, "VACUUM nudges, allies")
+    # The looks' tables too: the next pass stores the very keys just deleted, and each
+    # would first be checked against its dead copy (a day of allybot never repeats a key).
+    await maintain(db, "VACUUM nudges, allies, suggestion_candidates, suggestion_looks")
     return gone
 
 
