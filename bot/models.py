@@ -140,6 +140,9 @@ class Kudos(Base):
         UniqueConstraint("team_id", "source_key", "receiver_id", name="uq_kudos_source"),
         Index("ix_kudos_giver_created", "team_id", "giver_id", "created_at"),
         Index("ix_kudos_receiver_created", "team_id", "receiver_id", "created_at"),
+        # Whether someone ever recognised someone (give-back's rule): one look-up. Without
+        # created_at, so it covers no statement that reads a period of someone's kudos.
+        Index("ix_kudos_pair", "team_id", "giver_id", "receiver_id"),
         # The workspace report scans a period of kudos: the pairs come from the index alone.
         Index(
             "ix_kudos_team_created",

@@ -32,6 +32,9 @@ class SuggestionCandidate(Base):
     team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     kind: Mapped[str] = mapped_column(String(32), primary_key=True)
     local_day: Mapped[date] = mapped_column(Date, primary_key=True)
+    # In the key, so that no two looks (each a workspace, zone and day) can store the same
+    # row: someone who moved zone that day may be found by both, and is planned from the
+    # one of the zone they are in.
+    tz: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     subject: Mapped[str] = mapped_column(String(64), primary_key=True)
-    tz: Mapped[str] = mapped_column(String(64))

@@ -8,7 +8,9 @@ from __future__ import annotations
 import random
 from collections import Counter
 from datetime import datetime, timedelta
+from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from bot.db import Database
@@ -168,3 +170,71 @@ async def test_what_a_look_stores_is_what_the_rules_say(db: Database) -> None:
     # Stored once: the same pass again plans from them and finds nothing new to store.
     assert (await plan_suggestions(db, team, now))[0] == 0
     assert await candidates(db, team) == stored
+
+
+async def seed_history(db: Database, team: str, now: datetime) -> tuple[list[str], list[Any]]:
+    """Twelve people, half in London and half in Tokyo, and 160 kudos among them over 90 days
+    (each giver's circle of a different width, so both kinds find someone)."""
+    rng = random.Random(16)
+    people = await seed_people(
+        db,
+        None,
+        team_id=team,
+        people=[{"tz": (LONDON, TOKYO)[i % 2], "tips_cadence": "off"} for i in range(12)],
+    )
+    kudos = []
+    for _ in range(160):
+        giver = rng.choice(people)
+        receiver = rng.choice([p for p in people[: 2 + people.index(giver) % 5] if p != giver])
+        kudos.append((giver, receiver, now - timedelta(minutes=rng.randrange(90 * 24 * 60))))
+    async with db.session() as session:
+        for i, (giver, receiver, when) in enumerate(kudos):
+            session.add(a_kudos(team, giver, receiver, at=when, key=f"k{i}"))
+    return people, kudos
+
+
+@pytest.mark.parametrize("everyone", [0.0, 2.0], ids=["workspace-at-once", "person-by-person"])
+async def test_both_ways_of_looking_store_what_the_rules_say(
+    db: Database, monkeypatch: pytest.MonkeyPatch, everyone: float
+) -> None:
+    """A look over most of a workspace counts all its recent kudos at once, a smaller one
+    those of its people; forced each way, both store exactly the rules' candidates: for
+    both zones, and for London alone when Tokyo's day is a Saturday (nobody there stored,
+    though London's people recognise them and are recognised by them)."""
+    monkeypatch.setattr(looks, "EVERYONE", everyone)
+    team = new_id("T")
+    thursday = at("2026-11-26 10:00", LONDON)  # 19:00 in Tokyo, a working day there too
+    people, kudos = await seed_history(db, team, thursday)
+    assert (await plan_suggestions(db, team, thursday))[0] == 2
+    stored = await candidates(db, team)
+    assert {(k, u, s) for k, _, u, s in stored} == expected(kudos, thursday)
+
+    friday = at("2026-11-27 16:00", LONDON)  # Saturday 01:00 in Tokyo: only London looked at
+    assert (await plan_suggestions(db, team, friday))[0] == 1
+    london = set(people[0::2])
+    rule = {(k, u, s) for k, u, s in expected(kudos, friday) if u in london}
+    assert rule, "London's people are due something"
+    stored = await candidates(db, team)
+    assert {(k, u, s) for k, day, u, s in stored if day == "2026-11-27"} == rule
+
+
+async def test_a_look_over_most_of_a_workspace_counts_all_its_kudos_at_once(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Which way a look goes: by the share of the workspace's people in its zones."""
+    seen: list[tuple[tuple[str, ...], bool]] = []
+    find = looks._FINDERS["suggestions"]
+
+    def recording(ctx: PlanContext, scope: looks.Scope) -> Any:
+        seen.append((scope.zones, scope.everyone))
+        return find(ctx, scope)
+
+    monkeypatch.setitem(looks._FINDERS, "suggestions", recording)
+    friday = at("2026-11-27 16:00", LONDON)  # Saturday in Tokyo: London alone is looked at
+    mostly_london, mostly_tokyo = new_id("T"), new_id("T")
+    for team, london in ((mostly_london, 3), (mostly_tokyo, 1)):
+        await seed_people(
+            db, None, team_id=team, people=[{"tz": LONDON}] * london + [{"tz": TOKYO}] * 2
+        )
+        assert (await plan_suggestions(db, team, friday))[0] == 1
+    assert seen == [((LONDON,), True), ((LONDON,), False)]

@@ -2,7 +2,7 @@
 once per workspace, zone and local day instead of on every pass.
 
 The first pass of a zone's working day (at or after its local midnight) claims the look with
-a unique key, so one replica does it, and stores the candidates every registered kind finds
+a unique key, so one replica does it, and stores the candidates every registered finder finds
 there; every pass that day plans the candidates who may be messaged at that moment, a join
 as cheap as any other kind's. Kudos given after a zone's look count from its next local day.
 """
@@ -10,12 +10,14 @@ as cheap as any other kind's. Kudos given after a zone's look count from its nex
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, literal, select
+from sqlalchemy import Select, and_, case, delete, func, insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql.selectable import CompoundSelect
 
 from bot.db import UTCDateTime, insert_for
 from bot.models import Person, Workspace
@@ -26,20 +28,42 @@ from scheduler.zones import deliverable
 # A zone's local day is at most a day behind or ahead of UTC's: older rows are never read.
 KEEP = timedelta(days=2)
 
-# Given the pass and a condition on `Person` (in a zone looked at now, joined to the
-# pass's clocks on the zone), selects who is due as (team_id, local_day, tz, user_id, subject).
-FindFn = Callable[[PlanContext, ColumnElement[bool]], Select[Any]]
+# A look whose zones hold at least this share of its workspace's people reads all the
+# workspace's recent kudos once (a scan and one aggregate for every kind), rather than
+# those of its people one by one: what the first pass after an install or an outage does.
+EVERYONE = 0.5
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What one look covers: a workspace's people in some of its zones."""
+
+    team_id: str
+    zones: tuple[str, ...]
+    # The zones hold most of the workspace's people (see EVERYONE).
+    everyone: bool
+
+    def people(self) -> ColumnElement[bool]:
+        """`Person` is one of the people looked at."""
+        # `tz IN (…)` is a hashed lookup, a list of (team, zone) pairs is not.
+        return and_(Person.team_id == self.team_id, Person.tz.in_(self.zones))
+
+
+# Given the pass and a look, selects who is due as (team_id, user_id, subject, kind): at
+# least everyone in the look's zones who is due; with `everyone`, it may find the whole
+# workspace's (the look keeps those in its zones).
+FindFn = Callable[[PlanContext, Scope], Select[Any] | CompoundSelect]
 
 _FINDERS: dict[str, FindFn] = {}
 
 
-def register(kind: str, find: FindFn) -> None:
-    _FINDERS[kind] = find
+def register(name: str, find: FindFn) -> None:
+    _FINDERS[name] = find
 
 
 async def look(session: AsyncSession, ctx: PlanContext) -> int:
     """Claim the looks not yet taken today (each workspace's zones on a working day) and
-    store what every kind finds there; returns how many this pass took. Once per pass."""
+    store what every finder finds there; returns how many this pass took. Once per pass."""
     if ctx.looked:
         return 0
     ctx.looked.add("suggestions")
@@ -65,22 +89,43 @@ async def look(session: AsyncSession, ctx: PlanContext) -> int:
     zones_of: dict[str, list[str]] = {}
     for team, tz in claimed:
         zones_of.setdefault(str(team), []).append(str(tz))
-    columns = ["team_id", "local_day", "tz", "user_id", "subject", "kind"]
     for team, team_zones in sorted(zones_of.items()):
-        # One workspace at a time: `tz IN (…)` is a hashed lookup, a list of pairs is not.
-        looked_at = and_(Person.team_id == team, Person.tz.in_(sorted(team_zones)))
-        for kind, find in sorted(_FINDERS.items()):
+        scope = Scope(team, tuple(sorted(team_zones)), await _holds_most(session, team, team_zones))
+        for _, find in sorted(_FINDERS.items()):
+            # No ON CONFLICT (which doubles the cost of each row): the look is this
+            # transaction's alone, and its key (workspace, zone, day) is in every row's.
             await session.execute(
-                insert_for(session, SuggestionCandidate)
-                .from_select(columns, find(ctx, looked_at).add_columns(literal(kind)))
-                .on_conflict_do_nothing(
-                    index_elements=["team_id", "kind", "local_day", "user_id", "subject"]
+                insert(SuggestionCandidate).from_select(
+                    ["team_id", "local_day", "tz", "user_id", "subject", "kind"],
+                    _in_scope(ctx, scope, find(ctx, scope).subquery("found")),
                 )
             )
     old = ctx.now.date() - KEEP
     for model in (SuggestionCandidate, SuggestionLook):
         await session.execute(delete(model).where(model.local_day < old))
     return len(claimed)
+
+
+async def _holds_most(session: AsyncSession, team: str, zones: list[str]) -> bool:
+    """Whether `zones` hold at least EVERYONE of the workspace's people."""
+    in_zones = func.coalesce(func.sum(case((Person.tz.in_(zones), 1), else_=0)), 0)
+    counted = select(func.count(), in_zones).where(Person.team_id == team)
+    total, looked_at = (await session.execute(counted)).one()
+    return bool(total) and int(looked_at) >= EVERYONE * int(total)
+
+
+def _in_scope(ctx: PlanContext, scope: Scope, found: Any) -> Select[Any]:
+    """(team, day, zone, person, subject, kind) of those found in the look's zones, on their
+    zone's local day."""
+    c = ctx.clocks
+    return (
+        select(
+            found.c.team_id, c.c.local_day, c.c.tz, found.c.user_id, found.c.subject, found.c.kind
+        )
+        .join(Person, and_(Person.team_id == found.c.team_id, Person.user_id == found.c.user_id))
+        .join(c, c.c.tz == Person.tz)
+        .where(scope.people())
+    )
 
 
 def candidates_due(ctx: PlanContext, kind: str) -> Select[Any]:
