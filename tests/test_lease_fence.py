@@ -303,3 +303,57 @@ async def test_an_erase_waits_for_a_transaction_under_way_then_rewrites_what_it_
             )
             assert len(kept) == 1 and kept[0].receiver_id != bob
             assert await session.get(Inbound, fresh.id) is None
+
+
+async def test_a_delivery_recorded_while_an_erase_waits_is_erased_whole_or_kept_whole(
+    database_url: str, db: Database, slack: SlackDouble
+) -> None:
+    """The erase waits for a transaction of one delivery naming bob; another naming bob is
+    recorded meanwhile and its run's transaction begins (PostgreSQL; SQLite runs one writer
+    at a time). Either the erase took that delivery, and then nothing its run wrote is left,
+    or it came after the erase and its run ends as usual."""
+    if db.dialect != "postgresql":
+        pytest.skip("SQLite runs one writer at a time: no transaction begins during an erase")
+    bob, team = new_id("U"), new_id("T")
+    inside = [asyncio.Event(), asyncio.Event()]
+    go_on = [asyncio.Event(), asyncio.Event()]
+
+    async def give(work: Work) -> None:
+        n = work.body["n"]
+        async with work.db.session() as session:
+            session.add(a_kudos(team, new_id("U"), bob))
+            await session.flush()
+            inside[n].set()
+            await go_on[n].wait()
+
+    async with running_bot(database_url, slack) as a:
+        a.inbox.handlers["post"] = give
+        first = await _record(a.db, team, 0, text=f"kudos <@{bob}>")
+        a.inbox.submit(first)
+        await asyncio.wait_for(inside[0].wait(), 10)
+
+        async def erase() -> None:
+            async with a.db.session() as session:
+                await privacy.erase(session, team_id=team, user_id=bob)
+
+        erasing = asyncio.create_task(erase())
+        await asyncio.sleep(0.3)
+        assert not erasing.done(), "the erase waits for the transaction under way"
+        second = await _record(a.db, team, 1, text=f"kudos <@{bob}> too")
+        a.inbox.submit(second)
+        # Its transaction begins now, or (once the erase holds its lock) after the erase.
+        await asyncio.wait([asyncio.ensure_future(inside[1].wait())], timeout=1)
+        go_on[0].set()
+        await asyncio.wait_for(erasing, 10)
+        async with a.db.session() as session:
+            taken = await session.get(Inbound, second.id) is None
+        go_on[1].set()
+        await a.inbox.drain()
+        async with a.db.session() as session:
+            kept = (await session.execute(select(Kudos).where(Kudos.team_id == team))).scalars()
+            to_bob = [k for k in kept if k.receiver_id == bob]
+            row = await session.get(Inbound, second.id)
+        if taken:
+            assert to_bob == [] and row is None, "an erased delivery's run wrote after the erase"
+        else:
+            assert row is not None and row.status == "done" and len(to_bob) == 1

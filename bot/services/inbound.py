@@ -18,6 +18,7 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    text,
     tuple_,
     update,
 )
@@ -308,9 +309,10 @@ def fence(
     """Raise what `missing()` returns unless the delivery is still pending at this claim
     version: the first statements of a transaction its work begins (run as it begins:
     bot.db, bot.lease). On PostgreSQL the delivery's lock is held shared to the end of that
-    transaction, so an erase (which locks the deliveries naming the person, then deletes
-    them, first) waits for it and then rewrites what it wrote; the check runs after the lock
-    (a statement of its own, so it sees an erase that ended meanwhile), both in one trip.
+    transaction, so an erase (which deletes the deliveries naming the person, then locks
+    those it deleted, first) waits for it and then rewrites what it wrote; the check runs
+    after the lock (a statement of its own, so it sees an erase that ended meanwhile), both
+    in one trip.
     On SQLite, one writer at a time, the check rides in the trip of the transaction's
     first statement, after its BEGIN IMMEDIATE."""
     adapter: Any = connection.connection.dbapi_connection
@@ -438,14 +440,23 @@ async def forget_person(
     pattern = f"%{user_id}%"
     names = or_(Inbound.key.like(pattern), cast(Inbound.payload, Text).like(pattern))
     theirs = (Inbound.team_id == team_id, names, Inbound.id != (keep_id or 0))
-    if dialect_of(session) == "postgresql":
+    deleted = list(
+        (await session.execute(delete(Inbound).where(*theirs).returning(Inbound.id))).scalars()
+    )
+    if deleted and dialect_of(session) == "postgresql":
         # Work under way on one of them ends its transaction first (bot.lease: `fence`).
-        await session.execute(
-            select(func.pg_advisory_xact_lock(DELIVERY_LOCKS, Inbound.id))
-            .where(*theirs)
-            .order_by(Inbound.id)
-        )
-    result = await session.execute(delete(Inbound).where(*theirs))
+        # Locked after the DELETE, on the rows it deleted: a lock taken before it, by a
+        # statement of its own, misses a delivery recorded in between (or while that
+        # statement waited for a lock), whose work then passes its fence and writes after
+        # the erase. Work fenced before the DELETE holds its lock, so the erase waits for
+        # it; work fenced after the lock finds the delivery gone.
+        await session.execute(_LOCK_DELIVERIES, {"ids": sorted(deleted)})
     if keep_id:
         await session.execute(update(Inbound).where(Inbound.id == keep_id).values(payload=None))
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return len(deleted)
+
+
+# In the array's order (the ids sorted), so two erases take their common locks alike.
+_LOCK_DELIVERIES = text(
+    f"SELECT pg_advisory_xact_lock({DELIVERY_LOCKS}, i) FROM unnest(CAST(:ids AS int[])) AS i"
+)
