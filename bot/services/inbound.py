@@ -309,8 +309,8 @@ def fence(
     """Raise what `missing()` returns unless the delivery is still pending at this claim
     version: the first statements of a transaction its work begins (run as it begins:
     bot.db, bot.lease). On PostgreSQL the delivery's lock is held shared to the end of that
-    transaction, so an erase (which deletes the deliveries naming the person, then locks
-    those it deleted, first) waits for it and then rewrites what it wrote; the check runs
+    transaction, so an erase (which locks the deliveries naming the person and deletes
+    them, first) waits for it and then rewrites what it wrote; the check runs
     after the lock (a statement of its own, so it sees an erase that ended meanwhile), both
     in one trip.
     On SQLite, one writer at a time, the check rides in the trip of the transaction's
@@ -440,23 +440,34 @@ async def forget_person(
     pattern = f"%{user_id}%"
     names = or_(Inbound.key.like(pattern), cast(Inbound.payload, Text).like(pattern))
     theirs = (Inbound.team_id == team_id, names, Inbound.id != (keep_id or 0))
+    postgresql = dialect_of(session) == "postgresql"
+    locked: set[int] = set()
+    if postgresql:
+        # Work under way on one of them ends its transaction first (bot.lease: `fence`),
+        # waited for before the DELETE takes any row lock (a lease renewal or an outcome
+        # touching one of these rows would wait on that lock, with every lease it renews).
+        found = await session.execute(
+            select(Inbound.id, func.pg_advisory_xact_lock(DELIVERY_LOCKS, Inbound.id))
+            .where(*theirs)
+            .order_by(Inbound.id)
+        )
+        locked = {inbound_id for inbound_id, _ in found}
     deleted = list(
         (await session.execute(delete(Inbound).where(*theirs).returning(Inbound.id))).scalars()
     )
-    if deleted and dialect_of(session) == "postgresql":
-        # Work under way on one of them ends its transaction first (bot.lease: `fence`).
-        # Locked after the DELETE, on the rows it deleted: a lock taken before it, by a
-        # statement of its own, misses a delivery recorded in between (or while that
-        # statement waited for a lock), whose work then passes its fence and writes after
-        # the erase. Work fenced before the DELETE holds its lock, so the erase waits for
-        # it; work fenced after the lock finds the delivery gone.
-        await session.execute(_LOCK_DELIVERIES, {"ids": sorted(deleted)})
+    # The DELETE also finds deliveries recorded after that SELECT's snapshot (a trip later,
+    # or while it waited for a lock): their work may have passed its fence meanwhile, so
+    # they are locked too, after the DELETE, else what that work writes outlives the erase.
+    # Work fenced after this finds its delivery gone.
+    late = sorted(set(deleted) - locked)
+    if late and postgresql:
+        await session.execute(_LOCK_DELIVERIES, {"ids": late})
     if keep_id:
         await session.execute(update(Inbound).where(Inbound.id == keep_id).values(payload=None))
     return len(deleted)
 
 
-# In the array's order (the ids sorted), so two erases take their common locks alike.
+# In the array's order (the ids sorted).
 _LOCK_DELIVERIES = text(
     f"SELECT pg_advisory_xact_lock({DELIVERY_LOCKS}, i) FROM unnest(CAST(:ids AS int[])) AS i"
 )
