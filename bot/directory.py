@@ -52,18 +52,25 @@ async def complete(
     known: dict[str, Person],
     now: datetime,
     engaged: str | None = None,
+    stored: Iterable[str] = (),
 ) -> dict[str, Person]:
     """`known` (read from the cache table) with the missing or stale profiles fetched from
     Slack's users.info and saved, the others read again in the same transaction; nothing is
     called or written when all are fresh.
     `engaged`: someone to mark as using allybot in the same transaction as the save (their
-    workspace row exists)."""
+    workspace row exists). `stored`: others known to be stored (read earlier): they, like
+    `known`, are refreshed only while still stored (people.save_profiles)."""
     fresh = await fetch(client, team_id=team_id, user_ids=user_ids, known=known, now=now)
     if fresh is None:
         return known
     async with db.session() as session:
         saved = await people.save_profiles(
-            session, team_id=team_id, profiles=fresh, now=now, engaged=engaged
+            session,
+            team_id=team_id,
+            profiles=fresh,
+            now=now,
+            engaged=engaged,
+            stored={*known, *stored},
         )
         # The others are read again: `known` was read before the Slack call, and someone
         # may have erased their data (or changed a preference) meanwhile.

@@ -64,6 +64,8 @@ class Work:
     # Whom the claim's transaction found (bot.read_ahead.preload): those of them missing from
     # `people` are stale in the database too, no use reading them again.
     looked_up: set[str] = field(default_factory=set, repr=False)
+    # Those of them it found stored, fresh or stale (people.save_profiles' `stored`).
+    stored: set[str] = field(default_factory=set, repr=False)
     workspace: Workspace | None = field(default=None, repr=False)
     # Statements (or steps that run them) committed with the delivery's outcome (done, or
     # failed and retried later) instead of in a transaction of their own, e.g. "this
@@ -407,6 +409,7 @@ class Inbox:
                     work.workspace = known.workspaces.get(team_id)
                     work.people.update((p.user_id, p) for p in known.people.get(inbound_id, ()))
                     work.looked_up.update(known.looked_up.get(inbound_id, ()))
+                    work.stored.update(known.stored.get(inbound_id, ()))
                 await handler(work)
             except LeaseLost:
                 _lost(kind)

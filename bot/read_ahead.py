@@ -39,6 +39,7 @@ class Known:
     workspaces: dict[str, Workspace]
     people: dict[int, list[Person]]  # by delivery
     looked_up: dict[int, list[str]]  # by delivery: whom it looked for, found or not
+    stored: dict[int, list[str]]  # by delivery: those of them found, fresh or stale
 
 
 def actor_of(body: dict[str, Any]) -> str | None:
@@ -80,4 +81,5 @@ async def preload(session: AsyncSession, rows: Iterable[Delivery]) -> Known:
         # Read as the work starts (Inbox._run_batch): someone missing is not read again
         # before Slack is asked for their profile.
         looked_up={i: [p[1] for p in pairs] for i, pairs in named.items()},
+        stored={i: [p[1] for p in pairs if p in found] for i, pairs in named.items()},
     )

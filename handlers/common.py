@@ -32,6 +32,7 @@ def engaging(work_fn: WorkFn) -> WorkFn:
                 known=known,
                 now=work.now(),
                 engaged=work.user_id,
+                stored=work.stored,
             )
             work.people.update(found)
             person = found.get(work.user_id)

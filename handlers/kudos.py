@@ -89,7 +89,13 @@ async def give_and_announce(
         with _forgotten_on_rollback(work):
             async with work.db.session() as session:
                 saved = await people.save_profiles(
-                    session, team_id=work.team_id, profiles=fresh or [], now=now
+                    session,
+                    team_id=work.team_id,
+                    profiles=fresh or [],
+                    now=now,
+                    # Those stored before the call are refreshed, never stored again: one
+                    # erased meanwhile stays erased (and is not found below).
+                    stored={*known, *work.stored},
                 )
                 # Everyone else is read again with the kudos, those read ahead too: what was
                 # read before the Slack call (someone erased meanwhile, a preference changed)

@@ -14,10 +14,10 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import MetaData, select
+from sqlalchemy import MetaData, select, update
 
 from bot.db import Database
-from bot.models import Commitment, Inbound, Kudos
+from bot.models import Commitment, Inbound, Kudos, Person
 from bot.services import privacy
 from tests import payloads
 from tests.conftest import Server, Team
@@ -348,3 +348,44 @@ async def test_a_kudos_message_waiting_on_slack_for_its_giver_skips_a_receiver_e
     )  # fmt: skip
     body = payloads.event_callback(event, team_id=team.team_id)
     await _erased_while_slack_is_asked(server, team, slack, db, body, asked_for=ann, receiver=bob)
+
+
+async def _erased_while_a_plus_one_asks_slack(
+    server: Server, team: Team, slack: SlackDouble, db: Database, *, who: str
+) -> None:
+    """cy +1s allybot's post of giver's kudos to bob (the reaction's payload names the post,
+    not them); `erased`'s cached profile is stale, so the +1 asks users.info for them, and
+    they (`who`) erase their data during that call: their row is refreshed only while it is stored,
+    so nothing of theirs is stored again."""
+    giver, bob, cy = team.user("giver"), team.user("bob"), team.user("cy")
+    erased = {"giver": giver, "bob": bob}[who]
+    ts = await give(server, team, slack, db, giver, f"<@{bob}> a calm, clear incident review")
+    async with db.session() as session:
+        await session.execute(
+            update(Person)
+            .where(Person.team_id == team.team_id, Person.user_id == erased)
+            .values(profile_refreshed_at=datetime.now(UTC) - timedelta(days=2))
+        )
+    before = len(slack.calls_to("users.info", user=erased))
+    slack.delay("users.info", 1.5)
+    try:
+        await react(server, team, cy, ts)
+        await slack.wait_for("users.info", user=erased, count=before + 1)
+        async with db.session() as session:
+            await privacy.erase(session, team_id=team.team_id, user_id=erased)
+        await settle(db, team.team_id)
+    finally:
+        slack.clear_faults()
+    assert found(await dump(db), [erased]) == [], "stored again after their erase"
+
+
+async def test_a_plus_one_asking_slack_for_a_receiver_erased_meanwhile_stores_nothing_of_them(
+    server: Server, team: Team, slack: SlackDouble, db: Database
+) -> None:
+    await _erased_while_a_plus_one_asks_slack(server, team, slack, db, who="bob")
+
+
+async def test_a_plus_one_asking_slack_for_a_giver_erased_meanwhile_stores_nothing_of_them(
+    server: Server, team: Team, slack: SlackDouble, db: Database
+) -> None:
+    await _erased_while_a_plus_one_asks_slack(server, team, slack, db, who="giver")

@@ -194,10 +194,14 @@ async def save_profiles(
     profiles: Sequence[Profile],
     now: datetime,
     engaged: str | None = None,
+    stored: Collection[str] = (),
 ) -> dict[str, Person]:
     """Insert or refresh cached profiles in one statement, keeping preferences; the rows as
     saved, by user id (no read back). `engaged`: one of them who uses allybot themselves,
-    marked so in the same statement (see ensure_person)."""
+    marked so in the same statement (see ensure_person). `stored`: those whose rows were
+    read before Slack was asked; each is refreshed only while its row is still there, so
+    someone who erased their data during the call is not stored again (absent from the
+    answer)."""
     if not profiles:
         return {}
     rows = [
@@ -224,7 +228,12 @@ async def save_profiles(
         # waits for the other in a deadlock (PostgreSQL).
         for p in sorted(profiles, key=lambda p: p.user_id)
     ]
-    saved = await _SAVE_PROFILES[dialect_of(session)].many(session, rows)
+    new = [row for row in rows if row["user_id"] not in stored]
+    saved = await _SAVE_PROFILES[dialect_of(session)].many(session, new)
+    for row in rows:
+        if row["user_id"] in stored:
+            params = {f"p_{k}": row[k] for k in _REFRESHED}
+            saved.extend(await _REFRESH.rows(session, params))
     return {p.user_id: p for p in (detached(Person, _PERSON_KEYS, row) for row in saved)}
 
 
@@ -279,6 +288,25 @@ def _save_statement(insert: Any) -> OnDriver:
     return OnDriver(upsert.returning(*people.c))
 
 
+def _refresh_statement() -> OnDriver:
+    """A stored profile refreshed as the upsert refreshes it, only while the row exists
+    (parameters `p_<column>`: a SET clause's own names are reserved)."""
+    people = _PEOPLE_TABLE
+    updates: dict[str, Any] = {f: bindparam(f"p_{f}") for f in PROFILE_FIELDS}
+    updates["slack_locale"] = func.coalesce(bindparam("p_slack_locale"), people.c.slack_locale)
+    updates["engaged_at"] = func.coalesce(people.c.engaged_at, bindparam("p_engaged_at"))
+    return OnDriver(
+        update(people)
+        .where(
+            people.c.team_id == bindparam("p_team_id"), people.c.user_id == bindparam("p_user_id")
+        )
+        .values(**updates)
+        .returning(*people.c)
+    )
+
+
+_REFRESH = _refresh_statement()
+_REFRESHED = ("team_id", "user_id", *PROFILE_FIELDS, "slack_locale", "engaged_at")
 # Built once per backend: an upsert's `excluded` alias is costly to build each time.
 _ENGAGE = {"postgresql": _engage_statement(pg_insert), "sqlite": _engage_statement(sqlite_insert)}
 _SAVE_PROFILES = {
