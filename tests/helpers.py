@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -9,11 +11,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from allybot.app import AllyBot, create_app
 from bot.db import Database
-from bot.models import Kudos, Nudge, OutboxMessage, Person
+from bot.models import Inbound, Kudos, Nudge, OutboxMessage, Person
 from bot.services import workspace_settings
 from bot.services.people import ensure_workspace
 from bot.settings import Settings
@@ -45,6 +47,26 @@ def a_kudos(
         created_at=at or datetime.now(UTC),
         **more,
     )
+
+
+async def settled(db: Database, *team_ids: str, timeout: float = 20.0) -> None:
+    """Until every delivery recorded for these workspaces has been worked on. allybot records
+    a delivery before it acks and works on it only then (an event it does not record it
+    forgets), so once the posts are answered and this returns, nothing more is coming from
+    them: a test that proves something did not happen waits for the work, not for a fixed
+    time."""
+    deadline = time.monotonic() + timeout
+    while True:
+        async with db.session() as session:
+            pending = await session.scalar(
+                select(func.count()).where(
+                    Inbound.team_id.in_(team_ids), Inbound.status == "pending"
+                )
+            )
+        if not pending:
+            return
+        assert time.monotonic() < deadline, f"{pending} deliveries still pending"
+        await asyncio.sleep(0.02)
 
 
 def new_id(prefix: str) -> str:

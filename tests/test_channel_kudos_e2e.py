@@ -12,6 +12,7 @@ from bot.db import Database
 from bot.models import Inbound, Kudos
 from tests import payloads
 from tests.conftest import Server, Team
+from tests.helpers import settled
 from tests.slack_double import SlackDouble
 
 
@@ -50,7 +51,8 @@ async def test_a_kudos_message_counts_once_under_retries(
     assert reaction.args["name"] == "raised_hands" and reaction.args["channel"] == team.channel_id
     dm = (await slack.wait_for("chat.postMessage", channel=bob))[0]
     assert "calm incident call" in str(dm.args["text"])
-    await slack.assert_no_call("chat.postMessage", within=0.5, channel=team.channel_id)
+    await settled(db, team.team_id)  # every delivery worked on: nothing more is coming
+    await slack.assert_no_call("chat.postMessage", within=0, channel=team.channel_id)
     (row,) = await rows(db, team.team_id)
     assert (row.giver_id, row.receiver_id, row.source, row.tags) == (
         ann,
@@ -80,7 +82,7 @@ async def test_message_and_reaction_on_the_same_message_count_once_per_pair(
     again = json.loads(body)
     again["event_id"] = "EvAGAIN" + ts.replace(".", "")
     assert (await server.post(json.dumps(again)))[0] == 200
-    await asyncio.sleep(0.7)  # time for a wrongly accepted repeat to be handled
+    await settled(db, team.team_id)  # a wrongly accepted repeat would have been handled
     assert len(slack.calls_to("chat.postMessage", channel=bob)) == 1
     assert len(await rows(db, team.team_id)) == 1
 
@@ -102,7 +104,8 @@ async def test_other_messages_are_ignored_and_never_stored(
     ann, bob = team.user("ann"), team.user("bob")
     body, _, _ = message(team, ann, text.format(bob=bob), **extra)
     assert (await server.post(body))[0] == 200
-    await slack.assert_no_call("chat.postMessage", within=0.5, channel=bob)
+    await settled(db, team.team_id)  # every delivery worked on: nothing more is coming
+    await slack.assert_no_call("chat.postMessage", within=0, channel=bob)
     assert await rows(db, team.team_id) == []
     assert await inbound_keys(db, team.team_id) == [], "nothing of the message was stored"
 
@@ -211,7 +214,7 @@ async def test_give_kudos_for_this_message(
     assert "a plan everyone could follow" in str(post.args["text"])
     await slack.wait_for("chat.postMessage", channel=bob)
     assert (await server.post(submit(bob, "and again for the same message")))[0] == 200
-    await asyncio.sleep(0.7)
+    await settled(db, team.team_id)  # every delivery worked on: nothing more is coming
     (row,) = await rows(db, team.team_id)
     assert (row.giver_id, row.receiver_id, row.source, row.tags) == (
         ann,

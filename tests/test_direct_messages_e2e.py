@@ -3,8 +3,6 @@ does, anything else gets the commands that fit what was asked; once under Slack'
 
 from __future__ import annotations
 
-import asyncio
-
 from sqlalchemy import select
 
 from bot.db import Database
@@ -12,6 +10,7 @@ from bot.models import Kudos, Workspace
 from bot.services import people
 from tests import payloads
 from tests.conftest import Server, Team
+from tests.helpers import settled
 from tests.slack_double import SlackDouble
 
 
@@ -31,7 +30,7 @@ async def kudos_rows(db: Database, team_id: str) -> list[Kudos]:
 
 
 async def test_a_question_gets_the_commands_that_fit_once(
-    server: Server, team: Team, slack: SlackDouble
+    server: Server, team: Team, slack: SlackDouble, db: Database
 ) -> None:
     ann = team.user("ann")
     body = dm(team, ann, "how do I stop these reminders for a while?")
@@ -41,7 +40,7 @@ async def test_a_question_gets_the_commands_that_fit_once(
     text = str(reply.args["text"])
     assert "/ally pause" in text and "/ally quiet" in text
     assert "/commit" not in text and "/ally intros" not in text, "only what fits"
-    await asyncio.sleep(0.5)
+    await settled(db, team.team_id)  # every delivery worked on: nothing more is coming
     assert len(slack.calls_to("chat.postMessage", channel=ann)) == 1, "answered once"
 
 
@@ -82,7 +81,7 @@ async def test_kudos_in_a_dm_does_what_kudos_does(
         "dm",
         ["teamwork"],
     )
-    await asyncio.sleep(0.5)
+    await settled(db, team.team_id)  # every delivery worked on: nothing more is coming
     for channel in (team.channel_id, bob, ann):
         assert len(slack.calls_to("chat.postMessage", channel=channel)) == 1, channel
 
@@ -109,11 +108,12 @@ async def test_a_refused_kudos_says_why_and_stores_nothing(
 
 
 async def test_allybots_own_posts_and_edits_get_no_answer(
-    server: Server, team: Team, slack: SlackDouble
+    server: Server, team: Team, slack: SlackDouble, db: Database
 ) -> None:
     ann = team.user("ann")
     mine = dm(team, ann, "Your daily message", bot_id="B0ALLYBOT")
     edit = dm(team, ann, "kudos edited", subtype="message_changed")
     for body in (mine, edit):
         assert (await server.post(body))[0] == 200
-    await slack.assert_no_call("chat.postMessage", within=1.0, channel=ann)
+    await settled(db, team.team_id)  # every delivery worked on: nothing more is coming
+    await slack.assert_no_call("chat.postMessage", within=0, channel=ann)

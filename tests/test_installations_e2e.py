@@ -21,7 +21,7 @@ from bot.models import SLACK_BOTS, Kudos, Person, Workspace
 from scheduler.planner import run_pass
 from tests import payloads
 from tests.conftest import Server, Team
-from tests.helpers import at, new_id, seed_people
+from tests.helpers import at, new_id, seed_people, settled
 from tests.installs import begin_install, finish_install, new_token
 from tests.slack_double import SlackDouble
 from tests.test_oauth_e2e import bots_of, oauth_bot, oauth_server  # noqa: F401
@@ -104,7 +104,7 @@ async def test_the_installing_workspaces_kudos_emoji_counts_in_a_shared_channel(
     await eventually(lambda: _has_kudos(db, team.team_id))
     (row,) = await kudos_of(db, team.team_id)
     assert (row.giver_id, row.receiver_id, row.source) == (giver, partner, "reaction")
-    await asyncio.sleep(0.3)
+    await settled(db, team.team_id, other)  # every delivery worked on: nothing more is coming
     assert slack.calls_to("chat.postMessage", channel=partner) == [], "no DM across orgs"
 
 

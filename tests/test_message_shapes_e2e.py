@@ -14,6 +14,7 @@ from bot.db import Database
 from bot.models import Inbound, Kudos
 from tests import payloads
 from tests.conftest import Server, Team
+from tests.helpers import settled
 from tests.message_samples import COUNTED, IGNORED, Shape, message_deleted, plain
 from tests.slack_double import SlackDouble
 
@@ -56,7 +57,7 @@ async def test_a_kudos_in_this_shape_counts_once(
         (giver, ann, "message", ["teamwork"])
     ]
     assert "calm launch" in rows[0].text
-    await asyncio.sleep(0.2)
+    await settled(db, team.team_id)  # every delivery worked on: nothing more is coming
     assert len([c for c in slack.calls_to("chat.postMessage", channel=ann) if c.ok]) == 1
 
 

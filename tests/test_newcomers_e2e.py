@@ -16,7 +16,7 @@ from bot.models import IntroMatchMember, IntroMember, Newcomer, Workspace
 from scheduler.planner import run_pass
 from tests import payloads
 from tests.conftest import Server, Team
-from tests.helpers import at, running_bot, set_intros
+from tests.helpers import at, running_bot, set_intros, settled
 from tests.slack_double import SlackDouble, group_dm_id
 from tests.test_commitments_e2e import blocks_of, dms
 from tests.test_erasure_e2e import forget
@@ -61,7 +61,7 @@ async def test_a_newcomer_is_welcomed_and_introduced_to_volunteers(
     new = team.user("new", tz=TOKYO)
     await join(server, team, slack, new)
     row = await wait_newcomer(db, team.team_id, new)
-    await asyncio.sleep(0.3)
+    await settled(db, team.team_id)  # every delivery worked on: nothing more is coming
     assert row.match_id is not None
     async with db.session() as session:
         members = set(
@@ -129,7 +129,7 @@ async def test_admins_can_turn_welcomes_off(
         )
     new = team.user("new", tz=TOKYO)
     await join(server, team, slack, new)
-    await asyncio.sleep(1.0)
+    await settled(db, team.team_id)  # every delivery worked on: nothing more is coming
     assert await newcomer(db, team.team_id, new) is None
 
 
@@ -157,7 +157,7 @@ async def test_a_newcomer_who_erased_their_data_is_not_welcomed(
     first = await wait_newcomer(db, team.team_id, new)
     await join(server, team, slack, other)
     second = await wait_newcomer(db, team.team_id, other)
-    await asyncio.sleep(0.3)
+    await settled(db, team.team_id)  # every delivery worked on: nothing more is coming
     await forget(server, team, slack, db, cy)
     await forget(server, team, slack, db, new)
     before = len(slack.calls)

@@ -16,6 +16,7 @@ from bot.db import Database
 from bot.models import Kudos, Person
 from tests import payloads
 from tests.conftest import Server, Team
+from tests.helpers import settled
 from tests.slack_double import SlackDouble
 from tests.test_channel_kudos_e2e import message
 from tests.test_home_e2e import open_home, view_of
@@ -59,7 +60,8 @@ async def test_kudos_private_reaches_the_receiver_only(
     assert "Delivered privately" in reply and f"<@{ann}>" in reply
     dm = (await slack.wait_for("chat.postMessage", channel=ann))[0]
     assert "honest feedback" in str(dm.args["text"]) and "just for you" in str(dm.args["text"])
-    await slack.assert_no_call("chat.postMessage", within=0.5, channel=team.channel_id)
+    await settled(db, team.team_id)  # every delivery worked on: nothing more is coming
+    await slack.assert_no_call("chat.postMessage", within=0, channel=team.channel_id)
     (row,) = await rows(db, team.team_id)
     assert (row.private_by, row.text, row.post_ts) == (
         "giver",
@@ -96,7 +98,7 @@ async def test_receiver_preference_keeps_every_surface_quiet(
     await backdate(db, team.team_id)
     reply = await command(server, team, slack, "/kudos", f"<@{ann}> a tidy handover", giver)
     assert "Delivered privately" in reply and "prefer to receive" not in reply
-    await asyncio.sleep(0.3)
+    await settled(db, team.team_id)  # every delivery worked on: nothing more is coming
     assert len(channel_posts(slack, team)) == 1
 
     # A channel message saying kudos: its reaction, no post; a new giver hears why once.
@@ -111,7 +113,7 @@ async def test_receiver_preference_keeps_every_surface_quiet(
     assert (await server.post(body))[0] == 200
     await slack.wait_for("reactions.add", timestamp=ts)
     await slack.wait_for("chat.postMessage", channel=ann, count=4)
-    await asyncio.sleep(0.5)
+    await settled(db, team.team_id)  # every delivery worked on: nothing more is coming
     assert len(slack.calls_to("chat.postEphemeral", user=other)) == 1
     assert len(channel_posts(slack, team)) == 1
 
@@ -159,7 +161,8 @@ async def test_give_kudos_modal_has_a_private_checkbox(
     note = (await slack.wait_for("chat.postEphemeral", user=ann))[0]
     assert note.args["channel"] == team.channel_id and "Delivered privately" in note.args["text"]
     await slack.wait_for("chat.postMessage", channel=bob)
-    await slack.assert_no_call("chat.postMessage", within=0.5, channel=team.channel_id)
+    await settled(db, team.team_id)  # every delivery worked on: nothing more is coming
+    await slack.assert_no_call("chat.postMessage", within=0, channel=team.channel_id)
     (row,) = await rows(db, team.team_id)
     assert (row.receiver_id, row.private_by, row.source) == (bob, "giver", "shortcut")
 
