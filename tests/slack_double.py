@@ -586,6 +586,9 @@ class SlackDouble:
         self.team_id = team_id
         self.bot_user_id = bot_user_id
         self.calls: list[Call] = []
+        # The same calls by method: a session's double keeps thousands, and every look of
+        # `wait_for` reads those of one method only.
+        self._calls_by_method: dict[str, list[Call]] = {}
         self._host = host
         self._requested_port = port
         self._port: int | None = None
@@ -935,6 +938,7 @@ class SlackDouble:
     def clear_calls(self) -> None:
         """Forget recorded calls, so a shared double starts each test clean."""
         self.calls.clear()
+        self._calls_by_method.clear()
 
     # -- assertions --------------------------------------------------------
 
@@ -942,11 +946,8 @@ class SlackDouble:
         """Recorded calls of a method (accepted or not) whose args contain every match."""
         return [
             call
-            for call in self.calls
-            if call.method == method
-            and all(
-                key in call.args and _arg_matches(call.args[key], v) for key, v in match.items()
-            )
+            for call in self._calls_by_method.get(method, ())
+            if all(key in call.args and _arg_matches(call.args[key], v) for key, v in match.items())
         ]
 
     async def wait_for(
@@ -1097,7 +1098,9 @@ class SlackDouble:
         self, method: str, args: JsonDict, token: str | None, at: float, answer: _Answer
     ) -> None:
         """Keep every request, rejected ones included, with what was answered."""
-        self.calls.append(Call(method, dict(args), token, at, answer.status, answer.error))
+        call = Call(method, dict(args), token, at, answer.status, answer.error)
+        self.calls.append(call)
+        self._calls_by_method.setdefault(method, []).append(call)
 
     def _take_fault(self, method: str) -> _Fault | None:
         """Use up one scripted failure for a method, if any is owed."""
