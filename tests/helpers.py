@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from allybot.app import AllyBot, create_app
 from bot.db import Database
@@ -58,14 +58,16 @@ async def settled(db: Database, *team_ids: str, timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     while True:
         async with db.session() as session:
-            pending = await session.scalar(
-                select(func.count()).where(
-                    Inbound.team_id.in_(team_ids), Inbound.status == "pending"
+            pending = (
+                await session.execute(
+                    select(Inbound.kind, Inbound.attempts, Inbound.error).where(
+                        Inbound.team_id.in_(team_ids), Inbound.status == "pending"
+                    )
                 )
-            )
+            ).all()
         if not pending:
             return
-        assert time.monotonic() < deadline, f"{pending} deliveries still pending"
+        assert time.monotonic() < deadline, f"deliveries still pending: {pending}"
         await asyncio.sleep(0.02)
 
 
