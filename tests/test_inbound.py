@@ -129,3 +129,35 @@ async def test_watching_takes_over_dead_work_and_leaves_failures_to_their_backof
     async with db.session() as session:
         passed = {r.id for r in await inbound.claim_expired(session, now=now)}
     assert failed in passed
+
+
+async def test_an_erase_takes_the_deliveries_naming_the_person_and_no_one_whose_id_begins_so(
+    db: Database,
+) -> None:
+    """Deliveries naming bob (his mention, his id as a field, a key ending with it) go with
+    his erase; one naming carl, whose id begins with bob's, or dave, whose id ends with it,
+    stays."""
+    from bot.models import Inbound
+
+    now, team = datetime.now(UTC), new_id("T")
+    bob = new_id("U")
+    carl, dave = bob + "Q7", "U9" + bob
+    payloads = [
+        (f"command:/kudos:{new_id('t')}", {"text": f"<@{bob}|bob> thanks"}),
+        (f"event:{new_id('Ev')}", {"event": {"user": bob, "text": "hello"}}),
+        (f"message:C1:1.2:{bob}", {"text": "kudos everyone"}),
+        (f"command:/kudos:{new_id('t')}", {"text": f"<@{carl}|carl> thanks"}),
+        (f"event:{new_id('Ev')}", {"event": {"user": dave, "text": f"{carl} and {dave}"}}),
+        (f"message:C1:1.3:{carl}", {"text": "kudos everyone"}),
+    ]
+    ids = {}
+    async with db.session() as session:
+        for key, payload in payloads:
+            ids[key] = await inbound.record(
+                session, team_id=team, key=key, kind="test", payload=payload, now=now
+            )
+    async with db.session() as session:
+        assert await inbound.forget_person(session, team_id=team, user_id=bob) == 3
+    async with db.session() as session:
+        kept = {key for key, i in ids.items() if await session.get(Inbound, i) is not None}
+    assert kept == {key for key, _ in payloads[3:]}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import typing
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -26,6 +27,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.sql.expression import ColumnElement
 
 from bot import sqlite_driver
 from bot.arrivals import CHANNEL
@@ -437,10 +439,9 @@ async def forget_person(
     payload (anything they sent or were mentioned in), whatever its state: the erase is the
     last thing done with them. `keep_id`, the delivery doing the erase, keeps its row (so a
     retry of it is still recognised) without its payload."""
-    pattern = f"%{user_id}%"
-    names = or_(Inbound.key.like(pattern), cast(Inbound.payload, Text).like(pattern))
-    theirs = (Inbound.team_id == team_id, names, Inbound.id != (keep_id or 0))
     postgresql = dialect_of(session) == "postgresql"
+    names = or_(*(naming(c, user_id, postgresql) for c in (_INBOUND.c.key, _PAYLOAD_TEXT)))
+    theirs = (Inbound.team_id == team_id, names, Inbound.id != (keep_id or 0))
     locked: set[int] = set()
     if postgresql:
         # Work under way on one of them ends its transaction first (bot.lease: `fence`),
@@ -465,6 +466,29 @@ async def forget_person(
     if keep_id:
         await session.execute(update(Inbound).where(Inbound.id == keep_id).values(payload=None))
     return len(deleted)
+
+
+_PAYLOAD_TEXT = cast(_INBOUND.c.payload, Text)
+_SLACK_ID = re.compile(r"[A-Z0-9]+")
+
+
+def naming(column: ColumnElement[str], user_id: str, postgresql: bool) -> ColumnElement[bool]:
+    """Whether `column` holds the id as a whole word: not `U123` inside `U123Q7`, someone else
+    whose id begins with it (a Slack id is capitals and digits; in a key or a payload it sits
+    between other characters: `"U123"`, `<@U123|ann>`, `…:ts:U123`)."""
+    if not _SLACK_ID.fullmatch(user_id):
+        raise ValueError("not a Slack user id")
+    found = column.like(f"%{user_id}%")  # the cheap test first
+    if postgresql:
+        return found & column.regexp_match(f"(^|[^A-Za-z0-9]){user_id}([^A-Za-z0-9]|$)")
+    glob = column.op("GLOB", is_comparison=True)
+    edge = "[^A-Za-z0-9]"
+    return found & (
+        glob(f"*{edge}{user_id}{edge}*")
+        | glob(f"*{edge}{user_id}")
+        | glob(f"{user_id}{edge}*")
+        | (column == user_id)
+    )
 
 
 # In the array's order (the ids sorted).
