@@ -130,6 +130,10 @@ def create_engine(url: str | URL, **kwargs: Any) -> AsyncEngine:
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
+    # Said in every BEGIN (no trip of its own), whatever the database's default: a delivery's
+    # fence checks its row after waiting for an erase's lock, and must see that erase
+    # (bot.services.inbound.fence), which a snapshot taken for the whole transaction would not.
+    kwargs.setdefault("isolation_level", "READ COMMITTED")
     engine = create_async_engine(u, hide_parameters=True, **kwargs)
     _ping_when_idle(engine)
     return engine

@@ -10,7 +10,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from bot.db import Database
 from bot.inbox import Fresh, Work
@@ -356,3 +356,30 @@ async def test_a_delivery_recorded_while_an_erase_waits_is_erased_whole_or_kept_
             assert to_bob == [], "an erased delivery's run wrote after the erase"
         else:
             assert row.status == "done" and len(to_bob) == 1
+
+
+async def test_transactions_read_committed_whatever_the_databases_default(
+    fresh_db: tuple[str, Database],
+) -> None:
+    """The fence checks its delivery after waiting for an erase's lock and must see what that
+    erase committed: a database whose default is REPEATABLE READ does not change that."""
+    url, db = fresh_db
+    if db.dialect != "postgresql":
+        pytest.skip("SQLite has no isolation levels to choose")
+    name = db.engine.url.database
+    async with db.engine.connect() as conn:
+        await conn.exec_driver_sql(
+            f"ALTER DATABASE {name} SET default_transaction_isolation = 'repeatable read'"
+        )
+        await conn.commit()
+    other = Database(url)
+    try:
+        async with other.session() as session:
+            level = (await session.execute(text("SHOW transaction_isolation"))).scalar_one()
+        async with other.engine.connect() as conn:
+            default = (
+                await conn.exec_driver_sql("SHOW default_transaction_isolation")
+            ).scalar_one()
+    finally:
+        await other.dispose()
+    assert (default, level) == ("repeatable read", "read committed")
