@@ -213,6 +213,21 @@ async def test_a_live_run_past_half_its_lease_asks_once_and_posts(
     assert [(await _row(a.db, r.id)).status for r in (quick, slow)] == ["done", "done"]
 
 
+async def _erase_while_a_transaction_is_under_way(
+    db: Database, team: str, bob: str
+) -> asyncio.Task[None]:
+    """bob's erase, started while a run's transaction naming him is under way: it waits."""
+
+    async def erase() -> None:
+        async with db.session() as session:
+            await privacy.erase(session, team_id=team, user_id=bob)
+
+    erasing = asyncio.create_task(erase())
+    await asyncio.sleep(0.3)
+    assert not erasing.done(), "the erase waits for the transaction under way"
+    return erasing
+
+
 class _Erasable:
     """A handler whose delivery names `bob`: it writes once, posts once, then waits for the
     test (which erases bob meanwhile) and tries to write and post again."""
@@ -287,13 +302,7 @@ async def test_an_erase_waits_for_a_transaction_under_way_then_rewrites_what_it_
         a.inbox.submit(fresh)
         await asyncio.wait_for(inside.wait(), 10)
 
-        async def erase() -> None:
-            async with a.db.session() as session:
-                await privacy.erase(session, team_id=team, user_id=bob)
-
-        erasing = asyncio.create_task(erase())
-        await asyncio.sleep(0.3)
-        assert not erasing.done(), "the erase waits for the transaction under way"
+        erasing = await _erase_while_a_transaction_is_under_way(a.db, team, bob)
         go_on.set()
         await asyncio.wait_for(erasing, 10)
         await a.inbox.drain()
@@ -332,13 +341,7 @@ async def test_a_delivery_recorded_while_an_erase_waits_is_erased_whole_or_kept_
         a.inbox.submit(first)
         await asyncio.wait_for(inside[0].wait(), 10)
 
-        async def erase() -> None:
-            async with a.db.session() as session:
-                await privacy.erase(session, team_id=team, user_id=bob)
-
-        erasing = asyncio.create_task(erase())
-        await asyncio.sleep(0.3)
-        assert not erasing.done(), "the erase waits for the transaction under way"
+        erasing = await _erase_while_a_transaction_is_under_way(a.db, team, bob)
         second = await _record(a.db, team, 1, text=f"kudos <@{bob}> too")
         a.inbox.submit(second)
         # Its transaction begins now, or (once the erase holds its lock) after the erase.

@@ -142,23 +142,9 @@ def expected(kudos: list[tuple[str, str, datetime]], now: datetime) -> set[tuple
 
 
 async def test_what_a_look_stores_is_what_the_rules_say(db: Database) -> None:
-    rng = random.Random(16)
     team = new_id("T")
-    people = await seed_people(
-        db,
-        None,
-        team_id=team,
-        people=[{"tz": (LONDON, TOKYO)[i % 2], "tips_cadence": "off"} for i in range(12)],
-    )
     now = at("2026-11-26 10:00", LONDON)  # Thursday: 19:00 in Tokyo, a working day there too
-    kudos = []
-    for _ in range(160):
-        giver = rng.choice(people)
-        receiver = rng.choice([p for p in people[: 2 + people.index(giver) % 5] if p != giver])
-        kudos.append((giver, receiver, now - timedelta(minutes=rng.randrange(90 * 24 * 60))))
-    async with db.session() as session:
-        for i, (giver, receiver, when) in enumerate(kudos):
-            session.add(a_kudos(team, giver, receiver, at=when, key=f"k{i}"))
+    _people, kudos = await seed_history(db, team, now)
     rule = expected(kudos, now)
     assert {k for k, _, _ in rule} == {allies.GIVE_BACK, allies.BREADTH}, "both kinds exercised"
 
