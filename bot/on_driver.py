@@ -45,7 +45,7 @@ class OnDriver:
         driver = await _driver(session)
         if driver is None:
             return [tuple(row) for row in await session.execute(self.statement, dict(params))]
-        sql, args = self._bound(driver.dialect, params)
+        sql, args = self.bound(driver.dialect, params)
         await driver.notify(session, sql, args, many=False)
         return await driver.run(driver.connection.fetch, sql, *args)
 
@@ -62,7 +62,7 @@ class OnDriver:
             result = await session.execute(self.statement, [dict(params) for params in rows])
             returns = cast(CursorResult[Any], result).returns_rows
             return [tuple(row) for row in result] if returns else []
-        bound = [self._bound(driver.dialect, params) for params in rows]
+        bound = [self.bound(driver.dialect, params) for params in rows]
         sql, many = bound[0][0], [args for _, args in bound]
         await driver.notify(session, sql, many, many=True)
         if not self._compiled[tuple(sorted(rows[0]))][0].effective_returning:
@@ -71,10 +71,6 @@ class OnDriver:
         return await driver.run(driver.connection.fetchmany, sql, many)
 
     def bound(self, dialect: Dialect, params: Mapping[str, Any]) -> tuple[str, list[Any]]:
-        """The SQL and its values in order, for a driver of `dialect` to run as it is."""
-        return self._bound(dialect, params)
-
-    def _bound(self, dialect: Dialect, params: Mapping[str, Any]) -> tuple[str, list[Any]]:
         """The SQL for these parameters (a list given to an IN is spread out, as SQLAlchemy
         does) and the values in order, each through its type's bind processor."""
         names = tuple(sorted(params))  # an INSERT's columns are the parameters given

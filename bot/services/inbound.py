@@ -17,6 +17,7 @@ from sqlalchemy import (
     cast,
     delete,
     func,
+    literal,
     or_,
     select,
     text,
@@ -478,17 +479,14 @@ def naming(column: ColumnElement[str], user_id: str, postgresql: bool) -> Column
     between other characters: `"U123"`, `<@U123|ann>`, `…:ts:U123`)."""
     if not _SLACK_ID.fullmatch(user_id):
         raise ValueError("not a Slack user id")
-    found = column.like(f"%{user_id}%")  # the cheap test first
-    if postgresql:
-        return found & column.regexp_match(f"(^|[^A-Za-z0-9]){user_id}([^A-Za-z0-9]|$)")
-    glob = column.op("GLOB", is_comparison=True)
-    edge = "[^A-Za-z0-9]"
-    return found & (
-        glob(f"*{edge}{user_id}{edge}*")
-        | glob(f"*{edge}{user_id}")
-        | glob(f"{user_id}{edge}*")
-        | (column == user_id)
+    word = f"[^A-Za-z0-9]{user_id}[^A-Za-z0-9]"
+    padded = literal(" ") + column + literal(" ")  # an id at either end has an edge too
+    whole = (
+        padded.regexp_match(word)
+        if postgresql
+        else padded.op("GLOB", is_comparison=True)(f"*{word}*")
     )
+    return column.like(f"%{user_id}%") & whole  # the cheap test first
 
 
 # In the array's order (the ids sorted).
