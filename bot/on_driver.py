@@ -58,6 +58,8 @@ class OnDriver:
         if not rows:
             return []
         driver = await _driver(session)
+        if driver is None and self._one_at_a_time(session.get_bind().dialect):
+            return [row for params in rows for row in await self.rows(session, params)]
         if driver is None:
             result = await session.execute(self.statement, [dict(params) for params in rows])
             returns = cast(CursorResult[Any], result).returns_rows
@@ -69,6 +71,16 @@ class OnDriver:
             await driver.run(driver.connection.executemany, sql, many)
             return []
         return await driver.run(driver.connection.fetchmany, sql, many)
+
+    def _one_at_a_time(self, dialect: Dialect) -> bool:
+        """An UPDATE … RETURNING the dialect runs for one row of parameters at a time only
+        (SQLite: no executemany with RETURNING for an UPDATE)."""
+        statement: Any = self.statement
+        return (
+            getattr(statement, "is_update", False)
+            and bool(statement.returning_column_descriptions)
+            and not dialect.update_executemany_returning
+        )
 
     def bound(self, dialect: Dialect, params: Mapping[str, Any]) -> tuple[str, list[Any]]:
         """The SQL for these parameters (a list given to an IN is spread out, as SQLAlchemy

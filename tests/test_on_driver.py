@@ -119,6 +119,7 @@ async def test_a_database_error_is_sqlalchemys_with_the_statement_and_no_paramet
 MARK = OnDriver(
     update(KUDOS).where(KUDOS.c.id == bindparam("kid")).values(text=bindparam("new_text"))
 )
+MARK_RETURNING = OnDriver(cast(Any, MARK.statement).returning(KUDOS.c.id, KUDOS.c.text))
 BY_PAIRS = OnDriver(
     select(KUDOS.c.id, KUDOS.c.source_key)
     .where(KUDOS.c.team_id == bindparam("team_id"))
@@ -181,3 +182,21 @@ async def test_a_detached_row_is_taken_as_stored(db: Database) -> None:
         again = await session.get(Kudos, stored[0])
         assert again is not None and again.text == "changed"
         assert again.source_key == "k1", "columns not given were left alone"
+
+
+async def test_many_updates_return_the_rows_they_changed_on_both_backends(db: Database) -> None:
+    """An UPDATE … RETURNING given many rows of parameters returns each row it changed, and
+    nothing for one that matches no row (SQLite runs it one row of parameters at a time)."""
+    team = new_id("T")
+    at = datetime.now(UTC)
+    async with db.session() as session:
+        ids = [(await INSERT[db.dialect].rows(session, _row(team, k, at)))[0][0] for k in "ab"]
+        changed = await MARK_RETURNING.many(
+            session,
+            [
+                {"kid": ids[0], "new_text": "x"},
+                {"kid": -1, "new_text": "y"},
+                {"kid": ids[1], "new_text": "z"},
+            ],
+        )
+    assert sorted(changed) == sorted([(ids[0], "x"), (ids[1], "z")])

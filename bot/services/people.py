@@ -230,10 +230,8 @@ async def save_profiles(
     ]
     new = [row for row in rows if row["user_id"] not in stored]
     saved = await _SAVE_PROFILES[dialect_of(session)].many(session, new)
-    for row in rows:
-        if row["user_id"] in stored:
-            params = {f"p_{k}": row[k] for k in _REFRESHED}
-            saved.extend(await _REFRESH.rows(session, params))
+    again = [{f"p_{k}": row[k] for k in _REFRESHED} for row in rows if row["user_id"] in stored]
+    saved.extend(await _REFRESH.many(session, again))
     return {p.user_id: p for p in (detached(Person, _PERSON_KEYS, row) for row in saved)}
 
 
