@@ -9,6 +9,7 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Database
 from bot.ids import erased
@@ -64,18 +65,36 @@ async def complete(
     if fresh is None:
         return known
     async with db.session() as session:
-        saved = await people.save_profiles(
+        return await save_and_read(
             session,
             team_id=team_id,
             profiles=fresh,
+            user_ids=user_ids,
+            stored={*known, *stored},
             now=now,
             engaged=engaged,
-            stored={*known, *stored},
         )
-        # The others are read again: `known` was read before the Slack call, and someone
-        # may have erased their data (or changed a preference) meanwhile.
-        rest = [uid for uid in user_ids if uid not in saved]
-        found = await people.get_people(session, team_id=team_id, user_ids=rest)
+
+
+async def save_and_read(
+    session: AsyncSession,
+    *,
+    team_id: str,
+    profiles: list[people.Profile],
+    user_ids: Iterable[str],
+    stored: Iterable[str],
+    now: datetime,
+    engaged: str | None = None,
+) -> dict[str, Person]:
+    """The profiles fetched from Slack saved (those `stored` before the call refreshed only
+    while still stored: people.save_profiles), and everyone else of `user_ids` read again in
+    the same transaction: what was read before the call is not what decides (someone may
+    have erased their data, or changed a preference, meanwhile)."""
+    saved = await people.save_profiles(
+        session, team_id=team_id, profiles=profiles, now=now, engaged=engaged, stored={*stored}
+    )
+    rest = [uid for uid in user_ids if uid not in saved]
+    found = await people.get_people(session, team_id=team_id, user_ids=rest)
     return {**found, **saved}
 
 

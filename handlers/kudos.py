@@ -88,23 +88,19 @@ async def give_and_announce(
         )
         with _forgotten_on_rollback(work):
             async with work.db.session() as session:
-                saved = await people.save_profiles(
+                # Everyone is read again with the kudos, those read ahead too; one erased
+                # during the call stays erased, and is not found.
+                found = await directory.save_and_read(
                     session,
                     team_id=work.team_id,
                     profiles=fresh or [],
-                    now=now,
-                    # Those stored before the call are refreshed, never stored again: one
-                    # erased meanwhile stays erased (and is not found below).
+                    user_ids=everyone,
                     stored={*known, *work.stored},
+                    now=now,
                 )
-                # Everyone else is read again with the kudos, those read ahead too: what was
-                # read before the Slack call (someone erased meanwhile, a preference changed)
-                # is not what decides.
-                rest = [uid for uid in everyone if uid not in saved]
-                found = await people.get_people(session, team_id=work.team_id, user_ids=rest)
-                for uid in rest:
+                for uid in everyone:
                     work.people.pop(uid, None)
-                work.people.update({**found, **saved})
+                work.people.update(found)
                 given = await _give(session, work, giver_id, parsed, where)
     result = given.result
     marks = kudos.Marks()
