@@ -317,8 +317,8 @@ async def erase(
     # The delivery log first: every delivery that names them, whatever its state (not counted
     # in what they are told: those are Slack's messages to allybot, not records of them).
     # Work on one of them stops at its next transaction (bot.lease.Lease.fence); one whose
-    # transaction is under way holds its row until it ends (PostgreSQL), so what it wrote is
-    # there for the statements below.
+    # transaction is under way holds its delivery's lock until it ends (PostgreSQL), and is
+    # waited for, so what it wrote is there for the statements below.
     await inbound.forget_person(session, team_id=team_id, user_id=user_id, keep_id=delivery_id)
     owned = select(Commitment.id).where(
         Commitment.team_id == team_id, Commitment.owner_id == user_id
