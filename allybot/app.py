@@ -27,7 +27,7 @@ from bot.services import workspaces
 from bot.settings import Settings
 from bot.slack import SlackClients, retry_handlers
 from bot.tenancy import installation_key_of
-from bot.verify import is_readable, is_signed
+from bot.verify import bolt_request_of, is_signed, read_body
 from handlers import register_all
 
 logger = logging.getLogger(__name__)
@@ -104,19 +104,20 @@ def create_app(
         with inbox.answering():
             return await answer(request)
 
+    def refuse(status: int) -> web.Response:
+        REQUESTS.labels("unverified", _outcome(status)).inc()
+        logger.info("slack request", extra={"outcome": _outcome(status), "status": status})
+        return web.Response(status=status)
+
     async def answer(request: web.Request) -> web.Response:
         started = time.perf_counter()
         raw = await request.read()
-        refused = None
         if verifier is not None and not is_signed(verifier, raw, request.headers):
-            refused = 401  # nothing of the body is read, so nothing it claims is logged
-        elif not is_readable(raw, request.content_type):
-            refused = 400
-        if refused is not None:
-            REQUESTS.labels("unverified", _outcome(refused)).inc()
-            logger.info("slack request", extra={"outcome": _outcome(refused), "status": refused})
-            return web.Response(status=refused)
-        bolt_request = await to_bolt_request(request)
+            return refuse(401)  # nothing of the body is read, so nothing it claims is logged
+        body = read_body(raw, request.content_type)
+        if body is None:
+            return refuse(400)
+        bolt_request = bolt_request_of(raw.decode(), body, request.query_string, request.headers)
         kind = request_kind(bolt_request.body)
         ids: dict[str, Any] = {"request": request_id(bolt_request.body)}
         if bolt_request.context.enterprise_id:

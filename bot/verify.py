@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from urllib.parse import parse_qs
+from typing import Any
+from urllib.parse import parse_qsl
 
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.request.async_internals import build_async_context
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.signature import SignatureVerifier
 
 
@@ -25,15 +29,35 @@ def is_signed(verifier: SignatureVerifier, body: bytes, headers: Mapping[str, st
         return False
 
 
-def is_readable(body: bytes, content_type: str) -> bool:
-    """A signed body Bolt can parse: JSON, or a form whose `payload` (if any) is JSON."""
+def read_body(body: bytes, content_type: str) -> dict[str, Any] | None:
+    """A signed body as Bolt's listeners expect it, or None when it cannot be read: JSON when
+    said so or when it starts with `{` (as Bolt decides), else a form, whose `payload` field
+    (the last one given), if any, is the JSON of an interaction. Only a JSON object is a
+    body.
+
+    Read here once rather than by Bolt: Bolt takes any form containing the text "payload"
+    anywhere for an interaction and, finding no such field, hands its listeners an empty
+    body, so a command saying "payload" (or sent from a channel named so) went unanswered."""
     try:
         text = body.decode("utf-8")
-        if content_type.startswith("application/json"):
-            return isinstance(json.loads(text), dict)
-        form = parse_qs(text, keep_blank_values=True)
-        if "payload" in form:
-            return isinstance(json.loads(form["payload"][0]), dict)
-        return True
+        if content_type == "application/json" or text.startswith("{"):
+            parsed = json.loads(text)
+        else:
+            parsed = dict(parse_qsl(text, keep_blank_values=True))
+            if "payload" in parsed:
+                parsed = json.loads(parsed["payload"])
     except (UnicodeDecodeError, ValueError):
-        return False
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
+def bolt_request_of(
+    text: str, body: dict[str, Any], query: str, headers: Mapping[str, str]
+) -> AsyncBoltRequest:
+    """Bolt's request for a body read by `read_body`: the raw text kept for Bolt's own
+    signature check, the body not parsed a second time."""
+    request = AsyncBoltRequest(body="", query=query, headers=dict(headers))
+    request.raw_body = text
+    request.body = body
+    request.context = build_async_context(AsyncBoltContext(), body)
+    return request

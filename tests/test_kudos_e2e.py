@@ -313,3 +313,19 @@ async def test_a_reason_ending_in_an_entity_keeps_it_whole(
     post = (await slack.wait_for("chat.postMessage", channel=team.channel_id))[0]
     assert "for fixing the &lt;br&gt;" in block_text(post.args)
     assert [r.text for r in await kudos_rows(db, team.team_id)] == ["for fixing the &lt;br&gt;"]
+
+
+async def test_a_kudos_saying_payload_is_posted(
+    server: Server, team: Team, slack: SlackDouble, db: Database
+) -> None:
+    """Bolt's own parse took any form with "payload" in it for an interaction and answered
+    404: the command was lost, and Slack told the giver it failed."""
+    giver, ann = team.user("giver"), team.user("ann")
+    text = f"<@{ann}|ann> shipped the payload parser"
+    body, _ = team.command("/kudos", text, user_id=giver, channel_name="payload-team")
+    status, answer = await server.post(body)
+    assert status == 200 and answer == ""
+    post = (await slack.wait_for("chat.postMessage", channel=team.channel_id))[0]
+    assert "shipped the payload parser" in block_text(post.args)
+    await settled(db, team.team_id)
+    assert [r.text for r in await kudos_rows(db, team.team_id)] == ["shipped the payload parser"]
