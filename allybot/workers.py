@@ -28,8 +28,11 @@ logger = logging.getLogger(__name__)
 WORKER_NICENESS = 5  # below the serving process, which answers Slack within 3 s
 # A worker with nothing to do sleeps until the serving process signals a new delivery
 # (WAKE_SIGNAL) or, on PostgreSQL, until any process records one (bot.arrivals); it looks
-# on its own only now and then (`Arrivals.poll_seconds`).
-WAKE_SIGNAL = signal.SIGUSR1
+# on its own only now and then (`Arrivals.poll_seconds`). A signal whose default action is
+# to be ignored: one that comes before the worker listens for it changes nothing (its first
+# look comes after it listens), where SIGUSR1 would end it, and no signal mask has to be
+# passed down to it (uvloop's children start with none blocked).
+WAKE_SIGNAL = signal.SIGURG
 RESTART_SECONDS = 1.0
 
 
@@ -38,8 +41,6 @@ async def work_until(bot: AllyBot, stop: asyncio.Event) -> None:
     wake = asyncio.Event()
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(WAKE_SIGNAL, wake.set)
-    # Started by `serve`, the signal came blocked (see WorkerPool.start): take it from here.
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {WAKE_SIGNAL})
     try:
         async with bot.inbox.arrivals.subscribed() as arrived:
             while not stop.is_set():
@@ -71,9 +72,6 @@ class WorkerPool:
         self._stopping = False
 
     async def start(self) -> None:
-        # Workers inherit the blocked signal, so a wake-up sent before a worker is ready to
-        # take it waits instead of ending it (the default action of SIGUSR1).
-        signal.pthread_sigmask(signal.SIG_BLOCK, {WAKE_SIGNAL})
         for n in range(self.count):
             # One clock is enough: passes are safe on many processes, but need not compete.
             tick = self.tick_seconds if n == 0 else 0.0
