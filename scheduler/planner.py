@@ -19,7 +19,7 @@ from scheduler.digest import plan_digests
 from scheduler.kinds import PlanContext
 from scheduler.kinds.intros import IntrosResult, run_intros
 from scheduler.sender import SendResult, finish_kudos_edits, send_due
-from scheduler.zones import clock_table, clocks_now
+from scheduler.zones import clocks_now
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ async def plan(
             # this transaction only.
             await session.execute(text("SET LOCAL work_mem = '64MB'"))
             await session.execute(text("SET LOCAL jit = off"))
-        ctx = PlanContext(now=now, clocks=clock_table(clocks, values=postgresql), team_id=team_id)
+        ctx = PlanContext.at(now, clocks, team_id=team_id, values=postgresql)
         for kind in kinds.all_kinds():
             started = time.perf_counter()
             count = await kind.plan(session, ctx)

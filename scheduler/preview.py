@@ -13,7 +13,7 @@ from bot.services import people
 from scheduler import kinds
 from scheduler.kinds import PlanContext
 from scheduler.outbox import due_nudges
-from scheduler.zones import clock_table, clocks_now
+from scheduler.zones import clocks_now
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ async def preview(bot: AllyBot, *, now: datetime, team_id: str | None = None) ->
             clocks = await clocks_now(session, now, team_id=team_id)
             if not clocks:
                 return []
-            ctx = PlanContext(now=now, clocks=clock_table(clocks), team_id=team_id)
+            ctx = PlanContext.at(now, clocks, team_id=team_id)
             for kind in kinds.all_kinds():
                 await kind.plan(session, ctx)
             rows = (await session.execute(due_nudges(ctx.clocks, now, team_id=team_id))).all()

@@ -8,16 +8,17 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import select, text
 
 from bot.db import Database
 from bot.models import Ally, Nudge
 from scheduler.kinds import PlanContext
 from scheduler.kinds.allies import ALLIES_SUBJECT, CHECKIN, plan_checkins
-from scheduler.zones import clock_table, clocks_now
+from scheduler.zones import clocks_now
 from tests.helpers import at, new_id, seed_people
 
-TOKYO, LOS_ANGELES = "Asia/Tokyo", "America/Los_Angeles"
+TOKYO, LOS_ANGELES, HONOLULU = "Asia/Tokyo", "America/Los_Angeles", "Pacific/Honolulu"
 NOW = at("2026-11-26 10:00", TOKYO)  # Thursday; 17:00 the day before in Los Angeles
 TODAY = date(2026, 11, 26)
 
@@ -39,7 +40,7 @@ def ally(team: str, owner: str, other: str, *, cadence: int, due: date, **more: 
 
 async def plan(session: object, team: str, now: datetime = NOW) -> int:
     clocks = await clocks_now(session, now, team_id=team)  # type: ignore[arg-type]
-    ctx = PlanContext(now=now, clocks=clock_table(clocks), team_id=team)
+    ctx = PlanContext.at(now, clocks, team_id=team)
     return await plan_checkins(session, ctx)  # type: ignore[arg-type]
 
 
@@ -119,5 +120,63 @@ async def test_an_item_planned_before_keeps_its_allies_where_they_were(db: Datab
             await session.flush()
             assert await plan(session, team) == 0
             assert await next_days(session, team) == {(ann, carl): None}
+        finally:
+            await session.rollback()
+
+
+async def test_each_owner_is_due_by_their_own_local_day(db: Database) -> None:
+    """Two zones inside their window on different local days: the latest of them bounds
+    which allies are read, but each owner's allies are due by their own day."""
+    team = new_id("T")
+    ann, hana, carl, dee = await seed_people(
+        db,
+        None,
+        team_id=team,
+        people=[{"tz": TOKYO}, {"tz": HONOLULU}, {"tz": TOKYO}, {"tz": TOKYO}],
+    )
+    yesterday = TODAY - timedelta(days=1)  # Honolulu's day: 15:00 on Wednesday
+    async with db.sessions() as session:
+        try:
+            session.add_all(
+                [
+                    ally(team, ann, carl, cadence=7, due=TODAY),
+                    ally(team, hana, carl, cadence=7, due=TODAY),  # due tomorrow, for her
+                    ally(team, hana, dee, cadence=14, due=yesterday),
+                    ally(team, hana, ann, cadence=7, due=yesterday, next_nudge_day=TODAY),
+                ]
+            )
+            await session.flush()
+            assert await plan(session, team) == 2
+            items = (await session.execute(select(Nudge).where(Nudge.team_id == team))).scalars()
+            assert sorted((n.user_id, n.period, n.local_day) for n in items) == sorted(
+                [(ann, TODAY.isoformat(), TODAY), (hana, yesterday.isoformat(), yesterday)]
+            )
+            assert await next_days(session, team) == {
+                (ann, carl): TODAY + timedelta(days=7),
+                (hana, carl): None,
+                (hana, dee): yesterday + timedelta(days=14),
+                (hana, ann): TODAY,  # snoozed until her tomorrow
+            }
+        finally:
+            await session.rollback()
+
+
+async def test_the_join_settings_are_left_as_they_were(db: Database) -> None:
+    """PostgreSQL joins the check-ins' statement by hashing only; the statements of the
+    pass after it plan with every join again."""
+    if db.dialect != "postgresql":
+        pytest.skip("a PostgreSQL planner setting")
+    team = new_id("T")
+    ann, carl = await seed_people(db, None, team_id=team, people=[{"tz": TOKYO}, {"tz": TOKYO}])
+    settings = text(
+        "SELECT current_setting('enable_nestloop'), current_setting('enable_mergejoin')"
+    )
+    async with db.sessions() as session:
+        try:
+            await session.execute(text("SET LOCAL enable_mergejoin = off"))
+            session.add(ally(team, ann, carl, cadence=14, due=TODAY))
+            await session.flush()
+            assert await plan(session, team) == 1
+            assert tuple((await session.execute(settings)).one()) == ("on", "off")
         finally:
             await session.rollback()

@@ -20,7 +20,7 @@ from sqlalchemy.sql.selectable import Subquery
 
 from bot.db import UTCDateTime, insert_for
 from bot.models import Nudge, Person, Workspace
-from scheduler.zones import deliverable
+from scheduler.zones import LocalClock, clock_table, deliverable
 
 ID_BATCH = 5_000  # ids per IN (...): PostgreSQL's protocol allows 32,767 parameters
 
@@ -43,6 +43,25 @@ class PlanContext:
     team_id: str | None = None
     # What this pass has done once for several kinds (see scheduler/kinds/looks.py).
     looked: set[str] = field(default_factory=set, compare=False)
+    # The latest local day of any zone: nothing later is due, a bound an index can use.
+    last_day: date | None = None
+
+    @classmethod
+    def at(
+        cls,
+        now: datetime,
+        clocks: Sequence[LocalClock],
+        *,
+        team_id: str | None = None,
+        values: bool = False,
+    ) -> PlanContext:
+        """The context of a pass at `now` over these zones' clocks."""
+        return cls(
+            now=now,
+            clocks=clock_table(clocks, values=values),
+            team_id=team_id,
+            last_day=max(c.local_day for c in clocks),
+        )
 
 
 @dataclass(frozen=True)

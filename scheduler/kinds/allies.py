@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import (
+    Date,
     Select,
     String,
     and_,
@@ -14,6 +15,8 @@ from sqlalchemy import (
     func,
     literal,
     select,
+    text,
+    tuple_,
     union_all,
     update,
 )
@@ -116,9 +119,13 @@ def _due_allies(ctx: PlanContext) -> Select[Any]:
 
 async def _plan_checkins_at_once(session: AsyncSession, ctx: PlanContext) -> int:
     """PostgreSQL: the allies' next reminders and the items that name them in one
-    statement (a data-modifying WITH). Each due ally is moved on as it is read, while its
-    page is at hand, and the items are planned from the allies moved, where two
-    statements read every due ally twice.
+    statement (a data-modifying WITH), the items planned from the allies moved.
+
+    The allies that can be due at all are read by `ix_allies_due` (bounded by the
+    latest local day of any zone) in the table's order, joined by hashing to the owners
+    who may be messaged now, and each is moved on while its page is at hand: looked up
+    owner by owner, or moved in any other order, the same allies cost twice as much
+    (benchmarks/README.md).
 
     Nobody's allies move on a day they already have their item (a key planned before):
     those newly due wait for the next day's, as they would for an item planned first.
@@ -140,15 +147,23 @@ async def _plan_checkins_at_once(session: AsyncSession, ctx: PlanContext) -> int
             c.c.tz == Person.tz,
             Workspace.team_id == Ally.team_id,
             deliverable(c, ctx.now),
-            ally.team_id == Ally.team_id,
-            ally.user_id == Ally.ally_id,
-            ally.deleted.is_(False),
+            # Not a join: the ally's person is looked up in a hash of the people still
+            # here (OFFSET 0 keeps it a subplan), and the allies stay in the order
+            # they were read.
+            tuple_(Ally.team_id, Ally.ally_id).in_(
+                select(ally.team_id, ally.user_id).where(ally.deleted.is_(False)).offset(0)
+            ),
             _due_on(c.c.local_day),
             ~item_today,
         )
         .values(next_nudge_day=add_days(c.c.local_day, Ally.cadence_days))
         .returning(Ally.team_id, Ally.user_id, c.c.day, c.c.local_day)
     )
+    if ctx.last_day is not None:
+        # The same rule against the latest local day of any zone, a constant that
+        # `ix_allies_due` can answer: the allies that can be due at all, read in the
+        # table's order and moved while their page is at hand.
+        moved = moved.where(_due_on(literal(ctx.last_day, Date())))
     if ctx.team_id:
         moved = moved.where(Ally.team_id == ctx.team_id)
     named = moved.cte("moved")
@@ -171,7 +186,22 @@ async def _plan_checkins_at_once(session: AsyncSession, ctx: PlanContext) -> int
         .cte("planned")
     )
     count = select(func.count()).select_from(planned)
-    return int((await session.execute(count)).scalar_one())
+    # Joined by hashing, whatever PostgreSQL expects: it estimates the owners who may be
+    # messaged from the clock list at a fraction of what they are, and would look up
+    # each owner's allies one by one (most of the table, in an order its pages are not
+    # in) and each ally's person after that. For this statement only.
+    nestloop, mergejoin = (await session.execute(_JOINS_NOW)).one()
+    await session.execute(_JOINS, {"nestloop": "off", "mergejoin": "off"})
+    planned_count = int((await session.execute(count)).scalar_one())
+    await session.execute(_JOINS, {"nestloop": nestloop, "mergejoin": mergejoin})
+    return planned_count
+
+
+_JOINS_NOW = text("SELECT current_setting('enable_nestloop'), current_setting('enable_mergejoin')")
+_JOINS = text(
+    "SELECT set_config('enable_nestloop', :nestloop, true),"
+    " set_config('enable_mergejoin', :mergejoin, true)"
+)
 
 
 async def render_checkins(
