@@ -121,6 +121,17 @@ def _count(value: str) -> int:
     return count
 
 
+def _signal_numbers(value: str) -> list[int]:
+    try:
+        numbers = [int(n) for n in value.split(",") if n]
+    except ValueError:
+        numbers = [0]
+    valid = {int(sig) for sig in signal.valid_signals()} - {signal.SIGKILL, signal.SIGSTOP}
+    if not set(numbers) <= valid:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a list of signal numbers")
+    return numbers
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, with its complaints on one line (the usage is one --help away)."""
 
@@ -170,6 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
         "worker", help="work on recorded deliveries and run the clock (what serve --workers runs)"
     )
     _clock_option(worker)
+    # Set by `serve` for its workers (allybot.workers.ignored_signals); not for people.
+    worker.add_argument("--ignoring", type=_signal_numbers, default=[], help=argparse.SUPPRESS)
     socket_mode = sub.add_parser("socket", help="Socket Mode (needs SLACK_APP_TOKEN)")
     _clock_option(socket_mode)
     sub.add_parser("migrate", help="upgrade the database to the newest schema")
@@ -223,6 +236,11 @@ def _require(settings: Settings, command: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "worker":
+        # What its `serve` ignores (allybot.workers.ignored_signals), before anything slow:
+        # a hang-up may come at any time.
+        for sig in args.ignoring:
+            signal.signal(sig, signal.SIG_IGN)
     from bot.settings import SettingsError, load_settings
 
     try:

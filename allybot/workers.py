@@ -36,6 +36,18 @@ WAKE_SIGNAL = signal.SIGURG
 RESTART_SECONDS = 1.0
 
 
+def ignored_signals() -> list[int]:
+    """The signals this process ignores (`nohup` ignores SIGHUP; a shell's background job,
+    SIGINT and SIGQUIT), for its workers to ignore too. A child started by fork and exec
+    keeps them ignored; uvloop's children start with every signal back at its default, so a
+    hang-up that `serve` was started to survive would end all its workers at once."""
+    return sorted(
+        int(sig)
+        for sig in signal.valid_signals()
+        if sig not in (signal.SIGKILL, signal.SIGSTOP) and signal.getsignal(sig) is signal.SIG_IGN
+    )
+
+
 async def work_until(bot: AllyBot, stop: asyncio.Event) -> None:
     """Claim and work on new deliveries until `stop`; what is started is finished."""
     wake = asyncio.Event()
@@ -79,6 +91,9 @@ class WorkerPool:
 
     async def _spawn(self, tick: float) -> asyncio.subprocess.Process:
         argv = [sys.executable, "-m", "allybot.cli", "worker", "--tick-seconds", f"{tick:g}"]
+        ignored = ignored_signals()
+        if ignored:
+            argv += ["--ignoring", ",".join(map(str, ignored))]
         proc = await asyncio.create_subprocess_exec(*argv)
         self._procs.append(proc)
         return proc

@@ -226,8 +226,10 @@ async def start_server(
     *args: str,
     timeout: float = 30.0,
     command: str = "serve",
+    **popen: Any,
 ) -> tuple[subprocess.Popen[bytes], str]:
-    """Start `allybot serve` on an ephemeral port; return it once it says where it listens."""
+    """Start `allybot serve` on an ephemeral port; return it once it says where it listens.
+    `popen`: more for `subprocess.Popen` (how a shell would start it)."""
     log = log_path.open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "allybot", command, "--host", "127.0.0.1", "--port", "0", *args],
@@ -235,6 +237,7 @@ async def start_server(
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
+        **popen,
     )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
@@ -174,3 +175,45 @@ async def test_a_wake_up_sent_while_a_worker_starts_does_not_end_it(
     log = log_path.read_text(errors="replace")
     assert code == 0, log
     assert "worker exited" not in log, log
+
+
+def _ignore_hangups() -> None:
+    """What `nohup` (or a shell's background job) does before starting a command."""
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
+
+async def test_workers_ignore_what_serve_was_started_ignoring(
+    fresh_db: tuple[str, Database], slack: SlackDouble, tmp_path: Path
+) -> None:
+    """`nohup allybot serve --workers 2 &`, then the terminal hangs up: the shell sends SIGHUP
+    to the whole job. serve ignores it, as it was told to; so must its workers (a child
+    started by fork and exec keeps what its parent ignores), rather than all of them dying
+    at once and being started again, the work they were doing left for a lease to run out."""
+    url, _ = fresh_db
+    log_path = tmp_path / "allybot.log"
+    process, _ = await start_server(
+        server_env(url, slack.url),
+        log_path,
+        "--tick-seconds",
+        "0",
+        "--workers",
+        "2",
+        preexec_fn=_ignore_hangups,
+        start_new_session=True,  # a job of its own, as a shell starts it
+    )
+    try:
+        for _ in range(300):  # both workers up
+            if log_path.read_text(errors="replace").count("allybot worker started") == 2:
+                break
+            await asyncio.sleep(0.1)
+        started = sorted(_children(process.pid))
+        assert len(started) == 2, log_path.read_text(errors="replace")
+        os.killpg(process.pid, signal.SIGHUP)  # the hang-up, to the job's process group
+        await asyncio.sleep(1.5)
+        log = log_path.read_text(errors="replace")
+        assert "worker exited" not in log, log
+        assert sorted(_children(process.pid)) == started
+        assert all(_alive(pid) for pid in started)
+    finally:
+        code = await stopped(process)
+    assert code == 0, log_path.read_text(errors="replace")
