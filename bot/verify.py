@@ -46,9 +46,22 @@ def read_body(body: bytes, content_type: str) -> dict[str, Any] | None:
             parsed = dict(parse_qsl(text, keep_blank_values=True))
             if "payload" in parsed:
                 parsed = json.loads(parsed["payload"])
-    except (UnicodeDecodeError, ValueError):
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         return None
     return parsed if isinstance(parsed, dict) else None
+
+
+class ReadRequest(AsyncBoltRequest):
+    """Bolt's request for a body read by `read_body`, copies included: Bolt hands a lazy
+    listener `to_copyable()`, which it would build again from the raw text with its own
+    parse (a command saying "payload" reaching the lazy half of its listener empty)."""
+
+    def to_copyable(self) -> AsyncBoltRequest:
+        copy = ReadRequest(body="", query=self.query, headers=self.headers, mode=self.mode)
+        copy.raw_body = self.raw_body
+        copy.body = self.body
+        copy.context = build_async_context(self.context.to_copyable(), self.body)
+        return copy
 
 
 def bolt_request_of(
@@ -56,7 +69,7 @@ def bolt_request_of(
 ) -> AsyncBoltRequest:
     """Bolt's request for a body read by `read_body`: the raw text kept for Bolt's own
     signature check, the body not parsed a second time."""
-    request = AsyncBoltRequest(body="", query=query, headers=dict(headers))
+    request = ReadRequest(body="", query=query, headers=dict(headers))
     request.raw_body = text
     request.body = body
     request.context = build_async_context(AsyncBoltContext(), body)

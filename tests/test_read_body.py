@@ -88,3 +88,59 @@ def test_junk_forms_are_refused() -> None:
         assert read_body(junk.encode(), FORM) is None, junk
     assert read_body(b"\xff", FORM) is None
     assert read_body(b"", FORM) == {}
+
+
+async def test_a_lazy_listener_reads_the_same_body_as_its_ack() -> None:
+    """Bolt hands a lazy listener a copy of the request (`to_copyable`), which it builds
+    again from the raw text: with Bolt's own parse, a command saying "payload" would reach
+    the lazy half of a listener empty, though its ack read it whole."""
+    import asyncio
+
+    from slack_bolt.async_app import AsyncApp
+    from slack_bolt.authorization import AuthorizeResult
+
+    body = payloads.slash_command(
+        command="/kudos",
+        text="<@U2|bo> shipped the payload parser",
+        user_id="U1",
+        team_id="T1",
+        channel_id="C1",
+        response_url="https://hooks.slack.com/commands/T1/1/x",
+    )
+    request = bolt_request_of(
+        body, read_body(body.encode(), FORM) or {}, "", {"Content-Type": FORM}
+    )
+
+    async def authorize(**_: Any) -> AuthorizeResult:
+        return AuthorizeResult(enterprise_id=None, team_id="T1", bot_token="xoxb-x")
+
+    app = AsyncApp(name="lazy", authorize=authorize, request_verification_enabled=False)
+    seen: asyncio.Queue[tuple[str, str | None]] = asyncio.Queue()
+
+    async def ack_it(ack: Any, body: dict[str, Any]) -> None:
+        await ack()
+        seen.put_nowait(("ack", body.get("text")))
+
+    async def later(body: dict[str, Any], context: Any) -> None:
+        seen.put_nowait(("lazy", body.get("text")))
+        seen.put_nowait(("lazy team", context.team_id))
+
+    app.command("/kudos")(ack=ack_it, lazy=[later])
+    response = await app.async_dispatch(request)
+    assert response.status == 200
+    got = dict([await asyncio.wait_for(seen.get(), 5) for _ in range(3)])
+    assert got == {
+        "ack": "<@U2|bo> shipped the payload parser",
+        "lazy": "<@U2|bo> shipped the payload parser",
+        "lazy team": "T1",
+    }
+
+
+def test_json_nested_past_pythons_recursion_limit_is_refused_not_raised() -> None:
+    """json.loads raises RecursionError (not a ValueError) on deep nesting: a signed body
+    so nested would end in a traceback and a 500 rather than the 400 of other junk."""
+    depth = 100_000
+    deep_json = b'{"a":' * depth + b"1" + b"}" * depth
+    assert read_body(deep_json, JSON) is None
+    deep_payload = "payload=" + "%5B" * depth
+    assert read_body(deep_payload.encode(), FORM) is None
