@@ -52,8 +52,9 @@ def test_an_interaction_reads_its_payload(value: str) -> None:
     assert read_body(payloads.form_payload(payload).encode(), FORM) == payload
 
 
-def test_a_command_saying_payload_reaches_bolt_whole() -> None:
-    body = payloads.slash_command(
+def _saying_payload() -> str:
+    """A /kudos whose text and channel name say "payload" (no field of that name)."""
+    return payloads.slash_command(
         command="/kudos",
         text="<@U2|bo> shipped the payload parser",
         user_id="U1",
@@ -62,6 +63,10 @@ def test_a_command_saying_payload_reaches_bolt_whole() -> None:
         response_url="https://hooks.slack.com/commands/T1/1/x",
         channel_name="payload-team",
     )
+
+
+def test_a_command_saying_payload_reaches_bolt_whole() -> None:
+    body = _saying_payload()
     read = read_body(body.encode(), FORM)
     assert read is not None
     request = bolt_request_of(body, read, "", {"Content-Type": FORM})
@@ -99,14 +104,7 @@ async def test_a_lazy_listener_reads_the_same_body_as_its_ack() -> None:
     from slack_bolt.async_app import AsyncApp
     from slack_bolt.authorization import AuthorizeResult
 
-    body = payloads.slash_command(
-        command="/kudos",
-        text="<@U2|bo> shipped the payload parser",
-        user_id="U1",
-        team_id="T1",
-        channel_id="C1",
-        response_url="https://hooks.slack.com/commands/T1/1/x",
-    )
+    body = _saying_payload()
     request = bolt_request_of(
         body, read_body(body.encode(), FORM) or {}, "", {"Content-Type": FORM}
     )
