@@ -13,6 +13,15 @@ doubling a message. Two measurements, each on SQLite and on PostgreSQL:
    this process's seeding; the child also reports its RSS before the pass, and then runs
    the same pass again, which must plan nothing. Repeated ``--repeat`` times after deleting
    the nudges, so every pass plans the full set.
+
+   With ``--at INSTANT`` (UTC, e.g. ``2026-11-29T20:00:00Z``) the measured passes are at
+   that instant instead, each child first running the pass at the busiest instant (the
+   day's busy pass, reported as "busy pass before"), so the instant meets what a running
+   deployment leaves: the allies of owners inside their window moved on, the others' due
+   allies waiting. The seed is the same (allies due as of the busy day); the tips expected
+   are those of the zones inside their window at INSTANT that the busy pass did not plan
+   for the same local day. A quiet instant (few zones inside their window) is what every
+   tick of a quiet hour costs.
 2. **Sending.** 5,000 due people (``--send``) in zones inside their window, planned, then
    ``scheduler.sender.send_due`` against the Slack double with 1 message/s per channel and
    5 % random 429s (Retry-After: 1), with allybot's production retry settings
@@ -36,6 +45,7 @@ server runs on this machine), which a busy machine inflates far less than wall t
     .venv/bin/python benchmarks/planner.py [--people 100000] [--send 5000] [--repeat 3]
         [--backends sqlite,postgresql] [--pg-admin postgresql://postgres@127.0.0.1:5432/test]
         [--double child|inproc] [--timeout 1800] [--json figures.json] [--baseline DIR]
+        [--at 2026-11-29T20:00:00Z]
 """
 
 from __future__ import annotations
@@ -149,6 +159,19 @@ def busiest_instant(zones: Sequence[str], day: date = BUSY_DAY) -> datetime:
     start = datetime(day.year, day.month, day.day, tzinfo=UTC)
     instants = [start + i * STEP for i in range(int(timedelta(days=1) / STEP))]
     return max(instants, key=lambda t: (len(open_zones(zones, t)), -t.timestamp()))
+
+
+def newly_open(zones: Sequence[str], instant: datetime, before: datetime | None) -> list[str]:
+    """Zones inside their window at `instant` that were not on the same local day at
+    `before` (whose people the pass at `before` planned already)."""
+    if before is None or before == instant:
+        return open_zones(zones, instant)
+    planned = {(tz, LocalClock.at(tz, before).local_day) for tz in open_zones(zones, before)}
+    return [
+        tz
+        for tz in open_zones(zones, instant)
+        if (tz, LocalClock.at(tz, instant).local_day) not in planned
+    ]
 
 
 def spread(count: int, zones: Sequence[str], prefix: str = "U") -> list[tuple[str, str]]:
@@ -391,17 +414,25 @@ async def timed_plan(
     return dict(result.planned), time.perf_counter() - started
 
 
-async def child_plan(database_url: str, instant: datetime) -> dict[str, Any]:
+async def child_plan(
+    database_url: str, instant: datetime, prior: datetime | None = None
+) -> dict[str, Any]:
     """Run in the child: the pass cold (first in the process, as `allybot tick` and the
     first pass of `serve` run it, and the day's first: it looks at every zone for
     give-back and breadth), the same pass again (must plan nothing), and the pass warm
     (statements compiled and prepared, as every later pass of `serve` runs it, with the
-    day's looks stored as every pass after a zone's first of the day finds them)."""
+    day's looks stored as every pass after a zone's first of the day finds them).
+
+    With `prior` (--at), each of the cold and warm passes follows a pass at `prior`."""
     bot = create_app(bench_settings(database_url))
+    prior_s: list[float] = []
+    prior_kinds: dict[str, float] = {}
     try:
         async with bot.db.session() as session:  # connect first: the pool is warm in serve
             await session.execute(text("SELECT 1"))
         before, peak_before = rss_mb(), peak_rss_mb()
+        if prior is not None:
+            prior_s.append((await timed_plan(bot, prior, prior_kinds))[1])
         cold_kinds: dict[str, float] = {}
         rerun_kinds: dict[str, float] = {}
         server = await ServerCpu.of(bot.db)
@@ -410,6 +441,8 @@ async def child_plan(database_url: str, instant: datetime) -> dict[str, Any]:
         peak = peak_rss_mb()
         rerun_planned, rerun = await timed_plan(bot, instant, rerun_kinds)
         await forget_nudges(bot.db, looks=False)
+        if prior is not None:
+            prior_s.append((await timed_plan(bot, prior))[1])
         warm_kinds: dict[str, float] = {}
         server = await ServerCpu.of(bot.db)
         warm_planned, warm = await timed_plan(bot, instant, warm_kinds)
@@ -435,6 +468,8 @@ async def child_plan(database_url: str, instant: datetime) -> dict[str, Any]:
         "rerun_kind_s": {k: round(v, 3) for k, v in rerun_kinds.items()},
         "warm_kind_s": {k: round(v, 3) for k, v in warm_kinds.items()},
         "peak_rss_end_mb": peak_rss_mb(),
+        "prior_s": prior_s,
+        "prior_kind_s": {k: round(v, 3) for k, v in prior_kinds.items()},
     }
 
 
@@ -500,9 +535,13 @@ async def run_child(args: list[str], code: Path) -> str:
     return out.decode().strip().splitlines()[-1]
 
 
-async def run_child_plan(database_url: str, instant: datetime, code: Path) -> dict[str, Any]:
+async def run_child_plan(
+    database_url: str, instant: datetime, code: Path, prior: datetime | None = None
+) -> dict[str, Any]:
     """One --child-plan of the checkout at `code`; killed if it outlives its time."""
     args = ["--child-plan", "--database-url", database_url, "--now", instant.isoformat()]
+    if prior is not None:
+        args += ["--prior", prior.isoformat()]
     result: dict[str, Any] = json.loads(await run_child(args, code))
     return result
 
@@ -531,15 +570,23 @@ class PlanFigures:
     seed_s: float
     runs: list[dict[str, Any]]
     code: str = "this"
+    prior: str | None = None  # the busy instant planned before each measured pass (--at)
 
 
 async def bench_plan(
-    backend: str, args: argparse.Namespace, tmp: Path, instant: datetime, zones: list[str]
+    backend: str,
+    args: argparse.Namespace,
+    tmp: Path,
+    busy: datetime,
+    zones: list[str],
 ) -> list[PlanFigures]:
     """Seed once (a database for each checkout measured), then `--repeat` passes, each
     after the previous pass's nudges are gone; with a baseline, its passes and this
-    checkout's take turns."""
-    opened = set(open_zones(zones, instant))
+    checkout's take turns. The seed is as of the busy instant; the passes are at `--at`
+    (after one at the busy instant) when given."""
+    instant = args.at or busy
+    prior = busy if instant != busy else None
+    opened = set(newly_open(zones, instant, prior))
     people = spread(args.people, zones)
     deliverable = sum(1 for _, tz in people if tz in opened)
     codes = [(f"baseline {revision(args.baseline)}", args.baseline)] if args.baseline else []
@@ -551,7 +598,7 @@ async def bench_plan(
             await run_child(["--child-migrate", "--database-url", url], code)
             db = Database(url)
             stack.push_async_callback(db.dispose)
-            seed_s = await seed(db, people, allies=args.allies, kudos=args.kudos, instant=instant)
+            seed_s = await seed(db, people, allies=args.allies, kudos=args.kudos, instant=busy)
             note(
                 f"{backend} ({label}): seeded {len(people):,} people, "
                 f"{len(people) * args.allies:,} allies, {args.kudos:,} kudos in {seed_s:.1f} s"
@@ -563,7 +610,7 @@ async def bench_plan(
                 url, db, _ = dbs[label]
                 if i:
                     await forget_nudges(db)
-                run = await run_child_plan(url, instant, code)
+                run = await run_child_plan(url, instant, code, prior)
                 run["nudges_in_db"] = await count_rows(db, Nudge)
                 run["loadavg"] = os.getloadavg()[0]
                 note(
@@ -574,6 +621,11 @@ async def bench_plan(
                     f"load {run['loadavg']:.1f}; by kind {run['planned_by_kind']}; "
                     f"seconds by kind {run['kind_s']}, re-run {run['rerun_kind_s']}, "
                     f"warm {run['warm_kind_s']}"
+                    + (
+                        f"; busy pass before {run['prior_s']} s, by kind {run['prior_kind_s']}"
+                        if prior
+                        else ""
+                    )
                 )
                 runs[label].append(run)
     return [
@@ -589,6 +641,7 @@ async def bench_plan(
             dbs[label][2],
             runs[label],
             label,
+            prior.isoformat() if prior else None,
         )
         for label, _ in codes
     ]
@@ -815,6 +868,7 @@ def plan_table(results: Sequence[PlanFigures]) -> str:
         "warm pass s (looks stored)",
         "re-run s (planned)",
         "PostgreSQL CPU s: pass / warm",
+        "check-ins s: pass / re-run / warm",
         "RSS before MB",
         "peak RSS MB",
         "passes",
@@ -836,12 +890,22 @@ def plan_table(results: Sequence[PlanFigures]) -> str:
                 mmm([run["warm_s"] for run in r.runs]),
                 f"{mmm([run['rerun_s'] for run in r.runs])} ({'/'.join(map(str, rerun_planned))})",
                 f"{median_of(r.runs, 'pg_cpu_s')} / {median_of(r.runs, 'warm_pg_cpu_s')}",
+                " / ".join(kind_median(r.runs, key) for key in KIND_KEYS),
                 mmm([run["rss_before_mb"] for run in r.runs], "{:.0f}"),
                 mmm([run["peak_rss_end_mb"] for run in r.runs], "{:.0f}"),
                 len(r.runs),
             ]
         )
     return table(headers, rows)
+
+
+KIND_KEYS = ("kind_s", "rerun_kind_s", "warm_kind_s")
+
+
+def kind_median(runs: Sequence[dict[str, Any]], key: str, kind: str = "checkin") -> str:
+    """The median seconds of one kind in one of a run's passes."""
+    values = [run[key][kind] for run in runs if kind in run.get(key, {})]
+    return f"{statistics.median(values):.2f}" if values else "-"
 
 
 def median_of(runs: Sequence[dict[str, Any]], key: str) -> str:
@@ -933,6 +997,12 @@ def ratios(results: Sequence[PlanFigures]) -> list[str]:
             now = [run[key] for run in this.runs if run.get(key) is not None]
             if was and now and statistics.median(was) > 0:
                 parts.append(f"{name} {statistics.median(now) / statistics.median(was):.2f}x")
+        for key, name in zip(KIND_KEYS, ("pass", "re-run", "warm pass"), strict=True):
+            was = [run[key]["checkin"] for run in base.runs if "checkin" in run[key]]
+            now = [run[key]["checkin"] for run in this.runs if "checkin" in run[key]]
+            if was and now and statistics.median(was) > 0:
+                ratio = statistics.median(now) / statistics.median(was)
+                parts.append(f"check-ins of the {name} {ratio:.2f}x")
         lines.append(f"{backend}, this over baseline (medians): " + ", ".join(parts))
     return lines
 
@@ -1009,7 +1079,8 @@ def print_report(report: dict[str, Any]) -> None:
         first = report["plan"][0]
         print(
             f"\nPlanning pass: {first['people']:,} people in {first['zones']} zones, "
-            f"at {first['instant']} ({first['open_zones']} zones inside 09:00-17:00)"
+            f"at {first['instant']} ({first['open_zones']} zones inside 09:00-17:00"
+            + (f" not planned by the busy pass at {first['prior']})" if first.get("prior") else ")")
         )
         print(plan_table([PlanFigures(**p) for p in report["plan"]]))
         for line in targets([PlanFigures(**p) for p in report["plan"]]):
@@ -1032,6 +1103,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     zones = pick_zones()
     instant = busiest_instant(zones)
     note(f"busy instant {instant.isoformat()}: {len(open_zones(zones, instant))} of 200 zones")
+    if args.at and args.at != instant:
+        note(
+            f"passes at {args.at.isoformat()}: {len(open_zones(zones, args.at))} of 200 zones "
+            f"inside their window, {len(newly_open(zones, args.at, instant))} not planned by "
+            "the busy pass"
+        )
     plans: list[PlanFigures] = []
     sends: list[SendFigures] = []
     with tempfile.TemporaryDirectory(prefix="allybot-planner-") as tmp_dir:
@@ -1051,11 +1128,20 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "send_repeat": args.send_repeat,
             "double": args.double,
             "backends": args.backends,
+            "at": args.at.isoformat() if args.at else None,
         },
         "machine": machine(await pg_version(args.pg_admin), load_at_start),
         "plan": [asdict(p) for p in plans],
         "send": [asdict(s) for s in sends],
     }
+
+
+def utc_instant(value: str) -> datetime:
+    """An ISO 8601 instant with its offset (Z for UTC), in UTC."""
+    instant = datetime.fromisoformat(value)
+    if instant.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{value!r} has no offset: add Z for UTC")
+    return instant.astimezone(UTC)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -1080,10 +1166,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=lambda p: Path(p).resolve(),
         help="another allybot checkout to measure planning against, in the same run",
     )
+    parser.add_argument(
+        "--at",
+        type=utc_instant,
+        help="plan at this UTC instant (e.g. 2026-11-29T20:00:00Z), after a pass at the busiest",
+    )
     parser.add_argument("--child-plan", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--child-migrate", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--database-url", help=argparse.SUPPRESS)
     parser.add_argument("--now", type=datetime.fromisoformat, help=argparse.SUPPRESS)
+    parser.add_argument("--prior", type=datetime.fromisoformat, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if unknown := set(args.backends) - set(BACKENDS):
         parser.error(f"unknown backends: {sorted(unknown)}")
@@ -1111,7 +1203,7 @@ def main(argv: list[str] | None = None) -> int:
     # Warnings and errors only, on stderr: a message given up on would show here.
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if args.child_plan:
-        result = asyncio.run(child_plan(args.database_url, args.now))
+        result = asyncio.run(child_plan(args.database_url, args.now, args.prior))
         print(json.dumps(result), flush=True)
         return 0
     if args.child_migrate:
