@@ -14,7 +14,7 @@ from sqlalchemy import select, text
 from bot.db import Database
 from bot.models import Ally, Nudge
 from scheduler.kinds import PlanContext
-from scheduler.kinds.allies import ALLIES_SUBJECT, CHECKIN, plan_checkins
+from scheduler.kinds.allies import ALLIES_SUBJECT, CHECKIN, _many_owners, plan_checkins
 from scheduler.zones import clocks_now
 from tests.helpers import at, new_id, seed_people
 
@@ -178,5 +178,77 @@ async def test_the_join_settings_are_left_as_they_were(db: Database) -> None:
             await session.flush()
             assert await plan(session, team) == 1
             assert tuple((await session.execute(settings)).one()) == ("on", "off")
+        finally:
+            await session.rollback()
+
+
+async def test_few_owners_in_their_window_are_planned_alike(db: Database) -> None:
+    """When few of the people may be messaged (a quiet hour), PostgreSQL looks their allies
+    up owner by owner: the same items and moves, an item planned before still keeps its
+    allies where they were, and the join settings are left alone."""
+    team = new_id("T")
+    ann, carl, dee, gone, *others = await seed_people(
+        db,
+        None,
+        team_id=team,
+        people=[{"tz": TOKYO}, {"tz": TOKYO}, {"tz": TOKYO}]
+        + [{"tz": TOKYO, "deleted": True}]
+        + [{"tz": LOS_ANGELES}] * 12,  # outside their window at this instant
+    )
+    bob = others[0]
+    async with db.sessions() as session:
+        try:
+            if db.dialect == "postgresql":
+                clocks = await clocks_now(session, NOW, team_id=team)
+                assert not await _many_owners(session, PlanContext.at(NOW, clocks, team_id=team))
+                await session.execute(text("SET LOCAL enable_mergejoin = off"))
+            session.add_all(
+                [
+                    ally(team, ann, carl, cadence=14, due=TODAY),
+                    ally(team, ann, bob, cadence=7, due=TODAY - timedelta(days=3)),
+                    ally(team, ann, gone, cadence=7, due=TODAY),
+                    ally(team, ann, dee, cadence=7, due=TODAY, next_nudge_day=TODAY + timedelta(2)),
+                    ally(team, carl, ann, cadence=30, due=TODAY + timedelta(days=1)),
+                    ally(team, dee, ann, cadence=7, due=TODAY),
+                    ally(team, bob, ann, cadence=7, due=TODAY - timedelta(days=1)),
+                    Nudge(
+                        team_id=team,
+                        user_id=dee,
+                        kind=CHECKIN,
+                        subject=ALLIES_SUBJECT,
+                        period=TODAY.isoformat(),
+                        local_day=TODAY,
+                        expires_day=TODAY,
+                        status="sent",
+                        planned_at=NOW - timedelta(hours=1),
+                    ),
+                ]
+            )
+            await session.flush()
+            assert await plan(session, team) == 1
+            items = (
+                await session.execute(
+                    select(Nudge).where(Nudge.team_id == team, Nudge.planned_at == NOW)
+                )
+            ).scalars()
+            assert [(n.user_id, n.period, n.local_day) for n in items] == [
+                (ann, TODAY.isoformat(), TODAY)
+            ]
+            moved = await next_days(session, team)
+            del moved[(ann, gone)]  # never named; whether its day moves is no matter
+            assert moved == {
+                (ann, carl): TODAY + timedelta(days=14),
+                (ann, bob): TODAY + timedelta(days=7),
+                (ann, dee): TODAY + timedelta(days=2),  # snoozed
+                (carl, ann): None,  # not due yet
+                (dee, ann): None,  # dee has today's item already
+                (bob, ann): None,  # bob may not be messaged now
+            }
+            assert await plan(session, team, NOW + timedelta(hours=1)) == 0
+            if db.dialect == "postgresql":
+                settings = text(
+                    "SELECT current_setting('enable_nestloop'), current_setting('enable_mergejoin')"
+                )
+                assert tuple((await session.execute(settings)).one()) == ("on", "off")
         finally:
             await session.rollback()

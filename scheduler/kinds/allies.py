@@ -121,24 +121,42 @@ async def _plan_checkins_at_once(session: AsyncSession, ctx: PlanContext) -> int
     """PostgreSQL: the allies' next reminders and the items that name them in one
     statement (a data-modifying WITH), the items planned from the allies moved.
 
-    The allies that can be due at all are read by `ix_allies_due` (bounded by the
-    latest local day of any zone) in the table's order, joined by hashing to the owners
-    who may be messaged now, and each is moved on while its page is at hand: looked up
-    owner by owner, or moved in any other order, the same allies cost twice as much
-    (benchmarks/README.md).
+    When many owners may be messaged now (`_many_owners`), the allies that can be due at
+    all are read by `ix_allies_due` (bounded by the latest local day of any zone) in the
+    table's order, joined by hashing to those owners, and each is moved on while its page
+    is at hand: looked up owner by owner, or moved in any other order, the same allies
+    cost twice as much (benchmarks/README.md). When few may, as in most ticks of a quiet
+    hour, their allies are looked up owner by owner: reading every ally due and not yet
+    moved (a backlog of the owners outside their window) would cost each tick that much.
 
     Nobody's allies move on a day they already have their item (a key planned before):
     those newly due wait for the next day's, as they would for an item planned first.
     """
     c = ctx.clocks
     ally = aliased(Person)
-    item_today = exists().where(
-        Nudge.team_id == Ally.team_id,
-        Nudge.user_id == Ally.user_id,
-        Nudge.kind == CHECKIN,
-        Nudge.subject == ALLIES_SUBJECT,
-        Nudge.period == c.c.day,
-    )
+    many = ctx.last_day is not None and await _many_owners(session, ctx)
+    item_today: ColumnElement[bool]
+    if many:
+        item_today = exists().where(
+            Nudge.team_id == Ally.team_id,
+            Nudge.user_id == Ally.user_id,
+            Nudge.kind == CHECKIN,
+            Nudge.subject == ALLIES_SUBJECT,
+            Nudge.period == c.c.day,
+        )
+    else:
+        # Few owners: the check-in items of the clocks' days in a hash, built once (OFFSET
+        # 0 keeps it a subplan). As an anti-join, PostgreSQL compared each due ally with
+        # every check-in item when `nudges` had grown since its statistics (75 s for
+        # 2,500 owners, benchmarks/README.md).
+        planned_items = select(Nudge.team_id, Nudge.user_id, Nudge.period).where(
+            Nudge.kind == CHECKIN, Nudge.subject == ALLIES_SUBJECT
+        )
+        if ctx.last_day is not None:  # local days are at most a day apart
+            planned_items = planned_items.where(
+                Nudge.period >= (ctx.last_day - timedelta(days=1)).isoformat()
+            )
+        item_today = tuple_(Ally.team_id, Ally.user_id, c.c.day).in_(planned_items.offset(0))
     moved = (
         update(Ally)
         .where(
@@ -147,23 +165,30 @@ async def _plan_checkins_at_once(session: AsyncSession, ctx: PlanContext) -> int
             c.c.tz == Person.tz,
             Workspace.team_id == Ally.team_id,
             deliverable(c, ctx.now),
-            # Not a join: the ally's person is looked up in a hash of the people still
-            # here (OFFSET 0 keeps it a subplan), and the allies stay in the order
-            # they were read.
-            tuple_(Ally.team_id, Ally.ally_id).in_(
-                select(ally.team_id, ally.user_id).where(ally.deleted.is_(False)).offset(0)
-            ),
             _due_on(c.c.local_day),
             ~item_today,
         )
         .values(next_nudge_day=add_days(c.c.local_day, Ally.cadence_days))
         .returning(Ally.team_id, Ally.user_id, c.c.day, c.c.local_day)
     )
-    if ctx.last_day is not None:
+    if many:
         # The same rule against the latest local day of any zone, a constant that
         # `ix_allies_due` can answer: the allies that can be due at all, read in the
-        # table's order and moved while their page is at hand.
-        moved = moved.where(_due_on(literal(ctx.last_day, Date())))
+        # table's order and moved while their page is at hand. Not a join either: the
+        # ally's person is looked up in a hash of the people still here (OFFSET 0 keeps
+        # it a subplan), and the allies stay in the order they were read.
+        moved = moved.where(
+            _due_on(literal(ctx.last_day, Date())),
+            tuple_(Ally.team_id, Ally.ally_id).in_(
+                select(ally.team_id, ally.user_id).where(ally.deleted.is_(False)).offset(0)
+            ),
+        )
+    else:
+        moved = moved.where(
+            ally.team_id == Ally.team_id,
+            ally.user_id == Ally.ally_id,
+            ally.deleted.is_(False),
+        )
     if ctx.team_id:
         moved = moved.where(Ally.team_id == ctx.team_id)
     named = moved.cte("moved")
@@ -186,6 +211,8 @@ async def _plan_checkins_at_once(session: AsyncSession, ctx: PlanContext) -> int
         .cte("planned")
     )
     count = select(func.count()).select_from(planned)
+    if not many:
+        return int((await session.execute(count)).scalar_one())
     # Joined by hashing, whatever PostgreSQL expects: it estimates the owners who may be
     # messaged from the clock list at a fraction of what they are, and would look up
     # each owner's allies one by one (most of the table, in an order its pages are not
@@ -195,6 +222,31 @@ async def _plan_checkins_at_once(session: AsyncSession, ctx: PlanContext) -> int
     planned_count = int((await session.execute(count)).scalar_one())
     await session.execute(_JOINS, {"nestloop": nestloop, "mergejoin": mergejoin})
     return planned_count
+
+
+# Owners who may be messaged now, as a share of the people, from which their allies are
+# read by `ix_allies_due` and joined by hashing rather than looked up owner by owner.
+MANY_OWNERS = 0.2
+
+
+async def _many_owners(session: AsyncSession, ctx: PlanContext) -> bool:
+    """Whether at least MANY_OWNERS of the people may be messaged now: one scan of
+    `people` against the clock list, much less than reading the allies the wrong way.
+
+    PostgreSQL cannot tell by itself: it estimates the owners from the clock list's
+    filters (a working day, inside the window) at a fixed fraction of the people,
+    whatever the instant."""
+    c = ctx.clocks
+    counted = (
+        select(func.count().filter(deliverable(c, ctx.now)), func.count())
+        .select_from(Person)
+        .join(c, c.c.tz == Person.tz)
+        .join(Workspace, Workspace.team_id == Person.team_id)
+    )
+    if ctx.team_id:
+        counted = counted.where(Person.team_id == ctx.team_id)
+    owners, people = (await session.execute(counted)).one()
+    return bool(people) and owners >= MANY_OWNERS * people
 
 
 _JOINS_NOW = text("SELECT current_setting('enable_nestloop'), current_setting('enable_mergejoin')")
