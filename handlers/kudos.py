@@ -89,7 +89,9 @@ async def give_and_announce(
         with _forgotten_on_rollback(work):
             async with work.db.session() as session:
                 # Everyone is read again with the kudos, those read ahead too; one erased
-                # during the call stays erased, and is not found.
+                # during the call stays erased, and is not found. An erase under way is
+                # waited for before any of their rows is written (kudos.give's lock).
+                await people.hold(session, team_id=work.team_id, user_ids=everyone)
                 found = await directory.save_and_read(
                     session,
                     team_id=work.team_id,

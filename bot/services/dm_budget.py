@@ -81,16 +81,26 @@ def pair_key(team_id: str, sender_id: str, recipient_id: str) -> str:
     return f"dm-budget:{team_id}:{sender_id}:{recipient_id}"
 
 
-async def lock(session: AsyncSession, keys: Sequence[str]) -> None:
-    """Take these transaction locks on PostgreSQL, in order, in one statement (SQLite runs
-    one writer at a time)."""
+async def lock(session: AsyncSession, keys: Sequence[str], shared: Sequence[str] = ()) -> None:
+    """Take these transaction locks on PostgreSQL, in order, in one statement: `keys`
+    exclusively, then `shared` shared (SQLite runs one writer at a time)."""
     if dialect_of(session) == "postgresql":
-        await _LOCK.rows(session, {"keys": list(keys)})
+        await _LOCK.rows(session, {"keys": list(keys), "shared": list(shared)})
 
 
 _LOCK = OnDriver(
-    text("SELECT pg_advisory_xact_lock(hashtext(k)) FROM unnest(CAST(:keys AS text[])) AS k")
+    text(
+        "SELECT pg_advisory_xact_lock(hashtext(k)) FROM unnest(CAST(:keys AS text[])) AS k"
+        " UNION ALL SELECT pg_advisory_xact_lock_shared(hashtext(k))"
+        " FROM unnest(CAST(:shared AS text[])) AS k"
+    )
 )
+
+
+def person_key(team_id: str, user_id: str) -> str:
+    """The lock an erase takes on a person, and work about to store something naming them
+    takes shared (kudos.give): one waits for the other, whichever came first."""
+    return f"person:{team_id}:{user_id}"
 
 
 async def budget_of(session: AsyncSession, *, team_id: str) -> int:

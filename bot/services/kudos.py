@@ -15,6 +15,7 @@ from sqlalchemy import (
     Table,
     bindparam,
     delete,
+    func,
     literal,
     or_,
     select,
@@ -31,7 +32,7 @@ from bot.db import dialect_of
 from bot.i18n import _, format_number, ngettext
 from bot.models import Ally, Kudos, Person, Workspace
 from bot.on_driver import DIALECTS, OnDriver, among
-from bot.services import allies, dm_budget
+from bot.services import allies, dm_budget, people
 from bot.text import Source, TextRefused
 
 DEFAULT_TAGS = ("teamwork", "mentoring", "reliable", "helpful", "inclusive", "courage", "listening")
@@ -233,12 +234,15 @@ async def give(
     # the limit, and each receiver's DM budget for the admissions the caller decides in
     # this transaction (dm_budget.admit with locked=True). SQLite's BEGIN IMMEDIATE
     # already runs one writer at a time.
+    # Each receiver's person lock shared: an erase (privacy.erase) under way is waited for,
+    # and the read below then finds them gone; one that comes after waits for this.
     await dm_budget.lock(
         session,
         [
             f"kudos-giver:{team_id}:{giver.user_id}",
             *(dm_budget.pair_key(team_id, giver.user_id, r) for r in parsed.receivers),
         ],
+        shared=[dm_budget.person_key(team_id, r) for r in parsed.receivers],
     )
     midnight = local_midnight(now, giver.tz)
     # One read for the three rules: this source given before (a retry), and the giver's
@@ -254,9 +258,9 @@ async def give(
         },
     )
     given: list[tuple[str, datetime]] = []
-    allied = False
-    for is_allied, receiver, at, key in found:
-        allied = bool(is_allied)
+    allied, stored = False, 0
+    for is_allied, present, receiver, at, key in found:
+        allied, stored = bool(is_allied), int(present)
         if key == source_key:
             return GiveResult(
                 kudos=await _by_source(session, team_id=team_id, source_key=source_key),
@@ -264,6 +268,15 @@ async def give(
             )
         if receiver is not None:
             given.append((receiver, at))
+    if stored < len(set(parsed.receivers)):
+        # Someone erased their data since they were read (a +1 on a post names nobody, so
+        # the erase could not stop this delivery): nothing is stored for them, and with
+        # nobody left, nothing at all (README, "Your data").
+        here = await people.get_people(session, team_id=team_id, user_ids=parsed.receivers)
+        kept = tuple(r for r in parsed.receivers if r in here)
+        parsed = ParsedKudos(receivers=kept, reason=parsed.reason, tags=parsed.tags)
+        if not parsed.receivers:
+            return GiveResult(kudos=[], new=True)
     recent = {r for r, at in given if at > now - MERGE_WINDOW and r in parsed.receivers}
     receivers = tuple(r for r in parsed.receivers if r not in recent)
     if not receivers:
@@ -349,7 +362,7 @@ _INSERT = {"postgresql": _insert_statement(pg_insert), "sqlite": _insert_stateme
 _COLUMNS = [column.key for column in cast(Table, Kudos.__table__).c]
 
 
-def _given_statement(dialect: str) -> Select[bool, str, datetime, str]:
+def _given_statement(dialect: str) -> Select[bool, int, str, datetime, str]:
     """The giver's recent kudos (and this source's), each row also saying whether the giver
     and a receiver are allies; one row of NULLs with that answer when there are none."""
     team: BindParameter[str] = bindparam("team_id")
@@ -368,6 +381,12 @@ def _given_statement(dialect: str) -> Select[bool, str, datetime, str]:
         )
         .exists(),
     )
+    # How many of the receivers are still stored (an erase deletes the person).
+    present = (
+        select(func.count())
+        .where(Person.team_id == team, among(Person.user_id, "receivers", dialect))
+        .scalar_subquery()
+    )
     one = select(literal(1).label("one")).subquery("one")
     # Two index look-ups, not one OR: SQLite reads an OR inside the join's condition with the
     # team's prefix of an index alone, every kudos of the workspace (0.4 s a kudos with a
@@ -383,7 +402,7 @@ def _given_statement(dialect: str) -> Select[bool, str, datetime, str]:
         select(*columns).where(Kudos.team_id == team, Kudos.source_key == bindparam("source_key")),
     ).subquery("recent")
     return (
-        select(allied, recent.c.receiver_id, recent.c.created_at, recent.c.source_key)
+        select(allied, present, recent.c.receiver_id, recent.c.created_at, recent.c.source_key)
         .select_from(one)
         .outerjoin(recent, true())
     )

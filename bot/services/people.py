@@ -18,6 +18,7 @@ from bot import i18n
 from bot.db import dialect_of, insert_for
 from bot.models import Person, Workspace
 from bot.on_driver import OnDriver, detached
+from bot.services import dm_budget
 from bot.tenancy import is_external
 
 PROFILE_TTL = timedelta(days=1)
@@ -113,6 +114,13 @@ async def ensure_person(
         await ensure_workspace(session, team_id=team_id)
     params = {"team_id": team_id, "user_id": user_id, "now": now}
     await session.execute(_ENGAGE[dialect_of(session)], params)
+
+
+async def hold(session: AsyncSession, *, team_id: str, user_ids: Iterable[str]) -> None:
+    """These people's locks taken shared (PostgreSQL), before this transaction writes
+    anything about them: an erase of one of them under way (privacy.erase) is waited for."""
+    keys = [dm_budget.person_key(team_id, uid) for uid in dict.fromkeys(user_ids)]
+    await dm_budget.lock(session, [], shared=keys)
 
 
 async def get_people(

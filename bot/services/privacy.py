@@ -45,7 +45,7 @@ from bot.models import (
     TipShown,
     Workspace,
 )
-from bot.services import inbound, me_too, tips
+from bot.services import dm_budget, inbound, me_too, tips
 from bot.suggestion_models import SuggestionCandidate
 from bot.trust_models import Mute, PersonDM
 
@@ -320,6 +320,10 @@ async def erase(
     # transaction is under way holds its delivery's lock until it ends (PostgreSQL), and is
     # waited for, so what it wrote is there for the statements below.
     await inbound.forget_person(session, team_id=team_id, user_id=user_id, keep_id=delivery_id)
+    # Then the person (PostgreSQL): a kudos to them being stored by a delivery that does not
+    # name them (a +1 on a post) is waited for and erased below, and one not yet stored
+    # waits for this transaction and then finds them gone (kudos.give).
+    await dm_budget.lock(session, [dm_budget.person_key(team_id, user_id)])
     owned = select(Commitment.id).where(
         Commitment.team_id == team_id, Commitment.owner_id == user_id
     )
