@@ -16,7 +16,7 @@ from bot import directory, i18n
 from bot.blocks.kudos import build_give_kudos_modal, build_notice_blocks
 from bot.db import Database
 from bot.i18n import _
-from bot.ids import Callback
+from bot.ids import Callback, erased
 from bot.inbox import Inbox, Work
 from bot.services import kudos, me_too, people
 from bot.services.kudos import KudosRejected
@@ -139,6 +139,8 @@ async def join_in(work: Work, post: me_too.Post, reactor: str) -> None:
     # Kept with the +1 and shown to everyone who sees it: the workspace's language.
     with i18n.speaking(work.workspace.language if work.workspace else None):
         reason = me_too.reason_for(post, original.name if original else None)
+        # What the erase leaves on a +1 (privacy.erase), should the giver erase meanwhile.
+        reason_without_giver = _(me_too.ERASED_REASON)
     try:
         await give_and_announce(
             work,
@@ -152,6 +154,9 @@ async def join_in(work: Work, post: me_too.Post, reactor: str) -> None:
             source=me_too.SOURCE,
             source_key=key,
             public=False,
+            # The reason repeats the original's giver: fenced like the receivers.
+            named=() if erased(post.giver_id) else (post.giver_id,),
+            reason_without_named=reason_without_giver,
         )
     except KudosRejected as exc:
         await _tell_giver(work, post.channel_id, reactor, str(exc))

@@ -44,6 +44,8 @@ class Where:
     source: str
     source_key: str
     private: bool
+    named: tuple[str, ...] = ()  # others the reason repeats (kudos.give's `named`)
+    reason_without_named: str | None = None
 
 
 async def give_and_announce(
@@ -56,6 +58,8 @@ async def give_and_announce(
     source_key: str,
     public: bool = True,
     private: bool = False,
+    named: tuple[str, ...] = (),
+    reason_without_named: str | None = None,
 ) -> GiveResult:
     """Check the people, log the kudos, post it and tell each receiver: each step once.
 
@@ -70,7 +74,7 @@ async def give_and_announce(
     unread = [uid for uid in everyone if uid not in work.people]
     # Usually one transaction: read who is not known yet and, when every profile is fresh,
     # log the kudos in the same one. A stale profile means a users.info call first.
-    where = Where(channel_id, source, source_key, private)
+    where = Where(channel_id, source, source_key, private, named, reason_without_named)
     given: Given | None = None
     with _forgotten_on_rollback(work):
         async with work.db.session() as session:
@@ -185,6 +189,8 @@ def _checked(work: Work, giver_id: str, parsed: ParsedKudos, where: Where) -> di
         "now": work.now(),
         "private": where.private,
         "quiet_receivers": [uid for uid in parsed.receivers if found[uid].kudos_private],
+        "named": where.named,
+        "reason_without_named": where.reason_without_named,
     }
 
 

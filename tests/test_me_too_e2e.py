@@ -197,3 +197,30 @@ async def test_erasing_the_original_giver_leaves_no_copy_of_their_words(
     (plus,) = await rows(db, team.team_id, source="plusone")
     assert plus.text == me_too.ERASED_REASON and plus.giver_id == cy
     assert all("generous" not in r.text for r in await rows(db, team.team_id))
+
+
+
+async def test_a_plus_one_under_way_when_the_original_giver_erases_keeps_none_of_their_words(
+    server: Server, team: Team, slack: SlackDouble, db: Database
+) -> None:
+    """The +1's delivery names the reactor and the post, not the original's giver: their
+    erase cannot stop it. Read before the erase, their name and words must not be stored
+    after it (README, "Your data": the text of kudos they gave is blanked)."""
+    giver, ann, cy = team.user("giver"), team.user("ann"), team.user("cy")
+    ts = await give(server, team, slack, db, giver, f"<@{ann}> a generous code review")
+    # cy is new to allybot: the +1 reads her profile from Slack after it built its reason
+    # (the original's giver by name, and the original's words).
+    slack.delay("users.info", 2)
+    await react(server, team, cy, ts)
+    await slack.wait_for("users.info", user=cy)
+    async with db.session() as session:
+        await privacy.erase(session, team_id=team.team_id, user_id=giver)
+    slack.delay("users.info", 0)
+    for _ in range(200):
+        plus = await rows(db, team.team_id, source="plusone")
+        if plus:
+            break
+        await asyncio.sleep(0.05)
+    assert [p.giver_id for p in plus] == [cy]
+    assert all("generous" not in r.text for r in await rows(db, team.team_id)), plus[0].text
+    assert "giver" not in plus[0].text.lower(), plus[0].text

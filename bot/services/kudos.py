@@ -223,11 +223,16 @@ async def give(
     now: datetime,
     private: bool = False,
     quiet_receivers: Collection[str] = (),
+    named: Collection[str] = (),
+    reason_without_named: str | None = None,
 ) -> GiveResult:
     """Log a kudos once per (source, receiver), within the giver's daily limit.
 
     `private`: the giver asked for it; `quiet_receivers`: people who don't want kudos they
     receive posted. Either way the row says why it is private (`private_by`).
+    `named`: others whose words or name the reason carries (a +1's original giver), fenced
+    like the receivers; when one of them erased their data since, the reason stored is
+    `reason_without_named`.
     """
     team_id = workspace.team_id
     # One statement locks the giver, so concurrent kudos from one person cannot both pass
@@ -242,7 +247,10 @@ async def give(
             f"kudos-giver:{team_id}:{giver.user_id}",
             *(dm_budget.pair_key(team_id, giver.user_id, r) for r in parsed.receivers),
         ],
-        shared=[dm_budget.person_key(team_id, r) for r in parsed.receivers],
+        shared=[
+            dm_budget.person_key(team_id, r)
+            for r in dict.fromkeys([*parsed.receivers, *named])
+        ],
     )
     midnight = local_midnight(now, giver.tz)
     # One read for the three rules: this source given before (a retry), and the giver's
@@ -277,6 +285,14 @@ async def give(
         parsed = ParsedKudos(receivers=kept, reason=parsed.reason, tags=parsed.tags)
         if not parsed.receivers:
             return GiveResult(kudos=[], new=True)
+    if named and reason_without_named is not None:
+        # The reason repeats someone who erased their data since it was written (a +1 on
+        # the kudos they gave): none of their words or name outlive the erase.
+        here = await people.get_people(session, team_id=team_id, user_ids=named)
+        if any(uid not in here for uid in named):
+            parsed = ParsedKudos(
+                receivers=parsed.receivers, reason=reason_without_named, tags=parsed.tags
+            )
     recent = {r for r, at in given if at > now - MERGE_WINDOW and r in parsed.receivers}
     receivers = tuple(r for r in parsed.receivers if r not in recent)
     if not receivers:
