@@ -150,10 +150,12 @@ async def _give(
     result = await kudos.give(session, workspace=workspace, **given)
     admissions: dict[int, Admission] = {}
     for row in result.kudos:
-        receiver = work.people[row.receiver_id]
+        # A retry finds what its first run stored: a receiver who erased their data since
+        # is under an anonymous id now, nobody to tell (the +1's delivery does not name them).
+        receiver = work.people.get(row.receiver_id)
         # Members of another organisation (Slack Connect) see the kudos where it was given,
         # and allybot does not DM them.
-        if row.notified_at is not None or receiver.external:
+        if receiver is None or row.notified_at is not None or receiver.external:
             continue
         admissions[row.id] = await admit_dm(
             session,

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.db import Database
-from bot.models import Kudos, KudosPostUpdate
+from bot.models import Inbound, Kudos, KudosPostUpdate
 from bot.services import me_too, privacy
 from scheduler.planner import run_pass
 from tests import payloads
@@ -199,7 +199,6 @@ async def test_erasing_the_original_giver_leaves_no_copy_of_their_words(
     assert all("generous" not in r.text for r in await rows(db, team.team_id))
 
 
-
 async def test_a_plus_one_under_way_when_the_original_giver_erases_keeps_none_of_their_words(
     server: Server, team: Team, slack: SlackDouble, db: Database
 ) -> None:
@@ -224,3 +223,37 @@ async def test_a_plus_one_under_way_when_the_original_giver_erases_keeps_none_of
     assert [p.giver_id for p in plus] == [cy]
     assert all("generous" not in r.text for r in await rows(db, team.team_id)), plus[0].text
     assert "giver" not in plus[0].text.lower(), plus[0].text
+
+
+async def test_a_plus_one_retried_after_a_receiver_erased_still_tells_the_others(
+    server: Server, team: Team, slack: SlackDouble, db: Database, database_url: str
+) -> None:
+    """A +1 stored, then its run failed before its DMs went out; one receiver erased their
+    data meanwhile (the +1's delivery does not name them, so it stays). The retry finds the
+    +1 stored (one row now under the anonymous id) and tells the receiver left."""
+    giver, ann, dee, cy = (team.user(n) for n in ("giver", "ann", "dee", "cy"))
+    ts = await give(server, team, slack, db, giver, f"<@{ann}> <@{dee}> a calm handover")
+    await slack.wait_for("chat.postMessage", channel=dee)
+    slack.fail("chat.postMessage", status=500, times=1000)
+    await react(server, team, cy, ts)
+    for _ in range(200):
+        if len(await rows(db, team.team_id, source="plusone")) == 2:
+            break
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(1.0)
+    async with db.session() as session:
+        await privacy.erase(session, team_id=team.team_id, user_id=ann)
+    slack.clear_faults()
+    async with running_bot(database_url, slack) as bot:
+        await run_pass(bot, now=datetime.now(UTC) + timedelta(hours=1), team_id=team.team_id)
+    async with db.session() as session:
+        stmt = select(Inbound).where(Inbound.team_id == team.team_id)
+        states = [
+            (i.kind, i.status, i.attempts, i.error) for i in (await session.execute(stmt)).scalars()
+        ]
+    told = [
+        c
+        for c in slack.calls_to("chat.postMessage", channel=dee)
+        if c.ok and "+1 to" in str(c.args.get("text"))
+    ]
+    assert told, states
