@@ -257,3 +257,33 @@ async def test_a_plus_one_retried_after_a_receiver_erased_still_tells_the_others
         if c.ok and "+1 to" in str(c.args.get("text"))
     ]
     assert told, states
+
+
+async def test_a_plus_one_stored_but_not_yet_tied_to_its_post_loses_the_erased_givers_words(
+    server: Server, team: Team, slack: SlackDouble, db: Database
+) -> None:
+    """A +1 is stored first and tied to its post (`me_too.attach`) a transaction later,
+    after its DMs. The erase of the original's giver rewrites the +1s tied to their posts:
+    one stored but not yet tied kept the giver's name and words."""
+    giver, ann, cy = team.user("giver"), team.user("ann"), team.user("cy")
+    ts = await give(server, team, slack, db, giver, f"<@{ann}> a generous code review")
+    await slack.wait_for("chat.postMessage", channel=ann)
+    slack.delay("chat.postMessage", 2)  # the +1's DM to ann, between its give and attach
+    await react(server, team, cy, ts)
+    for _ in range(200):
+        plus = await rows(db, team.team_id, source="plusone")
+        if plus:
+            break
+        await asyncio.sleep(0.05)
+    assert plus and plus[0].post_ts is None, "stored, not yet tied to the post"
+    async with db.session() as session:
+        await privacy.erase(session, team_id=team.team_id, user_id=giver)
+    slack.delay("chat.postMessage", 0)
+    for _ in range(200):
+        plus = await rows(db, team.team_id, source="plusone")
+        if plus[0].post_ts is not None:
+            break
+        await asyncio.sleep(0.05)
+    assert plus[0].post_ts == ts
+    assert all("generous" not in r.text for r in await rows(db, team.team_id)), plus[0].text
+    assert plus[0].text == me_too.ERASED_REASON

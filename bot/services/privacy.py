@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, func, inspect, or_, select, tuple_, update
+from sqlalchemy import Select, delete, func, inspect, literal, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from bot import i18n
 from bot.fit_models import IntroProfile
@@ -403,12 +404,28 @@ async def erase(
         Kudos.source != me_too.SOURCE,
         Kudos.post_ts.is_not(None),
     )
+    # A +1 is tied to its post a transaction after it is stored (me_too.attach, after its
+    # DMs): one not tied yet is found by its key, `plusone:<channel>:<ts>:<reactor>`.
+    theirs = aliased(Kudos)
+    untied = (
+        select(theirs.id)
+        .where(
+            theirs.team_id == team_id,
+            theirs.giver_id == user_id,
+            theirs.source != me_too.SOURCE,
+            theirs.post_ts.is_not(None),
+            Kudos.source_key.like(
+                literal(f"{me_too.SOURCE}:") + theirs.post_channel_id + ":" + theirs.post_ts + ":%"
+            ),
+        )
+        .exists()
+    )
     await session.execute(
         update(Kudos)
         .where(
             Kudos.team_id == team_id,
             Kudos.source == me_too.SOURCE,
-            tuple_(Kudos.post_channel_id, Kudos.post_ts).in_(their_posts),
+            or_(tuple_(Kudos.post_channel_id, Kudos.post_ts).in_(their_posts), untied),
         )
         .values(text=await _erased_reason(session, team_id))
         .execution_options(synchronize_session=False)
