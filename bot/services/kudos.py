@@ -230,17 +230,14 @@ async def give(
 
     `private`: the giver asked for it; `quiet_receivers`: people who don't want kudos they
     receive posted. Either way the row says why it is private (`private_by`).
-    `named`: others whose words or name the reason carries (a +1's original giver), fenced
-    like the receivers; when one of them erased their data since, the reason stored is
-    `reason_without_named`.
+    `named`: others the reason repeats (a +1's original giver), fenced like the receivers;
+    with one of them erased since, `reason_without_named` is stored as the reason.
     """
     team_id = workspace.team_id
-    # One statement locks the giver, so concurrent kudos from one person cannot both pass
-    # the limit, and each receiver's DM budget for the admissions the caller decides in
-    # this transaction (dm_budget.admit with locked=True). SQLite's BEGIN IMMEDIATE
-    # already runs one writer at a time.
-    # Each receiver's person lock shared: an erase (privacy.erase) under way is waited for,
-    # and the read below then finds them gone; one that comes after waits for this.
+    # One statement locks the giver (two kudos cannot both pass the limit), each receiver's
+    # DM budget (dm_budget.admit with locked=True), and, shared, each person the kudos names:
+    # an erase under way is waited for, and the read below finds them gone (SQLite runs
+    # one writer at a time).
     await dm_budget.lock(
         session,
         [
@@ -248,8 +245,7 @@ async def give(
             *(dm_budget.pair_key(team_id, giver.user_id, r) for r in parsed.receivers),
         ],
         shared=[
-            dm_budget.person_key(team_id, r)
-            for r in dict.fromkeys([*parsed.receivers, *named])
+            dm_budget.person_key(team_id, r) for r in dict.fromkeys([*parsed.receivers, *named])
         ],
     )
     midnight = local_midnight(now, giver.tz)
@@ -276,23 +272,18 @@ async def give(
             )
         if receiver is not None:
             given.append((receiver, at))
-    if stored < len(set(parsed.receivers)):
-        # Someone erased their data since they were read (a +1 on a post names nobody, so
-        # the erase could not stop this delivery): nothing is stored for them, and with
-        # nobody left, nothing at all (README, "Your data").
-        here = await people.get_people(session, team_id=team_id, user_ids=parsed.receivers)
+    if stored < len(set(parsed.receivers)) or (named and reason_without_named is not None):
+        # Someone erased their data since they were read (a +1 names nobody, so the erase
+        # could not stop its delivery): nothing is stored for a receiver gone, and a reason
+        # repeating one gone (a +1's original giver) loses their words (README, "Your data").
+        here = await people.get_people(
+            session, team_id=team_id, user_ids=[*parsed.receivers, *named]
+        )
+        gone = reason_without_named if any(u not in here for u in named) else None
         kept = tuple(r for r in parsed.receivers if r in here)
-        parsed = ParsedKudos(receivers=kept, reason=parsed.reason, tags=parsed.tags)
+        parsed = ParsedKudos(receivers=kept, reason=gone or parsed.reason, tags=parsed.tags)
         if not parsed.receivers:
             return GiveResult(kudos=[], new=True)
-    if named and reason_without_named is not None:
-        # The reason repeats someone who erased their data since it was written (a +1 on
-        # the kudos they gave): none of their words or name outlive the erase.
-        here = await people.get_people(session, team_id=team_id, user_ids=named)
-        if any(uid not in here for uid in named):
-            parsed = ParsedKudos(
-                receivers=parsed.receivers, reason=reason_without_named, tags=parsed.tags
-            )
     recent = {r for r, at in given if at > now - MERGE_WINDOW and r in parsed.receivers}
     receivers = tuple(r for r in parsed.receivers if r not in recent)
     if not receivers:
