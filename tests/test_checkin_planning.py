@@ -98,25 +98,28 @@ async def test_one_item_names_the_due_allies_and_moves_only_them(db: Database) -
             await session.rollback()
 
 
+def sent_today(team: str, user_id: str) -> Nudge:
+    """Today's check-in item, planned an hour ago and sent."""
+    return Nudge(
+        team_id=team,
+        user_id=user_id,
+        kind=CHECKIN,
+        subject=ALLIES_SUBJECT,
+        period=TODAY.isoformat(),
+        local_day=TODAY,
+        expires_day=TODAY,
+        status="sent",
+        planned_at=NOW - timedelta(hours=1),
+    )
+
+
 async def test_an_item_planned_before_keeps_its_allies_where_they_were(db: Database) -> None:
     team = new_id("T")
     ann, carl = await seed_people(db, None, team_id=team, people=[{"tz": TOKYO}, {"tz": TOKYO}])
     async with db.sessions() as session:
         try:
             session.add(ally(team, ann, carl, cadence=14, due=TODAY))
-            session.add(
-                Nudge(
-                    team_id=team,
-                    user_id=ann,
-                    kind=CHECKIN,
-                    subject=ALLIES_SUBJECT,
-                    period=TODAY.isoformat(),
-                    local_day=TODAY,
-                    expires_day=TODAY,
-                    status="sent",
-                    planned_at=NOW - timedelta(hours=1),
-                )
-            )
+            session.add(sent_today(team, ann))
             await session.flush()
             assert await plan(session, team) == 0
             assert await next_days(session, team) == {(ann, carl): None}
@@ -211,17 +214,7 @@ async def test_few_owners_in_their_window_are_planned_alike(db: Database) -> Non
                     ally(team, carl, ann, cadence=30, due=TODAY + timedelta(days=1)),
                     ally(team, dee, ann, cadence=7, due=TODAY),
                     ally(team, bob, ann, cadence=7, due=TODAY - timedelta(days=1)),
-                    Nudge(
-                        team_id=team,
-                        user_id=dee,
-                        kind=CHECKIN,
-                        subject=ALLIES_SUBJECT,
-                        period=TODAY.isoformat(),
-                        local_day=TODAY,
-                        expires_day=TODAY,
-                        status="sent",
-                        planned_at=NOW - timedelta(hours=1),
-                    ),
+                    sent_today(team, dee),
                 ]
             )
             await session.flush()
