@@ -16,7 +16,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.oauth.installation_store import Installation
 from slack_sdk.signature import SignatureVerifier
 
-from bot import dashboard, health, migrate
+from bot import dashboard, health, migrate, named
 from bot.db import Database
 from bot.inbox import Inbox, request_id
 from bot.logs import log_context
@@ -62,6 +62,8 @@ def create_app(
     """A complete allybot; nothing is module-level, so tests can build as many as they need."""
     db = db or Database(settings.database_url)
     clients = clients or SlackClients(settings)
+    if clients.names is None:
+        clients.names = named.from_database(db)
     inbox = Inbox(db, clients)
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     signing = settings.slack_signing_secret

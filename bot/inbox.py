@@ -114,9 +114,10 @@ class Work:
         guard = BEFORE_CALL.get()
         if guard is not None:
             await guard()
+        shown = await self.clients.show(self.team_id, {"text": text, "blocks": blocks})
         resp = await self.clients.webhook(url).send(
-            text=text,
-            blocks=blocks,
+            text=shown["text"],
+            blocks=shown["blocks"],
             response_type=response_type,
             replace_original=replace_original,
         )

@@ -21,6 +21,7 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.metrics import SLACK_CALLS, SLACK_ERRORS
+from bot.named import NameSource, show
 from bot.oauth import InstallationStore
 from bot.settings import Settings
 
@@ -44,12 +45,19 @@ BEFORE_CALL: ContextVar[Callable[[], Awaitable[None]] | None] = ContextVar(
 
 
 class InstrumentedWebClient(AsyncWebClient):
-    """An AsyncWebClient that counts every call and every error by method."""
+    """An AsyncWebClient that counts every call and every error by method, and shows the
+    people a text names (`<~U…>`) by their names in the workspace it acts for."""
+
+    team_id: str | None = None
+    names: NameSource | None = None
 
     async def api_call(self, api_method: str, *args: Any, **kwargs: Any) -> AsyncSlackResponse:
         guard = BEFORE_CALL.get()
         if guard is not None:
             await guard()
+        for part in ("json", "params", "data"):
+            if kwargs.get(part):
+                kwargs[part] = await show(kwargs[part], team_id=self.team_id, source=self.names)
         SLACK_CALLS.labels(api_method).inc()
         try:
             return await super().api_call(api_method, *args, **kwargs)
@@ -84,8 +92,10 @@ class SlackClients:
         self.retry_interval = retry_interval
         # Set in OAuth mode: each workspace's own bot token, from its installation.
         self.installations = installations
+        # Where a workspace's names come from (bot.named.from_database, set by create_app).
+        self.names: NameSource | None = None
         self._session: aiohttp.ClientSession | None = None
-        self._by_token: dict[str, AsyncWebClient] = {}
+        self._by_token: dict[tuple[str, str | None], AsyncWebClient] = {}
 
     async def start(self) -> None:
         if self._session is None:
@@ -98,17 +108,27 @@ class SlackClients:
             await self._session.close()
             self._session = None
 
-    def client(self, token: str | None) -> AsyncWebClient:
-        """A client for this token, built once and kept."""
-        key = token or ""
+    def client(self, token: str | None, team_id: str | None = None) -> AsyncWebClient:
+        """A client for this token acting in this workspace, built once and kept."""
+        key = (token or "", team_id)
         if key not in self._by_token:
-            self._by_token[key] = InstrumentedWebClient(
+            client = InstrumentedWebClient(
                 token=token,
                 base_url=self.settings.slack_api_url,
                 session=self._session,
                 retry_handlers=retry_handlers(self.retry_interval),
             )
-        return self._by_token[key]
+            client.team_id = team_id
+            self._by_token[key] = client
+        found = self._by_token[key]
+        if isinstance(found, InstrumentedWebClient):
+            found.names = self.names
+        return found
+
+    async def show(self, team_id: str, value: Any) -> Any:
+        """What is about to reach Slack outside a client (a response_url answer), with the
+        people it names shown by name (bot.named)."""
+        return await show(value, team_id=team_id, source=self.names)
 
     async def token_for(self, team_id: str, enterprise_id: str | None = None) -> str | None:
         """The bot token that acts in this workspace: its installation's in OAuth mode (read
@@ -125,7 +145,7 @@ class SlackClients:
             await self.installations.forget_team(team_id, enterprise_id)
 
     async def for_team(self, team_id: str, enterprise_id: str | None = None) -> AsyncWebClient:
-        return self.client(await self.token_for(team_id, enterprise_id))
+        return self.client(await self.token_for(team_id, enterprise_id), team_id)
 
     def webhook(self, url: str) -> AsyncWebhookClient:
         """A sender for a response_url (private replies to slash commands and buttons)."""

@@ -7,17 +7,19 @@ Slack made (a mention, a channel, a link, a date). A modal's plain-text input ar
 exactly as typed, so a literal `<!channel>` in it would be markup once posted.
 
 `carry` turns either form into *safe markup*, the only form allybot stores and posts: the
-only tokens left are mentions of the people the surface means and channel references, every
-link shows its real address, nothing pings a group (that is refused, with the reason), and
-invisible or control characters are gone. `quote` and `excerpt` fit safe markup into
-Slack's limits without cutting a token in half.
+only tokens left are mentions of the people the surface means, channel references and
+`<~U…>` for anyone else the person mentioned, every link shows its real address, nothing
+pings a group (that is refused, with the reason), and invisible or control characters are
+gone. `<~U…>` is allybot's own token, not Slack's: it keeps the person's id, so erasing them
+finds it, and turns into their name, never a mention, on its way to Slack (bot/named.py).
+`quote` and `excerpt` fit safe markup into Slack's limits without cutting a token in half.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
 from enum import StrEnum
 from typing import Any
 
@@ -56,6 +58,8 @@ _EMOJI_MODIFIERS = set(range(0x1F3FB, 0x1F400)) | {0xFE0F}
 
 USER_ID = re.compile(r"[UW][A-Z0-9]+")
 CHANNEL_ID = re.compile(r"[CG][A-Z0-9]+")
+# Someone a text names without mentioning them (`carry`): their id, never a ping.
+NAMED = re.compile(r"<~([UW][A-Z0-9]+)>")
 LINK_SCHEMES = ("http://", "https://", "mailto:")
 GROUP_WORD = re.compile(r"(?<![\w@])@(here|channel|everyone)\b", re.IGNORECASE)
 # Slack's tokens, its three entities, and the characters that would start markup.
@@ -149,18 +153,12 @@ def refusal(group: str) -> str:
     )
 
 
-def carry(
-    text: str,
-    *,
-    source: Source,
-    mentions: Collection[str] = (),
-    names: Mapping[str, str] | None = None,
-) -> str:
+def carry(text: str, *, source: Source, mentions: Collection[str] = ()) -> str:
     """A person's words as safe markup, or `TextRefused` with what to change.
 
     `mentions` are the people the surface means (those recognised, those promised to): their
-    mentions stay mentions. Anyone else mentioned is shown by name, without a ping. A link
-    shows its address next to its text; `<!date…>` shows its fallback text.
+    mentions stay mentions. Anyone else mentioned becomes `<~U…>`, shown by name without a
+    ping. A link shows its address next to its text; `<!date…>` shows its fallback text.
     """
     text = clean(text)
     if group := group_mention(text, source):
@@ -176,7 +174,7 @@ def carry(
         if inner is None:
             out.append(piece if len(piece) > 1 else escape(piece))
         else:
-            out.append(_token(inner, mentions, names or {}))
+            out.append(_token(inner, mentions))
     out.append(text[at:])
     return "".join(out).strip()
 
@@ -196,17 +194,21 @@ def _carry_input(text: str, mentions: Collection[str]) -> str:
     return "".join(out).strip()
 
 
-def _token(inner: str, mentions: Collection[str], names: Mapping[str, str]) -> str:
+def named(user_id: str) -> str:
+    """The token for someone a text names without mentioning them."""
+    return f"<~{user_id}>"
+
+
+def _token(inner: str, mentions: Collection[str]) -> str:
     head, __, label = inner.partition("|")
     label = _entities_only(label.strip())
     if head.startswith("@"):
         uid = head[1:]
         if not USER_ID.fullmatch(uid):
             return escape(f"<{unescape(inner)}>")
-        if uid in mentions:
-            return f"<@{uid}>"
-        name = names.get(uid) or unescape(label).lstrip("@") or "someone"
-        return escape("@" + name)
+        return f"<@{uid}>" if uid in mentions else named(uid)
+    if NAMED.fullmatch(f"<{inner}>"):  # carried before: it stays a name
+        return f"<{inner}>"
     if head.startswith("#"):
         cid = head[1:]
         if CHANNEL_ID.fullmatch(cid):
@@ -228,6 +230,11 @@ def _token(inner: str, mentions: Collection[str], names: Mapping[str, str]) -> s
 def _entities_only(markup: str) -> str:
     """Markup whose only `&` are Slack's three entities."""
     return re.sub(r"&(?!(?:amp|lt|gt);)", "&amp;", markup)
+
+
+def named_in(markup: str) -> list[str]:
+    """The user ids a text names without mentioning them (`<~U…>`), in order, once each."""
+    return list(dict.fromkeys(NAMED.findall(markup)))
 
 
 def mentioned(markup: str) -> list[str]:
@@ -311,7 +318,7 @@ def readable(markup: str) -> str:
         head, __, label = inner.partition("|")
         if head.startswith("!"):
             return _group_name(inner) or label
-        if head.startswith("@"):
+        if head.startswith(("@", "~")):
             return "@" + (label.lstrip("@") or "someone")
         if head.startswith("#"):
             return "#" + (label or head[1:])

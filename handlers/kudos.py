@@ -23,7 +23,7 @@ from bot.blocks.kudos import (
 from bot.db import Session
 from bot.i18n import _
 from bot.inbox import Work
-from bot.models import Kudos, Person, Workspace
+from bot.models import Kudos, Workspace
 from bot.services import kudos, people
 from bot.services.dm_budget import Admission
 from bot.services.kudos import GiveResult, KudosRejected, ParsedKudos
@@ -68,8 +68,10 @@ async def give_and_announce(
     receiver who doesn't want kudos posted is left out of the post and reached by DM only.
     """
     meant = [giver_id, *parsed.receivers]
-    # Anyone else the reason mentions is shown by name (_only_meant_mentions): read them too.
-    others = [uid for uid in texts.mentioned(parsed.reason) if uid not in meant]
+    # Anyone else the reason mentions or names is shown by name on its way to Slack
+    # (_only_meant_mentions, bot.named): read them too, so allybot holds a name for them.
+    said = [*texts.mentioned(parsed.reason), *texts.named_in(parsed.reason)]
+    others = [uid for uid in said if uid not in meant]
     everyone = list(dict.fromkeys([*meant, *others]))
     unread = [uid for uid in everyone if uid not in work.people]
     # Usually one transaction: read who is not known yet and, when every profile is fresh,
@@ -181,7 +183,7 @@ def _checked(work: Work, giver_id: str, parsed: ParsedKudos, where: Where) -> di
         raise KudosRejected(_("I couldn't look up your Slack profile; please try again."))
 
     kudos.check_people(found[giver_id], [found[uid] for uid in parsed.receivers])
-    parsed = _only_meant_mentions(giver_id, parsed, found)
+    parsed = _only_meant_mentions(giver_id, parsed)
     return {
         "giver": found[giver_id],
         "parsed": parsed,
@@ -196,16 +198,13 @@ def _checked(work: Work, giver_id: str, parsed: ParsedKudos, where: Where) -> di
     }
 
 
-def _only_meant_mentions(
-    giver_id: str, parsed: ParsedKudos, found: dict[str, Person]
-) -> ParsedKudos:
+def _only_meant_mentions(giver_id: str, parsed: ParsedKudos) -> ParsedKudos:
     """The reason once more through the text path, whatever surface it came from: only the
-    giver and the people recognised stay mentions; anyone else (read with them) is shown by
-    name."""
+    giver and the people recognised stay mentions; anyone else is kept as `<~U…>`, their id
+    (so erasing them rewrites it) shown by their name, never a ping, only on the way to
+    Slack (bot.named)."""
     meant = {giver_id, *parsed.receivers}
-    names = {uid: p.name for uid, p in found.items() if p.name}
-    reason = kudos.carry_reason(parsed.reason, mentions=meant, names=names)
-    return replace(parsed, reason=reason)
+    return replace(parsed, reason=kudos.carry_reason(parsed.reason, mentions=meant))
 
 
 async def _confirm_private(

@@ -296,7 +296,8 @@ def _ratio(r: Ratio) -> str:
     return _("{part} of {whole}", part=amount(r.part), whole=amount(r.whole))
 
 
-MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^<>]*)?>")
+# A mention, or someone a text names without mentioning them (`<~U…>`, bot/text.py).
+MENTION = re.compile(r"<[@~]([UW][A-Z0-9]+)(?:\|[^<>]*)?>")
 
 
 def words(markup: str, names: Mapping[str, str]) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any, cast
@@ -161,26 +161,18 @@ def parse_kudos_text(text: str, *, known_tags: Collection[str] = DEFAULT_TAGS) -
     return ParsedKudos(receivers=receivers, reason=reason, tags=tags)
 
 
-def carry(
-    text: str,
-    *,
-    source: Source,
-    mentions: Collection[str],
-    names: Mapping[str, str] | None = None,
-) -> str:
+def carry(text: str, *, source: Source, mentions: Collection[str]) -> str:
     """A reason through the one text path; a refusal becomes the kudos' refusal."""
     try:
-        return texts.carry(text, source=source, mentions=mentions, names=names)
+        return texts.carry(text, source=source, mentions=mentions)
     except TextRefused as exc:
         raise KudosRejected(str(exc)) from None
 
 
-def carry_reason(
-    markup: str, *, mentions: Collection[str], names: Mapping[str, str] | None = None
-) -> str:
+def carry_reason(markup: str, *, mentions: Collection[str]) -> str:
     """A reason already carried, checked again where it is given (the last gate before a
     post), with the mentions that surface means."""
-    return carry(markup, source=Source.MARKUP, mentions=mentions, names=names)
+    return carry(markup, source=Source.MARKUP, mentions=mentions)
 
 
 def check_people(giver: Person, receivers: Sequence[Person]) -> None:

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot import i18n
+from bot import text as texts
 from bot.fit_models import IntroProfile
 from bot.i18n import _
 from bot.ids import ERASED_PREFIX
@@ -114,7 +115,8 @@ MUTE_FIELDS = ("muted_id", "created_at")
 # Whether a DM they caused reached its recipient is not theirs to know (a mute is private):
 # only whether it counted against the day's budget or was held for a daily message.
 DM_FIELDS = ("kind", "recipient_id", "local_day", "outcome")
-MENTION = r"<@{uid}(?:\|[^>]*)?>"
+# A mention (`<@U1>`, `<@U1|ann>`) or a name kept by id (`<~U1>`, bot/text.py).
+MENTION = r"<[@~]{uid}(?:\|[^>]*)?>"
 
 
 def _plain(value: Any) -> Any:
@@ -315,6 +317,10 @@ async def erase(
     """
     anon = anonymous_id()
     deleted = 0
+    # The name older versions wrote out for them (read before their row goes): see _scrub.
+    name = await session.scalar(
+        select(Person.name).where(Person.team_id == team_id, Person.user_id == user_id)
+    )
     # The delivery log first: every delivery that names them, whatever its state (not counted
     # in what they are told: those are Slack's messages to allybot, not records of them).
     # Work on one of them stops at its next transaction (bot.lease.Lease.fence); one whose
@@ -450,7 +456,7 @@ async def erase(
     )
     # What others wrote that mentions them now mentions the anonymous id instead.
     for column in SCRUBBED:
-        await _scrub(session, column, team_id=team_id, user_id=user_id, anon=anon)
+        await _scrub(session, column, team_id=team_id, user_id=user_id, anon=anon, name=name)
     await session.execute(
         update(SettingChange)
         .where(SettingChange.team_id == team_id, SettingChange.changed_by == user_id)
@@ -480,26 +486,50 @@ SCRUBBED = (
 )
 
 
-def scrub_text(text: str, *, user_id: str, anon: str) -> str:
-    """`<@U1>` and `<@U1|ann>` become a mention of nobody (`@anon-…`), and the bare id too."""
+def scrub_text(text: str, *, user_id: str, anon: str, name: str | None = None) -> str:
+    """`<@U1>`, `<@U1|ann>` and `<~U1>` become a mention of nobody (`@anon-…`), and the bare
+    id too; so does `@Ann`, their name as older versions wrote it out, when given."""
     text = re.sub(MENTION.format(uid=re.escape(user_id)), f"@{anon}", text)
+    if written := written_name(name):
+        text = re.sub(rf"(?<!\w){re.escape(written)}(?!\w)", f"@{anon}", text)
     return text.replace(user_id, anon)
 
 
+def written_name(name: str | None) -> str | None:
+    """How versions before `<~U…>` (bot/text.py) stored someone a text mentioned but did not
+    mean: their name at the time, as `@Ann` in safe markup."""
+    return texts.escape("@" + name) if name and name.strip() else None
+
+
 async def _scrub(
-    session: AsyncSession, column: Any, *, team_id: str, user_id: str, anon: str
+    session: AsyncSession,
+    column: Any,
+    *,
+    team_id: str,
+    user_id: str,
+    anon: str,
+    name: str | None = None,
 ) -> None:
     """Rewrite one text column wherever it names the person, in this workspace only. A scan
-    of the workspace's texts, once per erase: a mention can be in anything anyone wrote."""
+    of the workspace's texts, once per erase: a mention can be in anything anyone wrote.
+
+    Texts stored before mentions of people a surface did not mean were kept by id hold their
+    name instead (`written_name`): the name allybot holds for them now is rewritten too, the
+    same text written by anyone else with that name as well (nothing tells them apart)."""
     model = column.class_
-    found = await session.execute(
-        select(model.id, column).where(model.team_id == team_id, column.like(f"%{user_id}%"))
-    )
+    where = column.like(f"%{user_id}%")
+    if written := written_name(name):
+        pattern = re.sub(r"([\\%_])", r"\\\1", written)
+        where = or_(where, column.like(f"%{pattern}%", escape="\\"))
+    found = await session.execute(select(model.id, column).where(model.team_id == team_id, where))
     for row_id, text in found.all():
+        scrubbed = scrub_text(text, user_id=user_id, anon=anon, name=name)
+        if scrubbed == text:
+            continue
         await session.execute(
             update(model)
             .where(model.id == row_id)
-            .values({column.key: scrub_text(text, user_id=user_id, anon=anon)})
+            .values({column.key: scrubbed})
             .execution_options(synchronize_session=False)
         )
 

@@ -1,0 +1,97 @@
+"""People a text names without mentioning them, shown by name on the way to Slack.
+
+What people write is stored as safe markup (bot/text.py), where someone mentioned whom the
+surface does not mean (not a kudos' receiver, not a promise's party) is kept as `<~U…>`:
+their id, so erasing them rewrites it as it rewrites a mention, and never a ping. Only what
+leaves for Slack (bot/slack.py: every Web API call and every response_url answer) turns it
+into the name allybot holds for them now, as plain text: `@Ann`, or `@someone`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping
+from typing import Any
+
+from bot import text as texts
+from bot.db import Database
+from bot.i18n import _
+from bot.services import people
+
+# The names allybot holds for some people of a workspace: (team id, user ids) -> names.
+NameSource = Callable[[str, Collection[str]], Awaitable[Mapping[str, str]]]
+# Slack's own limit on a display name; a longer stored one is cut.
+MAX_NAME = 80
+
+
+def ids_in(value: Any) -> set[str]:
+    """The ids named (`<~U…>`) anywhere in a Web API call's arguments."""
+    return {uid for text in _strings(value) for uid in texts.NAMED.findall(text)}
+
+
+def _strings(value: Any) -> Iterator[str]:
+    """Every string in the arguments that may hold a `<~U…>`: looked at without copying
+    anything, as nearly every call has none."""
+    if isinstance(value, str):
+        if "<~" in value:
+            yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _strings(item)
+    elif hasattr(value, "to_dict"):  # slack_sdk's blocks and views
+        yield from _strings(value.to_dict())
+
+
+def shown(value: Any, names: Mapping[str, str]) -> Any:
+    """The arguments with every `<~U…>` as the person's name in plain text: never a mention,
+    a link or markup of any kind, whatever the name holds."""
+    return _walk(value, lambda s: texts.NAMED.sub(lambda m: _name(names.get(m.group(1))), s))
+
+
+def _name(name: str | None) -> str:
+    words = " ".join(texts.clean(name or "").split())[:MAX_NAME].strip()
+    # Translators: stands for a person allybot has no name for, in a message.
+    return texts.escape("@" + (words.lstrip("@") or _("someone")))
+
+
+def _walk(value: Any, fix: Callable[[str], str]) -> Any:
+    if isinstance(value, str):
+        if "<~" not in value:
+            return value
+        if value[:1] in "[{":  # a view or blocks already encoded as JSON
+            try:
+                decoded = json.loads(value)
+            except ValueError:
+                return fix(value)
+            return json.dumps(_walk(decoded, fix))
+        return fix(value)
+    if isinstance(value, dict):
+        return {k: _walk(v, fix) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_walk(v, fix) for v in value]
+    if hasattr(value, "to_dict"):  # slack_sdk's blocks and views
+        return _walk(value.to_dict(), fix)
+    return value
+
+
+async def show(value: Any, *, team_id: str | None, source: NameSource | None) -> Any:
+    """`shown`, with the names read for the people named (none read when nobody is)."""
+    ids = ids_in(value)
+    if not ids:
+        return value
+    names = await source(team_id, ids) if source is not None and team_id else {}
+    return shown(value, names)
+
+
+def from_database(db: Database) -> NameSource:
+    """Names as allybot last read them from Slack (people.name); an erased person has none."""
+
+    async def names(team_id: str, user_ids: Collection[str]) -> Mapping[str, str]:
+        async with db.session() as session:
+            found = await people.get_people(session, team_id=team_id, user_ids=user_ids)
+        return {uid: p.name for uid, p in found.items() if p.name}
+
+    return names

@@ -1,0 +1,233 @@
+"""Someone a kudos or a note mentions without meaning (not its receiver, not the person it is
+about) is kept by id (`<~U…>`) and shown by name on the way to Slack, never pinged: so their
+erase leaves their name nowhere, in the database or in what allybot shows afterwards."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from bot import text as texts
+from bot.db import Database
+from bot.models import Kudos
+from tests.conftest import Server, Team
+from tests.slack_double import Call, SlackDouble
+from tests.test_commitments_e2e import commit, press
+from tests.test_dm_budget_e2e import run, settle
+from tests.test_erasure_e2e import dump, forget
+from tests.test_home_e2e import open_home
+from tests.test_privacy_e2e import ally
+from tests.text_checks import TRICKY, problems, slack_tokens
+
+SENDS = {"chat.postMessage", "chat.postEphemeral", "chat.update", "response_url"}
+
+
+def unique_name() -> str:
+    return "zeb" + uuid.uuid4().hex[:10]
+
+
+async def kept_promise_kudos(
+    server: Server, team: Team, slack: SlackDouble, db: Database, *, owner: str, to: str, what: str
+) -> Call:
+    """`owner` promises `what … to @to` (anyone `what` mentions is a party too), marks it
+    done, and `to` presses *Give kudos*: the DM the owner gets."""
+    key = await run(server, team, "/commit", f"{what} to <@{to}|x>", owner)
+    reply = (await slack.wait_for("response_url", _key=key))[0]
+    await press(server, slack, team, owner, reply, "commit_confirm")
+    await settle(db, team.team_id)
+    before = len(slack.calls_to("chat.postMessage", channel=owner))
+    await commit(server, team, slack, owner, "done 1")
+    delivered = (
+        await slack.wait_for(
+            "chat.postMessage", channel=to, where=lambda c: "delivered" in str(c.args.get("text"))
+        )
+    )[0]
+    await press(server, slack, team, to, delivered, "commit_give_kudos")
+    dm = await slack.wait_for(
+        "chat.postMessage",
+        channel=owner,
+        count=before + 1,
+        where=lambda c: "kept their promise" in json.dumps(c.args),
+    )
+    await settle(db, team.team_id)
+    return dm[-1]
+
+
+def texts_of(team: Team) -> Any:
+    return select(Kudos.text).where(Kudos.team_id == team.team_id)
+
+
+def holding(rows: list[tuple[str, str, str]], needles: list[str]) -> list[tuple[str, str, str]]:
+    return [r for r in rows if any(n.lower() in r[2].lower() for n in needles)]
+
+
+async def test_a_name_in_a_kept_promise_and_a_note_goes_with_the_erase(
+    server: Server, team: Team, slack: SlackDouble, db: Database
+) -> None:
+    name = unique_name()
+    ann, bob, zeb = team.user("ann"), team.user("bob"), team.user(name)
+
+    dm = await kept_promise_kudos(
+        server, team, slack, db, owner=ann, to=bob, what=f"send <@{zeb}|{name}> the deck"
+    )
+    # Shown by name to the owner, without a ping and without allybot's own token.
+    said = json.dumps(dm.args)
+    assert f"@{name}" in said and f"<@{zeb}" not in said and "<~" not in said
+    await ally(server, team, slack, bob, f"met <@{ann}> over lunch with <@{zeb}|{name}>")
+
+    await forget(server, team, slack, db, zeb)
+
+    assert holding(await dump(db), [zeb, name]) == []
+    async with db.session() as session:
+        (stored,) = (await session.execute(texts_of(team))).scalars().all()
+    assert stored.startswith("kept their promise: send @anon-") and stored.endswith(" the deck")
+    home = json.dumps(await open_home(server, team, slack, ann))
+    assert "kept their promise: send @anon-" in home and name not in home.lower()
+
+
+async def test_a_name_older_versions_wrote_out_goes_with_the_erase(
+    server: Server, team: Team, slack: SlackDouble, db: Database
+) -> None:
+    """Before `<~U…>`, such a mention was stored as the name itself: the erase rewrites the
+    name allybot holds for the person wherever a text has it as `@name`."""
+    name = unique_name()
+    ann, bob, zeb = team.user("ann"), team.user("bob"), team.user(name)
+    await run(server, team, "/kudos", f"<@{bob}|bob> for the deck", ann)
+    await ally(server, team, slack, zeb, "me")  # allybot holds zeb's name
+    await settle(db, team.team_id)
+    async with db.session() as session:
+        (row,) = (
+            (await session.execute(select(Kudos).where(Kudos.team_id == team.team_id)))
+            .scalars()
+            .all()
+        )
+        row.text = f"kept their promise: send @{name} the deck, not @{name}x"
+    await forget(server, team, slack, db, zeb)
+    async with db.session() as session:
+        (text,) = (await session.execute(texts_of(team))).scalars().all()
+    assert text.startswith("kept their promise: send @anon-") and text.endswith(f"@{name}x")
+
+
+PLAIN = st.characters(blacklist_categories=("Cs",))
+NAMES = st.one_of(
+    st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=30),
+    slack_tokens(("U0BOB",)),
+    st.sampled_from(["@here", "*bold* _x_", "<https://evil.example|bonus>"]),
+)
+
+
+SHOWN_TOKENS = [
+    "<https://evil.example|your bonus>",
+    "<https://example.com>",
+    "<mailto:ann@example.com|ann@example.com>",
+    "<javascript:alert(1)|click>",
+    "<!date^1392734382^{date_num}|Feb 18, 2014>",
+    "<#C0GENERAL|general>",
+    "<@notanid>",
+    "&amp;",
+    "&lt;",
+    "&gt;",
+    "&",
+]
+OTHERS = st.sampled_from(["<@U0ZEB>", "<@U0ZEB|zeb>", "<@U0CY|cy>", "&lt;~U0CY&gt;", "<~U0CY>"])
+
+
+def promise_words() -> st.SearchStrategy[list[str]]:
+    """What a promise says: generated words, Slack's tokens and look-alikes (no mention of
+    anyone unknown: that promise is refused), and mentions of people who are neither the
+    giver nor the receiver of the kudos for it."""
+    piece = st.one_of(
+        st.text(PLAIN, max_size=20),
+        TRICKY.filter(lambda t: t != "\ud800"),
+        st.sampled_from(SHOWN_TOKENS),
+        OTHERS,
+    )
+    return st.builds(lambda ws, other: ["send", *ws, other], st.lists(piece, max_size=6), OTHERS)
+
+
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+)
+@given(words=promise_words(), zeb_name=NAMES, cy_name=NAMES)
+async def test_generated_mentions_of_others_never_ping_from_a_kudos(
+    server: Server, slack: SlackDouble, db: Database, words: list[str], zeb_name: str, cy_name: str
+) -> None:
+    """Whatever the promise says and whatever the others' names hold, what reaches Slack from
+    the kudos for it mentions only its giver and receiver, hides no link, pings no group."""
+    team = Team(slack=slack)
+    ann, bob = team.user("ann"), team.user("bob")
+    zeb, cy = team.user(zeb_name or "zeb"), team.user(cy_name or "cy")
+    what = " ".join(words).replace("U0ZEB", zeb).replace("U0CY", cy)
+    key = await run(server, team, "/commit", f"{what} to <@{bob}|x>", ann)
+    reply = (await slack.wait_for("response_url", _key=key))[0]
+    if not _has_button(reply, "commit_confirm"):
+        event("refused")  # nothing promised, a date that can't be read: nothing is given
+        return
+    await press(server, slack, team, ann, reply, "commit_confirm")
+    await settle(db, team.team_id)
+    await commit(server, team, slack, ann, "done 1")
+    delivered = (
+        await slack.wait_for(
+            "chat.postMessage", channel=bob, where=lambda c: "delivered" in str(c.args.get("text"))
+        )
+    )[0]
+    start = len(slack.calls)
+    await press(server, slack, team, bob, delivered, "commit_give_kudos")
+    await slack.wait_for(
+        "chat.postMessage", channel=ann, where=lambda c: "kept their promise" in json.dumps(c.args)
+    )
+    await settle(db, team.team_id)
+    found: list[str] = []
+    ours = (ann, bob, zeb, cy, team.team_id, team.channel_id)
+    for call in slack.calls[start:]:
+        dumped = json.dumps(call.args)
+        if not any(i in dumped for i in ours):
+            continue  # another test's work, finishing meanwhile
+        if "<~" in dumped:
+            found.append(f"allybot's own token reached Slack: {call.method}")
+        if call.method in SENDS and call.ok:
+            # Bob's own view of the promise (made to him, zeb and cy) names its parties.
+            to_bob = call.args.get("channel") in (bob, slack.dm_id(bob), "D" + bob[1:]) or (
+                call.method == "response_url"
+                and call.args.get("response_type", "ephemeral") == "ephemeral"
+            )
+            meant = {ann, bob, zeb, cy} if to_bob else {ann, bob}
+            for text in [str(call.args.get("text") or ""), *_mrkdwn(call.args.get("blocks"))]:
+                found += [
+                    f"{call.method} {call.args.get('channel')}: {p}"
+                    for p in problems(text, meant=meant)
+                ]
+    assert found == [], (what, zeb_name, cy_name, found)
+
+
+def _has_button(call: Call, action_id: str) -> bool:
+    return action_id in json.dumps(call.args)
+
+
+def _mrkdwn(node: Any) -> list[str]:
+    if isinstance(node, str):
+        node = json.loads(node) if node[:1] in "[{" else []
+    if isinstance(node, list):
+        return [t for item in node for t in _mrkdwn(item)]
+    if not isinstance(node, dict):
+        return []
+    own = [str(node["text"])] if node.get("type") == "mrkdwn" and "text" in node else []
+    return own + [t for v in node.values() if isinstance(v, dict | list) for t in _mrkdwn(v)]
+
+
+def test_names_are_plain_text_whatever_they_hold() -> None:
+    """The rendering itself: a name is never markup."""
+    from bot.named import shown
+
+    for name in ["<!channel>", "<https://evil.example|bonus>", "a & b", "<@U0BOB>", ""]:
+        out = shown({"text": "thanks <~U0ZEB> and <~U0NONE>"}, {"U0ZEB": name})["text"]
+        assert problems(out, meant=()) == [] and "<~" not in out, (name, out)
+        assert out.endswith("and @someone")
+    assert texts.named_in("a <~U1> <@U2> <~W3> <~U1>") == ["U1", "W3"]
