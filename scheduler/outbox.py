@@ -13,14 +13,14 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, delete, exists, literal, or_, select, update
+from sqlalchemy import Select, and_, bindparam, delete, exists, literal, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 from sqlalchemy.sql.selectable import Subquery
 
 from bot.db import UTCDateTime, dialect_of, insert_for
 from bot.models import Nudge, OutboxMessage, Person, Workspace
-from scheduler.zones import deliverable
+from scheduler.zones import CUSTOM_PLANS, deliverable
 
 DAILY = "daily"
 LEASE = timedelta(minutes=2)
@@ -68,6 +68,8 @@ async def claim_new(
     team_id: str | None = None,
 ) -> None:
     """Create the daily message of up to `limit` people with due nudges, and attach them."""
+    if dialect_of(session) == "postgresql":  # `clocks` may be arrays (scheduler.zones)
+        await session.execute(text(CUSTOM_PLANS))
     people_due = (
         due_nudges(clocks, now, team_id=team_id)
         .with_only_columns(

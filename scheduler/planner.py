@@ -19,7 +19,7 @@ from scheduler.digest import plan_digests
 from scheduler.kinds import PlanContext
 from scheduler.kinds.intros import IntrosResult, run_intros
 from scheduler.sender import SendResult, finish_kudos_edits, send_due
-from scheduler.zones import clocks_now
+from scheduler.zones import CUSTOM_PLANS, clocks_now
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +53,8 @@ async def plan(
             # this transaction only.
             await session.execute(text("SET LOCAL work_mem = '64MB'"))
             await session.execute(text("SET LOCAL jit = off"))
-        ctx = PlanContext.at(now, clocks, team_id=team_id, values=postgresql)
+            await session.execute(text(CUSTOM_PLANS))
+        ctx = PlanContext.at(now, clocks, team_id=team_id, arrays=postgresql)
         for kind in kinds.all_kinds():
             started = time.perf_counter()
             count = await kind.plan(session, ctx)

@@ -23,7 +23,9 @@ async def planned_at(db: Database, team_id: str, now: datetime) -> dict[str, Nud
     async with db.sessions() as session:
         try:
             clocks = await clocks_now(session, now, team_id=team_id)
-            ctx = PlanContext(now=now, clocks=clock_table(clocks), team_id=team_id)
+            # The clock table as the planner builds it on this backend (arrays on PostgreSQL).
+            arrays = db.dialect == "postgresql"
+            ctx = PlanContext(now=now, clocks=clock_table(clocks, arrays=arrays), team_id=team_id)
             await tips.plan(session, ctx)
             rows = await session.execute(select(Nudge).where(Nudge.team_id == team_id))
             planned = {n.user_id: n for n in rows.scalars()}

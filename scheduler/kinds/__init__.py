@@ -53,12 +53,13 @@ class PlanContext:
         clocks: Sequence[LocalClock],
         *,
         team_id: str | None = None,
-        values: bool = False,
+        arrays: bool = False,
     ) -> PlanContext:
-        """The context of a pass at `now` over these zones' clocks."""
+        """The context of a pass at `now` over these zones' clocks (`arrays`: see
+        `clock_table`)."""
         return cls(
             now=now,
-            clocks=clock_table(clocks, values=values),
+            clocks=clock_table(clocks, arrays=arrays),
             team_id=team_id,
             last_day=max(c.local_day for c in clocks),
         )
