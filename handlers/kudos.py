@@ -68,10 +68,9 @@ async def give_and_announce(
     receiver who doesn't want kudos posted is left out of the post and reached by DM only.
     """
     meant = [giver_id, *parsed.receivers]
-    # Anyone else the reason mentions or names is shown by name on its way to Slack
+    # Anyone else the reason mentions is shown by name on its way to Slack
     # (_only_meant_mentions, bot.named): read them too, so allybot holds a name for them.
-    said = [*texts.mentioned(parsed.reason), *texts.named_in(parsed.reason)]
-    others = [uid for uid in said if uid not in meant]
+    others = [uid for uid in texts.mentioned(parsed.reason) if uid not in meant]
     everyone = list(dict.fromkeys([*meant, *others]))
     unread = [uid for uid in everyone if uid not in work.people]
     # Usually one transaction: read who is not known yet and, when every profile is fresh,
@@ -148,6 +147,7 @@ async def _give(
     """Store the kudos and admit each receiver's DM (the budget), in one transaction: what
     the DMs tell and the decision to send them are recorded together."""
     given = _checked(work, giver_id, parsed, where)
+    given["parsed"] = await _named_here(session, work, given["parsed"])
     workspace = await work.workspace_in(session)
     result = await kudos.give(session, workspace=workspace, **given)
     admissions: dict[int, Admission] = {}
@@ -205,6 +205,24 @@ def _only_meant_mentions(giver_id: str, parsed: ParsedKudos) -> ParsedKudos:
     Slack (bot.named)."""
     meant = {giver_id, *parsed.receivers}
     return replace(parsed, reason=kudos.carry_reason(parsed.reason, mentions=meant))
+
+
+async def _named_here(session: Session, work: Work, parsed: ParsedKudos) -> ParsedKudos:
+    """The people the reason names by id (`<~U…>`) that allybot no longer holds (they erased
+    their data since the words were read: a +1 repeats a post read before) are named by
+    nobody. Read after their locks are taken, in the transaction that stores the kudos, so
+    an erase either came first and is seen here, or waits and then rewrites this one too."""
+    ids = texts.named_in(parsed.reason)
+    if not ids:
+        return parsed
+    await people.hold(session, team_id=work.team_id, user_ids=ids)
+    here = await people.get_people(session, team_id=work.team_id, user_ids=ids)
+    if all(uid in here for uid in ids):
+        return parsed
+    # Translators: stands for a person allybot has no name for, in a message.
+    nobody = texts.escape("@" + _("someone"))
+    reason = texts.NAMED.sub(lambda m: m.group(0) if m.group(1) in here else nobody, parsed.reason)
+    return replace(parsed, reason=reason)
 
 
 async def _confirm_private(

@@ -4,6 +4,7 @@ erase leaves their name nowhere, in the database or in what allybot shows afterw
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from typing import Any
@@ -21,6 +22,8 @@ from tests.test_commitments_e2e import commit, press
 from tests.test_dm_budget_e2e import run, settle
 from tests.test_erasure_e2e import dump, forget
 from tests.test_home_e2e import open_home
+from tests.test_me_too_e2e import give, react
+from tests.test_me_too_e2e import rows as me_too_rows
 from tests.test_privacy_e2e import ally
 from tests.text_checks import TRICKY, problems, slack_tokens
 
@@ -231,3 +234,66 @@ def test_names_are_plain_text_whatever_they_hold() -> None:
         assert problems(out, meant=()) == [] and "<~" not in out, (name, out)
         assert out.endswith("and @someone")
     assert texts.named_in("a <~U1> <@U2> <~W3> <~U1>") == ["U1", "W3"]
+
+
+async def _post_naming(
+    server: Server, team: Team, slack: SlackDouble, db: Database, giver: str, ann: str, text: str
+) -> str:
+    """A kudos post whose stored reason names people by id, as a kept promise's does."""
+    ts = await give(server, team, slack, db, giver, f"<@{ann}> a calm review")
+    async with db.session() as session:
+        (row,) = (
+            (await session.execute(select(Kudos).where(Kudos.team_id == team.team_id)))
+            .scalars()
+            .all()
+        )
+        row.text = text
+    return ts
+
+
+async def _plus_one_text(db: Database, team: Team) -> str:
+    for _ in range(200):
+        plus = await me_too_rows(db, team.team_id, source="plusone")
+        if plus:
+            return str(plus[0].text)
+        await asyncio.sleep(0.05)
+    raise AssertionError("the +1 was never stored")
+
+
+async def test_a_plus_one_repeats_the_names_it_can_and_no_id_it_cannot(
+    server: Server, team: Team, slack: SlackDouble, db: Database
+) -> None:
+    name = unique_name()
+    giver, ann, cy, zeb = (team.user(n) for n in ("giver", "ann", "cy", name))
+    await ally(server, team, slack, zeb, "me")  # allybot holds zeb's name
+    gone = "U" + uuid.uuid4().hex[:10].upper()  # someone allybot holds nothing of
+    ts = await _post_naming(
+        server, team, slack, db, giver, ann, f"a calm review with <~{zeb}> and <~{gone}>"
+    )
+    await react(server, team, cy, ts)
+    text = await _plus_one_text(db, team)
+    assert f"<~{zeb}>" in text and gone not in text and "@someone" in text, text
+    dm = await slack.wait_for(
+        "chat.postMessage", channel=ann, where=lambda c: "+1" in json.dumps(c.args)
+    )
+    said = json.dumps(dm[-1].args)
+    assert f"@{name}" in said and "<~" not in said and gone not in said
+
+
+async def test_a_plus_one_under_way_when_someone_its_reason_names_erases_keeps_no_id(
+    server: Server, team: Team, slack: SlackDouble, db: Database
+) -> None:
+    """The +1's delivery does not name the people its original's reason names: their erase
+    cannot stop it. It read the reason before the erase; what it stores after names nobody."""
+    name = unique_name()
+    giver, ann, cy, zeb = (team.user(n) for n in ("giver", "ann", "cy", name))
+    await ally(server, team, slack, zeb, "me")
+    ts = await _post_naming(server, team, slack, db, giver, ann, f"a review with <~{zeb}>")
+    slack.delay("users.info", 2)  # cy is new: the +1 reads her profile after the post
+    await react(server, team, cy, ts)
+    await slack.wait_for("users.info", user=cy)
+    await forget(server, team, slack, db, zeb)
+    slack.delay("users.info", 0)
+    text = await _plus_one_text(db, team)
+    await settle(db, team.team_id)
+    assert holding(await dump(db), [zeb, name]) == [], text
