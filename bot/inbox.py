@@ -24,7 +24,7 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import directory, i18n
+from bot import directory, i18n, read_ahead
 from bot.arrivals import Arrivals, wait_any
 from bot.db import BEFORE_TRANSACTION, Database, unfenced
 from bot.lease import Lease, LeaseLost
@@ -259,7 +259,7 @@ class Inbox:
         giver's profile, a new workspace)."""
         size = self.concurrency
         reads: dict[int, asyncio.Future[Known | None]] = {}
-        backs: dict[int, asyncio.Future[dict[int, dict[str, Any]]]] = {}
+        backs: dict[int, asyncio.Future[tuple[dict[int, dict[str, Any]], Known | None]]] = {}
 
         async def one(index: int, waiting: Fresh) -> None:
             async with self._limit:
@@ -267,30 +267,24 @@ class Inbox:
                 group = index // size
                 started = batch[group * size : (group + 1) * size]
                 fresh: Fresh | None = waiting
-                if not waiting.payload:  # waited by id: its group's payloads are read back
+                if waiting.payload:
+                    if group not in reads:
+                        reads[group] = asyncio.ensure_future(read_ahead.ahead(self.db, started))
+                    known = await asyncio.shield(reads[group])
+                else:  # waited by id: read back on its turn, with what its handler reads first
                     if group not in backs:
-                        backs[group] = asyncio.ensure_future(self._read_back(started))
-                    payload = (await asyncio.shield(backs[group])).get(waiting.id)
+                        backs[group] = asyncio.ensure_future(read_ahead.back(self.db, started))
+                    payloads, known = await asyncio.shield(backs[group])
+                    payload = payloads.get(waiting.id)
                     fresh = replace(waiting, payload=payload) if payload else None
                 if fresh is None:
                     self._held.pop(waiting.id, None)  # nothing left to do here
                     return
-                if group not in reads:
-                    reads[group] = asyncio.ensure_future(self._read_ahead(started))
-                known = await asyncio.shield(reads[group])
                 await self.process(
                     fresh, attempt=inbound.CLAIMED_AT_BIRTH, known=known, granted=fresh.granted
                 )
 
         await asyncio.gather(*(one(i, f) for i, f in enumerate(batch)))
-
-    async def _read_ahead(self, batch: list[Fresh]) -> Known | None:
-        try:
-            async with self.db.session() as session:
-                return await preload(session, batch)
-        except Exception:  # each handler reads what it needs for itself
-            logger.exception("could not read ahead for deliveries just recorded")
-            return None
 
     @contextlib.contextmanager
     def answering(self) -> Iterator[None]:
@@ -311,13 +305,6 @@ class Inbox:
         if self._answering:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._answered.wait(), ACKS_FIRST_S)
-
-    async def _read_back(self, group: list[Fresh]) -> dict[int, dict[str, Any]]:
-        """The payloads of those of a group that waited without them in memory, in one
-        statement, by id; one missing is no longer this process's (taken over, or erased)."""
-        held = [(f.id, inbound.CLAIMED_AT_BIRTH) for f in group if not f.payload]
-        async with self.db.session() as session:
-            return await inbound.payloads_of(session, held=held)
 
     async def process(
         self,

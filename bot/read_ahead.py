@@ -3,7 +3,8 @@ their workspaces, the person who acted and the people their text mentions."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import logging
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -11,9 +12,12 @@ from typing import Any, Protocol
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import text as texts
+from bot.db import Database
 from bot.ids import erased
 from bot.models import Person, Workspace
-from bot.services import people
+from bot.services import inbound, people
+
+logger = logging.getLogger(__name__)
 
 
 class Delivery(Protocol):
@@ -83,3 +87,42 @@ async def preload(session: AsyncSession, rows: Iterable[Delivery]) -> Known:
         looked_up={i: [p[1] for p in pairs] for i, pairs in named.items()},
         stored={i: [p[1] for p in pairs if p in found] for i, pairs in named.items()},
     )
+
+
+@dataclass(frozen=True)
+class _ReadBack:
+    """A delivery read back by id, as `preload` needs it."""
+
+    id: int
+    team_id: str
+    payload: dict[str, Any] | None
+
+
+async def ahead(db: Database, batch: Sequence[Delivery]) -> Known | None:
+    """`preload` for deliveries just recorded, as the first of them starts; None when it
+    fails (each handler then reads what it needs for itself). Its reads need no snapshot in
+    common (`Database.reading`)."""
+    try:
+        async with db.reading() as session:
+            return await preload(session, batch)
+    except Exception:
+        logger.exception("could not read ahead for deliveries just recorded")
+        return None
+
+
+async def back(
+    db: Database, group: Sequence[Delivery]
+) -> tuple[dict[int, dict[str, Any]], Known | None]:
+    """The payloads of those of a group that waited without them in memory (a burst), by id
+    and claimed at birth (one missing is no longer this process's: taken over, or erased),
+    with what their handlers read first (`preload`) in the same session."""
+    held = [(f.id, inbound.CLAIMED_AT_BIRTH) for f in group if not f.payload]
+    try:
+        async with db.reading() as session:
+            payloads = await inbound.payloads_of(session, held=held)
+            rows = [_ReadBack(f.id, f.team_id, payloads.get(f.id)) for f in group if not f.payload]
+            return payloads, await preload(session, rows)
+    except Exception:
+        logger.exception("could not read ahead for deliveries read back")
+    async with db.reading() as session:  # each handler reads what it needs for itself
+        return await inbound.payloads_of(session, held=held), None

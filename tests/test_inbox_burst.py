@@ -18,7 +18,7 @@ from bot.db import Database
 from bot.inbox import Fresh, Work
 from bot.models import Inbound
 from bot.services import inbound, people
-from tests.helpers import new_id, running_bot
+from tests.helpers import new_id, running_bot, seed_people
 from tests.slack_double import SlackDouble
 
 
@@ -72,6 +72,34 @@ async def test_a_burst_beyond_what_is_held_in_memory_is_read_back_and_done_once(
             select(Inbound.status, Inbound.attempts, Inbound.payload).where(Inbound.team_id == team)
         )
         assert {tuple(row) for row in found} == {("done", inbound.CLAIMED_AT_BIRTH, None)}
+
+
+async def test_what_waited_by_id_is_read_ahead_with_its_group_once_read_back(
+    database_url: str, db: Database, slack: SlackDouble, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its workspace and the person who acted come with the read-back, in the same
+    transaction, as for those held in memory: its handler reads neither again."""
+    monkeypatch.setattr(inbox_module, "MAX_AHEAD", 3)
+    team = new_id("T")
+    actors = await seed_people(db, slack, team_id=team, people=[{}] * 10)
+    seen: dict[int, tuple[bool, bool]] = {}
+
+    async def handler(work: Work) -> None:
+        seen[int(work.body["n"])] = (work.workspace is not None, work.user_id in work.people)
+
+    async with running_bot(database_url, slack) as bot:
+        bot.inbox.handlers["burst"] = handler
+        deliveries = await _record(bot.db, team, 10)
+        async with bot.db.session() as session:  # as recorded: each payload names its actor
+            for n, fresh in enumerate(deliveries):
+                fresh.payload["user_id"] = actors[n]  # type: ignore[index]
+                await session.execute(
+                    update(Inbound).where(Inbound.id == fresh.id).values(payload=fresh.payload)
+                )
+        for fresh in deliveries:
+            bot.inbox.submit(fresh)
+        await bot.inbox.drain()
+    assert seen == {n: (True, True) for n in range(10)}
 
 
 async def test_a_delivery_taken_over_while_it_waited_by_id_is_left_to_its_new_owner(
