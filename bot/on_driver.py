@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 import asyncpg
+from asyncpg.transaction import TransactionState
 from sqlalchemy import any_, bindparam
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, CursorResult, Engine
@@ -143,11 +144,13 @@ def run_script_now(connection: Connection, script: str) -> None:
     (an event listener such as a session's `after_begin`). Each statement reads the database
     as it is when that statement starts."""
     adapter: Any = connection.connection.dbapi_connection
-    driver = await_(_begun(adapter))
-    if driver is None:
-        raise RuntimeError("a script runs in a transaction")
     if connection.engine.dispatch.before_cursor_execute:
         connection.engine.dispatch.before_cursor_execute(connection, None, script, (), None, False)
+    if await_(_begun(adapter, first=script)):
+        return  # it ran with the BEGIN, in the same trip
+    driver = adapter._connection
+    if adapter._transaction is None:
+        raise RuntimeError("a script runs in a transaction")
     await_(_Driver(driver, connection.engine).run(driver.execute, script))
 
 
@@ -220,26 +223,78 @@ async def _in_transaction(session: AsyncSession) -> Any | None:
     adapter: Any = raw.dbapi_connection  # SQLAlchemy's asyncpg adapter
     if transaction is None or not hasattr(adapter, "_start_transaction"):
         return None
-    driver = await _begun(adapter)
-    if driver is None:
+    await _begun(adapter)
+    if adapter._transaction is None:  # autocommit: no transaction to run in
         return None
+    driver = adapter._connection
     session.info[_DRIVER] = (transaction, driver)
     return driver
 
 
-async def _begun(adapter: Any) -> Any | None:
-    """The asyncpg connection under SQLAlchemy's adapter, its transaction begun as the
-    adapter begins it before a statement; None in autocommit (no transaction to run in)."""
-    if adapter._transaction is None:
-        async with adapter._execute_mutex:
-            if adapter._transaction is None:
-                try:
-                    await adapter._start_transaction()
-                except Exception as exc:  # as SQLAlchemy raises it before a statement
-                    raise DBAPIError("BEGIN", None, exc, hide_parameters=True) from exc
-        if adapter._transaction is None:
-            return None
-    return adapter._connection
+async def _begun(adapter: Any, *, first: str | None = None) -> bool:
+    """Begin the transaction of SQLAlchemy's asyncpg adapter, as the adapter begins it before
+    a statement (same BEGIN, same isolation; SQLAlchemy commits or rolls it back), unless it
+    has begun or the adapter runs in autocommit. `first`, a script of statements without
+    parameters, then runs in the same trip as the BEGIN; returns whether it did."""
+    if adapter._transaction is not None:
+        return False
+    async with adapter._execute_mutex:
+        if adapter._transaction is not None:
+            return False
+        connection = adapter._connection
+        if first is None or adapter.isolation_level == "autocommit" or connection._top_xact:
+            try:
+                await adapter._start_transaction()
+            except Exception as exc:  # as SQLAlchemy raises it before a statement
+                raise DBAPIError("BEGIN", None, exc, hide_parameters=True) from exc
+            return False
+        await _start_with(adapter, first)
+        return True
+
+
+async def _start_with(adapter: Any, script: str) -> None:
+    """asyncpg's Transaction.start, with the script sent after its BEGIN in one simple query.
+    Whatever the trip's end, the transaction is then the adapter's, as if the BEGIN had run:
+    a script failing after it leaves the transaction aborted, and a trip cut short (cancelled)
+    may have begun it; SQLAlchemy rolls it back as after any failed statement (a ROLLBACK
+    with no transaction open only draws the server's warning)."""
+    connection = adapter._connection
+    transaction = connection.transaction(
+        isolation=adapter.isolation_level, readonly=adapter.readonly, deferrable=adapter.deferrable
+    )
+    begin = _BEGIN[adapter.isolation_level]
+    if adapter.readonly:
+        begin += " READ ONLY"
+    if adapter.deferrable:
+        begin += " DEFERRABLE"
+    connection._top_xact = transaction
+    error: BaseException | None = None
+    try:
+        await connection.execute(f"{begin}; {script}")
+    except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        error = _as_sqlalchemy(exc, script)
+        error.__cause__ = exc
+    except BaseException as exc:
+        error = exc
+    if connection.is_closed():  # nothing to roll back: the pool discards it
+        connection._top_xact = None
+        transaction._state = TransactionState.FAILED
+    else:
+        transaction._state = TransactionState.STARTED
+        adapter._transaction = transaction
+    if error is not None:
+        raise error
+
+
+# The BEGIN asyncpg's Transaction.start sends for each isolation level SQLAlchemy's adapter
+# names (`None`: the server's default).
+_BEGIN = {
+    None: "BEGIN",
+    "read_committed": "BEGIN ISOLATION LEVEL READ COMMITTED",
+    "read_uncommitted": "BEGIN ISOLATION LEVEL READ UNCOMMITTED",
+    "repeatable_read": "BEGIN ISOLATION LEVEL REPEATABLE READ",
+    "serializable": "BEGIN ISOLATION LEVEL SERIALIZABLE",
+}
 
 
 _DRIVER = "allybot.driver"

@@ -3,6 +3,7 @@ handling (JSON, aware datetimes, IN lists), and seen by the engine's statement l
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -10,10 +11,10 @@ import pytest
 from sqlalchemy import Table, bindparam, event, inspect, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from bot import on_driver as on_driver_module
-from bot.db import Database
+from bot.db import BEFORE_TRANSACTION, Database
 from bot.logs import describe
 from bot.models import Kudos
 from bot.on_driver import OnDriver, detached
@@ -200,3 +201,72 @@ async def test_many_updates_return_the_rows_they_changed_on_both_backends(db: Da
             ],
         )
     assert sorted(changed) == sorted([(ids[0], "x"), (ids[1], "z")])
+
+
+@pytest.fixture
+async def one_connection(database_url: str, backend: str) -> Any:
+    """PostgreSQL with a pool of one connection: every session reuses it. (SQLite runs no
+    script: its check rides in the first statement's trip, bot.sqlite_driver.)"""
+    if backend != "postgresql":
+        pytest.skip("SQLite: a delivery's check rides in its first statement's trip")
+    database = Database(database_url, pool_size=1, max_overflow=0)
+    yield database
+    await database.dispose()
+
+
+async def _first_with_script(db: Database, script: str, sent: list[str]) -> None:
+    """A transaction whose first statements are a script (as a delivery's fence is), its
+    queries to the database logged as asyncpg sends them."""
+
+    def guard(connection: Any) -> None:
+        driver = connection.connection.dbapi_connection._connection
+        driver.add_query_logger(lambda record: sent.append(record.query))
+        on_driver_module.run_script_now(connection, script)
+
+    token = BEFORE_TRANSACTION.set(guard)
+    try:
+        async with db.session() as session:
+            await session.execute(select(1))
+    finally:
+        BEFORE_TRANSACTION.reset(token)
+
+
+async def test_a_script_beginning_a_transaction_rides_in_the_trip_of_its_begin(
+    one_connection: Database,
+) -> None:
+    sent: list[str] = []
+    await _first_with_script(one_connection, "SELECT 2; SELECT 3", sent)
+    assert sent[0] == "BEGIN ISOLATION LEVEL READ COMMITTED; SELECT 2; SELECT 3", sent
+    assert sent[-1] == "COMMIT;" and not any("BEGIN" in q for q in sent[1:]), sent
+
+
+async def test_a_script_failing_after_its_begin_is_rolled_back_and_the_connection_reused(
+    one_connection: Database,
+) -> None:
+    sent: list[str] = []
+    with pytest.raises(DBAPIError) as raised:
+        await _first_with_script(one_connection, "SELECT 1 / 0", sent)
+    assert getattr(raised.value.orig, "sqlstate", None) == "22012", "the script's own error"
+    assert [q.split()[0].upper() for q in sent] == ["BEGIN", "ROLLBACK;"], sent
+    async with one_connection.session() as session:  # the same connection, clean
+        assert await session.scalar(select(7)) == 7
+        raw = await (await session.connection()).get_raw_connection()
+        assert raw.dbapi_connection._connection is not None
+
+
+async def test_a_transaction_cancelled_in_the_trip_of_its_begin_leaves_a_clean_connection(
+    one_connection: Database,
+) -> None:
+    """Cancelled while the BEGIN and its script are on their way (a delivery's work ended by
+    shutdown): the connection goes back rolled back, and the next transaction begins on it."""
+    sent: list[str] = []  # asyncpg logs a query once it has ended
+    task = asyncio.create_task(_first_with_script(one_connection, "SELECT pg_sleep(3)", sent))
+    await asyncio.sleep(0.5)  # on its way by then (else cancelled sooner: the same holds)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert sent[-1] == "ROLLBACK;", sent
+    for _ in range(2):
+        sent = []
+        await _first_with_script(one_connection, "SELECT 5", sent)
+        assert sent[0].startswith("BEGIN") and sent[-1] == "COMMIT;", sent
