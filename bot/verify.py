@@ -18,13 +18,15 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.signature import SignatureVerifier
 
 
-def is_signed(verifier: SignatureVerifier, body: bytes, headers: Mapping[str, str]) -> bool:
-    """True only for a body signed with the app's secret within Slack's five minutes."""
-    stamp = next((v for k, v in headers.items() if k.lower() == "x-slack-request-timestamp"), "")
-    if not stamp.isascii() or not stamp.isdigit():
+def is_signed(
+    verifier: SignatureVerifier, body: bytes, timestamp: str | None, signature: str | None
+) -> bool:
+    """True only for a body signed with the app's secret within Slack's five minutes, given
+    the request's X-Slack-Request-Timestamp and X-Slack-Signature."""
+    if not timestamp or not timestamp.isascii() or not timestamp.isdigit():
         return False
     try:
-        return verifier.is_valid_request(body, dict(headers))
+        return verifier.is_valid(body, timestamp, signature)
     except (ValueError, TypeError, OverflowError):
         return False
 

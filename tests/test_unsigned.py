@@ -85,6 +85,24 @@ def _junk() -> list[tuple[str, bytes, dict[str, str], int]]:
         ),
         ("not UTF-8", b"\xff\xfe" + event.encode(), {"Content-Type": JSON}, 401),
         (
+            "signed more than five minutes ago",
+            command.encode(),
+            signed_headers(command, SIGNING_SECRET, timestamp=int(now) - 301, content_type=FORM),
+            401,
+        ),
+        (
+            "signed for another body",
+            command.encode(),
+            signed_headers(command + "&x=1", SIGNING_SECRET, content_type=FORM),
+            401,
+        ),
+        (
+            "no signature",
+            command.encode(),
+            {"X-Slack-Request-Timestamp": now, "Content-Type": FORM},
+            401,
+        ),
+        (
             "signed, broken JSON",
             broken_json.encode(),
             signed_headers(broken_json, SIGNING_SECRET, content_type=JSON),
@@ -116,5 +134,5 @@ async def test_junk_is_refused_without_a_traceback_or_the_ids_it_claims(
     assert CLAIMED_TEAM not in log and CLAIMED_USER not in log and "EvCLAIMED42" not in log
     refused = [json.loads(line) for line in log.splitlines() if "slack request" in line]
     outcomes = [e["outcome"] for e in refused]
-    assert outcomes.count("unauthorized") == 6 and outcomes.count("unreadable") == 2
+    assert outcomes.count("unauthorized") == 9 and outcomes.count("unreadable") == 2
     assert slack.calls_to("users.info", user=CLAIMED_USER) == []
