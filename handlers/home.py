@@ -109,13 +109,18 @@ async def handle_home_opened(work: Work) -> None:
     event = work.body["event"]
     if event.get("tab", "home") != "home":
         return
-    await publish_home(
-        work.db, work.client, team_id=work.team_id, user_id=event["user"], now=work.now()
-    )
+    # Seen before it is published: a button on this Home can be pressed as soon as it shows,
+    # and that press's delivery republishes Home only for someone who has seen it. (Their
+    # profile first: someone new is stored by the look-up.)
+    if not await work.lookup([event["user"]]):
+        return
     async with work.db.session() as session:
         await people.mark_home_seen(
             session, team_id=work.team_id, user_id=event["user"], now=work.now()
         )
+    await publish_home(
+        work.db, work.client, team_id=work.team_id, user_id=event["user"], now=work.now()
+    )
 
 
 def register(app: AsyncApp, inbox: Inbox) -> None:

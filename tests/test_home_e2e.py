@@ -166,3 +166,30 @@ async def test_settings_modal_validates_and_saves(
     assert person is not None
     assert (person.tips_cadence, person.window_start, person.window_end) == ("daily", 480, 960)
     assert (person.quiet_start, person.quiet_end) == (720, 780)
+
+
+async def test_a_button_pressed_as_home_first_opens_gets_its_change_shown(
+    server: Server, team: Team, slack: SlackDouble, db: Database
+) -> None:
+    """A button on a Home published for the first time, pressed before Slack answered that
+    publish: the press's delivery republishes Home too, with the change (Home counts as
+    seen from before its first publish, not from after it)."""
+    ann = team.user("ann")
+    slack.delay("views.publish", 0.5)  # recorded at once, answered half a second later
+    try:
+        home = await open_home(server, team, slack, ann)
+        prefs = next(b for b in home["blocks"] if b.get("block_id") == "home_preferences")
+        pause = next(e for e in prefs["elements"] if e.get("action_id") == "home_pause")
+        press = payloads.block_actions(
+            user_id=ann,
+            team_id=team.team_id,
+            action_id="home_pause",
+            value=pause["value"],
+            block_id="home_preferences",
+            view={"id": "V1", "type": "home"},
+        )
+        assert (await server.post(press))[0] == 200
+        after = await slack.wait_for("views.publish", user_id=ann, count=2)
+    finally:
+        slack.delay("views.publish", 0)
+    assert "paused until" in json.dumps(view_of(after[-1]))
