@@ -146,12 +146,17 @@ def run_script_now(connection: Connection, script: str) -> None:
     adapter: Any = connection.connection.dbapi_connection
     if connection.engine.dispatch.before_cursor_execute:
         connection.engine.dispatch.before_cursor_execute(connection, None, script, (), None, False)
-    if await_(_begun(adapter, first=script)):
-        return  # it ran with the BEGIN, in the same trip
-    driver = adapter._connection
-    if adapter._transaction is None:
-        raise RuntimeError("a script runs in a transaction")
-    await_(_Driver(driver, connection.engine).run(driver.execute, script))
+    try:
+        if await_(_begun(adapter, first=script)):
+            return  # it ran with the BEGIN, in the same trip
+        driver = adapter._connection
+        if adapter._transaction is None:
+            raise RuntimeError("a script runs in a transaction")
+        await_(_Driver(driver, connection.engine).run(driver.execute, script))
+    except BaseException as exc:
+        if _lost(adapter, exc):
+            connection.invalidate(exc)
+        raise
 
 
 def _processors(compiled: SQLCompiler, dialect: Dialect) -> _Processors:
@@ -223,7 +228,12 @@ async def _in_transaction(session: AsyncSession) -> Any | None:
     adapter: Any = raw.dbapi_connection  # SQLAlchemy's asyncpg adapter
     if transaction is None or not hasattr(adapter, "_start_transaction"):
         return None
-    await _begun(adapter)
+    try:
+        await _begun(adapter)
+    except BaseException as exc:
+        if _lost(adapter, exc):
+            await (await session.connection()).invalidate(exc)
+        raise
     if adapter._transaction is None:  # autocommit: no transaction to run in
         return None
     driver = adapter._connection
@@ -242,7 +252,12 @@ async def _begun(adapter: Any, *, first: str | None = None) -> bool:
         if adapter._transaction is not None:
             return False
         connection = adapter._connection
-        if first is None or adapter.isolation_level == "autocommit" or connection._top_xact:
+        if (
+            first is None
+            or adapter.isolation_level == "autocommit"
+            or connection._top_xact
+            or connection.is_closed()  # the adapter's BEGIN raises as for a statement
+        ):
             try:
                 await adapter._start_transaction()
             except Exception as exc:  # as SQLAlchemy raises it before a statement
@@ -284,6 +299,20 @@ async def _start_with(adapter: Any, script: str) -> None:
         adapter._transaction = transaction
     if error is not None:
         raise error
+
+
+def _lost(adapter: Any, exc: BaseException) -> bool:
+    """Whether a failure left the connection under SQLAlchemy's asyncpg adapter closed (the
+    server restarted, or ended it): its SQLAlchemy connection is then to be invalidated,
+    as SQLAlchemy invalidates one that a statement finds closed, so that the pool never
+    hands it out again. (A BEGIN and a script run here, not through SQLAlchemy's execution,
+    whose disconnect check they skip; a transaction that never began leaves nothing for a
+    rollback to find closed either.)"""
+    if not adapter._connection.is_closed():
+        return False
+    if isinstance(exc, DBAPIError):
+        exc.connection_invalidated = True
+    return True
 
 
 # The BEGIN asyncpg's Transaction.start sends for each isolation level SQLAlchemy's adapter

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import pytest
-from sqlalchemy import Table, bindparam, event, inspect, select, tuple_, update
+from sqlalchemy import Table, bindparam, event, inspect, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -270,3 +270,71 @@ async def test_a_transaction_cancelled_in_the_trip_of_its_begin_leaves_a_clean_c
         sent = []
         await _first_with_script(one_connection, "SELECT 5", sent)
         assert sent[0].startswith("BEGIN") and sent[-1] == "COMMIT;", sent
+
+
+async def _pid_of(db: Database) -> int:
+    """The server process of the connection a session of `db` draws from its pool."""
+    async with db.session() as session:
+        return int(await session.scalar(text("SELECT pg_backend_pid()")) or 0)
+
+
+async def _end_backend(db: Database, pid: int, pooled: Database | None = None) -> None:
+    """Ended by the server, as a restart or an administrator ends it; with `pooled`, once
+    the connection waiting in its pool has seen its end."""
+    async with db.session() as session:
+        await session.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    if pooled is None:
+        return
+    async with pooled.engine.connect() as conn:  # no trip: the pool hands it as it is
+        raw: Any = await conn.get_raw_connection()
+        for _ in range(1000):
+            if raw.dbapi_connection._connection.is_closed():
+                break
+            await asyncio.sleep(0.01)
+
+
+async def test_a_connection_ended_in_the_trip_of_its_begin_is_not_handed_out_again(
+    one_connection: Database, db: Database
+) -> None:
+    """The server ends the connection while the BEGIN and its script are on their way (a
+    restart, an administrator): that transaction fails, and the next begins on a new
+    connection, not on the dead one."""
+    pid, key = await _pid_of(one_connection), int(new_id("")[-6:], 16)
+    async with db.session() as holder:  # the script waits for this lock
+        await holder.execute(text("SELECT pg_advisory_xact_lock(7, :key)"), {"key": key})
+        script = f"SELECT pg_advisory_xact_lock_shared(7, {key})"
+        task = asyncio.create_task(_first_with_script(one_connection, script, []))
+        waiting = text("SELECT count(*) FROM pg_locks WHERE pid = :pid AND NOT granted")
+        for _ in range(1000):  # until the script waits on the server
+            if await holder.scalar(waiting, {"pid": pid}):
+                break
+            await asyncio.sleep(0.01)
+        await _end_backend(db, pid)
+        with pytest.raises(DBAPIError):
+            await task
+    for _ in range(2):
+        sent: list[str] = []
+        await _first_with_script(one_connection, "SELECT 5", sent)
+        assert sent[0].startswith("BEGIN") and sent[-1] == "COMMIT;", sent
+    assert await _pid_of(one_connection) != pid
+
+
+async def test_a_pooled_connection_ended_while_idle_fails_one_transaction_only(
+    one_connection: Database, db: Database
+) -> None:
+    """Ended while it waited in the pool, within the idle time that skips its ping: the
+    first transaction on it fails as its BEGIN finds it dead (with a script, or a statement
+    on the driver), the next begins on a new connection."""
+    for first in ("script", "driver"):
+        pid = await _pid_of(one_connection)
+        await _end_backend(db, pid, pooled=one_connection)
+        with pytest.raises(DBAPIError):
+            if first == "script":
+                await _first_with_script(one_connection, "SELECT 5", [])
+            else:
+                async with one_connection.session() as session:
+                    await BY_KEYS.rows(session, {"team_id": "T", "keys": ["k"]})
+        sent: list[str] = []
+        await _first_with_script(one_connection, "SELECT 5", sent)
+        assert sent[0].startswith("BEGIN") and sent[-1] == "COMMIT;", sent
+        assert await _pid_of(one_connection) != pid
