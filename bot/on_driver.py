@@ -256,7 +256,11 @@ async def _begun(adapter: Any, *, first: str | None = None) -> bool:
             first is None
             or adapter.isolation_level == "autocommit"
             or connection._top_xact
-            or connection.is_closed()  # the adapter's BEGIN raises as for a statement
+            # asyncpg's own BEGIN raises for these, as before a statement: a connection
+            # closed, or in a transaction begun outside the adapter (a BEGIN riding with
+            # the script would only draw a warning, and run it in that transaction).
+            or connection.is_closed()
+            or connection.is_in_transaction()
         ):
             try:
                 await adapter._start_transaction()
@@ -303,12 +307,15 @@ async def _start_with(adapter: Any, script: str) -> None:
 
 def _lost(adapter: Any, exc: BaseException) -> bool:
     """Whether a failure left the connection under SQLAlchemy's asyncpg adapter closed (the
-    server restarted, or ended it): its SQLAlchemy connection is then to be invalidated,
-    as SQLAlchemy invalidates one that a statement finds closed, so that the pool never
-    hands it out again. (A BEGIN and a script run here, not through SQLAlchemy's execution,
-    whose disconnect check they skip; a transaction that never began leaves nothing for a
-    rollback to find closed either.)"""
-    if not adapter._connection.is_closed():
+    server restarted, or ended it) or inside a transaction the adapter did not begin: its
+    SQLAlchemy connection is then to be invalidated, as SQLAlchemy invalidates one that a
+    statement finds closed, so that the pool never hands it out again. (A BEGIN and a
+    script run here, not through SQLAlchemy's execution, whose disconnect check they skip;
+    a transaction that never began leaves nothing for a rollback to find closed either.)"""
+    connection = adapter._connection
+    if not connection.is_closed() and not (
+        adapter._transaction is None and connection.is_in_transaction()
+    ):
         return False
     if isinstance(exc, DBAPIError):
         exc.connection_invalidated = True

@@ -338,3 +338,25 @@ async def test_a_pooled_connection_ended_while_idle_fails_one_transaction_only(
         await _first_with_script(one_connection, "SELECT 5", sent)
         assert sent[0].startswith("BEGIN") and sent[-1] == "COMMIT;", sent
         assert await _pid_of(one_connection) != pid
+
+
+async def test_a_pooled_connection_left_in_a_transaction_nobody_began_is_not_reused(
+    one_connection: Database, db: Database
+) -> None:
+    """A connection handed back inside a transaction that SQLAlchemy's adapter does not
+    know of (begun outside it) would have a BEGIN riding with a fence only warn, and the
+    fenced commit commit what that transaction left. It is refused as asyncpg refuses it,
+    and not handed out again."""
+    table = f"left_{new_id('').lower()}"
+    async with one_connection.engine.connect() as conn:
+        raw: Any = await conn.get_raw_connection()
+        pid = await raw.dbapi_connection._connection.fetchval("SELECT pg_backend_pid()")
+        await raw.dbapi_connection._connection.execute(f"BEGIN; CREATE TABLE {table} (x int)")
+    with pytest.raises(DBAPIError):
+        await _first_with_script(one_connection, "SELECT 5", [])
+    sent: list[str] = []
+    await _first_with_script(one_connection, "SELECT 5", sent)
+    assert sent[0].startswith("BEGIN") and sent[-1] == "COMMIT;", sent
+    assert await _pid_of(one_connection) != pid
+    async with db.session() as session:
+        assert await session.scalar(text(f"SELECT to_regclass('{table}')")) is None
