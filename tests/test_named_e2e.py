@@ -15,7 +15,8 @@ from sqlalchemy import select
 
 from bot import text as texts
 from bot.db import Database
-from bot.models import Kudos
+from bot.models import Kudos, Person
+from tests import payloads
 from tests.conftest import Server, Team
 from tests.slack_double import Call, SlackDouble
 from tests.test_commitments_e2e import commit, press
@@ -297,3 +298,25 @@ async def test_a_plus_one_under_way_when_someone_its_reason_names_erases_keeps_n
     text = await _plus_one_text(db, team)
     await settle(db, team.team_id)
     assert holding(await dump(db), [zeb, name]) == [], text
+
+
+async def test_the_name_shown_is_the_one_slack_gives_now(
+    server: Server, team: Team, slack: SlackDouble, db: Database
+) -> None:
+    """Named as it is sent, not as it was stored: a new name in Slack shows from then on."""
+    old, new = unique_name(), unique_name()
+    ann, bob, zeb = team.user("ann"), team.user("bob"), team.user(old)
+    await kept_promise_kudos(
+        server, team, slack, db, owner=ann, to=bob, what=f"send <@{zeb}|{old}> the deck"
+    )
+    assert f"@{old}" in json.dumps(await open_home(server, team, slack, ann))
+    slack.add_user(zeb, team_id=team.team_id, name=new)
+    event = payloads.user_change_event(slack.user(zeb))
+    assert (await server.post(payloads.event_callback(event, team_id=team.team_id)))[0] == 200
+    for _ in range(200):
+        async with db.session() as session:
+            if await session.scalar(select(Person.name).where(Person.user_id == zeb)) == new:
+                break
+        await asyncio.sleep(0.05)
+    home = json.dumps(await open_home(server, team, slack, ann))
+    assert f"@{new}" in home and old not in home
