@@ -403,14 +403,20 @@ def peak_rss_mb() -> float:
 
 
 async def timed_plan(
-    bot: AllyBot, instant: datetime, seconds: dict[str, float] | None = None
+    bot: AllyBot,
+    instant: datetime,
+    seconds: dict[str, float] | None = None,
+    cpu: list[float] | None = None,
 ) -> tuple[dict[str, int], float]:
     """One planning pass: how many nudges it planned of each kind, and its wall seconds
-    (each kind's own seconds into `seconds`, when given)."""
-    started = time.perf_counter()
+    (each kind's own seconds into `seconds`, and this process's CPU seconds into `cpu`,
+    when given: allybot's own side of the pass, which a busy machine hardly inflates)."""
+    started, started_cpu = time.perf_counter(), time.process_time()
     result, _ = await plan(bot, now=instant)
     if seconds is not None:
         seconds.update(result.plan_seconds)
+    if cpu is not None:
+        cpu.append(time.process_time() - started_cpu)
     return dict(result.planned), time.perf_counter() - started
 
 
@@ -435,17 +441,18 @@ async def child_plan(
             prior_s.append((await timed_plan(bot, prior, prior_kinds))[1])
         cold_kinds: dict[str, float] = {}
         rerun_kinds: dict[str, float] = {}
+        own_cpu: list[float] = []  # this process: the pass, the re-run, the warm pass
         server = await ServerCpu.of(bot.db)
-        planned, wall = await timed_plan(bot, instant, cold_kinds)
+        planned, wall = await timed_plan(bot, instant, cold_kinds, own_cpu)
         cold_cpu = server.seconds()
         peak = peak_rss_mb()
-        rerun_planned, rerun = await timed_plan(bot, instant, rerun_kinds)
+        rerun_planned, rerun = await timed_plan(bot, instant, rerun_kinds, own_cpu)
         await forget_nudges(bot.db, looks=False)
         if prior is not None:
             prior_s.append((await timed_plan(bot, prior))[1])
         warm_kinds: dict[str, float] = {}
         server = await ServerCpu.of(bot.db)
-        warm_planned, warm = await timed_plan(bot, instant, warm_kinds)
+        warm_planned, warm = await timed_plan(bot, instant, warm_kinds, own_cpu)
         warm_cpu = server.seconds()
     finally:
         await bot.close()
@@ -464,6 +471,9 @@ async def child_plan(
         "code": str(Path(sys.modules[plan.__module__].__file__ or "").resolve().parents[1]),
         "pg_cpu_s": cold_cpu,
         "warm_pg_cpu_s": warm_cpu,
+        "cpu_s": round(own_cpu[0], 3),
+        "rerun_cpu_s": round(own_cpu[1], 3),
+        "warm_cpu_s": round(own_cpu[2], 3),
         "kind_s": {k: round(v, 3) for k, v in cold_kinds.items()},
         "rerun_kind_s": {k: round(v, 3) for k, v in rerun_kinds.items()},
         "warm_kind_s": {k: round(v, 3) for k, v in warm_kinds.items()},
@@ -616,7 +626,8 @@ async def bench_plan(
                 note(
                     f"{backend} ({label}): pass {i + 1}: planned {run['planned']:,} in "
                     f"{run['wall_s']:.2f} s (warm {run['warm_s']:.2f} s; PostgreSQL CPU "
-                    f"{run['pg_cpu_s']} / {run['warm_pg_cpu_s']} s), peak "
+                    f"{run['pg_cpu_s']} / {run['warm_pg_cpu_s']} s; allybot CPU "
+                    f"{run['cpu_s']} / {run['warm_cpu_s']} s, re-run {run['rerun_cpu_s']} s), peak "
                     f"{run['peak_rss_mb']:.0f} MB; re-run {run['rerun_s']:.2f} s; "
                     f"load {run['loadavg']:.1f}; by kind {run['planned_by_kind']}; "
                     f"seconds by kind {run['kind_s']}, re-run {run['rerun_kind_s']}, "
@@ -868,6 +879,7 @@ def plan_table(results: Sequence[PlanFigures]) -> str:
         "warm pass s (looks stored)",
         "re-run s (planned)",
         "PostgreSQL CPU s: pass / warm",
+        "allybot CPU s: pass / re-run / warm",
         "check-ins s: pass / re-run / warm",
         "RSS before MB",
         "peak RSS MB",
@@ -890,6 +902,7 @@ def plan_table(results: Sequence[PlanFigures]) -> str:
                 mmm([run["warm_s"] for run in r.runs]),
                 f"{mmm([run['rerun_s'] for run in r.runs])} ({'/'.join(map(str, rerun_planned))})",
                 f"{median_of(r.runs, 'pg_cpu_s')} / {median_of(r.runs, 'warm_pg_cpu_s')}",
+                " / ".join(median_of(r.runs, key) for key in OWN_CPU_KEYS),
                 " / ".join(kind_median(r.runs, key) for key in KIND_KEYS),
                 mmm([run["rss_before_mb"] for run in r.runs], "{:.0f}"),
                 mmm([run["peak_rss_end_mb"] for run in r.runs], "{:.0f}"),
@@ -900,6 +913,7 @@ def plan_table(results: Sequence[PlanFigures]) -> str:
 
 
 KIND_KEYS = ("kind_s", "rerun_kind_s", "warm_kind_s")
+OWN_CPU_KEYS = ("cpu_s", "rerun_cpu_s", "warm_cpu_s")
 
 
 def kind_median(runs: Sequence[dict[str, Any]], key: str, kind: str = "checkin") -> str:
@@ -992,6 +1006,9 @@ def ratios(results: Sequence[PlanFigures]) -> list[str]:
             ("rerun_s", "re-run"),
             ("pg_cpu_s", "PostgreSQL CPU of the pass"),
             ("warm_pg_cpu_s", "PostgreSQL CPU of the warm pass"),
+            ("cpu_s", "allybot CPU of the pass"),
+            ("rerun_cpu_s", "allybot CPU of the re-run"),
+            ("warm_cpu_s", "allybot CPU of the warm pass"),
         ):
             was = [run[key] for run in base.runs if run.get(key) is not None]
             now = [run[key] for run in this.runs if run.get(key) is not None]
