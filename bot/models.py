@@ -129,6 +129,8 @@ class Person(Base):
     language: Mapped[str | None] = mapped_column(String(8))  # their own choice; None: Slack's
     engaged_at: Mapped[datetime | None]
     home_seen_at: Mapped[datetime | None]
+    # Slack's hash of the Home last published for them (views.publish's `hash`).
+    home_hash: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

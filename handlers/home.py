@@ -6,6 +6,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import directory, i18n
@@ -15,9 +17,11 @@ from bot.blocks.home import build_home_view
 from bot.blocks.intros import build_home_intros_blocks
 from bot.db import Database
 from bot.inbox import Inbox, Work
+from bot.models import Person
 from bot.services import allies, commitments, dm_budget, insights, people, preferences
 from bot.services.intros import members as intro_members
 from bot.services.intros import skips
+from bot.slack import slack_error
 from handlers.keys import event_key
 from handlers.language import event_user, in_their_language
 
@@ -33,11 +37,41 @@ async def publish_home(
 ) -> None:
     """Build and publish one person's Home from current state, in their language (whoever
     caused it); with `only_if_seen`, only for someone who has opened it (nobody else would
-    see the work)."""
-    found = await directory.lookup(db, client, team_id=team_id, user_ids=[user_id])
-    person = found.get(user_id)
-    if person is None or (only_if_seen and person.home_seen_at is None):
+    see the work).
+
+    Each publish carries the hash Slack gave the one before it: when another delivery has
+    published their Home since this one read its state (its Home may be the older one),
+    Slack refuses it, and it is built again from what is stored now. The last try goes
+    without the hash, from state read just before it."""
+    for attempt in range(HOME_TRIES):
+        found = await directory.lookup(db, client, team_id=team_id, user_ids=[user_id])
+        person = found.get(user_id)
+        if person is None or (only_if_seen and person.home_seen_at is None):
+            return
+        view = await _home_view(db, person, team_id=team_id, now=now)
+        last = person.home_hash if attempt < HOME_TRIES - 1 else None
+        try:
+            published = await client.views_publish(user_id=user_id, view=view, hash=last)
+        except SlackApiError as exc:
+            if slack_error(exc) == "hash_conflict":
+                continue
+            raise
+        async with db.session() as session:
+            await people.set_home_hash(
+                session,
+                team_id=team_id,
+                user_id=user_id,
+                home_hash=(published.get("view") or {}).get("hash"),
+            )
         return
+
+
+HOME_TRIES = 3
+
+
+async def _home_view(db: Database, person: Person, *, team_id: str, now: datetime) -> View:
+    """One person's Home as current state shows it."""
+    user_id = person.user_id
     today = now.astimezone(ZoneInfo(person.tz)).date()
     async with db.session() as session:
         views = await allies.list_allies(session, team_id=team_id, user_id=user_id)
@@ -71,7 +105,7 @@ async def publish_home(
         muted = await dm_budget.muted_by(session, team_id=team_id, user_id=user_id)
         workspace = await people.ensure_workspace(session, team_id=team_id)
     with i18n.speaking(people.language_of(person, workspace)):
-        view = build_home_view(
+        return build_home_view(
             person=person,
             due_allies=due,
             commitments=with_parties,
@@ -88,7 +122,6 @@ async def publish_home(
             muted=muted,
             slack_language=people.slack_language(person, workspace),
         )
-    await client.views_publish(user_id=user_id, view=view)
 
 
 async def republish_home(work: Work) -> None:

@@ -349,6 +349,17 @@ def slack_language(person: Person | None, workspace: Workspace | None) -> str:
     )
 
 
+async def set_home_hash(
+    session: AsyncSession, *, team_id: str, user_id: str, home_hash: str | None
+) -> None:
+    """The hash Slack gave the Home just published for them: the next publish sends it."""
+    await session.execute(
+        update(Person)
+        .where(Person.team_id == team_id, Person.user_id == user_id)
+        .values(home_hash=home_hash)
+    )
+
+
 async def mark_home_seen(
     session: AsyncSession, *, team_id: str, user_id: str, now: datetime
 ) -> None:
