@@ -28,6 +28,20 @@ async def open_home(server: Server, team: Team, slack: SlackDouble, user: str) -
     return view_of(calls[-1])
 
 
+def pause_pressed(home: dict[str, Any], team: Team, user_id: str) -> str:
+    """The payload of **Pause 1 week** pressed on this published Home."""
+    prefs = next(b for b in home["blocks"] if b.get("block_id") == "home_preferences")
+    pause = next(e for e in prefs["elements"] if e.get("action_id") == "home_pause")
+    return payloads.block_actions(
+        user_id=user_id,
+        team_id=team.team_id,
+        action_id="home_pause",
+        value=pause["value"],
+        block_id="home_preferences",
+        view={"id": "V1", "type": "home"},
+    )
+
+
 def valid(view: dict[str, Any]) -> None:
     """Slack's limits, as slack_sdk's models check them: ≤ 100 blocks, text lengths."""
     assert len(view["blocks"]) <= 100
@@ -78,18 +92,7 @@ async def test_home_is_republished_after_a_change_and_its_buttons_work(
     await ally(server, team, slack, ann, "tips daily")
     published = await slack.wait_for("views.publish", user_id=ann, count=2)
     assert "tips daily" in json.dumps(view_of(published[-1]))
-    home = view_of(published[-1])
-    prefs = next(b for b in home["blocks"] if b.get("block_id") == "home_preferences")
-    pause = next(e for e in prefs["elements"] if e.get("action_id") == "home_pause")
-    press = payloads.block_actions(
-        user_id=ann,
-        team_id=team.team_id,
-        action_id="home_pause",
-        value=pause["value"],
-        block_id="home_preferences",
-        view={"id": "V1", "type": "home"},
-    )
-    assert (await server.post(press))[0] == 200
+    assert (await server.post(pause_pressed(view_of(published[-1]), team, ann)))[0] == 200
     after = await slack.wait_for("views.publish", user_id=ann, count=len(published) + 1)
     assert "paused until" in json.dumps(view_of(after[-1]))
     async with db.session() as session:
@@ -178,17 +181,7 @@ async def test_a_button_pressed_as_home_first_opens_gets_its_change_shown(
     slack.delay("views.publish", 0.5)  # recorded at once, answered half a second later
     try:
         home = await open_home(server, team, slack, ann)
-        prefs = next(b for b in home["blocks"] if b.get("block_id") == "home_preferences")
-        pause = next(e for e in prefs["elements"] if e.get("action_id") == "home_pause")
-        press = payloads.block_actions(
-            user_id=ann,
-            team_id=team.team_id,
-            action_id="home_pause",
-            value=pause["value"],
-            block_id="home_preferences",
-            view={"id": "V1", "type": "home"},
-        )
-        assert (await server.post(press))[0] == 200
+        assert (await server.post(pause_pressed(home, team, ann)))[0] == 200
         after = await slack.wait_for("views.publish", user_id=ann, count=2)
     finally:
         slack.delay("views.publish", 0)

@@ -19,11 +19,7 @@ from tests.conftest import Team
 from tests.helpers import SIGNING_SECRET, running_bot
 from tests.signing import signed_post
 from tests.slack_double import Call, SlackDouble
-
-
-def view_of(call: Call) -> dict[str, Any]:
-    view = call.args["view"]
-    return json.loads(view) if isinstance(view, str) else view
+from tests.test_home_e2e import pause_pressed, view_of
 
 
 async def test_a_home_built_before_another_was_published_is_built_again(
@@ -59,20 +55,8 @@ async def test_a_home_built_before_another_was_published_is_built_again(
             await post(payloads.event_callback(opened, team_id=team.team_id))
             await slack.wait_for("views.publish", user_id=ann)
             await bot.inbox.drain()
-            home = view_of(published()[-1])
-            prefs = next(b for b in home["blocks"] if b.get("block_id") == "home_preferences")
-            pause = next(e for e in prefs["elements"] if e.get("action_id") == "home_pause")
             holding[0] = True
-            await post(
-                payloads.block_actions(
-                    user_id=ann,
-                    team_id=team.team_id,
-                    action_id="home_pause",
-                    value=pause["value"],
-                    block_id="home_preferences",
-                    view={"id": "V1", "type": "home"},
-                )
-            )
+            await post(pause_pressed(view_of(published()[-1]), team, ann))
             await asyncio.wait_for(held.wait(), 15)  # paused, its Home built and not yet sent
             body, _ = team.command("/ally", "tips daily", user_id=ann)
             await post(body)

@@ -231,6 +231,13 @@ async def _first_with_script(db: Database, script: str, sent: list[str]) -> None
         BEFORE_TRANSACTION.reset(token)
 
 
+async def _begins_and_commits(db: Database) -> None:
+    """A transaction with a script begins and commits: the connection under it is sound."""
+    sent: list[str] = []
+    await _first_with_script(db, "SELECT 5", sent)
+    assert sent[0].startswith("BEGIN") and sent[-1] == "COMMIT;", sent
+
+
 async def test_a_script_beginning_a_transaction_rides_in_the_trip_of_its_begin(
     one_connection: Database,
 ) -> None:
@@ -267,9 +274,7 @@ async def test_a_transaction_cancelled_in_the_trip_of_its_begin_leaves_a_clean_c
         await task
     assert sent[-1] == "ROLLBACK;", sent
     for _ in range(2):
-        sent = []
-        await _first_with_script(one_connection, "SELECT 5", sent)
-        assert sent[0].startswith("BEGIN") and sent[-1] == "COMMIT;", sent
+        await _begins_and_commits(one_connection)
 
 
 async def _pid_of(db: Database) -> int:
@@ -313,9 +318,7 @@ async def test_a_connection_ended_in_the_trip_of_its_begin_is_not_handed_out_aga
         with pytest.raises(DBAPIError):
             await task
     for _ in range(2):
-        sent: list[str] = []
-        await _first_with_script(one_connection, "SELECT 5", sent)
-        assert sent[0].startswith("BEGIN") and sent[-1] == "COMMIT;", sent
+        await _begins_and_commits(one_connection)
     assert await _pid_of(one_connection) != pid
 
 
@@ -334,9 +337,7 @@ async def test_a_pooled_connection_ended_while_idle_fails_one_transaction_only(
             else:
                 async with one_connection.session() as session:
                     await BY_KEYS.rows(session, {"team_id": "T", "keys": ["k"]})
-        sent: list[str] = []
-        await _first_with_script(one_connection, "SELECT 5", sent)
-        assert sent[0].startswith("BEGIN") and sent[-1] == "COMMIT;", sent
+        await _begins_and_commits(one_connection)
         assert await _pid_of(one_connection) != pid
 
 
@@ -354,9 +355,7 @@ async def test_a_pooled_connection_left_in_a_transaction_nobody_began_is_not_reu
         await raw.dbapi_connection._connection.execute(f"BEGIN; CREATE TABLE {table} (x int)")
     with pytest.raises(DBAPIError):
         await _first_with_script(one_connection, "SELECT 5", [])
-    sent: list[str] = []
-    await _first_with_script(one_connection, "SELECT 5", sent)
-    assert sent[0].startswith("BEGIN") and sent[-1] == "COMMIT;", sent
+    await _begins_and_commits(one_connection)
     assert await _pid_of(one_connection) != pid
     async with db.session() as session:
         assert await session.scalar(text(f"SELECT to_regclass('{table}')")) is None

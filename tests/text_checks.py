@@ -57,27 +57,25 @@ def slack_tokens(users: Collection[str] = ("U0ANN", "U0BOB")) -> st.SearchStrate
         st.builds(lambda u: f"<@{u}>", user),
         st.builds(lambda u, lb: f"<@{u}|{lb}>", user, label),
         st.builds(lambda lb: f"<https://evil.example/x|{lb}>", label),
-        st.sampled_from(
-            [
-                "<https://evil.example|your bonus>",
-                "<https://example.com>",
-                "<mailto:ann@example.com|ann@example.com>",
-                "<javascript:alert(1)|click>",
-                "<!date^1392734382^{date_num}|Feb 18, 2014>",
-                "<#C0GENERAL|general>",
-                "<#C0GENERAL>",
-                "<!something>",
-                "<@notanid>",
-                "&amp;",
-                "&lt;",
-                "&gt;",
-                "&quot;",
-                "&",
-                "<",
-                ">",
-            ]
-        ),
+        st.sampled_from([*SHOWN_AS_TEXT, "<#C0GENERAL>", "<!something>", "&quot;", "<", ">"]),
     )
+
+
+# Tokens (and entities) Slack sends or a person may type that name no person: links, a date,
+# a channel, a broken mention.
+SHOWN_AS_TEXT = [
+    "<https://evil.example|your bonus>",
+    "<https://example.com>",
+    "<mailto:ann@example.com|ann@example.com>",
+    "<javascript:alert(1)|click>",
+    "<!date^1392734382^{date_num}|Feb 18, 2014>",
+    "<#C0GENERAL|general>",
+    "<@notanid>",
+    "&amp;",
+    "&lt;",
+    "&gt;",
+    "&",
+]
 
 
 TRICKY = st.sampled_from(
