@@ -57,7 +57,9 @@ async def test_kudos_in_flight_when_serve_is_killed_go_out_exactly_once(
     team = Team(slack=slack)
     givers = [team.user(f"giver{n}") for n in range(KUDOS)]
     receivers = [team.user(f"ann{n}") for n in range(KUDOS)]
-    env = server_env(url, slack.url)
+    # A lease of 4 s, not 10: the second process takes the work over as the first's leases
+    # end, a few seconds after it started, as it would 10 s after the kill in production.
+    env = server_env(url, slack.url, ALLYBOT_LEASE_SECONDS="4")
     # Slack takes its time to answer each post, after it has posted: a kill then lands
     # between a post reaching Slack and allybot hearing back, the case a resend would double.
     slack.delay("chat.postMessage", 0.4)

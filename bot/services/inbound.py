@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import typing
 from collections.abc import Callable
@@ -38,9 +39,10 @@ from bot.on_driver import OnDriver, run_script_now
 
 # A process renews the leases of the deliveries it works on every RENEW_EVERY (see
 # bot/inbox.py), so a lease runs out only when its holder died or hung: then another process
-# takes the work over within LEASE.
-LEASE = timedelta(seconds=10)
-RENEW_EVERY = timedelta(seconds=3)
+# takes the work over within LEASE. ALLYBOT_LEASE_SECONDS shortens it, for the tests that
+# kill a process and wait for another to take its work over; not a setting to deploy with.
+LEASE = timedelta(seconds=float(os.environ.get("ALLYBOT_LEASE_SECONDS") or 10))
+RENEW_EVERY = LEASE * 0.3
 MAX_ATTEMPTS = 5
 ABANDON_AFTER = timedelta(days=1)  # far past every retry's backoff (15 s · 2^4)
 KEEP_KEYS = timedelta(days=7)  # Slack retries within minutes; a week is generous
