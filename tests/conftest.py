@@ -30,6 +30,9 @@ ROOT = Path(__file__).resolve().parents[1]
 PG_ADMIN_DSN = os.environ.get("ALLYBOT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 SIGNING_SECRET = "test-signing-secret"
 BOT_TOKEN = "xoxb-test"
+# The "me too" edit's debounce (2 s in production) for every server the tests start and for
+# the tests themselves: the end-to-end tests wait it out after each reaction.
+SHORTER = {"ALLYBOT_DEBOUNCE_SECONDS": "1"}
 
 
 def _backends() -> list[str]:
@@ -52,6 +55,7 @@ def pytest_configure(config: pytest.Config) -> None:
     """One clear message before any test runs when a configured database is unreachable,
     instead of every test erroring on its own."""
     keep_bytecode()  # before the test workers start
+    os.environ.update(SHORTER)  # before allybot's modules are imported in the test processes
     if hasattr(config, "workerinput") or "postgresql" not in _backends():
         return
     problem = asyncio.run(_postgres_problem(PG_ADMIN_DSN))
@@ -227,6 +231,7 @@ def server_env(database_url: str, slack_url: str, **extra: str) -> dict[str, str
         DATABASE_URL=database_url,
         ALLYBOT_LOG_LEVEL="INFO",
         PYTHONUNBUFFERED="1",
+        **SHORTER,
     )
     env.update(extra)
     return env

@@ -115,7 +115,7 @@ async def test_the_giver_and_receivers_cannot_join_their_own_kudos(
     ts = await give(server, team, slack, db, giver, f"<@{ann}> <@{bob}> a tidy migration")
     for who in (giver, ann, bob):
         await react(server, team, who, ts)
-    await slack.assert_no_call("chat.update", within=2.8, ts=ts)
+    await slack.assert_no_call("chat.update", within=me_too.DEBOUNCE.total_seconds() + 0.8, ts=ts)
     assert await rows(db, team.team_id, source="plusone") == []
     assert slack.calls_to("chat.postEphemeral", channel=team.channel_id) == []
 
