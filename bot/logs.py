@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
-from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import StatementError
 
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
@@ -42,6 +41,8 @@ def describe(exc: BaseException) -> str:
     """An exception as a log or the delivery record may show it: its type, and its message
     only where that cannot carry anyone's words (Slack's error code, the SQL statement without
     its parameters). Anything else a message says may quote what a person wrote."""
+    from slack_sdk.errors import SlackApiError  # here: the commands that never talk to Slack
+
     name = f"{type(exc).__module__}.{type(exc).__qualname__}".removeprefix("builtins.")
     if isinstance(exc, SlackApiError):
         return f"{name}: {exc.response.get('error') if exc.response else 'no response'}"

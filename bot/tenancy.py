@@ -10,10 +10,11 @@ org: its key is the enterprise id, whichever of the org's workspaces an event co
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from slack_bolt.context.async_context import AsyncBoltContext
-from slack_sdk.oauth.installation_store import Installation
+if TYPE_CHECKING:  # types only: the commands that never talk to Slack need not load Bolt
+    from slack_bolt.context.async_context import AsyncBoltContext
+    from slack_sdk.oauth.installation_store import Installation
 
 
 def installation_key(context: AsyncBoltContext, body: Mapping[str, Any]) -> str:
