@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.db import Database
-from bot.models import Inbound, Kudos
+from bot.models import Inbound, Kudos, Person
 from tests.conftest import Server, Team
 from tests.helpers import settled
 from tests.slack_double import SlackDouble
@@ -329,3 +329,21 @@ async def test_a_kudos_saying_payload_is_posted(
     assert "shipped the payload parser" in block_text(post.args)
     await settled(db, team.team_id)
     assert [r.text for r in await kudos_rows(db, team.team_id)] == ["shipped the payload parser"]
+
+
+async def test_a_kudos_between_people_whose_slack_names_hold_control_characters_is_given(
+    server: Server, team: Team, slack: SlackDouble, db: Database
+) -> None:
+    """A name as users.info gives it is kept as a reader sees it: PostgreSQL refuses a NUL,
+    and a name longer than the column, so saving such a profile failed every retry of the
+    delivery and the kudos was never given."""
+    giver = team.user("gi\x00ver\x1b[31m")
+    ann = team.user("ann\u202e\nthe\tsecond " + "a" * 300)
+    body, _ = team.command("/kudos", f"<@{ann}|ann> calm release", user_id=giver)
+    assert (await server.post(body))[0] == 200
+    await slack.wait_for("chat.postMessage", channel=ann)
+    await settled(db, team.team_id)
+    assert [r.text for r in await kudos_rows(db, team.team_id)] == ["calm release"]
+    async with db.session() as session:
+        names = await session.execute(select(Person.name).where(Person.team_id == team.team_id))
+        assert sorted(n for (n,) in names) == ["ann the second " + "a" * 185, "giver[31m"]

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.util import identity_key
 
 from bot import i18n
+from bot import text as texts
 from bot.db import dialect_of, insert_for
 from bot.models import Person, Workspace
 from bot.on_driver import OnDriver, detached
@@ -61,9 +62,10 @@ class Profile:
             ZoneInfo(tz)
         except (ZoneInfoNotFoundError, ValueError):
             tz = "UTC"
+        name = profile.get("display_name") or user.get("real_name") or user.get("name")
         return cls(
             user_id=str(user["id"]),
-            name=profile.get("display_name") or user.get("real_name") or user.get("name"),
+            name=_one_line(str(name)) if name else None,
             tz=tz,
             is_bot=bool(user.get("is_bot")) or user.get("id") == "USLACKBOT",
             deleted=bool(user.get("deleted")),
@@ -71,6 +73,16 @@ class Profile:
             is_owner=bool(user.get("is_owner")) or bool(user.get("is_primary_owner")),
             locale=str(user["locale"])[:16] if user.get("locale") else None,
         )
+
+
+# people.name's length; Slack's own display names stop at 80 characters.
+MAX_NAME = 200
+
+
+def _one_line(name: str) -> str | None:
+    """A name as kept: as a reader sees it (bot.text.clean: no control characters, which
+    PostgreSQL would refuse to store, NUL first), on one line, cut to the column."""
+    return " ".join(texts.clean(name).split())[:MAX_NAME] or None
 
 
 async def ensure_workspace(
