@@ -13,6 +13,8 @@ import json
 from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot import text as texts
 from bot.db import Database
 from bot.i18n import _
@@ -86,12 +88,33 @@ async def show(value: Any, *, team_id: str | None, source: NameSource | None) ->
     return shown(value, names)
 
 
-def from_database(db: Database) -> NameSource:
+def as_ids(value: Any) -> Any:
+    """The value with every `<~U…>` as `<@U…>`: Slack's own form of an id, for a file that
+    names other people only by id (an export)."""
+    return _walk(value, lambda s: texts.NAMED.sub(r"<@\1>", s))
+
+
+async def names_in(
+    session: AsyncSession, *, team_id: str, user_ids: Collection[str]
+) -> dict[str, str]:
     """Names as allybot last read them from Slack (people.name); an erased person has none."""
+    found = await people.get_people(session, team_id=team_id, user_ids=user_ids)
+    return {uid: p.name for uid, p in found.items() if p.name}
+
+
+async def shown_in(session: AsyncSession, value: Any, *, team_id: str) -> Any:
+    """`shown`, for what leaves allybot other than through Slack (an export, a preview)."""
+    ids = ids_in(value)
+    if not ids:
+        return value
+    return shown(value, await names_in(session, team_id=team_id, user_ids=ids))
+
+
+def from_database(db: Database) -> NameSource:
+    """`names_in`, each read in a session of its own."""
 
     async def names(team_id: str, user_ids: Collection[str]) -> Mapping[str, str]:
         async with db.session() as session:
-            found = await people.get_people(session, team_id=team_id, user_ids=user_ids)
-        return {uid: p.name for uid, p in found.items() if p.name}
+            return await names_in(session, team_id=team_id, user_ids=user_ids)
 
     return names

@@ -180,14 +180,18 @@ def carry(text: str, *, source: Source, mentions: Collection[str] = ()) -> str:
 
 
 def _carry_input(text: str, mentions: Collection[str]) -> str:
-    """Raw input: everything literal, except a mention of someone the surface means and a
-    channel reference (the edit modal shows a promise's `<@U…>` as typed text)."""
+    """Raw input: everything literal, except a mention (the edit modal shows a promise's
+    `<@U…>` as typed text: a mention of someone the surface means stays one, anyone else's
+    becomes `<~U…>`, a name) and a channel reference."""
     out: list[str] = []
     at = 0
     for match in re.finditer(r"<([@#])([A-Z][A-Z0-9]+)>", text):
         out.append(escape(text[at : match.start()]))
         at = match.end()
         sigil, ident = match.groups()
+        if sigil == "@" and ident not in mentions and USER_ID.fullmatch(ident):
+            out.append(named(ident))
+            continue
         meant = ident in mentions if sigil == "@" else bool(CHANNEL_ID.fullmatch(ident))
         out.append(match.group(0) if meant else escape(match.group(0)))
     out.append(escape(text[at:]))
@@ -297,13 +301,15 @@ def quote(markup: str, limit: int) -> str:
 
 def plain(markup: str) -> str:
     """Safe markup as the text a person would type back into a modal: entities as characters,
-    a link as its address, mentions kept as `<@U…>` (the modal keeps them for the people it
-    is to)."""
+    a link as its address, mentions and names kept as `<@U…>` (the modal keeps a mention for
+    the people it is to and a name for anyone else)."""
 
     def token(match: re.Match[str]) -> str:
         inner = match.group(1)
         if inner.startswith(("@", "#")):
             return match.group(0)
+        if NAMED.fullmatch(match.group(0)):
+            return "<@" + inner[1:] + ">"
         return inner.partition("|")[0]
 
     return unescape(re.sub(r"<([^<>]*)>", token, markup))

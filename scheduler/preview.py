@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot import i18n
+from bot import i18n, named
 from bot.models import Workspace
 from bot.runtime import AllyBot
 from bot.services import people
@@ -50,6 +50,7 @@ async def preview(bot: AllyBot, *, now: datetime, team_id: str | None = None) ->
                     rendered = await nudge_kind.render(session, nudge, person, False)
                 if rendered is None:
                     continue
+                text = await named.shown_in(session, rendered.text, team_id=nudge.team_id)
                 local = now.astimezone(ZoneInfo(person.tz))
                 lines.append(
                     PreviewLine(
@@ -57,7 +58,7 @@ async def preview(bot: AllyBot, *, now: datetime, team_id: str | None = None) ->
                         user_id=nudge.user_id,
                         kind=nudge.kind,
                         local_time=f"{local:%a %H:%M} {person.tz}",
-                        text=" ".join(rendered.text.split()),
+                        text=" ".join(text.split()),
                     )
                 )
         finally:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from hypothesis import HealthCheck, event, given, settings
@@ -15,17 +16,26 @@ from sqlalchemy import select
 
 from bot import text as texts
 from bot.db import Database
-from bot.models import Kudos, Person
+from bot.models import Commitment, Kudos, Person
+from scheduler.preview import preview
 from tests import payloads
 from tests.conftest import Server, Team
+from tests.helpers import at, running_bot
 from tests.slack_double import Call, SlackDouble
-from tests.test_commitments_e2e import commit, press
+from tests.test_commitments_e2e import (
+    TZ,
+    commit,
+    commitments_of,
+    press,
+    today,
+    working_day_on_or_after,
+)
 from tests.test_dm_budget_e2e import run, settle
 from tests.test_erasure_e2e import dump, forget
 from tests.test_home_e2e import open_home
 from tests.test_me_too_e2e import give, react
 from tests.test_me_too_e2e import rows as me_too_rows
-from tests.test_privacy_e2e import ally
+from tests.test_privacy_e2e import ally, export_of
 from tests.text_checks import SHOWN_AS_TEXT, TRICKY, problems, slack_tokens
 
 SENDS = {"chat.postMessage", "chat.postEphemeral", "chat.update", "response_url"}
@@ -307,3 +317,39 @@ async def test_the_name_shown_is_the_one_slack_gives_now(
         await asyncio.sleep(0.05)
     home = json.dumps(await open_home(server, team, slack, ann))
     assert f"@{new}" in home and old not in home
+
+
+async def test_an_export_names_others_by_slack_id(
+    server: Server, team: Team, slack: SlackDouble, db: Database
+) -> None:
+    """`/ally export` leaves allybot without passing through a Slack call: it names other
+    people only by id, as Slack's `<@U…>`, never allybot's own `<~U…>`."""
+    name = unique_name()
+    ann, bob, zeb = team.user("ann"), team.user("bob"), team.user(name)
+    await kept_promise_kudos(
+        server, team, slack, db, owner=ann, to=bob, what=f"send <@{zeb}|{name}> the deck"
+    )
+    for person in (ann, bob):
+        __, data = await export_of(server, team, slack, person)
+        said = json.dumps(data)
+        kudos = json.dumps([data["kudos_given"], data["kudos_received"]])
+        assert f"send <@{zeb}> the deck" in kudos and "<~" not in said and name not in said
+
+
+async def test_a_preview_shows_the_name_not_the_id(
+    server: Server, team: Team, slack: SlackDouble, db: Database, database_url: str
+) -> None:
+    name = unique_name()
+    ann, bob, zeb = team.user("ann", tz=TZ), team.user("bob"), team.user(name)
+    await ally(server, team, slack, zeb, "me")  # allybot holds zeb's name
+    due = working_day_on_or_after(today() + timedelta(days=2))
+    reply = await commit(server, team, slack, ann, f"send the deck to <@{bob}|bob> by {due}")
+    await press(server, slack, team, ann, reply, "commit_confirm")
+    (promise,) = await commitments_of(db, team.team_id)
+    async with db.session() as session:  # as the edit modal saves a name typed in
+        (await session.get(Commitment, promise.id)).text = f"send <~{zeb}> the deck"  # type: ignore[union-attr]
+    async with running_bot(database_url, slack) as bot:
+        lines = await preview(bot, now=at(f"{due} 09:05", TZ), team_id=team.team_id)
+    shown = [line.text for line in lines if line.user_id == ann]
+    assert any(f"send @{name} the deck" in text for text in shown), lines
+    assert not any("<~" in text or zeb in text for text in shown), lines

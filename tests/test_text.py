@@ -75,13 +75,24 @@ def test_a_group_mention_anywhere_is_refused_on_every_source(
         (
             Source.INPUT,
             "a < b & <@U0ANN> <@U0EVE> <https://x.example|y>",
-            "a &lt; b &amp; <@U0ANN> &lt;@U0EVE&gt; &lt;https://x.example|y&gt;",
+            "a &lt; b &amp; <@U0ANN> <~U0EVE> &lt;https://x.example|y&gt;",
         ),
         (Source.INPUT, "one\r\n\n\n\n\ntwo\x00", "one\n\ntwo"),
     ],
 )
 def test_examples_of_the_rules(source: Source, text: str, expected: str) -> None:
     assert texts.carry(text, source=source, mentions=MEANT) == expected
+
+
+def test_a_name_survives_the_edit_modal() -> None:
+    """A promise's text goes into the edit modal as `plain` and comes back as typed input:
+    a name stays a name (not `~U…`), a mention of a party stays a mention."""
+    stored = texts.carry(
+        "send <@U0EVE|eve> the deck, <@U0ANN>", source=Source.MARKUP, mentions=MEANT
+    )
+    assert stored == "send <~U0EVE> the deck, <@U0ANN>"
+    assert texts.plain(stored) == "send <@U0EVE> the deck, <@U0ANN>"
+    assert texts.carry(texts.plain(stored), source=Source.INPUT, mentions=MEANT) == stored
 
 
 @pytest.mark.parametrize(

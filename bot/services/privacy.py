@@ -18,7 +18,7 @@ from sqlalchemy import Select, delete, func, inspect, literal, or_, select, tupl
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from bot import i18n
+from bot import i18n, named
 from bot import text as texts
 from bot.fit_models import IntroProfile
 from bot.i18n import _
@@ -269,7 +269,7 @@ async def export(
         item["text"] = found.shown() if found else None
 
     person = await session.get(Person, (team_id, user_id))
-    return {
+    exported = {
         "format": EXPORT_FORMAT,
         "team_id": team_id,
         "user_id": user_id,
@@ -279,6 +279,10 @@ async def export(
         "person": _person(person) if person is not None else None,
         **{name: sections[name] for name in OWN},
     }
+    # Someone a text names without meaning them: by id, in the form every reader of Slack's
+    # markup knows, not allybot's own.
+    as_ids: dict[str, Any] = named.as_ids(exported)
+    return as_ids
 
 
 def is_empty(data: dict[str, Any]) -> bool:
