@@ -96,16 +96,29 @@ class OnDriver:
                 raise ValueError(f"give these columns' values in the statement: {missing}")
             found = self._compiled[names] = (built, _processors(built, dialect))
         compiled, processors = found
-        state = compiled.construct_expanded_state(dict(params))
-        if state.processors:
-            processors = {**processors, **state.processors}
-        args = [
-            processors[name](value) if name in processors else value
-            for name, value in zip(
-                state.positiontup or (), state.positional_parameters, strict=True
-            )
+        if compiled.post_compile_params or compiled.literal_execute_params:
+            return _expanded(compiled, processors, params)
+        # Nothing spread out (lists go as arrays, `among`): the SQL as compiled and the values
+        # in its order. SQLAlchemy's expansion would copy both on every call.
+        values = compiled.construct_params(dict(params))
+        return compiled.string, [
+            processors[name](values[name]) if name in processors else values[name]
+            for name in compiled.positiontup or ()
         ]
-        return state.statement, args
+
+
+def _expanded(
+    compiled: SQLCompiler, processors: _Processors, params: Mapping[str, Any]
+) -> tuple[str, list[Any]]:
+    """`OnDriver.bound` where a list is spread out into the SQL (an expanding IN)."""
+    state = compiled.construct_expanded_state(dict(params))
+    if state.processors:
+        processors = {**processors, **state.processors}
+    args = [
+        processors[name](value) if name in processors else value
+        for name, value in zip(state.positiontup or (), state.positional_parameters, strict=True)
+    ]
+    return state.statement, args
 
 
 # The backends allybot runs on, for statements built once for each.

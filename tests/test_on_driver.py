@@ -4,20 +4,35 @@ handling (JSON, aware datetimes, IN lists), and seen by the engine's statement l
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
 
 import pytest
-from sqlalchemy import Table, bindparam, event, inspect, select, text, tuple_, update
+from sqlalchemy import (
+    JSON,
+    Table,
+    bindparam,
+    event,
+    inspect,
+    select,
+    text,
+    tuple_,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, asyncpg
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import aiosqlite
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.sql.sqltypes import NullType, TupleType
+from sqlalchemy.types import TypeDecorator
 
 from bot import on_driver as on_driver_module
 from bot.db import BEFORE_TRANSACTION, Database
 from bot.logs import describe
 from bot.models import Kudos
 from bot.on_driver import OnDriver, detached
+from bot.services import dm_budget, inbound, kudos, people
 from tests.helpers import new_id
 
 KUDOS = cast(Table, Kudos.__table__)
@@ -359,3 +374,65 @@ async def test_a_pooled_connection_left_in_a_transaction_nobody_began_is_not_reu
     assert await _pid_of(one_connection) != pid
     async with db.session() as session:
         assert await session.scalar(text(f"SELECT to_regclass('{table}')")) is None
+
+
+def _statements_on_the_driver() -> list[tuple[str, str | None, OnDriver]]:
+    """Every statement allybot's services keep for the driver: where, for which backend
+    (None: either), and the statement."""
+    found: list[tuple[str, str | None, OnDriver]] = []
+    for module in (dm_budget, inbound, kudos, people):
+        for name, value in vars(module).items():
+            each = value.items() if isinstance(value, dict) else [(None, value)]
+            found += [
+                (f"{module.__name__}.{name}", key, v) for key, v in each if isinstance(v, OnDriver)
+            ]
+    return found
+
+
+# Parameters whose type the statement leaves open.
+UNTYPED = {"keys": [11, 12], "shared": True, "until": datetime(2026, 12, 6, 9, 30, tzinfo=UTC)}
+
+
+def _example(name: str, kind: Any) -> Any:
+    """A value of a parameter's type."""
+    if name in UNTYPED:
+        return UNTYPED[name]
+    if isinstance(kind, TypeDecorator):
+        kind = kind.impl_instance
+    if isinstance(kind, ARRAY):
+        return [_example("", kind.item_type)]
+    if isinstance(kind, TupleType):
+        return [tuple(_example("", t) for t in kind.types)]
+    if isinstance(kind, NullType):
+        return "en-US"
+    python = dict if isinstance(kind, JSON) else kind.python_type
+    return {
+        str: "U0ANN",
+        int: 7,
+        bool: True,
+        datetime: datetime(2026, 12, 6, 9, 30, tzinfo=UTC),
+        date: date(2026, 12, 6),
+        dict: {"a": [1, "é"]},
+    }[python]
+
+
+@pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
+def test_a_statement_is_bound_as_sqlalchemy_would_bind_it(backend: str) -> None:
+    """Without a list spread into the SQL, `bound` takes the compiled SQL and the values in
+    order itself: the same SQL and values as SQLAlchemy's expansion, for every statement."""
+    dialect = asyncpg.dialect() if backend == "postgresql" else aiosqlite.dialect()
+    checked = 0
+    for where, only, statement in _statements_on_the_driver():
+        if only not in (None, backend):
+            continue
+        compiled = cast(Any, statement.statement).compile(dialect=dialect)
+        params = {
+            name: [_example(name, bind.type)] if bind.expanding else _example(name, bind.type)
+            for name, bind in compiled.binds.items()
+            if bind.value is None and bind.callable is None and not name.startswith("%")
+        }
+        sql, args = statement.bound(dialect, params)
+        built, processors = statement._compiled[tuple(sorted(params))]
+        assert (sql, args) == on_driver_module._expanded(built, processors, params), where
+        checked += 1
+    assert checked >= 8

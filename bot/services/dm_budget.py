@@ -28,6 +28,7 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    or_,
     select,
     text,
 )
@@ -180,7 +181,8 @@ def _admit_statement() -> Any:
             c.sender_id == sender,
             c.recipient_id == recipient,
             c.local_day == day,
-            c.outcome.in_((SENT, MUTED)),
+            # Not IN: a list is spread into the SQL on every call (bot.on_driver).
+            or_(c.outcome == SENT, c.outcome == MUTED),
         )
         .scalar_subquery()
     )
