@@ -12,6 +12,7 @@ the engine's `before_cursor_execute` (statement counts, plan checks) still see i
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
@@ -157,6 +158,8 @@ def run_script_now(connection: Connection, script: str) -> None:
     (an event listener such as a session's `after_begin`). Each statement reads the database
     as it is when that statement starts."""
     adapter: Any = connection.connection.dbapi_connection
+    if (then := _take_then()) is not None:  # `begin_with`: in this trip too
+        script = f"{script}; {then}"
     if connection.engine.dispatch.before_cursor_execute:
         connection.engine.dispatch.before_cursor_execute(connection, None, script, (), None, False)
     try:
@@ -217,6 +220,38 @@ def _as_sqlalchemy(exc: Exception, sql: str) -> DBAPIError:
     return kind(sql, None, exc, hide_parameters=True)
 
 
+# Statements for the transaction a session of this task is beginning to run in the trip of
+# its BEGIN, after the delivery's fence (`begin_with`); taken by whichever sends the BEGIN.
+_THEN: ContextVar[list[str] | None] = ContextVar("then_in_the_begin", default=None)
+
+
+async def begin_with(session: AsyncSession, script: str) -> bool:
+    """Begin the session's transaction on PostgreSQL with `script` (statements without
+    parameters) in the trip of its BEGIN, after the fence of the delivery it works for:
+    one trip fewer for a transaction's first statement. Returns whether the script ran;
+    not when the transaction had begun, on SQLite, or in autocommit."""
+    if dialect_of(session) != "postgresql":
+        return False
+    pending = [script]
+    token = _THEN.set(pending)
+    try:
+        await _in_transaction(session)
+    finally:
+        _THEN.reset(token)
+    return not pending
+
+
+def _take_then() -> str | None:
+    pending = _THEN.get()
+    return pending.pop() if pending else None
+
+
+def _give_back(script: str) -> None:
+    pending = _THEN.get()
+    if pending is not None:
+        pending.append(script)
+
+
 async def _driver(session: AsyncSession) -> _Driver | None:
     """asyncpg in the session's transaction; None on SQLite."""
     if dialect_of(session) != "postgresql":
@@ -241,8 +276,14 @@ async def _in_transaction(session: AsyncSession) -> Any | None:
     adapter: Any = raw.dbapi_connection  # SQLAlchemy's asyncpg adapter
     if transaction is None or not hasattr(adapter, "_start_transaction"):
         return None
+    then = _take_then()  # `begin_with`, where no fence ran it (and began) already
     try:
-        await _begun(adapter)
+        if not await _begun(adapter, first=then) and then is not None:
+            _give_back(then)
+        elif then is not None:
+            sync = (await session.connection()).sync_connection
+            if sync is not None and sync.engine.dispatch.before_cursor_execute:
+                sync.engine.dispatch.before_cursor_execute(sync, None, then, (), None, False)
     except BaseException as exc:
         if _lost(adapter, exc):
             await (await session.connection()).invalidate(exc)

@@ -13,6 +13,7 @@ otherwise hear.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -37,7 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.db import UTCDateTime, dialect_of, insert_for
 from bot.i18n import _, ngettext
 from bot.models import Nudge, Person, Workspace
-from bot.on_driver import OnDriver
+from bot.on_driver import OnDriver, begin_with
 from bot.trust_models import Mute, PersonDM
 
 DEFAULT_BUDGET = 5
@@ -84,9 +85,31 @@ def pair_key(team_id: str, sender_id: str, recipient_id: str) -> str:
 
 async def lock(session: AsyncSession, keys: Sequence[str], shared: Sequence[str] = ()) -> None:
     """Take these transaction locks on PostgreSQL, in order, in one statement: `keys`
-    exclusively, then `shared` shared (SQLite runs one writer at a time)."""
-    if dialect_of(session) == "postgresql":
-        await _LOCK.rows(session, {"keys": list(keys), "shared": list(shared)})
+    exclusively, then `shared` shared (SQLite runs one writer at a time). As a
+    transaction's first statement they ride in the trip of its BEGIN."""
+    if dialect_of(session) != "postgresql" or not (keys or shared):
+        return
+    script = _lock_script(keys, shared)
+    if script is not None and await begin_with(session, script):
+        return
+    await _LOCK.rows(session, {"keys": list(keys), "shared": list(shared)})
+
+
+# The keys allybot builds (a kind, a team id, user ids): written into a script as they are.
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9:_-]+")
+
+
+def _lock_script(keys: Sequence[str], shared: Sequence[str]) -> str | None:
+    """`_LOCK` as statements without parameters (a script takes none); None for a key that
+    is not plain (the statement, with parameters, takes it)."""
+    if not all(_PLAIN_KEY.fullmatch(k) for k in (*keys, *shared)):
+        return None
+    return "; ".join(
+        [
+            *(f"SELECT pg_advisory_xact_lock(hashtext('{k}'))" for k in keys),
+            *(f"SELECT pg_advisory_xact_lock_shared(hashtext('{k}'))" for k in shared),
+        ]
+    )
 
 
 _LOCK = OnDriver(
