@@ -29,6 +29,7 @@ from bot.arrivals import Arrivals, wait_any
 from bot.db import BEFORE_TRANSACTION, Database, unfenced
 from bot.lease import Lease, LeaseLost
 from bot.logs import log_context
+from bot.lost_work import tell_erased
 from bot.metrics import DELIVERIES, HANDLER_SECONDS
 from bot.models import Inbound, Person, Workspace
 from bot.outcomes import Outcomes, OutcomeStep, run_steps
@@ -401,6 +402,8 @@ class Inbox:
                 await handler(work)
             except LeaseLost:
                 _lost(kind)
+                if work is not None:
+                    await tell_erased(work, self.language_of)
                 return
             except Exception as exc:
                 # Only this claim's failure is recorded, and only then its outcome steps; the
