@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -252,6 +253,35 @@ class _Erasable:
                 await ensure_workspace(session, team_id=self.second_write_team)
 
 
+async def run_meddled(
+    database_url: str,
+    slack: SlackDouble,
+    handler: _Erasable,
+    meddle: Callable[[Database, Fresh], Awaitable[None]],
+    **payload: str,
+) -> Fresh:
+    """A delivery worked on by `handler`, and `meddle` (an erase, another process's claim)
+    done while the handler waits; returns once the run is over and leases were renewed."""
+    async with running_bot(database_url, slack) as a:
+        a.inbox.handlers["post"] = handler
+        fresh = await _record(a.db, handler.written_team, 1, **payload)
+        a.inbox.submit(fresh)
+        await asyncio.wait_for(handler.paused.wait(), 10)
+        await meddle(a.db, fresh)
+        await asyncio.sleep(3 * inbound.RENEW_EVERY.total_seconds())
+        handler.go_on.set()
+        await a.inbox.drain()
+    return fresh
+
+
+def erasing(team_id: str, user_id: str) -> Callable[[Database, Fresh], Awaitable[None]]:
+    async def erase(db: Database, _fresh: Fresh) -> None:
+        async with db.session() as session:
+            await privacy.erase(session, team_id=team_id, user_id=user_id)
+
+    return erase
+
+
 async def test_a_run_whose_delivery_was_erased_writes_and_posts_nothing_more(
     database_url: str, db: Database, slack: SlackDouble, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -262,21 +292,14 @@ async def test_a_run_whose_delivery_was_erased_writes_and_posts_nothing_more(
     bob, team = new_id("U"), new_id("T")
     slack.add_user(bob, team_id="T1")
     handler = _Erasable(bob, team)
-    async with running_bot(database_url, slack) as a:
-        a.inbox.handlers["post"] = handler
-        fresh = await _record(a.db, team, 1, text=f"kudos <@{bob}> for the demo")
-        a.inbox.submit(fresh)
-        await asyncio.wait_for(handler.paused.wait(), 10)
-        async with a.db.session() as session:
-            await privacy.erase(session, team_id=team, user_id=bob)
-        await asyncio.sleep(3 * inbound.RENEW_EVERY.total_seconds())
-        handler.go_on.set()
-        await a.inbox.drain()
-        async with a.db.session() as session:
-            assert await session.get(Inbound, fresh.id) is None
-            assert await session.get(Workspace, handler.second_write_team) is None
-            kept = (await session.execute(select(Kudos).where(Kudos.team_id == team))).scalars()
-            assert [k.receiver_id for k in kept] != [bob], "the erase rewrote the first write"
+    fresh = await run_meddled(
+        database_url, slack, handler, erasing(team, bob), text=f"kudos <@{bob}> for the demo"
+    )
+    async with db.session() as session:
+        assert await session.get(Inbound, fresh.id) is None
+        assert await session.get(Workspace, handler.second_write_team) is None
+        kept = (await session.execute(select(Kudos).where(Kudos.team_id == team))).scalars()
+        assert [k.receiver_id for k in kept] != [bob], "the erase rewrote the first write"
     assert _posted(slack, bob) == ["first"], "nothing posted after the erase"
 
 

@@ -65,23 +65,17 @@ async def _first_lock(
     return sent
 
 
-async def test_the_first_locks_ride_after_the_fence_in_the_begins_trip(postgres: Database) -> None:
-    sent = await _first_lock(postgres, [KEY], [PERSON], fenced=True)
+@pytest.mark.parametrize(("fenced", "fence"), [(True, "SELECT 11; "), (False, "")])
+async def test_the_first_locks_ride_in_the_begins_trip_after_any_fence(
+    postgres: Database, fenced: bool, fence: str
+) -> None:
+    sent = await _first_lock(postgres, [KEY], [PERSON], fenced=fenced)
     assert sent[0] == (
-        "BEGIN ISOLATION LEVEL READ COMMITTED; SELECT 11; "
+        f"BEGIN ISOLATION LEVEL READ COMMITTED; {fence}"
         f"SELECT pg_advisory_xact_lock(hashtext('{KEY}')); "
         f"SELECT pg_advisory_xact_lock_shared(hashtext('{PERSON}'))"
     ), sent
     assert not any("advisory" in q for q in sent[1:]), sent
-
-
-async def test_the_first_locks_ride_in_the_begins_trip_without_a_fence(postgres: Database) -> None:
-    sent = await _first_lock(postgres, [KEY], [PERSON], fenced=False)
-    assert sent[0] == (
-        "BEGIN ISOLATION LEVEL READ COMMITTED; "
-        f"SELECT pg_advisory_xact_lock(hashtext('{KEY}')); "
-        f"SELECT pg_advisory_xact_lock_shared(hashtext('{PERSON}'))"
-    ), sent
 
 
 async def test_a_key_that_is_not_plain_is_bound_not_written_into_the_sql(
