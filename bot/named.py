@@ -59,24 +59,42 @@ def _name(name: str | None) -> str:
     return texts.escape("@" + (words.lstrip("@") or _("someone")))
 
 
-def _walk(value: Any, fix: Callable[[str], str]) -> Any:
+# The arguments slack_sdk sends as JSON text (a form-encoded call): only there, at the top
+# of a call's arguments, is a string decoded to reach the texts inside. Any other string is
+# what someone wrote, even one that reads as JSON: decoded and encoded anew it would change
+# (spaces, accents, and escapes such as a written `\u003c!here\u003e`, then markup).
+_ENCODED = frozenset({"blocks", "user_auth_blocks", "attachments", "view", "message"})
+_NONE: frozenset[str] = frozenset()
+
+
+def _walk(value: Any, fix: Callable[[str], str], encoded: frozenset[str] = _ENCODED) -> Any:
+    """`value` with `fix` applied to every string holding a `<~U…>`; `encoded`: the keys
+    of its top level whose strings are JSON to look into."""
     if isinstance(value, str):
-        if "<~" not in value:
-            return value
-        if value[:1] in "[{":  # a view or blocks already encoded as JSON
-            try:
-                decoded = json.loads(value)
-            except ValueError:
-                return fix(value)
-            return json.dumps(_walk(decoded, fix))
-        return fix(value)
+        return fix(value) if "<~" in value else value
     if isinstance(value, dict):
-        return {k: _walk(v, fix) for k, v in value.items()}
+        return {
+            k: _decoded(v, fix) if k in encoded and isinstance(v, str) else _walk(v, fix, _NONE)
+            for k, v in value.items()
+        }
     if isinstance(value, list | tuple):
-        return [_walk(v, fix) for v in value]
+        return [_walk(v, fix, _NONE) for v in value]
     if hasattr(value, "to_dict"):  # slack_sdk's blocks and views
-        return _walk(value.to_dict(), fix)
+        return _walk(value.to_dict(), fix, encoded)
     return value
+
+
+def _decoded(value: str, fix: Callable[[str], str]) -> str:
+    """An argument slack_sdk encoded as JSON (a view, blocks), its texts fixed inside."""
+    if "<~" not in value:
+        return value
+    try:
+        decoded = json.loads(value)
+    except ValueError:
+        return fix(value)
+    if not isinstance(decoded, dict | list):
+        return fix(value)
+    return json.dumps(_walk(decoded, fix, _NONE))
 
 
 async def show(value: Any, *, team_id: str | None, source: NameSource | None) -> Any:
@@ -91,7 +109,7 @@ async def show(value: Any, *, team_id: str | None, source: NameSource | None) ->
 def as_ids(value: Any) -> Any:
     """The value with every `<~U…>` as `<@U…>`: Slack's own form of an id, for a file that
     names other people only by id (an export)."""
-    return _walk(value, lambda s: texts.NAMED.sub(r"<@\1>", s))
+    return _walk(value, lambda s: texts.NAMED.sub(r"<@\1>", s), _NONE)
 
 
 async def names_in(

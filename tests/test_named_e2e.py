@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from bot import named
 from bot import text as texts
 from bot.db import Database
 from bot.models import Commitment, Kudos, Person
@@ -353,3 +354,34 @@ async def test_a_preview_shows_the_name_not_the_id(
     shown = [line.text for line in lines if line.user_id == ann]
     assert any(f"send @{name} the deck" in text for text in shown), lines
     assert not any("<~" in text or zeb in text for text in shown), lines
+
+
+async def test_an_export_keeps_a_text_that_reads_as_json_as_it_was_written(
+    server: Server, team: Team, slack: SlackDouble, db: Database
+) -> None:
+    """A text is what the person wrote, whatever it looks like: one that happens to be JSON
+    (`["…",  "é"]`) is not decoded and encoded anew on its way into the export (its spaces,
+    its accents and its escapes, such as a written `\\u003c`, stay as written)."""
+    name = unique_name()
+    ann, bob, zeb = team.user("ann", tz=TZ), team.user("bob"), team.user(name)
+    due = working_day_on_or_after(today() + timedelta(days=2))
+    reply = await commit(server, team, slack, ann, f"send the deck to <@{bob}|bob> by {due}")
+    await press(server, slack, team, ann, reply, "commit_confirm")
+    (promise,) = await commitments_of(db, team.team_id)
+    written = f'["deck for <~{zeb}>",  "café", "\\u003c!here\\u003e"]'
+    async with db.session() as session:  # as the edit modal saves a name typed in
+        (await session.get(Commitment, promise.id)).text = written  # type: ignore[union-attr]
+    __, data = await export_of(server, team, slack, ann)
+    (owned,) = data["commitments_owned"]
+    assert owned["text"] == written.replace(f"<~{zeb}>", f"<@{zeb}>")
+
+
+def test_only_the_arguments_slack_sdk_encodes_as_json_are_decoded() -> None:
+    """On the way to Slack a text that reads as JSON is still a text: a written escape such
+    as `\\u003c!here\\u003e` stays the characters written, never `<!here>` (a ping); a view
+    or blocks that slack_sdk encoded as JSON are looked into."""
+    said = '["thanks <~U0ZEB>",  "\\u003c!here\\u003e"]'
+    view = json.dumps({"blocks": [{"type": "section", "text": {"text": "for <~U0ZEB>"}}]})
+    shown = named.shown({"channel": "D1", "text": said, "view": view}, {"U0ZEB": "zeb"})
+    assert shown["text"] == '["thanks @zeb",  "\\u003c!here\\u003e"]'
+    assert json.loads(shown["view"])["blocks"][0]["text"]["text"] == "for @zeb"
