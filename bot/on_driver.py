@@ -100,8 +100,9 @@ class OnDriver:
         if compiled.post_compile_params or compiled.literal_execute_params:
             return _expanded(compiled, processors, params)
         # Nothing spread out (lists go as arrays, `among`): the SQL as compiled and the values
-        # in its order. SQLAlchemy's expansion would copy both on every call.
-        values = compiled.construct_params(dict(params))
+        # in its order. SQLAlchemy's expansion would copy both on every call. Values by the
+        # names `positiontup` holds: unescaped (a bind named `a.b` is `a_b` in the SQL).
+        values = compiled.construct_params(dict(params), escape_names=False)
         return compiled.string, [
             processors[name](values[name]) if name in processors else values[name]
             for name in compiled.positiontup or ()
@@ -112,7 +113,7 @@ def _expanded(
     compiled: SQLCompiler, processors: _Processors, params: Mapping[str, Any]
 ) -> tuple[str, list[Any]]:
     """`OnDriver.bound` where a list is spread out into the SQL (an expanding IN)."""
-    state = compiled.construct_expanded_state(dict(params))
+    state = compiled.construct_expanded_state(dict(params), escape_names=False)
     if state.processors:
         processors = {**processors, **state.processors}
     args = [

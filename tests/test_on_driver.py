@@ -436,3 +436,30 @@ def test_a_statement_is_bound_as_sqlalchemy_would_bind_it(backend: str) -> None:
         assert (sql, args) == on_driver_module._expanded(built, processors, params), where
         checked += 1
     assert checked >= 8
+
+
+async def test_a_parameter_whose_name_sqlalchemy_escapes_is_bound_on_both_paths(
+    db: Database,
+) -> None:
+    """A bind name with a character SQLAlchemy escapes in the SQL (a dot, a space, a
+    bracket) is bound as the session would bind it, spread out into an IN or not."""
+    team = new_id("T")
+    at = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
+    async with db.session() as session:
+        await INSERT[db.dialect].rows(session, _row(team, "k.1", at))
+        one = OnDriver(
+            select(KUDOS.c.source_key, KUDOS.c.created_at).where(
+                KUDOS.c.team_id == bindparam("team.id"),
+                KUDOS.c.created_at >= bindparam("since [utc]"),
+            )
+        )
+        spread = OnDriver(
+            select(KUDOS.c.source_key).where(
+                KUDOS.c.team_id == bindparam("team.id"),
+                KUDOS.c.source_key.in_(bindparam("the keys", expanding=True)),
+            )
+        )
+        assert await one.rows(session, {"team.id": team, "since [utc]": at}) == [("k.1", at)]
+        assert await spread.rows(session, {"team.id": team, "the keys": ["k.1", "k2"]}) == [
+            ("k.1",)
+        ]
