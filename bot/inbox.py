@@ -402,7 +402,12 @@ class Inbox:
                 await handler(work)
             except LeaseLost:
                 _lost(kind)
-                if work is not None:
+                # Only a run whose lease no other process could take over speaks: one taken
+                # over (this process stalled) leaves the answer to the run that took it, even
+                # when an erase deleted the delivery from under that run too.
+                lease = self._held.get(inbound_id)
+                ours = lease is not None and lease.version == attempt and lease.only_ours()
+                if work is not None and ours:
                     await tell_erased(work, self.language_of)
                 return
             except Exception as exc:

@@ -57,6 +57,12 @@ class Lease:
         self.lost = True
         return LeaseLost(self.inbound_id)
 
+    def only_ours(self) -> bool:
+        """Whether no other process can have taken the delivery over: the lease as last
+        granted has not run out, with `hold`'s margin (half the lease) for the clocks of
+        replicas that differ. A delivery gone then was erased, not taken over."""
+        return time.monotonic() - self.granted < inbound.LEASE.total_seconds() / 2
+
     async def hold(self) -> None:
         """Return if the lease is still this run's; raise LeaseLost if not. Renewals come every
         RENEW_EVERY (under a third of the lease) and mark a lease whose delivery is gone as

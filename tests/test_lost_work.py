@@ -3,6 +3,7 @@ words naming nobody; a run whose delivery another process took over says nothing
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -11,10 +12,10 @@ from sqlalchemy import update
 from bot.db import Database
 from bot.inbox import Fresh
 from bot.models import Inbound
-from bot.services import inbound
-from tests.helpers import new_id
+from bot.services import inbound, privacy
+from tests.helpers import new_id, running_bot
 from tests.slack_double import SlackDouble
-from tests.test_lease_fence import _Erasable, erasing, run_meddled
+from tests.test_lease_fence import _Erasable, _record, _Stallable, erasing, run_meddled
 
 
 @pytest.fixture(autouse=True)
@@ -63,4 +64,42 @@ async def test_a_command_taken_over_by_another_process_is_not_answered_here(
         user_id=new_id("U"),
         response_url=slack.response_url(key),
     )
+    assert slack.calls_to("response_url", _key=key) == []
+
+
+async def test_a_run_taken_over_before_the_erase_leaves_the_answer_to_its_new_owner(
+    fresh_db: tuple[str, Database], slack: SlackDouble, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stalls past its lease and B takes the command over; then bob, whom it names, erases
+    his data, deleting the delivery under B's run (which answers the sender). A wakes up to
+    find the delivery gone: it was not A's any more, so A says nothing (the sender would
+    hear the same words twice)."""
+    url, _ = fresh_db
+    monkeypatch.setattr(inbound, "LEASE", timedelta(seconds=1))  # 10 s in production
+    monkeypatch.setattr(inbound, "RENEW_EVERY", timedelta(seconds=60))  # stalled: none
+    ann, bob, team, key = new_id("U"), new_id("U"), new_id("T"), new_id("R")
+    slack.add_user(ann, team_id="T1")
+    handler = _Stallable(ann)
+    handler.stall_version = inbound.CLAIMED_AT_BIRTH
+    async with running_bot(url, slack) as a:
+        a.inbox.handlers["post"] = handler
+        fresh = await _record(
+            a.db,
+            team,
+            1,
+            text=f"<@{bob}> for the demo",
+            user_id=ann,
+            response_url=slack.response_url(key),
+        )
+        a.inbox.submit(fresh)
+        await asyncio.wait_for(handler.stalled.wait(), 10)
+        await asyncio.sleep(inbound.LEASE.total_seconds() + 0.2)  # A's lease runs out
+        async with a.db.session() as session:  # B's claim, its run under way
+            await session.execute(
+                update(Inbound).where(Inbound.id == fresh.id).values(attempts=Inbound.attempts + 1)
+            )
+        async with a.db.session() as session:
+            await privacy.erase(session, team_id=team, user_id=bob)
+        handler.go_on.set()  # A wakes up
+        await a.inbox.drain()
     assert slack.calls_to("response_url", _key=key) == []
