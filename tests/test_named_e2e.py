@@ -385,3 +385,15 @@ def test_only_the_arguments_slack_sdk_encodes_as_json_are_decoded() -> None:
     shown = named.shown({"channel": "D1", "text": said, "view": view}, {"U0ZEB": "zeb"})
     assert shown["text"] == '["thanks @zeb",  "\\u003c!here\\u003e"]'
     assert json.loads(shown["view"])["blocks"][0]["text"]["text"] == "for @zeb"
+
+
+async def test_an_export_gives_a_persons_profile_as_slack_gave_it(
+    server: Server, team: Team, slack: SlackDouble, db: Database
+) -> None:
+    """A profile is not markup: a display name that happens to read `<~U…>` is exported as
+    the person set it, not rewritten into a mention of someone else."""
+    zeb = team.user("zeb")
+    ann = team.user(f"<~{zeb}>")
+    await ally(server, team, slack, ann, "me")  # allybot holds ann's profile
+    __, data = await export_of(server, team, slack, ann)
+    assert data["person"]["name"] == f"<~{zeb}>"

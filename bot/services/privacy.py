@@ -115,6 +115,8 @@ MUTE_FIELDS = ("muted_id", "created_at")
 # Whether a DM they caused reached its recipient is not theirs to know (a mute is private):
 # only whether it counted against the day's budget or was held for a daily message.
 DM_FIELDS = ("kind", "recipient_id", "local_day", "outcome")
+# The exported fields that hold safe markup (bot/text.py): what people wrote.
+MARKUP_FIELDS = ("text", "note", "topic")
 # A mention (`<@U1>`, `<@U1|ann>`) or a name kept by id (`<~U1>`, bot/text.py).
 MENTION = r"<[@~]{uid}(?:\|[^>]*)?>"
 
@@ -268,8 +270,16 @@ async def export(
         found = lib.by_id(item["tip_id"])
         item["text"] = found.shown() if found else None
 
+    # Someone a text names without meaning them: by id, in the form every reader of Slack's
+    # markup knows, not allybot's own. Only in what holds markup: a profile, a location,
+    # anything else is given as stored, whatever it reads like.
+    for rows in sections.values():
+        for item in rows:
+            for markup in MARKUP_FIELDS:
+                if isinstance(item.get(markup), str):
+                    item[markup] = named.as_ids(item[markup])
     person = await session.get(Person, (team_id, user_id))
-    exported = {
+    return {
         "format": EXPORT_FORMAT,
         "team_id": team_id,
         "user_id": user_id,
@@ -279,10 +289,6 @@ async def export(
         "person": _person(person) if person is not None else None,
         **{name: sections[name] for name in OWN},
     }
-    # Someone a text names without meaning them: by id, in the form every reader of Slack's
-    # markup knows, not allybot's own.
-    as_ids: dict[str, Any] = named.as_ids(exported)
-    return as_ids
 
 
 def is_empty(data: dict[str, Any]) -> bool:
