@@ -10,6 +10,7 @@ into the name allybot holds for them now, as plain text: `@Ann`, or `@someone`.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping
 from typing import Any
 
@@ -56,7 +57,17 @@ def shown(value: Any, names: Mapping[str, str]) -> Any:
 def _name(name: str | None) -> str:
     words = " ".join(texts.clean(name or "").split())[:MAX_NAME].strip()
     # Translators: stands for a person allybot has no name for, in a message.
-    return texts.escape("@" + (words.lstrip("@") or _("someone")))
+    shown = texts.escape("@" + (words.lstrip("@") or _("someone")))
+    if len(shown) <= texts.NAME_SHOWN:
+        return shown
+    # Escaped it grew (`&` is `&amp;`): cut to what a cut to Slack's limits counted it as,
+    # at a whole entity.
+    out = ""
+    for piece in re.findall(r"&(?:amp|lt|gt);|[^&]", shown):
+        if len(out) + len(piece) > texts.NAME_SHOWN:
+            break
+        out += piece
+    return out
 
 
 # The arguments slack_sdk sends as JSON text (a form-encoded call): only there, at the top

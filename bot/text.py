@@ -60,6 +60,9 @@ USER_ID = re.compile(r"[UW][A-Z0-9]+")
 CHANNEL_ID = re.compile(r"[CG][A-Z0-9]+")
 # Someone a text names without mentioning them (`carry`): their id, never a ping.
 NAMED = re.compile(r"<~([UW][A-Z0-9]+)>")
+# The most characters a name (`<~U…>`) takes once shown (bot/named.py: `@` and the name,
+# escaped, cut to this): what a cut to Slack's limits counts it as.
+NAME_SHOWN = 81
 LINK_SCHEMES = ("http://", "https://", "mailto:")
 GROUP_WORD = re.compile(r"(?<![\w@])@(here|channel|everyone)\b", re.IGNORECASE)
 # Slack's tokens, its three entities, and the characters that would start markup.
@@ -271,17 +274,29 @@ def trim(markup: str, chars: str) -> str:
     return "".join(pieces[start:end])
 
 
+def shown_length(markup: str) -> int:
+    """The most characters safe markup takes once a name in it (`<~U…>`) is shown."""
+    if "<~" not in markup:
+        return len(markup)
+    return len(markup) + sum(NAME_SHOWN - len(m.group(0)) for m in NAMED.finditer(markup))
+
+
+def _piece_length(piece: str) -> int:
+    return NAME_SHOWN if piece.startswith("<~") and NAMED.fullmatch(piece) else len(piece)
+
+
 def excerpt(markup: str, limit: int) -> str:
-    """Safe markup cut to at most `limit` characters, at a whole token, with an ellipsis."""
-    if len(markup) <= limit:
+    """Safe markup cut to at most `limit` characters, at a whole token, with an ellipsis;
+    a name counted as what it may take once shown."""
+    if shown_length(markup) <= limit:
         return markup
     out: list[str] = []
     size = 0
     for piece in _pieces(markup):
-        if size + len(piece) > limit - 1:
+        if size + _piece_length(piece) > limit - 1:
             break
         out.append(piece)
-        size += len(piece)
+        size += _piece_length(piece)
     return "".join(out).rstrip() + "…"
 
 

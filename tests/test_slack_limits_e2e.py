@@ -15,6 +15,7 @@ from tests.conftest import Server, Team
 from tests.slack_double import Call, SlackDouble
 from tests.test_commitments_e2e import blocks_of, tick, today, working_day_on_or_after
 from tests.test_dm_budget_e2e import held_of, promise, replies, run, set_budget, settle
+from tests.test_privacy_e2e import ally
 
 TZ = "Europe/London"
 
@@ -100,3 +101,23 @@ async def test_commit_list_of_long_promises_answers_in_one_section_each(
     within_limits(answer)
     listed = [t for t in texts_of(blocks_of(answer)) if "write the migration notes" in t]
     assert [t[:7] for t in listed] == ["1. *ite", "2. *ite", "3. *ite", "4. *ite"]
+
+
+async def test_a_modal_promise_full_of_names_still_reaches_its_party_whole(
+    server: Server, team: Team, slack: SlackDouble, db: Database
+) -> None:
+    """Each `<@U…>` typed in the modal of someone the promise is not to is kept as a name
+    (`<~U…>`, 14 characters) and shown as that name, up to 80 characters and more once
+    escaped: the text is cut for what it will be once shown, so every section stays
+    within Slack's limit and ends in one piece."""
+    ann, bob = team.user("ann", tz=TZ), team.user("bob", tz=TZ)
+    zeb = team.user("z&" * 40, tz=TZ)
+    await ally(server, team, slack, zeb, "me")  # allybot holds zeb's long name
+    what = f"<@{zeb}> " * 66
+    assert len(what.strip()) <= 1000
+    await modal_promise(server, team, ann, bob, what.strip())
+    await settle(db, team.team_id)
+    (dm,) = [c for c in slack.calls_to("chat.postMessage", channel=bob) if c.ok]
+    within_limits(dm)
+    (text,) = [t for t in texts_of(blocks_of(dm)) if "committed to" in t]
+    assert "@z&amp;z" in text and text.endswith("your time.")
