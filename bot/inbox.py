@@ -363,7 +363,7 @@ class Inbox:
                     if i in renewed:
                         lease.granted = max(lease.granted, asked)
                     else:  # taken over, or erased with a person it names
-                        lease.lost = True
+                        lease.lose(asked)
             except Exception:
                 logger.exception("could not renew the leases of deliveries in progress")
 
@@ -406,8 +406,7 @@ class Inbox:
                 # over (this process stalled) leaves the answer to the run that took it, even
                 # when an erase deleted the delivery from under that run too.
                 lease = self._held.get(inbound_id)
-                ours = lease is not None and lease.version == attempt and lease.only_ours()
-                if work is not None and ours:
+                if work is not None and _erased_while_ours(lease, attempt):
                     await tell_erased(work, self.language_of)
                 return
             except Exception as exc:
@@ -566,6 +565,11 @@ class Fresh:
     team_id: str
     payload: dict[str, Any] | None  # None: waiting far back in a burst (MAX_AHEAD)
     granted: float  # time.monotonic() read before it was recorded (its lease began then)
+
+
+def _erased_while_ours(lease: Lease | None, attempt: int) -> bool:
+    """Whether this run's delivery was erased from under it, not taken over (bot.lease)."""
+    return lease is not None and lease.version == attempt and lease.erased_while_ours()
 
 
 def _lost(kind: str) -> None:

@@ -39,6 +39,8 @@ class Lease:
     granted: float
     db: Database = field(repr=False)
     lost: bool = False  # once lost, never asked again
+    # time.monotonic() when the delivery was first found gone from under this lease.
+    lost_at: float | None = None
 
     def fence(self, connection: Connection) -> None:
         """The first statement of a transaction the run begins: raise LeaseLost, before
@@ -54,14 +56,21 @@ class Lease:
 
     def _gone(self) -> LeaseLost:
         """The delivery was found gone: this lease is lost for good (no Slack call either)."""
-        self.lost = True
+        self.lose(time.monotonic())
         return LeaseLost(self.inbound_id)
 
-    def only_ours(self) -> bool:
-        """Whether no other process can have taken the delivery over: the lease as last
-        granted has not run out, with `hold`'s margin (half the lease) for the clocks of
-        replicas that differ. A delivery gone then was erased, not taken over."""
-        return time.monotonic() - self.granted < inbound.LEASE.total_seconds() / 2
+    def lose(self, at: float) -> None:
+        """The delivery was found gone (or another run's) when time.monotonic() was `at`."""
+        if not self.lost:
+            self.lost, self.lost_at = True, at
+
+    def erased_while_ours(self) -> bool:
+        """Whether the delivery was found gone while no other process could have taken it
+        over: the lease, as last granted, had not run out then (with `hold`'s margin, half
+        the lease, for the clocks of replicas that differ). Gone then, it was erased."""
+        if self.lost_at is None:
+            return False
+        return self.lost_at - self.granted < inbound.LEASE.total_seconds() / 2
 
     async def hold(self) -> None:
         """Return if the lease is still this run's; raise LeaseLost if not. Renewals come every
@@ -83,6 +92,6 @@ class Lease:
                     now=datetime.now(UTC),
                 )
         if not mine:
-            self.lost = True
+            self.lose(asked)
             raise LeaseLost(self.inbound_id)
         self.granted = max(self.granted, asked)
