@@ -106,32 +106,27 @@ async def test_a_run_taken_over_before_the_erase_leaves_the_answer_to_its_new_ow
 
 
 async def test_a_run_erased_while_its_lease_held_is_answered_however_long_it_then_takes(
-    database_url: str, db: Database, slack: SlackDouble, monkeypatch: pytest.MonkeyPatch
+    database_url: str, slack: SlackDouble, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The erase is found (a renewal) while the lease is fresh; the run itself stops only
     later, after a long wait of its own (a slow Slack call): it was erased, not taken over,
     and its sender is answered."""
-    monkeypatch.setattr(inbound, "LEASE", timedelta(seconds=1))
-    monkeypatch.setattr(inbound, "RENEW_EVERY", timedelta(seconds=0.2))
+    monkeypatch.setattr(inbound, "LEASE", timedelta(seconds=3))  # renewals every 0.2 s
     ann, bob, team, key = new_id("U"), new_id("U"), new_id("T"), new_id("R")
     slack.add_user(bob, team_id="T1")
-    handler = _Erasable(bob, team)
-    async with running_bot(database_url, slack) as a:
-        a.inbox.handlers["post"] = handler
-        fresh = await _record(
-            a.db,
-            team,
-            1,
-            text=f"<@{bob}> for the demo",
-            user_id=ann,
-            response_url=slack.response_url(key),
-        )
-        a.inbox.submit(fresh)
-        await asyncio.wait_for(handler.paused.wait(), 10)
-        async with a.db.session() as session:
-            await privacy.erase(session, team_id=team, user_id=bob)
-        await asyncio.sleep(2 * inbound.LEASE.total_seconds())  # the run's own long wait
-        handler.go_on.set()
-        await a.inbox.drain()
+
+    async def erase_then_wait(db: Database, fresh: Fresh) -> None:
+        await erasing(team, bob)(db, fresh)
+        await asyncio.sleep(inbound.LEASE.total_seconds() / 2 + 0.5)  # the run's own wait
+
+    await run_meddled(
+        database_url,
+        slack,
+        _Erasable(bob, team),
+        erase_then_wait,
+        text=f"<@{bob}> for the demo",
+        user_id=ann,
+        response_url=slack.response_url(key),
+    )
     (said,) = slack.calls_to("response_url", _key=key)
     assert "couldn't finish that" in said.args["text"]
