@@ -16,7 +16,7 @@ run: $(BIN)/allybot
 	$(BIN)/allybot run
 
 test: $(BIN)/allybot
-	$(BIN)/pytest -q -n 2
+	$(BIN)/pytest -q -n 3
 
 lint: $(BIN)/allybot
 	$(BIN)/ruff check .
