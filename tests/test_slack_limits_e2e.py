@@ -10,10 +10,11 @@ from typing import Any
 
 from bot import text as texts
 from bot.db import Database
+from bot.workdays import add_working_days
 from tests import payloads
 from tests.conftest import Server, Team
 from tests.slack_double import Call, SlackDouble
-from tests.test_commitments_e2e import blocks_of, tick, today, working_day_on_or_after
+from tests.test_commitments_e2e import blocks_of, dms, tick, today, working_day_on_or_after
 from tests.test_dm_budget_e2e import held_of, promise, replies, run, set_budget, settle
 from tests.test_privacy_e2e import ally
 
@@ -121,3 +122,27 @@ async def test_a_modal_promise_full_of_names_still_reaches_its_party_whole(
     within_limits(dm)
     (text,) = [t for t in texts_of(blocks_of(dm)) if "committed to" in t]
     assert "@z&amp;z" in text and text.endswith("your time.")
+
+
+async def test_a_resolve_topic_full_of_names_still_reaches_its_follow_up_whole(
+    server: Server, team: Team, slack: SlackDouble, database_url: str
+) -> None:
+    """A topic of `/ally resolve` keeps anyone but the person it is about as a name
+    (`<~U…>`), shown as up to 81 characters: the follow-up DM two working days later quotes
+    the topic cut for what it will be once shown, within a section's limit."""
+    ann, bob = team.user("ann", tz=TZ), team.user("bob", tz=TZ)
+    zeb = team.user("z&" * 40, tz=TZ)
+    await ally(server, team, slack, zeb, "me")  # allybot holds zeb's long name
+    topic = " ".join([f"<@{zeb}>"] * 66)
+    assert len(topic) <= 1000
+    reply = await ally(server, team, slack, ann, f"resolve <@{bob}> {topic}")
+    within_limits(reply)
+    # The guide's steps after the long topic are all there, in a section of their own.
+    shown = "\n".join(texts_of(blocks_of(reply)))
+    assert "Talk to them, not about them" in shown
+    assert str(reply.args["text"]).splitlines()[-1] in shown
+    await tick(database_url, slack, team, add_working_days(today(), 2))
+    (asked,) = dms(slack, ann, "resolve_not_yet")
+    within_limits(asked)
+    (text,) = [t for t in texts_of(blocks_of(asked)) if "Did you get to talk" in t]
+    assert "@z&amp;z" in text and text.endswith("?")

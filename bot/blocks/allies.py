@@ -16,7 +16,7 @@ from slack_sdk.models.blocks import (
     StaticSelectElement,
 )
 
-from bot.blocks import listing
+from bot.blocks import listing, words
 from bot.i18n import _, ngettext
 from bot.ids import Action
 from bot.services import guide
@@ -114,7 +114,7 @@ def build_checkin_blocks(team_id: str, due: Sequence[DueAlly]) -> list[Block]:
 
 def resolve_guide(other_id: str, topic: str) -> str:
     """How to talk to someone directly about a difficulty, kindly and early."""
-    return guide.direct_conversation(f"<@{other_id}>", topic)
+    return guide.direct_conversation(f"<@{other_id}>", words(topic))
 
 
 def build_resolve_follow_up_blocks(resolve_id: int, other_id: str, topic: str) -> list[Block]:
@@ -125,7 +125,9 @@ def build_resolve_follow_up_blocks(resolve_id: int, other_id: str, topic: str) -
                 text=_(
                     ":speech_balloon: Did you get to talk with <@{other}> about {topic}?",
                     other=other_id,
-                    topic=topic,
+                    # Their words, cut for what they show: each name in them may take 81
+                    # characters once shown (bot/named.py), past a section's limit.
+                    topic=words(topic),
                 )
             )
         ),

@@ -200,11 +200,12 @@ def build_kudos_dm_blocks(
 def build_notice_blocks(text: str) -> list[Block]:
     """A private reply: one section of mrkdwn, or, for a text longer than a section holds
     (the overview in a wordier language), one section per run of whole lines."""
-    if len(text) <= texts.SECTION_LIMIT:
+    # Measured as shown: a name (`<~U…>`) in a person's words may take 81 characters then.
+    if texts.shown_length(text) <= texts.SECTION_LIMIT:
         return [section(text)]
     chunks: list[str] = []
     for line in text.split("\n"):
-        if chunks and len(chunks[-1]) + 1 + len(line) <= texts.SECTION_LIMIT:
+        if chunks and texts.shown_length(chunks[-1] + "\n" + line) <= texts.SECTION_LIMIT:
             chunks[-1] += "\n" + line
         else:
             chunks.append(line)
