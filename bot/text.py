@@ -327,7 +327,9 @@ def plain(markup: str) -> str:
             return "<@" + inner[1:] + ">"
         return inner.partition("|")[0]
 
-    return unescape(re.sub(r"<([^<>]*)>", token, markup))
+    # A `<~` left is what the person wrote (`&lt;~`), not a name: a word joiner keeps it
+    # from reading as one on its way to Slack (bot/named.py), and `clean` takes it out again.
+    return unescape(re.sub(r"<([^<>]*)>", token, markup)).replace("<~", "<\u2060~")
 
 
 def readable(markup: str) -> str:
@@ -345,7 +347,9 @@ def readable(markup: str) -> str:
             return "#" + (label or head[1:])
         return f"{label} ({head})" if label and label != head else head
 
-    return unescape(re.sub(r"<([^<>]*)>", token, markup))
+    # A `<~` left is what the person wrote (`&lt;~`), not a name: a word joiner keeps it
+    # from reading as one on its way to Slack (bot/named.py), and `clean` takes it out again.
+    return unescape(re.sub(r"<([^<>]*)>", token, markup)).replace("<~", "<\u2060~")
 
 
 def snippet(text: str, limit: int = 40) -> str:

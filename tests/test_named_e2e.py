@@ -397,3 +397,33 @@ async def test_an_export_gives_a_persons_profile_as_slack_gave_it(
     await ally(server, team, slack, ann, "me")  # allybot holds ann's profile
     __, data = await export_of(server, team, slack, ann)
     assert data["person"]["name"] == f"<~{zeb}>"
+
+
+async def test_a_written_name_token_is_given_back_as_written_in_the_edit_modal(
+    server: Server, team: Team, slack: SlackDouble, db: Database
+) -> None:
+    """A promise whose words read `<~U…>` as typed (stored as text, `&lt;~U…&gt;`) comes
+    back in the edit modal as typed: not turned on its way to Slack into the name of the
+    person whose id it reads as, nor, saved again, into allybot's own token."""
+    ann, bob = team.user("ann", tz=TZ), team.user("bob")
+    zeb = team.user("Zeb Long", tz=TZ)
+    await ally(server, team, slack, zeb, "me")  # allybot holds zeb's name
+    reply = await commit(
+        server, team, slack, ann, f"send &lt;~{zeb}&gt; the plan to <@{bob}> by 2030-01-01"
+    )
+    await press(server, slack, team, ann, reply, "commit_confirm")
+    await slack.wait_for("chat.postMessage", channel=bob)
+    await press(server, slack, team, ann, reply, "commit_edit")
+    opened = (
+        await slack.wait_for("views.open", where=lambda c: bob in json.dumps(c.args.get("view")))
+    )[-1]
+    view = opened.args["view"]
+    view = json.loads(view) if isinstance(view, str) else view
+    (what,) = [b for b in view["blocks"] if b.get("block_id") == "what"]
+    shown = what["element"]["initial_value"]
+    assert "Zeb" not in shown
+    assert texts.clean(shown) == f"send <~{zeb}> the plan"
+    async with db.session() as session:
+        stmt = select(Commitment.text).where(Commitment.team_id == team.team_id)
+        (stored,) = (await session.execute(stmt)).scalars()
+    assert texts.carry(texts.clean(shown), source=texts.Source.INPUT) == stored
