@@ -4,7 +4,9 @@ words naming nobody; a run whose delivery another process took over says nothing
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import update
@@ -130,3 +132,47 @@ async def test_a_run_erased_while_its_lease_held_is_answered_however_long_it_the
     )
     (said,) = slack.calls_to("response_url", _key=key)
     assert "couldn't finish that" in said.args["text"]
+
+
+async def test_a_channel_kudos_erased_mid_way_is_answered_in_its_channel(
+    database_url: str, slack: SlackDouble
+) -> None:
+    """A kudos written in a channel ("kudos @bob for the demo") has no response_url: when
+    bob erases his data while it is worked on, its giver still hears it did not go through,
+    privately, in the channel where they wrote it, in words naming nobody."""
+    ann, bob, team, channel = new_id("U"), new_id("U"), new_id("T"), new_id("C")
+    slack.add_user(bob, team_id="T1")
+    event = {
+        "type": "message",
+        "channel": channel,
+        "channel_type": "channel",
+        "user": ann,
+        "text": f"kudos <@{bob}> for the demo",
+        "ts": "1700000000.000100",
+    }
+    meddled: dict[str, Any] = {"event": event}
+    await run_meddled(database_url, slack, _Erasable(bob, team), erasing(team, bob), **meddled)
+    (said,) = slack.calls_to("chat.postEphemeral", channel=channel)
+    assert said.args["user"] == ann
+    assert "couldn't finish that" in said.args["text"] and bob not in str(said.args)
+
+
+async def test_a_modal_kudos_erased_mid_way_is_answered_in_the_channel_it_was_opened_on(
+    database_url: str, slack: SlackDouble
+) -> None:
+    """The "Give kudos for this" shortcut submits a modal, which has no response_url: its
+    giver hears, privately in the message's channel, that it did not go through."""
+    ann, bob, team, channel = new_id("U"), new_id("U"), new_id("T"), new_id("C")
+    slack.add_user(bob, team_id="T1")
+    meddled: dict[str, Any] = {
+        "type": "view_submission",
+        "user": {"id": ann},
+        "view": {
+            "callback_id": "give_kudos_for_message",
+            "private_metadata": json.dumps({"channel": channel, "ts": "1.2", "permalink": None}),
+            "state": {"values": {"receiver": {"receiver": {"selected_user": bob}}}},
+        },
+    }
+    await run_meddled(database_url, slack, _Erasable(bob, team), erasing(team, bob), **meddled)
+    (said,) = slack.calls_to("chat.postEphemeral", channel=channel)
+    assert said.args["user"] == ann and "couldn't finish that" in said.args["text"]
