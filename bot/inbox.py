@@ -29,7 +29,6 @@ from bot.arrivals import Arrivals, wait_any
 from bot.db import BEFORE_TRANSACTION, Database, unfenced
 from bot.lease import Lease, LeaseLost
 from bot.logs import log_context
-from bot.lost_work import tell_erased
 from bot.metrics import DELIVERIES, HANDLER_SECONDS
 from bot.models import Inbound, Person, Workspace
 from bot.outcomes import Outcomes, OutcomeStep, run_steps
@@ -164,6 +163,10 @@ class Inbox:
         self.concurrency = concurrency
         self.work_here = True
         self.on_recorded: Callable[[], None] | None = None
+        # Answers whoever sent a delivery an erase deleted while it ran (handlers/lost_work.py).
+        self.on_erased: (
+            Callable[[Work, Callable[[str, str], Awaitable[str]]], Awaitable[None]] | None
+        ) = None
         # The deliveries this process works on: their leases are renewed while it lives, so
         # only a dead (or stalled) process's work is ever taken over.
         self._held: dict[int, Lease] = {}
@@ -406,8 +409,8 @@ class Inbox:
                 # over (this process stalled) leaves the answer to the run that took it, even
                 # when an erase deleted the delivery from under that run too.
                 lease = self._held.get(inbound_id)
-                if work is not None and _erased_while_ours(lease, attempt):
-                    await tell_erased(work, self.language_of)
+                if work is not None and _erased_while_ours(lease, attempt) and self.on_erased:
+                    await self.on_erased(work, self.language_of)
                 return
             except Exception as exc:
                 # Only this claim's failure is recorded, and only then its outcome steps; the

@@ -17,6 +17,7 @@ from handlers import (
     home,
     intro_meeting,
     intros,
+    lost_work,
     mutes,
     newcomers,
     preferences,
@@ -26,6 +27,7 @@ from handlers import (
 
 def register_all(app: AsyncApp, inbox: Inbox) -> None:
     """Wire every listener into the app in one place."""
+    inbox.on_erased = lost_work.tell_erased
     commands.register(app, inbox)
     events.register(app, inbox)
     home.register(app, inbox)
