@@ -306,19 +306,28 @@ async def test_not_what_we_agreed_tells_the_owner(
     button(heads_up, "commit_edit")
 
 
+async def edit_modal(
+    server: Server, team: Team, slack: SlackDouble, owner: str, party: str, promise: str
+) -> dict[str, Any]:
+    """`owner` promises `promise` (naming `party`), confirms it, and presses Edit: the modal."""
+    reply = await commit(server, team, slack, owner, promise)
+    await press(server, slack, team, owner, reply, "commit_confirm")
+    await slack.wait_for("chat.postMessage", channel=party)
+    await press(server, slack, team, owner, reply, "commit_edit")
+    opened = (
+        await slack.wait_for("views.open", where=lambda c: party in json.dumps(c.args.get("view")))
+    )[-1]
+    view = opened.args["view"]
+    return json.loads(view) if isinstance(view, str) else dict(view)
+
+
 async def test_edit_modal_validates_and_saves(
     server: Server, team: Team, slack: SlackDouble, db: Database
 ) -> None:
     ann, bob = team.user("ann", tz=TZ), team.user("bob")
-    reply = await commit(server, team, slack, ann, f"send the plan to <@{bob}> by 2030-01-01")
-    await press(server, slack, team, ann, reply, "commit_confirm")
-    await slack.wait_for("chat.postMessage", channel=bob)
-    await press(server, slack, team, ann, reply, "commit_edit")
-    opened = (
-        await slack.wait_for("views.open", where=lambda c: bob in json.dumps(c.args.get("view")))
-    )[-1]
-    view = opened.args["view"]
-    view = json.loads(view) if isinstance(view, str) else view
+    view = await edit_modal(
+        server, team, slack, ann, bob, f"send the plan to <@{bob}> by 2030-01-01"
+    )
     assert {b["block_id"] for b in view["blocks"] if "block_id" in b} >= {
         "what",
         "due",
