@@ -54,10 +54,15 @@ def shown(value: Any, names: Mapping[str, str]) -> Any:
     return _walk(value, lambda s: texts.NAMED.sub(lambda m: _name(names.get(m.group(1))), s))
 
 
+def nobody() -> str:
+    """How a message names someone allybot holds no name for, as safe markup."""
+    # Translators: stands for a person allybot has no name for, in a message.
+    return texts.escape("@" + _("someone"))
+
+
 def _name(name: str | None) -> str:
     words = " ".join(texts.clean(name or "").split())[:MAX_NAME].strip()
-    # Translators: stands for a person allybot has no name for, in a message.
-    shown = texts.escape("@" + (words.lstrip("@") or _("someone")))
+    shown = texts.escape("@" + words.lstrip("@")) if words.lstrip("@") else nobody()
     if len(shown) <= texts.NAME_SHOWN:
         return shown
     # Escaped it grew (`&` is `&amp;`): cut to what a cut to Slack's limits counted it as,

@@ -10,7 +10,7 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
-from bot import directory, i18n, landing
+from bot import directory, i18n, landing, named
 from bot import text as texts
 from bot.blocks.kudos import (
     build_kudos_dm_blocks,
@@ -219,9 +219,8 @@ async def _named_here(session: Session, work: Work, parsed: ParsedKudos) -> Pars
     here = await people.get_people(session, team_id=work.team_id, user_ids=ids)
     if all(uid in here for uid in ids):
         return parsed
-    # Translators: stands for a person allybot has no name for, in a message.
-    nobody = texts.escape("@" + _("someone"))
-    reason = texts.NAMED.sub(lambda m: m.group(0) if m.group(1) in here else nobody, parsed.reason)
+    gone = named.nobody()
+    reason = texts.NAMED.sub(lambda m: m.group(0) if m.group(1) in here else gone, parsed.reason)
     return replace(parsed, reason=reason)
 
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from bot import i18n
 from bot.db import unfenced
 from bot.i18n import _
-from bot.models import Inbound
+from bot.services import inbound
 from bot.slack import BEFORE_CALL
 
 if TYPE_CHECKING:
@@ -58,7 +58,7 @@ async def tell_erased(work: Work, language_of: Callable[[str, str], Awaitable[st
     try:
         with unfenced():  # its transactions too: they read, and only about the delivery
             async with work.db.session() as session:
-                if await session.get(Inbound, work.delivery_id) is not None:
+                if await inbound.exists(session, inbound_id=work.delivery_id):
                     return  # taken over, not erased
             user_id = channel[1] if channel is not None else work.user_id
             language = await language_of(work.team_id, user_id)

@@ -351,6 +351,12 @@ _STILL_HELD_ONE = OnDriver(
 )
 
 
+async def exists(session: AsyncSession, *, inbound_id: int) -> bool:
+    """Whether the delivery is still recorded, in whatever state: gone, an erase deleted it."""
+    found = await session.scalar(select(Inbound.id).where(Inbound.id == inbound_id))
+    return found is not None
+
+
 async def confirm(session: AsyncSession, *, inbound_id: int, attempts: int, now: datetime) -> bool:
     """Renew one lease if it is still this claim's (`attempts`, its version) and pending: how
     a run that may have stalled past its lease learns, before it calls Slack, whether another
