@@ -38,7 +38,7 @@ from tests.test_home_e2e import open_home
 from tests.test_me_too_e2e import give, react
 from tests.test_me_too_e2e import rows as me_too_rows
 from tests.test_privacy_e2e import ally, export_of
-from tests.text_checks import SHOWN_AS_TEXT, TRICKY, problems, slack_tokens
+from tests.text_checks import SHOWN_AS_TEXT, TRICKY, mrkdwn_texts, problems, slack_tokens
 
 SENDS = {"chat.postMessage", "chat.postEphemeral", "chat.update", "response_url"}
 
@@ -202,7 +202,7 @@ async def test_generated_mentions_of_others_never_ping_from_a_kudos(
                 and call.args.get("response_type", "ephemeral") == "ephemeral"
             )
             meant = {ann, bob, zeb, cy} if to_bob else {ann, bob}
-            for text in [str(call.args.get("text") or ""), *_mrkdwn(call.args.get("blocks"))]:
+            for text in [str(call.args.get("text") or ""), *mrkdwn_texts(call.args.get("blocks"))]:
                 found += [
                     f"{call.method} {call.args.get('channel')}: {p}"
                     for p in problems(text, meant=meant)
@@ -212,17 +212,6 @@ async def test_generated_mentions_of_others_never_ping_from_a_kudos(
 
 def _has_button(call: Call, action_id: str) -> bool:
     return action_id in json.dumps(call.args)
-
-
-def _mrkdwn(node: Any) -> list[str]:
-    if isinstance(node, str):
-        node = json.loads(node) if node[:1] in "[{" else []
-    if isinstance(node, list):
-        return [t for item in node for t in _mrkdwn(item)]
-    if not isinstance(node, dict):
-        return []
-    own = [str(node["text"])] if node.get("type") == "mrkdwn" and "text" in node else []
-    return own + [t for v in node.values() if isinstance(v, dict | list) for t in _mrkdwn(v)]
 
 
 def test_names_are_plain_text_whatever_they_hold() -> None:

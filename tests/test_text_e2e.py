@@ -31,7 +31,7 @@ from bot.text import Source
 from tests import payloads
 from tests.conftest import Server, Team
 from tests.slack_double import Call, SlackDouble
-from tests.text_checks import person_text, problems
+from tests.text_checks import mrkdwn_texts, person_text, problems
 
 EXAMPLES = int(os.environ.get("ALLYBOT_TEXT_EXAMPLES", "25"))
 HYPOTHESIS = settings(
@@ -149,19 +149,9 @@ def _block_problems(blocks: Any, meant: set[str]) -> list[str]:
             parsed.to_dict()
         except Exception as exc:
             found.append(f"block outside Slack's limits: {exc}")
-    for text in _texts(blocks):
+    for text in mrkdwn_texts(blocks):
         found += problems(text, meant=meant)
     return found
-
-
-def _texts(node: Any) -> list[str]:
-    """Every mrkdwn text in a block tree."""
-    if isinstance(node, list):
-        return [t for item in node for t in _texts(item)]
-    if not isinstance(node, dict):
-        return []
-    own = [str(node["text"])] if node.get("type") == "mrkdwn" and "text" in node else []
-    return own + [t for v in node.values() if isinstance(v, dict | list) for t in _texts(v)]
 
 
 def _errors(body: str) -> dict[str, str]:

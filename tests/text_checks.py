@@ -6,8 +6,10 @@ text path to the same promise.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Collection
+from typing import Any
 
 from hypothesis import strategies as st
 
@@ -122,3 +124,15 @@ def person_text(
             lambda s, n: (s or "x") * n, st.text(min_size=1, max_size=5), st.integers(200, 700)
         ),
     )
+
+
+def mrkdwn_texts(node: Any) -> list[str]:
+    """Every mrkdwn text in a block tree (or in blocks sent encoded as JSON)."""
+    if isinstance(node, str):
+        node = json.loads(node) if node[:1] in "[{" else []
+    if isinstance(node, list):
+        return [t for item in node for t in mrkdwn_texts(item)]
+    if not isinstance(node, dict):
+        return []
+    own = [str(node["text"])] if node.get("type") == "mrkdwn" and "text" in node else []
+    return own + [t for v in node.values() if isinstance(v, dict | list) for t in mrkdwn_texts(v)]
