@@ -29,7 +29,7 @@ from bot.services.dm_budget import Admission
 from bot.services.kudos import GiveResult, KudosRejected, ParsedKudos
 from bot.slack import slack_error
 from handlers.dm import send_dm
-from handlers.relay import admit_dm, send_admitted, tell_if_over
+from handlers.relay import scope_of, send_admitted, tell_if_over
 
 # Where chat.postMessage cannot reach, the command's response_url still can.
 UNREACHABLE = {"not_in_channel", "channel_not_found", "is_archived", "restricted_action"}
@@ -76,7 +76,7 @@ async def give_and_announce(
     # Usually one transaction: read who is not known yet and, when every profile is fresh,
     # log the kudos in the same one. A stale profile means a users.info call first.
     where = Where(channel_id, source, source_key, private, named, reason_without_named)
-    given: Given | None = None
+    given: GiveResult | None = None
     with _forgotten_on_rollback(work):
         async with work.db.session() as session:
             workspace = await work.workspace_in(session)
@@ -109,14 +109,14 @@ async def give_and_announce(
                     work.people.pop(uid, None)
                 work.people.update(found)
                 given = await _give(session, work, giver_id, parsed, where)
-    result = given.result
+    result = given
     marks = kudos.Marks()
     work.on_outcome.append(marks)
     posted = [k for k in result.kudos if k.private_by is None]
     if public and posted:
         await _announce(work, workspace, posted, channel_id=channel_id, marks=marks)
     await _confirm_private(work, result, channel_id=channel_id, source_key=source_key, quiet=public)
-    await _notify_receivers(work, workspace, result, given.admissions, marks=marks)
+    await _notify_receivers(work, workspace, result, result.admissions, marks=marks)
     return result
 
 
@@ -133,44 +133,24 @@ def _forgotten_on_rollback(work: Work) -> Iterator[None]:
         raise
 
 
-@dataclass(frozen=True)
-class Given:
-    """A kudos stored, with each receiver's DM admitted in the same transaction."""
-
-    result: GiveResult
-    admissions: dict[int, Admission]  # by kudos row id; none for a receiver not DMed
-
-
 async def _give(
     session: Session, work: Work, giver_id: str, parsed: ParsedKudos, where: Where
-) -> Given:
+) -> GiveResult:
     """Store the kudos and admit each receiver's DM (the budget), in one transaction: what
     the DMs tell and the decision to send them are recorded together."""
     given = _checked(work, giver_id, parsed, where)
     given["parsed"] = await _named_here(session, work, given["parsed"])
     workspace = await work.workspace_in(session)
-    result = await kudos.give(session, workspace=workspace, **given)
-    admissions: dict[int, Admission] = {}
-    for row in result.kudos:
-        # A retry finds what its first run stored: a receiver who erased their data since
-        # is under an anonymous id now, nobody to tell (the +1's delivery does not name them).
-        receiver = work.people.get(row.receiver_id)
-        # Members of another organisation (Slack Connect) see the kudos where it was given,
-        # and allybot does not DM them.
-        if receiver is None or row.notified_at is not None or receiver.external:
-            continue
-        admissions[row.id] = await admit_dm(
-            session,
-            work,
-            sender_id=row.giver_id,
-            recipient_id=row.receiver_id,
-            kind="kudos",
-            key=f"kudos:{row.id}",
-            ref={"kudos": row.id},
-            recipient_tz=receiver.tz,
-            locked=True,  # kudos.give locked each receiver's budget
-        )
-    return Given(result, admissions)
+    # Members of another organisation (Slack Connect) see the kudos where it was given, and
+    # allybot does not DM them; nor anyone it holds no profile for.
+    zones = {
+        uid: person.tz
+        for uid in given["parsed"].receivers
+        if (person := work.people.get(uid)) is not None and not person.external
+    }
+    telling = kudos.Telling(zones=zones, key_suffix=scope_of(work))
+    result = await kudos.give(session, workspace=workspace, telling=telling, **given)
+    return result
 
 
 def _checked(work: Work, giver_id: str, parsed: ParsedKudos, where: Where) -> dict[str, Any]:

@@ -145,7 +145,12 @@ async def send_admitted(
 
 
 def _scoped(work: Work, key: str) -> str:
-    return f"{key}:d{work.delivery_id}"
+    return key + scope_of(work)
+
+
+def scope_of(work: Work) -> str:
+    """What scopes a DM's key to the delivery at work: only its retries find its decision."""
+    return f":d{work.delivery_id}"
 
 
 def over_budget_note(recipients: Sequence[str], budget: int) -> str:

@@ -144,7 +144,7 @@ async def test_ack_kudos_and_home_statements_find_rows_by_index(
                 await slack.wait_for("views.publish", user_id=giver, count=2)
                 await bot.inbox.drain()
         statements = list(seen)
-    assert [s for s, _ in statements if s.lstrip().startswith("INSERT INTO kudos")]
+    assert [s for s, _ in statements if "INSERT INTO kudos" in s]
     assert await scanning(db, statements) == {}
     if db.dialect == "sqlite":  # and as planned once statistics exist
         async with db.engine.connect() as conn:

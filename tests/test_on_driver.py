@@ -32,7 +32,7 @@ from bot.db import BEFORE_TRANSACTION, Database
 from bot.logs import describe
 from bot.models import Kudos
 from bot.on_driver import OnDriver, detached
-from bot.services import dm_budget, inbound, kudos, people
+from bot.services import dm_budget, inbound, kudos, kudos_rows, people
 from tests.helpers import new_id
 
 KUDOS = cast(Table, Kudos.__table__)
@@ -380,7 +380,7 @@ def _statements_on_the_driver() -> list[tuple[str, str | None, OnDriver]]:
     """Every statement allybot's services keep for the driver: where, for which backend
     (None: either), and the statement."""
     found: list[tuple[str, str | None, OnDriver]] = []
-    for module in (dm_budget, inbound, kudos, people):
+    for module in (dm_budget, inbound, kudos, kudos_rows, people):
         for name, value in vars(module).items():
             each = value.items() if isinstance(value, dict) else [(None, value)]
             found += [

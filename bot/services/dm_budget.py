@@ -21,7 +21,9 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
+    ColumnElement,
     Date,
+    Select,
     String,
     Table,
     bindparam,
@@ -168,9 +170,37 @@ async def admit(
     # One statement decides and records it (the pair's count today against the workspace's
     # budget, then the mute), unless this key was decided before: a retry keeps that.
     decided = await _ADMIT.rows(session, {**params, "day": day, "kind": kind, "created_at": now})
-    outcome = decided[0][0] if decided else None
+    return await settle(
+        session,
+        decided[0][0] if decided else None,
+        team_id=team_id,
+        sender_id=sender_id,
+        recipient_id=recipient_id,
+        key=key,
+        ref={"kind": kind, **ref},
+        day=day,
+        now=now,
+    )
+
+
+async def settle(
+    session: AsyncSession,
+    outcome: str | None,
+    *,
+    team_id: str,
+    sender_id: str,
+    recipient_id: str,
+    key: str,
+    ref: dict[str, Any],
+    day: date,
+    now: datetime,
+) -> Admission:
+    """The admission of a DM whose row `decision` recorded (its outcome), or found recorded
+    before (None: a retry keeps what was decided then); one held waits for the recipient's
+    next daily message, unless the recipient muted the sender."""
+    params = {"team_id": team_id, "sender_id": sender_id, "recipient_id": recipient_id}
     if outcome is None:
-        before = (await session.execute(_BEFORE, params)).scalar_one()
+        before = (await session.execute(_BEFORE, {**params, "key": key})).scalar_one()
         return Admission(outcome=before, retry=True)
     if outcome == HELD and not await _muted(session, params):
         await _hold(
@@ -179,22 +209,28 @@ async def admit(
             sender_id=sender_id,
             recipient_id=recipient_id,
             key=key,
-            ref={"kind": kind, **ref},
+            ref=ref,
             day=day,
             now=now,
         )
     return Admission(outcome=outcome)
 
 
-def _admit_statement() -> Any:
-    """INSERT … SELECT of the decision, RETURNING it; nothing when the key is there."""
+def decision(
+    *,
+    team: ColumnElement[str],
+    sender: ColumnElement[str],
+    recipient: ColumnElement[str],
+    kind: ColumnElement[str],
+    key: ColumnElement[str],
+    day: ColumnElement[date],
+    created_at: ColumnElement[datetime],
+) -> Select[Any]:
+    """The DM's row for `person_dms` (COLUMNS), its outcome decided: held past the pair's
+    budget for the day, else muted or sent; no row when its key was decided before. Values
+    bound, or the columns of a row being written in the same statement (a kudos')."""
     dms = cast(Table, PersonDM.__table__)
     c = dms.c
-    team = bindparam("team_id", type_=String())
-    sender = bindparam("sender_id", type_=String())
-    recipient = bindparam("recipient_id", type_=String())
-    key = bindparam("key", type_=String())
-    day = bindparam("day", type_=Date())
     seen = select(c.id).where(c.team_id == team, c.recipient_id == recipient, c.key == key)
     used = (
         select(func.count())
@@ -219,18 +255,37 @@ def _admit_statement() -> Any:
         .exists()
     )
     outcome = case((used >= budget, HELD), (muted, MUTED), else_=SENT)
-    decision = select(
-        team,
-        sender,
-        recipient,
-        bindparam("kind", type_=String()),
-        key,
-        day,
-        outcome,
-        bindparam("created_at", type_=UTCDateTime()),
-    ).where(~seen.exists())
-    columns = ["team_id", "sender_id", "recipient_id", "kind", "key", "local_day", "outcome"]
-    return insert(dms).from_select([*columns, "created_at"], decision).returning(c.outcome)
+    return select(team, sender, recipient, kind, key, day, outcome, created_at).where(
+        ~seen.exists()
+    )
+
+
+# What `decision` selects, in order.
+COLUMNS = (
+    "team_id",
+    "sender_id",
+    "recipient_id",
+    "kind",
+    "key",
+    "local_day",
+    "outcome",
+    "created_at",
+)
+
+
+def _admit_statement() -> Any:
+    """INSERT … SELECT of the decision, RETURNING it; nothing when the key is there."""
+    dms = cast(Table, PersonDM.__table__)
+    chosen = decision(
+        team=bindparam("team_id", type_=String()),
+        sender=bindparam("sender_id", type_=String()),
+        recipient=bindparam("recipient_id", type_=String()),
+        kind=bindparam("kind", type_=String()),
+        key=bindparam("key", type_=String()),
+        day=bindparam("day", type_=Date()),
+        created_at=bindparam("created_at", type_=UTCDateTime()),
+    )
+    return insert(dms).from_select(list(COLUMNS), chosen).returning(dms.c.outcome)
 
 
 async def _muted(session: AsyncSession, params: dict[str, Any]) -> bool:

@@ -3,36 +3,28 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
-    BindParameter,
-    Select,
     Table,
     bindparam,
     delete,
-    func,
-    literal,
-    or_,
     select,
-    true,
-    union_all,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import text as texts
 from bot.db import dialect_of
 from bot.i18n import _, format_number, ngettext
-from bot.models import Ally, Kudos, Person, Workspace
-from bot.on_driver import DIALECTS, OnDriver, among
-from bot.services import allies, dm_budget, people
+from bot.models import Kudos, Person, Workspace
+from bot.on_driver import OnDriver
+from bot.services import allies, dm_budget, kudos_rows, people
+from bot.services.kudos_rows import DM_KEY
 from bot.text import Source, TextRefused
 
 DEFAULT_TAGS = ("teamwork", "mentoring", "reliable", "helpful", "inclusive", "courage", "listening")
@@ -60,9 +52,21 @@ class ParsedKudos:
 
 
 @dataclass(frozen=True)
+class Telling:
+    """The receivers a kudos' DM goes to, each with their time zone (their day is the DM
+    budget's), and the part of its key that scopes it to the delivery at work."""
+
+    zones: Mapping[str, str]
+    key_suffix: str
+
+
+@dataclass(frozen=True)
 class GiveResult:
     kudos: list[Kudos]
     new: bool
+    # Each receiver's DM, admitted in the same transaction, by kudos row id; none for a
+    # receiver not told (not in `Telling`, or told before).
+    admissions: dict[int, dm_budget.Admission] = field(default_factory=dict)
 
 
 def tags_for(workspace: Workspace | None) -> tuple[str, ...]:
@@ -217,6 +221,7 @@ async def give(
     quiet_receivers: Collection[str] = (),
     named: Collection[str] = (),
     reason_without_named: str | None = None,
+    telling: Telling | None = None,
 ) -> GiveResult:
     """Log a kudos once per (source, receiver), within the giver's daily limit.
 
@@ -224,6 +229,7 @@ async def give(
     receive posted. Either way the row says why it is private (`private_by`).
     `named`: others the reason repeats (a +1's original giver), fenced like the receivers;
     with one of them erased since, `reason_without_named` is stored as the reason.
+    `telling`: whom to DM; each DM is admitted (dm_budget) with the row that tells it.
     """
     team_id = workspace.team_id
     # One statement locks the giver (two kudos cannot both pass the limit), each receiver's
@@ -243,7 +249,8 @@ async def give(
     midnight = local_midnight(now, giver.tz)
     # One read for the three rules: this source given before (a retry), and the giver's
     # kudos since midnight or the merge window; and whether any of them are allies.
-    found = await _GIVEN[dialect_of(session)].rows(
+    dialect = dialect_of(session)
+    found = await kudos_rows.GIVEN[dialect].rows(
         session,
         {
             "team_id": team_id,
@@ -258,10 +265,9 @@ async def give(
     for is_allied, present, receiver, at, key in found:
         allied, stored = bool(is_allied), int(present)
         if key == source_key:
-            return GiveResult(
-                kudos=await _by_source(session, team_id=team_id, source_key=source_key),
-                new=False,
-            )
+            again = await _by_source(session, team_id=team_id, source_key=source_key)
+            admissions = await _admit(session, again, telling, {}, now=now)
+            return GiveResult(kudos=again, new=False, admissions=admissions)
         if receiver is not None:
             given.append((receiver, at))
     if stored < len(set(parsed.receivers)) or (named and reason_without_named is not None):
@@ -316,7 +322,7 @@ async def give(
                 **values,
             )
         raise KudosRejected(refusal)
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "team_id": team_id,
             "giver_id": giver.user_id,
@@ -331,83 +337,71 @@ async def give(
         }
         for receiver in parsed.receivers
     ]
-    insert_one = _INSERT[dialect_of(session)]
-    inserted = [
-        Kudos(**dict(zip(_COLUMNS, values, strict=True)))
-        for row in rows
-        for values in await insert_one.rows(session, row)
-    ]
+    inserted: list[Kudos] = []
+    decided: dict[int, str | None] = {}  # the DM's outcome, admitted with its row
+    for row in rows:
+        zone = telling.zones.get(row["receiver_id"]) if telling is not None else None
+        if telling is None or zone is None or dialect != "postgresql":  # SQLite: apart
+            for written in await kudos_rows.INSERT[dialect].rows(session, row):
+                inserted.append(Kudos(**dict(zip(kudos_rows.COLUMNS, written, strict=True))))
+            continue
+        dm = {"dm_day": dm_budget.local_day(now, zone), "dm_key_suffix": telling.key_suffix}
+        for *columns, outcome in await kudos_rows.INSERT_TELLING.rows(session, {**row, **dm}):
+            inserted.append(Kudos(**dict(zip(kudos_rows.COLUMNS, columns, strict=True))))
+            decided[inserted[-1].id] = outcome
     if allied:
         await allies.record_contacts(
             session, team_id=team_id, a=giver.user_id, others=parsed.receivers, at=now
         )
     if len(inserted) < len(rows):  # another run stored some of them first
         inserted = await _by_source(session, team_id=team_id, source_key=source_key)
-    return GiveResult(kudos=inserted, new=True)
+    admissions = await _admit(session, inserted, telling, decided, now=now)
+    return GiveResult(kudos=inserted, new=True, admissions=admissions)
 
 
-def _insert_statement(insert: Any) -> OnDriver:
-    """One receiver's row; RETURNING nothing when another run stored it first."""
-    table = cast(Table, Kudos.__table__)
-    return OnDriver(
-        insert(table)
-        .on_conflict_do_nothing(index_elements=["team_id", "source_key", "receiver_id"])
-        .returning(*table.c)
-    )
-
-
-# Built once (per backend): every kudos runs these.
-_INSERT = {"postgresql": _insert_statement(pg_insert), "sqlite": _insert_statement(sqlite_insert)}
-_COLUMNS = [column.key for column in cast(Table, Kudos.__table__).c]
-
-
-def _given_statement(dialect: str) -> Select[bool, int, str, datetime, str]:
-    """The giver's recent kudos (and this source's), each row also saying whether the giver
-    and a receiver are allies; one row of NULLs with that answer when there are none."""
-    team: BindParameter[str] = bindparam("team_id")
-    giver: BindParameter[str] = bindparam("giver_id")
-    # Two look-ups, one per direction, each on its own index: one OR under the workspace is
-    # read by SQLite as every ally pair of the workspace.
-    allied = or_(
-        select(Ally.id)
-        .where(
-            Ally.team_id == team, Ally.user_id == giver, among(Ally.ally_id, "receivers", dialect)
+async def _admit(
+    session: AsyncSession,
+    rows: Sequence[Kudos],
+    telling: Telling | None,
+    decided: Mapping[int, str | None],
+    *,
+    now: datetime,
+) -> dict[int, dm_budget.Admission]:
+    """Each receiver's DM admitted: settled where its row's statement decided it, else
+    decided now (SQLite; a row another run stored, or a retry's, finds its decision)."""
+    admissions: dict[int, dm_budget.Admission] = {}
+    for row in rows:
+        zone = telling.zones.get(row.receiver_id) if telling is not None else None
+        if telling is None or zone is None or row.notified_at is not None:
+            continue
+        key = DM_KEY.format(id=row.id) + telling.key_suffix
+        ref = {"kudos": row.id}
+        if row.id in decided:
+            admissions[row.id] = await dm_budget.settle(
+                session,
+                decided[row.id],
+                team_id=row.team_id,
+                sender_id=row.giver_id,
+                recipient_id=row.receiver_id,
+                key=key,
+                ref={"kind": "kudos", **ref},
+                day=dm_budget.local_day(now, zone),
+                now=now,
+            )
+            continue
+        admissions[row.id] = await dm_budget.admit(
+            session,
+            team_id=row.team_id,
+            sender_id=row.giver_id,
+            recipient_id=row.receiver_id,
+            kind="kudos",
+            key=key,
+            ref=ref,
+            now=now,
+            recipient_tz=zone,
+            locked=True,  # give locked each receiver's budget
         )
-        .exists(),
-        select(Ally.id)
-        .where(
-            Ally.team_id == team, Ally.ally_id == giver, among(Ally.user_id, "receivers", dialect)
-        )
-        .exists(),
-    )
-    # How many of the receivers are still stored (an erase deletes the person).
-    present = (
-        select(func.count())
-        .where(Person.team_id == team, among(Person.user_id, "receivers", dialect))
-        .scalar_subquery()
-    )
-    one = select(literal(1).label("one")).subquery("one")
-    # Two index look-ups, not one OR: SQLite reads an OR inside the join's condition with the
-    # team's prefix of an index alone, every kudos of the workspace (0.4 s a kudos with a
-    # million of them; benchmarks/README.md, flat with history). A row found by both comes
-    # twice, harmlessly: a source found means a retry, answered before anything is counted.
-    columns = (Kudos.receiver_id, Kudos.created_at, Kudos.source_key)
-    recent = union_all(
-        select(*columns).where(
-            Kudos.team_id == team,
-            Kudos.giver_id == giver,
-            Kudos.created_at >= bindparam("since"),
-        ),
-        select(*columns).where(Kudos.team_id == team, Kudos.source_key == bindparam("source_key")),
-    ).subquery("recent")
-    return (
-        select(allied, present, recent.c.receiver_id, recent.c.created_at, recent.c.source_key)
-        .select_from(one)
-        .outerjoin(recent, true())
-    )
-
-
-_GIVEN = {dialect: OnDriver(_given_statement(dialect)) for dialect in DIALECTS}
+    return admissions
 
 
 def privacy_of(receiver: str, *, private: bool, quiet_receivers: Collection[str]) -> str | None:
