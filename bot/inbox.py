@@ -106,9 +106,11 @@ class Work:
         blocks: list[Block] | None = None,
         response_type: str = "ephemeral",
         replace_original: bool = False,
+        url: str | None = None,
     ) -> bool:
-        """Answer through the payload's response_url; False when there is none or it failed."""
-        url = self.body.get("response_url")
+        """Answer through `url`, else the payload's response_url; False when there is none or
+        it failed."""
+        url = url or self.body.get("response_url")
         if not url:
             return False
         guard = BEFORE_CALL.get()

@@ -5,6 +5,12 @@ kudos given to someone at the moment they erase their data stops where it was (o
 it is stored or posted). Its giver is told so, privately, in words that name nobody and say
 nothing of the erase (whether someone erased their data is theirs to tell), so that nothing
 they sent goes without an answer; sending it again records it afresh.
+
+Where it is said: through the payload's response_url (a command, a press); else through
+the one a modal's private_metadata carries from the command or press that opened it (the
+promise modal: its submission has none of its own, and the handler that would take it from
+the metadata may not have run); else privately in the channel of a message, or of the one a
+modal was opened on.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from bot import i18n
 from bot.db import unfenced
@@ -26,6 +33,33 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
+def _metadata(body: dict[str, Any]) -> dict[str, Any]:
+    """A submitted modal's private_metadata, when it is the JSON object allybot wrote."""
+    view = body.get("view")
+    if not isinstance(view, dict):
+        return {}
+    try:
+        meta = json.loads(view.get("private_metadata") or "{}")
+    except (TypeError, ValueError):
+        return {}
+    return meta if isinstance(meta, dict) else {}
+
+
+def response_url(body: dict[str, Any], *, slack_api_url: str) -> str | None:
+    """Where to answer a delivery privately through a response_url: the payload's own, else
+    one its modal's metadata carries, if it is Slack's (https) or at the Slack API's origin
+    this deployment is pointed at (`slack_api_url`, e.g. a stand-in for Slack)."""
+    if body.get("response_url"):
+        return str(body["response_url"])
+    url = _metadata(body).get("response_url")
+    if not isinstance(url, str):
+        return None
+    api = urlsplit(slack_api_url)
+    if url.startswith(("https://", f"{api.scheme}://{api.netloc}/")):
+        return url
+    return None
+
+
 def _in_channel(body: dict[str, Any]) -> tuple[str, str] | None:
     """Where to answer privately a delivery that has no response_url, and whom: a message
     in a channel ("kudos @ann for the demo"), or a modal opened on one (its metadata)."""
@@ -35,12 +69,8 @@ def _in_channel(body: dict[str, Any]) -> tuple[str, str] | None:
         if written and event.get("channel") and event.get("user"):
             return str(event["channel"]), str(event["user"])
         return None
-    view, user = body.get("view") or {}, (body.get("user") or {})
-    try:
-        meta = json.loads(view.get("private_metadata") or "{}") if isinstance(view, dict) else {}
-    except ValueError:
-        meta = {}
-    if not isinstance(meta, dict) or not isinstance(user, dict):
+    meta, user = _metadata(body), (body.get("user") or {})
+    if not isinstance(user, dict):
         return None
     if meta.get("channel") and user.get("id"):
         return str(meta["channel"]), str(user["id"])
@@ -48,11 +78,12 @@ def _in_channel(body: dict[str, Any]) -> tuple[str, str] | None:
 
 
 async def tell_erased(work: Work, language_of: Callable[[str, str], Awaitable[str]]) -> None:
-    """Answer a command, a press, a kudos written in a channel or given in a modal whose run
-    lost its delivery to an erase. A delivery another process took over is answered there:
-    nothing is said here."""
-    channel = None if work.body.get("response_url") else _in_channel(work.body)
-    if not work.body.get("response_url") and channel is None:
+    """Answer a command, a press, a promise modal (through its opener's response_url), a
+    kudos written in a channel or given in a modal whose run lost its delivery to an erase. A
+    delivery another process took over is answered there: nothing is said here."""
+    url = response_url(work.body, slack_api_url=work.clients.settings.slack_api_url)
+    channel = None if url else _in_channel(work.body)
+    if url is None and channel is None:
         return
     token = BEFORE_CALL.set(None)  # the run's own calls stay fenced off; this names nobody
     try:
@@ -67,7 +98,7 @@ async def tell_erased(work: Work, language_of: Callable[[str, str], Awaitable[st
                 "allybot couldn't finish that just now. If you don't see it done, send it again."
             )
             if channel is None:
-                await work.respond(said)
+                await work.respond(said, url=url)
             else:
                 await work.client.chat_postEphemeral(channel=channel[0], user=user_id, text=said)
     except Exception:

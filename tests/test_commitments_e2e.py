@@ -365,28 +365,30 @@ async def test_edit_modal_validates_and_saves(
     assert saved.due_at is not None and int(saved.due_at.timestamp()) == 1_900_000_000
 
 
+async def track_modal(
+    server: Server, team: Team, slack: SlackDouble, user: str, author: str, text: str
+) -> dict[str, Any]:
+    """`user` runs "Track as commitment" on `author`'s message `text`: the modal it opens."""
+    body = payloads.message_shortcut(
+        user_id=user,
+        team_id=team.team_id,
+        callback_id="track_as_commitment",
+        channel_id=team.channel_id,
+        message={"type": "message", "user": author, "ts": payloads.fresh_ts(), "text": text},
+        response_url=slack.response_url(f"shortcut-{payloads.fresh_ts()}"),
+    )
+    assert (await server.post(body))[0] == 200
+    opened = (
+        await slack.wait_for("views.open", where=lambda c: author in json.dumps(c.args.get("view")))
+    )[-1]
+    view = opened.args["view"]
+    return json.loads(view) if isinstance(view, str) else dict(view)
+
+
 async def test_track_as_commitment_shortcut_opens_a_prefilled_modal(
     server: Server, team: Team, slack: SlackDouble
 ) -> None:
     ann, bob = team.user("ann"), team.user("bob")
-    body = payloads.message_shortcut(
-        user_id=ann,
-        team_id=team.team_id,
-        callback_id="track_as_commitment",
-        channel_id=team.channel_id,
-        message={
-            "type": "message",
-            "user": bob,
-            "ts": payloads.fresh_ts(),
-            "text": "Can you send me the figures?",
-        },
-        response_url=slack.response_url("shortcut"),
-    )
-    assert (await server.post(body))[0] == 200
-    opened = (
-        await slack.wait_for("views.open", where=lambda c: bob in json.dumps(c.args.get("view")))
-    )[0]
-    view = opened.args["view"]
-    view = json.loads(view) if isinstance(view, str) else view
+    view = await track_modal(server, team, slack, ann, bob, "Can you send me the figures?")
     parties = next(b for b in view["blocks"] if b.get("block_id") == "parties")
     assert parties["element"]["initial_users"] == [bob]

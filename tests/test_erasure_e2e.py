@@ -266,6 +266,34 @@ async def runs_stopped(server: Server) -> float:
     )
 
 
+async def erase_while_slack_is_asked(
+    server: Server,
+    team: Team,
+    slack: SlackDouble,
+    db: Database,
+    body: str,
+    *,
+    asked_for: str,
+    receiver: str,
+) -> None:
+    """Post `body` while users.info answers slowly; `receiver` erases their data during the
+    call for `asked_for`; return once the run stopped (its delivery gone with them)."""
+    before = len(slack.calls_to("users.info", user=asked_for))
+    slack.delay("users.info", 1.5)
+    stopped = await runs_stopped(server)
+    try:
+        assert (await server.post(body))[0] == 200
+        await slack.wait_for("users.info", user=asked_for, count=before + 1)  # Slack is asked
+        async with db.session() as session:
+            await privacy.erase(session, team_id=team.team_id, user_id=receiver)
+        deadline = time.monotonic() + 10
+        while await runs_stopped(server) == stopped:
+            assert time.monotonic() < deadline, "the run went on after its delivery was erased"
+            await asyncio.sleep(0.05)
+    finally:
+        slack.clear_faults()
+
+
 async def _erased_while_slack_is_asked(
     server: Server,
     team: Team,
@@ -279,19 +307,9 @@ async def _erased_while_slack_is_asked(
     """`body` (naming `receiver`) arrives while users.info answers slowly; `receiver` erases
     their data during the call for `asked_for`. The erase deletes the delivery with them, so
     its run stops there: nothing stored, nobody told, `asked_for` not saved either."""
-    slack.delay("users.info", 1.5)
-    stopped = await runs_stopped(server)
-    try:
-        assert (await server.post(body))[0] == 200
-        await slack.wait_for("users.info", user=asked_for)  # the receiver was read; Slack is asked
-        async with db.session() as session:
-            await privacy.erase(session, team_id=team.team_id, user_id=receiver)
-        deadline = time.monotonic() + 10
-        while await runs_stopped(server) == stopped:
-            assert time.monotonic() < deadline, "the run went on after its delivery was erased"
-            await asyncio.sleep(0.05)
-    finally:
-        slack.clear_faults()
+    await erase_while_slack_is_asked(
+        server, team, slack, db, body, asked_for=asked_for, receiver=receiver
+    )
     rows = await dump(db)
     assert found(rows, [receiver, asked_for]) == [], "the run wrote after the erase"
     for method in ("chat.postMessage", "chat.postEphemeral", "response_url"):

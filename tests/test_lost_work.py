@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -13,10 +13,15 @@ from sqlalchemy import update
 
 from bot.db import Database
 from bot.inbox import Fresh
-from bot.models import Inbound
+from bot.models import Inbound, Person
 from bot.services import inbound, privacy
-from tests.helpers import new_id, running_bot
+from handlers.lost_work import response_url
+from tests import payloads
+from tests.conftest import Server, Team
+from tests.helpers import new_id, running_bot, settled
 from tests.slack_double import SlackDouble
+from tests.test_commitments_e2e import edit_modal, track_modal
+from tests.test_erasure_e2e import erase_while_slack_is_asked
 from tests.test_lease_fence import _Erasable, _record, _Stallable, erasing, run_meddled
 
 
@@ -176,3 +181,128 @@ async def test_a_modal_kudos_erased_mid_way_is_answered_in_the_channel_it_was_op
     await run_meddled(database_url, slack, _Erasable(bob, team), erasing(team, bob), **meddled)
     (said,) = slack.calls_to("chat.postEphemeral", channel=channel)
     assert said.args["user"] == ann and "couldn't finish that" in said.args["text"]
+
+
+async def test_a_promise_modal_erased_before_its_handler_is_answered_through_its_metadata(
+    server: Server, team: Team, slack: SlackDouble, db: Database
+) -> None:
+    """The promise modal (Edit on `/commit`'s reply) keeps the reply's response_url only in
+    its private_metadata; its submission has none of its own. bob, the party, erases his data
+    while the run asks Slack for ann's profile, before the handler reads the metadata: ann
+    still hears, once, through that response_url, that it did not go through."""
+    ann, bob = team.user("ann"), team.user("bob")
+    view = await edit_modal(
+        server, team, slack, ann, bob, f"send the plan to <@{bob}> by 2030-01-01"
+    )
+    await _submitted_while_erased(server, team, slack, db, view, ann=ann, bob=bob)
+
+
+async def test_a_tracked_message_erased_before_its_handler_is_answered_through_its_metadata(
+    server: Server, team: Team, slack: SlackDouble, db: Database
+) -> None:
+    """The same for the promise modal the "Track as commitment" shortcut opens: it keeps
+    the shortcut's response_url in its metadata."""
+    ann, bob = team.user("ann"), team.user("bob")
+    view = await track_modal(server, team, slack, ann, bob, "Can you send the figures?")
+    await _submitted_while_erased(server, team, slack, db, view, ann=ann, bob=bob)
+
+
+async def _submitted_while_erased(
+    server: Server,
+    team: Team,
+    slack: SlackDouble,
+    db: Database,
+    view: dict[str, Any],
+    *,
+    ann: str,
+    bob: str,
+) -> None:
+    """ann submits the promise modal `view` naming bob, who erases his data while the run
+    asks Slack for ann's profile (before the handler): she is answered once, through the
+    response_url in the modal's metadata, in words naming nobody."""
+    url = json.loads(view["private_metadata"])["response_url"]
+    key = url.rsplit("/", 1)[1]
+    assert slack.calls_to("response_url", _key=key) == []
+    async with db.session() as session:  # her profile is stale: the run asks Slack for it
+        await session.execute(
+            update(Person)
+            .where(Person.team_id == team.team_id, Person.user_id == ann)
+            .values(profile_refreshed_at=datetime.now(UTC) - timedelta(days=2))
+        )
+    named = _naming(slack, bob)
+    submission = payloads.view_submission(
+        user_id=ann,
+        team_id=team.team_id,
+        callback_id="commit_modal",
+        private_metadata=view["private_metadata"],
+        state_values={
+            "what": {"what": {"type": "plain_text_input", "value": "send the revised plan"}},
+            "due": {"due": {"type": "datetimepicker", "selected_date_time": 1_900_000_000}},
+            "parties": {"parties": {"type": "multi_users_select", "selected_users": [bob]}},
+            "tell": {"tell": {"type": "checkboxes", "selected_options": []}},
+        },
+    )
+    await erase_while_slack_is_asked(
+        server, team, slack, db, submission, asked_for=ann, receiver=bob
+    )
+    await slack.wait_for("response_url", _key=key)
+    await settled(db, team.team_id)
+    (said,) = slack.calls_to("response_url", _key=key)
+    assert said.args["response_type"] == "ephemeral"
+    assert "couldn't finish that" in said.args["text"]
+    assert bob not in str(said.args) and ann not in str(said.args)
+    assert _naming(slack, bob) == named, "something of the erased run named bob"
+
+
+def _naming(slack: SlackDouble, user_id: str) -> int:
+    """How many messages allybot sent that name `user_id`."""
+    methods = ("chat.postMessage", "chat.postEphemeral", "chat.update", "response_url")
+    return sum(user_id in str(c.args) for m in methods for c in slack.calls_to(m))
+
+
+HOOK = "https://hooks.slack.com/commands/T1/1/abc"
+API = "https://slack.com/api/"
+
+
+def _submitted(metadata: Any) -> dict[str, Any]:
+    return {"type": "view_submission", "user": {"id": "U1"}, "view": {"private_metadata": metadata}}
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        json.dumps({"response_url": "http://evil.example/x"}),
+        json.dumps({"response_url": "evil.example/x"}),
+        json.dumps({"response_url": 42}),
+        json.dumps({"response_url": ["https://hooks.slack.com/x"]}),
+        json.dumps(["https://hooks.slack.com/x"]),
+        json.dumps("https://hooks.slack.com/x"),
+        "https://hooks.slack.com/x",
+        "{not json",
+        7,
+        None,
+    ],
+)
+def test_a_response_url_in_a_modals_metadata_that_is_not_slacks_is_ignored(
+    metadata: Any,
+) -> None:
+    assert response_url(_submitted(metadata), slack_api_url=API) is None
+
+
+def test_a_response_url_is_the_payloads_own_else_slacks_from_the_metadata() -> None:
+    meta = json.dumps({"response_url": HOOK, "from": "commit_edit"})
+    assert response_url(_submitted(meta), slack_api_url=API) == HOOK
+    own = {**_submitted(meta), "response_url": "https://hooks.slack.com/own"}
+    assert response_url(own, slack_api_url=API) == "https://hooks.slack.com/own"
+    assert response_url({"view": "not a view"}, slack_api_url=API) is None
+
+
+def test_a_response_url_at_the_slack_api_origin_is_taken_even_without_https() -> None:
+    """A deployment pointed at a stand-in for Slack (SLACK_API_URL over http) gets its
+    response_urls from there; another host, port or a user-info trick is not it."""
+    api = "http://127.0.0.1:4000/api/"
+    ok = "http://127.0.0.1:4000/response/k"
+    assert response_url(_submitted(json.dumps({"response_url": ok})), slack_api_url=api) == ok
+    for other in ("http://127.0.0.1:40001/r", "http://127.0.0.1:4000@evil.example/r"):
+        body = _submitted(json.dumps({"response_url": other}))
+        assert response_url(body, slack_api_url=api) is None
