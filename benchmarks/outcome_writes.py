@@ -35,7 +35,7 @@ from bot.db import Database  # noqa: E402
 from bot.migrate import upgrade  # noqa: E402
 from bot.models import Kudos, Workspace  # noqa: E402
 from bot.services import inbound, people  # noqa: E402
-from bot.services.kudos import Marks  # noqa: E402
+from bot.services.kudos_rows import Marks  # noqa: E402
 from tests.databases import scratch_postgres  # noqa: E402
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"

@@ -23,7 +23,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, CursorResult, Engine
 from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.orm import QueryableAttribute, class_mapper, make_transient_to_detached
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement, ColumnElement, Executable
@@ -73,6 +73,23 @@ class OnDriver:
             await driver.run(driver.connection.executemany, sql, many)
             return []
         return await driver.run(driver.connection.fetchmany, sql, many)
+
+    async def alone(
+        self, conn: AsyncConnection, params: Mapping[str, Any]
+    ) -> list[tuple[Any, ...]]:
+        """The statement's rows, run on its own on a connection in autocommit
+        (Database.one_statement: atomic by itself, without BEGIN or COMMIT)."""
+        raw = await conn.get_raw_connection()
+        adapter: Any = raw.dbapi_connection
+        if conn.dialect.name != "postgresql" or adapter.isolation_level != "autocommit":
+            return [tuple(row) for row in await conn.execute(self.statement, dict(params))]
+        driver = _Driver(adapter._connection, conn.sync_engine)
+        sql, args = self.bound(driver.dialect, params)
+        if driver.engine.dispatch.before_cursor_execute:
+            driver.engine.dispatch.before_cursor_execute(
+                conn.sync_connection, None, sql, args, None, False
+            )
+        return await driver.run(driver.connection.fetch, sql, *args)
 
     def _one_at_a_time(self, dialect: Dialect) -> bool:
         """An UPDATE … RETURNING the dialect runs for one row of parameters at a time only

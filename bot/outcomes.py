@@ -2,6 +2,10 @@
 same moment are marked done, with what each did (its outcome steps, e.g. "the post went
 out"), in one transaction instead of one each.
 
+On PostgreSQL a batch whose steps are all of one kind that can ride in the statement marking
+the deliveries done (`FinishesWith`, a kudos' marks) is that one statement, on a connection
+in autocommit: one trip for the batch instead of BEGIN, two statements and COMMIT.
+
 A delivery whose outcome is still queued when the process dies is resumed by another pass
 (its lease runs out), which looks in Slack for what it finds unmarked before posting: the
 window is one batch long, the guarantee the same as a crash a moment before the commit.
@@ -15,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
 
 from sqlalchemy import Executable
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from bot.db import Database
 from bot.group_commit import GroupCommit
@@ -31,6 +35,18 @@ class Combinable(Protocol):
     def combined(cls, steps: Sequence[Any]) -> Combinable: ...
 
     async def __call__(self, session: AsyncSession) -> None: ...
+
+
+@runtime_checkable
+class FinishesWith(Protocol):
+    """An outcome step that marks the deliveries done itself, with its own writes, in one
+    statement (PostgreSQL): `finish_with` returns the (id, claim version) pairs marked, as
+    `inbound.finish_many` does, and writes only the steps of those."""
+
+    @classmethod
+    async def finish_with(
+        cls, conn: AsyncConnection, ending: Sequence[tuple[int, int, Sequence[Any]]], now: datetime
+    ) -> set[tuple[int, int]]: ...
 
 
 OutcomeStep = Executable | Callable[[AsyncSession], Awaitable[None]]
@@ -73,8 +89,26 @@ class Outcomes:
         return await self._commits.submit(_Outcome(inbound_id, attempt, steps))
 
     async def _write(self, batch: Sequence[_Outcome]) -> list[bool]:
+        kinds = {type(step) for outcome in batch for step in outcome.steps}
+        kind: Any = next(iter(kinds), None)
+        if self.db.dialect == "postgresql" and (
+            not kinds or (len(kinds) == 1 and issubclass(kind, FinishesWith))
+        ):
+            return await self._in_one_statement(batch, kind)
         async with self.db.session() as session:
             return await _finish(session, batch)
+
+    async def _in_one_statement(self, batch: Sequence[_Outcome], kind: Any) -> list[bool]:
+        """The batch as one statement in autocommit: the deliveries marked done, with the
+        steps of those still held when `kind` (a FinishesWith) writes them."""
+        held, now = [(o.inbound_id, o.attempt) for o in batch], datetime.now(UTC)
+        async with self.db.one_statement() as conn:
+            if kind is None:  # nothing but the deliveries to mark done
+                mine = await inbound.finish_alone(conn, held=held, now=now)
+            else:
+                ending = [(o.inbound_id, o.attempt, o.steps) for o in batch]
+                mine = await kind.finish_with(conn, ending, now)
+        return [pair in mine for pair in held]
 
     async def close(self) -> None:
         await self._commits.close()

@@ -24,7 +24,7 @@ from bot.db import Session
 from bot.i18n import _
 from bot.inbox import Work
 from bot.models import Kudos, Workspace
-from bot.services import kudos, people
+from bot.services import kudos, kudos_rows, people
 from bot.services.dm_budget import Admission
 from bot.services.kudos import GiveResult, KudosRejected, ParsedKudos
 from bot.slack import slack_error
@@ -110,7 +110,7 @@ async def give_and_announce(
                 work.people.update(found)
                 given = await _give(session, work, giver_id, parsed, where)
     result = given
-    marks = kudos.Marks()
+    marks = kudos_rows.Marks()
     work.on_outcome.append(marks)
     posted = [k for k in result.kudos if k.private_by is None]
     if public and posted:
@@ -254,7 +254,7 @@ async def _announce(
     rows: list[Kudos],
     *,
     channel_id: str | None,
-    marks: kudos.Marks,
+    marks: kudos_rows.Marks,
 ) -> None:
     first = rows[0]
     if first.announced_at is not None:
@@ -310,7 +310,7 @@ async def _notify_receivers(
     result: GiveResult,
     admissions: dict[int, Admission],
     *,
-    marks: kudos.Marks,
+    marks: kudos_rows.Marks,
 ) -> None:
     """A DM to each receiver admitted with the kudos (`_give`)."""
     admitted: dict[str, Admission] = {}

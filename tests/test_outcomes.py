@@ -8,7 +8,8 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+import pytest
+from sqlalchemy import event, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Database
@@ -16,7 +17,7 @@ from bot.models import Inbound, Kudos
 from bot.outcomes import Outcomes
 from bot.recorder import Recorder
 from bot.services import inbound
-from bot.services.kudos import Marks
+from bot.services.kudos_rows import Marks
 from tests.helpers import a_kudos, new_id
 
 
@@ -195,3 +196,69 @@ async def test_a_stale_run_and_the_run_that_took_over_in_one_batch_only_the_owne
     assert (await _state(db, [delivery]))[delivery][:2] == ("done", 2)
     told = await _notified(db, team)
     assert told[owner_kudos] is not None and told[stale_kudos] is None
+
+
+async def test_a_mark_writes_only_what_it_marks(db: Database) -> None:
+    """One delivery told a receiver of a kudos whose post an earlier one made, another made
+    a post and told nobody: neither clears what the other wrote."""
+    team = new_id("T")
+    first, second = await _deliveries(db, team, 2)
+    posted_before, told_later = await _kudos(db, team, 2)
+    async with db.session() as session:
+        await session.execute(
+            update(Kudos).where(Kudos.id == posted_before).values(post_ts="1700000000.000001")
+        )
+    now = datetime.now(UTC)
+    posting = Marks()
+    posting.announced[told_later] = ("C1", "1700000000.000002", now)
+    assert await _end_together(db, (first, 1, _told(posted_before)), (second, 1, posting)) == [
+        True,
+        True,
+    ]
+    async with db.session() as session:
+        found = await session.execute(
+            select(Kudos.id, Kudos.post_channel_id, Kudos.post_ts, Kudos.notified_at).where(
+                Kudos.team_id == team
+            )
+        )
+        rows = {i: (c, ts, told is not None) for i, c, ts, told in found}
+    assert rows[posted_before] == (None, "1700000000.000001", True)
+    assert rows[told_later] == ("C1", "1700000000.000002", False)
+
+
+async def test_on_postgresql_a_batch_of_marks_is_one_statement_without_a_transaction(
+    db: Database, monkeypatch: Any
+) -> None:
+    """No BEGIN, no COMMIT: the deliveries marked done and their marks written by one
+    statement, atomic on its own; a batch with no steps too."""
+    if db.dialect != "postgresql":
+        pytest.skip("SQLite writes a batch in a transaction of its own, one trip to its thread")
+    team = new_id("T")
+    deliveries = await _deliveries(db, team, 3)
+    (kudos_id,) = await _kudos(db, team, 1)
+    sent: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        sent.append(statement)
+
+    def no_session() -> Any:
+        raise AssertionError("a transaction was opened")
+
+    monkeypatch.setattr(db, "session", no_session)
+    event.listen(db.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        assert await _end_together(db, (deliveries[0], 1, _told(kudos_id))) == [True]
+        outcomes = Outcomes(db)
+        try:
+            assert await asyncio.gather(
+                *(outcomes.done(d, attempt=1, steps=[]) for d in deliveries[1:])
+            ) == [True, True]
+        finally:
+            await outcomes.close()
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", count)
+    assert len(sent) <= 3 and all("UPDATE inbound" in s for s in sent), sent
+    assert "UPDATE kudos" in sent[0]
+    monkeypatch.undo()
+    assert {s for s, _, _ in (await _state(db, deliveries)).values()} == {"done"}
+    assert (await _notified(db, team))[kudos_id] is not None

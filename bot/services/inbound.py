@@ -13,6 +13,7 @@ from sqlalchemy import (
     Integer,
     Table,
     Text,
+    Update,
     bindparam,
     case,
     cast,
@@ -236,7 +237,10 @@ _STILL_HELD_PG = (
 _STILL_HELD = {"sqlite": _STILL_HELD_SQLITE, "postgresql": _STILL_HELD_PG}
 
 
-def _held(session: AsyncSession, pairs: list[tuple[int, int]]) -> dict[str, Any]:
+def held_params(
+    session: AsyncSession | AsyncConnection, pairs: list[tuple[int, int]]
+) -> dict[str, Any]:
+    """The parameters naming the (id, claim version) pairs held, as `_STILL_HELD` reads them."""
     ids = [inbound_id for inbound_id, _ in pairs]
     if dialect_of(session) == "postgresql":
         return {"ids": ids, "versions": [version for _, version in pairs]}
@@ -257,7 +261,7 @@ async def renew(session: AsyncSession, *, held: dict[int, int], now: datetime) -
     renewed: set[int] = set()
     for start in range(0, len(items), RENEW_CHUNK):
         found = await _RENEW[dialect_of(session)].rows(
-            session, {**_held(session, items[start : start + RENEW_CHUNK]), "until": until}
+            session, {**held_params(session, items[start : start + RENEW_CHUNK]), "until": until}
         )
         renewed.update(inbound_id for (inbound_id,) in found)
     return renewed
@@ -286,7 +290,7 @@ async def payloads_of(
     in one statement; one missing is no longer this claim's (taken over, or erased)."""
     if not held:
         return {}
-    found = await session.execute(_PAYLOADS[dialect_of(session)], _held(session, held))
+    found = await session.execute(_PAYLOADS[dialect_of(session)], held_params(session, held))
     return {inbound_id: payload for inbound_id, payload in found if payload is not None}
 
 
@@ -386,20 +390,37 @@ async def finish_many(
     One missing was taken over by another run (its lease ran out meanwhile): that one owns it."""
     if not held:
         return set()
-    found = await _FINISH[dialect_of(session)].rows(session, {**_held(session, held), "now": now})
+    found = await _FINISH[dialect_of(session)].rows(
+        session, {**held_params(session, held), "now": now}
+    )
     return {(inbound_id, version) for inbound_id, version in found}
 
 
-# Core on the table, not the ORM's bulk UPDATE: every kudos ends with it (bot/outcomes.py).
-_FINISH = {
-    dialect: OnDriver(
+async def finish_alone(
+    conn: AsyncConnection, *, held: list[tuple[int, int]], now: datetime
+) -> set[tuple[int, int]]:
+    """`finish_many` as one statement on a connection in autocommit (PostgreSQL's
+    Database.one_statement): no BEGIN or COMMIT, one trip."""
+    if not held:
+        return set()
+    found = await _FINISH[dialect_of(conn)].alone(conn, {**held_params(conn, held), "now": now})
+    return {(inbound_id, version) for inbound_id, version in found}
+
+
+def finishing(dialect: str) -> Update:
+    """The UPDATE of `finish_many` (parameters `ids` and `versions` on PostgreSQL, `ids`
+    and `pairs` on SQLite, and `now`), RETURNING the (id, version) pairs it marked; on
+    PostgreSQL also a step of a statement that writes an outcome with it (bot/outcomes.py)."""
+    return (
         update(_INBOUND)
-        .where(*still_held)
+        .where(*_STILL_HELD[dialect])
         .values(status="done", payload=None, finished_at=bindparam("now"), error=None)
         .returning(_INBOUND.c.id, _INBOUND.c.attempts)
     )
-    for dialect, still_held in _STILL_HELD.items()
-}
+
+
+# Core on the table, not the ORM's bulk UPDATE: every kudos ends with it (bot/outcomes.py).
+_FINISH = {dialect: OnDriver(finishing(dialect)) for dialect in _STILL_HELD}
 
 
 async def fail(

@@ -6,11 +6,10 @@ import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
-from typing import Any, cast
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
-    Table,
     bindparam,
     delete,
     select,
@@ -22,7 +21,6 @@ from bot import text as texts
 from bot.db import dialect_of
 from bot.i18n import _, format_number, ngettext
 from bot.models import Kudos, Person, Workspace
-from bot.on_driver import OnDriver
 from bot.services import allies, dm_budget, kudos_rows, people
 from bot.services.kudos_rows import DM_KEY
 from bot.text import Source, TextRefused
@@ -526,61 +524,3 @@ async def mark_announced(
         .where(Kudos.team_id == team_id, Kudos.source_key == source_key, which)
         .values(post_channel_id=channel_id, post_ts=ts, announced_at=now)
     )
-
-
-@dataclass
-class Marks:
-    """What one delivery did for its kudos rows (the post went out, the receiver was told),
-    saved with the delivery's outcome, done or failed, so a retry repeats neither (and one
-    after a crash first looks in Slack for what it finds unmarked). One UPDATE per row
-    whatever the number of steps."""
-
-    announced: dict[int, tuple[str | None, str | None, datetime]] = field(default_factory=dict)
-    notified: dict[int, datetime] = field(default_factory=dict)
-
-    def announce(
-        self, rows: Sequence[Kudos], *, channel_id: str | None, ts: str | None, now: datetime
-    ) -> None:
-        for row in rows:
-            self.announced[row.id] = (channel_id, ts, now)
-
-    def notify(self, row: Kudos, *, now: datetime) -> None:
-        self.notified[row.id] = now
-
-    @classmethod
-    def combined(cls, many: Sequence[Marks]) -> Marks:
-        """Many deliveries' marks as one (bot.outcomes commits them together)."""
-        merged = cls()
-        for marks in many:
-            merged.announced.update(marks.announced)
-            merged.notified.update(marks.notified)
-        return merged
-
-    async def __call__(self, session: AsyncSession) -> None:
-        await self.save(session)
-
-    async def save(self, session: AsyncSession) -> None:
-        both: list[dict[str, Any]] = []
-        posted: list[dict[str, Any]] = []
-        told: list[dict[str, Any]] = []
-        for kid in dict.fromkeys([*self.announced, *self.notified]):
-            params: dict[str, Any] = {"kid": kid}
-            if kid in self.announced:
-                params["pc"], params["pt"], params["aa"] = self.announced[kid]
-            if kid in self.notified:
-                params["na"] = self.notified[kid]
-            (both if len(params) == 5 else posted if "aa" in params else told).append(params)
-        for statement, rows in ((_MARK_BOTH, both), (_MARK_POSTED, posted), (_MARK_TOLD, told)):
-            if rows:
-                await statement.many(session, rows)
-
-
-def _mark(**values: Any) -> OnDriver:
-    kudos = cast(Table, Kudos.__table__)
-    return OnDriver(update(kudos).where(kudos.c.id == bindparam("kid")).values(**values))
-
-
-_POSTED: dict[str, Any] = {"post_channel_id": bindparam("pc"), "post_ts": bindparam("pt")}
-_MARK_BOTH = _mark(**_POSTED, announced_at=bindparam("aa"), notified_at=bindparam("na"))
-_MARK_POSTED = _mark(**_POSTED, announced_at=bindparam("aa"))
-_MARK_TOLD = _mark(notified_at=bindparam("na"))
