@@ -25,6 +25,7 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
@@ -46,6 +47,13 @@ async def measure(database: str, n: int) -> float:
             at = datetime.now(UTC)
             async with db.session() as session:
                 await people.ensure_workspace(session, team_id="T1")
+                # The receivers are people allybot knows (a kudos to someone not stored
+                # stores nothing: they erased their data since the kudos was read).
+                receivers = [
+                    people.Profile(f"UR{r:03d}", f"r{r}", "UTC", False, False, False, False)
+                    for r in range(50)
+                ]
+                await people.save_profiles(session, team_id="T1", profiles=receivers, now=at)
             async with db.session() as session:
                 workspace = await session.get(Workspace, "T1")
             assert workspace is not None
@@ -54,17 +62,23 @@ async def measure(database: str, n: int) -> float:
                 giver = Person(team_id="T1", user_id=f"UG{i:06d}", tz="Europe/Madrid")
                 receiver = f"UR{i % 50:03d}"
                 parsed = kudos.ParsedKudos(receivers=(receiver,), reason="thanks", tags=("team",))
+                common: dict[str, Any] = {
+                    "workspace": workspace,
+                    "giver": giver,
+                    "parsed": parsed,
+                    "channel_id": "C1",
+                    "source": "command",
+                    "source_key": f"command:/kudos:{i}",
+                    "now": at,
+                }
                 async with db.session() as session:
-                    given = await kudos.give(
-                        session,
-                        workspace=workspace,
-                        giver=giver,
-                        parsed=parsed,
-                        channel_id="C1",
-                        source="command",
-                        source_key=f"command:/kudos:{i}",
-                        now=at,
-                    )
+                    if hasattr(kudos, "Telling"):  # the DM admitted by the give itself
+                        telling = kudos.Telling(zones={receiver: "UTC"}, key_suffix="")
+                        given = await kudos.give(session, telling=telling, **common)
+                        assert len(given.admissions) == 1, "stored, and its DM admitted"
+                        return
+                    given = await kudos.give(session, **common)  # a checkout from before
+                    assert len(given.kudos) == 1, "stored"
                     await dm_budget.admit(
                         session,
                         team_id="T1",
