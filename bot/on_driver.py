@@ -1,16 +1,18 @@
-"""The statements every kudos runs, sent to PostgreSQL's driver (asyncpg) itself, in the
-session's transaction.
+"""The statements every kudos runs, sent to the driver itself (asyncpg; on SQLite allybot's
+one-trip aiosqlite connection, bot.sqlite_driver), in the session's transaction.
 
 Through SQLAlchemy's session a statement costs 0.1 to 0.4 ms of CPU beyond the driver's own
-(building the execution context, processing parameters and results, the ORM's bulk paths):
-more than the round trip to the database (benchmarks/README.md, "statements on the driver").
-The statement stays a SQLAlchemy construct, compiled once per dialect; only its execution
-skips the layers. SQLite, in-process, runs it through the session as before. Listeners of
+(building the execution context, processing parameters and results, the ORM's bulk paths,
+and on SQLite the hand-overs between SQLAlchemy's greenlet and the event loop): more than the
+round trip to the database (benchmarks/README.md, "statements on the driver"). The
+statement stays a SQLAlchemy construct, compiled once per dialect, its values bound and its
+results read by its types' own processors; only its execution skips the layers. Listeners of
 the engine's `before_cursor_execute` (statement counts, plan checks) still see it.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -30,6 +32,7 @@ from sqlalchemy.sql.expression import ClauseElement, ColumnElement, Executable
 from sqlalchemy.util import await_
 
 from bot.db import dialect_of
+from bot.sqlite_driver import OneTripConnection
 
 
 class OnDriver:
@@ -39,8 +42,8 @@ class OnDriver:
 
     def __init__(self, statement: Executable) -> None:
         self.statement = statement
-        # Compiled once per set of parameter names, with each one's bind processor.
-        self._compiled: dict[tuple[str, ...], tuple[SQLCompiler, _Processors]] = {}
+        # Compiled once per backend and set of parameter names (_Built).
+        self._compiled: dict[tuple[str, tuple[str, ...]], _Built] = {}
 
     async def rows(self, session: AsyncSession, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """The statement's rows (or RETURNING rows) as tuples, in the session's transaction."""
@@ -49,7 +52,8 @@ class OnDriver:
             return [tuple(row) for row in await session.execute(self.statement, dict(params))]
         sql, args = self.bound(driver.dialect, params)
         await driver.notify(session, sql, args, many=False)
-        return await driver.run(driver.connection.fetch, sql, *args)
+        found = await driver.fetch(sql, args)
+        return self._built(driver.dialect, params).read(found)
 
     async def many(
         self, session: AsyncSession, rows: Sequence[Mapping[str, Any]]
@@ -60,19 +64,23 @@ class OnDriver:
         if not rows:
             return []
         driver = await _driver(session)
+        built = self._built(driver.dialect, rows[0]) if driver is not None else None
+        returning = built is not None and built.compiled.effective_returning
+        if driver is not None and returning and not driver.returns_many:
+            driver = built = None  # SQLAlchemy's way (SQLite: one INSERT of many VALUES)
         if driver is None and self._one_at_a_time(session.get_bind().dialect):
             return [row for params in rows for row in await self.rows(session, params)]
-        if driver is None:
+        if driver is None or built is None:
             result = await session.execute(self.statement, [dict(params) for params in rows])
             returns = cast(CursorResult[Any], result).returns_rows
             return [tuple(row) for row in result] if returns else []
         bound = [self.bound(driver.dialect, params) for params in rows]
         sql, many = bound[0][0], [args for _, args in bound]
         await driver.notify(session, sql, many, many=True)
-        if not self._compiled[tuple(sorted(rows[0]))][0].effective_returning:
-            await driver.run(driver.connection.executemany, sql, many)
+        if not built.compiled.effective_returning:
+            await driver.execute_many(sql, many)
             return []
-        return await driver.run(driver.connection.fetchmany, sql, many)
+        return built.read(await driver.fetch_many(sql, many))
 
     async def alone(
         self, conn: AsyncConnection, params: Mapping[str, Any]
@@ -89,7 +97,7 @@ class OnDriver:
             driver.engine.dispatch.before_cursor_execute(
                 conn.sync_connection, None, sql, args, None, False
             )
-        return await driver.run(driver.connection.fetch, sql, *args)
+        return await driver.fetch(sql, args)
 
     def _one_at_a_time(self, dialect: Dialect) -> bool:
         """An UPDATE … RETURNING the dialect runs for one row of parameters at a time only
@@ -104,16 +112,8 @@ class OnDriver:
     def bound(self, dialect: Dialect, params: Mapping[str, Any]) -> tuple[str, list[Any]]:
         """The SQL for these parameters (a list given to an IN is spread out, as SQLAlchemy
         does) and the values in order, each through its type's bind processor."""
-        names = tuple(sorted(params))  # an INSERT's columns are the parameters given
-        found = self._compiled.get(names)
-        if found is None:
-            built = cast(ClauseElement, self.statement).compile(dialect=dialect, column_keys=names)
-            assert isinstance(built, SQLCompiler)
-            if built.insert_prefetch or built.update_prefetch:  # computed by SQLAlchemy's run
-                missing = [c.key for c in (*built.insert_prefetch, *built.update_prefetch)]
-                raise ValueError(f"give these columns' values in the statement: {missing}")
-            found = self._compiled[names] = (built, _processors(built, dialect))
-        compiled, processors = found
+        built = self._built(dialect, params)
+        compiled, processors = built.compiled, built.processors
         if compiled.post_compile_params or compiled.literal_execute_params:
             return _expanded(compiled, processors, params)
         # Nothing spread out (lists go as arrays, `among`): the SQL as compiled and the values
@@ -123,6 +123,39 @@ class OnDriver:
         return compiled.string, [
             processors[name](values[name]) if name in processors else values[name]
             for name in compiled.positiontup or ()
+        ]
+
+    def _built(self, dialect: Dialect, params: Mapping[str, Any]) -> _Built:
+        names = tuple(sorted(params))  # an INSERT's columns are the parameters given
+        found = self._compiled.get((dialect.name, names))
+        if found is None:
+            built = cast(ClauseElement, self.statement).compile(dialect=dialect, column_keys=names)
+            assert isinstance(built, SQLCompiler)
+            if built.insert_prefetch or built.update_prefetch:  # computed by SQLAlchemy's run
+                missing = [c.key for c in (*built.insert_prefetch, *built.update_prefetch)]
+                raise ValueError(f"give these columns' values in the statement: {missing}")
+            found = _Built(built, _processors(built, dialect), _readers(built, dialect))
+            self._compiled[(dialect.name, names)] = found
+        return found
+
+
+@dataclass(frozen=True)
+class _Built:
+    """A statement compiled for a backend and set of parameter names: each parameter's bind
+    processor, and where the driver hands back raw values (SQLite's text dates and JSON),
+    each result column's processor (none on PostgreSQL: asyncpg decodes them itself)."""
+
+    compiled: SQLCompiler
+    processors: _Processors
+    readers: tuple[Callable[[Any], Any] | None, ...] | None
+
+    def read(self, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        if self.readers is None:
+            return rows
+        readers = self.readers
+        return [
+            tuple(v if r is None or v is None else r(v) for r, v in zip(readers, row, strict=True))
+            for row in rows
         ]
 
 
@@ -186,7 +219,7 @@ def run_script_now(connection: Connection, script: str) -> None:
         driver = adapter._connection
         if adapter._transaction is None:
             raise RuntimeError("a script runs in a transaction")
-        await_(_Driver(driver, connection.engine).run(driver.execute, script))
+        await_(_Driver(driver, connection.engine)._run(driver.execute, script))
     except BaseException as exc:
         if _lost(adapter, exc):
             connection.invalidate(exc)
@@ -203,10 +236,25 @@ def _processors(compiled: SQLCompiler, dialect: Dialect) -> _Processors:
     return found
 
 
+def _readers(
+    compiled: SQLCompiler, dialect: Dialect
+) -> tuple[Callable[[Any], Any] | None, ...] | None:
+    """Each result column's processor on SQLite; None where there is nothing to do."""
+    if dialect.name != "sqlite":
+        return None
+    readers = tuple(
+        entry[3]._cached_result_processor(dialect, None) for entry in compiled._result_columns
+    )
+    return readers if any(r is not None for r in readers) else None
+
+
 @dataclass(frozen=True)
 class _Driver:
+    """asyncpg's connection, in the session's transaction (or in autocommit: `alone`)."""
+
     connection: Any  # asyncpg's
     engine: Engine
+    returns_many = True  # an executemany with RETURNING gives its rows
 
     @property
     def dialect(self) -> Dialect:
@@ -218,7 +266,16 @@ class _Driver:
             connection = (await session.connection()).sync_connection
             self.engine.dispatch.before_cursor_execute(connection, None, sql, args, None, many)
 
-    async def run(self, method: Any, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+    async def fetch(self, sql: str, args: list[Any]) -> list[tuple[Any, ...]]:
+        return await self._run(self.connection.fetch, sql, *args)
+
+    async def execute_many(self, sql: str, many: list[list[Any]]) -> None:
+        await self._run(self.connection.executemany, sql, many)
+
+    async def fetch_many(self, sql: str, many: list[list[Any]]) -> list[tuple[Any, ...]]:
+        return await self._run(self.connection.fetchmany, sql, many)
+
+    async def _run(self, method: Any, sql: str, *args: Any) -> list[tuple[Any, ...]]:
         """A driver call, its rows as tuples; a database error raised as SQLAlchemy raises
         it through the session: logs show the statement, never its parameters."""
         try:
@@ -228,6 +285,40 @@ class _Driver:
         if not isinstance(records, list):  # a command's status (execute, executemany)
             return []
         return [tuple(record) for record in records]
+
+
+@dataclass(frozen=True)
+class _SQLiteDriver(_Driver):
+    """allybot's aiosqlite connection (bot.sqlite_driver) in the session's transaction: a
+    statement, and what is pending for it (the BEGIN IMMEDIATE, the delivery's check), in
+    one trip to its thread."""
+
+    connection: OneTripConnection
+    returns_many = False  # sqlite3's executemany gives no rows
+
+    async def fetch(self, sql: str, args: list[Any]) -> list[tuple[Any, ...]]:
+        try:
+            ran = await self.connection.run(sql, tuple(args), many=False)
+        except sqlite3.Error as exc:
+            raise _sqlite_error(exc, sql) from exc
+        return ran[1]
+
+    async def execute_many(self, sql: str, many: list[list[Any]]) -> None:
+        try:
+            await self.connection.run(sql, [tuple(args) for args in many], many=True)
+        except sqlite3.Error as exc:
+            raise _sqlite_error(exc, sql) from exc
+
+    async def fetch_many(self, sql: str, many: list[list[Any]]) -> list[tuple[Any, ...]]:
+        raise NotImplementedError("SQLite: one statement at a time (returns_many)")
+
+
+def _sqlite_error(exc: sqlite3.Error, sql: str) -> DBAPIError:
+    """sqlite3's error as SQLAlchemy raises it through the session (IntegrityError,
+    OperationalError, …), without the parameters."""
+    return cast(
+        DBAPIError, DBAPIError.instance(sql, None, exc, sqlite3.Error, hide_parameters=True)
+    )
 
 
 def _as_sqlalchemy(exc: Exception, sql: str) -> DBAPIError:
@@ -271,24 +362,32 @@ def _give_back(script: str) -> None:
 
 
 async def _driver(session: AsyncSession) -> _Driver | None:
-    """asyncpg in the session's transaction; None on SQLite."""
-    if dialect_of(session) != "postgresql":
-        return None
-    connection = await _in_transaction(session)
-    if connection is None:
-        return None
-    return _Driver(connection, cast(AsyncEngine, session.bind).sync_engine)
+    """The driver in the session's transaction, begun if it was not (as SQLAlchemy begins it
+    before a statement); None where the session's connection is not one allybot drives
+    (autocommit on PostgreSQL, another DBAPI). Kept for that transaction only."""
+    transaction = session.sync_session.get_transaction()
+    kept = session.info.get(_DRIVER)
+    if kept is not None and transaction is not None and kept[0] is transaction:
+        return cast(_Driver, kept[1])
+    engine = cast(AsyncEngine, session.bind).sync_engine
+    if engine.dialect.name == "postgresql":
+        connection = await _in_transaction(session)
+        driver = _Driver(connection, engine) if connection is not None else None
+    else:
+        raw = await (await session.connection()).get_raw_connection()
+        adapter = raw.dbapi_connection
+        driver = _SQLiteDriver(adapter, engine) if isinstance(adapter, OneTripConnection) else None
+    transaction = session.sync_session.get_transaction()
+    if driver is not None and transaction is not None:
+        session.info[_DRIVER] = (transaction, driver)
+    return driver
 
 
 async def _in_transaction(session: AsyncSession) -> Any | None:
     """The asyncpg connection under the session, in the session's transaction: nothing may
     run outside it. A session whose database transaction has not begun yet has it begun
     here, as SQLAlchemy's asyncpg adapter begins it before its first statement (same BEGIN,
-    same isolation; SQLAlchemy commits or rolls it back). Kept for that transaction only."""
-    transaction = session.sync_session.get_transaction()
-    kept = session.info.get(_DRIVER)
-    if kept is not None and transaction is not None and kept[0] is transaction:
-        return kept[1]
+    same isolation; SQLAlchemy commits or rolls it back)."""
     raw = await (await session.connection()).get_raw_connection()
     transaction = session.sync_session.get_transaction()
     adapter: Any = raw.dbapi_connection  # SQLAlchemy's asyncpg adapter
@@ -308,9 +407,7 @@ async def _in_transaction(session: AsyncSession) -> Any | None:
         raise
     if adapter._transaction is None:  # autocommit: no transaction to run in
         return None
-    driver = adapter._connection
-    session.info[_DRIVER] = (transaction, driver)
-    return driver
+    return adapter._connection
 
 
 async def _begun(adapter: Any, *, first: str | None = None) -> bool:

@@ -128,28 +128,8 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
 
     async def _run(self, operation: Any, parameters: Any, *, many: bool) -> None:
         adapted: OneTripConnection = self._adapt_connection  # type: ignore[assignment]
-        async with adapted._execute_mutex:
-            connection: aiosqlite.Connection = self._connection  # type: ignore[assignment]
-            raw = connection._conn
-            begin, commit, check = adapted._begin_pending, adapted._commit_next, adapted._check
-            adapted._check = None
-            try:
-                self._ran = await connection._execute(
-                    _execute, raw, operation, parameters, many, begin, commit, check
-                )
-            except _Missing:
-                assert check is not None
-                raise check.missing() from None
-            except BaseException:
-                # A BEGIN that failed (locked past busy_timeout) is tried again with the
-                # next statement; one that ran leaves the transaction for a ROLLBACK.
-                adapted._begin_pending = begin and not raw.in_transaction
-                raise
-            # After a statement that committed itself, a next one opens a transaction of
-            # its own again, ended by the caller's COMMIT or ROLLBACK.
-            adapted._begin_pending = commit
-            adapted._commit_next = False
-            self._rows = collections.deque(self._ran[1])
+        self._ran = await adapted.run(operation, parameters, many=many)
+        self._rows = collections.deque(self._ran[1])
 
     async def _async_soft_close(self) -> None:
         return None  # the sqlite3 cursor closed in its trip
@@ -184,6 +164,33 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
         """Run `check` in the trip of the transaction's next statement, before it: a check
         at the start of every transaction costs no trip of its own (bot.lease)."""
         self._check = check
+
+    async def run(self, operation: str, parameters: Any, *, many: bool) -> _Ran:
+        """One statement in one trip to aiosqlite's thread, with what is pending for it
+        (the transaction's BEGIN IMMEDIATE and check, a COMMIT after): its description,
+        rows, rowcount and lastrowid. Raises sqlite3's own errors."""
+        async with self._execute_mutex:
+            connection: aiosqlite.Connection = self._connection  # type: ignore[assignment]
+            raw = connection._conn
+            begin, commit, check = self._begin_pending, self._commit_next, self._check
+            self._check = None
+            try:
+                ran = await connection._execute(
+                    _execute, raw, operation, parameters, many, begin, commit, check
+                )
+            except _Missing:
+                assert check is not None
+                raise check.missing() from None
+            except BaseException:
+                # A BEGIN that failed (locked past busy_timeout) is tried again with the
+                # next statement; one that ran leaves the transaction for a ROLLBACK.
+                self._begin_pending = begin and not raw.in_transaction
+                raise
+            # After a statement that committed itself, a next one opens a transaction of
+            # its own again, ended by the caller's COMMIT or ROLLBACK.
+            self._begin_pending = commit
+            self._commit_next = False
+            return ran
 
     def forget_pending(self) -> None:
         """Given back to the pool: what was asked for the next statement is forgotten."""
