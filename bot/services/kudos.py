@@ -21,6 +21,7 @@ from bot import text as texts
 from bot.db import dialect_of
 from bot.i18n import _, format_number, ngettext
 from bot.models import Kudos, Person, Workspace
+from bot.on_driver import detached
 from bot.services import allies, dm_budget, kudos_rows, people
 from bot.services.kudos_rows import DM_KEY
 from bot.text import Source, TextRefused
@@ -341,11 +342,11 @@ async def give(
         zone = telling.zones.get(row["receiver_id"]) if telling is not None else None
         if telling is None or zone is None or dialect != "postgresql":  # SQLite: apart
             for written in await kudos_rows.INSERT[dialect].rows(session, row):
-                inserted.append(Kudos(**dict(zip(kudos_rows.COLUMNS, written, strict=True))))
+                inserted.append(detached(Kudos, kudos_rows.COLUMNS, written))
             continue
         dm = {"dm_day": dm_budget.local_day(now, zone), "dm_key_suffix": telling.key_suffix}
         for *columns, outcome in await kudos_rows.INSERT_TELLING.rows(session, {**row, **dm}):
-            inserted.append(Kudos(**dict(zip(kudos_rows.COLUMNS, columns, strict=True))))
+            inserted.append(detached(Kudos, kudos_rows.COLUMNS, columns))
             decided[inserted[-1].id] = outcome
     if allied:
         await allies.record_contacts(
