@@ -344,7 +344,7 @@ async def begin_with(session: AsyncSession, script: str) -> bool:
     pending = [script]
     token = _THEN.set(pending)
     try:
-        await _in_transaction(session)
+        await _driver(session)  # kept for the transaction's statements after
     finally:
         _THEN.reset(token)
     return not pending
