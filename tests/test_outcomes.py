@@ -307,3 +307,27 @@ async def test_on_postgresql_a_batch_whose_connection_ends_mid_statement_costs_n
     finally:
         await db.dispose()
         await other.dispose()
+
+
+async def test_two_deliveries_of_one_kudos_in_one_batch_keep_both_marks(db: Database) -> None:
+    """One kudos row reached by two deliveries (a kudos reaction and the message shortcut on
+    the same message share its source) that end in one batch: one posted it, the other told
+    its receiver; both marks are kept, as when each ends in a batch of its own."""
+    team = new_id("T")
+    posting_delivery, telling_delivery = await _deliveries(db, team, 2)
+    (kudos_id,) = await _kudos(db, team, 1)
+    posting = Marks()
+    posting.announced[kudos_id] = ("C1", "1700000000.000003", datetime.now(UTC))
+    assert await _end_together(
+        db, (posting_delivery, 1, posting), (telling_delivery, 1, _told(kudos_id))
+    ) == [True, True]
+    async with db.session() as session:
+        found = (
+            await session.execute(
+                select(Kudos.post_channel_id, Kudos.post_ts, Kudos.notified_at).where(
+                    Kudos.id == kudos_id
+                )
+            )
+        ).one()
+    assert found[:2] == ("C1", "1700000000.000003"), "the post's mark"
+    assert found[2] is not None, "the receiver's"
