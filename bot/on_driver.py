@@ -97,7 +97,14 @@ class OnDriver:
             driver.engine.dispatch.before_cursor_execute(
                 conn.sync_connection, None, sql, args, None, False
             )
-        return await driver.fetch(sql, args)
+        try:
+            return await driver.fetch(sql, args)
+        except BaseException as exc:
+            # In autocommit no rollback follows to find it closed (as after a statement in a
+            # transaction): the pool would hand the dead connection to the next caller.
+            if _lost(adapter, exc):
+                await conn.invalidate(exc)
+            raise
 
     def _one_at_a_time(self, dialect: Dialect) -> bool:
         """An UPDATE … RETURNING the dialect runs for one row of parameters at a time only

@@ -41,7 +41,11 @@ class Combinable(Protocol):
 class FinishesWith(Protocol):
     """An outcome step that marks the deliveries done itself, with its own writes, in one
     statement (PostgreSQL): `finish_with` returns the (id, claim version) pairs marked, as
-    `inbound.finish_many` does, and writes only the steps of those."""
+    `inbound.finish_many` does, and writes only the steps of those; `fits` says whether the
+    steps of a batch (one list a delivery) can be written so."""
+
+    @classmethod
+    def fits(cls, steps: Sequence[Sequence[Any]]) -> bool: ...
 
     @classmethod
     async def finish_with(
@@ -92,7 +96,12 @@ class Outcomes:
         kinds = {type(step) for outcome in batch for step in outcome.steps}
         kind: Any = next(iter(kinds), None)
         if self.db.dialect == "postgresql" and (
-            not kinds or (len(kinds) == 1 and issubclass(kind, FinishesWith))
+            not kinds
+            or (
+                len(kinds) == 1
+                and issubclass(kind, FinishesWith)
+                and kind.fits([o.steps for o in batch])
+            )
         ):
             return await self._in_one_statement(batch, kind)
         async with self.db.session() as session:

@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select, update
+from sqlalchemy import event, select, text, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Database
@@ -262,3 +263,71 @@ async def test_on_postgresql_a_batch_of_marks_is_one_statement_without_a_transac
     monkeypatch.undo()
     assert {s for s, _, _ in (await _state(db, deliveries)).values()} == {"done"}
     assert (await _notified(db, team))[kudos_id] is not None
+
+
+async def test_on_postgresql_a_batch_whose_connection_ends_mid_statement_costs_no_other_work(
+    database_url: str, backend: str
+) -> None:
+    """The server ends the connection while the batch's one statement runs (a restart, an
+    administrator): that batch fails, and the next statement on the pool (the ack's
+    recording of the next event) gets a live connection, not the dead one."""
+    if backend != "postgresql":
+        pytest.skip("SQLite writes a batch in a transaction of its own")
+    db = Database(database_url, pool_size=1, max_overflow=0)
+    other = Database(database_url)
+    try:
+        team = new_id("T")
+        (delivery,) = await _deliveries(db, team, 1)
+        (kudos_id,) = await _kudos(db, team, 1)
+        async with db.one_statement() as conn:
+            pid = int(await conn.scalar(text("SELECT pg_backend_pid()")) or 0)
+        outcomes = Outcomes(db)
+        try:
+            async with other.session() as holder:  # the batch's UPDATE waits for this lock
+                await holder.execute(
+                    select(Inbound.id).where(Inbound.id == delivery).with_for_update()
+                )
+                task = asyncio.create_task(
+                    outcomes.done(delivery, attempt=1, steps=[_told(kudos_id)])
+                )
+                waiting = text("SELECT count(*) FROM pg_locks WHERE pid = :pid AND NOT granted")
+                for _ in range(1000):
+                    if await holder.scalar(waiting, {"pid": pid}):
+                        break
+                    await asyncio.sleep(0.01)
+                await holder.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            with pytest.raises(DBAPIError):
+                await task
+        finally:
+            await outcomes.close()
+        async with db.one_statement() as conn:  # at once: within the pool's idle ping time
+            assert await conn.scalar(select(7)) == 7
+        async with db.session() as session:
+            assert await session.scalar(select(8)) == 8
+    finally:
+        await db.dispose()
+        await other.dispose()
+
+
+async def test_two_deliveries_of_one_kudos_in_one_batch_keep_both_marks(db: Database) -> None:
+    """One kudos row reached by two deliveries (a kudos reaction and the message shortcut on
+    the same message share its source) that end in one batch: one posted it, the other told
+    its receiver; both marks are kept, as when each ends in a batch of its own."""
+    team = new_id("T")
+    posting_delivery, telling_delivery = await _deliveries(db, team, 2)
+    (kudos_id,) = await _kudos(db, team, 1)
+    posting = Marks()
+    posting.announced[kudos_id] = ("C1", "1700000000.000003", datetime.now(UTC))
+    assert await _end_together(
+        db, (posting_delivery, 1, posting), (telling_delivery, 1, _told(kudos_id))
+    ) == [True, True]
+    async with db.session() as session:
+        found = (
+            await session.execute(
+                select(Kudos.post_channel_id, Kudos.post_ts, Kudos.notified_at).where(
+                    Kudos.id == kudos_id
+                )
+            )
+        ).one()
+    assert found[:2] == ("C1", "1700000000.000003"), "the post's mark"
+    assert found[2] is not None, "the receiver's"

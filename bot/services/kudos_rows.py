@@ -204,6 +204,21 @@ class Marks:
                 await statement.many(session, rows)
 
     @classmethod
+    def fits(cls, steps: Sequence[Sequence[Marks]]) -> bool:
+        """Whether `finish_with` can write these deliveries' marks: not when two of them mark
+        one kudos row (a kudos reaction and the message shortcut on the same message share
+        its source). Its UPDATE writes a row once, from one of them; the transaction's path
+        merges them, keeping the post's mark and the receiver's."""
+        seen: set[int] = set()
+        for marks in steps:
+            mine = cls.combined(marks)
+            kids = {*mine.announced, *mine.notified}
+            if kids & seen:
+                return False
+            seen |= kids
+        return True
+
+    @classmethod
     async def finish_with(
         cls,
         conn: AsyncConnection,
