@@ -15,7 +15,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
 import asyncpg
@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.orm import QueryableAttribute, class_mapper, make_transient_to_detached
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement, ColumnElement, Executable
+from sqlalchemy.sql.sqltypes import TupleType
 from sqlalchemy.util import await_
 
 from bot.db import dialect_of
@@ -122,7 +123,7 @@ class OnDriver:
         built = self._built(dialect, params)
         compiled, processors = built.compiled, built.processors
         if compiled.post_compile_params or compiled.literal_execute_params:
-            return _expanded(compiled, processors, params)
+            return built.spread(params)
         # Nothing spread out (lists go as arrays, `among`): the SQL as compiled and the values
         # in its order. SQLAlchemy's expansion would copy both on every call. Values by the
         # names `positiontup` holds: unescaped (a bind named `a.b` is `a_b` in the SQL).
@@ -155,6 +156,42 @@ class _Built:
     compiled: SQLCompiler
     processors: _Processors
     readers: tuple[Callable[[Any], Any] | None, ...] | None
+
+    # The SQL with its lists spread out, by the lengths of those lists (an IN of three is the
+    # same SQL whatever the three), with each value's processor in the SQL's order.
+    spreads: dict[tuple[int, ...], tuple[str, list[Callable[[Any], Any] | None]]] = field(
+        default_factory=dict
+    )
+
+    def spread(self, params: Mapping[str, Any]) -> tuple[str, list[Any]]:
+        """`OnDriver.bound` where lists are spread out into the SQL (an expanding IN): the
+        SQL and processors as SQLAlchemy's expansion makes them, once per lengths of the
+        lists; the values then laid out in the same order (a tuple's items in turn)."""
+        compiled = self.compiled
+        lists = sorted(b.key for b in compiled.post_compile_params if b.expanding)
+        if compiled.literal_execute_params or len(lists) < len(compiled.post_compile_params):
+            return _expanded(compiled, self.processors, params)  # values written into the SQL
+        values = compiled.construct_params(dict(params), escape_names=False)
+        key = tuple(len(values[name]) for name in lists)
+        found = self.spreads.get(key)
+        if found is None:
+            state = compiled.construct_expanded_state(dict(params), escape_names=False)
+            each = {**self.processors, **(state.processors or {})}
+            found = self.spreads[key] = (
+                state.statement,
+                [each.get(name) for name in state.positiontup or ()],
+            )
+        sql, processors = found
+        tupled = {b.key for b in compiled.post_compile_params if isinstance(b.type, TupleType)}
+        laid: list[Any] = []
+        for name in compiled.positiontup or ():
+            if name not in lists:
+                laid.append(values[name])
+            elif name in tupled:  # (a, b) IN ((…), (…)): each item's values in turn
+                laid.extend(value for item in values[name] for value in item)
+            else:
+                laid.extend(values[name])
+        return sql, [v if p is None else p(v) for p, v in zip(processors, laid, strict=True)]
 
     def read(self, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         if self.readers is None:

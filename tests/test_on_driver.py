@@ -416,6 +416,17 @@ def _example(name: str, kind: Any) -> Any:
     }[python]
 
 
+def _spread(name: str, bind: Any, n: int) -> list[Any]:
+    """A list of n values for an expanding parameter (of tuples for a tuple IN), distinct so
+    that their order shows."""
+    if name in UNTYPED:
+        return [UNTYPED[name]] * n
+    if isinstance(bind.type, TupleType):
+        return [tuple(_example("", t) for t in bind.type.types) for _ in range(n)]
+    one = _example(name, bind.type)
+    return [f"{one}{i}" if isinstance(one, str) else one + i for i in range(n)]
+
+
 @pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
 def test_a_statement_is_bound_as_sqlalchemy_would_bind_it(backend: str) -> None:
     """Without a list spread into the SQL, `bound` takes the compiled SQL and the values in
@@ -426,15 +437,17 @@ def test_a_statement_is_bound_as_sqlalchemy_would_bind_it(backend: str) -> None:
         if only not in (None, backend):
             continue
         compiled = cast(Any, statement.statement).compile(dialect=dialect)
-        params = {
-            name: [_example(name, bind.type)] if bind.expanding else _example(name, bind.type)
-            for name, bind in compiled.binds.items()
-            if bind.value is None and bind.callable is None and not name.startswith("%")
-        }
-        sql, args = statement.bound(dialect, params)
-        built = statement._compiled[(dialect.name, tuple(sorted(params)))]
-        expanded = on_driver_module._expanded(built.compiled, built.processors, params)
-        assert (sql, args) == expanded, where
+        # Lists of several lengths, each length twice: the second finds its SQL kept.
+        for n in (1, 3, 0, 3, 1):
+            params = {
+                name: _spread(name, bind, n) if bind.expanding else _example(name, bind.type)
+                for name, bind in compiled.binds.items()
+                if bind.value is None and bind.callable is None and not name.startswith("%")
+            }
+            sql, args = statement.bound(dialect, params)
+            built = statement._compiled[(dialect.name, tuple(sorted(params)))]
+            expanded = on_driver_module._expanded(built.compiled, built.processors, params)
+            assert (sql, args) == expanded, (where, n)
         checked += 1
     assert checked >= 8
 
