@@ -17,6 +17,7 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, event, exc, ins
 
 from bot.db import Database
 from bot.on_driver import OnDriver
+from bot.sqlite_driver import Check
 
 
 @pytest.fixture
@@ -185,6 +186,36 @@ async def test_a_begin_that_found_the_database_locked_is_sent_again(
             holder.execute("ROLLBACK")
             await conn.execute(text("INSERT INTO t (k, n) VALUES ('y', 0)"))
             await conn.rollback()  # the INSERT ran in a transaction, not on its own
+    finally:
+        holder.close()
+    assert _count(tmp_path / "driver.db") == 0
+
+
+class _Gone(Exception):
+    """The delivery a transaction works for is gone (bot.lease)."""
+
+
+async def test_a_check_whose_begin_found_the_database_locked_rides_with_the_next_statement(
+    sqlite_db: Database, tmp_path: Path
+) -> None:
+    # The delivery's check goes with the transaction's first statement; a BEGIN that found
+    # the database locked is sent again with the next one, and so is the check: else that
+    # statement, now the first, would write for a delivery gone.
+    await impatient(sqlite_db)
+    holder = sqlite3.connect(tmp_path / "driver.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        async with sqlite_db.engine.connect() as conn:
+            await conn.begin()
+            raw = await conn.get_raw_connection()
+            adapter: Any = raw.dbapi_connection
+            adapter.check_first(Check("SELECT 1 WHERE 0", (), _Gone))
+            with pytest.raises(exc.OperationalError, match="database is locked"):
+                await conn.execute(text("INSERT INTO t (k, n) VALUES ('x', 0)"))
+            holder.execute("ROLLBACK")
+            with pytest.raises(_Gone):
+                await conn.execute(text("INSERT INTO t (k, n) VALUES ('y', 0)"))
+            await conn.rollback()
     finally:
         holder.close()
     assert _count(tmp_path / "driver.db") == 0
