@@ -30,7 +30,7 @@ from sqlalchemy.orm import QueryableAttribute, class_mapper, make_transient_to_d
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement, ColumnElement, Executable
 from sqlalchemy.sql.sqltypes import TupleType
-from sqlalchemy.util import await_
+from sqlalchemy.util import await_, is_exit_exception
 
 from bot.db import dialect_of
 from bot.sqlite_driver import OneTripConnection
@@ -53,7 +53,11 @@ class OnDriver:
             return [tuple(row) for row in await session.execute(self.statement, dict(params))]
         sql, args = self.bound(driver.dialect, params)
         await driver.notify(session, sql, args, many=False)
-        found = await driver.fetch(sql, args)
+        try:
+            found = await driver.fetch(sql, args)
+        except BaseException as exc:
+            await driver.cut_short(session, exc)
+            raise
         return self._built(driver.dialect, params).read(found)
 
     async def many(
@@ -78,10 +82,14 @@ class OnDriver:
         bound = [self.bound(driver.dialect, params) for params in rows]
         sql, many = bound[0][0], [args for _, args in bound]
         await driver.notify(session, sql, many, many=True)
-        if not built.compiled.effective_returning:
-            await driver.execute_many(sql, many)
-            return []
-        return built.read(await driver.fetch_many(sql, many))
+        try:
+            if not built.compiled.effective_returning:
+                await driver.execute_many(sql, many)
+                return []
+            return built.read(await driver.fetch_many(sql, many))
+        except BaseException as exc:
+            await driver.cut_short(session, exc)
+            raise
 
     async def alone(
         self, conn: AsyncConnection, params: Mapping[str, Any]
@@ -313,6 +321,10 @@ class _Driver:
     async def fetch(self, sql: str, args: list[Any]) -> list[tuple[Any, ...]]:
         return await self._run(self.connection.fetch, sql, *args)
 
+    async def cut_short(self, session: AsyncSession, exc: BaseException) -> None:
+        """A statement of the session's transaction failed or was given up (asyncpg's
+        connection is looked after by its pool's rollback, as before)."""
+
     async def execute_many(self, sql: str, many: list[list[Any]]) -> None:
         await self._run(self.connection.executemany, sql, many)
 
@@ -355,6 +367,16 @@ class _SQLiteDriver(_Driver):
 
     async def fetch_many(self, sql: str, many: list[list[Any]]) -> list[tuple[Any, ...]]:
         raise NotImplementedError("SQLite: one statement at a time (returns_many)")
+
+    async def cut_short(self, session: AsyncSession, exc: BaseException) -> None:
+        """A trip given up in flight (its task cancelled: a shutdown) still runs in aiosqlite's
+        thread after the task has gone on, its BEGIN IMMEDIATE perhaps still waiting for the
+        other process's lock, so no ROLLBACK finds it open: the connection is invalidated, as
+        SQLAlchemy invalidates one whose statement an exit exception cut short. Else the pool's
+        next user would run in that transaction and commit its writes, or SQLite's write
+        lock stay held by it."""
+        if is_exit_exception(exc):
+            await (await session.connection()).invalidate(exc)
 
 
 def _sqlite_error(exc: sqlite3.Error, sql: str) -> DBAPIError:

@@ -183,8 +183,11 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
                 raise check.missing() from None
             except BaseException:
                 # A BEGIN that failed (locked past busy_timeout) is tried again with the
-                # next statement; one that ran leaves the transaction for a ROLLBACK.
+                # next statement, and the check with it (it never ran); one that ran leaves
+                # the transaction for a ROLLBACK.
                 self._begin_pending = begin and not raw.in_transaction
+                if self._begin_pending and self._check is None:
+                    self._check = check
                 raise
             # After a statement that committed itself, a next one opens a transaction of
             # its own again, ended by the caller's COMMIT or ROLLBACK.

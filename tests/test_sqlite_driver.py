@@ -13,9 +13,11 @@ from typing import Any
 
 import aiosqlite
 import pytest
-from sqlalchemy import event, exc, text
+from sqlalchemy import Column, Integer, MetaData, String, Table, event, exc, insert, text
 
 from bot.db import Database
+from bot.on_driver import OnDriver
+from bot.sqlite_driver import Check
 
 
 @pytest.fixture
@@ -189,6 +191,36 @@ async def test_a_begin_that_found_the_database_locked_is_sent_again(
     assert _count(tmp_path / "driver.db") == 0
 
 
+class _Gone(Exception):
+    """The delivery a transaction works for is gone (bot.lease)."""
+
+
+async def test_a_check_whose_begin_found_the_database_locked_rides_with_the_next_statement(
+    sqlite_db: Database, tmp_path: Path
+) -> None:
+    # The delivery's check goes with the transaction's first statement; a BEGIN that found
+    # the database locked is sent again with the next one, and so is the check: else that
+    # statement, now the first, would write for a delivery gone.
+    await impatient(sqlite_db)
+    holder = sqlite3.connect(tmp_path / "driver.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        async with sqlite_db.engine.connect() as conn:
+            await conn.begin()
+            raw = await conn.get_raw_connection()
+            adapter: Any = raw.dbapi_connection
+            adapter.check_first(Check("SELECT 1 WHERE 0", (), _Gone))
+            with pytest.raises(exc.OperationalError, match="database is locked"):
+                await conn.execute(text("INSERT INTO t (k, n) VALUES ('x', 0)"))
+            holder.execute("ROLLBACK")
+            with pytest.raises(_Gone):
+                await conn.execute(text("INSERT INTO t (k, n) VALUES ('y', 0)"))
+            await conn.rollback()
+    finally:
+        holder.close()
+    assert _count(tmp_path / "driver.db") == 0
+
+
 async def test_the_recording_gets_the_connection_before_the_work_waiting_for_it(
     sqlite_db: Database,
 ) -> None:
@@ -238,3 +270,42 @@ async def test_a_recording_that_ran_nothing_leaves_the_next_transaction_whole(
         await conn.execute(text("INSERT INTO t (k, n) VALUES ('b', 0)"))
         await conn.rollback()
     assert _count(tmp_path / "driver.db") == 0
+
+
+_T = Table("t", MetaData(), Column("id", Integer, primary_key=True), Column("k", String))
+_ADD = OnDriver(insert(_T).returning(_T.c.id))
+
+
+async def test_a_statement_on_the_driver_cancelled_mid_trip_leaves_nothing_to_the_next(
+    sqlite_db: Database, tmp_path: Path
+) -> None:
+    # Cancelled (a shutdown) while its BEGIN IMMEDIATE waits for the other process's lock:
+    # the trip still runs in aiosqlite's thread once the lock is free. Through SQLAlchemy's
+    # execution the connection is then invalidated; on the driver, the next user of the
+    # pool's one connection must not find that transaction open, nor commit its row.
+    holder = sqlite3.connect(tmp_path / "driver.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # the other process holds the write lock
+
+    async def give() -> None:
+        async with sqlite_db.session() as session:
+            await _ADD.rows(session, {"k": "cancelled"})
+
+    task = asyncio.create_task(give())
+    try:
+        await asyncio.sleep(0.3)  # in the thread, its BEGIN waiting for the lock
+        task.cancel()
+        await asyncio.sleep(0.1)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    async with sqlite_db.session() as session:
+        await _ADD.rows(session, {"k": "next"})
+    with contextlib.closing(sqlite3.connect(tmp_path / "driver.db")) as other:
+        assert [k for (k,) in other.execute("SELECT k FROM t ORDER BY id")] == ["next"]
+    # Nor is the write lock left held by a transaction nobody ends.
+    await asyncio.sleep(0.3)
+    with contextlib.closing(sqlite3.connect(tmp_path / "driver.db", timeout=0.5)) as other:
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("ROLLBACK")
