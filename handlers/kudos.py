@@ -109,7 +109,7 @@ async def give_and_announce(
                     work.people.pop(uid, None)
                 work.people.update(found)
                 given = await _give(session, work, giver_id, parsed, where)
-    result = given
+    result: GiveResult = given
     marks = kudos_rows.Marks()
     work.on_outcome.append(marks)
     posted = [k for k in result.kudos if k.private_by is None]
@@ -142,15 +142,15 @@ async def _give(
     given["parsed"] = await _named_here(session, work, given["parsed"])
     workspace = await work.workspace_in(session)
     # Members of another organisation (Slack Connect) see the kudos where it was given, and
-    # allybot does not DM them; nor anyone it holds no profile for.
+    # allybot does not DM them. A retry finds what its first run stored: a receiver who
+    # erased their data since is under an anonymous id there, not named here, nobody to tell.
     zones = {
         uid: person.tz
         for uid in given["parsed"].receivers
         if (person := work.people.get(uid)) is not None and not person.external
     }
     telling = kudos.Telling(zones=zones, key_suffix=scope_of(work))
-    result = await kudos.give(session, workspace=workspace, telling=telling, **given)
-    return result
+    return await kudos.give(session, workspace=workspace, telling=telling, **given)
 
 
 def _checked(work: Work, giver_id: str, parsed: ParsedKudos, where: Where) -> dict[str, Any]:
