@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -78,21 +78,30 @@ async def impatient(db: Database) -> None:
         cur.close()
 
 
+@contextlib.contextmanager
+def another_process_writing(path: Path) -> Iterator[sqlite3.Connection]:
+    """Another process holds the database's write lock until the block ends or it lets go
+    (`ROLLBACK` on what this yields)."""
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        yield holder
+    finally:
+        if holder.in_transaction:
+            holder.execute("ROLLBACK")
+        holder.close()
+
+
 async def test_a_locked_database_is_an_operational_error_and_not_a_lost_connection(
     sqlite_db: Database, tmp_path: Path
 ) -> None:
     await impatient(sqlite_db)
-    holder = sqlite3.connect(tmp_path / "driver.db", isolation_level=None)
-    try:
-        holder.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    with another_process_writing(tmp_path / "driver.db"):
         async with sqlite_db.engine.connect() as conn:
             with pytest.raises(exc.OperationalError, match="database is locked"):
                 await conn.execute(text("INSERT INTO t (k, n) VALUES ('x', 0)"))
             await conn.rollback()
             assert not conn.invalidated
-    finally:
-        holder.execute("ROLLBACK")
-        holder.close()
     async with sqlite_db.engine.begin() as conn:
         await conn.execute(text("INSERT INTO t (k, n) VALUES ('x', 0)"))
         assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar_one() == 1
@@ -177,17 +186,13 @@ async def test_a_begin_that_found_the_database_locked_is_sent_again(
     sqlite_db: Database, tmp_path: Path
 ) -> None:
     await impatient(sqlite_db)
-    holder = sqlite3.connect(tmp_path / "driver.db", isolation_level=None)
-    holder.execute("BEGIN IMMEDIATE")
-    try:
+    with another_process_writing(tmp_path / "driver.db") as holder:
         async with sqlite_db.engine.connect() as conn:
             with pytest.raises(exc.OperationalError, match="database is locked"):
                 await conn.execute(text("INSERT INTO t (k, n) VALUES ('x', 0)"))
             holder.execute("ROLLBACK")
             await conn.execute(text("INSERT INTO t (k, n) VALUES ('y', 0)"))
             await conn.rollback()  # the INSERT ran in a transaction, not on its own
-    finally:
-        holder.close()
     assert _count(tmp_path / "driver.db") == 0
 
 
@@ -202,9 +207,7 @@ async def test_a_check_whose_begin_found_the_database_locked_rides_with_the_next
     # the database locked is sent again with the next one, and so is the check: else that
     # statement, now the first, would write for a delivery gone.
     await impatient(sqlite_db)
-    holder = sqlite3.connect(tmp_path / "driver.db", isolation_level=None)
-    holder.execute("BEGIN IMMEDIATE")
-    try:
+    with another_process_writing(tmp_path / "driver.db") as holder:
         async with sqlite_db.engine.connect() as conn:
             await conn.begin()
             raw = await conn.get_raw_connection()
@@ -216,8 +219,6 @@ async def test_a_check_whose_begin_found_the_database_locked_rides_with_the_next
             with pytest.raises(_Gone):
                 await conn.execute(text("INSERT INTO t (k, n) VALUES ('y', 0)"))
             await conn.rollback()
-    finally:
-        holder.close()
     assert _count(tmp_path / "driver.db") == 0
 
 
@@ -283,21 +284,15 @@ async def test_a_statement_on_the_driver_cancelled_mid_trip_leaves_nothing_to_th
     # the trip still runs in aiosqlite's thread once the lock is free. Through SQLAlchemy's
     # execution the connection is then invalidated; on the driver, the next user of the
     # pool's one connection must not find that transaction open, nor commit its row.
-    holder = sqlite3.connect(tmp_path / "driver.db", isolation_level=None)
-    holder.execute("BEGIN IMMEDIATE")  # the other process holds the write lock
-
     async def give() -> None:
         async with sqlite_db.session() as session:
             await _ADD.rows(session, {"k": "cancelled"})
 
-    task = asyncio.create_task(give())
-    try:
+    with another_process_writing(tmp_path / "driver.db"):
+        task = asyncio.create_task(give())
         await asyncio.sleep(0.3)  # in the thread, its BEGIN waiting for the lock
         task.cancel()
         await asyncio.sleep(0.1)
-    finally:
-        holder.execute("ROLLBACK")
-        holder.close()
     with contextlib.suppress(asyncio.CancelledError):
         await task
     async with sqlite_db.session() as session:

@@ -44,19 +44,9 @@ DM_KEY = "kudos:{id}"
 
 _TABLE = cast(Table, Kudos.__table__)
 COLUMNS = [column.key for column in _TABLE.c]
-# The columns `kudos.give` gives a row; the others start empty (or numbered).
-GIVEN_COLUMNS = (
-    "team_id",
-    "giver_id",
-    "receiver_id",
-    "channel_id",
-    "text",
-    "tags",
-    "source",
-    "source_key",
-    "private_by",
-    "created_at",
-)
+# The columns `kudos.give` gives a row: all but its id and what its delivery marks after.
+_MARKED_AFTER = ("id", "post_channel_id", "post_ts", "announced_at", "notified_at")
+GIVEN_COLUMNS = tuple(name for name in COLUMNS if name not in _MARKED_AFTER)
 
 
 def _insert_statement(insert: Any) -> OnDriver:
