@@ -448,10 +448,12 @@ def message_source_key(channel_id: str, ts: str, giver_id: str) -> str:
 
 
 def is_kudos_message(text: str, emoji: str) -> bool:
-    """A channel message that gives kudos: a mention, and the word or the kudos emoji."""
-    return bool(USER_MENTION.search(text)) and (
-        bool(KUDOS_WORD.search(text)) or f":{emoji}:" in text
-    )
+    """A channel message that gives kudos: a mention, and the word or the kudos emoji in
+    the person's own words (not in a link, a channel's or a person's name)."""
+    if not USER_MENTION.search(text):
+        return False
+    words = SLACK_TOKEN.sub(" ", text)
+    return bool(KUDOS_WORD.search(words)) or f":{emoji}:" in words
 
 
 def parse_kudos_message(text: str, *, giver_id: str, known_tags: Collection[str]) -> ParsedKudos:
