@@ -96,6 +96,10 @@ async def test_message_and_reaction_on_the_same_message_count_once_per_pair(
         ("kudos <@{bob}>", {"bot_id": "B123"}),
         ("kudos <@{bob}>", {"subtype": "message_changed"}),
         ("kudos <@{bob}>", {"subtype": "channel_join"}),
+        # "kudos" inside a token Slack made is its address or name, not the word.
+        ("<@{bob}> can you review <https://github.com/acme/kudos-service/pull/12>?", {}),
+        ("<@{bob}> the notes are in <#C0KUDOS01|kudos>", {}),
+        ("<@{bob}> ask <@U0HELPER1|kudos-helper> about it", {}),
     ],
 )
 async def test_other_messages_are_ignored_and_never_stored(

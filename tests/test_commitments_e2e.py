@@ -392,3 +392,21 @@ async def test_track_as_commitment_shortcut_opens_a_prefilled_modal(
     view = await track_modal(server, team, slack, ann, bob, "Can you send me the figures?")
     parties = next(b for b in view["blocks"] if b.get("block_id") == "parties")
     assert parties["element"]["initial_users"] == [bob]
+
+
+async def test_a_by_inside_a_link_is_the_links_text_not_the_due_date(
+    server: Server, team: Team, slack: SlackDouble, db: Database
+) -> None:
+    """A link's text (Slack sends `<url|text>`) is the person's words whole: its "by" is not
+    where the due date starts."""
+    ann, bob = team.user("ann", tz=TZ), team.user("bob", tz=TZ)
+    link = "<https://example.com/plan|the plan by tomorrow>"
+    reply = await commit(server, team, slack, ann, f"review {link} with <@{bob}> by 2030-01-01")
+    assert "couldn't understand" not in str(reply.args.get("text"))
+    reply = await commit(server, team, slack, ann, f"send {link} to <@{bob}>")
+    assert "couldn't understand" not in str(reply.args.get("text")), reply.args.get("text")
+    rows = await commitments_of(db, team.team_id)
+    assert [r.text for r in rows] == [
+        "review the plan by tomorrow (<https://example.com/plan>)",
+        "send the plan by tomorrow (<https://example.com/plan>)",
+    ]

@@ -347,3 +347,30 @@ async def test_a_kudos_between_people_whose_slack_names_hold_control_characters_
     async with db.session() as session:
         names = await session.execute(select(Person.name).where(Person.team_id == team.team_id))
         assert sorted(n for (n,) in names) == ["ann the second " + "a" * 185, "giver[31m"]
+
+
+LINKS_WITH_AT_OR_HASH = [
+    ("a profile link", "loved the write-up <https://medium.com/@ann/demo-notes>", ""),
+    ("a package link", "for <https://www.npmjs.com/package/@slack/bolt|the bolt package>", ""),
+    ("a link to a section", "the guide <https://example.com/docs/#setup> is clear", "teamwork"),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "reason", "tag"), LINKS_WITH_AT_OR_HASH, ids=[c[0] for c in LINKS_WITH_AT_OR_HASH]
+)
+async def test_an_at_or_a_hash_inside_a_link_is_part_of_the_link(
+    server: Server, team: Team, slack: SlackDouble, db: Database, case: str, reason: str, tag: str
+) -> None:
+    """`@name` and `#tag` are words of their own: inside a link Slack made (a profile at
+    `/@ann`, a package `@scope/name`, a page's `#section`) they are the link's address."""
+    giver, ann = team.user("giver"), team.user("ann")
+    text = f"<@{ann}|ann> {reason}" + (f" #{tag}" if tag else "")
+    body, key = team.command("/kudos", text, user_id=giver)
+    assert (await server.post(body))[0] == 200
+    (post,) = await slack.wait_for("chat.postMessage", channel=team.channel_id)
+    assert slack.calls_to("response_url", _key=key) == []
+    address = reason.partition("<")[2].partition(">")[0].partition("|")[0]
+    assert f"<{address}>" in block_text(post.args), "the link reaches the post as typed"
+    (row,) = await kudos_rows(db, team.team_id)
+    assert row.tags == ([tag] if tag else [])

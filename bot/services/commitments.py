@@ -28,6 +28,7 @@ LIST_LIMIT = 50
 FOLLOW_THROUGH_WINDOW = timedelta(days=90)  # the follow-through figure on `/commit list`
 
 BY = re.compile(r"(?:^|\s+)by\s+", re.IGNORECASE)
+SLACK_TOKEN = re.compile(r"<[^<>]*>")
 TO_WORDS = "to|for|with"
 AND_WORDS = "and|y|e|und"
 TO_MENTIONS_PATTERN = (
@@ -80,6 +81,9 @@ def _split_when(text: str, language: str) -> tuple[str, str | None]:
     local = when_words.connector(language)
     if local is not None:
         found += [(m, False) for m in local.finditer(text)]
+    # A link's text (`<url|the plan by Friday>`) is the person's words whole.
+    tokens = [t.span() for t in SLACK_TOKEN.finditer(text)]
+    found = [f for f in found if not any(a < f[0].end() and f[0].start() < b for a, b in tokens)]
     for match, english in sorted(found, key=lambda f: f[0].start(), reverse=True):
         tail = text[match.end() :].strip()
         if tail and not tail.startswith("<@") and (english or reads_as_when(tail, language)):

@@ -35,6 +35,9 @@ KUDOS_WORD = re.compile(r"\bkudos\b", re.IGNORECASE)
 USER_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 BARE_MENTION = re.compile(r"(?<![<\w])@([\w.\-]+)")
 TAG = re.compile(r"(?<![\w&<])#([A-Za-z][\w\-]*)")
+# A token Slack made (a link, a channel, a mention): an `@` or `#` inside is its address.
+SLACK_TOKEN = re.compile(r"<[^<>]*>")
+SPLIT_AT_TOKENS = re.compile(r"(<[^<>]*>)")
 # Control characters other than tab and newline: invisible in Slack, refused by PostgreSQL (NUL).
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -120,7 +123,8 @@ def parse_kudos_text(text: str, *, known_tags: Collection[str] = DEFAULT_TAGS) -
         )
     receivers = tuple(dict.fromkeys(USER_MENTION.findall(text)))
     without_mentions = USER_MENTION.sub(" ", text)
-    if bare := BARE_MENTION.search(without_mentions):
+    words = SLACK_TOKEN.sub(" ", without_mentions)
+    if bare := BARE_MENTION.search(words):
         raise KudosRejected(
             _(
                 "I couldn't find `@{name}` in this workspace. "
@@ -142,7 +146,7 @@ def parse_kudos_text(text: str, *, known_tags: Collection[str] = DEFAULT_TAGS) -
             )
         )
     known = {t.lower() for t in known_tags}
-    tags = tuple(dict.fromkeys(t.lower() for t in TAG.findall(without_mentions)))
+    tags = tuple(dict.fromkeys(t.lower() for t in TAG.findall(words)))
     unknown = [t for t in tags if t not in known]
     if unknown:
         raise KudosRejected(
@@ -152,7 +156,7 @@ def parse_kudos_text(text: str, *, known_tags: Collection[str] = DEFAULT_TAGS) -
                 tags=" ".join("#" + t for t in known_tags),
             )
         )
-    reason = " ".join(TAG.sub(" ", without_mentions).split())
+    reason = " ".join(_without_tags(without_mentions).split())
     reason = carry(texts.trim(reason, " ,.:;-–—!"), source=Source.MARKUP, mentions=receivers)
     if not re.search(r"\w", reason):
         raise KudosRejected(
@@ -162,6 +166,14 @@ def parse_kudos_text(text: str, *, known_tags: Collection[str] = DEFAULT_TAGS) -
             )
         )
     return ParsedKudos(receivers=receivers, reason=reason, tags=tags)
+
+
+def _without_tags(text: str) -> str:
+    """The text with its tags taken out, the tokens Slack made left whole."""
+    return "".join(
+        piece if SLACK_TOKEN.fullmatch(piece) else TAG.sub(" ", piece)
+        for piece in SPLIT_AT_TOKENS.split(text)
+    )
 
 
 def carry(text: str, *, source: Source, mentions: Collection[str]) -> str:
@@ -436,10 +448,12 @@ def message_source_key(channel_id: str, ts: str, giver_id: str) -> str:
 
 
 def is_kudos_message(text: str, emoji: str) -> bool:
-    """A channel message that gives kudos: a mention, and the word or the kudos emoji."""
-    return bool(USER_MENTION.search(text)) and (
-        bool(KUDOS_WORD.search(text)) or f":{emoji}:" in text
-    )
+    """A channel message that gives kudos: a mention, and the word or the kudos emoji in
+    the person's own words (not in a link, a channel's or a person's name)."""
+    if not USER_MENTION.search(text):
+        return False
+    words = SLACK_TOKEN.sub(" ", text)
+    return bool(KUDOS_WORD.search(words)) or f":{emoji}:" in words
 
 
 def parse_kudos_message(text: str, *, giver_id: str, known_tags: Collection[str]) -> ParsedKudos:
@@ -461,7 +475,8 @@ def parse_kudos_message(text: str, *, giver_id: str, known_tags: Collection[str]
         )
 
     known = {t.lower() for t in known_tags}
-    tags = tuple(t for t in dict.fromkeys(x.lower() for x in TAG.findall(text)) if t in known)
+    words = SLACK_TOKEN.sub(" ", text)
+    tags = tuple(t for t in dict.fromkeys(x.lower() for x in TAG.findall(words)) if t in known)
     reason = carry(text, source=Source.MARKUP, mentions={*receivers, giver_id})
     reason = texts.excerpt(" ".join(reason.split()), MAX_TEXT)
     return ParsedKudos(receivers=receivers, reason=reason, tags=tags)
