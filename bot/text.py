@@ -65,6 +65,9 @@ NAMED = re.compile(r"<~([UW][A-Z0-9]+)>")
 NAME_SHOWN = 81
 LINK_SCHEMES = ("http://", "https://", "mailto:")
 GROUP_WORD = re.compile(r"(?<![\w@])@(here|channel|everyone)\b", re.IGNORECASE)
+# A token Slack made in a text (a link, a mention, a channel): an `@`, a `#` or a word inside
+# it is part of its address or label, not the person's own words. Grouped, for re.split.
+TOKEN = re.compile(r"(<[^<>]*>)")
 # Slack's tokens, its three entities, and the characters that would start markup.
 _PIECE = re.compile(r"<([^<>]*)>|&(?:amp|lt|gt);|[&<>]")
 _SPECIAL_GROUPS = {"here", "channel", "everyone", "group"}

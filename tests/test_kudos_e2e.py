@@ -238,8 +238,11 @@ async def test_healthz_and_metrics(server: Server, team: Team, slack: SlackDoubl
     assert status == 200
     health = json.loads(text)
     assert health["status"] == "ok" and health["schema"] == "head"
-    body, _ = team.command("/kudos", "help", user_id=team.user("giver"))
+    # A kudos between two people allybot has not met: their profiles come from users.info.
+    giver, ann = team.user("giver"), team.user("ann")
+    body, _ = team.command("/kudos", f"<@{ann}> kept the release calm", user_id=giver)
     await server.post(body)
+    await slack.wait_for("chat.postMessage", channel=ann)
     status, text = await server.get("/metrics")
     assert status == 200
     assert 'allybot_requests_total{kind="command",outcome="ok"}' in text

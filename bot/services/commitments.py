@@ -28,7 +28,6 @@ LIST_LIMIT = 50
 FOLLOW_THROUGH_WINDOW = timedelta(days=90)  # the follow-through figure on `/commit list`
 
 BY = re.compile(r"(?:^|\s+)by\s+", re.IGNORECASE)
-SLACK_TOKEN = re.compile(r"<[^<>]*>")
 TO_WORDS = "to|for|with"
 AND_WORDS = "and|y|e|und"
 TO_MENTIONS_PATTERN = (
@@ -82,7 +81,7 @@ def _split_when(text: str, language: str) -> tuple[str, str | None]:
     if local is not None:
         found += [(m, False) for m in local.finditer(text)]
     # A link's text (`<url|the plan by Friday>`) is the person's words whole.
-    tokens = [t.span() for t in SLACK_TOKEN.finditer(text)]
+    tokens = [t.span() for t in texts.TOKEN.finditer(text)]
     found = [f for f in found if not any(a < f[0].end() and f[0].start() < b for a, b in tokens)]
     for match, english in sorted(found, key=lambda f: f[0].start(), reverse=True):
         tail = text[match.end() :].strip()

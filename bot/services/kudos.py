@@ -35,9 +35,6 @@ KUDOS_WORD = re.compile(r"\bkudos\b", re.IGNORECASE)
 USER_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 BARE_MENTION = re.compile(r"(?<![<\w])@([\w.\-]+)")
 TAG = re.compile(r"(?<![\w&<])#([A-Za-z][\w\-]*)")
-# A token Slack made (a link, a channel, a mention): an `@` or `#` inside is its address.
-SLACK_TOKEN = re.compile(r"<[^<>]*>")
-SPLIT_AT_TOKENS = re.compile(r"(<[^<>]*>)")
 # Control characters other than tab and newline: invisible in Slack, refused by PostgreSQL (NUL).
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -123,7 +120,7 @@ def parse_kudos_text(text: str, *, known_tags: Collection[str] = DEFAULT_TAGS) -
         )
     receivers = tuple(dict.fromkeys(USER_MENTION.findall(text)))
     without_mentions = USER_MENTION.sub(" ", text)
-    words = SLACK_TOKEN.sub(" ", without_mentions)
+    words = texts.TOKEN.sub(" ", without_mentions)
     if bare := BARE_MENTION.search(words):
         raise KudosRejected(
             _(
@@ -171,8 +168,8 @@ def parse_kudos_text(text: str, *, known_tags: Collection[str] = DEFAULT_TAGS) -
 def _without_tags(text: str) -> str:
     """The text with its tags taken out, the tokens Slack made left whole."""
     return "".join(
-        piece if SLACK_TOKEN.fullmatch(piece) else TAG.sub(" ", piece)
-        for piece in SPLIT_AT_TOKENS.split(text)
+        piece if texts.TOKEN.fullmatch(piece) else TAG.sub(" ", piece)
+        for piece in texts.TOKEN.split(text)
     )
 
 
@@ -452,7 +449,7 @@ def is_kudos_message(text: str, emoji: str) -> bool:
     the person's own words (not in a link, a channel's or a person's name)."""
     if not USER_MENTION.search(text):
         return False
-    words = SLACK_TOKEN.sub(" ", text)
+    words = texts.TOKEN.sub(" ", text)
     return bool(KUDOS_WORD.search(words)) or f":{emoji}:" in words
 
 
@@ -475,7 +472,7 @@ def parse_kudos_message(text: str, *, giver_id: str, known_tags: Collection[str]
         )
 
     known = {t.lower() for t in known_tags}
-    words = SLACK_TOKEN.sub(" ", text)
+    words = texts.TOKEN.sub(" ", text)
     tags = tuple(t for t in dict.fromkeys(x.lower() for x in TAG.findall(words)) if t in known)
     reason = carry(text, source=Source.MARKUP, mentions={*receivers, giver_id})
     reason = texts.excerpt(" ".join(reason.split()), MAX_TEXT)
