@@ -91,13 +91,23 @@ async def test_generated_kudos_reason_on_the_receivers_home(
     server: Server, slack: SlackDouble, db: Database, text: str
 ) -> None:
     ex = Example(slack, _no_surrogates(text), Source.MARKUP)
-    body, key = ex.team.command("/kudos", f"<@{ex.ann}> {ex.text}", user_id=ex.giver)
+    await _given(server, ex, db, "/kudos", f"<@{ex.ann}> {ex.text}")
+    await _both_homes_checked(server, ex, db, "/kudos then Home")
+
+
+async def _given(server: Server, ex: Example, db: Database, command: str, text: str) -> None:
+    """The giver runs `command` with `text`; its delivery is done."""
+    body, key = ex.team.command(command, text, user_id=ex.giver)
     ex.ids.add(key)
     assert (await server.post(body))[0] == 200
     await ex.settle(db, recorded=1)
+
+
+async def _both_homes_checked(server: Server, ex: Example, db: Database, surface: str) -> None:
+    """Both people's Home tabs opened, and everything Slack was sent checked."""
     await _home(server, ex, db, ex.ann)
     await _home(server, ex, db, ex.giver)
-    ex.check(surface="/kudos then Home")
+    ex.check(surface=surface)
     assert _view_problems(ex, {ex.giver, ex.ann}) == [], ex.text
 
 
@@ -185,11 +195,5 @@ async def test_generated_promise_on_both_homes(
         ex.group = None  # a refusal in the modal was checked there: it shows under the field
     else:
         ex = Example(slack, _no_surrogates(text), Source.MARKUP)
-        body, key = ex.team.command("/commit", f"{ex.text} to <@{ex.ann}>", user_id=ex.giver)
-        ex.ids.add(key)
-        assert (await server.post(body))[0] == 200
-        await ex.settle(db, recorded=1)
-    await _home(server, ex, db, ex.ann)
-    await _home(server, ex, db, ex.giver)
-    ex.check(surface="promise then Home")
-    assert _view_problems(ex, {ex.giver, ex.ann}) == [], ex.text
+        await _given(server, ex, db, "/commit", f"{ex.text} to <@{ex.ann}>")
+    await _both_homes_checked(server, ex, db, "promise then Home")
