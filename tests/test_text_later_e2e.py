@@ -38,11 +38,16 @@ def _view_problems(ex: Example, meant: set[str]) -> list[str]:
     return found
 
 
-async def _ally(server: Server, ex: Example, db: Database, sub: str) -> None:
-    body, key = ex.team.command("/ally", f"{sub} <@{ex.ann}> {ex.text}", user_id=ex.giver)
+async def _given(server: Server, ex: Example, db: Database, command: str, text: str) -> None:
+    """The giver runs `command` with `text`; its delivery is done."""
+    body, key = ex.team.command(command, text, user_id=ex.giver)
     ex.ids.add(key)
     assert (await server.post(body))[0] == 200
     await ex.settle(db, recorded=1)
+
+
+async def _ally(server: Server, ex: Example, db: Database, sub: str) -> None:
+    await _given(server, ex, db, "/ally", f"{sub} <@{ex.ann}> {ex.text}")
 
 
 async def _recorded(ex: Example, db: Database) -> int:
@@ -93,14 +98,6 @@ async def test_generated_kudos_reason_on_the_receivers_home(
     ex = Example(slack, _no_surrogates(text), Source.MARKUP)
     await _given(server, ex, db, "/kudos", f"<@{ex.ann}> {ex.text}")
     await _both_homes_checked(server, ex, db, "/kudos then Home")
-
-
-async def _given(server: Server, ex: Example, db: Database, command: str, text: str) -> None:
-    """The giver runs `command` with `text`; its delivery is done."""
-    body, key = ex.team.command(command, text, user_id=ex.giver)
-    ex.ids.add(key)
-    assert (await server.post(body))[0] == 200
-    await ex.settle(db, recorded=1)
 
 
 async def _both_homes_checked(server: Server, ex: Example, db: Database, surface: str) -> None:
