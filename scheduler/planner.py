@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.dashboard import signin
 from bot.db import dialect_of
@@ -40,30 +42,70 @@ class PassResult:
 async def plan(
     bot: AllyBot, *, now: datetime, team_id: str | None = None
 ) -> tuple[PassResult, PlanContext | None]:
-    """Every kind plans what is due now; a key planned before is never planned again."""
+    """Every kind plans what is due now; a key planned before is never planned again.
+
+    On PostgreSQL the kinds planned from the day's look (`NudgeKind.looks`) plan in a
+    transaction of their own beside the others', on a second connection: a first pass
+    aggregates weeks of kudos and moves hundreds of thousands of allies, each a statement
+    that keeps one of the database's cores busy, and the two halves share no rows (their
+    keys differ by kind), as two replicas planning at once share none. SQLite has one
+    writer: there they plan in turn, in one transaction.
+    """
     result = PassResult()
     async with bot.db.session() as session:
         clocks = await clocks_now(session, now, team_id=team_id)
         if not clocks:
             return result, None
         postgresql = dialect_of(session) == "postgresql"
-        if postgresql:
-            # Planning sorts and aggregates hundreds of thousands of rows: in memory, not on
-            # disk, and without JIT compiling first (it costs more than it saves here). For
-            # this transaction only.
-            await session.execute(text("SET LOCAL work_mem = '64MB'"))
-            await session.execute(text("SET LOCAL jit = off"))
-            await session.execute(text(CUSTOM_PLANS))
         ctx = PlanContext.at(now, clocks, team_id=team_id, arrays=postgresql)
-        for kind in kinds.all_kinds():
-            started = time.perf_counter()
-            count = await kind.plan(session, ctx)
-            result.plan_seconds[kind.name] = elapsed = time.perf_counter() - started
-            result.planned[kind.name] = count
-            NUDGES_PLANNED.labels(kind.name).inc(count)
-            PLAN_SECONDS.labels(kind.name).observe(elapsed)
+        every = kinds.all_kinds()
+        if postgresql:
+            await _tune(session)
+            beside = [kind for kind in every if kind.looks]
+
+            async def plan_beside() -> None:
+                async with bot.db.session() as other:
+                    await _tune(other)
+                    await _plan_kinds(other, ctx, beside, result)
+
+            try:
+                async with asyncio.TaskGroup() as lanes:
+                    if beside:
+                        lanes.create_task(plan_beside())
+                    lanes.create_task(
+                        _plan_kinds(session, ctx, [k for k in every if not k.looks], result)
+                    )
+            except ExceptionGroup as failed:  # the first to fail; the other was stopped
+                raise failed.exceptions[0] from failed
+        else:
+            await _plan_kinds(session, ctx, every, result)
         result.expired = await outbox.expire_old(session, today_utc=now.date())
+    # In bundle order, whichever finished first.
+    result.planned = {k.name: result.planned[k.name] for k in every}
+    result.plan_seconds = {k.name: result.plan_seconds[k.name] for k in every}
     return result, ctx
+
+
+async def _tune(session: AsyncSession) -> None:
+    """PostgreSQL: planning sorts and aggregates hundreds of thousands of rows: in memory,
+    not on disk, and without JIT compiling first (it costs more than it saves here). For
+    this transaction only."""
+    await session.execute(text("SET LOCAL work_mem = '64MB'"))
+    await session.execute(text("SET LOCAL jit = off"))
+    await session.execute(text(CUSTOM_PLANS))
+
+
+async def _plan_kinds(
+    session: AsyncSession, ctx: PlanContext, plan_these: list[kinds.NudgeKind], result: PassResult
+) -> None:
+    """Each of `plan_these` plans in turn in `session`'s transaction, counted and timed."""
+    for kind in plan_these:
+        started = time.perf_counter()
+        count = await kind.plan(session, ctx)
+        result.plan_seconds[kind.name] = elapsed = time.perf_counter() - started
+        result.planned[kind.name] = count
+        NUDGES_PLANNED.labels(kind.name).inc(count)
+        PLAN_SECONDS.labels(kind.name).observe(elapsed)
 
 
 async def run_pass(bot: AllyBot, *, now: datetime, team_id: str | None = None) -> PassResult:

@@ -5,21 +5,24 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
-from sqlalchemy import select
+from sqlalchemy import literal, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from allybot.app import AllyBot, create_app
 from bot.db import Database
-from bot.models import Inbound, Kudos, Nudge, OutboxMessage, Person
+from bot.models import Inbound, Kudos, Nudge, OutboxMessage, Person, Workspace
 from bot.services import workspace_settings
 from bot.services.people import ensure_workspace
 from bot.settings import Settings
 from bot.slack import SlackClients
+from scheduler.kinds import NudgeKind, PlanContext, Rendered, insert_planned
+from scheduler.zones import deliverable
 from tests.slack_double import SlackDouble
 
 SIGNING_SECRET = "test-signing-secret"
@@ -156,3 +159,44 @@ async def set_intros(
         changed_by="test",
         now=datetime.now(UTC),
     )
+
+
+def item_kind(
+    name: str,
+    order: int,
+    team: str,
+    user: str,
+    label: str,
+    *,
+    looks: bool = False,
+    first: Callable[[AsyncSession], Awaitable[None]] | None = None,
+) -> NudgeKind:
+    """A kind for a test (register it, and unregister it after): one item a day for `user`,
+    reading "{label} is due"; `first` runs in the planning transaction before it plans."""
+
+    async def plan(session: AsyncSession, ctx: PlanContext) -> int:
+        if first is not None:
+            await first(session)
+        c = ctx.clocks
+        rows = (
+            select(
+                Person.team_id,
+                Person.user_id,
+                literal(name),
+                literal(label),
+                c.c.day,
+                c.c.local_day,
+                c.c.local_day,
+            )
+            .join(c, c.c.tz == Person.tz)
+            .join(Workspace, Workspace.team_id == Person.team_id)
+            .where(Person.team_id == team, Person.user_id == user, deliverable(c, ctx.now))
+        )
+        return await insert_planned(session, rows, ctx.now)
+
+    async def render(session: AsyncSession, nudge: Nudge, person: Person, record: bool) -> Rendered:
+        from bot.blocks.kudos import build_notice_blocks
+
+        return Rendered(text=f"{label} is due", blocks=build_notice_blocks(f"*{label}* is due"))
+
+    return NudgeKind(name=name, order=order, plan=plan, render=render, looks=looks)

@@ -7,15 +7,21 @@ from collections.abc import AsyncIterator
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import literal, select, update
+from sqlalchemy import select, update
 
 from bot.db import Database
-from bot.models import Nudge, Person, TipShown
+from bot.models import Person, TipShown
 from scheduler import kinds
-from scheduler.kinds import NudgeKind, PlanContext, Rendered, insert_planned
 from scheduler.planner import run_pass
-from scheduler.zones import deliverable
-from tests.helpers import at, messages_of, new_id, nudges_of, running_bot, seed_people
+from tests.helpers import (
+    at,
+    item_kind,
+    messages_of,
+    new_id,
+    nudges_of,
+    running_bot,
+    seed_people,
+)
 from tests.slack_double import Call, SlackDouble
 
 TZ = "Europe/London"
@@ -84,39 +90,6 @@ async def test_daily_tips_over_70_days(bot: object, db: Database, slack: SlackDo
     assert "Helpful" in blocks_of(first) and "Not for me" in blocks_of(first)
 
 
-def _test_kind(name: str, order: int, team: str, user: str, label: str) -> NudgeKind:
-    async def plan(session: object, ctx: PlanContext) -> int:
-        c = ctx.clocks
-        rows = (
-            select(
-                Person.team_id,
-                Person.user_id,
-                literal(name),
-                literal(label),
-                c.c.day,
-                c.c.local_day,
-                c.c.local_day,
-            )
-            .join(c, c.c.tz == Person.tz)
-            .join(kinds_workspace(), kinds_workspace().team_id == Person.team_id)
-            .where(Person.team_id == team, Person.user_id == user, deliverable(c, ctx.now))
-        )
-        return await insert_planned(session, rows, ctx.now)  # type: ignore[arg-type]
-
-    async def render(session: object, nudge: Nudge, person: Person, record: bool) -> Rendered:
-        from bot.blocks.kudos import build_notice_blocks
-
-        return Rendered(text=f"{label} is due", blocks=build_notice_blocks(f"*{label}* is due"))
-
-    return NudgeKind(name=name, order=order, plan=plan, render=render)  # type: ignore[arg-type]
-
-
-def kinds_workspace() -> type:
-    from bot.models import Workspace
-
-    return Workspace
-
-
 async def test_a_tip_and_two_other_items_arrive_as_one_message(
     bot: object, db: Database, slack: SlackDouble
 ) -> None:
@@ -124,8 +97,8 @@ async def test_a_tip_and_two_other_items_arrive_as_one_message(
     (person,) = await seed_people(
         db, slack, team_id=team, people=[{"tz": TZ, "tips_cadence": "daily"}]
     )
-    kinds.register(_test_kind("test_first", 10, team, person, "Reply to Bob"))
-    kinds.register(_test_kind("test_second", 20, team, person, "Check in with Ann"))
+    kinds.register(item_kind("test_first", 10, team, person, "Reply to Bob"))
+    kinds.register(item_kind("test_second", 20, team, person, "Check in with Ann"))
     try:
         await run_pass(bot, now=at("2026-11-26 09:00", TZ), team_id=team)  # type: ignore[arg-type]
         await run_pass(bot, now=at("2026-11-26 09:01", TZ), team_id=team)  # type: ignore[arg-type]

@@ -89,7 +89,8 @@ class NudgeKind:
     when set, renders the items of many people's messages at once (the sender sends them in
     groups), each in its reader's language, with a few reads for all instead of some for
     each. `title` is its short name, marked with `N_`: shown as `_(kind.title)`, in the
-    reader's language."""
+    reader's language. `looks` marks a kind planned from the day's look
+    (scheduler/kinds/looks.py): those kinds plan together, in the look's transaction."""
 
     name: str
     order: int
@@ -98,6 +99,7 @@ class NudgeKind:
     title: str = ""
     render_many: RenderManyFn | None = None
     render_group: RenderGroupFn | None = None
+    looks: bool = False
 
 
 _KINDS: dict[str, NudgeKind] = {}

@@ -541,5 +541,7 @@ register(
 )
 register(NudgeKind(name=RESOLVE, order=40, plan=plan_resolve_follow_ups, render=render_resolve))
 looks.register("suggestions", _find_suggestions)
-register(NudgeKind(name=GIVE_BACK, order=50, plan=plan_give_back, render=render_give_back))
-register(NudgeKind(name=BREADTH, order=60, plan=plan_breadth, render=render_breadth))
+register(
+    NudgeKind(name=GIVE_BACK, order=50, plan=plan_give_back, render=render_give_back, looks=True)
+)
+register(NudgeKind(name=BREADTH, order=60, plan=plan_breadth, render=render_breadth, looks=True))
