@@ -444,7 +444,7 @@ async def child_plan(
         own_cpu: list[float] = []  # this process: the pass, the re-run, the warm pass
         server = await ServerCpu.of(bot.db)
         planned, wall = await timed_plan(bot, instant, cold_kinds, own_cpu)
-        cold_cpu = server.seconds()
+        cold_cpu = await server.seconds()
         peak = peak_rss_mb()
         rerun_planned, rerun = await timed_plan(bot, instant, rerun_kinds, own_cpu)
         await forget_nudges(bot.db, looks=False)
@@ -453,7 +453,7 @@ async def child_plan(
         warm_kinds: dict[str, float] = {}
         server = await ServerCpu.of(bot.db)
         warm_planned, warm = await timed_plan(bot, instant, warm_kinds, own_cpu)
-        warm_cpu = server.seconds()
+        warm_cpu = await server.seconds()
     finally:
         await bot.close()
     return {
@@ -485,20 +485,25 @@ async def child_plan(
 
 class ServerCpu:
     """CPU seconds the database's PostgreSQL backends spent since `of` (user + system, from
-    /proc/<pid>/stat); None on SQLite, or when the server's processes are not readable here
-    (another machine, another container)."""
+    /proc/<pid>/stat), those connected since counted whole (a pass may open a connection);
+    None on SQLite, or when the server's processes are not readable here (another machine,
+    another container)."""
 
-    def __init__(self, pids: list[int]) -> None:
-        self.pids = pids
+    def __init__(self, db: Database, pids: list[int]) -> None:
+        self.db = db
         self.start = {pid: self._read(pid) for pid in pids}
 
     @classmethod
     async def of(cls, db: Database) -> ServerCpu:
+        return cls(db, await cls._backends(db))
+
+    @staticmethod
+    async def _backends(db: Database) -> list[int]:
         if db.dialect != "postgresql":
-            return cls([])
+            return []
         async with db.session() as session:
             sql = "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
-            return cls([int(pid) for pid in (await session.execute(text(sql))).scalars()])
+            return [int(pid) for pid in (await session.execute(text(sql))).scalars()]
 
     @staticmethod
     def _read(pid: int) -> float | None:
@@ -509,7 +514,9 @@ class ServerCpu:
             return None
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
-    def seconds(self) -> float | None:
+    async def seconds(self) -> float | None:
+        for pid in await self._backends(self.db):
+            self.start.setdefault(pid, 0.0)
         spent = [
             (now - was)
             for pid, was in self.start.items()
