@@ -48,8 +48,9 @@ async def plan(
     transaction of their own beside the others', on a second connection: a first pass
     aggregates weeks of kudos and moves hundreds of thousands of allies, each a statement
     that keeps one of the database's cores busy, and the two halves share no rows (their
-    keys differ by kind), as two replicas planning at once share none. SQLite has one
-    writer: there they plan in turn, in one transaction.
+    keys differ by kind), as two replicas planning at once share none. Each half commits
+    when it is done; when one fails, the other is stopped if still planning, and the pass
+    raises the error. SQLite has one writer: there they plan in turn, in one transaction.
     """
     result = PassResult()
     async with bot.db.session() as session:
@@ -59,27 +60,30 @@ async def plan(
         postgresql = dialect_of(session) == "postgresql"
         ctx = PlanContext.at(now, clocks, team_id=team_id, arrays=postgresql)
         every = kinds.all_kinds()
-        if postgresql:
-            await _tune(session)
-            beside = [kind for kind in every if kind.looks]
-
-            async def plan_beside() -> None:
-                async with bot.db.session() as other:
-                    await _tune(other)
-                    await _plan_kinds(other, ctx, beside, result)
-
-            try:
-                async with asyncio.TaskGroup() as lanes:
-                    if beside:
-                        lanes.create_task(plan_beside())
-                    lanes.create_task(
-                        _plan_kinds(session, ctx, [k for k in every if not k.looks], result)
-                    )
-            except ExceptionGroup as failed:  # the first to fail; the other was stopped
-                raise failed.exceptions[0] from failed
-        else:
+        if not postgresql:
             await _plan_kinds(session, ctx, every, result)
-        result.expired = await outbox.expire_old(session, today_utc=now.date())
+            result.expired = await outbox.expire_old(session, today_utc=now.date())
+    if postgresql:
+        # Each half commits when it is done, as a replica's pass does: one left open until
+        # the other ends would hold its locks for it, and a transaction waiting on those
+        # (an erase) while holding what the other half waits on would wait for ever, a
+        # deadlock PostgreSQL cannot see.
+
+        async def lane(plan_these: list[kinds.NudgeKind], *, expire: bool) -> None:
+            async with bot.db.session() as own:
+                await _tune(own)
+                await _plan_kinds(own, ctx, plan_these, result)
+                if expire:
+                    result.expired = await outbox.expire_old(own, today_utc=now.date())
+
+        beside = [kind for kind in every if kind.looks]
+        try:
+            async with asyncio.TaskGroup() as lanes:
+                if beside:
+                    lanes.create_task(lane(beside, expire=False))
+                lanes.create_task(lane([k for k in every if not k.looks], expire=True))
+        except ExceptionGroup as failed:  # the first to fail; the other was stopped
+            raise failed.exceptions[0] from failed
     # In bundle order, whichever finished first.
     result.planned = {k.name: result.planned[k.name] for k in every}
     result.plan_seconds = {k.name: result.plan_seconds[k.name] for k in every}
