@@ -90,16 +90,16 @@ async def test_a_kind_failing_beside_the_others_fails_the_pass_and_stops_theirs(
     bot: object, db: Database, person: tuple[str, str], registered: list[str]
 ) -> None:
     team, user = person
-    failed = asyncio.Event()
 
     async def fail(session: AsyncSession) -> None:
-        failed.set()
         raise RuntimeError("the look failed")
 
     async def still_planning(session: AsyncSession) -> None:
+        # Still planning when the look fails (at once), stopped here or before. Not a
+        # wait_for on an event the failure sets: on Python 3.11 a wait_for whose awaited
+        # event is set as its task is cancelled can swallow the cancellation.
         if dialect_of(session) == "postgresql":
-            await asyncio.wait_for(failed.wait(), timeout=30)
-            await asyncio.sleep(30)  # stopped here when the look fails
+            await asyncio.sleep(30)
 
     registered += ["lane_failing", "lane_others"]
     kinds.register(item_kind("lane_failing", 51, team, user, "Looked", looks=True, first=fail))
