@@ -7,20 +7,25 @@ no group ping, no hidden link, no unintended mention, within Slack's limits.
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from allybot.app import AllyBot
 from bot.db import Database
 from bot.models import Inbound
 from bot.text import Source
 from bot.workdays import add_working_days
+from scheduler.planner import run_pass
 from tests import payloads
 from tests.conftest import Server
+from tests.helpers import at, running_bot
 from tests.slack_double import SlackDouble
-from tests.test_commitments_e2e import tick, today
+from tests.test_commitments_e2e import TZ, today
 from tests.test_text_e2e import HYPOTHESIS, Example, _commit_modal, _no_surrogates
 from tests.text_checks import mrkdwn_texts, person_text, problems
 
@@ -67,14 +72,23 @@ async def _home(server: Server, ex: Example, db: Database, user: str) -> None:
     await ex.slack.wait_for("views.publish", user_id=user)
 
 
+@pytest.fixture
+async def passes(database_url: str, slack: SlackDouble) -> AsyncIterator[AllyBot]:
+    """allybot in this process for the scheduler's passes, one for all of a test's examples
+    (each example is a workspace of its own)."""
+    async with running_bot(database_url, slack) as bot:
+        yield bot
+
+
 @HYPOTHESIS
 @given(text=person_text(("U0ANN",)))
 async def test_generated_topic_through_ally_resolve_and_its_follow_up(
-    server: Server, slack: SlackDouble, db: Database, database_url: str, text: str
+    server: Server, slack: SlackDouble, db: Database, passes: AllyBot, text: str
 ) -> None:
     ex = Example(slack, _no_surrogates(text), Source.MARKUP)
     await _ally(server, ex, db, "resolve")
-    await tick(database_url, slack, ex.team, add_working_days(today(), 2))
+    follow_up = at(f"{add_working_days(today(), 2)} 09:05", TZ)
+    await run_pass(passes, now=follow_up, team_id=ex.team.team_id)
     ex.check(surface="/ally resolve")
 
 
