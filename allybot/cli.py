@@ -485,8 +485,10 @@ async def _serve(settings: Settings, args: argparse.Namespace) -> int:
     # SIGTERM is handled before anyone is told where allybot listens.
     stop = _stop_event()
     _settle_memory()
-    logger.info("allybot serving on http://%s:%d", args.host, port)
+    # Where allybot listens is the last line of its start-up, what a supervisor (or a test)
+    # waits for: everything else it says at start comes before it.
     logger.info(dashboard.status_line(settings))
+    logger.info("allybot serving on http://%s:%d", args.host, port)
     await stop.wait()
 
     async def stop_intake() -> None:
