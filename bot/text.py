@@ -73,6 +73,12 @@ _PIECE = re.compile(r"<([^<>]*)>|&(?:amp|lt|gt);|[&<>]")
 _SPECIAL_GROUPS = {"here", "channel", "everyone", "group"}
 
 
+def own_words(text: str) -> str:
+    """The text with every token Slack made in it blanked: the words the person wrote
+    themselves, where a keyword, `@` or `#` means what it says."""
+    return TOKEN.sub(" ", text)
+
+
 def normalise_edge(value: Any) -> Any:
     """Every string of a payload without control characters (NUL above all, which
     PostgreSQL cannot store) or lone surrogates: applied once, as a delivery arrives, so both

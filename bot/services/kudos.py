@@ -120,7 +120,7 @@ def parse_kudos_text(text: str, *, known_tags: Collection[str] = DEFAULT_TAGS) -
         )
     receivers = tuple(dict.fromkeys(USER_MENTION.findall(text)))
     without_mentions = USER_MENTION.sub(" ", text)
-    words = texts.TOKEN.sub(" ", without_mentions)
+    words = texts.own_words(without_mentions)
     if bare := BARE_MENTION.search(words):
         raise KudosRejected(
             _(
@@ -449,7 +449,7 @@ def is_kudos_message(text: str, emoji: str) -> bool:
     the person's own words (not in a link, a channel's or a person's name)."""
     if not USER_MENTION.search(text):
         return False
-    words = texts.TOKEN.sub(" ", text)
+    words = texts.own_words(text)
     return bool(KUDOS_WORD.search(words)) or f":{emoji}:" in words
 
 
@@ -472,7 +472,7 @@ def parse_kudos_message(text: str, *, giver_id: str, known_tags: Collection[str]
         )
 
     known = {t.lower() for t in known_tags}
-    words = texts.TOKEN.sub(" ", text)
+    words = texts.own_words(text)
     tags = tuple(t for t in dict.fromkeys(x.lower() for x in TAG.findall(words)) if t in known)
     reason = carry(text, source=Source.MARKUP, mentions={*receivers, giver_id})
     reason = texts.excerpt(" ".join(reason.split()), MAX_TEXT)
