@@ -13,15 +13,14 @@ import string
 import sys
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
 from babel.messages.catalog import Catalog, Message
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_file
 from babel.messages.pofile import read_po, write_po
 
+from bot import content
 from bot.i18n import DEFAULT, DOMAINS, LANGUAGES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,7 +62,7 @@ def _content(catalog: Catalog) -> None:
     """Tips, their categories, the conversation starters and the guide to a direct
     conversation, each under its stable id."""
     for name in CONTENT:
-        data = yaml.safe_load(resources.files("bot").joinpath(name).read_text(encoding="utf-8"))
+        data = content.read(name)
         location = (f"bot/{name}", 0)
         for key, title in (data.get("categories") or {}).items():
             catalog.add(title, context=f"category:{key}", locations=[location])

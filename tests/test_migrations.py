@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 
 from bot.db import Database
-from bot.migrate import current_revisions, head_revisions, upgrade
+from bot.migrate import HEAD, alembic_config, current_revisions, head_revisions, upgrade
 from bot.models import Base
 
 
@@ -24,3 +25,11 @@ async def test_upgrade_is_idempotent_and_at_head(db: Database) -> None:
     await upgrade(db)
     async with db.engine.connect() as conn:
         assert await conn.run_sync(current_revisions) == head_revisions()
+
+
+def test_the_head_allybot_expects_is_alembics_one_head() -> None:
+    """A new migration moves `bot.migrate.HEAD` with it: start-up reads HEAD, not the
+    scripts; a database at a head HEAD does not name would go through Alembic on every start,
+    and /healthz would call it behind."""
+    heads = ScriptDirectory.from_config(alembic_config()).get_heads()
+    assert heads == [HEAD], f"set HEAD in bot/migrate.py to the newest revision, {heads}"

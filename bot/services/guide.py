@@ -7,11 +7,10 @@ content (`pgettext(id, text)`), so the guide reads the same way in every languag
 from __future__ import annotations
 
 from functools import cache
-from importlib import resources
 
-import yaml
 from pydantic import BaseModel, Field
 
+from bot import content
 from bot.i18n import pgettext
 
 TITLE, CLOSE, HARD_TITLE = "guide:title", "guide:close", "guide:hard-title"
@@ -30,8 +29,7 @@ class GuideFile(BaseModel):
 @cache
 def lines() -> dict[str, str]:
     """Every line of the guide in English, by id, in file order."""
-    text = resources.files("bot").joinpath("guide.yaml").read_text(encoding="utf-8")
-    found = GuideFile.model_validate(yaml.safe_load(text)).guide
+    found = GuideFile.model_validate(content.read("guide.yaml")).guide
     by_id = {line.id: line.text for line in found}
     if len(by_id) != len(found):
         raise ValueError("guide line ids must be unique")

@@ -12,15 +12,14 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from bot import content
 from bot.i18n import pgettext
 from bot.models import Nudge, TipShown
 
@@ -66,8 +65,7 @@ class TipLibrary(BaseModel):
 @lru_cache(maxsize=1)
 def library() -> TipLibrary:
     """The tips shipped with allybot, validated once."""
-    text = resources.files("bot").joinpath("tips.yaml").read_text(encoding="utf-8")
-    return TipLibrary.model_validate(yaml.safe_load(text))
+    return TipLibrary.model_validate(content.read("tips.yaml"))
 
 
 Who = tuple[str, str]  # (team_id, user_id)

@@ -10,9 +10,9 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -514,23 +514,32 @@ def check_label(label: str) -> str:
     return label
 
 
-class _Loader(yaml.SafeLoader):
-    """YAML 1.1 reads an unquoted 17:00 as the number 1020; allybot reads it as a time."""
+@cache
+def _loader() -> type[Any]:
+    """YAML's safe loader, except that it reads an unquoted 17:00 as a time, where YAML 1.1
+    reads the number 1020. Built on the first settings file (the YAML parser is imported
+    then, not on every command's start: bot.content)."""
+    import yaml
 
+    class Loader(yaml.SafeLoader):
+        pass
 
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:int"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:int", re.compile(r"^[-+]?[0-9]+$"), list("-+0123456789")
-)
+    Loader.yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:int"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    Loader.add_implicit_resolver(
+        "tag:yaml.org,2002:int", re.compile(r"^[-+]?[0-9]+$"), list("-+0123456789")
+    )
+    return Loader
 
 
 def parse_file(text: str, *, name: str = "settings file") -> WorkspaceSettings:
     """A settings file's YAML, checked by the modal's model; every problem with its line."""
+    import yaml
+
     try:
-        root = yaml.compose(text, Loader=_Loader)
+        root = yaml.compose(text, Loader=_loader())
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
@@ -553,7 +562,7 @@ def parse_file(text: str, *, name: str = "settings file") -> WorkspaceSettings:
             for index, item in enumerate(value_node.value):
                 lines[(key, index)] = item.start_mark.line + 1
     try:
-        data = yaml.load(text, Loader=_Loader)  # a SafeLoader: yaml.safe_load's tags only
+        data = yaml.load(text, Loader=_loader())  # a SafeLoader: yaml.safe_load's tags only
     except yaml.MarkedYAMLError as exc:  # e.g. !!python/object, which safe_load refuses
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1

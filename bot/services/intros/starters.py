@@ -4,11 +4,10 @@ content under a stable id, translated when shown."""
 from __future__ import annotations
 
 from functools import cache
-from importlib import resources
 
-import yaml
 from pydantic import BaseModel
 
+from bot import content
 from bot.i18n import pgettext
 
 
@@ -24,8 +23,7 @@ class StarterLibrary(BaseModel):
 @cache
 def starters() -> list[Starter]:
     """The conversation starters, in file order (the rotation order)."""
-    text = resources.files("bot").joinpath("starters.yaml").read_text(encoding="utf-8")
-    return StarterLibrary.model_validate(yaml.safe_load(text)).starters
+    return StarterLibrary.model_validate(content.read("starters.yaml")).starters
 
 
 def starter_text(starter_id: str) -> str:
