@@ -119,12 +119,22 @@ async def running_bot(
     """allybot in this process, against the double, with fast retry backoff."""
     settings = settings or settings_for(database_url, slack)
     fast = FixedValueRetryIntervalCalculator(0.01)
-    bot = create_app(settings, clients=SlackClients(settings, retry_interval=fast))
+    idle = _IDLE_DATABASES.setdefault(str(settings.database_url), [])
+    db = idle.pop() if idle else Database(settings.database_url)
+    bot = create_app(settings, db=db, clients=SlackClients(settings, retry_interval=fast))
     await bot.start()
     try:
         yield bot
     finally:
-        await bot.close()
+        await bot.close()  # its pool closed, its compiled statements kept
+        idle.append(db)
+
+
+# The databases (engines) of the bots that ran, by URL, for the next bot on that URL: an
+# engine keeps the statements SQLAlchemy compiled for it, which a new engine compiles again
+# (a fifth of an in-process test's CPU), where a long-running allybot compiles each once.
+# Two bots at once on one URL (two replicas) still get an engine each.
+_IDLE_DATABASES: dict[str, list[Database]] = {}
 
 
 async def nudges_of(db: Database, team_id: str) -> list[Nudge]:
