@@ -44,12 +44,13 @@ def _backends() -> list[str]:
 def keep_bytecode() -> None:
     """With PYTHONDONTWRITEBYTECODE set, every process the run starts (each `allybot`
     command, each test worker) would compile allybot's modules and the tests again from
-    source, about a quarter of a second of CPU each: the processes started from here on keep
-    their bytecode in a folder of the virtualenv instead, none in the checkout."""
-    if not os.environ.get("PYTHONDONTWRITEBYTECODE") or os.environ.get("PYTHONPYCACHEPREFIX"):
-        return
-    os.environ["PYTHONPYCACHEPREFIX"] = str(Path(sys.prefix) / "pycache")
-    del os.environ["PYTHONDONTWRITEBYTECODE"]
+    source, about a quarter of a second of CPU each: the processes started from here on
+    write bytecode as Python does by default, beside the sources in `__pycache__` folders
+    (ignored by git), and read the libraries' own, which pip compiled when it installed them.
+    (A folder of its own, PYTHONPYCACHEPREFIX, would be empty in a new checkout: the run's
+    first processes each compiled every library again, 3 s of CPU apiece.)"""
+    if os.environ.pop("PYTHONDONTWRITEBYTECODE", None) is not None:
+        sys.dont_write_bytecode = False
 
 
 def pytest_configure(config: pytest.Config) -> None:
