@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 
+from bot import migrate
 from bot.db import Database
 from bot.migrate import HEAD, alembic_config, current_revisions, head_revisions, upgrade
 from bot.models import Base
@@ -29,7 +31,23 @@ async def test_upgrade_is_idempotent_and_at_head(db: Database) -> None:
 
 def test_the_head_allybot_expects_is_alembics_one_head() -> None:
     """A new migration moves `bot.migrate.HEAD` with it: start-up reads HEAD, not the
-    scripts; a database at a head HEAD does not name would go through Alembic on every start,
-    and /healthz would call it behind."""
+    scripts, while HEAD names the newest script (the test below)."""
     heads = ScriptDirectory.from_config(alembic_config()).get_heads()
     assert heads == [HEAD], f"set HEAD in bot/migrate.py to the newest revision, {heads}"
+    assert migrate.head_revisions() == {HEAD}
+
+
+def test_a_head_left_behind_by_a_new_migration_is_not_trusted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Were HEAD not moved with a new migration, the database at the old one would be taken
+    as current and the new migration never run: Alembic's scripts decide instead."""
+    script = ScriptDirectory.from_config(alembic_config())
+    older = script.get_revision(HEAD).down_revision
+    assert isinstance(older, str)
+    monkeypatch.setattr(migrate, "HEAD", older)
+    migrate._heads.cache_clear()
+    try:
+        assert migrate.head_revisions() == {HEAD}
+    finally:
+        migrate._heads.cache_clear()

@@ -61,8 +61,9 @@ async def test_daily_tips_over_70_days(bot: object, db: Database, slack: SlackDo
                     .values(paused_until=at(f"{day} 08:00", TZ) + timedelta(days=pause_days))
                 )
         before = len(posts_to(slack, person))
-        # Two passes a day for the first two weeks (still one DM a day), one after.
-        for local in ("09:05", "16:55") if offset < 14 else ("09:05",):
+        # Two passes a day (still one DM a day) for two weeks and around the pause, one after.
+        twice = offset < 14 or pause_from - 1 <= offset <= pause_from + pause_days
+        for local in ("09:05", "16:55") if twice else ("09:05",):
             await run_pass(bot, now=at(f"{day} {local}", TZ), team_id=team)  # type: ignore[arg-type]
         after = len(posts_to(slack, person))
         assert after - before <= 1, day
