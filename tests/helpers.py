@@ -132,8 +132,8 @@ async def running_bot(
 
 # The databases (engines) of the bots that ran, by URL, for the next bot on that URL: an
 # engine keeps the statements SQLAlchemy compiled for it, which a new engine compiles again
-# (a fifth of an in-process test's CPU), where a long-running allybot compiles each once.
-# Two bots at once on one URL (two replicas) still get an engine each.
+# (the largest part of an in-process test's CPU, under cProfile), where a long-running
+# allybot compiles each once. Two bots at once on one URL (two replicas) get one each.
 _IDLE_DATABASES: dict[str, list[Database]] = {}
 
 
