@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -51,3 +54,22 @@ def test_a_head_left_behind_by_a_new_migration_is_not_trusted(
         assert migrate.head_revisions() == {HEAD}
     finally:
         migrate._heads.cache_clear()
+
+
+def test_a_command_starts_without_alembic_or_the_yaml_parser() -> None:
+    """Every `allybot` process imports the app; Alembic (with Mako and Pygments) and PyYAML
+    are imported only to upgrade and to read content or a settings file."""
+    loaded = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, allybot.app, allybot.cli, scheduler.planner, scheduler.sender; "
+            "print(' '.join(sorted(sys.modules)))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout.split()
+    assert "allybot.app" in loaded
+    assert not [m for m in loaded if m.split(".")[0] in {"alembic", "mako", "pygments", "yaml"}]
