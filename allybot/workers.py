@@ -19,6 +19,7 @@ import time
 from typing import TYPE_CHECKING
 
 from bot.arrivals import wait_any
+from bot.sqlite_driver import on_the_loop
 
 if TYPE_CHECKING:
     from bot.runtime import AllyBot
@@ -59,8 +60,9 @@ async def work_until(bot: AllyBot, stop: asyncio.Event) -> None:
                 wake.clear()  # before looking, so a wake-up during the look is not lost
                 arrived.clear()
                 try:
-                    if await bot.inbox.work_new():
-                        continue
+                    with on_the_loop():  # a claim and its work: short statements
+                        if await bot.inbox.work_new():
+                            continue
                 except Exception:
                     logger.exception("worker step failed")
                 await wait_any(stop, wake, arrived, timeout=bot.inbox.arrivals.poll_seconds)

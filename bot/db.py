@@ -176,6 +176,9 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
+        # Checkpoints every CHECKPOINT_EVERY commits, in aiosqlite's thread (bot.sqlite_driver),
+        # never in a COMMIT run on the event loop's.
+        cur.execute("PRAGMA wal_autocheckpoint=0")
         cur.execute("PRAGMA busy_timeout=30000")
         cur.execute("PRAGMA foreign_keys=ON")
         # Any ANALYZE on this connection (start-up's, `PRAGMA optimize`'s) samples at most

@@ -36,6 +36,7 @@ from bot.read_ahead import Known, preload
 from bot.recorder import Recorder
 from bot.services import inbound, people
 from bot.slack import BEFORE_CALL, SlackClients, slack_error
+from bot.sqlite_driver import on_the_loop
 from bot.tenancy import installation_key
 from bot.text import normalise_edge
 
@@ -241,9 +242,8 @@ class Inbox:
         return people.language_of(found.get(pair), workspaces.get(team_id))
 
     def submit(self, fresh: Fresh) -> None:
-        """Work on a delivery this process recorded (claimed at birth), in a task this inbox
-        owns and awaits on shutdown. Those recorded together start together: their people
-        and workspaces are read in one transaction."""
+        """Work on a delivery recorded here (claimed at birth) in a task this inbox owns and
+        awaits on shutdown; those recorded together start together, read in one transaction."""
         # Its lease runs from the recording on: renewed from now on, while it waits its turn.
         self._hold(Lease(fresh.id, inbound.CLAIMED_AT_BIRTH, fresh.granted, self.db))
         if len(self._held) > MAX_AHEAD:  # a burst: what waits far back is read back later
@@ -254,7 +254,8 @@ class Inbox:
 
     def _start_batch(self) -> None:
         batch, self._starting = self._starting, []
-        task = asyncio.create_task(self._run_batch(batch))
+        with on_the_loop():  # the work's statements are short (bot.sqlite_driver)
+            task = asyncio.create_task(self._run_batch(batch))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from bot.db import Database
 from bot.group_commit import GroupCommit
 from bot.services import inbound
+from bot.sqlite_driver import on_the_loop
 
 
 @runtime_checkable
@@ -93,6 +94,10 @@ class Outcomes:
         return await self._commits.submit(_Outcome(inbound_id, attempt, steps))
 
     async def _write(self, batch: Sequence[_Outcome]) -> list[bool]:
+        with on_the_loop():  # a few short statements (bot.sqlite_driver)
+            return await self._write_batch(batch)
+
+    async def _write_batch(self, batch: Sequence[_Outcome]) -> list[bool]:
         kinds = {type(step) for outcome in batch for step in outcome.steps}
         kind: Any = next(iter(kinds), None)
         if self.db.dialect == "postgresql" and (

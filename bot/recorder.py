@@ -11,6 +11,7 @@ from typing import Any
 from bot.db import Database
 from bot.group_commit import GroupCommit
 from bot.services import inbound
+from bot.sqlite_driver import on_the_loop
 
 
 @dataclass(frozen=True)
@@ -42,16 +43,16 @@ class Recorder:
         return await self._commits.submit(_Delivery(team_id, key, kind, payload))
 
     async def _write(self, batch: Sequence[_Delivery]) -> list[int | None]:
-        async with self.db.one_statement() as conn:
-            ids = await inbound.record_many(
-                conn,
-                rows=[
-                    {"team_id": d.team_id, "key": d.key, "kind": d.kind, "payload": d.payload}
-                    for d in batch
-                ],
-                now=datetime.now(UTC),
-                attempts=inbound.CLAIMED_AT_BIRTH if self.claimed else 0,
-            )
+        rows = [
+            {"team_id": d.team_id, "key": d.key, "kind": d.kind, "payload": d.payload}
+            for d in batch
+        ]
+        attempts = inbound.CLAIMED_AT_BIRTH if self.claimed else 0
+        with on_the_loop():  # one short statement (bot.sqlite_driver)
+            async with self.db.one_statement() as conn:
+                ids = await inbound.record_many(
+                    conn, rows=rows, now=datetime.now(UTC), attempts=attempts
+                )
         # The first of two copies in one batch gets the id; the other is a duplicate.
         return [ids.pop((d.team_id, d.key), None) for d in batch]
 

@@ -1,6 +1,7 @@
 """The SQLite driver that runs each statement in one trip to aiosqlite's thread still keeps
 the DBAPI's contract SQLAlchemy relies on: rows, counts, new ids, and errors by their kind;
-its transactions cost no trip of their own, and its pool serves the ack's recording first."""
+its transactions cost no trip of their own, and its pool serves the ack's recording first.
+`on_the_loop` skips the trip where nothing can wait, and keeps the same contract."""
 
 from __future__ import annotations
 
@@ -15,9 +16,17 @@ import aiosqlite
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, event, exc, insert, text
 
+from bot import sqlite_driver
 from bot.db import Database
 from bot.on_driver import OnDriver
-from bot.sqlite_driver import Check
+from bot.sqlite_driver import Check, on_the_loop
+
+
+@pytest.fixture(params=["thread", "loop"])
+def where(request: pytest.FixtureRequest) -> Iterator[None]:
+    """The test's statements in trips to aiosqlite's thread, or `on_the_loop`."""
+    with on_the_loop() if request.param == "loop" else contextlib.nullcontext():
+        yield
 
 
 @pytest.fixture
@@ -53,7 +62,9 @@ async def test_new_ids_and_counts_are_those_sqlite_reports(sqlite_db: Database) 
         assert returned.rowcount == 3
 
 
-async def test_errors_keep_their_kind_and_the_connection_goes_on(sqlite_db: Database) -> None:
+async def test_errors_keep_their_kind_and_the_connection_goes_on(
+    sqlite_db: Database, where: None
+) -> None:
     async with sqlite_db.engine.connect() as conn:
         await conn.execute(text("INSERT INTO t (k, n) VALUES ('a', 0)"))
         await conn.commit()
@@ -93,7 +104,7 @@ def another_process_writing(path: Path) -> Iterator[sqlite3.Connection]:
 
 
 async def test_a_locked_database_is_an_operational_error_and_not_a_lost_connection(
-    sqlite_db: Database, tmp_path: Path
+    sqlite_db: Database, tmp_path: Path, where: None
 ) -> None:
     await impatient(sqlite_db)
     with another_process_writing(tmp_path / "driver.db"):
@@ -158,7 +169,7 @@ async def test_the_recording_is_one_trip_and_committed_when_its_block_ends(
 
 
 async def test_a_recording_that_fails_stores_nothing_and_the_connection_goes_on(
-    sqlite_db: Database, tmp_path: Path
+    sqlite_db: Database, tmp_path: Path, where: None
 ) -> None:
     async with sqlite_db.engine.begin() as conn:
         await conn.execute(text("INSERT INTO t (k, n) VALUES ('a', 0)"))
@@ -183,7 +194,7 @@ async def test_a_second_statement_after_the_recording_is_a_transaction_of_its_ow
 
 
 async def test_a_begin_that_found_the_database_locked_is_sent_again(
-    sqlite_db: Database, tmp_path: Path
+    sqlite_db: Database, tmp_path: Path, where: None
 ) -> None:
     await impatient(sqlite_db)
     with another_process_writing(tmp_path / "driver.db") as holder:
@@ -201,7 +212,7 @@ class _Gone(Exception):
 
 
 async def test_a_check_whose_begin_found_the_database_locked_rides_with_the_next_statement(
-    sqlite_db: Database, tmp_path: Path
+    sqlite_db: Database, tmp_path: Path, where: None
 ) -> None:
     # The delivery's check goes with the transaction's first statement; a BEGIN that found
     # the database locked is sent again with the next one, and so is the check: else that
@@ -304,3 +315,79 @@ async def test_a_statement_on_the_driver_cancelled_mid_trip_leaves_nothing_to_th
     with contextlib.closing(sqlite3.connect(tmp_path / "driver.db", timeout=0.5)) as other:
         other.execute("BEGIN IMMEDIATE")
         other.execute("ROLLBACK")
+
+
+async def test_on_the_loop_a_transaction_and_its_commit_take_no_trip(
+    sqlite_db: Database, trips: list[str], tmp_path: Path
+) -> None:
+    async with sqlite_db.engine.begin() as conn:  # its connection made before counting
+        await conn.execute(text("SELECT 1"))
+    trips.clear()
+    with on_the_loop():
+        async with sqlite_db.engine.begin() as conn:
+            await conn.execute(text("INSERT INTO t (k, n) VALUES ('a', 0)"))
+            assert _count(tmp_path / "driver.db") == 0  # not before its COMMIT
+            await conn.execute(text("INSERT INTO t (k, n) VALUES ('b', 0)"))
+        async with sqlite_db.one_statement() as conn:
+            await conn.execute(text("INSERT INTO t (k, n) VALUES ('c', 0)"))
+            assert _count(tmp_path / "driver.db") == 3  # the recording's, durable at once
+        with pytest.raises(exc.IntegrityError):
+            async with sqlite_db.engine.begin() as conn:
+                await conn.execute(text("INSERT INTO t (k, n) VALUES ('d', 0)"))
+                await conn.execute(text("INSERT INTO t (k, n) VALUES ('a', 1)"))
+    assert trips == []
+    assert _count(tmp_path / "driver.db") == 3  # the failed transaction's first row rolled back
+
+
+async def test_on_the_loop_a_locked_database_is_waited_for_in_the_thread(
+    sqlite_db: Database, trips: list[str], tmp_path: Path
+) -> None:
+    # Another process holds the write lock: the BEGIN is not waited for on the event loop's
+    # thread (everything else would stop) but in a trip, with the connection's busy timeout.
+    async with sqlite_db.engine.begin() as conn:
+        await conn.execute(text("SELECT 1"))
+    trips.clear()
+    ticks = 0
+
+    async def ticking() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    with another_process_writing(tmp_path / "driver.db") as holder:
+        ticker = asyncio.create_task(ticking())
+        asyncio.get_running_loop().call_later(0.3, holder.execute, "ROLLBACK")
+        with on_the_loop():
+            async with sqlite_db.engine.begin() as conn:
+                await conn.execute(text("INSERT INTO t (k, n) VALUES ('a', 0)"))
+                await conn.execute(text("INSERT INTO t (k, n) VALUES ('b', 0)"))
+        ticker.cancel()
+    assert ticks >= 10  # the loop went on while the statement waited
+    # The first statement waited in the thread; the rest of its transaction, which holds the
+    # lock, ran on the loop. The busy timeout is the connection's again after the try.
+    assert trips == ["INSERT INTO t (k, n) VALUES ('a', 0)"]
+    assert _count(tmp_path / "driver.db") == 2
+    async with sqlite_db.engine.connect() as conn:
+        timeout = (await conn.exec_driver_sql("PRAGMA busy_timeout")).scalar_one()
+        await conn.rollback()
+    assert timeout == 30000
+
+
+async def test_on_the_loop_the_log_is_checkpointed_in_a_trip_every_so_many_commits(
+    sqlite_db: Database, trips: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with sqlite_db.engine.begin() as conn:  # its connection made before counting
+        await conn.execute(text("SELECT 1"))
+    monkeypatch.setattr(sqlite_driver, "CHECKPOINT_EVERY", 1)
+    trips.clear()
+    with on_the_loop():
+        async with sqlite_db.engine.begin() as conn:
+            await conn.execute(text("INSERT INTO t (k, n) VALUES ('a', 0)"))
+        assert trips == ["_checkpoint"]
+        async with sqlite_db.one_statement() as conn:  # a commit in its statement's run
+            await conn.execute(text("INSERT INTO t (k, n) VALUES ('b', 0)"))
+    assert trips == ["_checkpoint", "_checkpoint"]  # SQLite's own, in a COMMIT, is off
+    async with sqlite_db.engine.connect() as conn:
+        assert (await conn.exec_driver_sql("PRAGMA wal_autocheckpoint")).scalar_one() == 0
+        await conn.rollback()
