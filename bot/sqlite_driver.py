@@ -21,8 +21,10 @@ and several times that under load (a thread woken, the GIL handed over and back,
 woken), more than the statement. Nothing there may wait for a lock: a transaction that
 holds SQLite's write lock (taken by its BEGIN IMMEDIATE) waits for nothing more, and a BEGIN
 is tried without waiting; when another process holds the lock, that statement goes to the
-thread and waits there as before. COMMIT does not checkpoint the write-ahead log (which
-syncs the disk): every CHECKPOINT_EVERY commits a connection checkpoints it in a trip.
+thread and waits there as before. Work called from there whose statements have no bound
+(a report, an erase) is marked `in_the_thread`. COMMIT does not checkpoint the write-ahead
+log (which syncs the disk): every CHECKPOINT_EVERY commits a connection checkpoints it in
+a trip.
 """
 
 from __future__ import annotations
@@ -31,10 +33,11 @@ import asyncio
 import collections
 import contextlib
 import contextvars
+import functools
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import aiosqlite
 from sqlalchemy.dialects.sqlite.aiosqlite import (
@@ -68,6 +71,26 @@ def on_the_loop() -> Iterator[None]:
         yield
     finally:
         _ON_THE_LOOP.reset(token)
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def in_the_thread(work: Callable[_P, Awaitable[_R]]) -> Callable[_P, Coroutine[Any, Any, _R]]:
+    """For work whose statements have no bound (a workspace's report, an erase that reads
+    every delivery's payload): they go to aiosqlite's thread even when it is called from a
+    delivery's work, which runs `on_the_loop`, so the acks do not wait for them."""
+
+    @functools.wraps(work)
+    async def threaded(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        token = _ON_THE_LOOP.set(False)
+        try:
+            return await work(*args, **kwargs)
+        finally:
+            _ON_THE_LOOP.reset(token)
+
+    return threaded
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import sqlite3
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,9 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, event, exc, ins
 from bot import sqlite_driver
 from bot.db import Database
 from bot.on_driver import OnDriver
+from bot.services import privacy, report
 from bot.sqlite_driver import Check, on_the_loop
+from tests.conftest import Templates
 
 
 @pytest.fixture(params=["thread", "loop"])
@@ -391,3 +394,29 @@ async def test_on_the_loop_the_log_is_checkpointed_in_a_trip_every_so_many_commi
     async with sqlite_db.engine.connect() as conn:
         assert (await conn.exec_driver_sql("PRAGMA wal_autocheckpoint")).scalar_one() == 0
         await conn.rollback()
+
+
+async def test_on_the_loop_a_report_an_export_and_an_erase_still_run_in_the_thread(
+    templates: Templates, tmp_path: Path, trips: list[str]
+) -> None:
+    # A delivery's work runs `on_the_loop`, and some of it reads or deletes without bound (a
+    # workspace's report over its whole history, an erase that reads every delivery's
+    # payload): those statements must go to aiosqlite's thread, else every ack waits.
+    async with templates.copy("sqlite", tmp_path) as url:
+        db = Database(url)
+        try:
+            async with db.session() as session:  # its connection made before counting
+                await session.execute(text("SELECT 1"))
+            now = datetime.now(UTC)
+            with on_the_loop():
+                for run in (
+                    lambda s: report.build(s, team_id="T1", until=now),
+                    lambda s: privacy.export(s, team_id="T1", user_id="U1", now=now),
+                    lambda s: privacy.erase(s, team_id="T1", user_id="U1"),
+                ):
+                    trips.clear()
+                    async with db.session() as session:
+                        await run(session)
+                    assert len(trips) > 2, trips
+        finally:
+            await db.dispose()

@@ -48,6 +48,7 @@ from bot.models import (
     Workspace,
 )
 from bot.services import dm_budget, inbound, me_too, tips
+from bot.sqlite_driver import in_the_thread
 from bot.suggestion_models import SuggestionCandidate
 from bot.trust_models import Mute, PersonDM
 
@@ -222,6 +223,7 @@ class _Collector:
         return found
 
 
+@in_the_thread  # no bound on its statements: never on the event loop's thread
 async def export(
     session: AsyncSession, *, team_id: str, user_id: str, now: datetime
 ) -> dict[str, Any]:
@@ -317,6 +319,7 @@ def _rowcount(result: Any) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+@in_the_thread  # no bound on its statements: never on the event loop's thread
 async def erase(
     session: AsyncSession, *, team_id: str, user_id: str, delivery_id: int | None = None
 ) -> Erased:

@@ -22,6 +22,7 @@ from bot.services import network
 from bot.services.intros import figures as intro_figures
 from bot.services.recognition import MIN_PEOPLE, SUPPRESSED, Headline, recognition_headline
 from bot.services.series import Point, Series, fmt
+from bot.sqlite_driver import in_the_thread
 
 DEFAULT_WEEKS = 13
 NETWORK_WINDOW = timedelta(days=90)
@@ -65,6 +66,7 @@ def _as_date(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
+@in_the_thread  # no bound on its statements: never on the event loop's thread
 async def build(
     session: AsyncSession,
     *,
