@@ -34,6 +34,7 @@ import collections
 import contextlib
 import contextvars
 import functools
+import logging
 import sqlite3
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from dataclasses import dataclass
@@ -50,6 +51,8 @@ from sqlalchemy.util import EMPTY_DICT, await_
 from sqlalchemy.util.queue import Empty, Full, QueueCommon
 
 _Ran = tuple[Any, list[Any], int, int | None]
+
+logger = logging.getLogger(__name__)
 
 # Commits a connection makes between two checkpoints of the write-ahead log (SQLite's own
 # automatic checkpoint, at 1,000 pages, would run in the COMMIT, on the loop's thread).
@@ -260,7 +263,7 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
             self._begin_pending = commit
             self._commit_next = False
             if commit and self._committed():
-                await connection._execute(_checkpoint, raw)
+                await self._checkpointed()
             return ran
 
     def _begun(self, raw: sqlite3.Connection) -> bool:
@@ -321,9 +324,18 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
 
     def _checkpoint(self) -> None:
         try:
-            await_(self._connection._execute(_checkpoint, self._connection._conn))
+            await_(self._checkpointed())
         except Exception as error:
             self._handle_exception(error)
+
+    async def _checkpointed(self) -> None:
+        """The log checkpointed in a trip. Its failure is logged, not raised: the commit
+        before it stands (SQLite's own checkpoint, in a COMMIT, never failed the COMMIT)."""
+        connection: aiosqlite.Connection = self._connection  # type: ignore[assignment]
+        try:
+            await connection._execute(_checkpoint, connection._conn)
+        except sqlite3.Error:
+            logger.warning("could not checkpoint SQLite's write-ahead log", exc_info=True)
 
 
 class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):

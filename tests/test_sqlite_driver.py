@@ -420,3 +420,26 @@ async def test_on_the_loop_a_report_an_export_and_an_erase_still_run_in_the_thre
                     assert len(trips) > 2, trips
         finally:
             await db.dispose()
+
+
+async def test_a_checkpoint_that_fails_does_not_fail_the_commit_before_it(
+    sqlite_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: None
+) -> None:
+    # The transaction is durable once its COMMIT returns; the checkpoint after it is upkeep
+    # (as SQLite's own, whose failure no COMMIT ever reported). Reported as the commit's
+    # failure, a recorded delivery would be answered as not recorded.
+    def failing(_raw: sqlite3.Connection) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(sqlite_driver, "CHECKPOINT_EVERY", 1)
+    monkeypatch.setattr(sqlite_driver, "_checkpoint", failing)
+    async with sqlite_db.engine.begin() as conn:
+        await conn.execute(text("INSERT INTO t (k, n) VALUES ('a', 0)"))
+    async with sqlite_db.one_statement() as conn:
+        await conn.execute(text("INSERT INTO t (k, n) VALUES ('b', 0)"))
+    assert _count(tmp_path / "driver.db") == 2
+    async with sqlite_db.engine.connect() as conn:
+        await conn.execute(text("INSERT INTO t (k, n) VALUES ('c', 0)"))
+        await conn.commit()
+        assert not conn.invalidated
+    assert _count(tmp_path / "driver.db") == 3
