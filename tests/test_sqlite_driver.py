@@ -443,3 +443,19 @@ async def test_a_checkpoint_that_fails_does_not_fail_the_commit_before_it(
         await conn.commit()
         assert not conn.invalidated
     assert _count(tmp_path / "driver.db") == 3
+
+
+async def test_after_a_begin_taken_at_once_on_the_loop_the_thread_still_waits_for_the_lock(
+    sqlite_db: Database, tmp_path: Path
+) -> None:
+    # The BEGIN tried without waiting took the lock: the connection's busy timeout must be
+    # back all the same, or the next statement sent to the thread (a lease's renewal, the
+    # recovery pass) fails at once with "database is locked" instead of waiting its turn.
+    with on_the_loop():
+        async with sqlite_db.engine.begin() as conn:
+            await conn.execute(text("INSERT INTO t (k, n) VALUES ('a', 0)"))
+    with another_process_writing(tmp_path / "driver.db") as holder:
+        asyncio.get_running_loop().call_later(0.2, holder.execute, "ROLLBACK")
+        async with sqlite_db.engine.begin() as conn:
+            await conn.execute(text("INSERT INTO t (k, n) VALUES ('b', 0)"))
+    assert _count(tmp_path / "driver.db") == 2
