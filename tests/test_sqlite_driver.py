@@ -459,3 +459,21 @@ async def test_after_a_begin_taken_at_once_on_the_loop_the_thread_still_waits_fo
         async with sqlite_db.engine.begin() as conn:
             await conn.execute(text("INSERT INTO t (k, n) VALUES ('b', 0)"))
     assert _count(tmp_path / "driver.db") == 2
+
+
+async def test_the_checkpoint_copies_the_log_into_the_database_and_a_commit_does_not(
+    sqlite_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "driver.db"
+    big = "x" * 400_000  # 100 pages: written to the log, then to the database's file
+
+    async def write(k: str) -> int:
+        before = path.stat().st_size
+        with on_the_loop():
+            async with sqlite_db.engine.begin() as conn:
+                await conn.execute(text("INSERT INTO t (k, n) VALUES (:k, 0)"), {"k": k + big})
+        return path.stat().st_size - before
+
+    assert await write("a") < len(big)  # in the log only
+    monkeypatch.setattr(sqlite_driver, "CHECKPOINT_EVERY", 1)
+    assert await write("b") > 1.5 * len(big)  # both rows copied into the database
