@@ -22,9 +22,9 @@ woken), more than the statement. Nothing there may wait for a lock: a transactio
 holds SQLite's write lock (taken by its BEGIN IMMEDIATE) waits for nothing more, and a BEGIN
 is tried without waiting; when another process holds the lock, that statement goes to the
 thread and waits there as before. Work called from there whose statements have no bound
-(a report, an erase) is marked `in_the_thread`. COMMIT does not checkpoint the write-ahead
-log (which syncs the disk): every CHECKPOINT_EVERY commits a connection checkpoints it in
-a trip.
+(a report, an erase) is marked `in_the_thread`. Nothing runs there without a write-ahead
+log. COMMIT does not checkpoint the log (which syncs the disk): every CHECKPOINT_EVERY
+commits of transactions (not the ack's recordings) a connection checkpoints it in a trip.
 """
 
 from __future__ import annotations
@@ -204,7 +204,7 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
 class OneTripConnection(AsyncAdapt_aiosqlite_connection):
     """Transactions whose BEGIN IMMEDIATE, and when asked COMMIT, ride with a statement."""
 
-    __slots__ = ("_begin_pending", "_busy_ms", "_check", "_commit_next", "_commits")
+    __slots__ = ("_begin_pending", "_busy_ms", "_check", "_commit_next", "_commits", "_wal")
     _cursor_cls = OneTripCursor
 
     def __init__(self, dbapi: Any, connection: Any) -> None:
@@ -213,6 +213,7 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
         self._commit_next = False
         self._check: Check | None = None
         self._busy_ms: int | None = None  # the connection's busy_timeout, read when needed
+        self._wal: bool | None = None  # whether its journal is a write-ahead log, likewise
         self._commits = 0
 
     def begin_immediate(self) -> None:
@@ -241,7 +242,7 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
             self._check = None
             try:
                 ran = None
-                if _ON_THE_LOOP.get() and (raw.in_transaction or (begin and self._begun(raw))):
+                if self._here(raw) and (raw.in_transaction or (begin and self._begun(raw))):
                     ran = _execute(raw, operation, parameters, many, begin, commit, check)
                 if ran is None:
                     ran = await connection._execute(
@@ -262,9 +263,17 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
             # its own again, ended by the caller's COMMIT or ROLLBACK.
             self._begin_pending = commit
             self._commit_next = False
-            if commit and self._committed():
-                await self._checkpointed()
             return ran
+
+    def _here(self, raw: sqlite3.Connection) -> bool:
+        """Whether statements may run on the event loop's thread: asked for (`on_the_loop`),
+        and the database in WAL mode, where a transaction holding the write lock waits for
+        nobody (with a rollback journal its COMMIT would wait for the readers to finish)."""
+        if not _ON_THE_LOOP.get():
+            return False
+        if self._wal is None:
+            self._wal = str(raw.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal"
+        return self._wal
 
     def _begun(self, raw: sqlite3.Connection) -> bool:
         """BEGIN IMMEDIATE on this thread if SQLite's write lock is free; False, with nothing
@@ -283,7 +292,9 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
         return True
 
     def _committed(self) -> bool:
-        """Counts a commit; True when the write-ahead log is due a checkpoint."""
+        """Counts a transaction's commit; True when the write-ahead log is due a checkpoint.
+        The ack's recording (`commit_next`) never waits for one: the work's commits, on this
+        process or on its workers, checkpoint the log the recordings write."""
         self._commits += 1
         return self._commits % CHECKPOINT_EVERY == 0
 
@@ -300,7 +311,7 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
         self.forget_pending()
         if not self._open():  # nothing to end: no trip
             return
-        if not _ON_THE_LOOP.get():
+        if not self._here(self._connection._conn):
             super().commit()
         else:
             try:
@@ -314,7 +325,7 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
         self.forget_pending()
         if not self._open():
             return
-        if not _ON_THE_LOOP.get():
+        if not self._here(self._connection._conn):
             super().rollback()
             return
         try:

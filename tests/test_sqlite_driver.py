@@ -388,8 +388,12 @@ async def test_on_the_loop_the_log_is_checkpointed_in_a_trip_every_so_many_commi
         async with sqlite_db.engine.begin() as conn:
             await conn.execute(text("INSERT INTO t (k, n) VALUES ('a', 0)"))
         assert trips == ["_checkpoint"]
-        async with sqlite_db.one_statement() as conn:  # a commit in its statement's run
+        # The ack's recording, a transaction in its statement's run, never waits for one.
+        async with sqlite_db.one_statement() as conn:
             await conn.execute(text("INSERT INTO t (k, n) VALUES ('b', 0)"))
+        assert trips == ["_checkpoint"]
+        async with sqlite_db.engine.begin() as conn:
+            await conn.execute(text("INSERT INTO t (k, n) VALUES ('c', 0)"))
     assert trips == ["_checkpoint", "_checkpoint"]  # SQLite's own, in a COMMIT, is off
     async with sqlite_db.engine.connect() as conn:
         assert (await conn.exec_driver_sql("PRAGMA wal_autocheckpoint")).scalar_one() == 0
@@ -435,7 +439,7 @@ async def test_a_checkpoint_that_fails_does_not_fail_the_commit_before_it(
     monkeypatch.setattr(sqlite_driver, "_checkpoint", failing)
     async with sqlite_db.engine.begin() as conn:
         await conn.execute(text("INSERT INTO t (k, n) VALUES ('a', 0)"))
-    async with sqlite_db.one_statement() as conn:
+    async with sqlite_db.engine.begin() as conn:
         await conn.execute(text("INSERT INTO t (k, n) VALUES ('b', 0)"))
     assert _count(tmp_path / "driver.db") == 2
     async with sqlite_db.engine.connect() as conn:
@@ -477,3 +481,26 @@ async def test_the_checkpoint_copies_the_log_into_the_database_and_a_commit_does
     assert await write("a") < len(big)  # in the log only
     monkeypatch.setattr(sqlite_driver, "CHECKPOINT_EVERY", 1)
     assert await write("b") > 1.5 * len(big)  # both rows copied into the database
+
+
+async def test_with_a_rollback_journal_nothing_runs_on_the_loop(
+    sqlite_db: Database, trips: list[str], tmp_path: Path
+) -> None:
+    # Without a write-ahead log (a file system where WAL is refused), a COMMIT waits for the
+    # readers of other processes to finish: nothing may run on the event loop's thread then.
+    await sqlite_db.engine.dispose()
+
+    @event.listens_for(sqlite_db.engine.sync_engine, "connect")
+    def _journal(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=DELETE")
+        cur.close()
+
+    async with sqlite_db.engine.begin() as conn:  # its connection made before counting
+        await conn.execute(text("SELECT 1"))
+    trips.clear()
+    with on_the_loop():
+        async with sqlite_db.engine.begin() as conn:
+            await conn.execute(text("INSERT INTO t (k, n) VALUES ('a', 0)"))
+    assert trips == ["INSERT INTO t (k, n) VALUES ('a', 0)", "commit"]
+    assert _count(tmp_path / "driver.db") == 1
