@@ -117,7 +117,7 @@ def create_engine(url: str | URL, **kwargs: Any) -> AsyncEngine:
     if u.get_backend_name() == "sqlite":
         engine = create_async_engine(
             u,
-            module=sqlite_driver.dbapi(),  # one trip to aiosqlite's thread per statement
+            module=sqlite_driver.dbapi(),  # at most one trip to aiosqlite's thread a statement
             poolclass=sqlite_driver.FirstInLinePool,  # the ack's recording goes first
             hide_parameters=True,  # an error's SQL parameters would carry people's words
             pool_size=1,
@@ -254,7 +254,8 @@ class Database:
         """A connection for a single statement, atomic on its own, for the ack path's
         recording: on PostgreSQL it runs without BEGIN and COMMIT, two round trips fewer; on
         SQLite its BEGIN IMMEDIATE, the statement and COMMIT are one trip to aiosqlite's
-        thread, on the connection the pool hands to it before the work's transactions."""
+        thread (or none, `on_the_loop`), on the connection the pool hands to it before the
+        work's transactions."""
         if self.dialect == "postgresql":
             async with self._autocommit.connect() as conn:
                 yield conn

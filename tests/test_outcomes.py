@@ -233,7 +233,7 @@ async def test_on_postgresql_a_batch_of_marks_is_one_statement_without_a_transac
     """No BEGIN, no COMMIT: the deliveries marked done and their marks written by one
     statement, atomic on its own; a batch with no steps too."""
     if db.dialect != "postgresql":
-        pytest.skip("SQLite writes a batch in a transaction of its own, one trip to its thread")
+        pytest.skip("SQLite writes a batch in a transaction of its own")
     team = new_id("T")
     deliveries = await _deliveries(db, team, 3)
     (kudos_id,) = await _kudos(db, team, 1)

@@ -27,7 +27,7 @@ async def test_each_read_on_postgresql_is_a_transaction_of_its_own(db: Database)
     """now() is the start of the statement's transaction: inside BEGIN … COMMIT it stays put
     from one statement to the next; run on its own, each statement starts its own."""
     if db.dialect != "postgresql":
-        pytest.skip("SQLite: reading() is session(), its reads one trip to the driver's thread")
+        pytest.skip("SQLite: reading() is session(), its reads no trip to the server")
     instants = []
     async with db.reading() as session:
         for _ in range(2):
