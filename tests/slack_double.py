@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import base64
 import binascii
+import contextlib
 import dataclasses
 import functools
 import hashlib
@@ -59,7 +60,6 @@ DEFAULT_SCOPES = (
     "im:history,im:read,im:write,reactions:read,reactions:write,team:read,users:read"
 )
 SLACKBOT_ID = "USLACKBOT"
-_POLL_SECONDS = 0.02
 _OWN_REQUIRED: Mapping[str, tuple[str, ...]] = {
     "files.getUploadURLExternal": ("filename", "length"),
     "files.completeUploadExternal": ("files",),
@@ -622,6 +622,12 @@ class SlackDouble:
         self._random = random.Random(0)
         self._channel_interval: float | None = None
         self._delays: dict[str, float] = {}
+        # Set (and replaced) by each delayed method's release: its calls still waiting out
+        # their delay are answered at once.
+        self._released: dict[str, asyncio.Event] = {}
+        # Set (and replaced) by each call recorded: `wait_for` and `assert_no_call` look again
+        # the moment a call arrives, rather than on a poll.
+        self._arrived = asyncio.Event()
         self._last_post_at: dict[str, float] = {}
         self._methods: dict[str, _Handler] = {
             "api.test": self._api_test,
@@ -920,12 +926,26 @@ class SlackDouble:
             raise ValueError("per_second must be positive")
         self._channel_interval = None if per_second is None else 1.0 / per_second
         self._last_post_at.clear()
-        self._delays.clear()
+        self._no_delays()
 
     def delay(self, method: str, seconds: float) -> None:
         """Answer a method only after a while (the call is recorded at once), so a test can
-        stop allybot while its requests are in flight; 0 turns it off."""
+        stop allybot, or change what it reads, while its requests are in flight; 0 turns it
+        off and answers at once the calls still waiting, so a test that has done what it
+        meant to do during them does not wait out the rest of their delay."""
         self._delays[method] = seconds
+        if not seconds:
+            self._release(method)
+
+    def _release(self, method: str) -> None:
+        released = self._released.pop(method, None)
+        if released is not None:
+            released.set()
+
+    def _no_delays(self) -> None:
+        for method in list(self._delays):
+            self._release(method)
+        self._delays.clear()
 
     def clear_faults(self) -> None:
         """Drop scripted failures, so one test's faults cannot leak into the next."""
@@ -933,7 +953,7 @@ class SlackDouble:
         self._random_429_rate = 0.0
         self._channel_interval = None
         self._last_post_at.clear()
-        self._delays.clear()
+        self._no_delays()
 
     def clear_calls(self) -> None:
         """Forget recorded calls, so a shared double starts each test clean."""
@@ -959,19 +979,20 @@ class SlackDouble:
         where: Callable[[Call], bool] | None = None,
         **match: Any,
     ) -> list[Call]:
-        """Wait for calls instead of sleeping, because allybot answers Slack asynchronously."""
+        """Wait for calls instead of sleeping, because allybot answers Slack asynchronously;
+        looked for again as each call arrives (the double runs on the test's event loop)."""
         deadline = time.monotonic() + timeout
         while True:
+            arrived = self._arrived
             found = [c for c in self.calls_to(method, **match) if where is None or where(c)]
             if len(found) >= count:
                 return found
-            if time.monotonic() >= deadline:
+            if not await self._next_call(arrived, deadline):
                 raise AssertionError(
                     f"expected {count} call(s) to {method} matching {match or '{}'}"
                     f"{' and where=' if where else ''} within {timeout}s, found {len(found)}.\n"
                     + self.describe_calls()
                 )
-            await asyncio.sleep(_POLL_SECONDS)
 
     async def assert_no_call(
         self,
@@ -984,15 +1005,27 @@ class SlackDouble:
         """Prove allybot stayed silent, failing as soon as a matching call shows up."""
         deadline = time.monotonic() + within
         while True:
+            arrived = self._arrived
             found = [c for c in self.calls_to(method, **match) if where is None or where(c)]
             if found:
                 raise AssertionError(
                     f"expected no call to {method} matching {match or '{}'}, found {len(found)}.\n"
                     + self.describe_calls()
                 )
-            if time.monotonic() >= deadline:
+            if not await self._next_call(arrived, deadline):
                 return
-            await asyncio.sleep(_POLL_SECONDS)
+
+    @staticmethod
+    async def _next_call(arrived: asyncio.Event, deadline: float) -> bool:
+        """Until a call is recorded after `arrived` was taken (True) or `deadline` (False)."""
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        try:
+            await asyncio.wait_for(arrived.wait(), left)
+        except TimeoutError:
+            return False
+        return True
 
     def describe_calls(self) -> str:
         """A readable listing of every recorded call, for assertion messages."""
@@ -1017,7 +1050,9 @@ class SlackDouble:
         answer = self._answer(method, incoming, at)
         self._record(method, incoming.args, incoming.token, at, answer)
         if self._delays.get(method):
-            await asyncio.sleep(self._delays[method])
+            released = self._released.setdefault(method, asyncio.Event())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(released.wait(), self._delays[method])
         return answer.response()
 
     async def _on_response_url(self, request: web.Request) -> web.Response:
@@ -1101,6 +1136,8 @@ class SlackDouble:
         call = Call(method, dict(args), token, at, answer.status, answer.error)
         self.calls.append(call)
         self._calls_by_method.setdefault(method, []).append(call)
+        arrived, self._arrived = self._arrived, asyncio.Event()
+        arrived.set()
 
     def _take_fault(self, method: str) -> _Fault | None:
         """Use up one scripted failure for a method, if any is owed."""
