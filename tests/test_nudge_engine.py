@@ -124,7 +124,8 @@ async def test_rate_limited_then_ok_arrives_once(
     (person,) = await seed_people(
         db, slack, team_id=team, people=[{"tz": TZ, "tips_cadence": "daily"}]
     )
-    slack.fail("chat.postMessage", status=429, retry_after=1, times=1)
+    # Retry-After: 0, the same 429 and retry without a second's wait.
+    slack.fail("chat.postMessage", status=429, retry_after=0, times=1)
     await run_pass(bot, now=at("2026-11-26 09:00", TZ), team_id=team)  # type: ignore[arg-type]
     calls = slack.calls_to("chat.postMessage", channel=person)
     assert [c.status for c in calls] == [429, 200]
