@@ -88,7 +88,7 @@ class Example:
             if sum(counts.values()) >= recorded and not counts.get("pending"):
                 assert not counts.get("failed"), f"a delivery failed: {counts}"
                 return
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(0.02)  # as tests.helpers.settled: most take a few tens of ms
         raise AssertionError("allybot did not finish:\n" + self.slack.describe_calls())
 
     def check(self, *, refused_reply: str | None = None, surface: str) -> None:

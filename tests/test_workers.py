@@ -46,10 +46,10 @@ async def test_workers_do_the_work_and_stop_with_the_server(
         server_env(url, slack.url), log_path, "--tick-seconds", "0", "--workers", "2"
     )
     try:
-        for _ in range(100):  # both workers up
+        for _ in range(500):  # both workers up
             if log_path.read_text(errors="replace").count("allybot worker started") == 2:
                 break
-            await asyncio.sleep(0.1)
+            await asyncio.sleep(0.02)
         workers = _children(process.pid)
         assert len(workers) == 2, log_path.read_text(errors="replace")
 
@@ -202,10 +202,10 @@ async def test_workers_ignore_what_serve_was_started_ignoring(
         start_new_session=True,  # a job of its own, as a shell starts it
     )
     try:
-        for _ in range(300):  # both workers up
+        for _ in range(1500):  # both workers up
             if log_path.read_text(errors="replace").count("allybot worker started") == 2:
                 break
-            await asyncio.sleep(0.1)
+            await asyncio.sleep(0.02)
         started = sorted(_children(process.pid))
         assert len(started) == 2, log_path.read_text(errors="replace")
         os.killpg(process.pid, signal.SIGHUP)  # the hang-up, to the job's process group
