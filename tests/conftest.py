@@ -314,7 +314,8 @@ async def server(
 async def dash_server(
     db: Database, database_url: str, slack: SlackDouble, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Server]:
-    """`allybot serve` for many workspaces, so with the dashboard on, on the run's database."""
+    """`allybot serve` for many workspaces, so with the dashboard on, on the run's database;
+    the OAuth install tests use it too (`oauth_server`)."""
     from tests.installs import oauth_env
 
     log_path = tmp_path_factory.mktemp("dashboard") / "allybot.log"

@@ -11,13 +11,12 @@ import json
 import re
 import sys
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-import aiohttp
 import pytest
 import yaml
 from pydantic import SecretStr
@@ -30,7 +29,7 @@ from bot.oauth import BOT_SCOPES
 from bot.settings import Settings
 from scheduler.planner import run_pass
 from tests import payloads
-from tests.conftest import ROOT, SIGNING_SECRET, Server, Team, start_server, stopped
+from tests.conftest import ROOT, SIGNING_SECRET, Server, Team
 from tests.helpers import at, new_id, running_bot
 from tests.installs import (
     CLIENT_ID,
@@ -47,17 +46,10 @@ from tests.test_privacy_e2e import export_of
 
 
 @pytest.fixture(scope="session")
-async def oauth_server(
-    db: Database, database_url: str, slack: SlackDouble, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Server]:
-    """`allybot serve` for many workspaces on the run's database."""
-    log_path = tmp_path_factory.mktemp("oauth") / "allybot.log"
-    process, url = await start_server(
-        oauth_env(database_url, slack.url), log_path, "--tick-seconds", "0"
-    )
-    async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as http:
-        yield Server(url=url, process=process, log_path=log_path, http=http)
-    await stopped(process)
+def oauth_server(dash_server: Server) -> Server:
+    """`allybot serve` for many workspaces on the run's database: the dashboard's server,
+    started with the same settings, so a test process starts one such server, not two."""
+    return dash_server
 
 
 async def install(server: Server, slack: SlackDouble, team_id: str, name: str = "Acme") -> str:
