@@ -81,15 +81,20 @@ async def test_errors_keep_their_kind_and_the_connection_goes_on(
     assert not conn.invalidated
 
 
-async def impatient(db: Database) -> None:
-    """Connections from now on wait 50 ms for a lock, not 30 s."""
+async def connecting_with(db: Database, pragma: str) -> None:
+    """Connections made from now on run `pragma` after allybot's own (those open are closed)."""
     await db.engine.dispose()
 
     @event.listens_for(db.engine.sync_engine, "connect")
-    def _impatient(dbapi_conn: Any, _record: Any) -> None:
+    def _then(dbapi_conn: Any, _record: Any) -> None:
         cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA busy_timeout=50")
+        cur.execute(pragma)
         cur.close()
+
+
+async def impatient(db: Database) -> None:
+    """Connections from now on wait 50 ms for a lock, not 30 s."""
+    await connecting_with(db, "PRAGMA busy_timeout=50")
 
 
 @contextlib.contextmanager
@@ -135,6 +140,13 @@ def trips(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return ran
 
 
+async def counting_from_now(db: Database, trips: list[str]) -> None:
+    """The pool's connection made (opening it takes trips of its own), then the count starts."""
+    async with db.engine.begin() as conn:
+        await conn.execute(text("SELECT 1"))
+    trips.clear()
+
+
 def _count(path: Path) -> int:
     """Rows in t as another process sees them: only what was committed."""
     with contextlib.closing(sqlite3.connect(path)) as other:
@@ -144,9 +156,7 @@ def _count(path: Path) -> int:
 async def test_a_transaction_costs_one_trip_more_than_its_statements(
     sqlite_db: Database, trips: list[str], tmp_path: Path
 ) -> None:
-    async with sqlite_db.engine.begin() as conn:  # its connection made before counting
-        await conn.execute(text("SELECT 1"))
-    trips.clear()
+    await counting_from_now(sqlite_db, trips)
     async with sqlite_db.engine.begin() as conn:
         await conn.execute(text("INSERT INTO t (k, n) VALUES ('a', 0)"))
         await conn.execute(text("INSERT INTO t (k, n) VALUES ('b', 0)"))
@@ -162,9 +172,7 @@ async def test_a_transaction_costs_one_trip_more_than_its_statements(
 async def test_the_recording_is_one_trip_and_committed_when_its_block_ends(
     sqlite_db: Database, trips: list[str], tmp_path: Path
 ) -> None:
-    async with sqlite_db.engine.begin() as conn:
-        await conn.execute(text("SELECT 1"))
-    trips.clear()
+    await counting_from_now(sqlite_db, trips)
     async with sqlite_db.one_statement() as conn:
         await conn.execute(text("INSERT INTO t (k, n) VALUES ('a', 0)"))
         assert _count(tmp_path / "driver.db") == 1  # durable before the ack may go
@@ -323,9 +331,7 @@ async def test_a_statement_on_the_driver_cancelled_mid_trip_leaves_nothing_to_th
 async def test_on_the_loop_a_transaction_and_its_commit_take_no_trip(
     sqlite_db: Database, trips: list[str], tmp_path: Path
 ) -> None:
-    async with sqlite_db.engine.begin() as conn:  # its connection made before counting
-        await conn.execute(text("SELECT 1"))
-    trips.clear()
+    await counting_from_now(sqlite_db, trips)
     with on_the_loop():
         async with sqlite_db.engine.begin() as conn:
             await conn.execute(text("INSERT INTO t (k, n) VALUES ('a', 0)"))
@@ -347,9 +353,7 @@ async def test_on_the_loop_a_locked_database_is_waited_for_in_the_thread(
 ) -> None:
     # Another process holds the write lock: the BEGIN is not waited for on the event loop's
     # thread (everything else would stop) but in a trip, with the connection's busy timeout.
-    async with sqlite_db.engine.begin() as conn:
-        await conn.execute(text("SELECT 1"))
-    trips.clear()
+    await counting_from_now(sqlite_db, trips)
     ticks = 0
 
     async def ticking() -> None:
@@ -380,10 +384,8 @@ async def test_on_the_loop_a_locked_database_is_waited_for_in_the_thread(
 async def test_on_the_loop_the_log_is_checkpointed_in_a_trip_every_so_many_commits(
     sqlite_db: Database, trips: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async with sqlite_db.engine.begin() as conn:  # its connection made before counting
-        await conn.execute(text("SELECT 1"))
+    await counting_from_now(sqlite_db, trips)
     monkeypatch.setattr(sqlite_driver, "CHECKPOINT_EVERY", 1)
-    trips.clear()
     with on_the_loop():
         async with sqlite_db.engine.begin() as conn:
             await conn.execute(text("INSERT INTO t (k, n) VALUES ('a', 0)"))
@@ -488,17 +490,8 @@ async def test_with_a_rollback_journal_nothing_runs_on_the_loop(
 ) -> None:
     # Without a write-ahead log (a file system where WAL is refused), a COMMIT waits for the
     # readers of other processes to finish: nothing may run on the event loop's thread then.
-    await sqlite_db.engine.dispose()
-
-    @event.listens_for(sqlite_db.engine.sync_engine, "connect")
-    def _journal(dbapi_conn: Any, _record: Any) -> None:
-        cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=DELETE")
-        cur.close()
-
-    async with sqlite_db.engine.begin() as conn:  # its connection made before counting
-        await conn.execute(text("SELECT 1"))
-    trips.clear()
+    await connecting_with(sqlite_db, "PRAGMA journal_mode=DELETE")
+    await counting_from_now(sqlite_db, trips)
     with on_the_loop():
         async with sqlite_db.engine.begin() as conn:
             await conn.execute(text("INSERT INTO t (k, n) VALUES ('a', 0)"))
