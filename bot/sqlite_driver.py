@@ -308,45 +308,37 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
         return raw is not None and raw.in_transaction
 
     def commit(self) -> None:
-        self.forget_pending()
-        if not self._open():  # nothing to end: no trip
-            return
-        if not self._here(self._connection._conn):
-            super().commit()
-        else:
-            try:
-                self._connection._conn.commit()
-            except Exception as error:
-                self._handle_exception(error)
-        if self._committed():
+        if self._end("commit") and self._committed():
             self._checkpoint()
 
     def rollback(self) -> None:
+        self._end("rollback")
+
+    def _end(self, how: str) -> bool:
+        """COMMIT or ROLLBACK the transaction, on the loop's thread where its statements may
+        run there, else in a trip; False when none is open (nothing sent)."""
         self.forget_pending()
         if not self._open():
-            return
+            return False
         if not self._here(self._connection._conn):
-            super().rollback()
-            return
+            getattr(super(), how)()
+            return True
         try:
-            self._connection._conn.rollback()
+            getattr(self._connection._conn, how)()
         except Exception as error:
             self._handle_exception(error)
+        return True
 
     def _checkpoint(self) -> None:
-        try:
-            await_(self._checkpointed())
-        except Exception as error:
-            self._handle_exception(error)
-
-    async def _checkpointed(self) -> None:
         """The log checkpointed in a trip. Its failure is logged, not raised: the commit
         before it stands (SQLite's own checkpoint, in a COMMIT, never failed the COMMIT)."""
         connection: aiosqlite.Connection = self._connection  # type: ignore[assignment]
         try:
-            await connection._execute(_checkpoint, connection._conn)
+            await_(connection._execute(_checkpoint, connection._conn))
         except sqlite3.Error:
             logger.warning("could not checkpoint SQLite's write-ahead log", exc_info=True)
+        except Exception as error:
+            self._handle_exception(error)
 
 
 class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):
